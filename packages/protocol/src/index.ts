@@ -1,0 +1,3 @@
+export * from './models.ts';
+export * from './errors.ts';
+export * from './frames.ts';

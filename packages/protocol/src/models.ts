@@ -1,0 +1,106 @@
+import { z } from 'zod';
+
+/** Ids are opaque strings; the server mints them with a type prefix (usr_, cnv_, msg_, ...). */
+export const Id = z.string().min(1).max(128);
+
+export const UserKind = z.enum(['human', 'agent']);
+export type UserKind = z.infer<typeof UserKind>;
+
+export const User = z.object({
+  id: Id,
+  app_id: Id,
+  kind: UserKind,
+  name: z.string(),
+  avatar_url: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()),
+  created_at: z.number().int(),
+});
+export type User = z.infer<typeof User>;
+
+export const ConversationKind = z.enum(['direct', 'group', 'support']);
+export type ConversationKind = z.infer<typeof ConversationKind>;
+
+export const Conversation = z.object({
+  id: Id,
+  app_id: Id,
+  kind: ConversationKind,
+  title: z.string().nullable(),
+  /** Seq of the newest message; 0 when the conversation is empty. */
+  last_seq: z.number().int().nonnegative(),
+  last_message_at: z.number().int().nullable(),
+  created_by: Id.nullable(),
+  created_at: z.number().int(),
+  updated_at: z.number().int(),
+});
+export type Conversation = z.infer<typeof Conversation>;
+
+export const MemberRole = z.enum(['owner', 'admin', 'member']);
+export type MemberRole = z.infer<typeof MemberRole>;
+
+export const Member = z.object({
+  conversation_id: Id,
+  user_id: Id,
+  role: MemberRole,
+  read_seq: z.number().int().nonnegative(),
+  delivered_seq: z.number().int().nonnegative(),
+  muted: z.boolean(),
+  joined_at: z.number().int(),
+});
+export type Member = z.infer<typeof Member>;
+
+export const MessageType = z.enum(['text', 'image', 'file', 'system']);
+export type MessageType = z.infer<typeof MessageType>;
+
+export const MessageState = z.enum(['complete', 'streaming', 'failed', 'recalled']);
+export type MessageState = z.infer<typeof MessageState>;
+
+/** What a sender may put in a message, by type. Stored as JSON. */
+export const TextContent = z.object({ text: z.string().min(1).max(32_000) });
+export const FileRef = z.object({
+  file_id: Id,
+  name: z.string().max(255).optional(),
+  mime: z.string().max(255).optional(),
+  size: z.number().int().nonnegative().optional(),
+  width: z.number().int().positive().optional(),
+  height: z.number().int().positive().optional(),
+  caption: z.string().max(4_000).optional(),
+});
+export const MessageContent = z.record(z.string(), z.unknown());
+export type MessageContent = z.infer<typeof MessageContent>;
+
+export const Message = z.object({
+  id: Id,
+  app_id: Id,
+  conversation_id: Id,
+  seq: z.number().int().positive(),
+  sender_id: Id,
+  client_msg_id: z.string().nullable(),
+  type: MessageType,
+  content: MessageContent,
+  state: MessageState,
+  created_at: z.number().int(),
+  updated_at: z.number().int(),
+  edited_at: z.number().int().nullable(),
+});
+export type Message = z.infer<typeof Message>;
+
+/** A conversation as one member sees it in their list. */
+export const ConversationSummary = Conversation.extend({
+  role: MemberRole,
+  read_seq: z.number().int().nonnegative(),
+  unread: z.number().int().nonnegative(),
+  last_message: Message.nullable(),
+});
+export type ConversationSummary = z.infer<typeof ConversationSummary>;
+
+export const StoredFile = z.object({
+  id: Id,
+  app_id: Id,
+  conversation_id: Id,
+  uploader_id: Id,
+  name: z.string(),
+  mime: z.string(),
+  size: z.number().int().nonnegative(),
+  created_at: z.number().int(),
+});
+export type StoredFile = z.infer<typeof StoredFile>;
