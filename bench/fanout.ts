@@ -1,0 +1,372 @@
+// Group fan-out: ~1,000 WebSocket clients in groups of 10 on loopback, the
+// same scenario against Warbler (persistence on, SQLite), a minimal Socket.IO
+// rooms server and a bare `ws` broadcast server, each a child process.
+//
+//   1. open loop: a fixed offered rate of FANOUT_RATE messages/s (default 2,000,
+//      i.e. 20,000 deliveries/s counting the sender's own copy), scheduled
+//      from a clock that never waits for the server; latency is measured from
+//      the *intended* send time so a stalled server cannot hide its stalls
+//      (no coordinated omission);
+//   2. closed loop: every client sends its next message as soon as its own
+//      previous one came back (window FANOUT_WINDOW), to find the maximum rate.
+//
+// Progress goes to stderr; the last stdout line is one JSON object.
+
+import { performance } from 'node:perf_hooks';
+import { pinningEnabled, pinSelf, type ServerProcess } from './lib/proc.ts';
+import { CpuWindow, Latency, type CpuShare } from './lib/stats.ts';
+import { ALL_SYSTEMS, makeSystem, type Conn, type SystemName } from './lib/systems.ts';
+import { ensureFdLimit, envList, envNumber, log, mapLimit, round, sleep } from './lib/util.ts';
+
+const CLIENTS = envNumber('FANOUT_CLIENTS', 1000);
+const GROUP_SIZE = envNumber('FANOUT_GROUP_SIZE', 10);
+const SENDERS_PER_GROUP = envNumber('FANOUT_SENDERS_PER_GROUP', 2);
+const RATE = envNumber('FANOUT_RATE', 2000);
+const WARMUP_SECONDS = envNumber('FANOUT_WARMUP_SECONDS', 2);
+const OPEN_SECONDS = envNumber('FANOUT_SECONDS', 15);
+const CLOSED_SECONDS = envNumber('FANOUT_CLOSED_SECONDS', 10);
+const WINDOW = envNumber('FANOUT_WINDOW', 1);
+const DRAIN_SECONDS = envNumber('FANOUT_DRAIN_SECONDS', 5);
+const SYSTEMS = envList('FANOUT_SYSTEMS', ALL_SYSTEMS);
+
+const GROUPS = Math.floor(CLIENTS / GROUP_SIZE);
+if (GROUP_SIZE < 2 || GROUP_SIZE > 32) throw new Error('FANOUT_GROUP_SIZE must be 2..32 (one bit per member)');
+if (SENDERS_PER_GROUP < 1 || SENDERS_PER_GROUP > GROUP_SIZE) throw new Error('FANOUT_SENDERS_PER_GROUP must be 1..group size');
+if (GROUPS < 1) throw new Error('FANOUT_CLIENTS must be at least one group');
+
+/** Closed-loop rate is taken after this much of the phase, once in-flight windows are full. */
+const CLOSED_SETTLE_MS = Math.min(1000, (CLOSED_SECONDS * 1000) / 4);
+
+const WARM = 0;
+const OPEN = 1;
+const CLOSED = 2;
+type Phase = typeof WARM | typeof OPEN | typeof CLOSED;
+
+interface PhaseStats {
+  sent: number;
+  /** Unique (message, member) deliveries, the sender's own copy included. */
+  delivered: number;
+  duplicated: number;
+  errors: Record<string, number>;
+  latency: Latency;
+}
+const newPhase = (): PhaseStats => ({ sent: 0, delivered: 0, duplicated: 0, errors: {}, latency: new Latency() });
+
+interface Client {
+  group: number;
+  index: number;
+  conn: Conn;
+  inflight: number;
+}
+
+/**
+ * Everything known about each message, by number k, in typed arrays: the
+ * generator has to stay lean (it shares 2 cores with the server), and one
+ * bit per group member is enough to tell a delivery from a duplicate.
+ */
+class Ledger {
+  count = 0;
+  group = new Int32Array(1 << 16);
+  sender = new Uint8Array(1 << 16);
+  phase = new Uint8Array(1 << 16);
+  received = new Uint32Array(1 << 16);
+
+  add(group: number, sender: number, phase: Phase): number {
+    if (this.count === this.group.length) this.grow();
+    const k = this.count++;
+    this.group[k] = group;
+    this.sender[k] = sender;
+    this.phase[k] = phase;
+    return k;
+  }
+
+  private grow(): void {
+    const size = this.group.length * 2;
+    const grow = <T extends Int32Array | Uint8Array | Uint32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(size);
+      b.set(a);
+      return b;
+    };
+    this.group = grow(this.group, (n) => new Int32Array(n));
+    this.sender = grow(this.sender, (n) => new Uint8Array(n));
+    this.phase = grow(this.phase, (n) => new Uint8Array(n));
+    this.received = grow(this.received, (n) => new Uint32Array(n));
+  }
+}
+
+export interface FanoutResult {
+  delivered_per_s: number;
+  lost: number;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  max_per_s: number;
+  rss_mb: number;
+  duplicated: number;
+  errors: Record<string, number>;
+  closed_p50_ms: number | null;
+  closed_p99_ms: number | null;
+  cpu_pct: { open: CpuShare; closed: CpuShare };
+}
+
+class FanoutRun {
+  readonly ledger = new Ledger();
+  readonly phases: [PhaseStats, PhaseStats, PhaseStats] = [newPhase(), newPhase(), newPhase()];
+  clients: Client[] = [];
+  /** Unique deliveries so far, any phase: the rate windows difference it. */
+  deliveries = 0;
+  stray = 0;
+  unexpectedCloses = 0;
+  closing = false;
+  closedLoopOn = false;
+
+  constructor(readonly server: ServerProcess) {}
+
+  onDelivery(c: Client, k: number, t: number): void {
+    const now = performance.now();
+    const ledger = this.ledger;
+    if (!(k >= 0 && k < ledger.count) || ledger.group[k] !== c.group) {
+      this.stray++;
+      return;
+    }
+    const phase = ledger.phase[k] as Phase;
+    const stats = this.phases[phase];
+    const bit = 1 << c.index;
+    const seen = ledger.received[k] as number;
+    if (seen & bit) {
+      stats.duplicated++;
+      return;
+    }
+    ledger.received[k] = seen | bit;
+    this.deliveries++;
+    stats.delivered++;
+    stats.latency.recordMs(now - t);
+    if (phase === CLOSED && ledger.sender[k] === c.index) this.closedLoopNext(c, 0);
+  }
+
+  onError(c: Client, k: number, code: string): void {
+    const known = k >= 0 && k < this.ledger.count;
+    const phase = known ? (this.ledger.phase[k] as Phase) : CLOSED;
+    const errors = this.phases[phase].errors;
+    errors[code] = (errors[code] ?? 0) + 1;
+    // A refused send will never come back: free its window slot, gently if the server asked us to slow down.
+    if (known && phase === CLOSED) this.closedLoopNext(c, code === 'rate_limited' ? 50 : 10);
+  }
+
+  onClose(code: number, reason: string): void {
+    if (this.closing) return;
+    this.unexpectedCloses++;
+    if (this.unexpectedCloses <= 5) log(`  client closed by server: ${code} ${reason}`);
+  }
+
+  private closedLoopNext(c: Client, delayMs: number): void {
+    c.inflight--;
+    if (!this.closedLoopOn) return;
+    if (delayMs === 0) this.closedLoopSend(c);
+    else setTimeout(() => this.closedLoopSend(c), delayMs);
+  }
+
+  closedLoopSend(c: Client): void {
+    if (!this.closedLoopOn) return;
+    const k = this.ledger.add(c.group, c.index, CLOSED);
+    this.phases[CLOSED].sent++;
+    c.inflight++;
+    c.conn.send(k, performance.now());
+  }
+
+  /** Open-loop schedule: message n is due at start + n/RATE whatever the server is doing. */
+  openLoop(): Promise<{ measuredDeliveries: number; measuredMs: number }> {
+    const senders: Client[] = [];
+    // Round-robin over groups first so consecutive messages hit different groups.
+    for (let s = 0; s < SENDERS_PER_GROUP; s++) {
+      for (let g = 0; g < GROUPS; g++) senders.push(this.clients[g * GROUP_SIZE + s] as Client);
+    }
+    const interval = 1000 / RATE;
+    const warmCount = Math.round(RATE * WARMUP_SECONDS);
+    const total = warmCount + Math.round(RATE * OPEN_SECONDS);
+    const start = performance.now() + 5;
+    let n = 0;
+    let windowStart: { at: number; deliveries: number } | null = warmCount === 0 ? { at: start, deliveries: 0 } : null;
+    return new Promise((resolve) => {
+      const tick = () => {
+        const now = performance.now();
+        while (n < total) {
+          const due = start + n * interval;
+          if (due > now) break;
+          if (n === warmCount && !windowStart) windowStart = { at: now, deliveries: this.deliveries };
+          const c = senders[n % senders.length] as Client;
+          const phase = n < warmCount ? WARM : OPEN;
+          const k = this.ledger.add(c.group, c.index, phase);
+          this.phases[phase].sent++;
+          c.conn.send(k, due);
+          n++;
+        }
+        if (n < total) {
+          setTimeout(tick, 1);
+          return;
+        }
+        const ws = windowStart ?? { at: start, deliveries: 0 };
+        resolve({ measuredDeliveries: this.deliveries - ws.deliveries, measuredMs: performance.now() - ws.at });
+      };
+      setTimeout(tick, 5);
+    });
+  }
+
+  async drain(phases: Phase[], seconds: number): Promise<void> {
+    const deadline = performance.now() + seconds * 1000;
+    const missing = () => phases.reduce<number>((sum, p) => sum + this.phases[p].sent * GROUP_SIZE - this.phases[p].delivered, 0);
+    while (missing() > 0 && performance.now() < deadline) await sleep(50);
+  }
+}
+
+/** Samples server RSS; peak is what the machine must have. */
+function rssSampler(server: ServerProcess, run: FanoutRun) {
+  let peakKb = server.rssKb();
+  let ticks = 0;
+  let lastDeliveries = run.deliveries;
+  let lastAt = performance.now();
+  const timer = setInterval(() => {
+    const kb = server.rssKb();
+    if (kb > peakKb) peakKb = kb;
+    if (++ticks % 20 === 0) {
+      const now = performance.now();
+      const rate = ((run.deliveries - lastDeliveries) * 1000) / (now - lastAt);
+      log(`  ${Math.round(rate)} deliveries/s, server rss ${Math.round(kb / 1024)} MB`);
+      lastDeliveries = run.deliveries;
+      lastAt = now;
+    }
+  }, 250);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return peakKb;
+    },
+  };
+}
+
+function cpuText(c: CpuShare): string {
+  const other = c.other_pct > 10 ? ` — WARNING: other processes used ${c.other_pct}% of a core, figures are skewed` : '';
+  return `cpu: server ${c.server_pct}%, generator ${c.generator_pct}%, other ${c.other_pct}%${other}`;
+}
+
+async function runSystem(name: SystemName, pin: boolean): Promise<FanoutResult> {
+  const system = makeSystem(name);
+  log(`${name}: starting ${system.script}`);
+  const server = await system.start(pin ? 0 : undefined);
+  const run = new FanoutRun(server);
+  try {
+    const roster = await system.setup(server, GROUPS, GROUP_SIZE);
+    const slots = roster.groups.flatMap((group, g) => group.members.map((member, j) => ({ group, member, g, j })));
+    const connectStarted = performance.now();
+    run.clients = await mapLimit(slots, 50, async ({ group, member, g, j }) => {
+      const client: Client = { group: g, index: j, inflight: 0, conn: null as unknown as Conn };
+      client.conn = await system.connect(server, group, member, {
+        onDelivery: (k, t) => run.onDelivery(client, k, t),
+        onError: (k, code) => run.onError(client, k, code),
+        onClose: (code, reason) => run.onClose(code, reason),
+      });
+      return client;
+    });
+    log(`${name}: ${run.clients.length} clients connected in ${((performance.now() - connectStarted) / 1000).toFixed(1)} s, server rss ${Math.round(server.rssKb() / 1024)} MB`);
+    await sleep(1000);
+
+    const sampler = rssSampler(server, run);
+    log(`${name}: open loop, ${RATE} msg/s from ${SENDERS_PER_GROUP * GROUPS} senders, ${WARMUP_SECONDS} s warm-up + ${OPEN_SECONDS} s measured`);
+    const openCpu = new CpuWindow(server.pid);
+    const open = await run.openLoop();
+    const openCpuPct = openCpu.end();
+    await run.drain([WARM, OPEN], DRAIN_SECONDS);
+    const sentOpen = run.phases[WARM].sent + run.phases[OPEN].sent;
+    const lost = sentOpen * GROUP_SIZE - run.phases[WARM].delivered - run.phases[OPEN].delivered;
+    const openStats = run.phases[OPEN];
+    log(
+      `${name}: open loop delivered ${Math.round((open.measuredDeliveries * 1000) / open.measuredMs)}/s, lost ${lost}, ` +
+        `p50 ${openStats.latency.percentileMs(50)} ms, p99 ${openStats.latency.percentileMs(99)} ms, ${cpuText(openCpuPct)}`,
+    );
+
+    log(`${name}: closed loop, all ${run.clients.length} clients send, window ${WINDOW}, ${CLOSED_SECONDS} s`);
+    const closedCpu = new CpuWindow(server.pid);
+    const closedStart = performance.now();
+    run.closedLoopOn = true;
+    for (const c of run.clients) for (let w = 0; w < WINDOW; w++) run.closedLoopSend(c);
+    await sleep(CLOSED_SETTLE_MS);
+    const settled = { at: performance.now(), deliveries: run.deliveries };
+    await sleep(Math.max(0, CLOSED_SECONDS * 1000 - (performance.now() - closedStart)));
+    const maxPerS = ((run.deliveries - settled.deliveries) * 1000) / (performance.now() - settled.at);
+    run.closedLoopOn = false;
+    const closedCpuPct = closedCpu.end();
+    const peakKb = sampler.stop();
+    await run.drain([CLOSED], 2);
+    const closed = run.phases[CLOSED];
+    log(
+      `${name}: closed loop max ${Math.round(maxPerS)} deliveries/s, p50 ${closed.latency.percentileMs(50)} ms, p99 ${closed.latency.percentileMs(99)} ms, ` +
+        `${cpuText(closedCpuPct)}, undelivered ${closed.sent * GROUP_SIZE - closed.delivered}`,
+    );
+    if (run.stray > 0) log(`${name}: ${run.stray} deliveries for unknown messages or the wrong group`);
+
+    const errors: Record<string, number> = {};
+    for (const p of run.phases) for (const [code, n] of Object.entries(p.errors)) errors[code] = (errors[code] ?? 0) + n;
+    return {
+      delivered_per_s: Math.round((open.measuredDeliveries * 1000) / open.measuredMs),
+      lost,
+      p50_ms: openStats.latency.percentileMs(50),
+      p99_ms: openStats.latency.percentileMs(99),
+      max_per_s: Math.round(maxPerS),
+      rss_mb: round(peakKb / 1024, 1),
+      duplicated: run.phases.reduce((s, p) => s + p.duplicated, 0),
+      errors,
+      closed_p50_ms: closed.latency.percentileMs(50),
+      closed_p99_ms: closed.latency.percentileMs(99),
+      cpu_pct: { open: openCpuPct, closed: closedCpuPct },
+    };
+  } finally {
+    run.closing = true;
+    run.closedLoopOn = false;
+    for (const c of run.clients) c.conn.close();
+    await server.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  ensureFdLimit(CLIENTS * 2 + 1024);
+  const pin = pinningEnabled();
+  if (pin) pinSelf(1);
+  log(
+    `fanout: ${GROUPS * GROUP_SIZE} clients in ${GROUPS} groups of ${GROUP_SIZE}; ` +
+      `load generator = this Node process (pid ${process.pid}${pin ? ', pinned to cpu 1' : ''}); ` +
+      `each server = its own child process${pin ? ' pinned to cpu 0' : ''}, started in turn; all on 127.0.0.1`,
+  );
+  const systems: Partial<Record<SystemName, FanoutResult | null>> = {};
+  const failures: Partial<Record<SystemName, string>> = {};
+  for (const name of SYSTEMS) {
+    try {
+      systems[name] = await runSystem(name, pin);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      log(`${name}: FAILED: ${message}`);
+      systems[name] = null;
+      failures[name] = message.split('\n')[0] ?? message;
+    }
+  }
+  const result = {
+    bench: 'fanout',
+    offered_per_s: RATE * GROUP_SIZE,
+    systems,
+    ...(Object.keys(failures).length ? { failures } : {}),
+    setup: {
+      clients: GROUPS * GROUP_SIZE,
+      group_size: GROUP_SIZE,
+      senders_per_group: SENDERS_PER_GROUP,
+      messages_per_s: RATE,
+      warmup_s: WARMUP_SECONDS,
+      open_s: OPEN_SECONDS,
+      closed_s: CLOSED_SECONDS,
+      closed_window: WINDOW,
+      pinned: pin,
+      deliveries_count_sender_copy: true,
+    },
+  };
+  // Exit explicitly: keep-alive fetch sockets and client timers would otherwise hold the process.
+  process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
+}
+
+await main();

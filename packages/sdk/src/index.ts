@@ -1,0 +1,23 @@
+export { WarblerClient } from './client.ts';
+export type { PendingSend, SendInput, Status, StatusChange, WarblerClientOptions, WarblerEvents } from './client.ts';
+export { WarblerError, type WarblerErrorCode } from './errors.ts';
+export { webStorage, type QueuedSend, type SendableType, type WarblerStorage } from './outbox.ts';
+export type { ConversationPage, ConversationsApi, FetchLike, FileData } from './rest.ts';
+export type { TokenProvider } from './token.ts';
+export type { WebSocketConstructor, WebSocketLike } from './transport.ts';
+export { CloseCode, type BackoffOptions, type DropReason } from './backoff.ts';
+export type {
+  AgentStateFrame,
+  Conversation,
+  ConversationPushFrame,
+  ConversationSummary,
+  HistoryResult,
+  Member,
+  MemberPushFrame,
+  Message,
+  MessageContent,
+  MessageDeltaFrame,
+  ReceiptPushFrame,
+  StoredFile,
+  TypingPushFrame,
+} from '@warbler/protocol';

@@ -1,0 +1,136 @@
+import type { Conversation, ConversationKind, ConversationSummary, Member, MemberRole, StoredFile } from '@warbler/protocol';
+import { WarblerError } from './errors.ts';
+import type { TokenSource } from './token.ts';
+import { restUrl } from './transport.ts';
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+/** The REST API as the signed-in user: the same token, renewed once if the server says it expired. */
+export class Rest {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly tokens: TokenSource,
+    private readonly fetcher: FetchLike,
+  ) {}
+
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let response = await this.send(method, path, body, await this.tokens.current());
+    if (response.status === 401 && this.tokens.renewable) {
+      response = await this.send(method, path, body, await this.tokens.refresh());
+    }
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    const parsed = parseJson(text);
+    if (!response.ok) throw toError(response.status, parsed, text);
+    return parsed as T;
+  }
+
+  private async send(method: string, path: string, body: unknown, token: string): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    let payload: BodyInit | undefined;
+    if (body instanceof FormData) payload = body;
+    else if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    try {
+      return await this.fetcher(restUrl(this.baseUrl, path), { method, headers, ...(payload !== undefined && { body: payload }) });
+    } catch (error) {
+      throw new WarblerError('network', `Could not reach the Warbler server: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function toError(status: number, body: unknown, text: string): WarblerError {
+  const error = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
+  if (error && typeof error.code === 'string' && typeof error.message === 'string') {
+    return new WarblerError(error.code as WarblerError['code'], error.message, status, error.details);
+  }
+  // Not a Warbler error body (a proxy's page, say): keep the status, say what came back.
+  const code = status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : status === 404 ? 'not_found' : status === 429 ? 'rate_limited' : status >= 500 ? 'unavailable' : 'bad_request';
+  return new WarblerError(code, `The server answered ${status}: ${text.slice(0, 200) || 'no body'}`, status);
+}
+
+export interface ConversationPage {
+  conversations: ConversationSummary[];
+  next_before: number | null;
+}
+
+/** Conversations through REST, as the signed-in user. */
+export class ConversationsApi {
+  constructor(
+    private readonly rest: Rest,
+    /** The signed-in user's id, for leaving. */
+    private readonly me: () => Promise<string>,
+  ) {}
+
+  /** The user's conversations, most recent activity first. Pass `next_before` to get the next page. */
+  list(page: { limit?: number; before?: number } = {}): Promise<ConversationPage> {
+    return this.rest.call('GET', `/api/conversations${query(page)}`);
+  }
+
+  get(conversationId: string): Promise<Conversation> {
+    return this.rest.call('GET', `/api/conversations/${enc(conversationId)}`);
+  }
+
+  /** A direct chat (exactly two people; an existing one is returned) or a group. The caller is its owner. */
+  async create(input: { kind: ConversationKind; member_ids: string[]; title?: string | null }): Promise<Conversation> {
+    const body = await this.rest.call<Conversation | { conversation: Conversation }>('POST', '/api/conversations', input);
+    // The docs say the conversation is returned; tolerate it arriving wrapped too.
+    return 'conversation' in body ? body.conversation : body;
+  }
+
+  async members(conversationId: string): Promise<Member[]> {
+    const body = await this.rest.call<{ members: Member[] }>('GET', `/api/conversations/${enc(conversationId)}/members`);
+    return body.members;
+  }
+
+  async addMembers(conversationId: string, userIds: string[], role?: MemberRole): Promise<Member[]> {
+    const body = await this.rest.call<{ added: Member[] }>('POST', `/api/conversations/${enc(conversationId)}/members`, {
+      user_ids: userIds,
+      ...(role && { role }),
+    });
+    return body.added;
+  }
+
+  /** Removes someone else (needs owner or admin). */
+  removeMember(conversationId: string, userId: string): Promise<void> {
+    return this.rest.call('DELETE', `/api/conversations/${enc(conversationId)}/members/${enc(userId)}`);
+  }
+
+  async leave(conversationId: string): Promise<void> {
+    return this.removeMember(conversationId, await this.me());
+  }
+}
+
+/** Bytes a browser or Node can hand over: a Blob/File, or a Buffer/Uint8Array/ArrayBuffer. */
+export type FileData = Blob | ArrayBuffer | Uint8Array;
+
+export function uploadForm(data: FileData, name: string, mime: string): FormData {
+  const blob = data instanceof Blob ? data : new Blob([data as BlobPart], { type: mime });
+  const form = new FormData();
+  form.set('file', blob.type === mime ? blob : new Blob([blob], { type: mime }), name);
+  return form;
+}
+
+export function uploadFile(rest: Rest, conversationId: string, data: FileData, name: string, mime: string): Promise<StoredFile> {
+  return rest.call('POST', `/api/conversations/${enc(conversationId)}/files`, uploadForm(data, name, mime));
+}
+
+const enc = encodeURIComponent;
+
+function query(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}

@@ -1,0 +1,37 @@
+import { FileRef, TextContent, type MessageContent, type MessageType } from '@warbler/protocol';
+import { badRequest } from '../errors.ts';
+import type { Store } from '../store/index.ts';
+
+/**
+ * Checks what a sender put in a message against its type and returns what is
+ * stored. File facts (name, MIME, size) come from the upload, not the client,
+ * and a message may only point at a file uploaded to the same conversation.
+ */
+export async function acceptContent(
+  store: Store,
+  appId: string,
+  conversationId: string,
+  type: MessageType,
+  content: MessageContent,
+): Promise<MessageContent> {
+  if (type === 'text') {
+    const parsed = TextContent.safeParse(content);
+    if (!parsed.success) {
+      throw badRequest('A text message needs content.text: 1 to 32,000 characters.', parsed.error.issues);
+    }
+    return { ...content, text: parsed.data.text };
+  }
+  if (type === 'image' || type === 'file') {
+    const parsed = FileRef.safeParse(content);
+    if (!parsed.success) throw badRequest(`An ${type} message needs content.file_id from an upload.`, parsed.error.issues);
+    const file = await store.getFile(appId, parsed.data.file_id);
+    if (!file || file.conversation_id !== conversationId) {
+      throw badRequest('content.file_id is not a file uploaded to this conversation. Upload it with POST /api/conversations/:id/files first.');
+    }
+    if (type === 'image' && !file.mime.startsWith('image/')) {
+      throw badRequest(`The file is ${file.mime}, not an image; send it as a file message.`);
+    }
+    return { ...parsed.data, name: file.name, mime: file.mime, size: file.size };
+  }
+  throw badRequest('System messages are written by the server only.');
+}

@@ -1,0 +1,6 @@
+export type { Actor } from './actor.ts';
+export { isApp } from './actor.ts';
+export type { ChatEvent, PublishChatEvent } from './events.ts';
+export { MemberDirectory } from './members.ts';
+export { Conversations, MAX_GROUP_MEMBERS, type CreateConversationInput } from './conversations.ts';
+export { Messages, type SendInput } from './messages.ts';

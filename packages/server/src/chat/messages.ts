@@ -1,0 +1,183 @@
+import type { HistoryResult, Message, MessageContent, MessageType, SyncConversation, SyncResult } from '@warbler/protocol';
+import { badRequest, forbidden, notFound } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { Store } from '../store/index.ts';
+import type { Actor } from './actor.ts';
+import { acceptContent } from './content.ts';
+import type { Conversations } from './conversations.ts';
+import type { PublishChatEvent } from './events.ts';
+import { KeyedSerial } from './serial.ts';
+
+export interface SendInput {
+  conversation_id: string;
+  /** Required for app-level calls; must be the caller with a user token. */
+  sender_id?: string;
+  client_msg_id?: string | null;
+  type: MessageType;
+  content: MessageContent;
+}
+
+const TYPING_EVERY_MS = 1_500;
+
+/** Messages: send, history, edit, recall, receipts, typing and resume. */
+export class Messages {
+  private readonly appends = new KeyedSerial();
+  private readonly lastTyping = new Map<string, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly conversations: Conversations,
+    private readonly publish: PublishChatEvent,
+  ) {}
+
+  async send(actor: Actor, input: SendInput): Promise<{ message: Message; duplicate: boolean }> {
+    const senderId = this.senderOf(actor, input.sender_id);
+    await this.conversations.requireMember(actor.appId, input.conversation_id, senderId);
+    const content = await acceptContent(this.store, actor.appId, input.conversation_id, input.type, input.content);
+    const result = await this.appends.run(`${actor.appId}\u0000${input.conversation_id}`, async () => {
+      const r = await this.store.appendMessage({
+        id: newId('msg'),
+        app_id: actor.appId,
+        conversation_id: input.conversation_id,
+        sender_id: senderId,
+        client_msg_id: input.client_msg_id ?? null,
+        type: input.type,
+        content,
+        state: 'complete',
+        created_at: Date.now(),
+      });
+      // Published inside the serial section so pushes leave in seq order.
+      if (!r.duplicate) {
+        this.publish({
+          to: 'conversation', app_id: actor.appId, conversation_id: input.conversation_id,
+          except_session: actor.sessionId,
+          frame: { type: 'message', message: r.message, ts: r.message.created_at },
+        });
+      }
+      return r;
+    });
+    return result;
+  }
+
+  async history(actor: Actor, conversationId: string, page: { before?: number; after?: number; limit: number }): Promise<HistoryResult> {
+    if (page.before !== undefined && page.after !== undefined) throw badRequest('Give either before or after, not both.');
+    await this.conversations.get(actor, conversationId);
+    return this.store.listMessages(actor.appId, conversationId, page);
+  }
+
+  async edit(actor: Actor, messageId: string, content: MessageContent): Promise<Message> {
+    const message = await this.ownMessage(actor, messageId);
+    if (message.type !== 'text') throw badRequest('Only text messages can be edited; recall and resend a file instead.');
+    if (message.state !== 'complete') throw badRequest(`A ${message.state} message cannot be edited.`);
+    const accepted = await acceptContent(this.store, actor.appId, message.conversation_id, 'text', content);
+    const now = Date.now();
+    const updated = await this.store.updateMessage(actor.appId, messageId, { content: accepted, edited_at: now, updated_at: now });
+    if (!updated) throw notFound('The message');
+    this.announceUpdate(actor, updated);
+    return updated;
+  }
+
+  async recall(actor: Actor, messageId: string): Promise<Message> {
+    const message = await this.ownMessage(actor, messageId);
+    if (message.state === 'recalled') return message;
+    const updated = await this.store.updateMessage(actor.appId, messageId, { content: {}, state: 'recalled', updated_at: Date.now() });
+    if (!updated) throw notFound('The message');
+    this.announceUpdate(actor, updated);
+    return updated;
+  }
+
+  async markRead(actor: Actor, conversationId: string, seq: number, userId?: string): Promise<{ read_seq: number; delivered_seq: number }> {
+    return this.receipt(actor, conversationId, seq, 'read', userId);
+  }
+
+  async markDelivered(actor: Actor, conversationId: string, seq: number, userId?: string): Promise<{ read_seq: number; delivered_seq: number }> {
+    return this.receipt(actor, conversationId, seq, 'delivered', userId);
+  }
+
+  async typing(actor: Actor, conversationId: string): Promise<void> {
+    const userId = this.senderOf(actor, undefined);
+    await this.conversations.requireMember(actor.appId, conversationId, userId);
+    const key = `${actor.appId}\u0000${conversationId}\u0000${userId}`;
+    const now = Date.now();
+    if (now - (this.lastTyping.get(key) ?? 0) < TYPING_EVERY_MS) return;
+    this.lastTyping.set(key, now);
+    if (this.lastTyping.size > 10_000) this.pruneTyping(now);
+    this.publish({
+      to: 'conversation', app_id: actor.appId, conversation_id: conversationId, except_user: userId,
+      frame: { type: 'typing', conversation_id: conversationId, user_id: userId, ts: now },
+    });
+  }
+
+  /** Everything a reconnecting client missed, from its cursors; see docs/protocol.md. */
+  async sync(actor: Actor, cursors: Record<string, number>, since: number | undefined, limit: number): Promise<SyncResult> {
+    const userId = this.senderOf(actor, undefined);
+    const ts = Date.now();
+    const rows = await this.store.listConversationsForUser(actor.appId, userId, { limit: 100_000 });
+    const conversations: SyncConversation[] = [];
+    const known: string[] = [];
+    for (const { conversation } of rows) {
+      const cursor = cursors[conversation.id];
+      if (cursor === undefined) {
+        conversations.push({ conversation, messages: [], has_more: conversation.last_seq > 0, is_new: true });
+        continue;
+      }
+      known.push(conversation.id);
+      if (conversation.last_seq <= cursor) continue;
+      const page = await this.store.listMessages(actor.appId, conversation.id, { after: cursor, limit });
+      conversations.push({ conversation, messages: page.messages, has_more: page.has_more, is_new: false });
+    }
+    const mine = new Set(rows.map((r) => r.conversation.id));
+    const removed = Object.keys(cursors).filter((id) => !mine.has(id));
+    let updated: Message[] = [];
+    if (since !== undefined && known.length > 0) {
+      const changed = await this.store.listMessagesUpdatedSince(actor.appId, known, since, 1_000);
+      updated = changed.filter((m) => m.seq <= (cursors[m.conversation_id] ?? 0));
+    }
+    return { conversations, updated, removed, ts };
+  }
+
+  private async receipt(actor: Actor, conversationId: string, seq: number, kind: 'read' | 'delivered', userId?: string) {
+    const who = this.senderOf(actor, userId);
+    await this.conversations.requireMember(actor.appId, conversationId, who);
+    const member = kind === 'read'
+      ? await this.store.markRead(actor.appId, conversationId, who, seq)
+      : await this.store.markDelivered(actor.appId, conversationId, who, seq);
+    if (!member) throw notFound('That member');
+    this.publish({
+      to: 'conversation', app_id: actor.appId, conversation_id: conversationId,
+      frame: { type: 'receipt', conversation_id: conversationId, user_id: who, kind, seq: kind === 'read' ? member.read_seq : member.delivered_seq, ts: Date.now() },
+    });
+    return { read_seq: member.read_seq, delivered_seq: member.delivered_seq };
+  }
+
+  private async ownMessage(actor: Actor, messageId: string): Promise<Message> {
+    const message = await this.store.getMessage(actor.appId, messageId);
+    if (!message) throw notFound('The message');
+    if (actor.userId) {
+      await this.conversations.requireMember(actor.appId, message.conversation_id, actor.userId);
+      if (message.sender_id !== actor.userId) throw forbidden('You can only change your own messages.');
+    }
+    return message;
+  }
+
+  private announceUpdate(actor: Actor, message: Message): void {
+    this.publish({
+      to: 'conversation', app_id: actor.appId, conversation_id: message.conversation_id,
+      frame: { type: 'message.updated', message, ts: message.updated_at },
+    });
+  }
+
+  /** The user a call acts as: the token's user, or the one an app-level call names. */
+  private senderOf(actor: Actor, named: string | undefined): string {
+    if (actor.userId) {
+      if (named && named !== actor.userId) throw forbidden('With a user token you can only act as yourself; leave sender_id/user_id out.');
+      return actor.userId;
+    }
+    if (!named) throw badRequest('Name the user this call acts for (sender_id or user_id): app-level calls act for one of your users.');
+    return named;
+  }
+
+  private pruneTyping(now: number): void {
+    for (const [key, at] of this.lastTyping) if (now - at > TYPING_EVERY_MS) this.lastTyping.delete(key);
+  }
+}

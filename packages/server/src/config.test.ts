@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.ts';
+
+describe('loadConfig', () => {
+  it('uses the embedded defaults when nothing is set', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(8080);
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.dataDir.endsWith('/data')).toBe(true);
+  });
+
+  it('reads ports and URLs from the environment', () => {
+    const c = loadConfig({ WARBLER_PORT: '9000', WARBLER_DATABASE_URL: 'postgres://u@127.0.0.1/db' });
+    expect(c.port).toBe(9000);
+    expect(c.databaseUrl).toBe('postgres://u@127.0.0.1/db');
+  });
+
+  it('names every bad variable and what is wrong with it', () => {
+    expect(() => loadConfig({ WARBLER_PORT: 'eighty', WARBLER_DATABASE_URL: 'mysql://x' })).toThrow(ConfigError);
+    try {
+      loadConfig({ WARBLER_PORT: 'eighty', WARBLER_DATABASE_URL: 'mysql://x' });
+    } catch (err) {
+      expect(String(err)).toMatch(/WARBLER_PORT/);
+      expect(String(err)).toMatch(/WARBLER_DATABASE_URL: must be a postgres/);
+    }
+  });
+});

@@ -1,0 +1,78 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const Port = z.coerce.number().int().min(0).max(65_535);
+const Bytes = z.coerce.number().int().positive();
+
+/** Every setting Warbler reads from its environment, parsed once at start. */
+const EnvSchema = z.object({
+  WARBLER_PORT: Port.default(8080),
+  WARBLER_HOST: z.string().min(1).default('0.0.0.0'),
+  WARBLER_DATA_DIR: z.string().min(1).default('./data'),
+  WARBLER_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL; leave it unset for the embedded SQLite store')
+    .optional(),
+  WARBLER_MASTER_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  WARBLER_PUBLIC_URL: z.string().url().optional(),
+  WARBLER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Largest upload accepted, bytes. */
+  WARBLER_MAX_UPLOAD_BYTES: Bytes.default(20 * 1024 * 1024),
+  /** Bytes the server will queue for one slow WebSocket before closing it with 4008. */
+  WARBLER_WS_MAX_BUFFER: Bytes.default(1024 * 1024),
+  WARBLER_WS_HEARTBEAT_MS: Bytes.default(25_000),
+  /** Sends allowed per connection per second (token bucket refill), and the burst. */
+  WARBLER_WS_SEND_RATE: z.coerce.number().positive().default(20),
+  WARBLER_WS_SEND_BURST: z.coerce.number().positive().default(40),
+  /** Grace period for in-flight work on SIGTERM. */
+  WARBLER_SHUTDOWN_GRACE_MS: Bytes.default(10_000),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  masterKey: string | undefined;
+  publicUrl: string | undefined;
+  logLevel: z.infer<typeof EnvSchema>['WARBLER_LOG_LEVEL'];
+  maxUploadBytes: number;
+  ws: {
+    maxBufferedBytes: number;
+    heartbeatMs: number;
+    sendRate: number;
+    sendBurst: number;
+  };
+  shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; throws ConfigError listing every bad variable and how to fix it. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.WARBLER_PORT,
+    host: e.WARBLER_HOST,
+    dataDir: path.resolve(e.WARBLER_DATA_DIR),
+    databaseUrl: e.WARBLER_DATABASE_URL,
+    masterKey: e.WARBLER_MASTER_KEY,
+    publicUrl: e.WARBLER_PUBLIC_URL,
+    logLevel: e.WARBLER_LOG_LEVEL,
+    maxUploadBytes: e.WARBLER_MAX_UPLOAD_BYTES,
+    ws: {
+      maxBufferedBytes: e.WARBLER_WS_MAX_BUFFER,
+      heartbeatMs: e.WARBLER_WS_HEARTBEAT_MS,
+      sendRate: e.WARBLER_WS_SEND_RATE,
+      sendBurst: e.WARBLER_WS_SEND_BURST,
+    },
+    shutdownGraceMs: e.WARBLER_SHUTDOWN_GRACE_MS,
+  };
+}

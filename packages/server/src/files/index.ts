@@ -1,0 +1,1 @@
+export { ACCEPTED_MIME, Files, type Upload } from './files.ts';

@@ -1,0 +1,102 @@
+import { MemberRole, MessageContent, MessageType } from '@warbler/protocol';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { badRequest } from '../errors.ts';
+import type { HttpDeps } from './deps.ts';
+
+const Conv = z.object({ conversationId: z.string().min(1) });
+const ConvMember = Conv.extend({ userId: z.string().min(1) });
+const Seq = z.coerce.number().int().nonnegative();
+
+/** Conversations, members and messages, for an app's backend or a signed-in user. */
+export const conversationRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async (app) => {
+  const { guards, conversations, messages } = deps;
+
+  app.post('/api/conversations', {
+    schema: {
+      tags: ['conversations'], summary: 'Create a direct or group conversation (an existing direct one is returned with 200)',
+      body: z.object({
+        kind: z.enum(['direct', 'group']),
+        member_ids: z.array(z.string().min(1)).max(1000).default([]),
+        title: z.string().max(200).nullable().optional(),
+        created_by: z.string().optional(),
+      }),
+    },
+  }, async (request, reply) => {
+    const { conversation, created } = await conversations.create(await guards.actor(request), request.body);
+    return reply.status(created ? 201 : 200).send(conversation);
+  });
+
+  app.get('/api/conversations', {
+    schema: {
+      tags: ['conversations'], summary: "A user's conversations, most recent activity first",
+      querystring: z.object({ user_id: z.string().optional(), limit: z.coerce.number().int().min(1).max(200).default(50), before: Seq.optional() }),
+    },
+  }, async (request) => {
+    const actor = await guards.actor(request);
+    const userId = actor.userId ?? request.query.user_id;
+    if (!userId) throw badRequest('Name the user whose conversations to list: ?user_id=…');
+    return conversations.list(actor, userId, { limit: request.query.limit, before: request.query.before });
+  });
+
+  app.get('/api/conversations/:conversationId', { schema: { tags: ['conversations'], summary: 'One conversation', params: Conv } },
+    async (request) => conversations.get(await guards.actor(request), request.params.conversationId));
+
+  app.patch('/api/conversations/:conversationId', {
+    schema: { tags: ['conversations'], summary: 'Rename a group', params: Conv, body: z.object({ title: z.string().max(200).nullable() }) },
+  }, async (request) => conversations.rename(await guards.actor(request), request.params.conversationId, request.body.title));
+
+  app.get('/api/conversations/:conversationId/members', { schema: { tags: ['members'], summary: 'Members', params: Conv } },
+    async (request) => ({ members: await conversations.members(await guards.actor(request), request.params.conversationId) }));
+
+  app.post('/api/conversations/:conversationId/members', {
+    schema: { tags: ['members'], summary: 'Add members to a group', params: Conv, body: z.object({ user_ids: z.array(z.string().min(1)).min(1).max(1000), role: MemberRole.optional() }) },
+  }, async (request) => ({
+    added: await conversations.addMembers(await guards.actor(request), request.params.conversationId, request.body.user_ids, request.body.role),
+  }));
+
+  app.delete('/api/conversations/:conversationId/members/:userId', {
+    schema: { tags: ['members'], summary: 'Leave, or remove a member', params: ConvMember },
+  }, async (request, reply) => {
+    await conversations.removeMember(await guards.actor(request), request.params.conversationId, request.params.userId);
+    return reply.status(204).send();
+  });
+
+  app.patch('/api/conversations/:conversationId/members/:userId', {
+    schema: { tags: ['members'], summary: 'Change a role or mute', params: ConvMember, body: z.object({ role: MemberRole.optional(), muted: z.boolean().optional() }) },
+  }, async (request) => conversations.updateMember(await guards.actor(request), request.params.conversationId, request.params.userId, request.body));
+
+  app.post('/api/conversations/:conversationId/messages', {
+    schema: {
+      tags: ['messages'], summary: 'Send a message (a resend with the same client_msg_id returns the stored one with 200)', params: Conv,
+      body: z.object({
+        sender_id: z.string().optional(),
+        client_msg_id: z.string().min(1).max(128).optional(),
+        type: MessageType.exclude(['system']).default('text'),
+        content: MessageContent,
+      }),
+    },
+  }, async (request, reply) => {
+    const result = await messages.send(await guards.actor(request), { conversation_id: request.params.conversationId, ...request.body });
+    return reply.status(result.duplicate ? 200 : 201).send(result);
+  });
+
+  app.get('/api/conversations/:conversationId/messages', {
+    schema: {
+      tags: ['messages'], summary: 'A page of history, oldest first', params: Conv,
+      querystring: z.object({ before: Seq.optional(), after: Seq.optional(), limit: z.coerce.number().int().min(1).max(200).default(50) }),
+    },
+  }, async (request) => messages.history(await guards.actor(request), request.params.conversationId, request.query));
+
+  app.post('/api/conversations/:conversationId/read', {
+    schema: { tags: ['messages'], summary: 'Move the read receipt forward', params: Conv, body: z.object({ seq: z.number().int().positive(), user_id: z.string().optional() }) },
+  }, async (request) => messages.markRead(await guards.actor(request), request.params.conversationId, request.body.seq, request.body.user_id));
+
+  app.patch('/api/messages/:messageId', {
+    schema: { tags: ['messages'], summary: 'Edit your own text message', params: z.object({ messageId: z.string().min(1) }), body: z.object({ content: MessageContent }) },
+  }, async (request) => messages.edit(await guards.actor(request), request.params.messageId, request.body.content));
+
+  app.post('/api/messages/:messageId/recall', {
+    schema: { tags: ['messages'], summary: 'Recall your own message', params: z.object({ messageId: z.string().min(1) }) },
+  }, async (request) => messages.recall(await guards.actor(request), request.params.messageId));
+};

@@ -1,0 +1,15 @@
+import type { Conversations, Messages } from '../chat/index.ts';
+import type { Files } from '../files/index.ts';
+import type { Apps, Users } from '../tenancy/index.ts';
+import type { Guards } from './auth.ts';
+
+/** What the HTTP routes are given by the composition root. */
+export interface HttpDeps {
+  guards: Guards;
+  apps: Apps;
+  users: Users;
+  conversations: Conversations;
+  messages: Messages;
+  files: Files;
+  isReady: () => boolean;
+}

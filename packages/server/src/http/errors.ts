@@ -1,0 +1,44 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import type { ErrorBody } from '@warbler/protocol';
+import { WarblerError } from '../errors.ts';
+
+/**
+ * Every failure leaves as `{ error: { code, message } }` with the status that
+ * fits. Validation failures name the field; unexpected errors are logged with
+ * the request id and never shown to the client.
+ */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof WarblerError) {
+      return reply.status(err.status).send(body(err.code, err.message, err.details));
+    }
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const first = err.validation[0];
+      const where = first ? `${err.validationContext ?? 'body'}${first.instancePath.replaceAll('/', '.')}` : 'request';
+      const details = err.validation.map((v) => ({ path: `${err.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`, message: v.message }));
+      return reply.status(400).send(body('bad_request', `Invalid ${where}: ${first?.message ?? 'bad value'}.`, details));
+    }
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.status(415).send(body('unsupported_media_type', 'Send JSON with Content-Type: application/json (or multipart/form-data for uploads).'));
+    }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.code === 'FST_REQ_FILE_TOO_LARGE' || err.statusCode === 413) {
+      return reply.status(413).send(body('payload_too_large', 'The request body is too large.'));
+    }
+    if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (err.statusCode === 400 && err instanceof SyntaxError)) {
+      return reply.status(400).send(body('bad_request', 'The body is not valid JSON.'));
+    }
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.status(err.statusCode).send(body(err.statusCode === 404 ? 'not_found' : 'bad_request', err.message));
+    }
+    request.log.error({ err }, 'unhandled error');
+    return reply.status(500).send(body('internal', 'Something went wrong on the server; nothing was changed. Try again, and report the x-request-id if it persists.'));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send(body('not_found', `No route ${request.method} ${request.url.split('?')[0]}. See /openapi.json for the API.`));
+  });
+}
+
+function body(code: ErrorBody['error']['code'], message: string, details?: unknown): ErrorBody {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}

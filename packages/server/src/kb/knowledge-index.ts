@@ -1,0 +1,117 @@
+import MiniSearch from 'minisearch';
+import { queryTerms, searchTerms } from './terms.ts';
+import type { Chunk, Passage } from './types.ts';
+
+export interface KbSearchOptions {
+  /** The knowledge bases to search, all of the app's own; none means no results. */
+  kbIds: readonly string[];
+  /** How many passages at most; 5 by default. */
+  limit?: number;
+}
+
+/**
+ * Where retrieval happens. The Store keeps documents and chunks; an index is
+ * built from them at start and kept in step as documents change.
+ */
+export interface KnowledgeIndex {
+  /** Indexes a document's chunks, replacing whatever was indexed for that document. */
+  putDocument(appId: string, documentId: string, chunks: readonly Chunk[]): void;
+  removeDocument(appId: string, documentId: string): void;
+  removeKnowledgeBase(appId: string, kbId: string): void;
+  /** The best passages for `query`, best first. */
+  search(appId: string, query: string, options: KbSearchOptions): Passage[];
+}
+
+interface Entry {
+  key: string;
+  chunk: Chunk;
+}
+
+/** BM25 over MiniSearch, in memory. */
+export class InMemoryKnowledgeIndex implements KnowledgeIndex {
+  // Keys carry the app id, so equal document ids in two apps can never collide.
+  private readonly entries = new Map<string, Chunk>();
+  private readonly byDocument = new Map<string, string[]>();
+  private readonly miniSearch = new MiniSearch<Entry>({
+    idField: 'key',
+    fields: ['text', 'heading', 'title'],
+    extractField: (entry, field) => {
+      if (field === 'key') return entry.key;
+      if (field === 'heading') return entry.chunk.heading_path.join(' ');
+      return field === 'title' ? entry.chunk.title : entry.chunk.text;
+    },
+    tokenize: searchTerms,
+    // Terms arrive normalized; MiniSearch's default would lowercase again.
+    processTerm: (term) => term,
+    searchOptions: {
+      tokenize: queryTerms,
+      // A heading that names the topic is the strongest sign a passage is about it.
+      boost: { heading: 2, title: 1.5 },
+    },
+  });
+
+  /** Rebuilds an index from stored chunks, e.g. at start. */
+  static fromChunks(chunks: Iterable<Chunk>): InMemoryKnowledgeIndex {
+    const byDocument = new Map<string, Chunk[]>();
+    for (const chunk of chunks) {
+      const key = documentKey(chunk.app_id, chunk.document_id);
+      const list = byDocument.get(key);
+      if (list) list.push(chunk);
+      else byDocument.set(key, [chunk]);
+    }
+    const index = new InMemoryKnowledgeIndex();
+    for (const list of byDocument.values()) index.putDocument(list[0]!.app_id, list[0]!.document_id, list);
+    return index;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  putDocument(appId: string, documentId: string, chunks: readonly Chunk[]): void {
+    this.removeDocument(appId, documentId);
+    const entries = chunks.map((chunk) => {
+      if (chunk.app_id !== appId || chunk.document_id !== documentId) {
+        throw new Error(`chunk ${chunk.id} belongs to another document than ${documentId}`);
+      }
+      return { key: `${appId}\u0000${chunk.id}`, chunk };
+    });
+    for (const entry of entries) this.entries.set(entry.key, entry.chunk);
+    this.byDocument.set(documentKey(appId, documentId), entries.map((e) => e.key));
+    this.miniSearch.addAll(entries);
+  }
+
+  removeDocument(appId: string, documentId: string): void {
+    const key = documentKey(appId, documentId);
+    for (const entryKey of this.byDocument.get(key) ?? []) {
+      this.entries.delete(entryKey);
+      this.miniSearch.discard(entryKey);
+    }
+    this.byDocument.delete(key);
+  }
+
+  removeKnowledgeBase(appId: string, kbId: string): void {
+    const documentIds = new Set<string>();
+    for (const chunk of this.entries.values()) {
+      if (chunk.app_id === appId && chunk.kb_id === kbId) documentIds.add(chunk.document_id);
+    }
+    for (const documentId of documentIds) this.removeDocument(appId, documentId);
+  }
+
+  search(appId: string, query: string, options: KbSearchOptions): Passage[] {
+    const kbIds = new Set(options.kbIds);
+    if (!kbIds.size) return [];
+    const inScope = (key: string) => {
+      const chunk = this.entries.get(key);
+      return !!chunk && chunk.app_id === appId && kbIds.has(chunk.kb_id);
+    };
+    return this.miniSearch
+      .search(query, { filter: (result) => inScope(result.id as string) })
+      .slice(0, options.limit ?? 5)
+      .map((result) => ({ chunk: this.entries.get(result.id as string)!, score: result.score }));
+  }
+}
+
+function documentKey(appId: string, documentId: string): string {
+  return `${appId}\u0000${documentId}`;
+}

@@ -1,0 +1,269 @@
+// Prices per 1M tokens, per model, in the currency the provider bills in.
+//
+// Money is integers, never floats, so a ledger row and the sum of many rows
+// are exact:
+// - A rate is stored in micro-units of its currency per 1M tokens
+//   ($0.075 / 1M → 75_000). Any published rate with up to 6 decimals is exact.
+// - tokens × rate is then exactly pico-units (1e-12) of the currency; we do
+//   that product in BigInt and round once per component to nano-units (1e-9),
+//   half to even. A cost is an integer of nanos: what a ledger row stores and
+//   what budgets add up. Every seeded rate has at most 3 decimals, so for them
+//   no rounding ever happens (a token costs a whole number of nanos).
+// - Cached tokens are a subset of prompt tokens and billed at the cached rate;
+//   the rest of the prompt at the input rate. Reasoning tokens are a subset of
+//   completion tokens and billed with them at the output rate.
+import type { Usage } from './types.ts';
+
+export type Currency = 'USD' | 'CNY';
+
+/** Integer micro-units of the currency per 1M tokens. */
+export interface PriceRates {
+  input: number;
+  /** Unset: cached tokens cost the full input rate (the provider gives no discount). */
+  cachedInput?: number;
+  output: number;
+  /** Unset: the provider has no batch API; batch lines are billed at the normal rates. */
+  batchInput?: number;
+  /** Unset: cached tokens in a batch cost `batchInput`. */
+  batchCachedInput?: number;
+  batchOutput?: number;
+}
+
+export interface ModelPrice {
+  /** The upstream model name. Dated snapshots (gpt-4o-mini-2024-07-18, doubao-seed-1-6-250615) find it too. */
+  model: string;
+  aliases?: string[];
+  /** Set when the same model name costs differently at different providers. */
+  provider?: string;
+  currency: Currency;
+  /** YYYY-MM-DD. Several versions of a model may coexist; a call is priced by the newest in effect at its time. */
+  effectiveFrom: string;
+  perMillion: PriceRates;
+  source?: string;
+  note?: string;
+}
+
+/** Identifies the exact price version a ledger row was billed with. */
+export function priceId(p: ModelPrice): string {
+  return `${p.provider ? `${p.provider}/` : ''}${p.model}@${p.effectiveFrom}`;
+}
+
+const DECIMAL = /^(\d+)(?:\.(\d{1,6}))?$/;
+
+/** "0.075" → 75_000 micro-units, exactly (no float arithmetic). */
+export function toMicros(amount: string | number): number {
+  const s = typeof amount === 'number' ? String(amount) : amount.trim();
+  const m = DECIMAL.exec(s);
+  if (!m) throw new RangeError(`price "${s}" must be a non-negative decimal with at most 6 decimals`);
+  return Number(m[1]) * 1_000_000 + Number((m[2] ?? '').padEnd(6, '0'));
+}
+
+type DecimalRates = { [K in keyof PriceRates]: PriceRates[K] extends number ? string | number : string | number | undefined };
+
+/** Builds a price from human decimals, the way providers publish them. */
+export function definePrice(p: Omit<ModelPrice, 'perMillion'> & { perMillion: DecimalRates }): ModelPrice {
+  const perMillion: PriceRates = { input: toMicros(p.perMillion.input), output: toMicros(p.perMillion.output) };
+  for (const k of ['cachedInput', 'batchInput', 'batchCachedInput', 'batchOutput'] as const) {
+    const v = p.perMillion[k];
+    if (v !== undefined) perMillion[k] = toMicros(v);
+  }
+  return { ...p, perMillion };
+}
+
+export interface Cost {
+  currency: Currency;
+  /** The total, integer nano-units (1e-9) of the currency; always input + cachedInput + output. */
+  nanos: number;
+  inputNanos: number;
+  cachedInputNanos: number;
+  outputNanos: number;
+  priceId: string;
+}
+
+const PICOS_PER_NANO = 1000n;
+
+function picosToNanos(picos: bigint): number {
+  const q = picos / PICOS_PER_NANO;
+  const r = picos % PICOS_PER_NANO;
+  const half = PICOS_PER_NANO / 2n;
+  const up = r > half || (r === half && q % 2n === 1n);
+  return Number(up ? q + 1n : q);
+}
+
+const component = (tokens: number, microsPerMillion: number) => picosToNanos(BigInt(tokens) * BigInt(microsPerMillion));
+
+export function costOf(
+  usage: Pick<Usage, 'promptTokens' | 'cachedTokens' | 'completionTokens'>,
+  price: ModelPrice,
+  options: { batch?: boolean } = {},
+): Cost {
+  const r = price.perMillion;
+  const batch = options.batch === true && r.batchInput !== undefined;
+  const inputRate = batch ? r.batchInput! : r.input;
+  const cachedRate = batch ? (r.batchCachedInput ?? r.batchInput!) : (r.cachedInput ?? r.input);
+  const outputRate = batch ? (r.batchOutput ?? r.output) : r.output;
+  // Upstreams have been seen reporting more cached than prompt tokens; never bill a negative remainder.
+  const cached = Math.min(Math.max(0, usage.cachedTokens), usage.promptTokens);
+  const inputNanos = component(usage.promptTokens - cached, inputRate);
+  const cachedInputNanos = component(cached, cachedRate);
+  const outputNanos = component(usage.completionTokens, outputRate);
+  return {
+    currency: price.currency,
+    nanos: inputNanos + cachedInputNanos + outputNanos,
+    inputNanos,
+    cachedInputNanos,
+    outputNanos,
+    priceId: priceId(price),
+  };
+}
+
+/** 75_000 nanos → "0.000075" (for display and the gateway; the ledger keeps the integer). */
+export function formatNanos(nanos: number): string {
+  const sign = nanos < 0 ? '-' : '';
+  const s = String(Math.abs(nanos)).padStart(10, '0');
+  const frac = s.slice(-9).replace(/0+$/, '');
+  return `${sign}${s.slice(0, -9)}${frac ? `.${frac}` : ''}`;
+}
+
+// A snapshot suffix: -2024-07-18, -250615 (Ark), -0919 (DashScope).
+const SNAPSHOT = /-(\d{4}-\d{2}-\d{2}|\d{6}|\d{4})$/;
+
+export class PriceTable {
+  private readonly byName = new Map<string, ModelPrice[]>();
+
+  constructor(private readonly all: readonly ModelPrice[]) {
+    for (const p of all) {
+      for (const name of [p.model, ...(p.aliases ?? [])]) {
+        const key = name.toLowerCase();
+        const list = this.byName.get(key) ?? [];
+        list.push(p);
+        this.byName.set(key, list);
+      }
+    }
+  }
+
+  entries(): readonly ModelPrice[] {
+    return this.all;
+  }
+
+  /** A table where these prices win over the current ones from their date on (operator overrides, new versions). */
+  with(prices: readonly ModelPrice[]): PriceTable {
+    return new PriceTable([...this.all, ...prices]);
+  }
+
+  lookup(model: string, options: { provider?: string; at?: Date } = {}): ModelPrice | undefined {
+    const key = model.toLowerCase();
+    const candidates = this.byName.get(key) ?? this.byName.get(key.replace(SNAPSHOT, ''));
+    if (!candidates) return undefined;
+    const day = (options.at ?? new Date()).toISOString().slice(0, 10);
+    let best: ModelPrice | undefined;
+    let bestRank = -1;
+    for (const p of candidates) {
+      if (p.effectiveFrom > day) continue;
+      if (p.provider !== undefined && p.provider !== options.provider) continue;
+      // Newest version first; at the same date a provider-specific price beats a generic one,
+      // and a later entry (an override) beats an earlier one.
+      const rank = Number(p.effectiveFrom.replaceAll('-', '')) * 2 + (p.provider !== undefined ? 1 : 0);
+      if (rank >= bestRank) {
+        best = p;
+        bestRank = rank;
+      }
+    }
+    return best;
+  }
+}
+
+// Seed prices: published list prices for the default region of each preset's base URL.
+// Figures marked "unverified" come from the provider's page as we last knew it and
+// could not be re-checked from this machine; operators override them in warbler.yaml.
+export const SEED_PRICES: readonly ModelPrice[] = [
+  // Source: https://openai.com/api/pricing/ (checked 2025-10). Batch API is half price;
+  // OpenAI lists no batch rate for cached input, so cached batch tokens cost the batch input rate.
+  definePrice({
+    model: 'gpt-4o-mini',
+    currency: 'USD',
+    effectiveFrom: '2024-10-01',
+    perMillion: { input: '0.15', cachedInput: '0.075', output: '0.60', batchInput: '0.075', batchOutput: '0.30' },
+    source: 'https://openai.com/api/pricing/',
+  }),
+  definePrice({
+    model: 'gpt-4o',
+    currency: 'USD',
+    effectiveFrom: '2024-10-01',
+    perMillion: { input: '2.50', cachedInput: '1.25', output: '10.00', batchInput: '1.25', batchOutput: '5.00' },
+    source: 'https://openai.com/api/pricing/',
+  }),
+  // Source: https://api-docs.deepseek.com/quick_start/pricing (DeepSeek-V3.2-Exp prices from
+  // 2025-09-29; unverified here). deepseek-chat and deepseek-reasoner cost the same; cache hits
+  // are the cached rate. No batch API. Earlier (V3, 2025-02) it was $0.07 / $0.27 / $1.10.
+  definePrice({
+    model: 'deepseek-chat',
+    currency: 'USD',
+    effectiveFrom: '2025-09-29',
+    perMillion: { input: '0.28', cachedInput: '0.028', output: '0.42' },
+    source: 'https://api-docs.deepseek.com/quick_start/pricing',
+    note: 'unverified; V3.2-Exp list price',
+  }),
+  definePrice({
+    model: 'deepseek-reasoner',
+    currency: 'USD',
+    effectiveFrom: '2025-09-29',
+    perMillion: { input: '0.28', cachedInput: '0.028', output: '0.42' },
+    source: 'https://api-docs.deepseek.com/quick_start/pricing',
+    note: 'unverified; V3.2-Exp list price',
+  }),
+  // Source: Alibaba Cloud Model Studio (Bailian) pricing, China (Beijing) region, which is
+  // dashscope.aliyuncs.com (https://help.aliyun.com/zh/model-studio/models). Unverified here.
+  // Non-thinking rates of the lowest input tier (≤128K); thinking mode bills output at
+  // ¥8 (plus) / ¥3 (turbo) and longer inputs cost more — not modelled, see note.
+  // Implicit-cache hits bill at 20% of input; the batch API at 50%.
+  definePrice({
+    model: 'qwen-plus',
+    currency: 'CNY',
+    effectiveFrom: '2025-07-28',
+    perMillion: { input: '0.8', cachedInput: '0.16', output: '2', batchInput: '0.4', batchOutput: '1' },
+    source: 'https://help.aliyun.com/zh/model-studio/models',
+    note: 'unverified; tier 0-128K input, non-thinking output; thinking output ¥8/1M',
+  }),
+  definePrice({
+    model: 'qwen-turbo',
+    currency: 'CNY',
+    effectiveFrom: '2025-07-15',
+    perMillion: { input: '0.3', cachedInput: '0.06', output: '0.6', batchInput: '0.15', batchOutput: '0.3' },
+    source: 'https://help.aliyun.com/zh/model-studio/models',
+    note: 'unverified; non-thinking output; thinking output ¥3/1M',
+  }),
+  // Source: Volcengine Ark pricing (https://www.volcengine.com/docs/82379/1544106), unverified here.
+  // doubao-seed-1.6 is tiered by input length; this is the 0-32K tier with output over
+  // 200 tokens (¥2/1M when the output is 200 tokens or less; 32-128K input: ¥1.2 / ¥16;
+  // 128-256K: ¥2.4 / ¥24). Cache hits ¥0.16/1M (cache storage is billed separately by
+  // the hour, not here). Batch inference is half price.
+  definePrice({
+    model: 'doubao-seed-1-6',
+    aliases: ['doubao-seed-1.6'],
+    currency: 'CNY',
+    effectiveFrom: '2025-06-11',
+    perMillion: { input: '0.8', cachedInput: '0.16', output: '8', batchInput: '0.4', batchOutput: '4' },
+    source: 'https://www.volcengine.com/docs/82379/1544106',
+    note: 'unverified; tier 0-32K input, output >200 tokens',
+  }),
+  definePrice({
+    model: 'doubao-1-5-pro-32k',
+    aliases: ['doubao-1.5-pro-32k'],
+    currency: 'CNY',
+    effectiveFrom: '2025-01-22',
+    perMillion: { input: '0.8', cachedInput: '0.16', output: '2', batchInput: '0.4', batchOutput: '1' },
+    source: 'https://www.volcengine.com/docs/82379/1544106',
+    note: 'unverified',
+  }),
+  // Embeddings bill input only. Source: https://openai.com/api/pricing/
+  definePrice({
+    model: 'text-embedding-3-small',
+    currency: 'USD',
+    effectiveFrom: '2024-01-25',
+    perMillion: { input: '0.02', output: '0', batchInput: '0.01', batchOutput: '0' },
+    source: 'https://openai.com/api/pricing/',
+  }),
+];
+
+export const seedPriceTable = (): PriceTable => new PriceTable(SEED_PRICES);

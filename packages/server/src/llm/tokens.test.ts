@@ -1,0 +1,48 @@
+import { countTokens as gpt4oCount } from 'gpt-tokenizer/model/gpt-4o';
+import { describe, expect, it } from 'vitest';
+import { countChatTokens, countTextTokens, estimateUsage } from './tokens.ts';
+import type { ChatMessage } from './types.ts';
+
+describe('tokens', () => {
+  it('counts text with o200k', () => {
+    expect(countTextTokens('')).toBe(0);
+    expect(countTextTokens('Hello, world!')).toBe(4);
+    expect(countTextTokens('你好，世界')).toBeGreaterThan(0);
+  });
+
+  it('treats special-token lookalikes in user text as plain text', () => {
+    expect(() => countTextTokens('see <|endoftext|> here')).not.toThrow();
+  });
+
+  it('counts a chat the way gpt-tokenizer counts a gpt-4o chat', () => {
+    const chat: ChatMessage[] = [
+      { role: 'system', content: 'You are Warbler Assistant. Answer from the docs.' },
+      { role: 'user', content: 'How do I mint a user token?' },
+      { role: 'assistant', content: 'Call POST /v1/tokens with your app secret.' },
+      { role: 'user', content: '谢谢！' },
+    ];
+    const reference = gpt4oCount(chat.map((m) => ({ role: m.role, content: m.content as string })));
+    expect(countChatTokens(chat)).toBe(reference);
+  });
+
+  it('counts content parts, images and tool calls', () => {
+    const text = countChatTokens([{ role: 'user', content: 'what is this?' }]);
+    const withImage = countChatTokens([
+      { role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image_url', image_url: { url: 'data:,', detail: 'low' } }] },
+    ]);
+    expect(withImage - text).toBe(85);
+    const call = countChatTokens([
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'search', arguments: '{"q":"x"}' } }] },
+    ]);
+    expect(call).toBeGreaterThan(countChatTokens([{ role: 'assistant', content: null }]));
+  });
+
+  it('estimates usage and flags it', () => {
+    const u = estimateUsage({ messages: [{ role: 'user', content: 'Hello, world!' }] }, { text: 'Hello, world!', reasoning: 'think' });
+    expect(u.estimated).toBe(true);
+    expect(u.promptTokens).toBe(3 + 3 + 1 + 4);
+    expect(u.reasoningTokens).toBe(countTextTokens('think'));
+    expect(u.completionTokens).toBe(4 + u.reasoningTokens);
+    expect(u.totalTokens).toBe(u.promptTokens + u.completionTokens);
+  });
+});

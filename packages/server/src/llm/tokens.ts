@@ -1,0 +1,79 @@
+// Token counting with o200k_base (GPT-4o and later). Used to fit context into
+// a model's window and to estimate usage when upstream reports none. For other
+// vendors' models it is an estimate: their tokenizers differ, typically by
+// some percent, and the ledger flags every estimated row.
+import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
+import type { ChatMessage, ChatRequest, ContentPart, ToolCall, ToolDefinition, Usage } from './types.ts';
+
+// User text may contain "<|endoftext|>" and friends; they are plain text to us,
+// and gpt-tokenizer throws on them by default.
+const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
+
+// OpenAI's documented chat framing for gpt-4o-class models: every message costs
+// 3 tokens of framing (plus 1 for a name), and 3 more prime the reply.
+const PER_MESSAGE = 3;
+const PER_NAME = 1;
+const REPLY_PRIMING = 3;
+// An image whose size we do not know: "low" detail is a flat 85; otherwise assume
+// one 1024×1024 image at high detail (85 + 170 per 512px tile × 4 tiles).
+const IMAGE_LOW = 85;
+const IMAGE_DEFAULT = 765;
+const PER_TOOL_CALL = 3;
+
+export function countTextTokens(text: string): number {
+  return text.length === 0 ? 0 : countO200k(text, PLAIN_TEXT);
+}
+
+function countContent(content: string | ContentPart[] | null | undefined): number {
+  if (content == null) return 0;
+  if (typeof content === 'string') return countTextTokens(content);
+  let n = 0;
+  for (const part of content) {
+    n += part.type === 'text' ? countTextTokens(part.text) : part.image_url.detail === 'low' ? IMAGE_LOW : IMAGE_DEFAULT;
+  }
+  return n;
+}
+
+export function countMessageTokens(message: ChatMessage): number {
+  let n = PER_MESSAGE + countTextTokens(message.role) + countContent(message.content);
+  if ('name' in message && message.name) n += PER_NAME + countTextTokens(message.name);
+  if (message.role === 'assistant' && message.tool_calls) {
+    for (const c of message.tool_calls) n += PER_TOOL_CALL + countTextTokens(c.function.name) + countTextTokens(c.function.arguments);
+  }
+  return n;
+}
+
+/** Tokens of a whole prompt: messages with their framing, plus tool definitions (approximated by their JSON). */
+export function countChatTokens(messages: readonly ChatMessage[], tools?: readonly ToolDefinition[]): number {
+  let n = REPLY_PRIMING;
+  for (const m of messages) n += countMessageTokens(m);
+  if (tools && tools.length > 0) n += countTextTokens(JSON.stringify(tools));
+  return n;
+}
+
+export interface OutputSoFar {
+  text: string;
+  reasoning?: string;
+  toolCalls?: readonly Pick<ToolCall, 'name' | 'arguments'>[];
+}
+
+export function countOutputTokens(output: OutputSoFar): { completion: number; reasoning: number } {
+  const reasoning = countTextTokens(output.reasoning ?? '');
+  let completion = countTextTokens(output.text) + reasoning;
+  for (const c of output.toolCalls ?? []) completion += countTextTokens(c.name) + countTextTokens(c.arguments);
+  return { completion, reasoning };
+}
+
+/** Usage counted by us, flagged `estimated`: for when upstream reports none (or the stream broke first). */
+export function estimateUsage(request: Pick<ChatRequest, 'messages' | 'tools'>, output: OutputSoFar): Usage {
+  const promptTokens = countChatTokens(request.messages, request.tools);
+  const { completion, reasoning } = countOutputTokens(output);
+  return {
+    promptTokens,
+    completionTokens: completion,
+    totalTokens: promptTokens + completion,
+    cachedTokens: 0,
+    reasoningTokens: reasoning,
+    estimated: true,
+  };
+}

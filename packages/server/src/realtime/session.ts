@@ -1,0 +1,183 @@
+import {
+  ClientFrame,
+  CloseCode,
+  MAX_CLIENT_FRAME_BYTES,
+  type ByeFrame,
+  type ErrorCode,
+  type ServerFrame,
+} from '@warbler/protocol';
+import type { WebSocket } from 'ws';
+import type { Actor, Messages } from '../chat/index.ts';
+import { WarblerError } from '../errors.ts';
+import type { Connection } from './hub.ts';
+import { TokenBucket } from './rate.ts';
+
+export interface SessionLimits {
+  maxBufferedBytes: number;
+  sendRate: number;
+  sendBurst: number;
+}
+
+/** Hands a stop request to whoever is writing the message (the agents room). */
+export type StopStreaming = (actor: Actor, messageId: string) => Promise<boolean>;
+
+const MAX_VIOLATIONS = 20;
+const CLOSE_GRACE_MS = 15_000;
+const KNOWN_TYPES = new Set(['send', 'sync', 'history', 'read', 'delivered', 'typing', 'edit', 'recall', 'stop', 'ping']);
+
+let nextSession = 0;
+
+/**
+ * One user's socket: checks and dispatches their frames, and writes pushes
+ * to them within a bounded buffer. A client that cannot keep up is closed
+ * with 4008 rather than letting its backlog grow in server memory; it
+ * resumes from its cursors.
+ */
+export class Session implements Connection {
+  readonly id = `s${++nextSession}`;
+  alive = true;
+  private readonly bucket: TokenBucket;
+  private violations = 0;
+  private closed = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly appId: string,
+    readonly userId: string,
+    private readonly messages: Messages,
+    private readonly limits: SessionLimits,
+    private readonly stopStreaming: StopStreaming,
+    private readonly onError: (err: unknown) => void,
+  ) {
+    this.bucket = new TokenBucket(limits.sendRate, limits.sendBurst);
+  }
+
+  sendRaw(data: string): void {
+    if (this.closed) return;
+    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.close(CloseCode.slowConsumer, 'slow consumer: reconnect and sync');
+      return;
+    }
+    this.ws.send(data);
+  }
+
+  send(frame: ServerFrame): void {
+    this.sendRaw(JSON.stringify(frame));
+  }
+
+  close(code: number, reason: string, bye?: ByeFrame): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (bye && this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(bye));
+    this.ws.close(code, reason);
+    // A peer that never completes the closing handshake must not hold the socket (and its buffer) for long.
+    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+  }
+
+  ping(): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
+  }
+
+  terminate(): void {
+    this.closed = true;
+    this.ws.terminate();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  markClosed(): void {
+    this.closed = true;
+  }
+
+  async receive(raw: Buffer | string, isBinary: boolean): Promise<void> {
+    this.alive = true;
+    if (isBinary) return this.violation(undefined, 'bad_request', 'Frames are JSON text; binary frames are not accepted.');
+    const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
+    if (size > MAX_CLIENT_FRAME_BYTES) {
+      return this.violation(undefined, 'payload_too_large', `Frames are at most ${MAX_CLIENT_FRAME_BYTES} bytes; this one was ${size}. Upload large content as a file.`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.toString());
+    } catch {
+      return this.violation(undefined, 'bad_request', 'The frame is not valid JSON.');
+    }
+    const id = typeof (json as { id?: unknown })?.id === 'string' ? (json as { id: string }).id : undefined;
+    const type = (json as { type?: unknown })?.type;
+    if (typeof type !== 'string' || !KNOWN_TYPES.has(type)) {
+      return this.violation(id, 'unknown_frame', `Unknown frame type ${JSON.stringify(type)}. See docs/protocol.md for the frames a client may send.`);
+    }
+    const parsed = ClientFrame.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return this.violation(id, 'bad_request', `Invalid ${type} frame: ${issue ? `${issue.path.join('.') || 'frame'}: ${issue.message}` : 'bad fields'}.`);
+    }
+    try {
+      await this.dispatch(parsed.data);
+    } catch (err) {
+      if (err instanceof WarblerError) {
+        this.send({ type: 'error', id, code: err.code, message: err.message });
+      } else {
+        this.onError(err);
+        this.send({ type: 'error', id, code: 'internal', message: 'Something went wrong on the server; nothing was changed. Try again.' });
+      }
+    }
+  }
+
+  private async dispatch(frame: ClientFrame): Promise<void> {
+    const actor: Actor = { appId: this.appId, userId: this.userId, sessionId: this.id };
+    switch (frame.type) {
+      case 'send': {
+        if (!this.bucket.take()) throw new WarblerError('rate_limited', 'You are sending too fast; this message was not stored. Wait a moment and resend it with the same client_msg_id.');
+        const { message, duplicate } = await this.messages.send(actor, {
+          conversation_id: frame.conversation_id,
+          client_msg_id: frame.client_msg_id,
+          type: frame.msg_type,
+          content: frame.content,
+        });
+        this.send({ type: 'ack', id: frame.id, message, duplicate });
+        return;
+      }
+      case 'sync':
+        this.send({ type: 'result', id: frame.id, data: await this.messages.sync(actor, frame.cursors, frame.since, frame.limit) });
+        return;
+      case 'history':
+        this.send({ type: 'result', id: frame.id, data: await this.messages.history(actor, frame.conversation_id, frame) });
+        return;
+      case 'read':
+      case 'delivered': {
+        const mark = frame.type === 'read' ? this.messages.markRead : this.messages.markDelivered;
+        const data = await mark.call(this.messages, actor, frame.conversation_id, frame.seq);
+        if (frame.id) this.send({ type: 'result', id: frame.id, data });
+        return;
+      }
+      case 'typing':
+        if (!this.bucket.take()) return;
+        await this.messages.typing(actor, frame.conversation_id);
+        return;
+      case 'edit':
+        if (!this.bucket.take()) throw new WarblerError('rate_limited', 'Too many changes at once; wait a moment and try again.');
+        this.send({ type: 'result', id: frame.id, data: await this.messages.edit(actor, frame.message_id, frame.content) });
+        return;
+      case 'recall':
+        if (!this.bucket.take()) throw new WarblerError('rate_limited', 'Too many changes at once; wait a moment and try again.');
+        this.send({ type: 'result', id: frame.id, data: await this.messages.recall(actor, frame.message_id) });
+        return;
+      case 'stop': {
+        const stopped = await this.stopStreaming(actor, frame.message_id);
+        this.send({ type: 'result', id: frame.id, data: { stopped } });
+        return;
+      }
+      case 'ping':
+        this.send({ type: 'pong', id: frame.id, ts: Date.now() });
+        return;
+    }
+  }
+
+  private violation(id: string | undefined, code: ErrorCode, message: string): void {
+    this.send({ type: 'error', id, code, message });
+    if (++this.violations > MAX_VIOLATIONS) this.close(CloseCode.policy, 'too many invalid frames');
+  }
+}

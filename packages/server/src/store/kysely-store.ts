@@ -1,0 +1,641 @@
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { Conversation, Member, Message, StoredFile } from '@warbler/protocol';
+import { runMigrations } from './migrations.ts';
+import {
+  StoreConflict,
+  type AppRow,
+  type ConversationForUser,
+  type MessagePatch,
+  type NewConversation,
+  type NewMember,
+  type NewMessage,
+  type NewUser,
+  type Store,
+  type UserPatch,
+  type UserRow,
+} from './port.ts';
+import type { ConversationsTable, Database, MembersTable, MessagesTable, UsersTable } from './schema.ts';
+
+/** A write or read named a row that does not exist in this app (e.g. appending to an unknown conversation). */
+export class StoreNotFound extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreNotFound';
+  }
+}
+
+/** The few things SQLite and Postgres disagree on; everything else is shared SQL. */
+export interface DialectTraits {
+  readonly name: 'sqlite' | 'postgres';
+  isUniqueViolation(error: unknown): boolean;
+  /** better-sqlite3 cannot bind booleans. */
+  bool(value: boolean): boolean | number;
+  /** Two-argument max/min: SQLite spells them max()/min(), Postgres greatest()/least(). */
+  readonly greatest: 'max' | 'greatest';
+  readonly least: 'min' | 'least';
+}
+
+// Keeps IN lists well under SQLite's and Postgres's bound-parameter limits.
+const IN_CHUNK = 500;
+
+const memberColumns = ['conversation_id', 'user_id', 'role', 'read_seq', 'delivered_seq', 'muted', 'joined_at'] as const;
+
+export class KyselyStore implements Store {
+  readonly dialect: 'sqlite' | 'postgres';
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly traits: DialectTraits,
+  ) {
+    this.dialect = traits.name;
+  }
+
+  migrate(): Promise<void> {
+    return runMigrations(this.db);
+  }
+
+  close(): Promise<void> {
+    return this.db.destroy();
+  }
+
+  // ---- apps ----
+
+  async createApp(app: AppRow): Promise<void> {
+    await this.conflictAs(`App ${app.id} already exists`, () => this.db.insertInto('apps').values(app).execute());
+  }
+
+  async getApp(appId: string): Promise<AppRow | undefined> {
+    return this.db.selectFrom('apps').selectAll().where('id', '=', appId).executeTakeFirst();
+  }
+
+  async listApps(): Promise<AppRow[]> {
+    return this.db.selectFrom('apps').selectAll().orderBy('created_at').orderBy('id').execute();
+  }
+
+  async setAppSecret(appId: string, secretHash: string, now: number): Promise<void> {
+    await this.db.updateTable('apps').set({ secret_hash: secretHash, updated_at: now }).where('id', '=', appId).execute();
+  }
+
+  // ---- users ----
+
+  async createUser(user: NewUser): Promise<UserRow> {
+    const row: Selectable<UsersTable> = {
+      ...user,
+      metadata: JSON.stringify(user.metadata),
+      token_version: 0,
+      updated_at: user.created_at,
+    };
+    await this.conflictAs(`User ${user.id} already exists`, () => this.db.insertInto('users').values(row).execute());
+    return toUser(row);
+  }
+
+  async getUser(appId: string, userId: string): Promise<UserRow | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('app_id', '=', appId).where('id', '=', userId).executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async getUsers(appId: string, userIds: readonly string[]): Promise<UserRow[]> {
+    const out: UserRow[] = [];
+    for (const ids of chunks([...new Set(userIds)], IN_CHUNK)) {
+      const rows = await this.db.selectFrom('users').selectAll().where('app_id', '=', appId).where('id', 'in', ids).execute();
+      for (const row of rows) out.push(toUser(row));
+    }
+    return out;
+  }
+
+  async listUsers(appId: string, page: { limit: number; after?: string; kind?: UserRow['kind'] }): Promise<UserRow[]> {
+    let query = this.db.selectFrom('users').selectAll().where('app_id', '=', appId);
+    if (page.kind) query = query.where('kind', '=', page.kind);
+    if (page.after !== undefined) {
+      const cursor = await this.db
+        .selectFrom('users')
+        .select('created_at')
+        .where('app_id', '=', appId)
+        .where('id', '=', page.after)
+        .executeTakeFirst();
+      if (!cursor) return [];
+      const after = page.after;
+      query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(cursor.created_at, after)));
+    }
+    const rows = await query.orderBy('created_at').orderBy('id').limit(page.limit).execute();
+    return rows.map(toUser);
+  }
+
+  async updateUser(appId: string, userId: string, patch: UserPatch): Promise<UserRow | undefined> {
+    const row = await this.db
+      .updateTable('users')
+      .set({
+        ...(patch.name !== undefined && { name: patch.name }),
+        ...(patch.avatar_url !== undefined && { avatar_url: patch.avatar_url }),
+        ...(patch.metadata !== undefined && { metadata: JSON.stringify(patch.metadata) }),
+        updated_at: patch.updated_at,
+      })
+      .where('app_id', '=', appId)
+      .where('id', '=', userId)
+      .returningAll()
+      .executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async bumpTokenVersion(appId: string, userId: string): Promise<number | undefined> {
+    const row = await this.db
+      .updateTable('users')
+      .set((eb) => ({ token_version: eb('token_version', '+', 1) }))
+      .where('app_id', '=', appId)
+      .where('id', '=', userId)
+      .returning('token_version')
+      .executeTakeFirst();
+    return row?.token_version;
+  }
+
+  // ---- conversations and members ----
+
+  async createConversation(conversation: NewConversation, members: NewMember[]): Promise<Conversation> {
+    if (conversation.kind === 'direct' && !conversation.direct_key) {
+      throw new Error('A direct conversation needs a direct_key');
+    }
+    const row: Selectable<ConversationsTable> = {
+      ...conversation,
+      last_seq: 0,
+      last_message_at: null,
+      updated_at: conversation.created_at,
+    };
+    const conflict = conversation.direct_key
+      ? `A direct conversation for ${conversation.direct_key} already exists`
+      : `Conversation ${conversation.id} already exists`;
+    await this.conflictAs(conflict, () =>
+      this.db.transaction().execute(async (trx) => {
+        await trx.insertInto('conversations').values(row).execute();
+        if (members.length > 0) {
+          await trx.insertInto('members').values(members.map((m) => this.memberRow(conversation, m))).execute();
+        }
+      }),
+    );
+    return toConversation(row);
+  }
+
+  async getConversation(appId: string, conversationId: string): Promise<Conversation | undefined> {
+    const row = await this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where('id', '=', conversationId)
+      .executeTakeFirst();
+    return row && toConversation(row);
+  }
+
+  async findDirectConversation(appId: string, directKey: string): Promise<Conversation | undefined> {
+    const row = await this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where('direct_key', '=', directKey)
+      .executeTakeFirst();
+    return row && toConversation(row);
+  }
+
+  async updateConversation(
+    appId: string,
+    conversationId: string,
+    patch: { title?: string | null; updated_at: number },
+  ): Promise<Conversation | undefined> {
+    const row = await this.db
+      .updateTable('conversations')
+      .set({ ...(patch.title !== undefined && { title: patch.title }), updated_at: patch.updated_at })
+      .where('app_id', '=', appId)
+      .where('id', '=', conversationId)
+      .returningAll()
+      .executeTakeFirst();
+    return row && toConversation(row);
+  }
+
+  async listConversationsForUser(appId: string, userId: string, page: { limit: number; before?: number }): Promise<ConversationForUser[]> {
+    const activity = sql<number>`coalesce(c.last_message_at, c.created_at)`;
+    let query = this.db
+      .selectFrom('members as mb')
+      .innerJoin('conversations as c', (j) => j.onRef('c.app_id', '=', 'mb.app_id').onRef('c.id', '=', 'mb.conversation_id'))
+      // The newest message is the one at last_seq: one indexed lookup per row, no subquery per conversation.
+      .leftJoin('messages as msg', (j) =>
+        j.onRef('msg.app_id', '=', 'c.app_id').onRef('msg.conversation_id', '=', 'c.id').onRef('msg.seq', '=', 'c.last_seq'),
+      )
+      .select([
+        'c.app_id',
+        'c.id',
+        'c.kind',
+        'c.title',
+        'c.direct_key',
+        'c.last_seq',
+        'c.last_message_at',
+        'c.created_by',
+        'c.created_at',
+        'c.updated_at',
+        'mb.role as mb_role',
+        'mb.read_seq as mb_read_seq',
+        'mb.delivered_seq as mb_delivered_seq',
+        'mb.muted as mb_muted',
+        'mb.joined_at as mb_joined_at',
+        'msg.id as msg_id',
+        'msg.seq as msg_seq',
+        'msg.sender_id as msg_sender_id',
+        'msg.client_msg_id as msg_client_msg_id',
+        'msg.type as msg_type',
+        'msg.content as msg_content',
+        'msg.state as msg_state',
+        'msg.created_at as msg_created_at',
+        'msg.updated_at as msg_updated_at',
+        'msg.edited_at as msg_edited_at',
+      ])
+      .where('mb.app_id', '=', appId)
+      .where('mb.user_id', '=', userId);
+    if (page.before !== undefined) query = query.where(activity, '<', page.before);
+    const rows = await query.orderBy(activity, 'desc').orderBy('c.id', 'desc').limit(page.limit).execute();
+
+    return rows.map((r) => {
+      const conversation = toConversation(r);
+      const member: Member = {
+        conversation_id: r.id,
+        user_id: userId,
+        role: r.mb_role,
+        read_seq: r.mb_read_seq,
+        delivered_seq: r.mb_delivered_seq,
+        muted: Boolean(r.mb_muted),
+        joined_at: r.mb_joined_at,
+      };
+      const last_message =
+        r.msg_id === null
+          ? null
+          : toMessage({
+              app_id: r.app_id,
+              id: r.msg_id,
+              conversation_id: r.id,
+              seq: r.msg_seq!,
+              sender_id: r.msg_sender_id!,
+              client_msg_id: r.msg_client_msg_id,
+              type: r.msg_type!,
+              content: r.msg_content!,
+              state: r.msg_state!,
+              created_at: r.msg_created_at!,
+              updated_at: r.msg_updated_at!,
+              edited_at: r.msg_edited_at,
+            });
+      return { conversation, member, last_message };
+    });
+  }
+
+  async listConversationIdsForUser(appId: string, userId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('members')
+      .select('conversation_id')
+      .where('app_id', '=', appId)
+      .where('user_id', '=', userId)
+      .execute();
+    return rows.map((r) => r.conversation_id);
+  }
+
+  async getMember(appId: string, conversationId: string, userId: string): Promise<Member | undefined> {
+    const row = await this.db
+      .selectFrom('members')
+      .select(memberColumns)
+      .where('app_id', '=', appId)
+      .where('conversation_id', '=', conversationId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return row && toMember(row);
+  }
+
+  async listMembers(appId: string, conversationId: string): Promise<Member[]> {
+    const rows = await this.db
+      .selectFrom('members')
+      .select(memberColumns)
+      .where('app_id', '=', appId)
+      .where('conversation_id', '=', conversationId)
+      .orderBy('joined_at')
+      .orderBy('user_id')
+      .execute();
+    return rows.map(toMember);
+  }
+
+  async addMembers(appId: string, conversationId: string, members: NewMember[]): Promise<Member[]> {
+    if (members.length === 0) return [];
+    const conversation = { app_id: appId, id: conversationId };
+    const rows = await this.db
+      .insertInto('members')
+      .values(members.map((m) => this.memberRow(conversation, m)))
+      .onConflict((oc) => oc.columns(['app_id', 'conversation_id', 'user_id']).doNothing())
+      .returning(memberColumns)
+      .execute();
+    return rows.map(toMember);
+  }
+
+  async removeMember(appId: string, conversationId: string, userId: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('members')
+      .where('app_id', '=', appId)
+      .where('conversation_id', '=', conversationId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  async updateMember(
+    appId: string,
+    conversationId: string,
+    userId: string,
+    patch: { role?: Member['role']; muted?: boolean },
+  ): Promise<Member | undefined> {
+    if (patch.role === undefined && patch.muted === undefined) return this.getMember(appId, conversationId, userId);
+    const row = await this.db
+      .updateTable('members')
+      .set({
+        ...(patch.role !== undefined && { role: patch.role }),
+        ...(patch.muted !== undefined && { muted: this.traits.bool(patch.muted) }),
+      })
+      .where('app_id', '=', appId)
+      .where('conversation_id', '=', conversationId)
+      .where('user_id', '=', userId)
+      .returning(memberColumns)
+      .executeTakeFirst();
+    return row && toMember(row);
+  }
+
+  async markRead(appId: string, conversationId: string, userId: string, seq: number): Promise<Member | undefined> {
+    const target = this.clampToLastSeq(appId, conversationId, seq);
+    return this.moveCursors(appId, conversationId, userId, {
+      read_seq: this.greatest(sql.ref('read_seq'), target),
+      delivered_seq: this.greatest(sql.ref('delivered_seq'), target),
+    });
+  }
+
+  async markDelivered(appId: string, conversationId: string, userId: string, seq: number): Promise<Member | undefined> {
+    const target = this.clampToLastSeq(appId, conversationId, seq);
+    return this.moveCursors(appId, conversationId, userId, {
+      delivered_seq: this.greatest(sql.ref('delivered_seq'), target),
+    });
+  }
+
+  // ---- messages ----
+
+  async appendMessage(message: NewMessage): Promise<{ message: Message; duplicate: boolean }> {
+    try {
+      const seq = await this.db.transaction().execute((trx) => this.appendInTransaction(trx, message));
+      return {
+        message: { ...message, seq, updated_at: message.created_at, edited_at: null },
+        duplicate: false,
+      };
+    } catch (error) {
+      if (!this.traits.isUniqueViolation(error)) throw error;
+      // The transaction rolled back, so the seq it took is free again. A resend
+      // (or a concurrent twin) lands here: answer with what the first one stored.
+      const stored = message.client_msg_id === null ? undefined : await this.findByClientMsgId(message);
+      if (stored) return { message: stored, duplicate: true };
+      throw new StoreConflict(`Message ${message.id} already exists`);
+    }
+  }
+
+  async getMessage(appId: string, messageId: string): Promise<Message | undefined> {
+    const row = await this.db.selectFrom('messages').selectAll().where('app_id', '=', appId).where('id', '=', messageId).executeTakeFirst();
+    return row && toMessage(row);
+  }
+
+  async listMessages(
+    appId: string,
+    conversationId: string,
+    page: { before?: number; after?: number; limit: number },
+  ): Promise<{ messages: Message[]; has_more: boolean }> {
+    let query = this.db.selectFrom('messages').selectAll().where('app_id', '=', appId).where('conversation_id', '=', conversationId);
+    if (page.after !== undefined) query = query.where('seq', '>', page.after);
+    if (page.before !== undefined) query = query.where('seq', '<', page.before);
+    // With `after` the page grows forward from it; otherwise it is the newest end of the range.
+    const ascending = page.after !== undefined;
+    const limit = Math.max(0, page.limit);
+    const rows = await query.orderBy('seq', ascending ? 'asc' : 'desc').limit(limit + 1).execute();
+    const has_more = rows.length > limit;
+    const pageRows = rows.slice(0, limit);
+    if (!ascending) pageRows.reverse();
+    return { messages: pageRows.map(toMessage), has_more };
+  }
+
+  async updateMessage(appId: string, messageId: string, patch: MessagePatch): Promise<Message | undefined> {
+    const row = await this.db
+      .updateTable('messages')
+      .set({
+        ...(patch.content !== undefined && { content: JSON.stringify(patch.content) }),
+        ...(patch.state !== undefined && { state: patch.state }),
+        ...(patch.edited_at !== undefined && { edited_at: patch.edited_at }),
+        updated_at: patch.updated_at,
+      })
+      .where('app_id', '=', appId)
+      .where('id', '=', messageId)
+      .returningAll()
+      .executeTakeFirst();
+    return row && toMessage(row);
+  }
+
+  async listMessagesUpdatedSince(appId: string, conversationIds: readonly string[], since: number, limit: number): Promise<Message[]> {
+    const found: Selectable<MessagesTable>[] = [];
+    for (const ids of chunks([...new Set(conversationIds)], IN_CHUNK)) {
+      const rows = await this.db
+        .selectFrom('messages')
+        .selectAll()
+        .where('app_id', '=', appId)
+        .where('conversation_id', 'in', ids)
+        .where('updated_at', '>', since)
+        .where('created_at', '<=', since)
+        .orderBy('updated_at')
+        .orderBy('conversation_id')
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
+      found.push(...rows);
+    }
+    // Each chunk is sorted and limited on its own; merge them into one global order.
+    found.sort(
+      (a, b) => a.updated_at - b.updated_at || compare(a.conversation_id, b.conversation_id) || a.seq - b.seq,
+    );
+    return found.slice(0, limit).map(toMessage);
+  }
+
+  // ---- files ----
+
+  async createFile(file: StoredFile & { path: string }): Promise<void> {
+    const { app_id, id, conversation_id, uploader_id, name, mime, size, path, created_at } = file;
+    await this.conflictAs(`File ${file.id} already exists`, () =>
+      this.db.insertInto('files').values({ app_id, id, conversation_id, uploader_id, name, mime, size, path, created_at }).execute(),
+    );
+  }
+
+  async getFile(appId: string, fileId: string): Promise<(StoredFile & { path: string }) | undefined> {
+    return this.db.selectFrom('files').selectAll().where('app_id', '=', appId).where('id', '=', fileId).executeTakeFirst();
+  }
+
+  // ---- internals ----
+
+  /**
+   * The hot path: four statements inside BEGIN/COMMIT. The UPDATE ... RETURNING
+   * takes the conversation's row lock on Postgres, so concurrent appends to one
+   * conversation queue there and seqs come out dense; on SQLite the single
+   * connection already serializes transactions.
+   */
+  private async appendInTransaction(trx: Transaction<Database>, m: NewMessage): Promise<number> {
+    const bumped = await trx
+      .updateTable('conversations')
+      .set((eb) => ({ last_seq: eb('last_seq', '+', 1), last_message_at: m.created_at }))
+      .where('app_id', '=', m.app_id)
+      .where('id', '=', m.conversation_id)
+      .returning('last_seq')
+      .executeTakeFirst();
+    if (!bumped) throw new StoreNotFound(`Conversation ${m.conversation_id} does not exist`);
+    const seq = bumped.last_seq;
+    await trx
+      .insertInto('messages')
+      .values({
+        app_id: m.app_id,
+        id: m.id,
+        conversation_id: m.conversation_id,
+        seq,
+        sender_id: m.sender_id,
+        client_msg_id: m.client_msg_id,
+        type: m.type,
+        content: JSON.stringify(m.content),
+        state: m.state,
+        created_at: m.created_at,
+        updated_at: m.created_at,
+        edited_at: null,
+      })
+      .execute();
+    // seq is the conversation's new maximum and this transaction holds the
+    // conversation, so plain assignment can never move a cursor backwards.
+    await trx
+      .updateTable('members')
+      .set({ read_seq: seq, delivered_seq: seq })
+      .where('app_id', '=', m.app_id)
+      .where('conversation_id', '=', m.conversation_id)
+      .where('user_id', '=', m.sender_id)
+      .execute();
+    return seq;
+  }
+
+  private async findByClientMsgId(m: NewMessage): Promise<Message | undefined> {
+    const row = await this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('app_id', '=', m.app_id)
+      .where('sender_id', '=', m.sender_id)
+      .where('client_msg_id', '=', m.client_msg_id)
+      .executeTakeFirst();
+    return row && toMessage(row);
+  }
+
+  private async moveCursors(
+    appId: string,
+    conversationId: string,
+    userId: string,
+    set: { read_seq?: ReturnType<KyselyStore['greatest']>; delivered_seq: ReturnType<KyselyStore['greatest']> },
+  ): Promise<Member | undefined> {
+    const row = await this.db
+      .updateTable('members')
+      .set(set)
+      .where('app_id', '=', appId)
+      .where('conversation_id', '=', conversationId)
+      .where('user_id', '=', userId)
+      .returning(memberColumns)
+      .executeTakeFirst();
+    return row && toMember(row);
+  }
+
+  private clampToLastSeq(appId: string, conversationId: string, seq: number) {
+    const lastSeq = sql<number>`(select last_seq from conversations where app_id = ${appId} and id = ${conversationId})`;
+    return sql<number>`${sql.raw(this.traits.least)}(${Math.max(0, Math.floor(seq))}, ${lastSeq})`;
+  }
+
+  private greatest(a: ReturnType<typeof sql.ref>, b: ReturnType<KyselyStore['clampToLastSeq']>) {
+    return sql<number>`${sql.raw(this.traits.greatest)}(${a}, ${b})`;
+  }
+
+  private memberRow(conversation: { app_id: string; id: string }, m: NewMember): Selectable<MembersTable> {
+    return {
+      app_id: conversation.app_id,
+      conversation_id: conversation.id,
+      user_id: m.user_id,
+      role: m.role,
+      read_seq: 0,
+      delivered_seq: 0,
+      muted: this.traits.bool(false),
+      joined_at: m.joined_at,
+    };
+  }
+
+  private async conflictAs<T>(message: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (this.traits.isUniqueViolation(error)) throw new StoreConflict(message);
+      throw error;
+    }
+  }
+}
+
+function toUser(r: Selectable<UsersTable>): UserRow {
+  return {
+    id: r.id,
+    app_id: r.app_id,
+    kind: r.kind,
+    name: r.name,
+    avatar_url: r.avatar_url,
+    metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+    created_at: r.created_at,
+    token_version: r.token_version,
+    updated_at: r.updated_at,
+  };
+}
+
+function toConversation(r: Selectable<ConversationsTable>): Conversation {
+  return {
+    id: r.id,
+    app_id: r.app_id,
+    kind: r.kind,
+    title: r.title,
+    last_seq: r.last_seq,
+    last_message_at: r.last_message_at,
+    created_by: r.created_by,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+  };
+}
+
+function toMember(r: Pick<Selectable<MembersTable>, (typeof memberColumns)[number]>): Member {
+  return {
+    conversation_id: r.conversation_id,
+    user_id: r.user_id,
+    role: r.role,
+    read_seq: r.read_seq,
+    delivered_seq: r.delivered_seq,
+    muted: Boolean(r.muted),
+    joined_at: r.joined_at,
+  };
+}
+
+function toMessage(r: Selectable<MessagesTable>): Message {
+  return {
+    id: r.id,
+    app_id: r.app_id,
+    conversation_id: r.conversation_id,
+    seq: r.seq,
+    sender_id: r.sender_id,
+    client_msg_id: r.client_msg_id,
+    type: r.type,
+    content: JSON.parse(r.content) as Message['content'],
+    state: r.state,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+    edited_at: r.edited_at,
+  };
+}
+
+function* chunks<T>(items: T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,48 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openSqliteStore, openStore } from './index.ts';
+import { describeStoreContract } from './store.contract.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'warbler-store-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// A real file, not :memory:, so WAL and the pragmas are what production runs.
+describeStoreContract('sqlite', { open: async () => openSqliteStore(join(dir, 'contract.db')) });
+
+describe('SQLite store', () => {
+  it('openStore without a database URL creates dataDir/warbler.db in WAL mode', async () => {
+    const dataDir = join(dir, 'nested', 'data');
+    const store = openStore({ dataDir });
+    await store.migrate();
+    await store.migrate();
+    expect(store.dialect).toBe('sqlite');
+    await store.close();
+    const raw = new Sqlite(join(dataDir, 'warbler.db'), { readonly: true });
+    try {
+      expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+      const tables = raw.prepare("select name from sqlite_master where type = 'table' order by name").pluck().all();
+      expect(tables).toEqual(expect.arrayContaining(['apps', 'users', 'conversations', 'members', 'messages', 'files', 'warbler_migrations']));
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('openStore rejects a database URL it does not understand', () => {
+    expect(() => openStore({ databaseUrl: 'mysql://x/y', dataDir: dir })).toThrow(/postgres:\/\//);
+  });
+
+  it('keeps data across reopen', async () => {
+    const path = join(dir, 'reopen.db');
+    const first = openSqliteStore(path);
+    await first.migrate();
+    await first.createApp({ id: 'app', name: 'A', secret_hash: 'h', created_at: 1, updated_at: 1 });
+    await first.close();
+    const second = openSqliteStore(path);
+    await second.migrate();
+    expect(await second.getApp('app')).toMatchObject({ name: 'A' });
+    await second.close();
+  });
+});
