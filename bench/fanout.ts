@@ -13,7 +13,7 @@
 // Progress goes to stderr; the last stdout line is one JSON object.
 
 import { performance } from 'node:perf_hooks';
-import { pinningEnabled, pinSelf, type ServerProcess } from './lib/proc.ts';
+import { pinningEnabled, pinSelf, waitForQuiet, type ServerProcess } from './lib/proc.ts';
 import { CpuWindow, Latency, type CpuShare } from './lib/stats.ts';
 import { ALL_SYSTEMS, makeSystem, type Conn, type SystemName } from './lib/systems.ts';
 import { ensureFdLimit, envList, envNumber, log, mapLimit, round, sleep } from './lib/util.ts';
@@ -250,6 +250,7 @@ function cpuText(c: CpuShare): string {
 
 async function runSystem(name: SystemName, pin: boolean): Promise<FanoutResult> {
   const system = makeSystem(name);
+  await waitForQuiet();
   log(`${name}: starting ${system.script}`);
   const server = await system.start(pin ? 0 : undefined);
   const run = new FanoutRun(server);
@@ -275,12 +276,17 @@ async function runSystem(name: SystemName, pin: boolean): Promise<FanoutResult> 
     const open = await run.openLoop();
     const openCpuPct = openCpu.end();
     await run.drain([WARM, OPEN], DRAIN_SECONDS);
+    // Frozen now: whatever arrives after the drain deadline is lost, and must not colour the percentiles.
     const sentOpen = run.phases[WARM].sent + run.phases[OPEN].sent;
-    const lost = sentOpen * GROUP_SIZE - run.phases[WARM].delivered - run.phases[OPEN].delivered;
-    const openStats = run.phases[OPEN];
+    const openResult = {
+      delivered_per_s: Math.round((open.measuredDeliveries * 1000) / open.measuredMs),
+      lost: sentOpen * GROUP_SIZE - run.phases[WARM].delivered - run.phases[OPEN].delivered,
+      p50_ms: run.phases[OPEN].latency.percentileMs(50),
+      p99_ms: run.phases[OPEN].latency.percentileMs(99),
+    };
     log(
-      `${name}: open loop delivered ${Math.round((open.measuredDeliveries * 1000) / open.measuredMs)}/s, lost ${lost}, ` +
-        `p50 ${openStats.latency.percentileMs(50)} ms, p99 ${openStats.latency.percentileMs(99)} ms, ${cpuText(openCpuPct)}`,
+      `${name}: open loop delivered ${openResult.delivered_per_s}/s, lost ${openResult.lost}, ` +
+        `p50 ${openResult.p50_ms} ms, p99 ${openResult.p99_ms} ms, ${cpuText(openCpuPct)}`,
     );
 
     log(`${name}: closed loop, all ${run.clients.length} clients send, window ${WINDOW}, ${CLOSED_SECONDS} s`);
@@ -297,8 +303,10 @@ async function runSystem(name: SystemName, pin: boolean): Promise<FanoutResult> 
     const peakKb = sampler.stop();
     await run.drain([CLOSED], 2);
     const closed = run.phases[CLOSED];
+    const closedP50 = closed.latency.percentileMs(50);
+    const closedP99 = closed.latency.percentileMs(99);
     log(
-      `${name}: closed loop max ${Math.round(maxPerS)} deliveries/s, p50 ${closed.latency.percentileMs(50)} ms, p99 ${closed.latency.percentileMs(99)} ms, ` +
+      `${name}: closed loop max ${Math.round(maxPerS)} deliveries/s, p50 ${closedP50} ms, p99 ${closedP99} ms, ` +
         `${cpuText(closedCpuPct)}, undelivered ${closed.sent * GROUP_SIZE - closed.delivered}`,
     );
     if (run.stray > 0) log(`${name}: ${run.stray} deliveries for unknown messages or the wrong group`);
@@ -306,16 +314,13 @@ async function runSystem(name: SystemName, pin: boolean): Promise<FanoutResult> 
     const errors: Record<string, number> = {};
     for (const p of run.phases) for (const [code, n] of Object.entries(p.errors)) errors[code] = (errors[code] ?? 0) + n;
     return {
-      delivered_per_s: Math.round((open.measuredDeliveries * 1000) / open.measuredMs),
-      lost,
-      p50_ms: openStats.latency.percentileMs(50),
-      p99_ms: openStats.latency.percentileMs(99),
+      ...openResult,
       max_per_s: Math.round(maxPerS),
       rss_mb: round(peakKb / 1024, 1),
       duplicated: run.phases.reduce((s, p) => s + p.duplicated, 0),
       errors,
-      closed_p50_ms: closed.latency.percentileMs(50),
-      closed_p99_ms: closed.latency.percentileMs(99),
+      closed_p50_ms: closedP50,
+      closed_p99_ms: closedP99,
       cpu_pct: { open: openCpuPct, closed: closedCpuPct },
     };
   } finally {

@@ -8,7 +8,7 @@
 // Progress goes to stderr; the last stdout line is one JSON object.
 
 import { performance } from 'node:perf_hooks';
-import type { ServerProcess } from './lib/proc.ts';
+import { waitForQuiet, type ServerProcess } from './lib/proc.ts';
 import { makeSystem, type Conn, type SystemName } from './lib/systems.ts';
 import { ensureFdLimit, envList, envNumber, log, mapLimit, round, sleep } from './lib/util.ts';
 
@@ -48,6 +48,7 @@ async function steadyMemory(server: ServerProcess): Promise<Memory> {
 
 async function runSystem(name: SystemName): Promise<IdleResult> {
   const system = makeSystem(name);
+  await waitForQuiet();
   log(`${name}: starting ${system.script}`);
   const server = await system.start();
   const conns: Conn[] = [];

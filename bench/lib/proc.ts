@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { log, sleep } from './util.ts';
+import { envNumber, log, sleep } from './util.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const gcHookUrl = pathToFileURL(fileURLToPath(new URL('./gc-hook.ts', import.meta.url))).href;
@@ -54,6 +54,35 @@ export function machineBusyMs(): number {
 export function ownCpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
+}
+
+/**
+ * Other work on the machine (a test run, a build) takes the same two cores
+ * the bench measures. Waits until everything but this process has used at
+ * most BENCH_QUIET_PCT % of a core for 3 s in a row, at most
+ * BENCH_QUIET_TIMEOUT_SECONDS (0 = don't wait); then measures anyway and the
+ * figures carry the `other_pct` that skewed them.
+ */
+export async function waitForQuiet(): Promise<void> {
+  const maxPct = envNumber('BENCH_QUIET_PCT', 15);
+  const timeoutMs = envNumber('BENCH_QUIET_TIMEOUT_SECONDS', 120) * 1000;
+  const deadline = Date.now() + timeoutMs;
+  let quietSeconds = 0;
+  let said = false;
+  while (Date.now() < deadline) {
+    const start = { at: performance.now(), machine: machineBusyMs(), own: ownCpuMs() };
+    await sleep(1000);
+    const other = machineBusyMs() - start.machine - (ownCpuMs() - start.own);
+    const pct = (other / (performance.now() - start.at)) * 100;
+    if (pct <= maxPct) {
+      if (++quietSeconds >= 3) return;
+      continue;
+    }
+    quietSeconds = 0;
+    if (!said) log(`other processes use ${Math.round(pct)}% of a core: waiting up to ${timeoutMs / 1000} s for a quiet machine`);
+    said = true;
+  }
+  if (timeoutMs > 0) log('machine still busy: measuring anyway (see other_pct)');
 }
 
 /** Pinning needs taskset and at least two cores; BENCH_PIN=0 turns it off. */

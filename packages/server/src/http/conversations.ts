@@ -34,7 +34,7 @@ export const conversationRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => asy
     },
   }, async (request) => {
     const actor = await guards.actor(request);
-    const userId = actor.userId ?? request.query.user_id;
+    const userId = request.query.user_id ?? actor.userId;
     if (!userId) throw badRequest('Name the user whose conversations to list: ?user_id=…');
     return conversations.list(actor, userId, { limit: request.query.limit, before: request.query.before });
   });

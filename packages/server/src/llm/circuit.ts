@@ -1,0 +1,83 @@
+// A circuit breaker per deployment. Hand-written rather than taken from a
+// library (cockatiel, opossum) because those wrap one promise per call: an LLM
+// stream's verdict comes long after the call "returned" (a cut stream fails
+// after the first token), and in half-open state they queue callers behind the
+// probe where the router wants to skip straight to a fallback.
+
+export type CircuitState = 'closed' | 'open' | 'half_open';
+
+export interface CircuitOptions {
+  /** Consecutive failures that open the circuit. Default 5. */
+  failureThreshold?: number;
+  /** How long an open circuit rejects calls before it lets one probe through. Default 30 s. */
+  cooldownMs?: number;
+  now?: () => number;
+}
+
+/** Handed out by `begin()`; report exactly one verdict on it. */
+export interface CircuitTicket {
+  readonly probe: boolean;
+}
+
+export class CircuitBreaker {
+  private readonly threshold: number;
+  private readonly cooldownMs: number;
+  private readonly now: () => number;
+  private failures = 0;
+  private openedAt: number | undefined;
+  private probing = false;
+
+  constructor(options: CircuitOptions = {}) {
+    this.threshold = options.failureThreshold ?? 5;
+    this.cooldownMs = options.cooldownMs ?? 30_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  get state(): CircuitState {
+    if (this.openedAt === undefined) return 'closed';
+    return this.now() - this.openedAt >= this.cooldownMs ? 'half_open' : 'open';
+  }
+
+  /** Milliseconds until an open circuit will let a probe through (0 when it would now). */
+  get retryInMs(): number {
+    return this.openedAt === undefined ? 0 : Math.max(0, this.openedAt + this.cooldownMs - this.now());
+  }
+
+  /** Whether a call may start now: closed, or half-open with no probe already out. */
+  canAttempt(): boolean {
+    const s = this.state;
+    return s === 'closed' || (s === 'half_open' && !this.probing);
+  }
+
+  /** Call only after canAttempt() said yes. */
+  begin(): CircuitTicket {
+    if (this.state === 'closed') return { probe: false };
+    this.probing = true;
+    return { probe: true };
+  }
+
+  success(ticket: CircuitTicket): void {
+    if (ticket.probe) {
+      this.probing = false;
+      this.openedAt = undefined;
+    }
+    // A call that started before the circuit opened proves little about now.
+    if (this.openedAt === undefined) this.failures = 0;
+  }
+
+  failure(ticket: CircuitTicket): void {
+    if (ticket.probe) {
+      this.probing = false;
+      this.openedAt = this.now();
+      return;
+    }
+    if (this.openedAt !== undefined) return;
+    this.failures += 1;
+    if (this.failures >= this.threshold) this.openedAt = this.now();
+  }
+
+  /** The call ended with no verdict on the deployment (the caller stopped, or the request itself was bad). */
+  release(ticket: CircuitTicket): void {
+    if (ticket.probe) this.probing = false;
+  }
+}
