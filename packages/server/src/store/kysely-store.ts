@@ -33,7 +33,16 @@ export interface DialectTraits {
   /** Two-argument max/min: SQLite spells them max()/min(), Postgres greatest()/least(). */
   readonly greatest: 'max' | 'greatest';
   readonly least: 'min' | 'least';
+  /**
+   * Commit concurrent appends together (see AppendBatcher). Right for SQLite,
+   * where one connection serializes every write anyway and the commit is the
+   * cost; wrong for Postgres, where it would hold several conversations' row
+   * locks at once.
+   */
+  readonly groupCommit: boolean;
 }
+
+type AppendResult = { message: Message; duplicate: boolean };
 
 // Keeps IN lists well under SQLite's and Postgres's bound-parameter limits.
 const IN_CHUNK = 500;
@@ -375,21 +384,8 @@ export class KyselyStore implements Store {
 
   // ---- messages ----
 
-  async appendMessage(message: NewMessage): Promise<{ message: Message; duplicate: boolean }> {
-    try {
-      const seq = await this.db.transaction().execute((trx) => this.appendInTransaction(trx, message));
-      return {
-        message: { ...message, seq, updated_at: message.created_at, edited_at: null },
-        duplicate: false,
-      };
-    } catch (error) {
-      if (!this.traits.isUniqueViolation(error)) throw error;
-      // The transaction rolled back, so the seq it took is free again. A resend
-      // (or a concurrent twin) lands here: answer with what the first one stored.
-      const stored = message.client_msg_id === null ? undefined : await this.findByClientMsgId(message);
-      if (stored) return { message: stored, duplicate: true };
-      throw new StoreConflict(`Message ${message.id} already exists`);
-    }
+  appendMessage(message: NewMessage): Promise<AppendResult> {
+    return this.batcher ? this.batcher.append(message) : this.appendAlone(message);
   }
 
   async getMessage(appId: string, messageId: string): Promise<Message | undefined> {
@@ -470,6 +466,62 @@ export class KyselyStore implements Store {
 
   // ---- internals ----
 
+  private readonly batcher = this.traits.groupCommit ? new AppendBatcher((batch) => this.appendBatch(batch)) : undefined;
+
+  private async appendAlone(message: NewMessage): Promise<AppendResult> {
+    try {
+      const seq = await this.db.transaction().execute((trx) => this.appendInTransaction(trx, message));
+      return { message: appended(message, seq), duplicate: false };
+    } catch (error) {
+      // The transaction rolled back, so the seq it took is free again.
+      return this.resolveAppendFailure(this.db, message, error);
+    }
+  }
+
+  /**
+   * Many appends, one transaction: each runs inside its own savepoint so a
+   * duplicate or a missing conversation undoes only that append. Outcomes are
+   * settled after COMMIT, so nobody is told "stored" before it is.
+   */
+  private async appendBatch(batch: readonly PendingAppend[]): Promise<void> {
+    const outcomes: Array<{ ok: true; value: AppendResult } | { ok: false; error: unknown }> = [];
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        for (const { message } of batch) {
+          await sql`savepoint append`.execute(trx);
+          try {
+            const seq = await this.appendInTransaction(trx, message);
+            outcomes.push({ ok: true, value: { message: appended(message, seq), duplicate: false } });
+          } catch (error) {
+            await sql`rollback to append`.execute(trx);
+            try {
+              outcomes.push({ ok: true, value: await this.resolveAppendFailure(trx, message, error) });
+            } catch (failure) {
+              outcomes.push({ ok: false, error: failure });
+            }
+          }
+          await sql`release append`.execute(trx);
+        }
+      });
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    batch.forEach((pending, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) pending.resolve(outcome.value);
+      else pending.reject(outcome.error);
+    });
+  }
+
+  /** A resend (or a concurrent twin) fails on the client_msg_id index: answer with what the first one stored. */
+  private async resolveAppendFailure(db: Kysely<Database>, message: NewMessage, error: unknown): Promise<AppendResult> {
+    if (!this.traits.isUniqueViolation(error)) throw error;
+    const stored = message.client_msg_id === null ? undefined : await this.findByClientMsgId(db, message);
+    if (stored) return { message: stored, duplicate: true };
+    throw new StoreConflict(`Message ${message.id} already exists`);
+  }
+
   /**
    * The hot path: four statements inside BEGIN/COMMIT. The UPDATE ... RETURNING
    * takes the conversation's row lock on Postgres, so concurrent appends to one
@@ -515,8 +567,8 @@ export class KyselyStore implements Store {
     return seq;
   }
 
-  private async findByClientMsgId(m: NewMessage): Promise<Message | undefined> {
-    const row = await this.db
+  private async findByClientMsgId(db: Kysely<Database>, m: NewMessage): Promise<Message | undefined> {
+    const row = await db
       .selectFrom('messages')
       .selectAll()
       .where('app_id', '=', m.app_id)
@@ -571,6 +623,60 @@ export class KyselyStore implements Store {
     } catch (error) {
       if (this.traits.isUniqueViolation(error)) throw new StoreConflict(message);
       throw error;
+    }
+  }
+}
+
+function appended(message: NewMessage, seq: number): Message {
+  return { ...message, seq, updated_at: message.created_at, edited_at: null };
+}
+
+interface PendingAppend {
+  message: NewMessage;
+  resolve(result: AppendResult): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit. Appends made during one turn of the event loop (every socket
+ * read libuv delivered in that poll phase) wait for setImmediate and are then
+ * written in one transaction: one WAL write and one commit for the lot instead
+ * of one each. A lone append waits a single loop turn, microseconds.
+ */
+class AppendBatcher {
+  // Bounds how long one batch blocks the event loop (better-sqlite3 is synchronous).
+  static readonly MAX_BATCH = 256;
+  private queue: PendingAppend[] = [];
+  private scheduled = false;
+  private running = false;
+
+  constructor(private readonly write: (batch: readonly PendingAppend[]) => Promise<void>) {}
+
+  append(message: NewMessage): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ message, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, AppendBatcher.MAX_BATCH);
+        await this.write(batch);
+      }
+    } finally {
+      this.running = false;
     }
   }
 }

@@ -10,6 +10,7 @@ const traits: DialectTraits = {
   bool: (value) => value,
   greatest: 'greatest',
   least: 'least',
+  groupCommit: false,
 };
 
 const INT8_OID = 20;

@@ -20,6 +20,7 @@ const traits: DialectTraits = {
   bool: (value) => (value ? 1 : 0),
   greatest: 'max',
   least: 'min',
+  groupCommit: true,
 };
 
 /** Opens (creating if needed) the embedded database file. Call migrate() before use. */
