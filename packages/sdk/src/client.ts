@@ -202,7 +202,10 @@ export class WarblerClient {
 
   /** Closes the socket and stops reconnecting. Queued sends stay queued (and stored) for the next connect(). */
   close(): void {
-    if (this.state.status === 'closed') return;
+    if (this.state.status === 'closed') {
+      for (const job of this.jobs.splice(0)) job.reject(new WarblerError('closed', 'The client was closed.'));
+      return;
+    }
     this.shutdown({ status: 'closed', reason: 'client' }, new WarblerError('closed', 'The client was closed.'));
   }
 
@@ -275,18 +278,30 @@ export class WarblerClient {
     try {
       token = await this.tokens.current();
     } catch (error) {
-      if (generation === this.generation) this.giveUpUnauthorized(error);
-      return;
+      if (generation !== this.generation) return;
+      // At first connect a failing token function is the app's bug or a signed-out user: say so.
+      // Later it is as likely the network (a token that expired while offline): keep trying.
+      if (!this.everSynced) return this.giveUpUnauthorized(error);
+      this.report(new WarblerError('unauthorized', `The token function failed: ${describe(error)}`, undefined, error));
+      return this.planNext({ code: 1006, beforeReady: true });
     }
     if (generation !== this.generation) return;
     await this.outbox.load(this.options.storageKey ?? `warbler.outbox.${this.tokens.subject() ?? 'default'}`);
     if (generation !== this.generation) return;
 
-    const conn: Connection = new Connection(this.WebSocket, socketUrl(this.options.url, token), {
-      connectTimeoutMs: this.options.connectTimeoutMs ?? 15_000,
-      onFrame: (frame) => this.receive(conn, frame),
-      onClose: (drop) => this.dropped(conn, drop),
-    });
+    let conn: Connection;
+    try {
+      conn = new Connection(this.WebSocket, socketUrl(this.options.url, token), {
+        connectTimeoutMs: this.options.connectTimeoutMs ?? 15_000,
+        onFrame: (frame) => this.receive(conn, frame),
+        onClose: (drop) => this.dropped(conn, drop),
+      });
+    } catch (error) {
+      // E.g. a browser refusing ws:// from an https page: say why, and keep trying as for any failed connect.
+      this.report(error);
+      this.planNext({ code: 1006, beforeReady: true });
+      return;
+    }
     this.conn = conn;
     let ready: ReadyFrame;
     try {
@@ -319,6 +334,10 @@ export class WarblerClient {
   private dropped(conn: Connection, drop: Drop): void {
     if (this.conn !== conn) return;
     this.detach();
+    this.planNext(drop);
+  }
+
+  private planNext(drop: Drop): void {
     const plan = planReconnect(drop, this.attempt, this.backoff);
     if (plan.reason === 'unauthorized') {
       if (!this.tokens.renewable || this.tokenRenewed) {
@@ -349,6 +368,7 @@ export class WarblerClient {
     this.live = false;
     this.resuming = false;
     this.outbox.releaseAll();
+    this.sendRetries.clear();
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.retryTimers.clear();
   }

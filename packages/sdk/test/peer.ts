@@ -17,9 +17,15 @@ export interface PeerSocket {
   ws: WebSocket;
   user: string;
   token: string;
+  /** Nothing more is written to it: its replies are lost. */
+  muted?: boolean;
 }
 
-/** What a test hook may decide about one client frame before the peer handles it. */
+/**
+ * What a test hook may decide about one client frame: cut the socket before
+ * handling it, handle it but lose the reply and cut (the ack is lost), or
+ * ignore it.
+ */
 export type FrameVerdict = 'drop-before' | 'drop-after' | 'ignore' | undefined;
 
 export class ScriptedPeer {
@@ -168,6 +174,7 @@ export class ScriptedPeer {
     if (verdict === 'ignore') return;
     if (verdict === 'drop-before') return this.cut(socket);
     if (typeof verdict === 'object') return this.error(socket, frame.id, verdict.error);
+    if (verdict === 'drop-after') socket.muted = true;
     try {
       this.handle(socket, frame);
     } catch (error) {
@@ -302,7 +309,7 @@ export class ScriptedPeer {
   }
 
   private write(s: PeerSocket, frame: ServerFrame): void {
-    if (this.silent || s.ws.readyState !== WebSocket.OPEN) return;
+    if (this.silent || s.muted || s.ws.readyState !== WebSocket.OPEN) return;
     s.ws.send(JSON.stringify(frame));
   }
 
@@ -313,7 +320,7 @@ export class ScriptedPeer {
   }
 }
 
-function page(messages: Message[], f: { before?: unknown; after?: unknown; limit?: unknown }): { messages: Message[]; has_more: boolean } {
+function page(messages: Message[], f: Record<string, unknown>): { messages: Message[]; has_more: boolean } {
   const limit = Number(f.limit ?? 50);
   if (f.after !== undefined) {
     const rest = messages.filter((m) => m.seq > Number(f.after));

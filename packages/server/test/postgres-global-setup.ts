@@ -57,10 +57,11 @@ async function startCluster(bin: string): Promise<{ url: string; stop: () => Pro
     const owner = postgresOsUser();
     chownSync(dir, owner.uid, owner.gid);
   }
+  const runuser = ['/usr/sbin/runuser', '/sbin/runuser'].find((p) => existsSync(p)) ?? 'runuser';
   const pgCommand = (tool: string, args: string[]) =>
-    asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]) : run(join(bin, tool), args);
+    asRoot ? run(runuser, ['-u', 'postgres', '--', join(bin, tool), ...args]) : run(join(bin, tool), args);
   const describeFailure = (step: string, error: unknown) => {
-    const stderr = (error as { stderr?: string }).stderr ?? String(error);
+    const stderr = (error as { stderr?: string }).stderr || String(error);
     const serverLog = existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : '';
     return new Error(`Test PostgreSQL: ${step} failed.\n${stderr}\n${serverLog}`.trim());
   };
@@ -95,7 +96,7 @@ async function startCluster(bin: string): Promise<{ url: string; stop: () => Pro
   // If the run dies without teardown (Ctrl-C, crash), still take the server down.
   const onExit = () => {
     if (stopped) return;
-    if (asRoot) spawnSync('runuser', ['-u', 'postgres', '--', join(bin, 'pg_ctl'), ...stopArgs]);
+    if (asRoot) spawnSync(runuser, ['-u', 'postgres', '--', join(bin, 'pg_ctl'), ...stopArgs]);
     else spawnSync(join(bin, 'pg_ctl'), stopArgs);
     rmSync(dir, { recursive: true, force: true });
   };

@@ -45,6 +45,8 @@ export interface ReplyStep extends StepMatch, ReplyShape {
   finishReason?: FinishReason;
   /** Exact usage to report; null reports none at all (as some upstreams do). Default: counted with o200k. */
   usage?: UsageNumbers | null;
+  /** Put running usage totals on every chunk, as some servers do (vLLM's continuous usage stats), to catch clients that add them up. */
+  runningUsage?: boolean;
   /** The model name the reply claims; default: the requested one. */
   responseModel?: string;
   /** Embedding dimensions when answering /v1/embeddings (default: the request's `dimensions`, else 256). */

@@ -126,6 +126,7 @@ interface Plan {
   finishReason: FinishReason;
   usage: WireUsage | null;
   shape: Required<Pick<ReplyShape, 'ttftMs' | 'intervalMs'>> & { stampText: boolean };
+  runningUsage: boolean;
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -202,6 +203,7 @@ export async function startUpstreamFixture(options: FixtureOptions = {}): Promis
       toolArgPieces,
       finishReason: reply.finishReason ?? (toolCalls.length > 0 ? 'tool_calls' : 'stop'),
       usage,
+      runningUsage: reply.runningUsage ?? false,
       shape: {
         ttftMs: reply.ttftMs ?? defaults.ttftMs ?? 0,
         intervalMs: reply.intervalMs ?? defaults.intervalMs ?? 0,
@@ -238,7 +240,8 @@ export async function startUpstreamFixture(options: FixtureOptions = {}): Promis
     let sent = 0;
     const applyFault = () => {
       if (closed || !fault) return;
-      if (fault.fault === 'cut') req.socket.destroy();
+      // Let what was written reach the client first: a cut after N chunks must deliver N chunks.
+      if (fault.fault === 'cut') req.socket.write('', () => req.socket.destroy());
       else if (fault.fault === 'malformed') res.end(`data: {"id":"${p.head.id}","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":\n\n`);
       // 'hang': say nothing more and keep the socket open until the client gives up.
     };
@@ -264,7 +267,8 @@ export async function startUpstreamFixture(options: FixtureOptions = {}): Promis
       if (i > 0 || p.reasoningPieces.length > 0) await pause(p.shape.intervalMs);
       if (stop()) return;
       const piece = p.shape.stampText ? `[[t:${now()}]]${p.pieces[i]}` : p.pieces[i];
-      write([deltaChoice({ content: piece })]);
+      const running = includeUsage && p.runningUsage && p.usage ? wireUsage({ prompt_tokens: p.usage.prompt_tokens, completion_tokens: i + 1 }) : usageField;
+      write([deltaChoice({ content: piece })], running);
       sent++;
     }
     for (let t = 0; t < p.toolCalls.length; t++) {

@@ -118,3 +118,14 @@ describe('packBlocks', () => {
     expect(packBlocks([{ text: 'One.' }, { text: '- a\n- b' }])).toEqual(['One.\n\n- a\n- b']);
   });
 });
+
+describe('chunkDocument on pathological input', () => {
+  it('splits a 200 KB blob without spaces into bounded chunks, quickly', () => {
+    const blob = 'QUJD'.repeat(50_000);
+    const started = performance.now();
+    const chunks = chunkDocument(doc(blob, 'blob.txt'), { targetTokens: 300 });
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(chunks.map((c) => c.text).join('')).toBe(blob);
+    for (const chunk of chunks) expect(chunk.tokens).toBeLessThanOrEqual(300);
+  });
+});

@@ -38,7 +38,7 @@ export function chunkDocument(doc: KbDocument, options: ChunkOptions = {}): Chun
         ordinal,
         title: doc.title,
         source: doc.source,
-        heading_path: section.headingPath,
+        heading_path: [...section.headingPath],
         text,
         tokens: countTokens(text),
       });
@@ -104,7 +104,7 @@ function splitWords(text: string, limit: number): string[] {
   const runs: string[] = [];
   let run = '';
   let tokens = 0;
-  for (const { segment } of segments(text)) {
+  for (const segment of segments(text).flatMap((s) => slices(s.segment))) {
     const n = countTokens(segment);
     if (run && tokens + n > limit) {
       runs.push(run);
@@ -116,6 +116,15 @@ function splitWords(text: string, limit: number): string[] {
   }
   if (run) runs.push(run);
   return runs;
+}
+
+// A "word" can be a whole base64 blob; slicing it bounds both its cost and a chunk's size.
+function slices(word: string, size = 64): string[] {
+  if (word.length <= size) return [word];
+  const chars = Array.from(word);
+  const out: string[] = [];
+  for (let i = 0; i < chars.length; i += size) out.push(chars.slice(i, i + size).join(''));
+  return out;
 }
 
 /** Starts the next chunk with the previous chunk's closing sentences, never part of a code fence. */

@@ -139,6 +139,8 @@ describe('InMemoryKnowledgeIndex', () => {
     expect(index.search('app1', '今天天气怎么样', { kbIds: ['kb-help'] })).toEqual([]);
     expect(index.search('app1', 'What is the weather like?', { kbIds: ['kb-help'] })).toEqual([]);
     expect(index.search('app1', '是什么？', { kbIds: ['kb-help'] })).toEqual([]);
+    expect(index.search('app1', '', { kbIds: ['kb-help'] })).toEqual([]);
+    expect(index.search('app1', '?!', { kbIds: ['kb-help'] })).toEqual([]);
   });
 
   it('searches only the knowledge bases asked for, of the app asked for', () => {

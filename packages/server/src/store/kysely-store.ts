@@ -1,6 +1,7 @@
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Conversation, Member, Message, StoredFile } from '@warbler/protocol';
 import { runMigrations } from './migrations.ts';
+import { prepare } from './prepared.ts';
 import {
   StoreConflict,
   type AppRow,
@@ -28,6 +29,7 @@ export class StoreNotFound extends Error {
 export interface DialectTraits {
   readonly name: 'sqlite' | 'postgres';
   isUniqueViolation(error: unknown): boolean;
+  isForeignKeyViolation(error: unknown): boolean;
   /** better-sqlite3 cannot bind booleans. */
   bool(value: boolean): boolean | number;
   /** Two-argument max/min: SQLite spells them max()/min(), Postgres greatest()/least(). */
@@ -40,9 +42,20 @@ export interface DialectTraits {
    * locks at once.
    */
   readonly groupCommit: boolean;
+  /**
+   * Writes one append as a single statement and returns its seq (undefined
+   * when the conversation does not exist). Postgres does this with
+   * data-modifying CTEs: one round trip, and the conversation's row lock is
+   * held for that one statement instead of across four.
+   */
+  readonly appendStatement?: (db: Kysely<Database>, message: NewMessage) => Promise<number | undefined>;
 }
 
 type AppendResult = { message: Message; duplicate: boolean };
+
+const SAVEPOINT = CompiledQuery.raw('savepoint append');
+const ROLLBACK_TO_SAVEPOINT = CompiledQuery.raw('rollback to append');
+const RELEASE_SAVEPOINT = CompiledQuery.raw('release append');
 
 // Keeps IN lists well under SQLite's and Postgres's bound-parameter limits.
 const IN_CHUNK = 500;
@@ -51,26 +64,33 @@ const memberColumns = ['conversation_id', 'user_id', 'role', 'read_seq', 'delive
 
 export class KyselyStore implements Store {
   readonly dialect: 'sqlite' | 'postgres';
+  private readonly batcher: AppendBatcher | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly traits: DialectTraits,
   ) {
     this.dialect = traits.name;
+    this.batcher = traits.groupCommit ? new AppendBatcher((batch) => this.appendBatch(batch)) : undefined;
   }
 
   migrate(): Promise<void> {
     return runMigrations(this.db);
   }
 
-  close(): Promise<void> {
-    return this.db.destroy();
+  async close(): Promise<void> {
+    // Appends already accepted are written before the connection goes.
+    await this.batcher?.idle();
+    await this.db.destroy();
   }
 
   // ---- apps ----
 
   async createApp(app: AppRow): Promise<void> {
-    await this.conflictAs(`App ${app.id} already exists`, () => this.db.insertInto('apps').values(app).execute());
+    const { id, name, secret_hash, created_at, updated_at } = app;
+    await this.guardWrite({ conflict: `App ${id} already exists` }, () =>
+      this.db.insertInto('apps').values({ id, name, secret_hash, created_at, updated_at }).execute(),
+    );
   }
 
   async getApp(appId: string): Promise<AppRow | undefined> {
@@ -89,12 +109,19 @@ export class KyselyStore implements Store {
 
   async createUser(user: NewUser): Promise<UserRow> {
     const row: Selectable<UsersTable> = {
-      ...user,
+      app_id: user.app_id,
+      id: user.id,
+      kind: user.kind,
+      name: user.name,
+      avatar_url: user.avatar_url,
       metadata: JSON.stringify(user.metadata),
       token_version: 0,
+      created_at: user.created_at,
       updated_at: user.created_at,
     };
-    await this.conflictAs(`User ${user.id} already exists`, () => this.db.insertInto('users').values(row).execute());
+    await this.guardWrite({ conflict: `User ${user.id} already exists`, missing: `App ${user.app_id} does not exist` }, () =>
+      this.db.insertInto('users').values(row).execute(),
+    );
     return toUser(row);
   }
 
@@ -164,7 +191,13 @@ export class KyselyStore implements Store {
       throw new Error('A direct conversation needs a direct_key');
     }
     const row: Selectable<ConversationsTable> = {
-      ...conversation,
+      app_id: conversation.app_id,
+      id: conversation.id,
+      kind: conversation.kind,
+      title: conversation.title,
+      direct_key: conversation.direct_key,
+      created_by: conversation.created_by,
+      created_at: conversation.created_at,
       last_seq: 0,
       last_message_at: null,
       updated_at: conversation.created_at,
@@ -172,7 +205,8 @@ export class KyselyStore implements Store {
     const conflict = conversation.direct_key
       ? `A direct conversation for ${conversation.direct_key} already exists`
       : `Conversation ${conversation.id} already exists`;
-    await this.conflictAs(conflict, () =>
+    const missing = `App ${conversation.app_id} or one of the member users does not exist`;
+    await this.guardWrite({ conflict, missing }, () =>
       this.db.transaction().execute(async (trx) => {
         await trx.insertInto('conversations').values(row).execute();
         if (members.length > 0) {
@@ -327,12 +361,15 @@ export class KyselyStore implements Store {
   async addMembers(appId: string, conversationId: string, members: NewMember[]): Promise<Member[]> {
     if (members.length === 0) return [];
     const conversation = { app_id: appId, id: conversationId };
-    const rows = await this.db
-      .insertInto('members')
-      .values(members.map((m) => this.memberRow(conversation, m)))
-      .onConflict((oc) => oc.columns(['app_id', 'conversation_id', 'user_id']).doNothing())
-      .returning(memberColumns)
-      .execute();
+    const missing = `Conversation ${conversationId} or one of the users does not exist`;
+    const rows = await this.guardWrite({ conflict: missing, missing }, () =>
+      this.db
+        .insertInto('members')
+        .values(members.map((m) => this.memberRow(conversation, m)))
+        .onConflict((oc) => oc.columns(['app_id', 'conversation_id', 'user_id']).doNothing())
+        .returning(memberColumns)
+        .execute(),
+    );
     return rows.map(toMember);
   }
 
@@ -437,6 +474,8 @@ export class KyselyStore implements Store {
         .where('conversation_id', 'in', ids)
         .where('updated_at', '>', since)
         .where('created_at', '<=', since)
+        // Implied by the two bounds, but spelled out so both planners can use the partial index.
+        .whereRef('updated_at', '>', 'created_at')
         .orderBy('updated_at')
         .orderBy('conversation_id')
         .orderBy('seq')
@@ -455,7 +494,7 @@ export class KyselyStore implements Store {
 
   async createFile(file: StoredFile & { path: string }): Promise<void> {
     const { app_id, id, conversation_id, uploader_id, name, mime, size, path, created_at } = file;
-    await this.conflictAs(`File ${file.id} already exists`, () =>
+    await this.guardWrite({ conflict: `File ${id} already exists`, missing: `Conversation ${conversation_id} does not exist` }, () =>
       this.db.insertInto('files').values({ app_id, id, conversation_id, uploader_id, name, mime, size, path, created_at }).execute(),
     );
   }
@@ -466,16 +505,18 @@ export class KyselyStore implements Store {
 
   // ---- internals ----
 
-  private readonly batcher = this.traits.groupCommit ? new AppendBatcher((batch) => this.appendBatch(batch)) : undefined;
-
   private async appendAlone(message: NewMessage): Promise<AppendResult> {
+    let seq: number | undefined;
     try {
-      const seq = await this.db.transaction().execute((trx) => this.appendInTransaction(trx, message));
-      return { message: appended(message, seq), duplicate: false };
+      seq = this.traits.appendStatement
+        ? await this.traits.appendStatement(this.db, message)
+        : await this.db.transaction().execute((trx) => this.appendInTransaction(trx, message));
     } catch (error) {
-      // The transaction rolled back, so the seq it took is free again.
+      // The write rolled back, so the seq it took is free again.
       return this.resolveAppendFailure(this.db, message, error);
     }
+    if (seq === undefined) throw new StoreNotFound(`Conversation ${message.conversation_id} does not exist`);
+    return { message: appended(message, seq), duplicate: false };
   }
 
   /**
@@ -488,19 +529,19 @@ export class KyselyStore implements Store {
     try {
       await this.db.transaction().execute(async (trx) => {
         for (const { message } of batch) {
-          await sql`savepoint append`.execute(trx);
+          await trx.executeQuery(SAVEPOINT);
           try {
             const seq = await this.appendInTransaction(trx, message);
             outcomes.push({ ok: true, value: { message: appended(message, seq), duplicate: false } });
           } catch (error) {
-            await sql`rollback to append`.execute(trx);
+            await trx.executeQuery(ROLLBACK_TO_SAVEPOINT);
             try {
               outcomes.push({ ok: true, value: await this.resolveAppendFailure(trx, message, error) });
             } catch (failure) {
               outcomes.push({ ok: false, error: failure });
             }
           }
-          await sql`release append`.execute(trx);
+          await trx.executeQuery(RELEASE_SAVEPOINT);
         }
       });
     } catch (error) {
@@ -523,49 +564,67 @@ export class KyselyStore implements Store {
   }
 
   /**
-   * The hot path: four statements inside BEGIN/COMMIT. The UPDATE ... RETURNING
-   * takes the conversation's row lock on Postgres, so concurrent appends to one
-   * conversation queue there and seqs come out dense; on SQLite the single
-   * connection already serializes transactions.
+   * The portable append: three statements in the caller's transaction. The
+   * UPDATE ... RETURNING comes first so that, on a database with real
+   * concurrency, the conversation's row lock queues concurrent appends and
+   * seqs come out dense; on SQLite the single connection serializes anyway.
    */
   private async appendInTransaction(trx: Transaction<Database>, m: NewMessage): Promise<number> {
-    const bumped = await trx
-      .updateTable('conversations')
-      .set((eb) => ({ last_seq: eb('last_seq', '+', 1), last_message_at: m.created_at }))
-      .where('app_id', '=', m.app_id)
-      .where('id', '=', m.conversation_id)
-      .returning('last_seq')
-      .executeTakeFirst();
-    if (!bumped) throw new StoreNotFound(`Conversation ${m.conversation_id} does not exist`);
-    const seq = bumped.last_seq;
-    await trx
-      .insertInto('messages')
-      .values({
-        app_id: m.app_id,
-        id: m.id,
-        conversation_id: m.conversation_id,
-        seq,
-        sender_id: m.sender_id,
-        client_msg_id: m.client_msg_id,
-        type: m.type,
-        content: JSON.stringify(m.content),
-        state: m.state,
-        created_at: m.created_at,
-        updated_at: m.created_at,
-        edited_at: null,
-      })
-      .execute();
+    const { rows } = await this.bumpSeq(trx, { app_id: m.app_id, conversation_id: m.conversation_id, created_at: m.created_at });
+    if (!rows[0]) throw new StoreNotFound(`Conversation ${m.conversation_id} does not exist`);
+    const seq = rows[0].last_seq;
+    await this.insertMessage(trx, {
+      app_id: m.app_id,
+      id: m.id,
+      conversation_id: m.conversation_id,
+      seq,
+      sender_id: m.sender_id,
+      client_msg_id: m.client_msg_id,
+      type: m.type,
+      content: JSON.stringify(m.content),
+      state: m.state,
+      created_at: m.created_at,
+    });
     // seq is the conversation's new maximum and this transaction holds the
     // conversation, so plain assignment can never move a cursor backwards.
-    await trx
-      .updateTable('members')
-      .set({ read_seq: seq, delivered_seq: seq })
-      .where('app_id', '=', m.app_id)
-      .where('conversation_id', '=', m.conversation_id)
-      .where('user_id', '=', m.sender_id)
-      .execute();
+    await this.moveSenderCursors(trx, { app_id: m.app_id, conversation_id: m.conversation_id, user_id: m.sender_id, seq });
     return seq;
   }
+
+  private readonly bumpSeq = prepare((a: { app_id: string; conversation_id: string; created_at: number }) =>
+    this.db
+      .updateTable('conversations')
+      .set((eb) => ({ last_seq: eb('last_seq', '+', 1), last_message_at: a.created_at }))
+      .where('app_id', '=', a.app_id)
+      .where('id', '=', a.conversation_id)
+      .returning('last_seq'),
+  );
+
+  private readonly insertMessage = prepare((a: Omit<Selectable<MessagesTable>, 'updated_at' | 'edited_at'>) =>
+    this.db.insertInto('messages').values({
+      app_id: a.app_id,
+      id: a.id,
+      conversation_id: a.conversation_id,
+      seq: a.seq,
+      sender_id: a.sender_id,
+      client_msg_id: a.client_msg_id,
+      type: a.type,
+      content: a.content,
+      state: a.state,
+      created_at: a.created_at,
+      updated_at: a.created_at,
+      edited_at: null,
+    }),
+  );
+
+  private readonly moveSenderCursors = prepare((a: { app_id: string; conversation_id: string; user_id: string; seq: number }) =>
+    this.db
+      .updateTable('members')
+      .set({ read_seq: a.seq, delivered_seq: a.seq })
+      .where('app_id', '=', a.app_id)
+      .where('conversation_id', '=', a.conversation_id)
+      .where('user_id', '=', a.user_id),
+  );
 
   private async findByClientMsgId(db: Kysely<Database>, m: NewMessage): Promise<Message | undefined> {
     const row = await db
@@ -617,18 +676,33 @@ export class KyselyStore implements Store {
     };
   }
 
-  private async conflictAs<T>(message: string, write: () => Promise<T>): Promise<T> {
+  /** Turns constraint errors into the port's errors, with messages a caller can act on. */
+  private async guardWrite<T>(messages: { conflict: string; missing?: string }, write: () => Promise<T>): Promise<T> {
     try {
       return await write();
     } catch (error) {
-      if (this.traits.isUniqueViolation(error)) throw new StoreConflict(message);
+      if (this.traits.isUniqueViolation(error)) throw new StoreConflict(messages.conflict);
+      if (messages.missing && this.traits.isForeignKeyViolation(error)) throw new StoreNotFound(messages.missing);
       throw error;
     }
   }
 }
 
-function appended(message: NewMessage, seq: number): Message {
-  return { ...message, seq, updated_at: message.created_at, edited_at: null };
+function appended(m: NewMessage, seq: number): Message {
+  return {
+    id: m.id,
+    app_id: m.app_id,
+    conversation_id: m.conversation_id,
+    seq,
+    sender_id: m.sender_id,
+    client_msg_id: m.client_msg_id,
+    type: m.type,
+    content: m.content,
+    state: m.state,
+    created_at: m.created_at,
+    updated_at: m.created_at,
+    edited_at: null,
+  };
 }
 
 interface PendingAppend {
@@ -647,36 +721,30 @@ class AppendBatcher {
   // Bounds how long one batch blocks the event loop (better-sqlite3 is synchronous).
   static readonly MAX_BATCH = 256;
   private queue: PendingAppend[] = [];
-  private scheduled = false;
-  private running = false;
+  /** Set from the moment a drain is scheduled until the queue is empty again. */
+  private draining: Promise<void> | undefined;
 
   constructor(private readonly write: (batch: readonly PendingAppend[]) => Promise<void>) {}
 
   append(message: NewMessage): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ message, resolve, reject });
-      this.schedule();
+      this.draining ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
     });
   }
 
-  private schedule(): void {
-    if (this.scheduled || this.running) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.drain();
-    });
+  /** Resolves once every append accepted so far has been written (or failed). */
+  async idle(): Promise<void> {
+    while (this.draining) await this.draining;
   }
 
   private async drain(): Promise<void> {
-    this.running = true;
     try {
       while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, AppendBatcher.MAX_BATCH);
-        await this.write(batch);
+        await this.write(this.queue.splice(0, AppendBatcher.MAX_BATCH));
       }
     } finally {
-      this.running = false;
+      this.draining = undefined;
     }
   }
 }

@@ -17,6 +17,7 @@ const traits: DialectTraits = {
     const code = (error as { code?: unknown } | null)?.code;
     return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
   },
+  isForeignKeyViolation: (error) => (error as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY',
   bool: (value) => (value ? 1 : 0),
   greatest: 'max',
   least: 'min',

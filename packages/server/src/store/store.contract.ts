@@ -251,6 +251,8 @@ export function describeStoreContract(label: string, harness: StoreHarness, opti
         expect(added.map((m) => m.user_id)).toEqual(['u2']);
         expect(await store.getMember(app, c.id, 'u1')).toMatchObject({ role: 'owner', joined_at: T0 });
         expect(await store.addMembers(app, c.id, [])).toEqual([]);
+        await expect(store.addMembers(app, c.id, [{ user_id: 'ghost', role: 'member', joined_at: T0 }])).rejects.toBeInstanceOf(StoreNotFound);
+        await expect(newUser(uid('no_app'))).rejects.toBeInstanceOf(StoreNotFound);
 
         expect(await store.updateMember(app, c.id, 'u2', { muted: true })).toMatchObject({ muted: true, role: 'member' });
         expect(await store.updateMember(app, c.id, 'u2', { role: 'admin' })).toMatchObject({ muted: true, role: 'admin' });
@@ -364,6 +366,26 @@ export function describeStoreContract(label: string, harness: StoreHarness, opti
       it('appending to an unknown conversation writes nothing', async () => {
         const { app } = await setup();
         await expect(store.appendMessage(msg(app, uid('cnv'), 'a'))).rejects.toBeInstanceOf(StoreNotFound);
+      });
+
+      it('a failing append does not take concurrent ones down with it', async () => {
+        const { app, c } = await setup();
+        const first = await store.appendMessage(msg(app, c.id, 'a', { client_msg_id: 'dup' }));
+        const results = await Promise.allSettled([
+          store.appendMessage(msg(app, c.id, 'a')),
+          store.appendMessage(msg(app, uid('cnv'), 'a')),
+          store.appendMessage(msg(app, c.id, 'a', { id: first.message.id })),
+          store.appendMessage(msg(app, c.id, 'a', { client_msg_id: 'dup' })),
+          store.appendMessage(msg(app, c.id, 'b')),
+        ]);
+        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled', 'fulfilled']);
+        expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(StoreNotFound);
+        expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(StoreConflict);
+        expect((results[3] as PromiseFulfilledResult<{ duplicate: boolean }>).value.duplicate).toBe(true);
+        const seqs = results.flatMap((r) => (r.status === 'fulfilled' && !r.value.duplicate ? [r.value.message.seq] : []));
+        expect(seqs.sort()).toEqual([2, 3]);
+        const stored = await store.listMessages(app, c.id, { limit: 10 });
+        expect(stored.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
       });
 
       it('200 concurrent appends get seqs exactly 1..200', async () => {
@@ -551,6 +573,8 @@ export function describeStoreContract(label: string, harness: StoreHarness, opti
         expect(await store.removeMember(b, conv.id, 'bob')).toBe(false);
         expect(await store.bumpTokenVersion(b, 'bob')).toBeUndefined();
         await expect(store.appendMessage(msg(b, conv.id, 'alice'))).rejects.toBeInstanceOf(StoreNotFound);
+        await expect(store.addMembers(b, conv.id, [{ user_id: 'alice', role: 'member', joined_at: T0 }])).rejects.toBeInstanceOf(StoreNotFound);
+        await expect(store.createFile({ ...file, id: uid('fil'), app_id: b })).rejects.toBeInstanceOf(StoreNotFound);
         // The same client_msg_id from a same-named user in another app is not a duplicate.
         const bConv = await newGroup(b, ['alice']);
         expect((await store.appendMessage(msg(b, bConv.id, 'alice', { client_msg_id: 'cm-1' }))).duplicate).toBe(false);

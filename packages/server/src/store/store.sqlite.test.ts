@@ -34,6 +34,22 @@ describe('SQLite store', () => {
     expect(() => openStore({ databaseUrl: 'mysql://x/y', dataDir: dir })).toThrow(/postgres:\/\//);
   });
 
+  it('close() writes appends that were accepted but not yet committed', async () => {
+    const path = join(dir, 'close.db');
+    const store = openSqliteStore(path);
+    await store.migrate();
+    await store.createApp({ id: 'app', name: 'A', secret_hash: 'h', created_at: 1, updated_at: 1 });
+    await store.createConversation({ id: 'c', app_id: 'app', kind: 'group', title: null, direct_key: null, created_by: null, created_at: 1 }, []);
+    const pending = store.appendMessage({
+      id: 'm', app_id: 'app', conversation_id: 'c', sender_id: 's', client_msg_id: null, type: 'text', content: { text: 'x' }, state: 'complete', created_at: 2,
+    });
+    await store.close();
+    await expect(pending).resolves.toMatchObject({ message: { seq: 1 } });
+    const reopened = openSqliteStore(path);
+    expect(await reopened.getMessage('app', 'm')).toMatchObject({ seq: 1, content: { text: 'x' } });
+    await reopened.close();
+  });
+
   it('keeps data across reopen', async () => {
     const path = join(dir, 'reopen.db');
     const first = openSqliteStore(path);

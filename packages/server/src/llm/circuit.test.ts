@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { CircuitBreaker } from './circuit.ts';
+
+function clock() {
+  let t = 1_000;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+describe('CircuitBreaker', () => {
+  it('opens after N consecutive failures; a success in between resets the count', () => {
+    const c = clock();
+    const cb = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 1000, now: c.now });
+    cb.failure(cb.begin());
+    cb.failure(cb.begin());
+    cb.success(cb.begin());
+    cb.failure(cb.begin());
+    cb.failure(cb.begin());
+    expect(cb.state).toBe('closed');
+    cb.failure(cb.begin());
+    expect(cb.state).toBe('open');
+    expect(cb.canAttempt()).toBe(false);
+    expect(cb.retryInMs).toBe(1000);
+  });
+
+  it('lets exactly one probe through after the cool-down, and closes when it succeeds', () => {
+    const c = clock();
+    const cb = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 1000, now: c.now });
+    cb.failure(cb.begin());
+    c.advance(1000);
+    expect(cb.state).toBe('half_open');
+    expect(cb.canAttempt()).toBe(true);
+    const probe = cb.begin();
+    expect(probe.probe).toBe(true);
+    expect(cb.canAttempt()).toBe(false);
+    cb.success(probe);
+    expect(cb.state).toBe('closed');
+    expect(cb.canAttempt()).toBe(true);
+  });
+
+  it('re-opens for another cool-down when the probe fails', () => {
+    const c = clock();
+    const cb = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 1000, now: c.now });
+    cb.failure(cb.begin());
+    c.advance(1000);
+    cb.failure(cb.begin());
+    expect(cb.state).toBe('open');
+    c.advance(999);
+    expect(cb.canAttempt()).toBe(false);
+    c.advance(1);
+    expect(cb.canAttempt()).toBe(true);
+  });
+
+  it('frees the probe slot when the probe ends without a verdict', () => {
+    const c = clock();
+    const cb = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 10, now: c.now });
+    cb.failure(cb.begin());
+    c.advance(10);
+    cb.release(cb.begin());
+    expect(cb.canAttempt()).toBe(true);
+  });
+
+  it('ignores late verdicts of calls that started before it opened', () => {
+    const c = clock();
+    const cb = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 1000, now: c.now });
+    const early = cb.begin();
+    cb.failure(cb.begin());
+    cb.success(early);
+    expect(cb.state).toBe('open');
+  });
+});

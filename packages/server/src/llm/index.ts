@@ -1,0 +1,62 @@
+// The llm room: the provider port, the OpenAI-compatible adapter and its
+// presets, the Router, token counting and prices. Other rooms import from here.
+export type {
+  CallOptions,
+  ChatCompletion,
+  ChatMessage,
+  ChatRequest,
+  ChatStreamPart,
+  ContentPart,
+  EmbedRequest,
+  EmbedResult,
+  FinishReason,
+  ImagePart,
+  LlmProvider,
+  ResponseFormat,
+  TextPart,
+  ToolCall,
+  ToolChoice,
+  ToolDefinition,
+  Usage,
+  WireToolCall,
+} from './types.ts';
+export { LlmError, isLlmError, parseRetryAfter, type LlmErrorKind } from './errors.ts';
+export { collectChat } from './stream.ts';
+export { createOpenAICompatibleProvider, usageFromWire, type OpenAICompatibleOptions } from './openai-compatible.ts';
+export {
+  PRESETS,
+  customProvider,
+  presetOptions,
+  providerFromPreset,
+  providersFromEnv,
+  type PresetName,
+  type PresetOverrides,
+  type ProviderPreset,
+} from './presets.ts';
+export {
+  Router,
+  type AttemptOutcome,
+  type AttemptReport,
+  type Deployment,
+  type DeploymentHealth,
+  type RetryOptions,
+  type Route,
+  type RouterCallOptions,
+  type RouterOptions,
+} from './router.ts';
+export type { CircuitOptions, CircuitState } from './circuit.ts';
+export { countChatTokens, countMessageTokens, countOutputTokens, countTextTokens, estimateUsage } from './tokens.ts';
+export {
+  PriceTable,
+  SEED_PRICES,
+  costOf,
+  definePrice,
+  formatNanos,
+  priceId,
+  seedPriceTable,
+  toMicros,
+  type Cost,
+  type Currency,
+  type ModelPrice,
+  type PriceRates,
+} from './prices.ts';

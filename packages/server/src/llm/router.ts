@@ -1,0 +1,582 @@
+// The Router turns a model name into a call that survives a bad upstream:
+// retries with backoff and full jitter (honouring Retry-After), other
+// deployments of the same model, then fallback models; a per-attempt timeout
+// to the first token, an overall deadline, and a circuit breaker per
+// deployment. Retries happen only before the caller has seen any output:
+// after the first token a failure ends the stream with an error part, since
+// replaying would duplicate text the user already read.
+//
+// Every attempt, failed ones included, is reported through `onAttempt` so the
+// ledger can record it.
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { abortError, linkAbort, type LinkedAbort } from './abort.ts';
+import { CircuitBreaker, type CircuitOptions, type CircuitState, type CircuitTicket } from './circuit.ts';
+import { LlmError } from './errors.ts';
+import { estimateUsage, type OutputSoFar } from './tokens.ts';
+import type {
+  CallOptions,
+  ChatCompletion,
+  ChatRequest,
+  ChatStreamPart,
+  EmbedRequest,
+  EmbedResult,
+  FinishReason,
+  LlmProvider,
+  ToolCall,
+  Usage,
+} from './types.ts';
+
+export interface Deployment {
+  /** Unique; names the deployment in the ledger, metrics and response headers, e.g. "openai/gpt-4o-mini". */
+  id: string;
+  provider: LlmProvider;
+  /** The model name upstream knows. */
+  model: string;
+}
+
+export interface Route {
+  /** The name callers ask for: a real model name or an alias. */
+  model: string;
+  /** Tried in order of health; more than one spreads retries over them. */
+  deployments: Deployment[];
+  /** Other routes tried in order once this one's deployments and retries are spent. */
+  fallbacks?: string[];
+}
+
+export interface RetryOptions {
+  /** Retries per route after the first attempt. Default 2. */
+  maxRetries?: number;
+  /** Backoff before retry n is random in [0, min(maxDelayMs, baseDelayMs × 2^(n-1))]. Default 250. */
+  baseDelayMs?: number;
+  /** Default 8000. */
+  maxDelayMs?: number;
+}
+
+export interface RouterOptions {
+  routes: Route[];
+  retry?: RetryOptions;
+  /** Time to the first token of a stream, or to the whole answer of complete()/embed(). Default 30 s. */
+  attemptTimeoutMs?: number;
+  /** Longest silence between two parts once a stream has started; unset: no limit but the deadline. */
+  idleTimeoutMs?: number;
+  /** The whole call, retries and streaming included. Default 10 minutes. */
+  deadlineMs?: number;
+  circuit?: CircuitOptions;
+  onAttempt?: (report: AttemptReport) => void;
+  /** For tests: a fixed jitter. */
+  random?: () => number;
+}
+
+export interface RouterCallOptions extends CallOptions {
+  deadlineMs?: number;
+  attemptTimeoutMs?: number;
+  /** Handed to onAttempt untouched: who is calling (app, agent, key, conversation). */
+  context?: unknown;
+}
+
+export type AttemptOutcome = 'success' | 'failure' | 'aborted';
+
+export interface AttemptReport {
+  callId: string;
+  operation: 'chat' | 'complete' | 'embed';
+  /** What the caller asked for. */
+  requestedModel: string;
+  /** The route whose deployment ran (differs from requestedModel on fallback). */
+  model: string;
+  deployment: string;
+  provider: string;
+  upstreamModel: string;
+  /** 1-based, counting every attempt of the call. */
+  attempt: number;
+  outcome: AttemptOutcome;
+  error?: LlmError;
+  /** From upstream, or estimated (flagged) when output reached the caller but usage did not; absent when unknown. */
+  usage?: Usage;
+  finishReason?: FinishReason;
+  /** Whether this attempt's output reached the caller; at most one attempt per call does. */
+  committed: boolean;
+  startedAt: number;
+  latencyMs: number;
+  ttftMs?: number;
+  context?: unknown;
+}
+
+export interface DeploymentHealth {
+  deployment: string;
+  state: CircuitState;
+  retryInMs: number;
+  /** Set while the deployment asked us (Retry-After) to wait. */
+  notBeforeMs?: number;
+}
+
+interface DeploymentState {
+  circuit: CircuitBreaker;
+  /** Epoch ms before which upstream asked not to be called (Retry-After). */
+  notBefore: number;
+}
+
+type Result<T> = { ok: true; value: T } | { ok: false; error: LlmError };
+
+interface Call {
+  id: string;
+  operation: AttemptReport['operation'];
+  requestedModel: string;
+  abort: LinkedAbort;
+  deadlineAt: number;
+  attemptTimeoutMs: number;
+  attempts: number;
+  failures: Map<string, number>;
+  context: unknown;
+  dispose(): void;
+}
+
+interface Attempt {
+  call: Call;
+  route: Route;
+  deployment: Deployment;
+  state: DeploymentState;
+  ticket: CircuitTicket;
+  number: number;
+  link: LinkedAbort;
+  startedAt: number;
+  t0: number;
+}
+
+interface OpenStream {
+  attempt: Attempt;
+  it: AsyncIterator<ChatStreamPart>;
+  buffered: ChatStreamPart[];
+  ttftMs: number;
+}
+
+// Failures that say something about the deployment's health. A bad request is
+// the caller's fault, an abort is nobody's.
+const COUNTS_AGAINST_DEPLOYMENT = new Set(['rate_limited', 'server', 'timeout', 'connection', 'cut_stream', 'malformed', 'auth', 'not_found']);
+
+const elapsed = (t0: number) => performance.now() - t0;
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** it.next(), but settles as an error part as soon as the signal aborts, even if the provider ignores signals. */
+function nextPart(it: AsyncIterator<ChatStreamPart>, signal: AbortSignal): Promise<IteratorResult<ChatStreamPart>> {
+  const asError = (error: LlmError): IteratorResult<ChatStreamPart> => ({ done: false, value: { type: 'error', error } });
+  if (signal.aborted) return Promise.resolve(asError(abortError(signal)));
+  return new Promise((resolve) => {
+    const onAbort = () => resolve(asError(abortError(signal)));
+    signal.addEventListener('abort', onAbort, { once: true });
+    it.next().then(
+      (r) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(r);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(asError(err instanceof LlmError ? err : new LlmError('server', `The provider failed: ${String(err)}`, { cause: err })));
+      },
+    );
+  });
+}
+
+function closeIterator(it: AsyncIterator<ChatStreamPart>): void {
+  it.return?.().catch(() => {});
+}
+
+function hasOutput(o: OutputSoFar & { toolCalls: ToolCall[] }): boolean {
+  return o.text.length > 0 || (o.reasoning?.length ?? 0) > 0 || o.toolCalls.length > 0;
+}
+
+export class Router implements LlmProvider {
+  readonly name = 'router';
+  private readonly routes = new Map<string, Route>();
+  private readonly states = new Map<string, DeploymentState>();
+  private readonly maxRetries: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly random: () => number;
+
+  constructor(private readonly options: RouterOptions) {
+    this.maxRetries = options.retry?.maxRetries ?? 2;
+    this.baseDelayMs = options.retry?.baseDelayMs ?? 250;
+    this.maxDelayMs = options.retry?.maxDelayMs ?? 8000;
+    this.random = options.random ?? Math.random;
+    for (const route of options.routes) {
+      if (this.routes.has(route.model)) throw new Error(`Model "${route.model}" is routed twice.`);
+      this.routes.set(route.model, route);
+      for (const d of route.deployments) {
+        if (!this.states.has(d.id)) this.states.set(d.id, { circuit: new CircuitBreaker(options.circuit), notBefore: 0 });
+      }
+    }
+    for (const route of options.routes) {
+      for (const f of route.fallbacks ?? []) {
+        if (!this.routes.has(f)) throw new Error(`Model "${route.model}" falls back to "${f}", which has no route.`);
+      }
+    }
+  }
+
+  /** The model names callers may ask for. */
+  models(): string[] {
+    return [...this.routes.keys()];
+  }
+
+  health(): DeploymentHealth[] {
+    const now = Date.now();
+    return [...this.states.entries()].map(([deployment, s]) => ({
+      deployment,
+      state: s.circuit.state,
+      retryInMs: s.circuit.retryInMs,
+      ...(s.notBefore > now ? { notBeforeMs: s.notBefore - now } : {}),
+    }));
+  }
+
+  async *chat(request: ChatRequest, options: RouterCallOptions = {}): AsyncGenerator<ChatStreamPart> {
+    const call = this.startCall('chat', request.model, options);
+    try {
+      const opened = await this.firstSuccess(call, (attempt) => this.openStream(attempt, request));
+      if (!opened.ok) {
+        yield { type: 'error', error: opened.error };
+        return;
+      }
+      yield* this.relay(opened.value, request);
+    } finally {
+      call.dispose();
+    }
+  }
+
+  async complete(request: ChatRequest, options: RouterCallOptions = {}): Promise<ChatCompletion> {
+    const call = this.startCall('complete', request.model, options);
+    try {
+      const r = await this.firstSuccess(call, (attempt) =>
+        this.once(attempt, (signal) => attempt.deployment.provider.complete({ ...request, model: attempt.deployment.model }, { signal }), (c) => ({
+          usage: c.usage,
+          finishReason: c.finishReason,
+        })),
+      );
+      if (!r.ok) throw r.error;
+      return r.value;
+    } finally {
+      call.dispose();
+    }
+  }
+
+  async embed(request: EmbedRequest, options: RouterCallOptions = {}): Promise<EmbedResult> {
+    const call = this.startCall('embed', request.model, options);
+    try {
+      const r = await this.firstSuccess(call, (attempt) =>
+        this.once(attempt, (signal) => attempt.deployment.provider.embed({ ...request, model: attempt.deployment.model }, { signal }), (e) => ({
+          usage: {
+            promptTokens: e.usage.promptTokens,
+            completionTokens: 0,
+            totalTokens: e.usage.totalTokens,
+            cachedTokens: 0,
+            reasoningTokens: 0,
+            estimated: e.usage.estimated,
+          },
+        })),
+      );
+      if (!r.ok) throw r.error;
+      return r.value;
+    } finally {
+      call.dispose();
+    }
+  }
+
+  private startCall(operation: Call['operation'], model: string, options: RouterCallOptions): Call {
+    const abort = linkAbort(options.signal);
+    const deadlineMs = options.deadlineMs ?? this.options.deadlineMs ?? 600_000;
+    const timer = setTimeout(() => abort.abort(new LlmError('timeout', `No complete answer within the ${deadlineMs} ms deadline.`)), deadlineMs);
+    timer.unref();
+    return {
+      id: randomUUID(),
+      operation,
+      requestedModel: model,
+      abort,
+      deadlineAt: Date.now() + deadlineMs,
+      attemptTimeoutMs: options.attemptTimeoutMs ?? this.options.attemptTimeoutMs ?? 30_000,
+      attempts: 0,
+      failures: new Map(),
+      context: options.context,
+      dispose() {
+        clearTimeout(timer);
+        abort.dispose();
+      },
+    };
+  }
+
+  private chainFor(model: string): Route[] {
+    const route = this.routes.get(model);
+    if (!route) return [];
+    const chain = [route];
+    for (const f of route.fallbacks ?? []) {
+      const r = this.routes.get(f)!;
+      if (!chain.includes(r)) chain.push(r);
+    }
+    return chain;
+  }
+
+  private backoffMs(retry: number): number {
+    return this.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (retry - 1));
+  }
+
+  /** The healthiest usable deployment of a route: fewest failures in this call, then soonest allowed, then listed order. */
+  private pick(route: Route, call: Call, skip: ReadonlySet<string>): { deployment: Deployment; state: DeploymentState } | undefined {
+    let best: { deployment: Deployment; state: DeploymentState; failures: number; notBefore: number } | undefined;
+    for (const deployment of route.deployments) {
+      if (skip.has(deployment.id)) continue;
+      const state = this.states.get(deployment.id)!;
+      if (!state.circuit.canAttempt()) continue;
+      const failures = call.failures.get(deployment.id) ?? 0;
+      if (!best || failures < best.failures || (failures === best.failures && state.notBefore < best.notBefore)) {
+        best = { deployment, state, failures, notBefore: state.notBefore };
+      }
+    }
+    return best;
+  }
+
+  private async firstSuccess<T>(call: Call, run: (attempt: Attempt) => Promise<Result<T>>): Promise<Result<T>> {
+    const chain = this.chainFor(call.requestedModel);
+    if (chain.length === 0) {
+      return { ok: false, error: new LlmError('not_found', `Model "${call.requestedModel}" is not configured. Configured models: ${this.models().join(', ') || 'none'}.`) };
+    }
+    const signal = call.abort.signal;
+    let lastError: LlmError | undefined;
+    let askedToWaitMs: number | undefined;
+    for (const route of chain) {
+      let retries = 0;
+      let backoff = 0;
+      const skip = new Set<string>();
+      for (;;) {
+        if (signal.aborted) return { ok: false, error: abortError(signal) };
+        const picked = this.pick(route, call, skip);
+        if (!picked) break;
+        const wait = Math.max(backoff, picked.state.notBefore - Date.now());
+        if (wait > 0) {
+          // Waiting past the deadline helps no one; a fallback may answer now.
+          if (Date.now() + wait >= call.deadlineAt) {
+            askedToWaitMs = Math.min(askedToWaitMs ?? Infinity, picked.state.notBefore - Date.now());
+            break;
+          }
+          await sleep(wait, signal);
+          if (signal.aborted) return { ok: false, error: abortError(signal) };
+          backoff = 0;
+          // Another call may have taken the half-open probe while we slept.
+          if (!picked.state.circuit.canAttempt()) continue;
+        }
+        const attempt: Attempt = {
+          call,
+          route,
+          deployment: picked.deployment,
+          state: picked.state,
+          ticket: picked.state.circuit.begin(),
+          number: ++call.attempts,
+          link: linkAbort(signal),
+          startedAt: Date.now(),
+          t0: performance.now(),
+        };
+        const result = await run(attempt);
+        if (result.ok) return result;
+        const error = result.error;
+        lastError = error;
+        if (signal.aborted || error.kind === 'aborted' || error.kind === 'bad_request') return result;
+        if (error.kind === 'auth' || error.kind === 'not_found') {
+          // This deployment is misconfigured; its siblings and fallbacks may not be.
+          skip.add(picked.deployment.id);
+          continue;
+        }
+        retries += 1;
+        if (retries > this.maxRetries) break;
+        backoff = this.backoffMs(retries);
+      }
+    }
+    if (lastError) return { ok: false, error: lastError };
+    if (askedToWaitMs !== undefined && askedToWaitMs > 0) {
+      return { ok: false, error: new LlmError('rate_limited', `The provider of "${call.requestedModel}" asked us to wait; try again later.`, { retryAfterMs: askedToWaitMs }) };
+    }
+    const soonest = Math.max(1000, Math.min(60_000, ...chain.flatMap((r) => r.deployments.map((d) => this.states.get(d.id)!.circuit.retryInMs))));
+    return {
+      ok: false,
+      error: new LlmError('unavailable', `Every deployment of "${call.requestedModel}" is failing and paused; try again in ${Math.ceil(soonest / 1000)} s.`, {
+        retryAfterMs: soonest,
+      }),
+    };
+  }
+
+  private report(attempt: Attempt, fields: Pick<AttemptReport, 'outcome' | 'committed'> & Partial<AttemptReport>): void {
+    const hook = this.options.onAttempt;
+    if (!hook) return;
+    const { call, deployment } = attempt;
+    try {
+      hook({
+        callId: call.id,
+        operation: call.operation,
+        requestedModel: call.requestedModel,
+        model: attempt.route.model,
+        deployment: deployment.id,
+        provider: deployment.provider.name,
+        upstreamModel: deployment.model,
+        attempt: attempt.number,
+        startedAt: attempt.startedAt,
+        latencyMs: elapsed(attempt.t0),
+        context: call.context,
+        ...fields,
+      });
+    } catch {
+      // A failing ledger hook must not break the reply; the ledger reports its own errors.
+    }
+  }
+
+  /** Records a failed attempt everywhere it matters and hands the error back. */
+  private failed(attempt: Attempt, error: LlmError, extra: Partial<AttemptReport> = {}): Result<never> {
+    const { call, state, ticket, deployment } = attempt;
+    error.deployment ??= deployment.id;
+    // The call's own deadline or the caller stopping says nothing about the deployment.
+    const stopped = call.abort.signal.aborted || error.kind === 'aborted';
+    if (stopped || !COUNTS_AGAINST_DEPLOYMENT.has(error.kind)) state.circuit.release(ticket);
+    else state.circuit.failure(ticket);
+    if (error.kind === 'rate_limited' && error.retryAfterMs !== undefined) {
+      state.notBefore = Math.max(state.notBefore, Date.now() + error.retryAfterMs);
+    }
+    call.failures.set(deployment.id, (call.failures.get(deployment.id) ?? 0) + 1);
+    this.report(attempt, { outcome: stopped ? 'aborted' : 'failure', committed: false, error, ...extra });
+    return { ok: false, error };
+  }
+
+  private async once<T>(attempt: Attempt, run: (signal: AbortSignal) => Promise<T>, describe: (value: T) => Pick<AttemptReport, 'usage' | 'finishReason'>): Promise<Result<T>> {
+    const { link } = attempt;
+    const ms = attempt.call.attemptTimeoutMs;
+    const timer = setTimeout(() => link.abort(new LlmError('timeout', `${attempt.deployment.id} did not answer within ${ms} ms.`)), ms);
+    try {
+      const pending = run(link.signal);
+      // Settle on abort even if the provider ignores its signal.
+      const aborted = new Promise<never>((_, reject) => {
+        const onAbort = () => reject(abortError(link.signal));
+        if (link.signal.aborted) onAbort();
+        else link.signal.addEventListener('abort', onAbort, { once: true });
+      });
+      aborted.catch(() => {});
+      const value = await Promise.race([pending, aborted]);
+      attempt.state.circuit.success(attempt.ticket);
+      this.report(attempt, { outcome: 'success', committed: true, ...describe(value) });
+      return { ok: true, value };
+    } catch (err) {
+      const error = err instanceof LlmError ? err : new LlmError('server', `The provider failed: ${String(err)}`, { cause: err });
+      return this.failed(attempt, error);
+    } finally {
+      clearTimeout(timer);
+      link.dispose();
+    }
+  }
+
+  /** Starts a stream and holds it until its first content (or its end) arrives; nothing reaches the caller before. */
+  private async openStream(attempt: Attempt, request: ChatRequest): Promise<Result<OpenStream>> {
+    const { link, deployment } = attempt;
+    const ms = attempt.call.attemptTimeoutMs;
+    const timer = setTimeout(() => link.abort(new LlmError('timeout', `No first token from ${deployment.id} within ${ms} ms.`)), ms);
+    const it = deployment.provider.chat({ ...request, model: deployment.model }, { signal: link.signal })[Symbol.asyncIterator]();
+    const buffered: ChatStreamPart[] = [];
+    let error: LlmError;
+    for (;;) {
+      const r = await nextPart(it, link.signal);
+      if (r.done) {
+        error = new LlmError('cut_stream', `${deployment.id} ended the stream before sending anything.`);
+        break;
+      }
+      const part = r.value;
+      if (part.type === 'error') {
+        error = part.error;
+        break;
+      }
+      if (part.type === 'start') continue;
+      buffered.push(part);
+      if (part.type !== 'usage') {
+        clearTimeout(timer);
+        return { ok: true, value: { attempt, it, buffered, ttftMs: elapsed(attempt.t0) } };
+      }
+    }
+    clearTimeout(timer);
+    closeIterator(it);
+    link.dispose();
+    return this.failed(attempt, error);
+  }
+
+  /** Forwards a committed stream to the caller; from here on a failure is the caller's to see, not ours to retry. */
+  private async *relay(open: OpenStream, request: ChatRequest): AsyncGenerator<ChatStreamPart> {
+    const { attempt, it } = open;
+    const { link, deployment, state, ticket } = attempt;
+    const output = { text: '', reasoning: '', toolCalls: [] as ToolCall[] };
+    let outcome: AttemptOutcome = 'aborted';
+    let usage: Usage | undefined;
+    let finishReason: FinishReason | undefined;
+    let error: LlmError | undefined;
+    const idleMs = this.options.idleTimeoutMs;
+    const idle =
+      idleMs === undefined
+        ? undefined
+        : setTimeout(() => link.abort(new LlmError('timeout', `${deployment.id} went silent for ${idleMs} ms mid-reply.`)), idleMs);
+    const track = (p: ChatStreamPart) => {
+      if (p.type === 'text-delta') output.text += p.text;
+      else if (p.type === 'reasoning-delta') output.reasoning += p.text;
+      else if (p.type === 'tool-call') output.toolCalls.push({ id: p.id, name: p.name, arguments: p.arguments });
+      else if (p.type === 'usage') usage = p.usage;
+    };
+    try {
+      yield { type: 'start', model: attempt.route.model, deployment: deployment.id, upstreamModel: deployment.model, attempt: attempt.number };
+      let pending = open.buffered;
+      for (;;) {
+        for (const part of pending) {
+          track(part);
+          if (part.type === 'finish') {
+            outcome = 'success';
+            usage = part.usage;
+            finishReason = part.finishReason;
+            yield part;
+            return;
+          }
+          if (part.type === 'error') {
+            error = part.error;
+            error.deployment ??= deployment.id;
+            outcome = error.kind === 'aborted' || attempt.call.abort.signal.aborted ? 'aborted' : 'failure';
+            usage = part.usage ?? usage ?? estimateUsage(request, output);
+            yield { type: 'error', error, usage };
+            return;
+          }
+          if (part.type !== 'start') yield part;
+        }
+        const r = await nextPart(it, link.signal);
+        idle?.refresh();
+        pending = r.done ? [{ type: 'error', error: new LlmError('cut_stream', `${deployment.id} ended the stream before the model finished.`) }] : [r.value];
+      }
+    } finally {
+      if (idle) clearTimeout(idle);
+      if (outcome !== 'success') {
+        // The caller stopped reading, or the stream failed: stop upstream generating (and billing) at once.
+        link.abort(error ?? new LlmError('aborted', 'The caller stopped reading.'));
+        closeIterator(it);
+        if (!usage && hasOutput(output)) usage = estimateUsage(request, output);
+      }
+      link.dispose();
+      if (outcome === 'success') state.circuit.success(ticket);
+      else if (outcome === 'failure' && error && COUNTS_AGAINST_DEPLOYMENT.has(error.kind)) state.circuit.failure(ticket);
+      else state.circuit.release(ticket);
+      this.report(attempt, {
+        outcome,
+        committed: true,
+        ttftMs: open.ttftMs,
+        ...(error ? { error } : {}),
+        ...(usage ? { usage } : {}),
+        ...(finishReason ? { finishReason } : {}),
+      });
+    }
+  }
+}
