@@ -83,7 +83,7 @@ describe.each(storeKinds())('REST API on %s', (kind) => {
     const b = await server.user('Vic');
     const outsider = await server.user('Wes');
     const conv = (await server.api('POST', '/api/conversations', { kind: 'direct', member_ids: [b.id] }, a.token)).body.id;
-    const upload = async (token: string, bytes: Uint8Array, mime: string, name = 'pic.png') => {
+    const upload = async (token: string, bytes: Uint8Array<ArrayBuffer>, mime: string, name = 'pic.png') => {
       const form = new FormData();
       form.append('file', new Blob([bytes], { type: mime }), name);
       const res = await fetch(`${server.url}/api/conversations/${conv}/files`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });

@@ -1,7 +1,7 @@
-import type { HistoryResult, Message, MessageContent, MessageType, SyncConversation, SyncResult } from '@warbler/protocol';
+import type { HistoryResult, Message, MessageContent, MessageState, MessageType, SyncConversation, SyncResult } from '@warbler/protocol';
 import { badRequest, forbidden, notFound } from '../errors.ts';
 import { newId } from '../ids.ts';
-import type { Store } from '../store/index.ts';
+import type { MessagePatch, Store } from '../store/index.ts';
 import type { Actor } from './actor.ts';
 import { acceptContent } from './content.ts';
 import type { Conversations } from './conversations.ts';
@@ -23,6 +23,8 @@ const TYPING_EVERY_MS = 1_500;
 export class Messages {
   private readonly appends = new KeyedSerial();
   private readonly lastTyping = new Map<string, number>();
+  private readonly listeners = new Set<(message: Message) => void>();
+  private overlay: (messages: Message[]) => Message[] = (messages) => messages;
 
   constructor(
     private readonly store: Store,
@@ -34,18 +36,20 @@ export class Messages {
     const senderId = this.senderOf(actor, input.sender_id);
     await this.conversations.requireMember(actor.appId, input.conversation_id, senderId);
     const content = await acceptContent(this.store, actor.appId, input.conversation_id, input.type, input.content);
-    const result = await this.appends.run(`${actor.appId}\u0000${input.conversation_id}`, async () => {
-      const r = await this.store.appendMessage({
-        id: newId('msg'),
-        app_id: actor.appId,
-        conversation_id: input.conversation_id,
-        sender_id: senderId,
-        client_msg_id: input.client_msg_id ?? null,
-        type: input.type,
-        content,
-        state: 'complete',
-        created_at: Date.now(),
-      });
+    return this.append(actor, { conversation_id: input.conversation_id, sender_id: senderId, client_msg_id: input.client_msg_id ?? null, type: input.type, content, state: 'complete' });
+  }
+
+  /**
+   * Stores a message whose sender and content were already checked, with the
+   * next seq, and pushes it to the conversation in seq order. Used by send and
+   * by agents starting a streaming reply.
+   */
+  async append(
+    actor: Actor,
+    input: { conversation_id: string; sender_id: string; client_msg_id: string | null; type: MessageType; content: MessageContent; state: MessageState },
+  ): Promise<{ message: Message; duplicate: boolean }> {
+    return this.appends.run(`${actor.appId}\u0000${input.conversation_id}`, async () => {
+      const r = await this.store.appendMessage({ id: newId('msg'), app_id: actor.appId, created_at: Date.now(), ...input });
       // Published inside the serial section so pushes leave in seq order.
       if (!r.duplicate) {
         this.publish({
@@ -53,16 +57,36 @@ export class Messages {
           except_session: actor.sessionId,
           frame: { type: 'message', message: r.message, ts: r.message.created_at },
         });
+        for (const listener of this.listeners) listener(r.message);
       }
       return r;
     });
-    return result;
+  }
+
+  /** Called after each new message is stored on this node (agents listen here, not on the broker, so only one node reacts). */
+  onMessage(listener: (message: Message) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Lets streaming replies show their live text to readers of history and sync. */
+  useOverlay(overlay: (messages: Message[]) => Message[]): void {
+    this.overlay = overlay;
+  }
+
+  /** Replaces a stored message and tells the conversation (streaming replies finishing, agents' updates). */
+  async replace(appId: string, messageId: string, patch: MessagePatch): Promise<Message> {
+    const updated = await this.store.updateMessage(appId, messageId, patch);
+    if (!updated) throw notFound('The message');
+    this.announceUpdate({ appId }, updated);
+    return updated;
   }
 
   async history(actor: Actor, conversationId: string, page: { before?: number; after?: number; limit: number }): Promise<HistoryResult> {
     if (page.before !== undefined && page.after !== undefined) throw badRequest('Give either before or after, not both.');
     await this.conversations.get(actor, conversationId);
-    return this.store.listMessages(actor.appId, conversationId, page);
+    const result = await this.store.listMessages(actor.appId, conversationId, page);
+    return { ...result, messages: this.overlay(result.messages) };
   }
 
   async edit(actor: Actor, messageId: string, content: MessageContent): Promise<Message> {
@@ -124,7 +148,7 @@ export class Messages {
       known.push(conversation.id);
       if (conversation.last_seq <= cursor) continue;
       const page = await this.store.listMessages(actor.appId, conversation.id, { after: cursor, limit });
-      conversations.push({ conversation, messages: page.messages, has_more: page.has_more, is_new: false });
+      conversations.push({ conversation, messages: this.overlay(page.messages), has_more: page.has_more, is_new: false });
     }
     const mine = new Set(rows.map((r) => r.conversation.id));
     const removed = Object.keys(cursors).filter((id) => !mine.has(id));
