@@ -1,9 +1,12 @@
 // Idle connections: what each authenticated, idle WebSocket costs the server
-// in memory. The server's RSS is read from /proc (no cooperation needed) after
-// a forced full GC (through the gc hook every bench server is started with)
-// and a settle period, before and after opening IDLE_CONNECTIONS sockets.
-// Users sit in groups of IDLE_GROUP_SIZE, so Warbler holds real memberships
-// and the Socket.IO peer real rooms.
+// in memory. Users sit in groups of IDLE_GROUP_SIZE, so Warbler holds real
+// memberships and the Socket.IO peer real rooms. Per system:
+//   setup (Warbler: users, tokens, groups through its REST API) → restart the
+//   server on the same data → open and close IDLE_WARMUP_CONNECTIONS → steady
+//   RSS "before" → open IDLE_CONNECTIONS → steady RSS "after";
+//   kb_per_connection = (after - before) / connections.
+// RSS is read from /proc/<pid>/status after a full GC forced through the gc
+// hook every bench server is started with.
 //
 // Progress goes to stderr; the last stdout line is one JSON object.
 
@@ -15,7 +18,8 @@ import { ensureFdLimit, envList, envNumber, log, mapLimit, round, sleep } from '
 const IDLE_SYSTEMS = ['warbler', 'socketio'] as const satisfies readonly SystemName[];
 const CONNECTIONS = envNumber('IDLE_CONNECTIONS', 5000);
 const GROUP_SIZE = envNumber('IDLE_GROUP_SIZE', 10);
-const SETTLE_SECONDS = envNumber('IDLE_SETTLE_SECONDS', 5);
+const SETTLE_SECONDS = envNumber('IDLE_SETTLE_SECONDS', 30);
+const SETTLE_MAX_SECONDS = Math.max(SETTLE_SECONDS, envNumber('IDLE_SETTLE_MAX_SECONDS', 120));
 const WARMUP_CONNECTIONS = envNumber('IDLE_WARMUP_CONNECTIONS', 100);
 const SYSTEMS = envList('IDLE_SYSTEMS', IDLE_SYSTEMS);
 
@@ -35,22 +39,38 @@ interface Memory {
   heapUsed: number | null;
 }
 
-/** GC, then read RSS from /proc; twice a settle period apart so lazy frees show up. */
-async function steadyMemory(server: ServerProcess): Promise<Memory> {
-  let last: Memory = { rssKb: 0, heapUsed: null };
-  for (let i = 0; i < 2; i++) {
-    await sleep((SETTLE_SECONDS * 1000) / 2);
+/**
+ * RSS keeps moving for a while after a server starts or after a burst of
+ * work: V8 shrinks its heaps when idle (in the main isolate and in the tsx
+ * loader thread, which process.memoryUsage() does not see) and malloc hands
+ * pages back late. So: GC and sample every 2 s, and take the reading once
+ * the last 6 samples (10 s) lie within 1 MB of each other, after at least
+ * IDLE_SETTLE_SECONDS and at most IDLE_SETTLE_MAX_SECONDS.
+ */
+async function steadyMemory(server: ServerProcess, label: string): Promise<Memory> {
+  const started = performance.now();
+  const samples: number[] = [];
+  for (;;) {
+    await sleep(2000);
     const report = await server.gc();
-    last = { rssKb: server.rssKb(), heapUsed: report?.collected ? report.heapUsed : null };
+    const memory = { rssKb: server.rssKb(), heapUsed: report?.collected ? report.heapUsed : null };
+    samples.push(memory.rssKb);
+    const recent = samples.slice(-6);
+    const stable = recent.length === 6 && Math.max(...recent) - Math.min(...recent) <= 1024;
+    const elapsed = performance.now() - started;
+    if ((stable && elapsed >= SETTLE_SECONDS * 1000) || elapsed >= SETTLE_MAX_SECONDS * 1000) {
+      if (!stable) log(`  ${server.name} ${label}: RSS still moving after ${SETTLE_MAX_SECONDS} s; taking the last sample`);
+      log(`  ${server.name} ${label}: RSS samples (MB) ${samples.map((kb) => Math.round(kb / 1024)).join(' ')}`);
+      return memory;
+    }
   }
-  return last;
 }
 
 async function runSystem(name: SystemName): Promise<IdleResult> {
   const system = makeSystem(name);
   await waitForQuiet();
   log(`${name}: starting ${system.script}`);
-  const server = await system.start();
+  let server = await system.start();
   const conns: Conn[] = [];
   const handlers = (onClose: (code: number, reason: string) => void) => ({ onDelivery() {}, onError() {}, onClose });
   let closing = false;
@@ -61,6 +81,9 @@ async function runSystem(name: SystemName): Promise<IdleResult> {
   };
   try {
     const roster = await system.setup(server, GROUPS, GROUP_SIZE);
+    // A fresh process: memory the setup's REST calls left committed (V8 keeps freed pages) would
+    // otherwise sit in "before" and be reused by the connections, hiding their cost.
+    server = await system.restart(server);
     const slots = roster.groups.flatMap((group) => group.members.map((member) => ({ group, member }))).slice(0, CONNECTIONS);
 
     // Open and close a few first, so one-time costs (lazy modules, JIT, caches) land in "before".
@@ -69,7 +92,7 @@ async function runSystem(name: SystemName): Promise<IdleResult> {
     );
     for (const c of warm) c.close();
 
-    const before = await steadyMemory(server);
+    const before = await steadyMemory(server, 'before');
     log(`${name}: before: rss ${round(before.rssKb / 1024)} MB, heap ${before.heapUsed === null ? '?' : round(before.heapUsed / 2 ** 20)} MB`);
 
     const started = performance.now();
@@ -78,7 +101,7 @@ async function runSystem(name: SystemName): Promise<IdleResult> {
     });
     log(`${name}: ${conns.length} authenticated connections open in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
-    const after = await steadyMemory(server);
+    const after = await steadyMemory(server, 'after');
     const open = conns.length - dropped;
     log(`${name}: after: rss ${round(after.rssKb / 1024)} MB, heap ${after.heapUsed === null ? '?' : round(after.heapUsed / 2 ** 20)} MB, ${open} still open`);
     if (dropped > 0) throw new Error(`${dropped} connections were closed by the server while idle`);

@@ -48,6 +48,8 @@ export interface System {
   /** Where the server's entry file lives, relative to the repo root. */
   script: string;
   start(cpu?: number): Promise<ServerProcess>;
+  /** Stops the server and starts it again on the same data (users, tokens and groups survive). */
+  restart(server: ServerProcess, cpu?: number): Promise<ServerProcess>;
   setup(server: ServerProcess, groups: number, groupSize: number): Promise<Roster>;
   connect(server: ServerProcess, group: RosterGroup, member: RosterMember, handlers: Handlers): Promise<Conn>;
 }
@@ -129,30 +131,41 @@ function pickId(body: unknown, envelope: string): string {
 
 function warbler(): System {
   const masterKey = randomBytes(24).toString('base64url');
+  const script = 'packages/server/src/main.ts';
+  let dataDir: string | undefined;
+  const stopKeepingData = new WeakMap<ServerProcess, () => Promise<void>>();
+  const launch = async (cpu: number | undefined) => {
+    dataDir ??= mkdtempSync(join(tmpdir(), 'warbler-bench-'));
+    const dir = dataDir;
+    const port = await freePort();
+    const server = await startServer({
+      name: 'warbler',
+      script,
+      port,
+      cpu,
+      env: {
+        WARBLER_PORT: String(port),
+        WARBLER_HOST: '127.0.0.1',
+        WARBLER_DATA_DIR: dir,
+        WARBLER_MASTER_KEY: masterKey,
+      },
+    });
+    const stop = server.stop;
+    stopKeepingData.set(server, stop);
+    server.stop = async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+      dataDir = undefined;
+    };
+    return server;
+  };
   return {
     name: 'warbler',
-    script: 'packages/server/src/main.ts',
-    async start(cpu) {
-      const port = await freePort();
-      const dataDir = mkdtempSync(join(tmpdir(), 'warbler-bench-'));
-      const server = await startServer({
-        name: 'warbler',
-        script: this.script,
-        port,
-        cpu,
-        env: {
-          WARBLER_PORT: String(port),
-          WARBLER_HOST: '127.0.0.1',
-          WARBLER_DATA_DIR: dataDir,
-          WARBLER_MASTER_KEY: masterKey,
-        },
-      });
-      const stop = server.stop;
-      server.stop = async () => {
-        await stop();
-        rmSync(dataDir, { recursive: true, force: true });
-      };
-      return server;
+    script,
+    start: launch,
+    async restart(server, cpu) {
+      await (stopKeepingData.get(server) ?? server.stop)();
+      return launch(cpu);
     },
     async setup(server, groups, groupSize) {
       const base = server.url;
@@ -251,6 +264,10 @@ function socketio(): System {
       const port = await freePort();
       return startServer({ name: 'socketio', script: this.script, port, cpu, env: { PEER_PORT: String(port), PEER_SECRET: secret } });
     },
+    async restart(server, cpu) {
+      await server.stop();
+      return this.start(cpu);
+    },
     async setup(_server, groups, groupSize) {
       return namedRoster(groups, groupSize, (userId, room) => mintPeerToken(secret, userId, room));
     },
@@ -287,6 +304,10 @@ function wsPeer(): System {
     async start(cpu) {
       const port = await freePort();
       return startServer({ name: 'ws', script: this.script, port, cpu, env: { PEER_PORT: String(port) } });
+    },
+    async restart(server, cpu) {
+      await server.stop();
+      return this.start(cpu);
     },
     async setup(_server, groups, groupSize) {
       return namedRoster(groups, groupSize, () => '');

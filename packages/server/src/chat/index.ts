@@ -5,3 +5,4 @@ export { MemberDirectory } from './members.ts';
 export { Conversations, MAX_GROUP_MEMBERS, type CreateConversationInput } from './conversations.ts';
 export { Messages, type SendInput } from './messages.ts';
 export { StreamingReplies, type StreamOptions } from './streams.ts';
+export { KeyedSerial } from './serial.ts';

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -72,6 +72,14 @@ export class Files {
       await rm(target, { force: true });
       throw err;
     }
+  }
+
+  /** An image as a data: URL for a vision model (the model cannot reach this server); undefined when too big or not an image. */
+  async dataUrl(appId: string, fileId: string, maxBytes: number): Promise<string | undefined> {
+    const row = await this.store.getFile(appId, fileId);
+    if (!row || !row.mime.startsWith('image/') || row.size > maxBytes) return undefined;
+    const bytes = await readFile(path.join(this.dir, row.path));
+    return `data:${row.mime};base64,${bytes.toString('base64')}`;
   }
 
   async open(actor: Actor, fileId: string): Promise<{ file: StoredFile; stream: Readable }> {

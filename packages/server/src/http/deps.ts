@@ -1,5 +1,6 @@
 import type { Conversations, Messages } from '../chat/index.ts';
 import type { Files } from '../files/index.ts';
+import type { KnowledgeBases } from '../kb/index.ts';
 import type { Apps, Users } from '../tenancy/index.ts';
 import type { Guards } from './auth.ts';
 
@@ -11,5 +12,6 @@ export interface HttpDeps {
   conversations: Conversations;
   messages: Messages;
   files: Files;
+  knowledge: KnowledgeBases;
   isReady: () => boolean;
 }

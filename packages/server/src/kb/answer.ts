@@ -9,6 +9,12 @@ export interface AnswerOptions {
   maxSnippetTokens?: number;
   /** Passages scoring below this share of the best one are left out; 0.3 by default. */
   minRelativeScore?: number;
+  /**
+   * The number a quoted passage's [n] marker carries. By default quotes are
+   * numbered 1, 2, 3 in the order quoted; a caller that already showed the
+   * passages under numbers (a knowledge block) keeps those.
+   */
+  numbering?: (passage: Passage) => number;
 }
 
 const messages = {
@@ -46,7 +52,8 @@ function quote(question: string, passages: readonly Passage[], options: AnswerOp
   const { maxQuotes = 3, maxSnippetTokens = 120, minRelativeScore = 0.3 } = options;
   const best = Math.max(0, ...passages.map((p) => p.score));
   const quoted: { citation: Citation; label: string }[] = [];
-  for (const { chunk, score } of [...passages].sort((a, b) => b.score - a.score)) {
+  for (const passage of [...passages].sort((a, b) => b.score - a.score)) {
+    const { chunk, score } = passage;
     if (quoted.length >= maxQuotes || score <= 0 || score < best * minRelativeScore) break;
     const snippet = bestSnippet(question, chunk.text, maxSnippetTokens);
     // Overlapping chunks of one section can yield the same sentences twice.
@@ -55,7 +62,7 @@ function quote(question: string, passages: readonly Passage[], options: AnswerOp
       continue;
     }
     const citation: Citation = {
-      index: quoted.length + 1,
+      index: options.numbering ? options.numbering(passage) : quoted.length + 1,
       document_id: chunk.document_id,
       title: chunk.title,
       heading: chunk.heading_path.join(' › '),

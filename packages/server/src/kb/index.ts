@@ -3,3 +3,24 @@ export { chunkDocument, defaultChunkOptions, type ChunkOptions } from './chunk.t
 export { importFolder, documentTitle, type FolderImport, type FolderImportOptions } from './folder.ts';
 export { InMemoryKnowledgeIndex, type KbSearchOptions, type KnowledgeIndex } from './knowledge-index.ts';
 export { answerFromPassages, type AnswerOptions } from './answer.ts';
+export { formatKnowledgeBlock, knowledgeLabel, knowledgePassages, parseKnowledgeBlock, type KnowledgePassage } from './knowledge-block.ts';
+export { KB_ANSWER_MODEL, answerFromKnowledge, createKbAnswerProvider, type KbAnswerProviderOptions } from './kb-answer-provider.ts';
+export {
+  ACCEPTED_DOCUMENT_EXTENSIONS,
+  ACCEPTED_DOCUMENT_MIME,
+  DEFAULT_MAX_DOCUMENT_BYTES,
+  KnowledgeBases,
+  byteSize,
+  documentTooLarge,
+  uploadFormat,
+  type DocumentFormat,
+  type DocumentInput,
+  type DocumentUpload,
+  type FolderImportResult,
+  type KbDocumentInfo,
+  type KnowledgeBase,
+  type KnowledgeBaseInput,
+  type KnowledgeBasesOptions,
+  type KnowledgeStore,
+} from './service.ts';
+export { seedDocsDir } from './seed.ts';

@@ -1,4 +1,5 @@
 import MiniSearch from 'minisearch';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { queryTerms, searchTerms } from './terms.ts';
 import type { Chunk, Passage } from './types.ts';
 
@@ -70,15 +71,41 @@ export class InMemoryKnowledgeIndex implements KnowledgeIndex {
 
   putDocument(appId: string, documentId: string, chunks: readonly Chunk[]): void {
     this.removeDocument(appId, documentId);
-    const entries = chunks.map((chunk) => {
+    const entries = this.entriesOf(appId, documentId, chunks);
+    for (const entry of entries) this.entries.set(entry.key, entry.chunk);
+    this.byDocument.set(documentKey(appId, documentId), entries.map((e) => e.key));
+    this.miniSearch.addAll(entries);
+  }
+
+  /**
+   * putDocument in slices with a turn of the event loop between them: a 5 MB
+   * document takes seconds to index, and a chat server must not stall that
+   * long. Searches meanwhile see the part indexed so far. Callers must not
+   * change the same document while this runs.
+   */
+  async putDocumentInSlices(appId: string, documentId: string, chunks: readonly Chunk[], sliceSize = 200): Promise<void> {
+    this.removeDocument(appId, documentId);
+    const entries = this.entriesOf(appId, documentId, chunks);
+    const keys: string[] = [];
+    this.byDocument.set(documentKey(appId, documentId), keys);
+    for (let i = 0; i < entries.length; i += sliceSize) {
+      if (i > 0) await nextTurn();
+      const slice = entries.slice(i, i + sliceSize);
+      for (const entry of slice) {
+        this.entries.set(entry.key, entry.chunk);
+        keys.push(entry.key);
+      }
+      this.miniSearch.addAll(slice);
+    }
+  }
+
+  private entriesOf(appId: string, documentId: string, chunks: readonly Chunk[]): Entry[] {
+    return chunks.map((chunk) => {
       if (chunk.app_id !== appId || chunk.document_id !== documentId) {
         throw new Error(`chunk ${chunk.id} belongs to another document than ${documentId}`);
       }
       return { key: `${appId}\u0000${chunk.id}`, chunk };
     });
-    for (const entry of entries) this.entries.set(entry.key, entry.chunk);
-    this.byDocument.set(documentKey(appId, documentId), entries.map((e) => e.key));
-    this.miniSearch.addAll(entries);
   }
 
   removeDocument(appId: string, documentId: string): void {

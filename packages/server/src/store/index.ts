@@ -5,8 +5,8 @@ import { openSqliteStore } from './sqlite.ts';
 import type { Store } from './port.ts';
 
 export type * from './port.ts';
-export { StoreConflict } from './port.ts';
-export { StoreNotFound } from './kysely-store.ts';
+export type * from './port-ai.ts';
+export { StoreConflict, StoreNotFound } from './port.ts';
 export { openPostgresStore, type PostgresStoreOptions } from './postgres.ts';
 export { openSqliteStore } from './sqlite.ts';
 

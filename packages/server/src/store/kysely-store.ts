@@ -2,8 +2,11 @@ import { CompiledQuery, sql, type Kysely, type Selectable, type Transaction } fr
 import type { Conversation, Member, Message, StoredFile } from '@warbler/protocol';
 import { runMigrations } from './migrations.ts';
 import { prepare } from './prepared.ts';
+import { KyselyAiStore } from './kysely-ai-store.ts';
+import type { AiStore } from './port-ai.ts';
 import {
   StoreConflict,
+  StoreNotFound,
   type AppRow,
   type ConversationForUser,
   type MessagePatch,
@@ -17,13 +20,8 @@ import {
 } from './port.ts';
 import type { ConversationsTable, Database, MembersTable, MessagesTable, UsersTable } from './schema.ts';
 
-/** A write or read named a row that does not exist in this app (e.g. appending to an unknown conversation). */
-export class StoreNotFound extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StoreNotFound';
-  }
-}
+// Defined beside StoreConflict in the port; re-exported for code that imported it from here.
+export { StoreNotFound };
 
 /** The few things SQLite and Postgres disagree on; everything else is shared SQL. */
 export interface DialectTraits {
@@ -65,6 +63,7 @@ const memberColumns = ['conversation_id', 'user_id', 'role', 'read_seq', 'delive
 export class KyselyStore implements Store {
   readonly dialect: 'sqlite' | 'postgres';
   private readonly batcher: AppendBatcher | undefined;
+  private readonly ai: KyselyAiStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -72,6 +71,7 @@ export class KyselyStore implements Store {
   ) {
     this.dialect = traits.name;
     this.batcher = traits.groupCommit ? new AppendBatcher((batch) => this.appendBatch(batch)) : undefined;
+    this.ai = new KyselyAiStore(db, traits);
   }
 
   migrate(): Promise<void> {
@@ -502,6 +502,29 @@ export class KyselyStore implements Store {
   async getFile(appId: string, fileId: string): Promise<(StoredFile & { path: string }) | undefined> {
     return this.db.selectFrom('files').selectAll().where('app_id', '=', appId).where('id', '=', fileId).executeTakeFirst();
   }
+
+  // ---- the AI half: agents, knowledge bases, ledger (kysely-ai-store.ts) ----
+
+  putAgent: AiStore['putAgent'] = (agent) => this.ai.putAgent(agent);
+  getAgent: AiStore['getAgent'] = (appId, agentId) => this.ai.getAgent(appId, agentId);
+  listAgents: AiStore['listAgents'] = (appId) => this.ai.listAgents(appId);
+  listAllAgents: AiStore['listAllAgents'] = () => this.ai.listAllAgents();
+  deleteAgent: AiStore['deleteAgent'] = (appId, agentId) => this.ai.deleteAgent(appId, agentId);
+  getAgentMemory: AiStore['getAgentMemory'] = (appId, agentId, conversationId) => this.ai.getAgentMemory(appId, agentId, conversationId);
+  putAgentMemory: AiStore['putAgentMemory'] = (memory) => this.ai.putAgentMemory(memory);
+  putKnowledgeBase: AiStore['putKnowledgeBase'] = (kb) => this.ai.putKnowledgeBase(kb);
+  getKnowledgeBase: AiStore['getKnowledgeBase'] = (appId, kbId) => this.ai.getKnowledgeBase(appId, kbId);
+  listKnowledgeBases: AiStore['listKnowledgeBases'] = (appId) => this.ai.listKnowledgeBases(appId);
+  deleteKnowledgeBase: AiStore['deleteKnowledgeBase'] = (appId, kbId) => this.ai.deleteKnowledgeBase(appId, kbId);
+  putDocument: AiStore['putDocument'] = (doc, chunks) => this.ai.putDocument(doc, chunks);
+  listDocuments: AiStore['listDocuments'] = (appId, kbId) => this.ai.listDocuments(appId, kbId);
+  getDocument: AiStore['getDocument'] = (appId, documentId) => this.ai.getDocument(appId, documentId);
+  deleteDocument: AiStore['deleteDocument'] = (appId, documentId) => this.ai.deleteDocument(appId, documentId);
+  listChunks: AiStore['listChunks'] = (appId, documentId) => this.ai.listChunks(appId, documentId);
+  scanChunks: AiStore['scanChunks'] = (page) => this.ai.scanChunks(page);
+  appendLedger: AiStore['appendLedger'] = (rows) => this.ai.appendLedger(rows);
+  listLedger: AiStore['listLedger'] = (appId, filter) => this.ai.listLedger(appId, filter);
+  sumLedgerCost: AiStore['sumLedgerCost'] = (appId, filter) => this.ai.sumLedgerCost(appId, filter);
 
   // ---- internals ----
 

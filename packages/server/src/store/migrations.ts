@@ -129,6 +129,128 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_ai': {
+    async up(db: Kysely<any>) {
+      // No foreign key to users: the agents room decides when the agent's user row is written.
+      await db.schema
+        .createTable('agents')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('config', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('agents_pk', ['app_id', 'id'])
+        .execute();
+
+      await db.schema
+        .createTable('agent_memory')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('agent_id', 'text', (c) => c.notNull())
+        .addColumn('conversation_id', 'text', (c) => c.notNull())
+        .addColumn('summary', 'text', (c) => c.notNull())
+        .addColumn('summary_seq', 'integer', (c) => c.notNull())
+        .addColumn('reset_seq', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('agent_memory_pk', ['app_id', 'agent_id', 'conversation_id'])
+        .addForeignKeyConstraint('agent_memory_agent_fk', ['app_id', 'agent_id'], 'agents', ['app_id', 'id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+
+      await db.schema
+        .createTable('knowledge_bases')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('knowledge_bases_pk', ['app_id', 'id'])
+        .execute();
+
+      await db.schema
+        .createTable('kb_documents')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('kb_id', 'text', (c) => c.notNull())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('format', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('bytes', 'bigint', (c) => c.notNull())
+        .addColumn('chunk_count', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('kb_documents_pk', ['app_id', 'id'])
+        .addForeignKeyConstraint('kb_documents_kb_fk', ['app_id', 'kb_id'], 'knowledge_bases', ['app_id', 'id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+      await db.schema.createIndex('kb_documents_by_kb').on('kb_documents').columns(['app_id', 'kb_id', 'created_at', 'id']).execute();
+
+      await db.schema
+        .createTable('kb_chunks')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('kb_id', 'text', (c) => c.notNull())
+        .addColumn('document_id', 'text', (c) => c.notNull())
+        .addColumn('ordinal', 'integer', (c) => c.notNull())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('heading_path', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('tokens', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('kb_chunks_pk', ['app_id', 'id'])
+        .addForeignKeyConstraint('kb_chunks_document_fk', ['app_id', 'document_id'], 'kb_documents', ['app_id', 'id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+      await db.schema.createIndex('kb_chunks_by_document').on('kb_chunks').columns(['app_id', 'document_id', 'ordinal']).execute();
+      // scanChunks walks every app's chunks by id (its cursor is a chunk id), so this one index does not start with app_id.
+      await db.schema.createIndex('kb_chunks_scan').on('kb_chunks').columns(['id', 'app_id']).execute();
+
+      await db.schema
+        .createTable('ledger')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('agent_id', 'text')
+        .addColumn('key_id', 'text')
+        .addColumn('user_id', 'text')
+        .addColumn('conversation_id', 'text')
+        .addColumn('message_id', 'text')
+        .addColumn('request_id', 'text')
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('deployment', 'text')
+        .addColumn('provider', 'text')
+        .addColumn('upstream_model', 'text')
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('prompt_tokens', 'integer', (c) => c.notNull())
+        .addColumn('cached_tokens', 'integer', (c) => c.notNull())
+        .addColumn('completion_tokens', 'integer', (c) => c.notNull())
+        .addColumn('reasoning_tokens', 'integer', (c) => c.notNull())
+        .addColumn('estimated', 'boolean', (c) => c.notNull())
+        .addColumn('cost_nanos', 'bigint', (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('price_id', 'text')
+        .addColumn('ttft_ms', 'integer')
+        .addColumn('latency_ms', 'integer', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('ledger_pk', ['app_id', 'id'])
+        .execute();
+      // id ends each index so listLedger's (created_at, id) order comes straight off it.
+      await db.schema.createIndex('ledger_by_time').on('ledger').columns(['app_id', 'created_at', 'id']).execute();
+      // Partial: gateway rows have no agent and agent rows no key, so each index holds only the rows it can serve.
+      await db.schema
+        .createIndex('ledger_by_agent')
+        .on('ledger')
+        .columns(['app_id', 'agent_id', 'created_at', 'id'])
+        .where('agent_id', 'is not', null)
+        .execute();
+      await db.schema
+        .createIndex('ledger_by_key')
+        .on('ledger')
+        .columns(['app_id', 'key_id', 'created_at', 'id'])
+        .where('key_id', 'is not', null)
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -29,7 +29,13 @@ export interface AiStore {
   getDocument(appId: string, documentId: string): Promise<KbDocumentRow | undefined>;
   deleteDocument(appId: string, documentId: string): Promise<boolean>;
   listChunks(appId: string, documentId: string): Promise<KbChunkRow[]>;
-  /** Every chunk of every app, in pages, to rebuild the in-memory index at start. */
+  /**
+   * Every chunk of every app, in pages, to rebuild the in-memory index at start.
+   * Ordered by chunk id (then app id); `after` is the id of the last chunk of
+   * the previous page. Chunk ids are unique only within an app, so a page never
+   * ends inside a run of equal ids from different apps: it may hold a few more
+   * than `limit` rows then. A page shorter than `limit` is the last.
+   */
   scanChunks(page: { after?: string; limit: number }): Promise<KbChunkRow[]>;
 
   // ---- ledger ----
@@ -40,7 +46,11 @@ export interface AiStore {
    * `before` pages by (created_at, id) of the last row seen.
    */
   listLedger(appId: string, filter: LedgerFilter): Promise<LedgerRow[]>;
-  /** Sum of cost_nanos per currency for rows matching the filter (budgets, usage totals). */
+  /**
+   * Sum of cost_nanos per currency for rows matching the filter (budgets,
+   * usage totals), ordered by currency; currencies with no rows are absent.
+   * Time bounds as in LedgerFilter.
+   */
   sumLedgerCost(appId: string, filter: { agent_id?: string; key_id?: string; since: number; until?: number }): Promise<{ currency: string; nanos: bigint }[]>;
 }
 
@@ -139,7 +149,9 @@ export interface LedgerRow {
 }
 
 export interface LedgerFilter {
+  /** created_at >= since. */
   since?: number;
+  /** created_at < until, so consecutive windows [since, until) never count a row twice. */
   until?: number;
   agent_id?: string;
   key_id?: string;

@@ -11,6 +11,7 @@ import type {
   User,
   UserKind,
 } from '@warbler/protocol';
+import type { AiStore } from './port-ai.ts';
 
 /**
  * The Store port: everything the server keeps, behind one interface with two
@@ -19,8 +20,9 @@ import type {
  * so one tenant can never read another's rows even through a bug in a caller.
  *
  * Times are integers in milliseconds since the epoch. Ids are minted by callers.
+ * The AI half (agents, knowledge bases, ledger) is in port-ai.ts.
  */
-export interface Store {
+export interface Store extends AiStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** Runs pending migrations; called once at start. Safe to call again. */
   migrate(): Promise<void>;
@@ -186,5 +188,13 @@ export class StoreConflict extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'StoreConflict';
+  }
+}
+
+/** A write or read named a row that does not exist in this app (e.g. appending to an unknown conversation). */
+export class StoreNotFound extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreNotFound';
   }
 }

@@ -1,3 +1,4 @@
+import type { ColumnType } from 'kysely';
 import type { ConversationKind, MemberRole, MessageState, MessageType, UserKind } from '@warbler/protocol';
 
 /**
@@ -13,6 +14,12 @@ export interface Database {
   members: MembersTable;
   messages: MessagesTable;
   files: FilesTable;
+  agents: AgentsTable;
+  agent_memory: AgentMemoryTable;
+  knowledge_bases: KnowledgeBasesTable;
+  kb_documents: KbDocumentsTable;
+  kb_chunks: KbChunksTable;
+  ledger: LedgerTable;
 }
 
 export interface AppsTable {
@@ -86,5 +93,97 @@ export interface FilesTable {
   mime: string;
   size: number;
   path: string;
+  created_at: number;
+}
+
+export interface AgentsTable {
+  app_id: string;
+  id: string;
+  /** JSON object. */
+  config: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AgentMemoryTable {
+  app_id: string;
+  agent_id: string;
+  conversation_id: string;
+  summary: string;
+  summary_seq: number;
+  reset_seq: number;
+  updated_at: number;
+}
+
+export interface KnowledgeBasesTable {
+  app_id: string;
+  id: string;
+  name: string;
+  description: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface KbDocumentsTable {
+  app_id: string;
+  id: string;
+  kb_id: string;
+  title: string;
+  source: string;
+  format: 'markdown' | 'text';
+  text: string;
+  bytes: number;
+  chunk_count: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface KbChunksTable {
+  app_id: string;
+  id: string;
+  kb_id: string;
+  document_id: string;
+  ordinal: number;
+  title: string;
+  source: string;
+  /** JSON array of strings. */
+  heading_path: string;
+  text: string;
+  tokens: number;
+}
+
+export interface LedgerTable {
+  app_id: string;
+  id: string;
+  source: 'agent' | 'gateway' | 'batch';
+  agent_id: string | null;
+  key_id: string | null;
+  user_id: string | null;
+  conversation_id: string | null;
+  message_id: string | null;
+  request_id: string | null;
+  model: string;
+  deployment: string | null;
+  provider: string | null;
+  upstream_model: string | null;
+  attempt: number;
+  prompt_tokens: number;
+  cached_tokens: number;
+  completion_tokens: number;
+  reasoning_tokens: number;
+  /** BOOLEAN on Postgres, 0/1 on SQLite. */
+  estimated: boolean | number;
+  /**
+   * BIGINT written as a bigint. Not selectable as is: both drivers would hand
+   * it back as a JS number, exact only below 2^53, so it is read through
+   * cast(... as text) (see kysely-ai-store.ts).
+   */
+  cost_nanos: ColumnType<never, bigint, never>;
+  currency: string;
+  price_id: string | null;
+  ttft_ms: number | null;
+  latency_ms: number;
+  outcome: string;
+  error: string | null;
   created_at: number;
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '@warbler/protocol';
 import { StoreNotFound } from './kysely-store.ts';
 import { StoreConflict, type NewMessage, type Store } from './port.ts';
+import { describeAiStoreContract } from './store-ai.contract.ts';
 
 export interface StoreHarness {
   open(): Promise<Store>;
@@ -71,6 +72,8 @@ export function describeStoreContract(label: string, harness: StoreHarness, opti
       }
       return out;
     }
+
+    describeAiStoreContract(() => store);
 
     it('migrate is safe to run again', async () => {
       await store.migrate();

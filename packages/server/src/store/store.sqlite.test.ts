@@ -24,7 +24,11 @@ describe('SQLite store', () => {
     try {
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
       const tables = raw.prepare("select name from sqlite_master where type = 'table' order by name").pluck().all();
-      expect(tables).toEqual(expect.arrayContaining(['apps', 'users', 'conversations', 'members', 'messages', 'files', 'warbler_migrations']));
+      expect(tables).toEqual(expect.arrayContaining([
+        'apps', 'users', 'conversations', 'members', 'messages', 'files',
+        'agents', 'agent_memory', 'knowledge_bases', 'kb_documents', 'kb_chunks', 'ledger',
+        'warbler_migrations',
+      ]));
     } finally {
       raw.close();
     }

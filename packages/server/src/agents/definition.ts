@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/** An HTTP tool the agent may call: described by JSON Schema, executed as a POST of the arguments. */
+export const AgentTool = z.object({
+  name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'use 1-64 letters, digits, _ or -'),
+  description: z.string().max(1_000).default(''),
+  /** JSON Schema of the arguments object. */
+  parameters: z.record(z.string(), z.unknown()).default({ type: 'object', properties: {} }),
+  url: z.string().url(),
+  headers: z.record(z.string(), z.string()).default({}),
+  timeout_ms: z.number().int().min(100).max(60_000).default(10_000),
+});
+export type AgentTool = z.infer<typeof AgentTool>;
+
+/** What an operator defines for an agent (REST, console or warbler.yaml). */
+export const AgentConfig = z.object({
+  name: z.string().min(1).max(100),
+  model: z.string().min(1).default('gpt-4o-mini'),
+  system_prompt: z.string().max(20_000).default('You are a helpful assistant.'),
+  temperature: z.number().min(0).max(2).optional(),
+  /** Most tokens in one reply. */
+  max_tokens: z.number().int().min(1).max(32_000).default(1_024),
+  /** Most tokens of prompt (system + knowledge + history) per call; the model's window caps it. */
+  context_tokens: z.number().int().min(512).max(1_000_000).optional(),
+  knowledge_base_ids: z.array(z.string()).default([]),
+  /** Passages retrieved per question. */
+  top_k: z.number().int().min(1).max(20).default(4),
+  tools: z.array(AgentTool).max(32).default([]),
+  /** Direct chats always get a reply; in groups the agent answers @mentions, or everything. */
+  trigger: z.object({ group: z.enum(['mention', 'all']).default('mention') }).default({ group: 'mention' }),
+  /** Spending cap per calendar month (UTC), in USD; null = none. */
+  monthly_budget_usd: z.number().min(0).nullable().default(null),
+  /** Overrides what Warbler knows of the model's vision support. */
+  vision: z.boolean().optional(),
+  avatar_url: z.string().url().nullable().optional(),
+});
+export type AgentConfig = z.infer<typeof AgentConfig>;
+export type AgentConfigInput = z.input<typeof AgentConfig>;
+
+export interface Agent {
+  id: string;
+  app_id: string;
+  config: AgentConfig;
+  created_at: number;
+  updated_at: number;
+}

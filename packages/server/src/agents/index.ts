@@ -1,0 +1,5 @@
+export { AgentConfig, AgentTool, type Agent, type AgentConfigInput } from './definition.ts';
+export { modelFacts, type ModelFacts } from './models.ts';
+export { AgentRuntime, citationsIn, explain, type AgentCallContext, type KnowledgeSearch, type RuntimeDeps, type SpendGuard } from './runtime.ts';
+export { Agents } from './service.ts';
+export { mentions, shouldReply, MAX_AGENT_CHAIN } from './triggers.ts';

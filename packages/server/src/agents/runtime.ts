@@ -1,0 +1,399 @@
+import type { AgentStateFrame, Conversation, Message, MessageContent } from '@warbler/protocol';
+import { KeyedSerial, type MemberDirectory, type Messages, type PublishChatEvent, type StreamingReplies } from '../chat/index.ts';
+import { formatKnowledgeBlock, type Passage } from '../kb/index.ts';
+import { isLlmError, type ChatMessage, type LlmError, type LlmProvider, type RouterCallOptions, type ToolCall, type Usage } from '../llm/index.ts';
+import type { Store } from '../store/index.ts';
+import { buildContext, summaryRequest, truncatedSummary } from './context.ts';
+import type { Agent } from './definition.ts';
+import { modelFacts } from './models.ts';
+import { callHttpTool, KNOWLEDGE_TOOL, MAX_TOOL_ROUNDS, toolDefinitions } from './tools.ts';
+import { isReset, messageText, shouldReply } from './triggers.ts';
+
+/** What the runtime needs of the knowledge room. */
+export interface KnowledgeSearch {
+  search(appId: string, kbIds: string[], query: string, k: number): Promise<Passage[]>;
+}
+
+/** What the runtime needs of budgets: may this agent spend now? */
+export interface SpendGuard {
+  check(appId: string, agentId: string, monthlyLimitUsd: number | null): Promise<{ ok: true } | { ok: false; message: string }>;
+}
+
+/** Who a model call is for; the ledger records it with every attempt. */
+export interface AgentCallContext {
+  source: 'agent';
+  app_id: string;
+  agent_id: string;
+  user_id: string;
+  conversation_id: string;
+  message_id: string;
+  purpose: 'reply' | 'summary';
+}
+
+export interface RuntimeDeps {
+  store: Store;
+  messages: Messages;
+  streams: StreamingReplies;
+  directory: MemberDirectory;
+  publish: PublishChatEvent;
+  /** The Router (or any provider); calls carry a context for the ledger. */
+  models: LlmProvider & { chat(request: Parameters<LlmProvider['chat']>[0], options?: RouterCallOptions): ReturnType<LlmProvider['chat']> };
+  knowledge: KnowledgeSearch;
+  spend: SpendGuard;
+  imageUrl: (appId: string, fileId: string) => Promise<string | undefined>;
+  /** Cost of one reply for the message's footer; undefined when the model has no price. */
+  costOf?: (model: string, usage: Usage) => { currency: string; amount: string } | undefined;
+  onError: (err: unknown, where: string) => void;
+}
+
+interface Running {
+  controller: AbortController;
+  appId: string;
+  conversationId: string;
+  stoppedBy?: string;
+}
+
+/** Replies kept in the model's history per call, at most (older ones are summarized). */
+const HISTORY_PAGE = 200;
+
+/**
+ * AI agents as chat members. Each stored message on this node is offered to
+ * the agents in its conversation; those whose trigger matches answer with a
+ * streaming reply: retrieve, build the context, call the model through the
+ * router (retries, fallbacks and the ledger live there), run tools, and
+ * finish the message as complete or failed with a reason a person can act on.
+ * One reply at a time per agent and conversation, in the order asked.
+ */
+export class AgentRuntime {
+  private readonly agents = new Map<string, Agent>();
+  private readonly running = new Map<string, Running>();
+  private readonly turns = new KeyedSerial();
+  /** Agent replies in a row per conversation since a person last spoke (the loop guard). */
+  private readonly chains = new Map<string, number>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(private readonly deps: RuntimeDeps) {}
+
+  start(): void {
+    this.unsubscribe ??= this.deps.messages.onMessage((m) => this.track(this.offer(m)));
+  }
+
+  /** Stops taking new work and waits for replies under way (they finish or are stopped). */
+  async close(stopRunning = false): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    if (stopRunning) for (const r of this.running.values()) r.controller.abort();
+    await this.idle();
+  }
+
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  register(agent: Agent): void {
+    this.agents.set(key(agent.app_id, agent.id), agent);
+  }
+
+  unregister(appId: string, agentId: string): void {
+    this.agents.delete(key(appId, agentId));
+  }
+
+  get(appId: string, agentId: string): Agent | undefined {
+    return this.agents.get(key(appId, agentId));
+  }
+
+  /** Stops a reply still streaming, for a member of its conversation. Returns false when nothing was streaming. */
+  async stop(actor: { appId: string; userId?: string }, messageId: string): Promise<boolean> {
+    const run = this.running.get(messageId);
+    if (!run || run.appId !== actor.appId) return false;
+    if (actor.userId && !(await this.deps.directory.roleOf(actor.appId, run.conversationId, actor.userId))) return false;
+    run.stoppedBy = actor.userId ?? 'app';
+    run.controller.abort();
+    return true;
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async offer(message: Message): Promise<void> {
+    try {
+      const convKey = key(message.app_id, message.conversation_id);
+      const senderAgent = this.agents.get(key(message.app_id, message.sender_id));
+      if (!senderAgent) this.chains.set(convKey, 0);
+      else if (message.state === 'streaming') this.chains.set(convKey, (this.chains.get(convKey) ?? 0) + 1);
+      if (message.state !== 'complete') return;
+      const members = await this.deps.directory.members(message.app_id, message.conversation_id);
+      const candidates = [...members.keys()].map((id) => this.agents.get(key(message.app_id, id))).filter((a): a is Agent => a !== undefined);
+      if (candidates.length === 0) return;
+      const conversation = await this.deps.store.getConversation(message.app_id, message.conversation_id);
+      if (!conversation) return;
+      const chain = this.chains.get(convKey) ?? 0;
+      for (const agent of candidates) {
+        if (!shouldReply(agent, conversation.kind, message, senderAgent !== undefined, chain)) continue;
+        this.track(this.turns.run(`${convKey}\u0000${agent.id}`, () => this.answer(agent, conversation, message)));
+      }
+    } catch (err) {
+      this.deps.onError(err, 'offering a message to agents');
+    }
+  }
+
+  private async answer(agent: Agent, conversation: Conversation, trigger: Message): Promise<void> {
+    try {
+      if (isReset(trigger)) return await this.reset(agent, conversation, trigger);
+      const allowed = await this.deps.spend.check(agent.app_id, agent.id, agent.config.monthly_budget_usd);
+      if (!allowed.ok) {
+        await this.deps.messages.append({ appId: agent.app_id }, {
+          conversation_id: conversation.id, sender_id: agent.id, client_msg_id: null, type: 'text', state: 'failed',
+          content: { text: allowed.message, error: { code: 'budget_exceeded', message: allowed.message }, reply_to: trigger.id },
+        });
+        return;
+      }
+      await this.reply(agent, conversation, trigger);
+    } catch (err) {
+      this.deps.onError(err, `agent ${agent.id} answering ${trigger.id}`);
+    }
+  }
+
+  private async reset(agent: Agent, conversation: Conversation, trigger: Message): Promise<void> {
+    const memory = await this.deps.store.getAgentMemory(agent.app_id, agent.id, conversation.id);
+    await this.deps.store.putAgentMemory({
+      app_id: agent.app_id, agent_id: agent.id, conversation_id: conversation.id,
+      summary: '', summary_seq: memory?.summary_seq ?? 0, reset_seq: trigger.seq, updated_at: Date.now(),
+    });
+    await this.deps.messages.append({ appId: agent.app_id }, {
+      conversation_id: conversation.id, sender_id: agent.id, client_msg_id: null, type: 'text', state: 'complete',
+      content: { text: 'Context cleared: I will answer from here on as if we had just met. / 上下文已清空。', reply_to: trigger.id },
+    });
+  }
+
+  private async reply(agent: Agent, conversation: Conversation, trigger: Message): Promise<void> {
+    const { app_id: appId } = agent;
+    this.state(agent, conversation.id, 'thinking');
+    const message = await this.deps.streams.start(appId, conversation.id, agent.id, { model: agent.config.model, reply_to: trigger.id });
+    const run: Running = { controller: new AbortController(), appId, conversationId: conversation.id };
+    this.running.set(message.id, run);
+    const context: AgentCallContext = {
+      source: 'agent', app_id: appId, agent_id: agent.id, user_id: trigger.sender_id,
+      conversation_id: conversation.id, message_id: message.id, purpose: 'reply',
+    };
+    let text = '';
+    const usage = emptyUsage();
+    let answeredBy = agent.config.model;
+    const passages: Passage[] = [];
+    try {
+      if (agent.config.knowledge_base_ids.length > 0 && messageText(trigger)) {
+        this.state(agent, conversation.id, 'searching', message.id);
+        passages.push(...(await this.deps.knowledge.search(appId, agent.config.knowledge_base_ids, messageText(trigger), agent.config.top_k)));
+      }
+      const built = await this.context(agent, conversation, trigger, passages, context);
+      const tools = toolDefinitions(agent.config.tools, agent.config.knowledge_base_ids.length > 0 && agent.config.model !== 'local/kb-answer');
+      const messages: ChatMessage[] = built.messages;
+      this.state(agent, conversation.id, 'generating', message.id);
+      for (let round = 1; ; round++) {
+        const calls: ToolCall[] = [];
+        let failure: LlmError | undefined;
+        let roundText = '';
+        for await (const part of this.deps.models.chat(
+          {
+            model: agent.config.model, messages, max_tokens: agent.config.max_tokens,
+            ...(agent.config.temperature !== undefined && { temperature: agent.config.temperature }),
+            ...(tools.length > 0 && round <= MAX_TOOL_ROUNDS && { tools }),
+            user: trigger.sender_id,
+          },
+          { signal: run.controller.signal, context },
+        )) {
+          if (part.type === 'start') answeredBy = part.model;
+          else if (part.type === 'text-delta') {
+            roundText += part.text;
+            text += part.text;
+            this.deps.streams.append(message.id, part.text);
+          } else if (part.type === 'tool-call') calls.push(part);
+          else if (part.type === 'finish') addUsage(usage, part.usage);
+          else if (part.type === 'error') {
+            if (part.usage) addUsage(usage, part.usage);
+            failure = part.error;
+          }
+        }
+        if (failure) throw failure;
+        if (calls.length === 0 || round > MAX_TOOL_ROUNDS) break;
+        this.state(agent, conversation.id, 'thinking', message.id);
+        messages.push({
+          role: 'assistant', content: roundText || null,
+          tool_calls: calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })),
+        });
+        for (const call of calls) messages.push({ role: 'tool', tool_call_id: call.id, content: await this.runTool(agent, call, passages, run.controller.signal) });
+        this.state(agent, conversation.id, 'generating', message.id);
+      }
+      await this.deps.streams.finish(message.id, {
+        state: text ? 'complete' : 'failed',
+        content: this.finalContent(agent, trigger, text, passages, usage, answeredBy, built.unseenImages, text ? undefined : { code: 'empty_reply', message: 'The model returned an empty answer. Try asking again or rephrasing.' }),
+      });
+    } catch (err) {
+      const stopped = run.stoppedBy !== undefined;
+      const reason = stopped
+        ? { code: 'stopped', message: text ? 'Stopped.' : 'Stopped before the answer began.' }
+        : explain(err, agent.config.model);
+      if (!stopped && !isLlmError(err)) this.deps.onError(err, `agent ${agent.id} reply ${message.id}`);
+      await this.deps.streams.finish(message.id, {
+        state: stopped && text ? 'complete' : 'failed',
+        content: { ...this.finalContent(agent, trigger, text, passages, usage, answeredBy, 0, reason), ...(stopped && { stopped: true }) },
+      });
+    } finally {
+      this.running.delete(message.id);
+      this.state(agent, conversation.id, 'idle', message.id);
+    }
+  }
+
+  private async context(agent: Agent, conversation: Conversation, trigger: Message, passages: Passage[], call: AgentCallContext) {
+    const { store } = this.deps;
+    let memory = await store.getAgentMemory(agent.app_id, agent.id, conversation.id);
+    const floor = Math.max(memory?.reset_seq ?? 0, memory?.summary_seq ?? 0);
+    const page = await store.listMessages(agent.app_id, conversation.id, { before: trigger.seq + 1, limit: HISTORY_PAGE });
+    let history = page.messages.filter((m) => m.seq > floor);
+    const senders = [...new Set(history.map((m) => m.sender_id))];
+    const names = new Map((await store.getUsers(agent.app_id, senders)).map((u) => [u.id, u.name]));
+    const facts = modelFacts(agent.config.model);
+    const input = {
+      agentId: agent.id, config: agent.config, facts, group: conversation.kind !== 'direct', names,
+      knowledge: passages.length > 0 ? formatKnowledgeBlock(passages) : '',
+      imageUrl: async (m: Message) => {
+        const fileId = (m.content as { file_id?: unknown }).file_id;
+        return typeof fileId === 'string' ? this.deps.imageUrl(agent.app_id, fileId) : undefined;
+      },
+    };
+    let built = await buildContext({ ...input, summary: memory?.summary ?? '', history });
+    if (built.overflow.length === 0) return built;
+    // History outgrew the window: fold the turns that did not fit into the rolling summary.
+    const folded = built.overflow;
+    const summary = await this.summarize(agent, memory?.summary ?? '', folded, names, { ...call, purpose: 'summary' });
+    memory = {
+      app_id: agent.app_id, agent_id: agent.id, conversation_id: conversation.id, summary,
+      summary_seq: folded.at(-1)!.seq, reset_seq: memory?.reset_seq ?? 0, updated_at: Date.now(),
+    };
+    await store.putAgentMemory(memory);
+    history = history.filter((m) => m.seq > memory!.summary_seq);
+    built = await buildContext({ ...input, summary, history });
+    return built;
+  }
+
+  private async summarize(agent: Agent, previous: string, turns: Message[], names: ReadonlyMap<string, string>, context: AgentCallContext): Promise<string> {
+    if (agent.config.model.startsWith('local/')) return truncatedSummary(previous, turns);
+    try {
+      const done = await this.deps.models.complete(
+        { model: agent.config.model, messages: summaryRequest(previous, turns, names, agent.id), max_tokens: 400, temperature: 0 },
+        { context } as RouterCallOptions,
+      );
+      return done.text.trim() || truncatedSummary(previous, turns);
+    } catch (err) {
+      // A failed summary must not cost the user their answer: keep a truncated one.
+      this.deps.onError(err, `agent ${agent.id} summarizing`);
+      return truncatedSummary(previous, turns);
+    }
+  }
+
+  private async runTool(agent: Agent, call: ToolCall, passages: Passage[], signal: AbortSignal): Promise<string> {
+    if (call.name === KNOWLEDGE_TOOL) {
+      let query = '';
+      try {
+        query = String((JSON.parse(call.arguments || '{}') as { query?: unknown }).query ?? '');
+      } catch {
+        return 'Tool error: the arguments were not valid JSON.';
+      }
+      const found = await this.deps.knowledge.search(agent.app_id, agent.config.knowledge_base_ids, query, agent.config.top_k);
+      const fresh = found.filter((p) => !passages.some((q) => q.chunk.id === p.chunk.id));
+      const first = passages.length;
+      passages.push(...fresh);
+      return fresh.length === 0 ? 'No new passages found.' : formatKnowledgeBlock(fresh, first + 1);
+    }
+    const tool = agent.config.tools.find((t) => t.name === call.name);
+    if (!tool) return `Tool error: there is no tool named ${call.name}.`;
+    return callHttpTool(tool, call.arguments, signal);
+  }
+
+  private finalContent(
+    agent: Agent, trigger: Message, text: string, passages: Passage[], usage: Usage, model: string,
+    unseenImages: number, error?: { code: string; message: string },
+  ): MessageContent {
+    const notice = unseenImages > 0 ? `${model} cannot see images, so the image was not seen; describe it in words if it matters.` : undefined;
+    const body = notice ? `${text}\n\n_(${notice})_` : text;
+    const cost = this.deps.costOf?.(model, usage);
+    return {
+      text: body || error?.message || '',
+      model,
+      reply_to: trigger.id,
+      citations: citationsIn(text, passages),
+      usage: {
+        prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, cached_tokens: usage.cachedTokens,
+        reasoning_tokens: usage.reasoningTokens, estimated: usage.estimated,
+      },
+      ...(cost && { cost }),
+      ...(notice && { notice }),
+      ...(error && { error }),
+    };
+  }
+
+  private state(agent: Agent, conversationId: string, state: AgentStateFrame['state'], messageId?: string): void {
+    this.deps.publish({
+      to: 'conversation', app_id: agent.app_id, conversation_id: conversationId,
+      frame: { type: 'agent.state', conversation_id: conversationId, agent_id: agent.id, state, ...(messageId && { message_id: messageId }), ts: Date.now() },
+    });
+  }
+}
+
+/** The passages a reply cites by [n], in the order of their numbers. */
+export function citationsIn(text: string, passages: Passage[]) {
+  const used = new Set<number>();
+  for (const m of text.matchAll(/\[(\d{1,2})\]/g)) used.add(Number(m[1]));
+  return [...used]
+    .filter((n) => n >= 1 && n <= passages.length)
+    .sort((a, b) => a - b)
+    .map((n) => {
+      const { chunk } = passages[n - 1]!;
+      return {
+        index: n, kb_id: chunk.kb_id, document_id: chunk.document_id, chunk_id: chunk.id, title: chunk.title,
+        heading: chunk.heading_path.join(' › '), source: chunk.source, snippet: snippetOf(chunk.text),
+      };
+    });
+}
+
+function snippetOf(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 280 ? `${flat.slice(0, 277)}…` : flat;
+}
+
+/** Why a reply failed, in words a person can act on. */
+export function explain(err: unknown, model: string): { code: string; message: string } {
+  if (!isLlmError(err)) return { code: 'internal', message: 'Something went wrong while answering. Please try again.' };
+  const messages: Partial<Record<LlmError['kind'], string>> = {
+    rate_limited: 'The AI model is busy right now (rate limited). Please try again in a moment.',
+    timeout: 'The AI model took too long to answer. Please try again.',
+    server: 'The AI model provider had an error. Please try again in a moment.',
+    connection: 'The AI model provider could not be reached. Please try again later.',
+    unavailable: 'The AI model is unavailable right now. Please try again later.',
+    cut_stream: 'The answer was cut off by the model provider. Please ask again.',
+    malformed: 'The model provider sent an answer Warbler could not read. Please ask again.',
+    auth: 'The model provider refused the API key. An operator needs to check the provider settings.',
+    not_found: `The model "${model}" is not configured. An operator needs to add it or pick another model for this assistant.`,
+    bad_request: 'The model provider refused the request. An operator may need to check this assistant\'s settings.',
+  };
+  return { code: err.kind, message: messages[err.kind] ?? `The model could not answer (${err.message}).` };
+}
+
+function emptyUsage(): Usage {
+  return { promptTokens: 0, completionTokens: 0, totalTokens: 0, cachedTokens: 0, reasoningTokens: 0, estimated: false };
+}
+
+function addUsage(total: Usage, u: Usage): void {
+  total.promptTokens += u.promptTokens;
+  total.completionTokens += u.completionTokens;
+  total.totalTokens += u.totalTokens;
+  total.cachedTokens += u.cachedTokens;
+  total.reasoningTokens += u.reasoningTokens;
+  total.estimated ||= u.estimated;
+}
+
+const key = (appId: string, id: string) => `${appId}\u0000${id}`;
+

@@ -1,0 +1,33 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AgentConfig, type Agent } from '../agents/index.ts';
+import type { HttpDeps } from './deps.ts';
+
+const Params = z.object({ agentId: z.string().min(1) });
+const view = (a: Agent) => ({ id: a.id, app_id: a.app_id, ...a.config, created_at: a.created_at, updated_at: a.updated_at });
+
+/** Agents: created and edited by the app's backend or the operator (console). */
+export const agentRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async (app) => {
+  app.post('/api/agents', {
+    schema: { tags: ['agents'], summary: 'Create an AI agent (it is also a user of kind agent)', body: AgentConfig.extend({ id: z.string().regex(/^[A-Za-z0-9_.:@-]{1,128}$/).optional() }) },
+  }, async (request, reply) => reply.status(201).send(view(await deps.agents.create(await deps.guards.app(request), request.body))));
+
+  app.get('/api/agents', { schema: { tags: ['agents'], summary: 'List agents' } }, async (request) => ({
+    agents: (await deps.agents.list(await deps.guards.app(request))).map(view),
+  }));
+
+  app.get('/api/agents/:agentId', { schema: { tags: ['agents'], summary: 'One agent', params: Params } },
+    async (request) => view(await deps.agents.get(await deps.guards.app(request), request.params.agentId)));
+
+  app.patch('/api/agents/:agentId', {
+    // The raw fields are merged onto the stored definition and the result validated whole:
+    // a partial schema would fill defaults in and reset fields the caller did not send.
+    schema: { tags: ['agents'], summary: 'Change an agent; fields left out stay', params: Params, body: z.record(z.string(), z.unknown()) },
+  }, async (request) => view(await deps.agents.update(await deps.guards.app(request), request.params.agentId, request.body)));
+
+  app.delete('/api/agents/:agentId', { schema: { tags: ['agents'], summary: 'Remove an agent (it stops answering; its messages stay)', params: Params } },
+    async (request, reply) => {
+      await deps.agents.remove(await deps.guards.app(request), request.params.agentId);
+      return reply.status(204).send();
+    });
+};

@@ -1,0 +1,142 @@
+import multipart from '@fastify/multipart';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { badRequest } from '../errors.ts';
+import { answerFromKnowledge, byteSize, documentTooLarge, knowledgeLabel, knowledgePassages, type DocumentUpload, type Passage } from '../kb/index.ts';
+import type { HttpDeps } from './deps.ts';
+
+const Kb = z.object({ kbId: z.string().min(1) });
+const Doc = Kb.extend({ docId: z.string().min(1) });
+const Format = z.enum(['markdown', 'text']);
+const DocumentBody = z.object({
+  title: z.string().max(300).optional(),
+  source: z.string().max(1000).optional(),
+  text: z.string(),
+  format: Format.optional(),
+});
+
+/**
+ * Knowledge bases and their documents, for the app's backend and the
+ * operator's console (app secret, or master key with X-Warbler-App).
+ */
+export const knowledgeRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async (app) => {
+  const maxBytes = deps.knowledge.maxDocumentBytes;
+  // Registered here as well as for files: each plugin scope gets its own parser and limits.
+  await app.register(multipart, { limits: { fileSize: maxBytes, files: 1, fields: 10, fieldSize: 64 * 1024 } });
+
+  app.post('/api/knowledge-bases', {
+    schema: {
+      tags: ['knowledge'], summary: 'Create a knowledge base',
+      body: z.object({ id: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'use 1-64 letters, digits or _ . : -').optional(), name: z.string().trim().min(1).max(200), description: z.string().max(2000).optional() }),
+    },
+  }, async (request, reply) => reply.status(201).send(await deps.knowledge.create(await deps.guards.app(request), request.body)));
+
+  app.get('/api/knowledge-bases', { schema: { tags: ['knowledge'], summary: 'List knowledge bases' } },
+    async (request) => ({ knowledge_bases: await deps.knowledge.list(await deps.guards.app(request)) }));
+
+  app.get('/api/knowledge-bases/:kbId', { schema: { tags: ['knowledge'], summary: 'One knowledge base', params: Kb } },
+    async (request) => deps.knowledge.get(await deps.guards.app(request), request.params.kbId));
+
+  app.delete('/api/knowledge-bases/:kbId', { schema: { tags: ['knowledge'], summary: 'Delete a knowledge base with all its documents', params: Kb } },
+    async (request, reply) => {
+      await deps.knowledge.delete(await deps.guards.app(request), request.params.kbId);
+      return reply.status(204).send();
+    });
+
+  app.post('/api/knowledge-bases/:kbId/documents', {
+    // JSON text up to the document limit, even when escaped as \uXXXX (a 4-byte character becomes 12 bytes).
+    bodyLimit: maxBytes * 3 + 64 * 1024,
+    schema: {
+      tags: ['knowledge'], params: Kb,
+      summary: `Add a Markdown or text document: JSON {text, title?, source?, format?}, or multipart/form-data with the file in a field named "file" (.md, .markdown or .txt; fields title, source, format optional). At most ${byteSize(maxBytes)}.`,
+      // Optional so a multipart request, whose body the multipart parser leaves null, passes validation.
+      body: DocumentBody.nullish(),
+    },
+  }, async (request, reply) => {
+    const appId = await deps.guards.app(request);
+    const { kbId } = request.params;
+    if (request.isMultipart()) {
+      return reply.status(201).send(await deps.knowledge.uploadDocument(appId, kbId, await readUpload(request, maxBytes)));
+    }
+    if (!request.body) throw badRequest('Send JSON {"text": "..."} or a multipart/form-data upload with the file in a field named "file".');
+    return reply.status(201).send(await deps.knowledge.addDocument(appId, kbId, request.body));
+  });
+
+  app.get('/api/knowledge-bases/:kbId/documents', { schema: { tags: ['knowledge'], summary: 'List documents (without their text)', params: Kb } },
+    async (request) => ({ documents: await deps.knowledge.listDocuments(await deps.guards.app(request), request.params.kbId) }));
+
+  app.get('/api/knowledge-bases/:kbId/documents/:docId', { schema: { tags: ['knowledge'], summary: 'One document with its text', params: Doc } },
+    async (request) => deps.knowledge.getDocument(await deps.guards.app(request), request.params.kbId, request.params.docId));
+
+  app.delete('/api/knowledge-bases/:kbId/documents/:docId', { schema: { tags: ['knowledge'], summary: 'Delete a document', params: Doc } },
+    async (request, reply) => {
+      await deps.knowledge.deleteDocument(await deps.guards.app(request), request.params.kbId, request.params.docId);
+      return reply.status(204).send();
+    });
+
+  app.get('/api/knowledge-bases/:kbId/documents/:docId/chunks', { schema: { tags: ['knowledge'], summary: 'The passages a document was split into, in order', params: Doc } },
+    async (request) => ({ chunks: await deps.knowledge.listChunks(await deps.guards.app(request), request.params.kbId, request.params.docId) }));
+
+  app.post('/api/knowledge-bases/:kbId/search', {
+    schema: {
+      tags: ['knowledge'], params: Kb,
+      summary: 'Test a query: the passages an agent would retrieve, numbered as cited, and what local/kb-answer would reply',
+      body: z.object({ query: z.string().trim().min(1).max(4000), k: z.number().int().min(1).max(20).default(5), locale: z.string().max(35).optional() }),
+    },
+  }, async (request) => {
+    const appId = await deps.guards.app(request);
+    const { kbId } = request.params;
+    await deps.knowledge.get(appId, kbId);
+    const { query, k, locale } = request.body;
+    const passages = await deps.knowledge.search(appId, [kbId], query, k);
+    return { query, passages: passages.map(view), answer: answerFromKnowledge(query, knowledgePassages(passages), locale) };
+  });
+};
+
+function view({ chunk, score }: Passage, i: number) {
+  return {
+    index: i + 1,
+    score,
+    label: knowledgeLabel(chunk),
+    document_id: chunk.document_id,
+    chunk_id: chunk.id,
+    title: chunk.title,
+    heading_path: chunk.heading_path,
+    source: chunk.source,
+    text: chunk.text,
+  };
+}
+
+/** The one file of a multipart request and the fields around it, in any order. */
+async function readUpload(request: FastifyRequest, maxBytes: number): Promise<DocumentUpload> {
+  const fields: Record<string, string> = {};
+  let file: { filename: string; mime: string; data: Buffer } | undefined;
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'file') {
+        if (part.fieldname !== 'file' || file) {
+          part.file.resume();
+          throw badRequest('Send one document, in a field named "file".');
+        }
+        file = { filename: part.filename, mime: part.mimetype, data: await part.toBuffer() };
+      } else if (typeof part.value === 'string') {
+        fields[part.fieldname] = part.value;
+      }
+    }
+  } catch (err) {
+    if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
+      throw documentTooLarge(maxBytes);
+    }
+    throw err;
+  }
+  if (!file) throw badRequest('No file in the request: put the document in a field named "file".');
+  const format = fields['format'];
+  if (format !== undefined && !Format.safeParse(format).success) throw badRequest('format is "markdown" or "text".');
+  return {
+    ...file,
+    ...(fields['title'] ? { title: fields['title'].slice(0, 300) } : {}),
+    ...(fields['source'] ? { source: fields['source'].slice(0, 1000) } : {}),
+    ...(format ? { format: format as 'markdown' | 'text' } : {}),
+  };
+}

@@ -1,0 +1,17 @@
+import { chunkDocument } from './chunk.ts';
+import { InMemoryKnowledgeIndex } from './knowledge-index.ts';
+import { openSqliteStore } from '../store/index.ts';
+const paragraph = 'Warbler keeps every message and every token in the ledger.\n\n';
+const text = paragraph.repeat(Math.floor((1.5 * 1024 * 1024) / paragraph.length));
+let t = performance.now();
+const chunks = chunkDocument({ id: 'd', app_id: 'a', kb_id: 'k', title: 'T', source: 's.md', text });
+console.log('chunks', chunks.length, 'chunk ms', (performance.now() - t).toFixed(0)); t = performance.now();
+const idx = new InMemoryKnowledgeIndex(); await idx.putDocumentInSlices('a', 'd', chunks);
+console.log('index ms', (performance.now() - t).toFixed(0)); t = performance.now();
+const store = openSqliteStore('/tmp/_perf.db'); await store.migrate();
+await store.createApp({ id: 'a', name: 'a', secret_hash: 'h', created_at: 1, updated_at: 1 }).catch(() => {});
+await store.putKnowledgeBase({ app_id: 'a', id: 'k', name: 'k', description: '', created_at: 1, updated_at: 1 });
+t = performance.now();
+await store.putDocument({ app_id: 'a', kb_id: 'k', id: 'd', title: 'T', source: 's', format: 'markdown', text, bytes: text.length, chunk_count: chunks.length, created_at: 1, updated_at: 1 }, chunks);
+console.log('store ms', (performance.now() - t).toFixed(0));
+await store.close();

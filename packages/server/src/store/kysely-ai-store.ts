@@ -1,0 +1,390 @@
+import { sql, type ExpressionBuilder, type Insertable, type Kysely, type Selectable } from 'kysely';
+import type { DialectTraits } from './kysely-store.ts';
+import { StoreConflict, StoreNotFound } from './port.ts';
+import type {
+  AgentMemoryRow,
+  AgentRow,
+  AiStore,
+  KbChunkRow,
+  KbDocumentRow,
+  KnowledgeBaseRow,
+  LedgerFilter,
+  LedgerRow,
+} from './port-ai.ts';
+import type { AgentsTable, Database, KbChunksTable, LedgerTable } from './schema.ts';
+
+// Rows per multi-row INSERT: the widest table (ledger, 28 columns) stays far
+// below both databases' bound-parameter limits.
+const INSERT_BATCH = 200;
+
+const ledgerColumns = [
+  'id',
+  'app_id',
+  'source',
+  'agent_id',
+  'key_id',
+  'user_id',
+  'conversation_id',
+  'message_id',
+  'request_id',
+  'model',
+  'deployment',
+  'provider',
+  'upstream_model',
+  'attempt',
+  'prompt_tokens',
+  'cached_tokens',
+  'completion_tokens',
+  'reasoning_tokens',
+  'estimated',
+  'currency',
+  'price_id',
+  'ttft_ms',
+  'latency_ms',
+  'outcome',
+  'error',
+  'created_at',
+] as const;
+
+/**
+ * Exact integers past 2^53 leave the database as decimal text: the Postgres
+ * pool parses BIGINT as a JS number (right for the ms timestamps everywhere
+ * else) and better-sqlite3 returns numbers unless a statement opts into
+ * safeIntegers. The same cast works on both, so one code path serves both.
+ */
+const costNanosText = sql<string>`cast(cost_nanos as text)`;
+const sumNanosText = sql<string | null>`cast(sum(cost_nanos) as text)`;
+
+type LedgerWhere = Pick<LedgerFilter, 'since' | 'until' | 'agent_id' | 'key_id' | 'model' | 'before'>;
+
+/** The AI half of the Store on Kysely; KyselyStore delegates to it, so both dialects share it. */
+export class KyselyAiStore implements AiStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly traits: DialectTraits,
+  ) {}
+
+  // ---- agents ----
+
+  async putAgent(agent: AgentRow): Promise<void> {
+    const row: Insertable<AgentsTable> = {
+      app_id: agent.app_id,
+      id: agent.id,
+      config: JSON.stringify(agent.config),
+      created_at: agent.created_at,
+      updated_at: agent.updated_at,
+    };
+    // An upsert, not delete-and-insert, so the agent's memory (which cascades from it) survives a redefinition.
+    await this.guardWrite({ conflict: `Agent ${agent.id} already exists`, missing: `App ${agent.app_id} does not exist` }, () =>
+      this.db
+        .insertInto('agents')
+        .values(row)
+        .onConflict((oc) => oc.columns(['app_id', 'id']).doUpdateSet({ config: row.config, created_at: row.created_at, updated_at: row.updated_at }))
+        .execute(),
+    );
+  }
+
+  async getAgent(appId: string, agentId: string): Promise<AgentRow | undefined> {
+    const row = await this.db.selectFrom('agents').selectAll().where('app_id', '=', appId).where('id', '=', agentId).executeTakeFirst();
+    return row && toAgent(row);
+  }
+
+  async listAgents(appId: string): Promise<AgentRow[]> {
+    const rows = await this.db.selectFrom('agents').selectAll().where('app_id', '=', appId).orderBy('created_at').orderBy('id').execute();
+    return rows.map(toAgent);
+  }
+
+  async listAllAgents(): Promise<AgentRow[]> {
+    const rows = await this.db.selectFrom('agents').selectAll().orderBy('app_id').orderBy('created_at').orderBy('id').execute();
+    return rows.map(toAgent);
+  }
+
+  async deleteAgent(appId: string, agentId: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('agent_memory').where('app_id', '=', appId).where('agent_id', '=', agentId).execute();
+      const result = await trx.deleteFrom('agents').where('app_id', '=', appId).where('id', '=', agentId).executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    });
+  }
+
+  async getAgentMemory(appId: string, agentId: string, conversationId: string): Promise<AgentMemoryRow | undefined> {
+    return this.db
+      .selectFrom('agent_memory')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where('agent_id', '=', agentId)
+      .where('conversation_id', '=', conversationId)
+      .executeTakeFirst();
+  }
+
+  async putAgentMemory(memory: AgentMemoryRow): Promise<void> {
+    const { app_id, agent_id, conversation_id, summary, summary_seq, reset_seq, updated_at } = memory;
+    await this.guardWrite({ conflict: `Memory of agent ${agent_id} already exists`, missing: `Agent ${agent_id} does not exist` }, () =>
+      this.db
+        .insertInto('agent_memory')
+        .values({ app_id, agent_id, conversation_id, summary, summary_seq, reset_seq, updated_at })
+        .onConflict((oc) => oc.columns(['app_id', 'agent_id', 'conversation_id']).doUpdateSet({ summary, summary_seq, reset_seq, updated_at }))
+        .execute(),
+    );
+  }
+
+  // ---- knowledge bases ----
+
+  async putKnowledgeBase(kb: KnowledgeBaseRow): Promise<void> {
+    const { app_id, id, name, description, created_at, updated_at } = kb;
+    await this.guardWrite({ conflict: `Knowledge base ${id} already exists`, missing: `App ${app_id} does not exist` }, () =>
+      this.db
+        .insertInto('knowledge_bases')
+        .values({ app_id, id, name, description, created_at, updated_at })
+        .onConflict((oc) => oc.columns(['app_id', 'id']).doUpdateSet({ name, description, created_at, updated_at }))
+        .execute(),
+    );
+  }
+
+  async getKnowledgeBase(appId: string, kbId: string): Promise<KnowledgeBaseRow | undefined> {
+    return this.db.selectFrom('knowledge_bases').selectAll().where('app_id', '=', appId).where('id', '=', kbId).executeTakeFirst();
+  }
+
+  async listKnowledgeBases(appId: string): Promise<KnowledgeBaseRow[]> {
+    return this.db.selectFrom('knowledge_bases').selectAll().where('app_id', '=', appId).orderBy('created_at').orderBy('id').execute();
+  }
+
+  // The foreign keys cascade too; the explicit deletes keep this correct even
+  // on a SQLite connection opened without foreign_keys = ON.
+  async deleteKnowledgeBase(appId: string, kbId: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const documentIds = trx.selectFrom('kb_documents').select('id').where('app_id', '=', appId).where('kb_id', '=', kbId);
+      await trx.deleteFrom('kb_chunks').where('app_id', '=', appId).where('document_id', 'in', documentIds).execute();
+      await trx.deleteFrom('kb_documents').where('app_id', '=', appId).where('kb_id', '=', kbId).execute();
+      const result = await trx.deleteFrom('knowledge_bases').where('app_id', '=', appId).where('id', '=', kbId).executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    });
+  }
+
+  async putDocument(doc: KbDocumentRow, chunks: KbChunkRow[]): Promise<void> {
+    const stray = chunks.find((c) => c.app_id !== doc.app_id || c.kb_id !== doc.kb_id || c.document_id !== doc.id);
+    if (stray) throw new Error(`Chunk ${stray.id} does not belong to document ${doc.id} of knowledge base ${doc.kb_id}`);
+    const { app_id, id, kb_id, title, source, format, text, bytes, chunk_count, created_at, updated_at } = doc;
+    await this.guardWrite(
+      { conflict: `A chunk id of document ${id} is repeated or taken by another document`, missing: `Knowledge base ${kb_id} does not exist` },
+      () =>
+        this.db.transaction().execute(async (trx) => {
+          await trx
+            .insertInto('kb_documents')
+            .values({ app_id, id, kb_id, title, source, format, text, bytes, chunk_count, created_at, updated_at })
+            .onConflict((oc) =>
+              oc.columns(['app_id', 'id']).doUpdateSet({ kb_id, title, source, format, text, bytes, chunk_count, created_at, updated_at }),
+            )
+            .execute();
+          await trx.deleteFrom('kb_chunks').where('app_id', '=', app_id).where('document_id', '=', id).execute();
+          for (const batch of batches(chunks, INSERT_BATCH)) {
+            await trx.insertInto('kb_chunks').values(batch.map(chunkRow)).execute();
+          }
+        }),
+    );
+  }
+
+  async listDocuments(appId: string, kbId: string): Promise<KbDocumentRow[]> {
+    return this.db
+      .selectFrom('kb_documents')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where('kb_id', '=', kbId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+  }
+
+  async getDocument(appId: string, documentId: string): Promise<KbDocumentRow | undefined> {
+    return this.db.selectFrom('kb_documents').selectAll().where('app_id', '=', appId).where('id', '=', documentId).executeTakeFirst();
+  }
+
+  async deleteDocument(appId: string, documentId: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('kb_chunks').where('app_id', '=', appId).where('document_id', '=', documentId).execute();
+      const result = await trx.deleteFrom('kb_documents').where('app_id', '=', appId).where('id', '=', documentId).executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    });
+  }
+
+  async listChunks(appId: string, documentId: string): Promise<KbChunkRow[]> {
+    const rows = await this.db
+      .selectFrom('kb_chunks')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where('document_id', '=', documentId)
+      .orderBy('ordinal')
+      .execute();
+    return rows.map(toChunk);
+  }
+
+  async scanChunks(page: { after?: string; limit: number }): Promise<KbChunkRow[]> {
+    const limit = Math.max(0, Math.floor(page.limit));
+    if (limit === 0) return [];
+    let query = this.db.selectFrom('kb_chunks').selectAll();
+    if (page.after !== undefined) query = query.where('id', '>', page.after);
+    const rows = await query.orderBy('id').orderBy('app_id').limit(limit).execute();
+    const last = rows[rows.length - 1];
+    if (rows.length === limit && last) {
+      // The next page starts after this id, so every app's chunk with the same id must be in this one.
+      const ties = await this.db
+        .selectFrom('kb_chunks')
+        .selectAll()
+        .where('id', '=', last.id)
+        .where('app_id', '>', last.app_id)
+        .orderBy('app_id')
+        .execute();
+      rows.push(...ties);
+    }
+    return rows.map(toChunk);
+  }
+
+  // ---- ledger ----
+
+  async appendLedger(rows: LedgerRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const values = rows.map((r) => this.ledgerRow(r));
+    const write = async (db: Kysely<Database>) => {
+      for (const batch of batches(values, INSERT_BATCH)) await db.insertInto('ledger').values(batch).execute();
+    };
+    await this.guardWrite({ conflict: 'A ledger row with one of these ids already exists', missing: `App ${rows[0]!.app_id} does not exist` }, () =>
+      // One INSERT is atomic on its own; only a multi-batch append needs the transaction to stay all-or-nothing.
+      values.length <= INSERT_BATCH ? write(this.db) : this.db.transaction().execute(write),
+    );
+  }
+
+  async listLedger(appId: string, filter: LedgerFilter): Promise<LedgerRow[]> {
+    const rows = await this.db
+      .selectFrom('ledger')
+      .select([...ledgerColumns, costNanosText.as('cost_nanos')])
+      .where(ledgerWhere(appId, filter))
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(Math.max(0, Math.floor(filter.limit)))
+      .execute();
+    return rows.map(toLedger);
+  }
+
+  async sumLedgerCost(
+    appId: string,
+    filter: { agent_id?: string; key_id?: string; since: number; until?: number },
+  ): Promise<{ currency: string; nanos: bigint }[]> {
+    const rows = await this.db
+      .selectFrom('ledger')
+      .select(['currency', sumNanosText.as('nanos')])
+      .where(ledgerWhere(appId, filter))
+      .groupBy('currency')
+      .orderBy('currency')
+      .execute();
+    return rows.map((r) => ({ currency: r.currency, nanos: BigInt(r.nanos ?? 0) }));
+  }
+
+  // ---- internals ----
+
+  private ledgerRow(r: LedgerRow): Insertable<LedgerTable> {
+    return {
+      id: r.id,
+      app_id: r.app_id,
+      source: r.source,
+      agent_id: r.agent_id,
+      key_id: r.key_id,
+      user_id: r.user_id,
+      conversation_id: r.conversation_id,
+      message_id: r.message_id,
+      request_id: r.request_id,
+      model: r.model,
+      deployment: r.deployment,
+      provider: r.provider,
+      upstream_model: r.upstream_model,
+      attempt: r.attempt,
+      prompt_tokens: r.prompt_tokens,
+      cached_tokens: r.cached_tokens,
+      completion_tokens: r.completion_tokens,
+      reasoning_tokens: r.reasoning_tokens,
+      estimated: this.traits.bool(r.estimated),
+      // A caller that slipped a number past the types still writes an exact integer, or fails here rather than in SQL.
+      cost_nanos: BigInt(r.cost_nanos),
+      currency: r.currency,
+      price_id: r.price_id,
+      ttft_ms: r.ttft_ms,
+      latency_ms: r.latency_ms,
+      outcome: r.outcome,
+      error: r.error,
+      created_at: r.created_at,
+    };
+  }
+
+  /** Turns constraint errors into the port's errors, with messages a caller can act on. */
+  private async guardWrite<T>(messages: { conflict: string; missing: string }, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (this.traits.isUniqueViolation(error)) throw new StoreConflict(messages.conflict);
+      if (this.traits.isForeignKeyViolation(error)) throw new StoreNotFound(messages.missing);
+      throw error;
+    }
+  }
+}
+
+function ledgerWhere(appId: string, f: LedgerWhere) {
+  return (eb: ExpressionBuilder<Database, 'ledger'>) => {
+    const terms = [eb('app_id', '=', appId)];
+    if (f.since !== undefined) terms.push(eb('created_at', '>=', f.since));
+    if (f.until !== undefined) terms.push(eb('created_at', '<', f.until));
+    if (f.agent_id !== undefined) terms.push(eb('agent_id', '=', f.agent_id));
+    if (f.key_id !== undefined) terms.push(eb('key_id', '=', f.key_id));
+    if (f.model !== undefined) terms.push(eb('model', '=', f.model));
+    if (f.before !== undefined) {
+      terms.push(eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(f.before.created_at, f.before.id)));
+    }
+    return eb.and(terms);
+  };
+}
+
+function toAgent(r: Selectable<AgentsTable>): AgentRow {
+  return {
+    app_id: r.app_id,
+    id: r.id,
+    config: JSON.parse(r.config) as Record<string, unknown>,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+  };
+}
+
+function chunkRow(c: KbChunkRow): Insertable<KbChunksTable> {
+  return {
+    app_id: c.app_id,
+    id: c.id,
+    kb_id: c.kb_id,
+    document_id: c.document_id,
+    ordinal: c.ordinal,
+    title: c.title,
+    source: c.source,
+    heading_path: JSON.stringify(c.heading_path),
+    text: c.text,
+    tokens: c.tokens,
+  };
+}
+
+function toChunk(r: Selectable<KbChunksTable>): KbChunkRow {
+  return {
+    app_id: r.app_id,
+    kb_id: r.kb_id,
+    document_id: r.document_id,
+    id: r.id,
+    ordinal: r.ordinal,
+    title: r.title,
+    source: r.source,
+    heading_path: JSON.parse(r.heading_path) as string[],
+    text: r.text,
+    tokens: r.tokens,
+  };
+}
+
+function toLedger(r: Omit<Selectable<LedgerTable>, 'cost_nanos'> & { cost_nanos: string }): LedgerRow {
+  return { ...r, estimated: Boolean(r.estimated), cost_nanos: BigInt(r.cost_nanos) };
+}
+
+function* batches<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}

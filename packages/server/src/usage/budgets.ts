@@ -1,0 +1,210 @@
+// Monthly budgets per agent and per gateway key, in USD. The check runs before
+// every model call, so it must not query the store: each budgeted agent or key
+// has an in-memory running total for the current calendar month (UTC), seeded
+// once from the store and then kept current from every row the Ledger records.
+//
+// A budget is checked before a call, and a call's cost is known only after
+// it, so spending can pass the limit by what the calls in flight at that
+// moment cost. It never passes it by more.
+import { WarblerError } from '../errors.ts';
+import type { AiStore, LedgerRow } from '../store/index.ts';
+import type { LedgerListener } from './ledger.ts';
+import { CurrencyRates, formatUsd, nanosToUsd, usdToNanos } from './money.ts';
+
+export type BudgetStore = Pick<AiStore, 'sumLedgerCost'>;
+
+/** What Budgets needs of the Ledger: rows as they are recorded, and a clean cut to seed from. */
+export interface BudgetLedger {
+  subscribe(listener: LedgerListener): () => void;
+  barrier(): number;
+  flush(): Promise<void>;
+}
+
+export type BudgetScope = { agentId: string; keyId?: undefined } | { keyId: string; agentId?: undefined };
+
+export interface BudgetOptions {
+  store: BudgetStore;
+  ledger: BudgetLedger;
+  rates?: CurrencyRates;
+  now?: () => number;
+}
+
+export type BudgetCheck =
+  | { ok: true; spentUsd: number; limitUsd: number | null }
+  | { ok: false; error: WarblerError; spentUsd: number; limitUsd: number | null };
+
+export interface MonthSpend {
+  /** 'YYYY-MM', UTC. */
+  month: string;
+  /** Integer nanos per currency. */
+  byCurrency: Record<string, bigint>;
+  /** Converted with the current rates; currencies without a rate are left out and listed in `unconverted`. */
+  usd: number;
+  /** The same, exactly, in nano-USD. */
+  usdNanos: bigint;
+  unconverted: string[];
+}
+
+interface Total {
+  month: string;
+  monthStart: number;
+  monthEnd: number;
+  /** Rows at or above this created_at are counted here; older ones come from the store. */
+  cut: number;
+  byCurrency: Map<string, bigint>;
+  ready: Promise<void> | undefined;
+  failed: boolean;
+}
+
+function monthOf(ms: number): { month: string; start: number; end: number } {
+  const d = new Date(ms);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  return { month: `${y}-${String(m + 1).padStart(2, '0')}`, start: Date.UTC(y, m, 1), end: Date.UTC(y, m + 1, 1) };
+}
+
+const keyOf = (appId: string, scope: BudgetScope) => (scope.agentId !== undefined ? `${appId}\u0000a\u0000${scope.agentId}` : `${appId}\u0000k\u0000${scope.keyId}`);
+
+export class Budgets {
+  private readonly store: BudgetStore;
+  private readonly ledger: BudgetLedger;
+  private rates: CurrencyRates;
+  private readonly now: () => number;
+  private readonly totals = new Map<string, Total>();
+  private readonly unsubscribe: () => void;
+
+  constructor(options: BudgetOptions) {
+    this.store = options.store;
+    this.ledger = options.ledger;
+    this.rates = options.rates ?? new CurrencyRates();
+    this.now = options.now ?? Date.now;
+    this.unsubscribe = this.ledger.subscribe((row) => this.observe(row));
+  }
+
+  /** New rates apply to the next check; totals are kept per currency, so nothing is re-read. */
+  setRates(rates: CurrencyRates): void {
+    this.rates = rates;
+  }
+
+  /**
+   * Whether the agent or key may make another model call this month.
+   * `limitUsd` null or undefined means no budget (and nothing is loaded).
+   */
+  async check(appId: string, scope: BudgetScope, limitUsd: number | null | undefined): Promise<BudgetCheck> {
+    if (limitUsd === null || limitUsd === undefined) return { ok: true, spentUsd: 0, limitUsd: null };
+    let spend: MonthSpend;
+    try {
+      spend = await this.spent(appId, scope);
+    } catch {
+      return {
+        ok: false,
+        spentUsd: 0,
+        limitUsd,
+        error: new WarblerError('unavailable', `Could not read this month's spending to check the budget of ${who(scope)}; try again shortly.`),
+      };
+    }
+    if (spend.unconverted.length > 0) {
+      // Spending we cannot convert might already be over the limit; say what to configure instead of guessing.
+      const codes = spend.unconverted.join(', ');
+      return {
+        ok: false,
+        spentUsd: spend.usd,
+        limitUsd,
+        error: new WarblerError(
+          'unavailable',
+          `${capital(who(scope))} has spending in ${codes}, which has no USD rate, so its budget cannot be checked; an operator can set currency_rates.${spend.unconverted[0]} in warbler.yaml.`,
+          { reason: 'currency_rate_missing', currencies: spend.unconverted },
+        ),
+      };
+    }
+    if (spend.usdNanos < usdToNanos(limitUsd)) return { ok: true, spentUsd: spend.usd, limitUsd };
+    return { ok: false, spentUsd: spend.usd, limitUsd, error: budgetError(scope, limitUsd, spend) };
+  }
+
+  /** This month's spending of an agent or key (loads it from the store the first time). */
+  async spent(appId: string, scope: BudgetScope): Promise<MonthSpend> {
+    const total = this.current(appId, scope);
+    await total.ready;
+    let usdNanos = 0n;
+    const unconverted: string[] = [];
+    for (const [currency, nanos] of total.byCurrency) {
+      const usd = this.rates.toUsdNanos(currency, nanos);
+      if (usd === undefined) {
+        if (nanos !== 0n) unconverted.push(currency);
+      } else usdNanos += usd;
+    }
+    return { month: total.month, byCurrency: Object.fromEntries(total.byCurrency), usd: nanosToUsd(usdNanos), usdNanos, unconverted };
+  }
+
+  /** Forget every running total (they are re-read from the store on next use). */
+  reset(): void {
+    this.totals.clear();
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.totals.clear();
+  }
+
+  private current(appId: string, scope: BudgetScope): Total {
+    const key = keyOf(appId, scope);
+    const { month, start, end } = monthOf(this.now());
+    const existing = this.totals.get(key);
+    if (existing && existing.month === month && !existing.failed) return existing;
+    const total: Total = { month, monthStart: start, monthEnd: end, cut: this.ledger.barrier(), byCurrency: new Map(), ready: undefined, failed: false };
+    this.totals.set(key, total);
+    total.ready = this.seed(appId, scope, total).catch((err: unknown) => {
+      total.failed = true;
+      throw err;
+    });
+    return total;
+  }
+
+  private async seed(appId: string, scope: BudgetScope, total: Total): Promise<void> {
+    // Rows recorded before the cut may still sit in the ledger's buffer.
+    await this.ledger.flush();
+    const sums = await this.store.sumLedgerCost(appId, {
+      ...(scope.agentId !== undefined ? { agent_id: scope.agentId } : { key_id: scope.keyId }),
+      since: total.monthStart,
+      // `until` is exclusive: rows at the cut were counted by observe().
+      until: total.cut,
+    });
+    for (const { currency, nanos } of sums) add(total.byCurrency, currency, BigInt(nanos));
+  }
+
+  private observe(row: LedgerRow): void {
+    if (row.cost_nanos === 0n) return;
+    if (row.agent_id !== null) this.addTo(keyOf(row.app_id, { agentId: row.agent_id }), row);
+    if (row.key_id !== null) this.addTo(keyOf(row.app_id, { keyId: row.key_id }), row);
+  }
+
+  private addTo(key: string, row: LedgerRow): void {
+    const total = this.totals.get(key);
+    if (!total || row.created_at < total.cut || row.created_at < total.monthStart || row.created_at >= total.monthEnd) return;
+    add(total.byCurrency, row.currency, row.cost_nanos);
+  }
+}
+
+function add(map: Map<string, bigint>, currency: string, nanos: bigint): void {
+  const code = currency.toUpperCase();
+  map.set(code, (map.get(code) ?? 0n) + nanos);
+}
+
+const who = (scope: BudgetScope) => (scope.agentId !== undefined ? 'this assistant' : 'this API key');
+const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+function budgetError(scope: BudgetScope, limitUsd: number, spend: MonthSpend): WarblerError {
+  const limit = formatUsd(limitUsd);
+  const message =
+    scope.agentId !== undefined
+      ? `This assistant has reached its monthly budget of ${limit}; an operator can raise it in the console.`
+      : `This API key has reached its monthly budget of ${limit}; an operator can raise it in the console.`;
+  // 429 is what OpenAI answers when a quota is spent (code insufficient_quota), so gateway clients already handle it.
+  return new WarblerError('rate_limited', message, {
+    reason: 'budget_exceeded',
+    limit_usd: limitUsd,
+    spent_usd: spend.usd,
+    month: spend.month,
+    resets_at: new Date(monthOf(Date.parse(`${spend.month}-01T00:00:00Z`)).end).toISOString(),
+  });
+}

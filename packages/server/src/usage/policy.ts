@@ -1,0 +1,124 @@
+// The cost policy (docs/costs.md) in one place: what a Router attempt becomes
+// in the ledger. The router already decides *what was used* (upstream usage,
+// an o200k estimate for partial output, nothing for an attempt that produced
+// nothing); this file decides what that costs and how the row reads.
+import { costOf, type AttemptReport, type LlmErrorKind, type ModelPrice, type PriceTable } from '../llm/index.ts';
+import type { LedgerRow } from '../store/index.ts';
+
+/** Who made a model call. Passed as `context` of every Router call so the ledger can attribute it. */
+export interface UsageContext {
+  app_id: string;
+  source: LedgerRow['source'];
+  agent_id?: string | null;
+  key_id?: string | null;
+  user_id?: string | null;
+  conversation_id?: string | null;
+  message_id?: string | null;
+  request_id?: string | null;
+  /** Bill at the model's batch rates (a provider's native batch API). Lines a batch runs through the router pay normal rates. */
+  batch_rates?: boolean;
+}
+
+const SOURCES = new Set(['agent', 'gateway', 'batch']);
+
+export function isUsageContext(value: unknown): value is UsageContext {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.app_id === 'string' && v.app_id.length > 0 && SOURCES.has(v.source as string);
+}
+
+/** How an attempt ended, in the ledger's words. */
+export type LedgerOutcome = 'ok' | 'stopped' | 'cut' | 'timeout' | 'rate_limited' | 'unavailable' | 'error';
+
+const OUTCOME_BY_KIND: Partial<Record<LlmErrorKind, LedgerOutcome>> = {
+  aborted: 'stopped',
+  cut_stream: 'cut',
+  timeout: 'timeout',
+  rate_limited: 'rate_limited',
+  unavailable: 'unavailable',
+};
+
+export function outcomeOf(report: Pick<AttemptReport, 'outcome' | 'error'>): LedgerOutcome {
+  if (report.outcome === 'success') return 'ok';
+  if (report.error) return OUTCOME_BY_KIND[report.error.kind] ?? 'error';
+  return report.outcome === 'aborted' ? 'stopped' : 'error';
+}
+
+const MAX_ERROR_CHARS = 500;
+
+function errorText(report: AttemptReport): string | null {
+  const e = report.error;
+  if (!e) return null;
+  const head = `${e.kind}${e.status !== undefined ? ` ${e.status}` : ''}`;
+  const text = `${head}: ${e.message}`;
+  return text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS - 1)}…` : text;
+}
+
+/**
+ * The price an attempt is billed at: the upstream model first (what actually
+ * ran, dated snapshots included), then the route's name, which is how an
+ * operator prices an alias such as an Ark endpoint id.
+ */
+export function priceFor(report: Pick<AttemptReport, 'upstreamModel' | 'model' | 'requestedModel' | 'provider' | 'startedAt'>, prices: PriceTable): ModelPrice | undefined {
+  const at = new Date(report.startedAt);
+  const options = { provider: report.provider, at };
+  for (const name of new Set([report.upstreamModel, report.model, report.requestedModel])) {
+    if (!name) continue;
+    const p = prices.lookup(name, options);
+    if (p) return p;
+  }
+  return undefined;
+}
+
+export interface RowInput {
+  id: string;
+  /** When the row is recorded (ms); budgets count it in this month. */
+  createdAt: number;
+  context: UsageContext;
+  prices: PriceTable;
+}
+
+export interface PricedRow {
+  row: LedgerRow;
+  /** Set when the model has no price: the row is written with cost 0 and the caller should say so once. */
+  unpriced?: string;
+}
+
+/** One attempt → one ledger row. Pure: the Ledger adds ids, time and buffering. */
+export function ledgerRowFromAttempt(report: AttemptReport, input: RowInput): PricedRow {
+  const { context } = input;
+  const usage = report.usage;
+  const price = usage ? priceFor(report, input.prices) : undefined;
+  const cost = usage && price ? costOf(usage, price, { batch: context.batch_rates === true }) : undefined;
+  const row: LedgerRow = {
+    id: input.id,
+    app_id: context.app_id,
+    source: context.source,
+    agent_id: context.agent_id ?? null,
+    key_id: context.key_id ?? null,
+    user_id: context.user_id ?? null,
+    conversation_id: context.conversation_id ?? null,
+    message_id: context.message_id ?? null,
+    request_id: context.request_id ?? null,
+    model: report.requestedModel,
+    deployment: report.deployment || null,
+    provider: report.provider || null,
+    upstream_model: report.upstreamModel || null,
+    attempt: report.attempt,
+    prompt_tokens: usage?.promptTokens ?? 0,
+    cached_tokens: usage?.cachedTokens ?? 0,
+    completion_tokens: usage?.completionTokens ?? 0,
+    reasoning_tokens: usage?.reasoningTokens ?? 0,
+    estimated: usage?.estimated ?? false,
+    cost_nanos: BigInt(cost?.nanos ?? 0),
+    // An unpriced row still needs a currency; USD keeps sums in one column.
+    currency: cost?.currency ?? price?.currency ?? 'USD',
+    price_id: cost?.priceId ?? null,
+    ttft_ms: report.ttftMs === undefined ? null : Math.round(report.ttftMs),
+    latency_ms: Math.round(report.latencyMs),
+    outcome: outcomeOf(report),
+    error: errorText(report),
+    created_at: input.createdAt,
+  };
+  return usage && !price ? { row, unpriced: report.upstreamModel || report.model } : { row };
+}
