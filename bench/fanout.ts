@@ -27,6 +27,7 @@ const OPEN_SECONDS = envNumber('FANOUT_SECONDS', 15);
 const CLOSED_SECONDS = envNumber('FANOUT_CLOSED_SECONDS', 10);
 const WINDOW = envNumber('FANOUT_WINDOW', 1);
 const DRAIN_SECONDS = envNumber('FANOUT_DRAIN_SECONDS', 5);
+const QUIESCE_SECONDS = envNumber('FANOUT_QUIESCE_SECONDS', 60);
 const SYSTEMS = envList('FANOUT_SYSTEMS', ALL_SYSTEMS);
 
 const GROUPS = Math.floor(CLIENTS / GROUP_SIZE);
@@ -112,9 +113,12 @@ class FanoutRun {
   readonly ledger = new Ledger();
   readonly phases: [PhaseStats, PhaseStats, PhaseStats] = [newPhase(), newPhase(), newPhase()];
   clients: Client[] = [];
+  /** Every connection opened, even when connecting the rest failed: all must be closed. */
+  readonly opened: Conn[] = [];
   /** Unique deliveries so far, any phase: the rate windows difference it. */
   deliveries = 0;
   stray = 0;
+  lastDeliveryAt = 0;
   unexpectedCloses = 0;
   closing = false;
   closedLoopOn = false;
@@ -123,6 +127,7 @@ class FanoutRun {
 
   onDelivery(c: Client, k: number, t: number): void {
     const now = performance.now();
+    this.lastDeliveryAt = now;
     const ledger = this.ledger;
     if (!(k >= 0 && k < ledger.count) || ledger.group[k] !== c.group) {
       this.stray++;
@@ -211,6 +216,19 @@ class FanoutRun {
     });
   }
 
+  /**
+   * Waits until nothing has arrived for a second: a server still flushing an
+   * open-loop backlog would otherwise be credited (or blamed) in the closed loop.
+   */
+  async quiesce(seconds: number): Promise<boolean> {
+    const deadline = performance.now() + seconds * 1000;
+    while (performance.now() - this.lastDeliveryAt < 1000) {
+      if (performance.now() > deadline) return false;
+      await sleep(100);
+    }
+    return true;
+  }
+
   async drain(phases: Phase[], seconds: number): Promise<void> {
     const deadline = performance.now() + seconds * 1000;
     const missing = () => phases.reduce<number>((sum, p) => sum + this.phases[p].sent * GROUP_SIZE - this.phases[p].delivered, 0);
@@ -265,6 +283,7 @@ async function runSystem(name: SystemName, pin: boolean): Promise<FanoutResult> 
         onError: (k, code) => run.onError(client, k, code),
         onClose: (code, reason) => run.onClose(code, reason),
       });
+      run.opened.push(client.conn);
       return client;
     });
     log(`${name}: ${run.clients.length} clients connected in ${((performance.now() - connectStarted) / 1000).toFixed(1)} s, server rss ${Math.round(server.rssKb() / 1024)} MB`);
@@ -289,15 +308,17 @@ async function runSystem(name: SystemName, pin: boolean): Promise<FanoutResult> 
         `p50 ${openResult.p50_ms} ms, p99 ${openResult.p99_ms} ms, ${cpuText(openCpuPct)}`,
     );
 
+    if (!(await run.quiesce(QUIESCE_SECONDS))) log(`${name}: WARNING: still delivering the open-loop backlog after ${QUIESCE_SECONDS} s`);
     log(`${name}: closed loop, all ${run.clients.length} clients send, window ${WINDOW}, ${CLOSED_SECONDS} s`);
     const closedCpu = new CpuWindow(server.pid);
     const closedStart = performance.now();
     run.closedLoopOn = true;
     for (const c of run.clients) for (let w = 0; w < WINDOW; w++) run.closedLoopSend(c);
     await sleep(CLOSED_SETTLE_MS);
-    const settled = { at: performance.now(), deliveries: run.deliveries };
+    // Only closed-loop messages count: stragglers from the open loop are not this phase's throughput.
+    const settled = { at: performance.now(), deliveries: run.phases[CLOSED].delivered };
     await sleep(Math.max(0, CLOSED_SECONDS * 1000 - (performance.now() - closedStart)));
-    const maxPerS = ((run.deliveries - settled.deliveries) * 1000) / (performance.now() - settled.at);
+    const maxPerS = ((run.phases[CLOSED].delivered - settled.deliveries) * 1000) / (performance.now() - settled.at);
     run.closedLoopOn = false;
     const closedCpuPct = closedCpu.end();
     const peakKb = sampler.stop();
@@ -326,7 +347,7 @@ async function runSystem(name: SystemName, pin: boolean): Promise<FanoutResult> 
   } finally {
     run.closing = true;
     run.closedLoopOn = false;
-    for (const c of run.clients) c.conn.close();
+    for (const conn of run.opened) conn.close();
     await server.stop();
   }
 }

@@ -138,7 +138,9 @@ export interface StartOptions {
 export async function startServer(opts: StartOptions): Promise<ServerProcess> {
   const scriptPath = `${repoRoot}${opts.script}`;
   if (!existsSync(scriptPath)) throw new Error(`${opts.script} does not exist`);
-  const nodeArgs = ['--expose-gc', '--import', 'tsx', '--import', gcHookUrl, scriptPath];
+  // BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the servers under load.
+  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [...extra, '--expose-gc', '--import', 'tsx', '--import', gcHookUrl, scriptPath];
   const [cmd, args] =
     opts.cpu === undefined
       ? [process.execPath, nodeArgs]

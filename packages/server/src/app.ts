@@ -1,13 +1,18 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { AgentRuntime, Agents, applyFileAgents, seedDemoAgent } from './agents/index.ts';
 import { UserTokens } from './auth/tokens.ts';
-import { Conversations, MemberDirectory, Messages } from './chat/index.ts';
+import { Conversations, MemberDirectory, Messages, StreamingReplies } from './chat/index.ts';
 import type { Config } from './config.ts';
 import { Files } from './files/index.ts';
 import { buildHttp, Guards } from './http/index.ts';
+import { createKbAnswerProvider, KB_ANSWER_MODEL, KnowledgeBases, seedDocsDir } from './kb/index.ts';
+import { costOf, type Router } from './llm/index.ts';
 import { Hub, LocalBroker, RealtimeGateway, type Broker } from './realtime/index.ts';
+import { buildRouter, currencyRatesFrom, loadWarblerConfig, priceTableFrom } from './settings/index.ts';
 import { openStore, type Store } from './store/index.ts';
 import { Apps, Authenticator, loadMasterKey, Users } from './tenancy/index.ts';
+import { Budgets, formatNanoAmount, Ledger } from './usage/index.ts';
 
 export const VERSION = '0.1.0';
 
@@ -20,17 +25,24 @@ export interface Warbler {
   users: Users;
   conversations: Conversations;
   messages: Messages;
+  agents: Agents;
+  runtime: AgentRuntime;
+  knowledge: KnowledgeBases;
+  router: Router;
+  ledger: Ledger;
+  budgets: Budgets;
   masterKey: string;
   masterKeyFile: string | undefined;
   defaultApp: { appId: string; secretFile: string; created: boolean };
   /** Starts listening; resolves with the base URL. */
   listen(): Promise<string>;
-  /** Graceful stop: refuse new work, tell sockets to reconnect elsewhere, finish in-flight requests, close the store. */
+  /** Graceful stop: refuse new work, tell sockets to reconnect, finish replies and requests in flight, write the ledger, close the store. */
   close(): Promise<void>;
 }
 
 /** The composition root: builds every room from config and wires them together. Nothing else knows them all. */
 export async function buildWarbler(config: Config, options: { broker?: Broker } = {}): Promise<Warbler> {
+  const file = await loadWarblerConfig(undefined, config.env);
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await store.migrate();
   const master = await loadMasterKey(config.masterKey, config.dataDir);
@@ -41,25 +53,64 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const directory = new MemberDirectory(store);
   const conversations = new Conversations(store, directory, publish);
   const messages = new Messages(store, conversations, publish);
+  const streams = new StreamingReplies(store, messages, publish);
   const apps = new Apps(store);
   const users = new Users(store, tokens, publish);
   const auth = new Authenticator(store, tokens, master.key);
   const files = new Files(store, conversations, path.join(config.dataDir, 'files'), config.maxUploadBytes);
   const defaultApp = await apps.ensureDefault(config.dataDir);
 
+  // Models, money and knowledge.
+  let log: FastifyInstance['log'] | undefined;
+  const prices = priceTableFrom(file, { localModels: [KB_ANSWER_MODEL] });
+  const ledger = new Ledger({ store, prices, log: { warn: (o, m) => log?.warn(o, m), error: (o, m) => log?.error(o, m) } });
+  const budgets = new Budgets({ store, ledger, rates: currencyRatesFrom(file) });
+  const router = buildRouter(file, config.env, {
+    localProviders: { [KB_ANSWER_MODEL]: createKbAnswerProvider() },
+    onAttempt: ledger.onAttempt,
+    onWarning: (message) => log?.warn(message),
+  });
+  const knowledge = new KnowledgeBases(store);
+  await knowledge.load();
+  const runtime = new AgentRuntime({
+    store, messages, streams, directory, publish, models: router,
+    knowledge: { search: (appId, kbIds, query, k) => knowledge.search(appId, kbIds, query, k) },
+    spend: {
+      async check(appId, agentId, limit) {
+        const r = await budgets.check(appId, { agentId }, limit);
+        return r.ok ? { ok: true } : { ok: false, message: r.error.message };
+      },
+    },
+    imageUrl: (appId, fileId) => files.dataUrl(appId, fileId, 5 * 1024 * 1024),
+    costOf: (model, usage) => {
+      const price = prices.lookup(model);
+      if (!price) return undefined;
+      const cost = costOf(usage, price);
+      return { currency: cost.currency, amount: formatNanoAmount(BigInt(cost.nanos)) };
+    },
+    onError: (err, where) => log?.error({ err }, `agents: ${where}`),
+  });
+  const agents = new Agents(store, users, runtime, () => router.models());
+  await agents.load();
+  await seedDemoAgent(agents, knowledge, defaultApp.appId, seedDocsDir(), router.models());
+  if (file?.agents.length) await applyFileAgents(agents, knowledge, file.agents, defaultApp.appId);
+  runtime.start();
+
   let ready = false;
   const http = await buildHttp(
-    { guards: new Guards(auth), apps, users, conversations, messages, files, isReady: () => ready },
+    { guards: new Guards(auth), apps, users, conversations, messages, files, knowledge, agents, isReady: () => ready },
     { logLevel: config.logLevel, version: VERSION },
   );
+  log = http.log;
   const logError = (err: unknown) => http.log.error({ err }, 'realtime error');
   const hub = new Hub(broker, directory, logError);
   const realtime = new RealtimeGateway(hub, messages, auth, { ...config.ws, heartbeatMs: config.ws.heartbeatMs }, logError);
+  realtime.stopStreaming = (actor, messageId) => runtime.stop(actor, messageId);
   realtime.attach(http.server);
 
   let closing: Promise<void> | undefined;
   return {
-    config, store, http, realtime, apps, users, conversations, messages,
+    config, store, http, realtime, apps, users, conversations, messages, agents, runtime, knowledge, router, ledger, budgets,
     masterKey: master.key, masterKeyFile: master.file, defaultApp,
     async listen() {
       await http.listen({ port: config.port, host: config.host });
@@ -74,7 +125,11 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         ready = false;
         realtime.shutdown(1_000);
         hub.stop();
+        // Replies under way are stopped and finished as such, so none is left 'streaming' in the store.
+        await runtime.close(true);
         await http.close();
+        await ledger.close().catch((err: unknown) => http.log.error({ err }, 'ledger rows could not be written at shutdown'));
+        budgets.close();
         await broker.close();
         await store.close();
       })();

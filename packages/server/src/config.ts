@@ -44,6 +44,8 @@ export interface Config {
     sendBurst: number;
   };
   shutdownGraceMs: number;
+  /** The environment this config was read from: provider keys and WARBLER_CONFIG are read from it too. */
+  env: Record<string, string | undefined>;
 }
 
 export class ConfigError extends Error {
@@ -74,5 +76,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sendBurst: e.WARBLER_WS_SEND_BURST,
     },
     shutdownGraceMs: e.WARBLER_SHUTDOWN_GRACE_MS,
+    env,
   };
 }

@@ -3,3 +3,4 @@ export { modelFacts, type ModelFacts } from './models.ts';
 export { AgentRuntime, citationsIn, explain, type AgentCallContext, type KnowledgeSearch, type RuntimeDeps, type SpendGuard } from './runtime.ts';
 export { Agents } from './service.ts';
 export { mentions, shouldReply, MAX_AGENT_CHAIN } from './triggers.ts';
+export { applyFileAgents, DEMO_AGENT_ID, DEMO_KB_ID, seedDemoAgent } from './seed.ts';

@@ -258,7 +258,8 @@ export class AgentRuntime {
     const facts = modelFacts(agent.config.model);
     const input = {
       agentId: agent.id, config: agent.config, facts, group: conversation.kind !== 'direct', names,
-      knowledge: passages.length > 0 ? formatKnowledgeBlock(passages) : '',
+      // An empty block still tells local/kb-answer a knowledge base is attached, so it says it found nothing.
+      knowledge: agent.config.knowledge_base_ids.length > 0 ? formatKnowledgeBlock(passages) : '',
       imageUrl: async (m: Message) => {
         const fileId = (m.content as { file_id?: unknown }).file_id;
         return typeof fileId === 'string' ? this.deps.imageUrl(agent.app_id, fileId) : undefined;

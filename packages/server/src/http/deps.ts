@@ -1,3 +1,4 @@
+import type { Agents } from '../agents/index.ts';
 import type { Conversations, Messages } from '../chat/index.ts';
 import type { Files } from '../files/index.ts';
 import type { KnowledgeBases } from '../kb/index.ts';
@@ -13,5 +14,6 @@ export interface HttpDeps {
   messages: Messages;
   files: Files;
   knowledge: KnowledgeBases;
+  agents: Agents;
   isReady: () => boolean;
 }

@@ -3,10 +3,12 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import { adminRoutes } from './admin.ts';
+import { agentRoutes } from './agents.ts';
 import { conversationRoutes } from './conversations.ts';
 import type { HttpDeps } from './deps.ts';
 import { registerErrorHandling } from './errors.ts';
 import { fileRoutes } from './files.ts';
+import { knowledgeRoutes } from './knowledge.ts';
 import { userRoutes } from './users.ts';
 
 export { Guards } from './auth.ts';
@@ -52,5 +54,7 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions): Promise<F
   await app.register(userRoutes(deps));
   await app.register(conversationRoutes(deps));
   await app.register(fileRoutes(deps));
+  await app.register(agentRoutes(deps));
+  await app.register(knowledgeRoutes(deps));
   return app;
 }

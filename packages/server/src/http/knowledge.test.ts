@@ -1,8 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserTokens } from '../auth/tokens.ts';
 import { KnowledgeBases } from '../kb/index.ts';
@@ -50,6 +51,7 @@ describe('knowledge base routes', () => {
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
     registerErrorHandling(app);
+    await app.register(swagger, { openapi: { info: { title: 'test', version: '0' } }, transform: jsonSchemaTransform });
     // Both plugins register @fastify/multipart, each in its own scope, as buildHttp will.
     await app.register(fileRoutes(deps));
     await app.register(knowledgeRoutes(deps));
@@ -81,6 +83,15 @@ describe('knowledge base routes', () => {
     return form;
   };
 
+  it('documents every route in the OpenAPI document, from the schemas that validate', () => {
+    const doc = app.swagger() as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown> } }> } }>> };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining([
+      '/api/knowledge-bases', '/api/knowledge-bases/{kbId}', '/api/knowledge-bases/{kbId}/documents',
+      '/api/knowledge-bases/{kbId}/documents/{docId}', '/api/knowledge-bases/{kbId}/documents/{docId}/chunks', '/api/knowledge-bases/{kbId}/search',
+    ]));
+    expect(doc.paths['/api/knowledge-bases/{kbId}/search']!['post']!.requestBody!.content['application/json']!.schema.properties).toHaveProperty('query');
+  });
+
   it('needs the app secret, or the master key naming the app', async () => {
     expect((await call('GET', '/api/knowledge-bases', undefined, {})).status).toBe(401);
     const master = await call('GET', '/api/knowledge-bases', undefined, { authorization: `Bearer ${MASTER}` });
@@ -88,6 +99,11 @@ describe('knowledge base routes', () => {
     expect(master.body.error.message).toMatch(/X-Warbler-App/);
     const named = await call('GET', '/api/knowledge-bases', undefined, { authorization: `Bearer ${MASTER}`, 'x-warbler-app': 'main' });
     expect(named).toEqual({ status: 200, body: { knowledge_bases: [] } });
+    const user = await store.createUser({ id: 'alice', app_id: 'main', kind: 'human', name: 'Alice', avatar_url: null, metadata: {}, created_at: 1 });
+    const { token } = await new UserTokens(MASTER).mint({ appId: 'main', userId: user.id, version: user.token_version }, 600);
+    const asUser = await call('POST', '/api/knowledge-bases', { name: 'Mine' }, { authorization: `Bearer ${token}` });
+    expect(asUser.status).toBe(403);
+    expect(asUser.body.error.message).toMatch(/app secret/);
   });
 
   it('manages a knowledge base and its documents end to end, JSON and multipart', async () => {
@@ -106,7 +122,6 @@ describe('knowledge base routes', () => {
       method: 'POST', headers: { authorization: `Bearer ${secret}` },
       body: upload('退款.txt', '退款审核通过后，款项会在三到五个工作日内原路退回。', 'text/plain', { title: '退款政策' }),
     });
-    if (uploaded.status !== 201) console.log(await uploaded.clone().text());
     expect(uploaded.status).toBe(201);
     const zh = await uploaded.json();
     expect(zh).toMatchObject({ title: '退款政策', source: '退款.txt', format: 'text', chunk_count: 1 });

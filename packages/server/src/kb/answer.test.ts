@@ -134,6 +134,12 @@ describe('bestSnippet', () => {
     expect(bestSnippet('warbler serve', withCode)).toBe('…\n```sh\nnpx warbler serve\n```\n…');
   });
 
+  it('quotes whole sentences of hard-wrapped Markdown, joining Chinese lines without a space', () => {
+    const wrapped = 'SQLite is the default and needs nothing. To keep everything in PostgreSQL\ninstead, set WARBLER_DATABASE_URL to a postgres URL.\n\n- a list item\n- another';
+    expect(bestSnippet('How do I use PostgreSQL?', wrapped)).toBe('… To keep everything in PostgreSQL instead, set WARBLER_DATABASE_URL to a postgres URL. …');
+    expect(bestSnippet('数据库', '默认使用 SQLite。要把数据保存到\n数据库，请设置地址。')).toBe('… 要把数据保存到数据库，请设置地址。');
+  });
+
   it('cuts a single over-long sentence at a word boundary', () => {
     const long = `Refunds ${'are always processed carefully and '.repeat(40)}end.`;
     const snippet = bestSnippet('refunds', long, 30);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunkDocument, packBlocks } from './chunk.ts';
+import { chunkDocument, chunkDocumentInSlices, packBlocks } from './chunk.ts';
 import { countTokens } from './text.ts';
 import type { KbDocument } from './types.ts';
 
@@ -127,5 +127,18 @@ describe('chunkDocument on pathological input', () => {
     expect(performance.now() - started).toBeLessThan(5_000);
     expect(chunks.map((c) => c.text).join('')).toBe(blob);
     for (const chunk of chunks) expect(chunk.tokens).toBeLessThanOrEqual(300);
+  });
+});
+
+describe('chunkDocumentInSlices', () => {
+  it('gives the same chunks as chunkDocument, letting the event loop run between sections', async () => {
+    const section = (i: number) => `## Part ${i}\n\n${'Warbler keeps every message and every token in the ledger. '.repeat(60)}\n\n`;
+    const doc: KbDocument = { id: 'big', app_id: 'app1', kb_id: 'kb1', title: 'Big', source: 'big.md', text: Array.from({ length: 40 }, (_, i) => section(i)).join('') };
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const sliced = await chunkDocumentInSlices(doc, {}, 0);
+    clearInterval(timer);
+    expect(sliced).toEqual(chunkDocument(doc));
+    expect(ticks).toBeGreaterThan(0);
   });
 });

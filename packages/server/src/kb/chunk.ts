@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { markdownSections, stripFrontMatter, textSections, type Block, type Fence } from './markdown.ts';
 import { countTokens, fitsTokens, segments, sentences } from './text.ts';
 import type { Chunk, KbDocument } from './types.ts';
@@ -24,27 +25,49 @@ interface Piece {
 
 /** Splits a document into chunks: by headings first, then packed by tokens with overlap. */
 export function chunkDocument(doc: KbDocument, options: ChunkOptions = {}): Chunk[] {
-  const format = doc.format ?? formatOf(doc.source);
-  const sections = format === 'text' ? textSections(doc.text) : markdownSections(stripFrontMatter(doc.text).body);
   const chunks: Chunk[] = [];
-  for (const section of sections) {
-    for (const text of packBlocks(section.blocks, options)) {
-      const ordinal = chunks.length;
-      chunks.push({
-        id: `${doc.id}#${ordinal}`,
-        app_id: doc.app_id,
-        kb_id: doc.kb_id,
-        document_id: doc.id,
-        ordinal,
-        title: doc.title,
-        source: doc.source,
-        heading_path: [...section.headingPath],
-        text,
-        tokens: countTokens(text),
-      });
+  for (const section of chunkSections(doc, options)) chunks.push(...section);
+  return chunks;
+}
+
+/**
+ * chunkDocument with a turn of the event loop whenever a slice of sections
+ * has taken more than `sliceMs`: packing costs about a second per MB of text,
+ * and a chat server must not stall that long. One huge section still runs in
+ * one go.
+ */
+export async function chunkDocumentInSlices(doc: KbDocument, options: ChunkOptions = {}, sliceMs = 20): Promise<Chunk[]> {
+  const chunks: Chunk[] = [];
+  let started = performance.now();
+  for (const section of chunkSections(doc, options)) {
+    chunks.push(...section);
+    if (performance.now() - started > sliceMs) {
+      await nextTurn();
+      started = performance.now();
     }
   }
   return chunks;
+}
+
+/** The chunks of each section in turn, numbered across the whole document. */
+function* chunkSections(doc: KbDocument, options: ChunkOptions): Generator<Chunk[]> {
+  const format = doc.format ?? formatOf(doc.source);
+  const sections = format === 'text' ? textSections(doc.text) : markdownSections(stripFrontMatter(doc.text).body);
+  let ordinal = 0;
+  for (const section of sections) {
+    yield packBlocks(section.blocks, options).map((text) => ({
+      id: `${doc.id}#${ordinal}`,
+      app_id: doc.app_id,
+      kb_id: doc.kb_id,
+      document_id: doc.id,
+      ordinal: ordinal++,
+      title: doc.title,
+      source: doc.source,
+      heading_path: [...section.headingPath],
+      text,
+      tokens: countTokens(text),
+    }));
+  }
 }
 
 export function formatOf(source: string): 'markdown' | 'text' {

@@ -83,16 +83,27 @@ export function answerFromKnowledge(
   // alike and the stable sort keeps that order. When nothing shares a word with
   // the question (a follow-up like "and the price?", retrieved with the
   // conversation's context), the runtime's choice is still the best there is.
-  const chosen = matching.length ? matching : passages;
+  const chosen = sameLanguage(question, matching.length ? matching : passages);
   const numbers = new Map<Passage, number>();
   const asPassages = chosen.map((p) => {
     const passage: Passage = { score: 1, chunk: toChunk(p) };
     numbers.set(passage, p.index);
     return passage;
   });
-  const answer = answerFromPassages(question, asPassages, locale, { ...options, numbering: (p) => numbers.get(p)! });
-  const documents = new Map(chosen.map((p) => [p.index, p.document_id ?? '']));
-  return { ...answer, citations: answer.citations.map((c) => ({ ...c, document_id: documents.get(c.index) ?? '' })) };
+  return answerFromPassages(question, asPassages, locale, { ...options, numbering: (p) => numbers.get(p)! });
+}
+
+/**
+ * In a bilingual knowledge base a term like "PostgreSQL" matches both
+ * translations of a page; the reply quotes the one in the question's language
+ * when there is one, since it answers in that language.
+ */
+function sameLanguage(question: string, passages: readonly KnowledgePassage[]): readonly KnowledgePassage[] {
+  const lang = textLanguage(question);
+  if (!lang) return passages;
+  const languages = passages.map((p) => textLanguage(p.text));
+  if (!languages.includes(lang)) return passages;
+  return passages.filter((_, i) => languages[i] === lang || languages[i] === undefined);
 }
 
 async function* streamAnswer(
@@ -191,6 +202,7 @@ function toChunk(p: KnowledgePassage): Passage['chunk'] {
     id: `block#${p.index}`,
     app_id: '',
     kb_id: '',
+    // A parsed block does not know its documents; citations then carry ''.
     document_id: p.document_id ?? '',
     ordinal: p.index,
     title: p.title,

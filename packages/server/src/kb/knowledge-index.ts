@@ -65,6 +65,10 @@ export class InMemoryKnowledgeIndex implements KnowledgeIndex {
     return index;
   }
 
+  hasDocument(appId: string, documentId: string): boolean {
+    return this.byDocument.has(documentKey(appId, documentId));
+  }
+
   get size(): number {
     return this.entries.size;
   }
@@ -83,7 +87,7 @@ export class InMemoryKnowledgeIndex implements KnowledgeIndex {
    * long. Searches meanwhile see the part indexed so far. Callers must not
    * change the same document while this runs.
    */
-  async putDocumentInSlices(appId: string, documentId: string, chunks: readonly Chunk[], sliceSize = 200): Promise<void> {
+  async putDocumentInSlices(appId: string, documentId: string, chunks: readonly Chunk[], sliceSize = 16): Promise<void> {
     this.removeDocument(appId, documentId);
     const entries = this.entriesOf(appId, documentId, chunks);
     const keys: string[] = [];

@@ -114,6 +114,7 @@ describe('KnowledgeBases on SQLite', () => {
     expect(txt).toMatchObject({ format: 'text', title: 'FAQ' });
     expect((await kbs.getDocument(app, kb.id, txt.id)).text).toBe('退款七天内到账。');
 
+    expect((await rejection(kbs.uploadDocument(app, kb.id, { filename: 'manual.pdf', mime: 'application/pdf', data: bytes('%PDF'), format: 'text' }))).code).toBe('unsupported_media_type');
     const pdf = await rejection(kbs.uploadDocument(app, kb.id, { filename: 'manual.pdf', mime: 'application/pdf', data: bytes('%PDF') }));
     expect(pdf.code).toBe('unsupported_media_type');
     expect(pdf.message).toMatch(/Markdown \(\.md, \.markdown\) and plain text \(\.txt\).*manual\.pdf is application\/pdf/);
@@ -188,6 +189,10 @@ describe('KnowledgeBases on SQLite', () => {
     expect(first.skipped).toEqual([{ source: 'empty.md', reason: expect.stringMatching(/empty/) }]);
     const again = await kbs.importFolder(app, kb.id, folder);
     expect(again).toMatchObject({ added: [], updated: [], unchanged: 2, removed: 0 });
+    // Seeding at start may run before load(): unchanged documents still reach the index.
+    const restarted = new KnowledgeBases(store);
+    expect(await restarted.importFolder(app, kb.id, folder)).toMatchObject({ unchanged: 2 });
+    expect((await restarted.search(app, [kb.id], '退款'))[0]?.chunk.source).toBe('zh/退款.md');
 
     await writeFile(join(folder, 'quick-start.md'), guide.replace('8080', '9090'));
     await rm(join(folder, 'zh'), { recursive: true });

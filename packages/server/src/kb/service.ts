@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, extname } from 'node:path';
 import { badRequest, notFound, WarblerError } from '../errors.ts';
 import type { AiStore, KbChunkRow, KbDocumentRow, KnowledgeBaseRow } from '../store/index.ts';
-import { chunkDocument, type ChunkOptions } from './chunk.ts';
+import { chunkDocumentInSlices, type ChunkOptions } from './chunk.ts';
 import { importFolder as readFolder } from './folder.ts';
 import { InMemoryKnowledgeIndex } from './knowledge-index.ts';
 import { firstHeading, stripFrontMatter } from './markdown.ts';
@@ -189,7 +189,7 @@ export class KnowledgeBases {
       if (existing && existing.kb_id !== kbId) {
         throw new WarblerError('conflict', `Document ${id} belongs to another knowledge base of this app.`);
       }
-      const chunks = chunkDocument({ id, app_id: appId, kb_id: kbId, title, source, text, format }, this.options.chunk);
+      const chunks = await chunkDocumentInSlices({ id, app_id: appId, kb_id: kbId, title, source, text, format }, this.options.chunk);
       if (!chunks.length) throw badRequest('The document has no text to index: it holds only headings, front matter or blank lines.');
       const now = this.now();
       const row: KbDocumentRow = {
@@ -204,7 +204,9 @@ export class KnowledgeBases {
 
   /** Adds an uploaded Markdown or text file; other types are refused with 415. */
   async uploadDocument(appId: string, kbId: string, upload: DocumentUpload): Promise<KbDocumentInfo> {
-    const format = upload.format ?? uploadFormat(upload.filename, upload.mime);
+    // Checked even when the caller names a format: it says how to read text, not that a PDF is text.
+    const detected = uploadFormat(upload.filename, upload.mime);
+    const format = upload.format ?? detected;
     if (upload.data.byteLength > this.maxDocumentBytes) throw documentTooLarge(this.maxDocumentBytes);
     if (upload.data.byteLength === 0) throw badRequest('The file is empty.');
     const text = decodeText(upload.data);
@@ -252,7 +254,10 @@ export class KnowledgeBases {
     const result: FolderImportResult = { added: [], updated: [], unchanged: 0, removed: 0, skipped: [...folder.skipped] };
     for (const doc of folder.documents) {
       const existing = await this.store.getDocument(appId, doc.id);
-      if (existing && (await this.unchanged(existing, doc.title, doc.source, doc.text))) {
+      const same = existing && (await this.unchangedChunks(existing, doc.title, doc.source, doc.text));
+      if (same) {
+        // Imported before load() (seeding at start): the Store has it, the index may not yet.
+        if (!this.index.hasDocument(appId, doc.id)) await this.index.putDocumentInSlices(appId, doc.id, same);
         result.unchanged++;
         continue;
       }
@@ -284,12 +289,15 @@ export class KnowledgeBases {
     return this.index.search(appId, query, { kbIds, limit });
   }
 
-  /** Same text, title and chunks (the chunker may have changed since it was stored): nothing to write. */
-  private async unchanged(existing: KbDocumentRow, title: string, source: string, text: string): Promise<boolean> {
-    if (existing.text !== text || existing.title !== title || existing.source !== source) return false;
+  /**
+   * The stored chunks when text, title and chunks are what they would be now
+   * (the chunker may have changed since the document was stored): nothing to write.
+   */
+  private async unchangedChunks(existing: KbDocumentRow, title: string, source: string, text: string): Promise<Chunk[] | undefined> {
+    if (existing.text !== text || existing.title !== title || existing.source !== source) return undefined;
     const stored = await this.store.listChunks(existing.app_id, existing.id);
-    const fresh = chunkDocument({ ...existing }, this.options.chunk);
-    return stored.length === fresh.length && fresh.every((c, i) => sameChunk(c, stored[i]!));
+    const fresh = await chunkDocumentInSlices({ ...existing }, this.options.chunk);
+    return stored.length === fresh.length && fresh.every((c, i) => sameChunk(c, stored[i]!)) ? stored : undefined;
   }
 }
 

@@ -66,7 +66,7 @@ function splitUnits(text: string): Unit[] {
   let prose: string[] = [];
   let fence: string[] | undefined;
   const flushProse = () => {
-    for (const s of sentences(prose.join('\n'))) {
+    for (const s of sentences(unwrap(prose))) {
       const text = s.trim();
       const trailing = s.slice(s.trimEnd().length);
       if (text) units.push({ text, fence: false, after: trailing.includes('\n') ? '\n' : trailing ? ' ' : '' });
@@ -91,6 +91,29 @@ function splitUnits(text: string): Unit[] {
   if (fence) units.push({ text: fence.join('\n'), fence: true, after: '\n' });
   flushProse();
   return units;
+}
+
+// A line that starts a list item, quote, heading or table row, or a line after a table row or a hard break ("  " at the end).
+const BLOCK_LINE = /^\s*([-*+>#|]|\d+[.)])(\s|$)/;
+const CJK_END = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}、。，；：！？）」』]$/u;
+const CJK_START = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}（「『]/u;
+
+/**
+ * Joins the soft-wrapped lines of Markdown paragraphs. ICU ends a sentence
+ * at every line break, so a hard-wrapped paragraph would otherwise be quoted
+ * line by line ("… For PostgreSQL, set: …"). Chinese lines join without a
+ * space; lists, tables and blank lines keep their breaks.
+ */
+function unwrap(lines: readonly string[]): string {
+  let out = '';
+  let previous: string | undefined;
+  for (const line of lines) {
+    if (previous === undefined) out = line;
+    else if (!line.trim() || !previous.trim() || BLOCK_LINE.test(line) || /^\s*\|/.test(previous) || /( {2}|\\)$/.test(previous)) out += `\n${line}`;
+    else out += (CJK_END.test(previous.trimEnd()) && CJK_START.test(line.trimStart()) ? '' : ' ') + line.trim();
+    previous = line;
+  }
+  return out;
 }
 
 /** Cuts one over-long unit at a word (or, for code, a line) boundary. */

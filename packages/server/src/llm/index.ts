@@ -60,3 +60,4 @@ export {
   type ModelPrice,
   type PriceRates,
 } from './prices.ts';
+export { SecretBox, SecretBoxError, maskSecret, type SecretBoxFailure, type SecretBoxOptions } from './secret-box.ts';

@@ -67,7 +67,7 @@ describe.each(STORE_KINDS.filter((k) => k !== 'memory'))('cost policy, fixture â
   });
 
   /** A router whose attempts land in the ledger under a fresh agent id; returns the call's rows, oldest first. */
-  function harness(options: { maxRetries?: number; fallbacks?: Record<string, string[]> } = {}) {
+  function harness(options: { maxRetries?: number; fallbacks?: Record<string, string[]>; idleTimeoutMs?: number } = {}) {
     const agentId = `usr_case_${++caseNo}`;
     const context: UsageContext = { app_id: APP, source: 'agent', agent_id: agentId, conversation_id: 'cnv_1', message_id: `msg_${caseNo}`, user_id: 'usr_human' };
     const router = new Router({
@@ -75,6 +75,7 @@ describe.each(STORE_KINDS.filter((k) => k !== 'memory'))('cost policy, fixture â
       retry: { maxRetries: options.maxRetries ?? 2, baseDelayMs: 1, maxDelayMs: 2 },
       random: () => 0,
       onAttempt: ledger.onAttempt,
+      ...(options.idleTimeoutMs ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
     });
     const rows = async (): Promise<LedgerRow[]> => {
       await ledger.flush();
@@ -206,6 +207,21 @@ describe.each(STORE_KINDS.filter((k) => k !== 'memory'))('cost policy, fixture â
       cost_nanos: BigInt(costOf(estimate, prices.lookup('gpt-4o-mini')!).nanos),
     });
     expect(row!.error).toMatch(/^cut_stream/);
+  });
+
+  it.each([
+    ['malformed chunk', { fault: 'malformed', afterChunks: 2, text: 'alpha beta gamma delta' }, 'cut', 'malformed', {}],
+    ['silence past the idle timeout', { fault: 'hang', afterChunks: 2, text: 'alpha beta gamma delta' }, 'timeout', 'timeout', { idleTimeoutMs: 100 }],
+  ] as const)('a stream that breaks another way (%s): billed like a cut', async (_, fault, outcome, kind, options) => {
+    const { router, context, rows } = harness(options);
+    const request = ask('gpt-4o-mini');
+    const parts = await stream(router, request, context, [{ model: 'gpt-4o-mini', ...fault }]);
+    expect(parts.at(-1)).toMatchObject({ type: 'error', error: { kind } });
+    const estimate = estimateUsage(request, { text: texts(parts) });
+    expect(texts(parts)).toBe('alpha beta ');
+    expect(await rows()).toEqual([
+      expect.objectContaining({ outcome, estimated: true, prompt_tokens: estimate.promptTokens, completion_tokens: estimate.completionTokens, cost_nanos: BigInt(costOf(estimate, prices.lookup('gpt-4o-mini')!).nanos) }),
+    ]);
   });
 
   it('an upstream error before any token: 0 tokens, cost 0, the outcome and error recorded', async () => {

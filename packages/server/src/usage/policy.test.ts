@@ -106,6 +106,11 @@ describe('outcomeOf', () => {
   ] as const)('%s / %o → %s', (outcome, error, expected) => {
     expect(outcomeOf({ outcome, ...(error ? { error } : {}) })).toBe(expected);
   });
+
+  it('malformed output after the reply began is a cut', () => {
+    expect(outcomeOf({ outcome: 'failure', error: err('malformed'), committed: true })).toBe('cut');
+    expect(outcomeOf({ outcome: 'failure', error: err('malformed'), committed: false })).toBe('error');
+  });
 });
 
 describe('isUsageContext / priceFor', () => {

@@ -38,8 +38,10 @@ const OUTCOME_BY_KIND: Partial<Record<LlmErrorKind, LedgerOutcome>> = {
   unavailable: 'unavailable',
 };
 
-export function outcomeOf(report: Pick<AttemptReport, 'outcome' | 'error'>): LedgerOutcome {
+export function outcomeOf(report: Pick<AttemptReport, 'outcome' | 'error'> & { committed?: boolean }): LedgerOutcome {
   if (report.outcome === 'success') return 'ok';
+  // Garbage mid-reply ends it like a broken connection does: the user saw part of an answer.
+  if (report.error?.kind === 'malformed' && report.committed) return 'cut';
   if (report.error) return OUTCOME_BY_KIND[report.error.kind] ?? 'error';
   return report.outcome === 'aborted' ? 'stopped' : 'error';
 }
