@@ -100,6 +100,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const http = await buildHttp(
     { guards: new Guards(auth), apps, users, conversations, messages, files, knowledge, agents, isReady: () => ready },
     { logLevel: config.logLevel, version: VERSION },
+    { store, ledger, rates: currencyRatesFrom(file) },
   );
   log = http.log;
   const logError = (err: unknown) => http.log.error({ err }, 'realtime error');

@@ -90,6 +90,12 @@ describe.each(storeKinds())('AI agents on %s', (kind) => {
     expect(rows[0]).toMatchObject({ prompt_tokens: 120, completion_tokens: 9, cached_tokens: 64, estimated: false, outcome: 'ok', conversation_id: conversationId, currency: 'USD' });
     // gpt-4o-mini: (120-64) × $0.15 + 64 × $0.075 + 9 × $0.60 per 1M tokens = 8,400 + 4,800 + 5,400 nano-USD.
     expect(rows[0]!.cost_nanos).toBe(18_600n);
+    // The console's usage report sees the same call and cost.
+    const report = await server.api('GET', '/api/usage?group_by=agent');
+    const mine = report.body.groups.find((g: { key: string }) => g.key === agentId);
+    expect(mine).toMatchObject({ attempts: 1, promptTokens: 120, completionTokens: 9, cachedTokens: 64 });
+    const calls = await server.api('GET', `/api/usage/calls?agent_id=${agentId}`);
+    expect(calls.body.calls[0]).toMatchObject({ cost_nanos: '18600', model: 'gpt-4o-mini' });
     // A group message that does not mention the agent gets no reply.
     const before = upstream.counts.chat;
     await a.request({ type: 'send', conversation_id: conversationId, client_msg_id: 'q2', content: { text: 'thanks all' } });

@@ -9,6 +9,7 @@ import type { HttpDeps } from './deps.ts';
 import { registerErrorHandling } from './errors.ts';
 import { fileRoutes } from './files.ts';
 import { knowledgeRoutes } from './knowledge.ts';
+import { usageRoutes, type UsageDeps } from './usage.ts';
 import { userRoutes } from './users.ts';
 
 export { Guards } from './auth.ts';
@@ -20,7 +21,7 @@ export interface HttpOptions {
 }
 
 /** The Fastify app with every REST route; the OpenAPI document comes from the same zod schemas that validate. */
-export async function buildHttp(deps: HttpDeps, options: HttpOptions): Promise<FastifyInstance> {
+export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: UsageDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logLevel === 'silent' ? false : { level: options.logLevel, redact: ['req.headers.authorization'] },
     genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].length <= 128 ? req.headers['x-request-id'] : randomUUID()),
@@ -56,5 +57,6 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions): Promise<F
   await app.register(fileRoutes(deps));
   await app.register(agentRoutes(deps));
   await app.register(knowledgeRoutes(deps));
+  if (usage) await app.register(usageRoutes(deps, usage));
   return app;
 }

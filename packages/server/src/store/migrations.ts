@@ -251,6 +251,90 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_gateway': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('api_keys')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('key_hash', 'text', (c) => c.notNull())
+        .addColumn('prefix', 'text', (c) => c.notNull())
+        .addColumn('allowed_models', 'text')
+        .addColumn('monthly_budget_usd', 'double precision')
+        .addColumn('rpm', 'integer')
+        .addColumn('tpm', 'integer')
+        .addColumn('expires_at', 'bigint')
+        .addColumn('revoked_at', 'bigint')
+        .addColumn('metadata', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('api_keys_pk', ['app_id', 'id'])
+        .execute();
+      // A secret names its key (and app) on its own, so its hash is unique across apps.
+      await db.schema.createIndex('api_keys_by_hash').on('api_keys').column('key_hash').unique().execute();
+      await db.schema.createIndex('api_keys_by_created').on('api_keys').columns(['app_id', 'created_at', 'id']).execute();
+
+      await db.schema
+        .createTable('gateway_files')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('filename', 'text', (c) => c.notNull())
+        .addColumn('bytes', 'bigint', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('gateway_files_pk', ['app_id', 'id'])
+        .execute();
+      await db.schema.createIndex('gateway_files_by_created').on('gateway_files').columns(['app_id', 'created_at', 'id']).execute();
+
+      // No foreign keys to gateway_files: a batch outlives the deletion of its input file, as on OpenAI.
+      await db.schema
+        .createTable('batches')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('endpoint', 'text', (c) => c.notNull())
+        .addColumn('input_file_id', 'text', (c) => c.notNull())
+        .addColumn('output_file_id', 'text')
+        .addColumn('error_file_id', 'text')
+        .addColumn('completion_window', 'text', (c) => c.notNull())
+        .addColumn('request_total', 'integer', (c) => c.notNull())
+        .addColumn('request_completed', 'integer', (c) => c.notNull())
+        .addColumn('request_failed', 'integer', (c) => c.notNull())
+        .addColumn('metadata', 'text', (c) => c.notNull())
+        .addColumn('errors', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('in_progress_at', 'bigint')
+        .addColumn('finalizing_at', 'bigint')
+        .addColumn('completed_at', 'bigint')
+        .addColumn('failed_at', 'bigint')
+        .addColumn('expired_at', 'bigint')
+        .addColumn('cancelling_at', 'bigint')
+        .addColumn('cancelled_at', 'bigint')
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('batches_pk', ['app_id', 'id'])
+        .execute();
+      await db.schema.createIndex('batches_by_created').on('batches').columns(['app_id', 'created_at', 'id']).execute();
+      // The worker's resume query crosses apps: by status, oldest first.
+      await db.schema.createIndex('batches_by_status').on('batches').columns(['status', 'created_at']).execute();
+
+      await db.schema
+        .createTable('batch_items')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('batch_id', 'text', (c) => c.notNull())
+        .addColumn('line', 'integer', (c) => c.notNull())
+        .addColumn('custom_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('result', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('batch_items_pk', ['app_id', 'batch_id', 'line'])
+        .addForeignKeyConstraint('batch_items_batch_fk', ['app_id', 'batch_id'], 'batches', ['app_id', 'id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

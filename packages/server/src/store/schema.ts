@@ -20,6 +20,10 @@ export interface Database {
   kb_documents: KbDocumentsTable;
   kb_chunks: KbChunksTable;
   ledger: LedgerTable;
+  api_keys: ApiKeysTable;
+  gateway_files: GatewayFilesTable;
+  batches: BatchesTable;
+  batch_items: BatchItemsTable;
 }
 
 export interface AppsTable {
@@ -185,5 +189,74 @@ export interface LedgerTable {
   latency_ms: number;
   outcome: string;
   error: string | null;
+  created_at: number;
+}
+
+export interface ApiKeysTable {
+  app_id: string;
+  id: string;
+  name: string;
+  key_hash: string;
+  prefix: string;
+  /** JSON array of strings, or null for every model. */
+  allowed_models: string | null;
+  monthly_budget_usd: number | null;
+  rpm: number | null;
+  tpm: number | null;
+  expires_at: number | null;
+  revoked_at: number | null;
+  /** JSON object. */
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface GatewayFilesTable {
+  app_id: string;
+  id: string;
+  purpose: string;
+  filename: string;
+  bytes: number;
+  path: string;
+  key_id: string | null;
+  created_at: number;
+}
+
+export interface BatchesTable {
+  app_id: string;
+  id: string;
+  key_id: string | null;
+  status: string;
+  endpoint: string;
+  input_file_id: string;
+  output_file_id: string | null;
+  error_file_id: string | null;
+  completion_window: string;
+  request_total: number;
+  request_completed: number;
+  request_failed: number;
+  /** JSON object. */
+  metadata: string;
+  /** JSON array. */
+  errors: string;
+  created_at: number;
+  in_progress_at: number | null;
+  finalizing_at: number | null;
+  completed_at: number | null;
+  failed_at: number | null;
+  expired_at: number | null;
+  cancelling_at: number | null;
+  cancelled_at: number | null;
+  expires_at: number;
+}
+
+export interface BatchItemsTable {
+  app_id: string;
+  batch_id: string;
+  line: number;
+  custom_id: string;
+  status: 'ok' | 'error';
+  /** JSON object. */
+  result: string;
   created_at: number;
 }

@@ -1,0 +1,271 @@
+import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import type { DialectTraits } from './kysely-store.ts';
+import { StoreConflict, StoreNotFound } from './port.ts';
+import type {
+  ApiKeyPatch,
+  ApiKeyRow,
+  BatchItemRow,
+  BatchPatch,
+  BatchRow,
+  BatchStatus,
+  GatewayFileRow,
+  GatewayStore,
+} from './port-gateway.ts';
+import type { ApiKeysTable, BatchesTable, BatchItemsTable, Database } from './schema.ts';
+
+// Rows per multi-row INSERT: batch_items has 7 columns, far below both databases' parameter limits.
+const INSERT_BATCH = 500;
+
+/** The gateway part of the Store on Kysely; KyselyStore delegates to it, so both dialects share it. */
+export class KyselyGatewayStore implements GatewayStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly traits: DialectTraits,
+  ) {}
+
+  // ---- virtual keys ----
+
+  async createApiKey(key: ApiKeyRow): Promise<void> {
+    await this.guardWrite({ conflict: `Key ${key.id} already exists (or its secret is in use)`, missing: `App ${key.app_id} does not exist` }, () =>
+      this.db.insertInto('api_keys').values(apiKeyRow(key)).execute(),
+    );
+  }
+
+  async getApiKeyByHash(keyHash: string): Promise<ApiKeyRow | undefined> {
+    const row = await this.db.selectFrom('api_keys').selectAll().where('key_hash', '=', keyHash).executeTakeFirst();
+    return row && toApiKey(row);
+  }
+
+  async getApiKey(appId: string, keyId: string): Promise<ApiKeyRow | undefined> {
+    const row = await this.db.selectFrom('api_keys').selectAll().where('app_id', '=', appId).where('id', '=', keyId).executeTakeFirst();
+    return row && toApiKey(row);
+  }
+
+  async listApiKeys(appId: string): Promise<ApiKeyRow[]> {
+    const rows = await this.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
+    return rows.map(toApiKey);
+  }
+
+  async updateApiKey(appId: string, keyId: string, patch: ApiKeyPatch): Promise<ApiKeyRow | undefined> {
+    const set: Updateable<ApiKeysTable> = { updated_at: patch.updated_at };
+    if (patch.name !== undefined) set.name = patch.name;
+    if (patch.allowed_models !== undefined) set.allowed_models = patch.allowed_models === null ? null : JSON.stringify(patch.allowed_models);
+    if (patch.monthly_budget_usd !== undefined) set.monthly_budget_usd = patch.monthly_budget_usd;
+    if (patch.rpm !== undefined) set.rpm = patch.rpm;
+    if (patch.tpm !== undefined) set.tpm = patch.tpm;
+    if (patch.expires_at !== undefined) set.expires_at = patch.expires_at;
+    if (patch.revoked_at !== undefined) set.revoked_at = patch.revoked_at;
+    if (patch.metadata !== undefined) set.metadata = JSON.stringify(patch.metadata);
+    const row = await this.db
+      .updateTable('api_keys')
+      .set(set)
+      .where('app_id', '=', appId)
+      .where('id', '=', keyId)
+      .returningAll()
+      .executeTakeFirst();
+    return row && toApiKey(row);
+  }
+
+  // ---- files ----
+
+  async createGatewayFile(file: GatewayFileRow): Promise<void> {
+    const { app_id, id, purpose, filename, bytes, path, key_id, created_at } = file;
+    await this.guardWrite({ conflict: `File ${id} already exists`, missing: `App ${app_id} does not exist` }, () =>
+      this.db.insertInto('gateway_files').values({ app_id, id, purpose, filename, bytes, path, key_id, created_at }).execute(),
+    );
+  }
+
+  async getGatewayFile(appId: string, fileId: string): Promise<GatewayFileRow | undefined> {
+    return this.db.selectFrom('gateway_files').selectAll().where('app_id', '=', appId).where('id', '=', fileId).executeTakeFirst();
+  }
+
+  async listGatewayFiles(appId: string, page: { purpose?: string; limit: number; after?: string }): Promise<GatewayFileRow[]> {
+    const limit = Math.max(0, Math.floor(page.limit));
+    if (limit === 0) return [];
+    let query = this.db.selectFrom('gateway_files').selectAll().where('app_id', '=', appId);
+    if (page.purpose !== undefined) query = query.where('purpose', '=', page.purpose);
+    if (page.after !== undefined) {
+      const anchor = await this.db
+        .selectFrom('gateway_files')
+        .select(['created_at', 'id'])
+        .where('app_id', '=', appId)
+        .where('id', '=', page.after)
+        .executeTakeFirst();
+      // A cursor that names no file (deleted since) ends the listing rather than restarting it, so a client's loop always ends.
+      if (!anchor) return [];
+      query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(anchor.created_at, anchor.id)));
+    }
+    return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  }
+
+  async deleteGatewayFile(appId: string, fileId: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('gateway_files').where('app_id', '=', appId).where('id', '=', fileId).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  // ---- batches ----
+
+  async createBatch(batch: BatchRow): Promise<void> {
+    await this.guardWrite({ conflict: `Batch ${batch.id} already exists`, missing: `App ${batch.app_id} does not exist` }, () =>
+      this.db.insertInto('batches').values(batchRow(batch)).execute(),
+    );
+  }
+
+  async getBatch(appId: string, batchId: string): Promise<BatchRow | undefined> {
+    const row = await this.db.selectFrom('batches').selectAll().where('app_id', '=', appId).where('id', '=', batchId).executeTakeFirst();
+    return row && toBatch(row);
+  }
+
+  async listBatches(appId: string, page: { limit: number; after?: string }): Promise<BatchRow[]> {
+    const limit = Math.max(0, Math.floor(page.limit));
+    if (limit === 0) return [];
+    let query = this.db.selectFrom('batches').selectAll().where('app_id', '=', appId);
+    if (page.after !== undefined) {
+      const anchor = await this.db
+        .selectFrom('batches')
+        .select(['created_at', 'id'])
+        .where('app_id', '=', appId)
+        .where('id', '=', page.after)
+        .executeTakeFirst();
+      if (!anchor) return [];
+      query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(anchor.created_at, anchor.id)));
+    }
+    const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    return rows.map(toBatch);
+  }
+
+  async updateBatch(appId: string, batchId: string, patch: BatchPatch, fromStatuses?: BatchStatus[]): Promise<BatchRow | undefined> {
+    if (fromStatuses !== undefined && fromStatuses.length === 0) return undefined;
+    const set = batchPatch(patch);
+    if (Object.keys(set).length === 0) {
+      let query = this.db.selectFrom('batches').selectAll().where('app_id', '=', appId).where('id', '=', batchId);
+      if (fromStatuses) query = query.where('status', 'in', fromStatuses);
+      const row = await query.executeTakeFirst();
+      return row && toBatch(row);
+    }
+    // One conditional UPDATE: the status check and the write are atomic, so of two racing transitions exactly one applies.
+    let query = this.db.updateTable('batches').set(set).where('app_id', '=', appId).where('id', '=', batchId);
+    if (fromStatuses) query = query.where('status', 'in', fromStatuses);
+    const row = await query.returningAll().executeTakeFirst();
+    return row && toBatch(row);
+  }
+
+  async listBatchesByStatus(statuses: BatchStatus[], limit: number): Promise<BatchRow[]> {
+    const n = Math.max(0, Math.floor(limit));
+    if (statuses.length === 0 || n === 0) return [];
+    const rows = await this.db
+      .selectFrom('batches')
+      .selectAll()
+      .where('status', 'in', statuses)
+      .orderBy('created_at')
+      .orderBy('app_id')
+      .orderBy('id')
+      .limit(n)
+      .execute();
+    return rows.map(toBatch);
+  }
+
+  async putBatchItems(items: BatchItemRow[]): Promise<void> {
+    if (items.length === 0) return;
+    const values = items.map(batchItemRow);
+    const write = async (db: Kysely<Database>) => {
+      for (let i = 0; i < values.length; i += INSERT_BATCH) {
+        await db
+          .insertInto('batch_items')
+          .values(values.slice(i, i + INSERT_BATCH))
+          .onConflict((oc) => oc.columns(['app_id', 'batch_id', 'line']).doNothing())
+          .execute();
+      }
+    };
+    await this.guardWrite({ conflict: 'A batch item conflicts with another', missing: `Batch ${items[0]!.batch_id} does not exist` }, () =>
+      values.length <= INSERT_BATCH ? write(this.db) : this.db.transaction().execute(write),
+    );
+  }
+
+  async listBatchItems(appId: string, batchId: string): Promise<BatchItemRow[]> {
+    const rows = await this.db
+      .selectFrom('batch_items')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where('batch_id', '=', batchId)
+      .orderBy('line')
+      .execute();
+    return rows.map(toBatchItem);
+  }
+
+  // ---- internals ----
+
+  private async guardWrite<T>(messages: { conflict: string; missing: string }, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (this.traits.isUniqueViolation(error)) throw new StoreConflict(messages.conflict);
+      if (this.traits.isForeignKeyViolation(error)) throw new StoreNotFound(messages.missing);
+      throw error;
+    }
+  }
+}
+
+function apiKeyRow(k: ApiKeyRow): Insertable<ApiKeysTable> {
+  return {
+    app_id: k.app_id,
+    id: k.id,
+    name: k.name,
+    key_hash: k.key_hash,
+    prefix: k.prefix,
+    allowed_models: k.allowed_models === null ? null : JSON.stringify(k.allowed_models),
+    monthly_budget_usd: k.monthly_budget_usd,
+    rpm: k.rpm,
+    tpm: k.tpm,
+    expires_at: k.expires_at,
+    revoked_at: k.revoked_at,
+    metadata: JSON.stringify(k.metadata),
+    created_at: k.created_at,
+    updated_at: k.updated_at,
+  };
+}
+
+function toApiKey(r: Selectable<ApiKeysTable>): ApiKeyRow {
+  return {
+    ...r,
+    allowed_models: r.allowed_models === null ? null : (JSON.parse(r.allowed_models) as string[]),
+    monthly_budget_usd: r.monthly_budget_usd === null ? null : Number(r.monthly_budget_usd),
+    metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+  };
+}
+
+function batchRow(b: BatchRow): Insertable<BatchesTable> {
+  return { ...b, metadata: JSON.stringify(b.metadata), errors: JSON.stringify(b.errors) };
+}
+
+function batchPatch(p: BatchPatch): Updateable<BatchesTable> {
+  const set: Updateable<BatchesTable> = {};
+  for (const [k, v] of Object.entries(p)) {
+    if (v === undefined) continue;
+    (set as Record<string, unknown>)[k] = k === 'metadata' || k === 'errors' ? JSON.stringify(v) : v;
+  }
+  return set;
+}
+
+function toBatch(r: Selectable<BatchesTable>): BatchRow {
+  return {
+    ...r,
+    status: r.status as BatchStatus,
+    metadata: JSON.parse(r.metadata) as BatchRow['metadata'],
+    errors: JSON.parse(r.errors) as BatchRow['errors'],
+  };
+}
+
+function batchItemRow(i: BatchItemRow): Insertable<BatchItemsTable> {
+  return { ...i, result: JSON.stringify(i.result) };
+}
+
+function toBatchItem(r: Selectable<BatchItemsTable>): BatchItemRow {
+  return { ...r, result: JSON.parse(r.result) as Record<string, unknown> };
+}
