@@ -4,6 +4,8 @@ import { runMigrations } from './migrations.ts';
 import { prepare } from './prepared.ts';
 import { KyselyAiStore } from './kysely-ai-store.ts';
 import type { AiStore } from './port-ai.ts';
+import { KyselyGatewayStore } from './kysely-gateway-store.ts';
+import type { GatewayStore } from './port-gateway.ts';
 import {
   StoreConflict,
   StoreNotFound,
@@ -64,6 +66,7 @@ export class KyselyStore implements Store {
   readonly dialect: 'sqlite' | 'postgres';
   private readonly batcher: AppendBatcher | undefined;
   private readonly ai: KyselyAiStore;
+  private readonly gateway: KyselyGatewayStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -72,6 +75,7 @@ export class KyselyStore implements Store {
     this.dialect = traits.name;
     this.batcher = traits.groupCommit ? new AppendBatcher((batch) => this.appendBatch(batch)) : undefined;
     this.ai = new KyselyAiStore(db, traits);
+    this.gateway = new KyselyGatewayStore(db, traits);
   }
 
   migrate(): Promise<void> {
@@ -525,6 +529,25 @@ export class KyselyStore implements Store {
   appendLedger: AiStore['appendLedger'] = (rows) => this.ai.appendLedger(rows);
   listLedger: AiStore['listLedger'] = (appId, filter) => this.ai.listLedger(appId, filter);
   sumLedgerCost: AiStore['sumLedgerCost'] = (appId, filter) => this.ai.sumLedgerCost(appId, filter);
+
+  // ---- the gateway part: keys, files, batches (kysely-gateway-store.ts) ----
+
+  createApiKey: GatewayStore['createApiKey'] = (key) => this.gateway.createApiKey(key);
+  getApiKeyByHash: GatewayStore['getApiKeyByHash'] = (keyHash) => this.gateway.getApiKeyByHash(keyHash);
+  getApiKey: GatewayStore['getApiKey'] = (appId, keyId) => this.gateway.getApiKey(appId, keyId);
+  listApiKeys: GatewayStore['listApiKeys'] = (appId) => this.gateway.listApiKeys(appId);
+  updateApiKey: GatewayStore['updateApiKey'] = (appId, keyId, patch) => this.gateway.updateApiKey(appId, keyId, patch);
+  createGatewayFile: GatewayStore['createGatewayFile'] = (file) => this.gateway.createGatewayFile(file);
+  getGatewayFile: GatewayStore['getGatewayFile'] = (appId, fileId) => this.gateway.getGatewayFile(appId, fileId);
+  listGatewayFiles: GatewayStore['listGatewayFiles'] = (appId, page) => this.gateway.listGatewayFiles(appId, page);
+  deleteGatewayFile: GatewayStore['deleteGatewayFile'] = (appId, fileId) => this.gateway.deleteGatewayFile(appId, fileId);
+  createBatch: GatewayStore['createBatch'] = (batch) => this.gateway.createBatch(batch);
+  getBatch: GatewayStore['getBatch'] = (appId, batchId) => this.gateway.getBatch(appId, batchId);
+  listBatches: GatewayStore['listBatches'] = (appId, page) => this.gateway.listBatches(appId, page);
+  updateBatch: GatewayStore['updateBatch'] = (appId, batchId, patch, fromStatuses) => this.gateway.updateBatch(appId, batchId, patch, fromStatuses);
+  listBatchesByStatus: GatewayStore['listBatchesByStatus'] = (statuses, limit) => this.gateway.listBatchesByStatus(statuses, limit);
+  putBatchItems: GatewayStore['putBatchItems'] = (items) => this.gateway.putBatchItems(items);
+  listBatchItems: GatewayStore['listBatchItems'] = (appId, batchId) => this.gateway.listBatchItems(appId, batchId);
 
   // ---- internals ----
 

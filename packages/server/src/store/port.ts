@@ -12,6 +12,7 @@ import type {
   UserKind,
 } from '@warbler/protocol';
 import type { AiStore } from './port-ai.ts';
+import type { GatewayStore } from './port-gateway.ts';
 
 /**
  * The Store port: everything the server keeps, behind one interface with two
@@ -20,9 +21,10 @@ import type { AiStore } from './port-ai.ts';
  * so one tenant can never read another's rows even through a bug in a caller.
  *
  * Times are integers in milliseconds since the epoch. Ids are minted by callers.
- * The AI half (agents, knowledge bases, ledger) is in port-ai.ts.
+ * The AI half (agents, knowledge bases, ledger) is in port-ai.ts; the
+ * gateway's keys, files and batches are in port-gateway.ts.
  */
-export interface Store extends AiStore {
+export interface Store extends AiStore, GatewayStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** Runs pending migrations; called once at start. Safe to call again. */
   migrate(): Promise<void>;
