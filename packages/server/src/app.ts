@@ -94,6 +94,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   await agents.load();
   await seedDemoAgent(agents, knowledge, defaultApp.appId, seedDocsDir(), router.models());
   if (file?.agents.length) await applyFileAgents(agents, knowledge, file.agents, defaultApp.appId);
+  await streams.failOrphans();
   runtime.start();
 
   let ready = false;

@@ -117,4 +117,24 @@ export class StreamingReplies {
       frame: { type: 'message.delta', conversation_id: live.conversationId, message_id: live.message.id, offset: live.pendingOffset, text, ts: now },
     });
   }
+
+  /**
+   * Replies left `streaming` by a crash can never finish: at start, mark them
+   * failed with what was saved of their text, and tell their conversations.
+   */
+  async failOrphans(): Promise<number> {
+    let failed = 0;
+    for (;;) {
+      const orphans = (await this.store.listStreamingMessages(100)).filter((m) => !this.live.has(m.id));
+      if (orphans.length === 0) return failed;
+      for (const m of orphans) {
+        await this.messages.replace(m.app_id, m.id, {
+          state: 'failed',
+          content: { ...m.content, error: { code: 'interrupted', message: 'This answer was interrupted by a server restart. Please ask again.' } },
+          updated_at: Date.now(),
+        });
+        failed++;
+      }
+    }
+  }
 }

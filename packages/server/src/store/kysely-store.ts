@@ -494,6 +494,12 @@ export class KyselyStore implements Store {
     return found.slice(0, limit).map(toMessage);
   }
 
+  async listStreamingMessages(limit: number): Promise<Message[]> {
+    // Across apps on purpose: run once at start to close replies a crash left open.
+    const rows = await this.db.selectFrom('messages').selectAll().where('state', '=', 'streaming').orderBy('created_at').limit(limit).execute();
+    return rows.map(toMessage);
+  }
+
   // ---- files ----
 
   async createFile(file: StoredFile & { path: string }): Promise<void> {

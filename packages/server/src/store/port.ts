@@ -106,6 +106,8 @@ export interface Store extends AiStore, GatewayStore {
    * (edited, recalled or finished after the client last looked), oldest update first.
    */
   listMessagesUpdatedSince(appId: string, conversationIds: readonly string[], since: number, limit: number): Promise<Message[]>;
+  /** Messages of every app still marked streaming, oldest first: at start, replies a crash left open. */
+  listStreamingMessages(limit: number): Promise<Message[]>;
 
   // ---- files ----
   createFile(file: StoredFile & { path: string }): Promise<void>;
