@@ -5,9 +5,12 @@ import { UserTokens } from './auth/tokens.ts';
 import { Conversations, MemberDirectory, Messages, StreamingReplies } from './chat/index.ts';
 import type { Config } from './config.ts';
 import { Files } from './files/index.ts';
-import { buildHttp, Guards } from './http/index.ts';
+import { Gateway, Keys, noteGatewayAttempt, RateLimits } from './gateway/index.ts';
+import { Batches, BatchRunner, executeThroughGateway, GatewayFiles } from './gateway/batches/index.ts';
+import { buildHttp, defaultWebDist, Guards, webAppDeps } from './http/index.ts';
 import { createKbAnswerProvider, KB_ANSWER_MODEL, KnowledgeBases, seedDocsDir } from './kb/index.ts';
 import { costOf, type Router } from './llm/index.ts';
+import { Metrics } from './metrics/index.ts';
 import { Hub, LocalBroker, RealtimeGateway, type Broker } from './realtime/index.ts';
 import { buildRouter, currencyRatesFrom, loadWarblerConfig, priceTableFrom } from './settings/index.ts';
 import { openStore, type Store } from './store/index.ts';
@@ -31,6 +34,11 @@ export interface Warbler {
   router: Router;
   ledger: Ledger;
   budgets: Budgets;
+  gateway: Gateway;
+  batches: Batches;
+  batchRunner: BatchRunner;
+  keys: Keys;
+  metrics: Metrics;
   masterKey: string;
   masterKeyFile: string | undefined;
   defaultApp: { appId: string; secretFile: string; created: boolean };
@@ -67,9 +75,29 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const budgets = new Budgets({ store, ledger, rates: currencyRatesFrom(file) });
   const router = buildRouter(file, config.env, {
     localProviders: { [KB_ANSWER_MODEL]: createKbAnswerProvider() },
-    onAttempt: ledger.onAttempt,
+    onAttempt: (report) => {
+      ledger.onAttempt(report);
+      noteGatewayAttempt(report);
+    },
     onWarning: (message) => log?.warn(message),
   });
+  // The OpenAI-compatible gateway, and the metrics of everything.
+  const metrics = new Metrics();
+  ledger.subscribe(metrics.ledgerRow);
+  const limits = new RateLimits();
+  const keys = new Keys(store, { onChange: (keyId) => limits.forget(keyId) });
+  const gateway = new Gateway({
+    models: router, keys, budgets, limits, masterKey: master.key, defaultAppId: defaultApp.appId,
+    appExists: async (appId) => (await store.getApp(appId)) !== undefined,
+  });
+  // Batches run their lines through the gateway in the background; state is in the store, so they resume after a restart.
+  const gatewayFiles = new GatewayFiles({ store, dir: path.join(config.dataDir, 'gateway-files') });
+  const batchRunner = new BatchRunner({
+    store, files: gatewayFiles, execute: executeThroughGateway(gateway), models: () => router.models(),
+    stopGraceMs: Math.floor(config.shutdownGraceMs / 2),
+    log: { info: (o, m) => log?.info(o, m), warn: (o, m) => log?.warn(o, m), error: (o, m) => log?.error(o, m) },
+  });
+  const batches = new Batches({ store, files: gatewayFiles, signals: batchRunner });
   const knowledge = new KnowledgeBases(store);
   await knowledge.load();
   const runtime = new AgentRuntime({
@@ -99,7 +127,16 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
 
   let ready = false;
   const http = await buildHttp(
-    { guards: new Guards(auth), apps, users, conversations, messages, files, knowledge, agents, isReady: () => ready },
+    {
+      guards: new Guards(auth), apps, users, conversations, messages, files, knowledge, agents, isReady: () => ready,
+      batches: { gateway, files: gatewayFiles, batches },
+      gateway: {
+        v1: { gateway, metrics, logBodies: config.logBodies, bodyLimit: config.maxUploadBytes },
+        keys: { keys, budgets },
+        metrics: { metrics, public: config.metricsPublic },
+      },
+      webApp: webAppDeps({ store, file, env: config.env, router, prices, defaultAppId: defaultApp.appId, devSignIn: config.devSignIn, distDir: defaultWebDist() }),
+    },
     { logLevel: config.logLevel, version: VERSION },
     { store, ledger, rates: currencyRatesFrom(file) },
   );
@@ -109,14 +146,17 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const realtime = new RealtimeGateway(hub, messages, auth, { ...config.ws, heartbeatMs: config.ws.heartbeatMs }, logError);
   realtime.stopStreaming = (actor, messageId) => runtime.stop(actor, messageId);
   realtime.attach(http.server);
+  metrics.watchSockets(() => realtime.size);
 
   let closing: Promise<void> | undefined;
   return {
-    config, store, http, realtime, apps, users, conversations, messages, agents, runtime, knowledge, router, ledger, budgets,
+    config, store, http, realtime, apps, users, conversations, messages, agents, runtime, knowledge, router, ledger, budgets, gateway, keys, metrics,
     masterKey: master.key, masterKeyFile: master.file, defaultApp,
+    batches, batchRunner,
     async listen() {
       await http.listen({ port: config.port, host: config.host });
       ready = true;
+      await batchRunner.start();
       const address = http.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -129,6 +169,8 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         hub.stop();
         // Replies under way are stopped and finished as such, so none is left 'streaming' in the store.
         await runtime.close(true);
+        // Lines in flight finish and are recorded (or, past the grace, run again after restart) while the router and ledger still work.
+        await batchRunner.stop();
         await http.close();
         await ledger.close().catch((err: unknown) => http.log.error({ err }, 'ledger rows could not be written at shutdown'));
         budgets.close();

@@ -26,6 +26,12 @@ const EnvSchema = z.object({
   WARBLER_WS_SEND_BURST: z.coerce.number().positive().default(40),
   /** Grace period for in-flight work on SIGTERM. */
   WARBLER_SHUTDOWN_GRACE_MS: Bytes.default(10_000),
+  /** The web app's sign-in by name (anyone can be anyone): for trying Warbler out; switch it off in production. */
+  WARBLER_DEV_SIGN_IN: z.enum(['true', 'false', '1', '0']).default('true'),
+  /** Serve GET /metrics without the master key (for a scraper on a private network). */
+  WARBLER_METRICS_PUBLIC: z.enum(['true', 'false', '1', '0']).default('false'),
+  /** Log /v1 request bodies (prompts are users' data: off unless you need it). */
+  WARBLER_LOG_BODIES: z.enum(['true', 'false', '1', '0']).default('false'),
 });
 
 export interface Config {
@@ -44,6 +50,9 @@ export interface Config {
     sendBurst: number;
   };
   shutdownGraceMs: number;
+  devSignIn: boolean;
+  metricsPublic: boolean;
+  logBodies: boolean;
   /** The environment this config was read from: provider keys and WARBLER_CONFIG are read from it too. */
   env: Record<string, string | undefined>;
 }
@@ -76,6 +85,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sendBurst: e.WARBLER_WS_SEND_BURST,
     },
     shutdownGraceMs: e.WARBLER_SHUTDOWN_GRACE_MS,
+    devSignIn: e.WARBLER_DEV_SIGN_IN === 'true' || e.WARBLER_DEV_SIGN_IN === '1',
+    metricsPublic: e.WARBLER_METRICS_PUBLIC === 'true' || e.WARBLER_METRICS_PUBLIC === '1',
+    logBodies: e.WARBLER_LOG_BODIES === 'true' || e.WARBLER_LOG_BODIES === '1',
     env,
   };
 }

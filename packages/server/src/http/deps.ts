@@ -4,6 +4,9 @@ import type { Files } from '../files/index.ts';
 import type { KnowledgeBases } from '../kb/index.ts';
 import type { Apps, Users } from '../tenancy/index.ts';
 import type { Guards } from './auth.ts';
+import type { BatchRouteDeps } from './v1-batches.ts';
+import type { GatewayHttpDeps } from './v1.ts';
+import type { WebAppDeps } from './web-app.ts';
 
 /** What the HTTP routes are given by the composition root. */
 export interface HttpDeps {
@@ -16,4 +19,10 @@ export interface HttpDeps {
   knowledge: KnowledgeBases;
   agents: Agents;
   isReady: () => boolean;
+  /** The Batch API: /v1/files and /v1/batches. */
+  batches?: BatchRouteDeps;
+  /** The web app's routes (sign-in by name, people, feedback, model status) and its static files; absent in tests that do not need them. */
+  webApp?: WebAppDeps;
+  /** The OpenAI-compatible gateway: /v1, /api/gateway/keys, /metrics. */
+  gateway?: GatewayHttpDeps;
 }

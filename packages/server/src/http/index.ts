@@ -8,12 +8,20 @@ import { conversationRoutes } from './conversations.ts';
 import type { HttpDeps } from './deps.ts';
 import { registerErrorHandling } from './errors.ts';
 import { fileRoutes } from './files.ts';
+import { gatewayKeyRoutes } from './gateway-keys.ts';
 import { knowledgeRoutes } from './knowledge.ts';
+import { metricsRoutes, observeHttp } from './metrics.ts';
 import { usageRoutes, type UsageDeps } from './usage.ts';
 import { userRoutes } from './users.ts';
+import { v1Routes } from './v1.ts';
+import { batchRoutes } from './v1-batches.ts';
+import { webAppRoutes } from './web-app.ts';
 
 export { Guards } from './auth.ts';
 export type { HttpDeps } from './deps.ts';
+export type { GatewayHttpDeps } from './v1.ts';
+export { webAppDeps, type WebAppDeps } from './web-app.ts';
+export { defaultWebDist } from './web.ts';
 
 export interface HttpOptions {
   logLevel: string;
@@ -35,6 +43,7 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
     reply.header('x-request-id', request.id);
   });
   registerErrorHandling(app);
+  if (deps.gateway?.metrics) observeHttp(app, deps.gateway.metrics.metrics);
 
   await app.register(swagger, {
     openapi: {
@@ -58,5 +67,11 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
   await app.register(agentRoutes(deps));
   await app.register(knowledgeRoutes(deps));
   if (usage) await app.register(usageRoutes(deps, usage));
+  if (deps.gateway) await app.register(v1Routes(deps.gateway.v1));
+  if (deps.gateway) await app.register(gatewayKeyRoutes(deps, deps.gateway.keys));
+  if (deps.gateway?.metrics) await app.register(metricsRoutes(deps, deps.gateway.metrics));
+  if (deps.batches) await app.register(batchRoutes(deps.batches));
+  // Last: it adds the web app's catch-all page route, which every API route above outranks anyway.
+  if (deps.webApp) await app.register(webAppRoutes(deps, deps.webApp));
   return app;
 }

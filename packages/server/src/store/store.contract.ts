@@ -4,6 +4,7 @@ import type { Message } from '@warbler/protocol';
 import { StoreNotFound } from './kysely-store.ts';
 import { StoreConflict, type NewMessage, type Store } from './port.ts';
 import { describeAiStoreContract } from './store-ai.contract.ts';
+import { describeGatewayStoreContract } from './store-gateway.contract.ts';
 
 export interface StoreHarness {
   open(): Promise<Store>;
@@ -74,6 +75,7 @@ export function describeStoreContract(label: string, harness: StoreHarness, opti
     }
 
     describeAiStoreContract(() => store);
+    describeGatewayStoreContract(() => store);
 
     it('migrate is safe to run again', async () => {
       await store.migrate();

@@ -27,6 +27,7 @@ describe('SQLite store', () => {
       expect(tables).toEqual(expect.arrayContaining([
         'apps', 'users', 'conversations', 'members', 'messages', 'files',
         'agents', 'agent_memory', 'knowledge_bases', 'kb_documents', 'kb_chunks', 'ledger',
+        'api_keys', 'gateway_files', 'batches', 'batch_items',
         'warbler_migrations',
       ]));
     } finally {

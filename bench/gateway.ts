@@ -1,0 +1,473 @@
+// OpenAI-compatible gateway: non-streaming chat completions against the
+// upstream fixture, through
+//   direct   — the fixture itself (the floor: fixture + bench + loopback),
+//   warbler  — Warbler's /v1 with a virtual key that has a budget and RPM/TPM
+//              limits, so auth, limits, the budget check and the ledger all run,
+//   portkey  — the Portkey open-source gateway (@portkey-ai/gateway), pointed
+//              at the same fixture with x-portkey-provider + x-portkey-custom-host.
+// Each in turn, in the same run, on the same fixture:
+//   1. open loop: GATEWAY_RATE (1,000) requests/s for GATEWAY_SECONDS after a
+//      warm-up; request n is due at start + n/rate and its latency runs from
+//      that intended time, so a stall is not hidden by the generator waiting
+//      for it (no coordinated omission);
+//   2. closed loop: GATEWAY_CONCURRENCY requests always in flight, for the
+//      maximum rate;
+// then a soak of Warbler at the same rate for GATEWAY_SOAK_SECONDS (300;
+// 0 skips it), reading its RSS at the start and the end.
+//
+// The machine has 2 cores for the bench, the fixture and the gateway. By
+// default (BENCH_PIN, as in the other benches) the gateway under test is
+// pinned to cpu 0, the bench and the fixture to cpu 1: each gateway gets one
+// core of its own, and `direct` shows what bench + fixture manage on theirs.
+//
+// Progress goes to stderr; the last stdout line is one JSON object.
+
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
+import { startFixture, type FixtureProcess } from './lib/fixture.ts';
+import { startChild } from './lib/launch.ts';
+import { freePort, machineBusyMs, ownCpuMs, pinningEnabled, pinSelf, repoRoot, waitForQuiet } from './lib/proc.ts';
+import { Latency } from './lib/stats.ts';
+import { envList, envNumber, log, round, sleep } from './lib/util.ts';
+import { api, createApp, startWarbler, type WarblerProcess } from './lib/warbler.ts';
+
+const RATE = envNumber('GATEWAY_RATE', 1000);
+const WARMUP_SECONDS = envNumber('GATEWAY_WARMUP_SECONDS', 5);
+const OPEN_SECONDS = envNumber('GATEWAY_SECONDS', 20);
+const CLOSED_SECONDS = envNumber('GATEWAY_CLOSED_SECONDS', 10);
+const CONCURRENCY = Math.max(1, envNumber('GATEWAY_CONCURRENCY', 32));
+const SOAK_SECONDS = envNumber('GATEWAY_SOAK_SECONDS', 300);
+const SYSTEMS = envList('GATEWAY_SYSTEMS', ['direct', 'warbler', 'portkey'] as const);
+
+type SystemName = (typeof SYSTEMS)[number];
+
+const FIXTURE_KEY = 'sk-bench-fixture';
+/** Closed-loop rate is taken after this much of the phase, once every connection is busy. */
+const CLOSED_SETTLE_MS = Math.min(1000, (CLOSED_SECONDS * 1000) / 4);
+
+// One body for every system: a short chat, as an app would send it.
+const BODY = JSON.stringify({
+  model: 'gpt-4o-mini',
+  messages: [
+    { role: 'system', content: 'You are a concise assistant for a chat app.' },
+    { role: 'user', content: 'In one sentence: why do gateways keep a ledger of every model call?' },
+  ],
+  max_tokens: 64,
+  temperature: 0.2,
+});
+
+interface Target {
+  name: SystemName;
+  origin: string;
+  path: string;
+  headers: Record<string, string>;
+  /** The gateway's process, for RSS and CPU; none for direct. */
+  process?: { pid: number; rssKb(): number; cpuMs(): number };
+}
+
+class Stats {
+  latency = new Latency();
+  /** x-warbler-overhead-ms: the time Warbler says it spent, upstream excluded. */
+  overhead = new Latency();
+  ok = 0;
+  errors: Record<string, number> = {};
+  private logged = 0;
+
+  error(code: string, detail?: string): void {
+    this.errors[code] = (this.errors[code] ?? 0) + 1;
+    if (detail && this.logged++ < 3) log(`  error ${code}: ${detail.slice(0, 300)}`);
+  }
+}
+
+async function request(pool: Pool, t: Target, stats: Stats, from: number): Promise<void> {
+  try {
+    const res = await pool.request({ path: t.path, method: 'POST', headers: t.headers, body: BODY });
+    const text = await res.body.text();
+    const done = performance.now();
+    // A 200 without choices would be a gateway answering something else; it must not count as a completion.
+    if (res.statusCode !== 200 || !text.includes('"choices"')) return stats.error(String(res.statusCode), text);
+    stats.ok++;
+    stats.latency.recordMs(done - from);
+    const overhead = res.headers['x-warbler-overhead-ms'];
+    if (typeof overhead === 'string') stats.overhead.recordMs(Number(overhead));
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    stats.error(e.code ?? 'request_error', e.message);
+  }
+}
+
+/** Request n is due at start + n/rate; its latency counts from then, whatever the generator or server was doing. */
+function openLoop(pool: Pool, t: Target, rate: number, seconds: number, stats: Stats, onSecond?: (s: number) => void): Promise<void> {
+  const interval = 1000 / rate;
+  const total = Math.round(rate * seconds);
+  const start = performance.now() + 5;
+  let n = 0;
+  let inflight = 0;
+  let lastSecond = 0;
+  return new Promise((resolve) => {
+    const finish = () => {
+      if (n >= total && inflight === 0) resolve();
+    };
+    const tick = () => {
+      const now = performance.now();
+      while (n < total) {
+        const due = start + n * interval;
+        if (due > now) break;
+        inflight++;
+        void request(pool, t, stats, due).finally(() => {
+          inflight--;
+          finish();
+        });
+        n++;
+      }
+      const second = Math.floor((now - start) / 1000);
+      if (onSecond && second > lastSecond) {
+        lastSecond = second;
+        onSecond(second);
+      }
+      if (n < total) setTimeout(tick, 1);
+      else finish();
+    };
+    setTimeout(tick, 5);
+  });
+}
+
+/** CONCURRENCY workers, each sending its next request as soon as the last one answered. */
+async function closedLoop(pool: Pool, t: Target, seconds: number, stats: Stats): Promise<number> {
+  const end = performance.now() + seconds * 1000;
+  let settled: { at: number; ok: number } | undefined;
+  const settleTimer = setTimeout(() => (settled = { at: performance.now(), ok: stats.ok }), CLOSED_SETTLE_MS);
+  const worker = async () => {
+    while (performance.now() < end) await request(pool, t, stats, performance.now());
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  clearTimeout(settleTimer);
+  const from = settled ?? { at: end - seconds * 1000, ok: 0 };
+  return ((stats.ok - from.ok) * 1000) / (performance.now() - from.at);
+}
+
+interface CpuPct {
+  gateway_pct: number;
+  fixture_pct: number;
+  bench_pct: number;
+  other_pct: number;
+}
+
+/** CPU per process over a window, in % of one core (200 % = the whole machine). */
+function cpuWindow(t: Target, fixture: FixtureProcess): () => CpuPct {
+  const at = performance.now();
+  const g0 = t.process?.cpuMs() ?? 0;
+  const f0 = fixture.cpuMs();
+  const own0 = ownCpuMs();
+  const m0 = machineBusyMs();
+  return () => {
+    const wall = performance.now() - at;
+    const pct = (x: number) => round((x / wall) * 100, 0);
+    const g = (t.process?.cpuMs() ?? 0) - g0;
+    const f = fixture.cpuMs() - f0;
+    const own = ownCpuMs() - own0;
+    return { gateway_pct: pct(g), fixture_pct: pct(f), bench_pct: pct(own), other_pct: Math.max(0, pct(machineBusyMs() - m0 - g - f - own)) };
+  };
+}
+
+/** Peak RSS of the gateway while it is measured. */
+function rssPeak(t: Target): () => number | null {
+  if (!t.process) return () => null;
+  const proc = t.process;
+  let peak = proc.rssKb();
+  const timer = setInterval(() => (peak = Math.max(peak, proc.rssKb())), 250);
+  return () => {
+    clearInterval(timer);
+    return round(Math.max(peak, proc.rssKb()) / 1024, 1);
+  };
+}
+
+const pct = (s: Stats, p: number) => s.latency.percentileMs(p);
+
+interface SystemResult {
+  p50_ms: number | null;
+  p99_ms: number | null;
+  max_rps: number;
+  overhead_p99_ms?: number | null;
+  overhead_p50_ms?: number | null;
+  rss_mb?: number | null;
+  p999_ms: number | null;
+  open_ok: number;
+  open_errors: Record<string, number>;
+  closed_p50_ms: number | null;
+  closed_p99_ms: number | null;
+  closed_errors: Record<string, number>;
+  cpu_pct: { open: CpuPct; closed: CpuPct };
+}
+
+async function measure(t: Target, fixture: FixtureProcess): Promise<SystemResult> {
+  const pool = new Pool(t.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
+  try {
+    const stopRss = rssPeak(t);
+    const warm = new Stats();
+    log(`${t.name}: warm-up ${WARMUP_SECONDS} s at ${RATE} req/s`);
+    await openLoop(pool, t, RATE, WARMUP_SECONDS, warm);
+    if (warm.ok === 0) throw new Error(`${t.name}: no request succeeded during warm-up (${JSON.stringify(warm.errors)})`);
+    await sleep(500);
+
+    const open = new Stats();
+    const openCpu = cpuWindow(t, fixture);
+    await openLoop(pool, t, RATE, OPEN_SECONDS, open);
+    const openCpuPct = openCpu();
+    log(
+      `${t.name}: open loop ${RATE} req/s × ${OPEN_SECONDS} s: ${open.ok} ok, errors ${JSON.stringify(open.errors)}, ` +
+        `p50 ${pct(open, 50)} ms, p99 ${pct(open, 99)} ms, p99.9 ${pct(open, 99.9)} ms` +
+        (open.overhead.count ? `, overhead p50 ${open.overhead.percentileMs(50)} ms p99 ${open.overhead.percentileMs(99)} ms` : '') +
+        `; ${cpuText(openCpuPct)}`,
+    );
+    await sleep(1000);
+
+    const closed = new Stats();
+    const closedCpu = cpuWindow(t, fixture);
+    const maxRps = await closedLoop(pool, t, CLOSED_SECONDS, closed);
+    const closedCpuPct = closedCpu();
+    const rss = stopRss();
+    log(
+      `${t.name}: closed loop, ${CONCURRENCY} in flight × ${CLOSED_SECONDS} s: ${Math.round(maxRps)} req/s, errors ${JSON.stringify(closed.errors)}, ` +
+        `p50 ${pct(closed, 50)} ms, p99 ${pct(closed, 99)} ms; ${cpuText(closedCpuPct)}${rss === null ? '' : `; peak rss ${rss} MB`}`,
+    );
+    return {
+      p50_ms: pct(open, 50),
+      p99_ms: pct(open, 99),
+      max_rps: Math.round(maxRps),
+      ...(t.name === 'warbler' ? { overhead_p99_ms: open.overhead.percentileMs(99), overhead_p50_ms: open.overhead.percentileMs(50) } : {}),
+      ...(rss === null ? {} : { rss_mb: rss }),
+      p999_ms: pct(open, 99.9),
+      open_ok: open.ok,
+      open_errors: open.errors,
+      closed_p50_ms: pct(closed, 50),
+      closed_p99_ms: pct(closed, 99),
+      closed_errors: closed.errors,
+      cpu_pct: { open: openCpuPct, closed: closedCpuPct },
+    };
+  } finally {
+    await pool.close();
+  }
+}
+
+function cpuText(c: CpuPct): string {
+  const warn = c.other_pct > 10 ? ` — WARNING: other processes used ${c.other_pct}% of a core, figures are skewed` : '';
+  return `cpu % of one core: gateway ${c.gateway_pct}, fixture ${c.fixture_pct}, bench ${c.bench_pct}, other ${c.other_pct}${warn}`;
+}
+
+// ---------------------------------------------------------------- systems
+
+async function warblerTarget(fixture: FixtureProcess, cpu: number | undefined): Promise<{ target: Target; server: WarblerProcess }> {
+  const server = await startWarbler({ cpu, env: { OPENAI_API_KEY: FIXTURE_KEY, OPENAI_BASE_URL: fixture.baseUrl } });
+  try {
+    const { secret } = await createApp(server, `gateway-bench-${Date.now()}`);
+    // Limits far above what the bench sends, so they are checked on every request and never refuse one.
+    const created = await api<{ key: { id: string }; secret: string }>(server.url, 'POST', '/api/gateway/keys', secret, {
+      name: 'gateway bench',
+      allowed_models: ['gpt-4o-mini'],
+      monthly_budget_usd: 1_000_000,
+      rpm: 10_000_000,
+      tpm: 10_000_000_000,
+      metadata: { team: 'bench' },
+    });
+    return {
+      server,
+      target: {
+        name: 'warbler',
+        origin: server.url,
+        path: '/v1/chat/completions',
+        headers: { authorization: `Bearer ${created.secret}`, 'content-type': 'application/json' },
+        process: server,
+      },
+    };
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
+
+async function portkeyTarget(fixture: FixtureProcess, cpu: number | undefined) {
+  const port = await freePort();
+  // --headless: no web console, and no log stream kept for it; the proxy path is the same.
+  const child = await startChild({
+    name: 'portkey',
+    nodeArgs: [`${repoRoot}node_modules/@portkey-ai/gateway/build/start-server.js`, `--port=${port}`, '--headless'],
+    port,
+    readyPath: '/',
+    cpu,
+    env: { NODE_ENV: 'production' },
+  });
+  const target: Target = {
+    name: 'portkey',
+    origin: child.url,
+    path: '/v1/chat/completions',
+    headers: {
+      authorization: `Bearer ${FIXTURE_KEY}`,
+      'content-type': 'application/json',
+      'x-portkey-provider': 'openai',
+      'x-portkey-custom-host': fixture.baseUrl,
+    },
+    process: child,
+  };
+  return { target, child };
+}
+
+// ---------------------------------------------------------------- soak
+
+interface SoakResult {
+  seconds: number;
+  rate: number;
+  ok: number;
+  errors: Record<string, number>;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  overhead_p99_ms: number | null;
+  rss_start_mb: number;
+  rss_end_mb: number;
+  rss_peak_mb: number;
+  /** After a forced full GC in the server (the gc hook): what is still referenced. */
+  heap_start_mb: number | null;
+  heap_end_mb: number | null;
+  rss_samples_mb: number[];
+}
+
+async function soak(server: WarblerProcess, t: Target): Promise<SoakResult> {
+  const pool = new Pool(t.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
+  try {
+    const gcStart = await server.gc();
+    const rssStart = server.rssKb();
+    log(`warbler soak: ${SOAK_SECONDS} s at ${RATE} req/s; rss at start ${round(rssStart / 1024, 1)} MB (after GC)`);
+    const stats = new Stats();
+    const samples: number[] = [];
+    let peak = rssStart;
+    const every = Math.max(1, Math.round(SOAK_SECONDS / 10));
+    await openLoop(pool, t, RATE, SOAK_SECONDS, stats, (s) => {
+      const kb = server.rssKb();
+      peak = Math.max(peak, kb);
+      if (s % every === 0) {
+        samples.push(round(kb / 1024, 1));
+        log(`  soak ${s} s: rss ${round(kb / 1024, 1)} MB, ${stats.ok} ok, p99 so far ${pct(stats, 99)} ms`);
+      }
+    });
+    await sleep(1000);
+    const gcEnd = await server.gc();
+    const rssEnd = server.rssKb();
+    const result: SoakResult = {
+      seconds: SOAK_SECONDS,
+      rate: RATE,
+      ok: stats.ok,
+      errors: stats.errors,
+      p50_ms: pct(stats, 50),
+      p99_ms: pct(stats, 99),
+      overhead_p99_ms: stats.overhead.percentileMs(99),
+      rss_start_mb: round(rssStart / 1024, 1),
+      rss_end_mb: round(rssEnd / 1024, 1),
+      rss_peak_mb: round(peak / 1024, 1),
+      heap_start_mb: gcStart?.collected ? round(gcStart.heapUsed / 1048576, 1) : null,
+      heap_end_mb: gcEnd?.collected ? round(gcEnd.heapUsed / 1048576, 1) : null,
+      rss_samples_mb: samples,
+    };
+    log(
+      `warbler soak: ${result.ok} ok, errors ${JSON.stringify(result.errors)}, p99 ${result.p99_ms} ms; ` +
+        `rss ${result.rss_start_mb} → ${result.rss_end_mb} MB (peak ${result.rss_peak_mb}), heap after GC ${result.heap_start_mb} → ${result.heap_end_mb} MB`,
+    );
+    return result;
+  } finally {
+    await pool.close();
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const pin = pinningEnabled();
+  // Children inherit this affinity: the fixture shares the bench's core unless told otherwise.
+  if (pin) pinSelf(1);
+  const gatewayCpu = pin ? 0 : undefined;
+  log(
+    `gateway: non-streaming chat completions, open loop ${RATE} req/s (${WARMUP_SECONDS} s warm-up + ${OPEN_SECONDS} s), ` +
+      `closed loop ${CONCURRENCY} in flight × ${CLOSED_SECONDS} s, systems ${SYSTEMS.join(', ')}, soak ${SOAK_SECONDS} s. ` +
+      `2 cores shared by bench, fixture and gateway: ${pin ? 'gateway pinned to cpu 0, bench + fixture to cpu 1' : 'unpinned'}`,
+  );
+  const fixture = await startFixture({ apiKey: FIXTURE_KEY, text: 'Because cost, limits and audits all need one exact record of every call.' });
+  const systems: Partial<Record<SystemName, SystemResult | null>> = {};
+  const failures: Partial<Record<SystemName, string>> = {};
+  let soakResult: SoakResult | undefined;
+  try {
+    for (const name of SYSTEMS) {
+      await waitForQuiet();
+      try {
+        if (name === 'direct') {
+          systems.direct = await measure(
+            { name, origin: fixture.url, path: '/v1/chat/completions', headers: { authorization: `Bearer ${FIXTURE_KEY}`, 'content-type': 'application/json' } },
+            fixture,
+          );
+        } else if (name === 'warbler') {
+          const { target, server } = await warblerTarget(fixture, gatewayCpu);
+          try {
+            systems.warbler = await measure(target, fixture);
+            if (SOAK_SECONDS > 0) {
+              await sleep(2000);
+              soakResult = await soak(server, target);
+            }
+          } finally {
+            await server.stop();
+          }
+        } else {
+          const { target, child } = await portkeyTarget(fixture, gatewayCpu);
+          try {
+            systems.portkey = await measure(target, fixture);
+          } finally {
+            await child.stop();
+          }
+        }
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        log(`${name}: FAILED: ${message}`);
+        systems[name] = null;
+        failures[name] = message.split('\n')[0] ?? message;
+      }
+    }
+  } finally {
+    await fixture.stop();
+  }
+
+  const d = systems.direct;
+  const w = systems.warbler;
+  const p = systems.portkey;
+  const added = d && w && d.p99_ms !== null && w.p99_ms !== null ? round(w.p99_ms - d.p99_ms, 2) : null;
+  const ratio = w && p && p.max_rps > 0 ? round(w.max_rps / p.max_rps, 2) : null;
+  const targets = {
+    added_p99_ms: added,
+    added_p99_ok: added === null ? null : added <= 2,
+    overhead_p99_ok: w?.overhead_p99_ms == null ? null : w.overhead_p99_ms <= 2,
+    max_rps_vs_portkey: ratio,
+    max_rps_ok: ratio === null ? null : ratio >= 1.5,
+  };
+  log(
+    `targets: Warbler added p99 over direct ${added} ms (≤ 2: ${targets.added_p99_ok}), self-reported overhead p99 ${w?.overhead_p99_ms} ms; ` +
+      `max rate ${ratio}× Portkey's (≥ 1.5: ${targets.max_rps_ok})` +
+      (soakResult ? `; soak rss ${soakResult.rss_start_mb} → ${soakResult.rss_end_mb} MB` : ''),
+  );
+  const result = {
+    bench: 'gateway',
+    rps: RATE,
+    systems,
+    ...(soakResult ? { soak: soakResult } : {}),
+    targets,
+    ...(Object.keys(failures).length ? { failures } : {}),
+    setup: {
+      rate: RATE,
+      warmup_s: WARMUP_SECONDS,
+      open_s: OPEN_SECONDS,
+      closed_s: CLOSED_SECONDS,
+      concurrency: CONCURRENCY,
+      pinned: pin,
+      note: '2 cores shared by bench, fixture and gateway' + (pin ? ' (gateway on cpu 0, bench + fixture on cpu 1)' : ' (unpinned)'),
+    },
+  };
+  // Exit explicitly: keep-alive sockets would otherwise hold the process.
+  process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
+}
+
+await main();

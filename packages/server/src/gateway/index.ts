@@ -1,0 +1,40 @@
+// The gateway room: the OpenAI-compatible /v1 API's keys, limits and calls.
+// Wiring (app.ts):
+//   const limits = new RateLimits();
+//   const keys = new Keys(store, { onChange: (id) => limits.forget(id) });
+//   const gateway = new Gateway({ models: router, keys, budgets, limits, masterKey, defaultAppId, appExists });
+//   router's onAttempt: ledger.onAttempt, then noteGatewayAttempt (the deployment header of non-streaming calls).
+// Routes: http/v1.ts (/v1) and http/gateway-keys.ts (/api/gateway/keys).
+// Batches (./batches) call gateway.authenticate() for their routes and
+// gateway.runCompletion(caller, body, { endpoint, source: 'batch' }) per line.
+export { mayUse, type GatewayCaller } from './caller.ts';
+export {
+  OpenAiError,
+  fromLlmError,
+  invalidApiKey,
+  invalidRequest,
+  modelNotAllowed,
+  modelNotFound,
+  openAiErrorBody,
+  toOpenAiError,
+  type OpenAiErrorBody,
+} from './errors.ts';
+export { Keys, hashKey, looksLikeKey, type KeyInput, type KeyUpdate, type KeyView, type KeysOptions } from './keys.ts';
+export { RateLimits, formatReset, rateLimitHeaders, type LimitCheck, type LimitState } from './limits.ts';
+export {
+  Gateway,
+  GatewayUsage,
+  countEmbeddingTokens,
+  countPrompt,
+  noteGatewayAttempt,
+  type Admission,
+  type Answer,
+  type CallOptions,
+  type CompletionEndpoint,
+  type CompletionResult,
+  type GatewayDeps,
+  type GatewayModels,
+  type OpenedStream,
+} from './service.ts';
+export { parseChatBody, parseEmbeddingsBody, type ChatBody, type EmbeddingsBody } from './validate.ts';
+export { ChunkWriter, SSE_DONE, completionBody, embeddingBase64, wireUsage, type WireUsage } from './wire.ts';

@@ -1,0 +1,344 @@
+import { performance } from 'node:perf_hooks';
+import { safeEqual } from '../auth/secrets.ts';
+import {
+  countChatTokens,
+  countTextTokens,
+  type AttemptReport,
+  type ChatCompletion,
+  type ChatRequest,
+  type ChatStreamPart,
+  type EmbedResult,
+  type RouterCallOptions,
+} from '../llm/index.ts';
+import type { ApiKeyRow } from '../store/index.ts';
+import { bearer } from '../tenancy/index.ts';
+import type { BudgetCheck, BudgetScope, UsageContext } from '../usage/index.ts';
+import { mayUse, type GatewayCaller } from './caller.ts';
+import {
+  invalidApiKey,
+  modelNotAllowed,
+  modelNotFound,
+  OpenAiError,
+  toOpenAiError,
+  type OpenAiErrorBody,
+} from './errors.ts';
+import type { Keys } from './keys.ts';
+import { looksLikeKey } from './keys.ts';
+import { rateLimitHeaders, type RateLimits } from './limits.ts';
+import { parseChatBody, parseEmbeddingsBody, type ChatBody, type EmbeddingsBody } from './validate.ts';
+import { completionBody, embeddingBase64 } from './wire.ts';
+
+/** The model layer as the gateway uses it: the Router. */
+export interface GatewayModels {
+  models(): string[];
+  chat(request: ChatRequest, options?: RouterCallOptions): AsyncIterable<ChatStreamPart>;
+  complete(request: ChatRequest, options?: RouterCallOptions): Promise<ChatCompletion>;
+  embed(request: { model: string; input: string[]; dimensions?: number }, options?: RouterCallOptions): Promise<EmbedResult>;
+}
+
+export interface GatewayDeps {
+  models: GatewayModels;
+  keys: Keys;
+  budgets: { check(appId: string, scope: BudgetScope, limitUsd: number | null | undefined): Promise<BudgetCheck> };
+  limits: RateLimits;
+  masterKey: string;
+  /** The app the master key acts for when no X-Warbler-App names one. */
+  defaultAppId: string;
+  appExists(appId: string): Promise<boolean>;
+  now?: () => number;
+}
+
+/**
+ * The usage context of one gateway call. The router hands it to onAttempt
+ * untouched; noteGatewayAttempt() writes into it which deployment answered,
+ * which is how a non-streaming reply learns it for its header.
+ */
+export class GatewayUsage implements UsageContext {
+  deployment: string | null = null;
+  constructor(
+    readonly app_id: string,
+    readonly source: 'gateway' | 'batch',
+    readonly key_id: string | null,
+    readonly request_id: string,
+  ) {}
+}
+
+/** Chain after the ledger's onAttempt: records on a gateway call's context which deployment answered. */
+export function noteGatewayAttempt(report: AttemptReport): void {
+  if (report.committed && report.context instanceof GatewayUsage) report.context.deployment = report.deployment;
+}
+
+/** What a call was let through with: headers to send, and the tokens it reserved. */
+export interface Admission {
+  headers: Record<string, string>;
+  reservedTokens: number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** 'batch' for lines a batch runs; default 'gateway'. */
+  source?: 'gateway' | 'batch';
+}
+
+/** A finished non-streaming call: the OpenAI body, which deployment answered, and time spent upstream. */
+export interface Answer {
+  body: Record<string, unknown>;
+  deployment: string | null;
+  upstreamMs: number;
+}
+
+/** An opened stream: parts from the first content on (the router's `start` first). */
+export interface OpenedStream {
+  deployment: string;
+  model: string;
+  /** performance.now() when the router was called: the stream's overhead header covers up to here. */
+  upstreamStart: number;
+  parts: AsyncGenerator<ChatStreamPart>;
+  first: ChatStreamPart;
+}
+
+/** What runCompletion returns: an OpenAI response body (status 200) or an OpenAI error body with its status. */
+export type CompletionResult =
+  | { ok: true; status: 200; body: Record<string, unknown>; deployment: string | null }
+  | { ok: false; status: number; body: OpenAiErrorBody };
+
+export type CompletionEndpoint = '/v1/chat/completions' | '/v1/embeddings';
+
+let idCounter = 0;
+const idBase = Date.now().toString(36);
+/** Cheap unique ids for completions we build ourselves (in-process models). */
+const completionId = () => `chatcmpl-w${idBase}${(++idCounter).toString(36)}`;
+
+/**
+ * The /v1 gateway: who is calling, may they, and the call itself through the
+ * Router with limits and metering on every path (HTTP and batches alike).
+ */
+export class Gateway {
+  private readonly modelSet: Set<string>;
+  private readonly modelList: string[];
+  private readonly knownApps = new Set<string>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.modelList = deps.models.models();
+    this.modelSet = new Set(this.modelList);
+    this.now = deps.now ?? Date.now;
+  }
+
+  /**
+   * The caller of a /v1 request: a virtual key (its app and limits), or the
+   * master key acting for X-Warbler-App or the default app. Throws a 401
+   * OpenAiError for a missing, unknown, revoked or expired key.
+   */
+  async authenticate(authorization: string | undefined, appHeader: string | undefined, requestId: string): Promise<GatewayCaller> {
+    const secret = bearer(authorization);
+    if (!secret) throw invalidApiKey('No API key: send it as Authorization: Bearer <key>.');
+    if (looksLikeKey(secret)) {
+      const key = await this.deps.keys.find(secret);
+      if (!key) throw invalidApiKey();
+      if (key.revoked_at !== null) throw invalidApiKey('This API key was revoked. Ask an operator for a new one.');
+      if (key.expires_at !== null && key.expires_at <= this.now()) {
+        throw invalidApiKey(`This API key expired at ${new Date(key.expires_at).toISOString()}. Ask an operator to extend it or for a new one.`);
+      }
+      return { appId: key.app_id, key, requestId };
+    }
+    if (safeEqual(secret, this.deps.masterKey)) {
+      const appId = appHeader || this.deps.defaultAppId;
+      if (!this.knownApps.has(appId)) {
+        if (!(await this.deps.appExists(appId))) throw new OpenAiError(404, `No app "${appId}" (from X-Warbler-App).`, 'invalid_request_error', 'app_not_found');
+        this.knownApps.add(appId);
+      }
+      return { appId, key: null, requestId };
+    }
+    throw invalidApiKey();
+  }
+
+  /** authenticate() for an HTTP request (Fastify's or any with headers and an id): the /v1 authenticator. */
+  authenticateRequest(request: { headers: Record<string, string | string[] | undefined>; id: string }): Promise<GatewayCaller> {
+    const auth = request.headers.authorization;
+    const app = request.headers['x-warbler-app'];
+    return this.authenticate(typeof auth === 'string' ? auth : undefined, typeof app === 'string' ? app : undefined, request.id);
+  }
+
+  /** The model names this caller may use, in the router's order. */
+  models(caller: GatewayCaller): string[] {
+    const allowed = caller.key?.allowed_models;
+    return allowed == null ? this.modelList : this.modelList.filter((m) => allowed.includes(m));
+  }
+
+  has(model: string): boolean {
+    return this.modelSet.has(model);
+  }
+
+  /**
+   * Every check a call passes before any model is asked: the model exists and
+   * the key may use it, the monthly budget is not spent, and the RPM and TPM
+   * buckets have room (taking one request and the prompt's tokens from them).
+   * Throws an OpenAiError (with the rate-limit headers) when it may not go on.
+   */
+  async admit(caller: GatewayCaller, model: string, countPrompt: () => number): Promise<Admission> {
+    if (!this.modelSet.has(model)) throw modelNotFound(model);
+    const key = caller.key;
+    const headers: Record<string, string> = {};
+    if (!key) return { headers, reservedTokens: 0 };
+    if (!mayUse(caller, model)) throw modelNotAllowed(model);
+    if (key.monthly_budget_usd !== null) {
+      const budget = await this.deps.budgets.check(key.app_id, { keyId: key.id }, key.monthly_budget_usd);
+      if (!budget.ok) throw toOpenAiError(budget.error);
+    }
+    if (key.rpm === null && key.tpm === null) return { headers, reservedTokens: 0 };
+    const prompt = key.tpm === null ? 0 : countPrompt();
+    const check = this.deps.limits.take(key.id, key.rpm, key.tpm, prompt);
+    rateLimitHeaders(check, headers);
+    if (!check.ok) throw limitError(key, check.kind!, prompt, check.retryAfterMs ?? 1000, check.tooLarge === true, headers);
+    return { headers, reservedTokens: prompt };
+  }
+
+  /** Charges the key's token bucket what the call really used. */
+  settle(caller: GatewayCaller, admission: Admission, usedTokens: number): void {
+    const key = caller.key;
+    if (key?.tpm != null) this.deps.limits.settle(key.id, admission.reservedTokens, usedTokens);
+  }
+
+  usage(caller: GatewayCaller, source: 'gateway' | 'batch' = 'gateway'): GatewayUsage {
+    return new GatewayUsage(caller.appId, source, caller.key?.id ?? null, caller.requestId);
+  }
+
+  /** A non-streaming chat completion through the router (the caller was admitted). */
+  async complete(caller: GatewayCaller, chat: ChatBody, admission: Admission, options: CallOptions = {}): Promise<Answer> {
+    const context = this.usage(caller, options.source);
+    const t0 = performance.now();
+    let completion: ChatCompletion;
+    try {
+      completion = await this.deps.models.complete(chat.request, { context, ...(options.signal ? { signal: options.signal } : {}) });
+    } catch (err) {
+      this.settle(caller, admission, 0);
+      throw err;
+    }
+    const upstreamMs = performance.now() - t0;
+    this.settle(caller, admission, completion.usage.totalTokens);
+    const raw = completion.raw as Record<string, unknown> | undefined;
+    const body = raw && typeof raw === 'object' ? raw : completionBody(completion, chat.request.model, completionId());
+    return { body, deployment: context.deployment, upstreamMs };
+  }
+
+  /**
+   * Opens a streamed chat completion: resolves once the first content is ready
+   * (the router has retried and fallen back as needed by then), or throws the
+   * OpenAiError of a call that failed before any output.
+   */
+  async openStream(caller: GatewayCaller, chat: ChatBody, admission: Admission, signal?: AbortSignal): Promise<OpenedStream> {
+    const context = this.usage(caller);
+    const upstreamStart = performance.now();
+    const parts = this.settled(caller, admission, this.deps.models.chat(chat.request, { context, ...(signal ? { signal } : {}) }));
+    const first = await parts.next();
+    if (first.done) throw new OpenAiError(502, 'The upstream stream ended before it began.', 'server_error', 'upstream_cut_stream');
+    const part = first.value;
+    if (part.type === 'error') {
+      await parts.return(undefined);
+      throw toOpenAiError(part.error);
+    }
+    const deployment = part.type === 'start' ? part.deployment : '';
+    return { deployment, model: part.type === 'start' ? part.upstreamModel : chat.request.model, upstreamStart, parts, first: part };
+  }
+
+  /** Embeddings through the router (the caller was admitted). */
+  async embed(caller: GatewayCaller, body: EmbeddingsBody, admission: Admission, options: CallOptions = {}): Promise<Answer> {
+    const context = this.usage(caller, options.source);
+    const t0 = performance.now();
+    let result: EmbedResult;
+    try {
+      result = await this.deps.models.embed(
+        { model: body.model, input: body.input, ...(body.dimensions ? { dimensions: body.dimensions } : {}) },
+        { context, ...(options.signal ? { signal: options.signal } : {}) },
+      );
+    } catch (err) {
+      this.settle(caller, admission, 0);
+      throw err;
+    }
+    const upstreamMs = performance.now() - t0;
+    this.settle(caller, admission, result.usage.totalTokens);
+    const data = new Array(result.vectors.length);
+    for (let i = 0; i < data.length; i++) {
+      const v = result.vectors[i]!;
+      data[i] = { object: 'embedding', index: i, embedding: body.base64 ? embeddingBase64(v) : v };
+    }
+    return {
+      body: { object: 'list', data, model: result.model || body.model, usage: { prompt_tokens: result.usage.promptTokens, total_tokens: result.usage.totalTokens } },
+      deployment: context.deployment,
+      upstreamMs,
+    };
+  }
+
+  /**
+   * One chat-completions or embeddings body, start to end, for a caller:
+   * validation, model and key checks, budget, RPM/TPM, the router call,
+   * metering. Never throws: failures come back as OpenAI error bodies with
+   * their status. Streaming is not offered here (`stream` is ignored).
+   */
+  async runCompletion(caller: GatewayCaller, body: unknown, options: CallOptions & { endpoint?: CompletionEndpoint } = {}): Promise<CompletionResult> {
+    try {
+      if ((options.endpoint ?? '/v1/chat/completions') === '/v1/embeddings') {
+        const parsed = parseEmbeddingsBody(body);
+        const admission = await this.admit(caller, parsed.model, () => countEmbeddingTokens(parsed.input));
+        const answer = await this.embed(caller, parsed, admission, options);
+        return { ok: true, status: 200, body: answer.body, deployment: answer.deployment };
+      }
+      const plain = typeof body === 'object' && body !== null && (body as Record<string, unknown>).stream !== undefined
+        ? withoutStreaming(body as Record<string, unknown>)
+        : body;
+      const chat = parseChatBody(plain);
+      const admission = await this.admit(caller, chat.request.model, () => countPrompt(chat.request));
+      const answer = await this.complete(caller, chat, admission, options);
+      return { ok: true, status: 200, body: answer.body, deployment: answer.deployment };
+    } catch (err) {
+      const e = toOpenAiError(err);
+      return { ok: false, status: e.status, body: e.toJSON() };
+    }
+  }
+
+  /** Wraps a router stream so the key's token bucket is settled however the stream ends. */
+  private async *settled(caller: GatewayCaller, admission: Admission, parts: AsyncIterable<ChatStreamPart>): AsyncGenerator<ChatStreamPart> {
+    let used = 0;
+    try {
+      for await (const part of parts) {
+        if (part.type === 'finish') used = part.usage.totalTokens;
+        else if (part.type === 'error' && part.usage) used = part.usage.totalTokens;
+        yield part;
+      }
+    } finally {
+      this.settle(caller, admission, used);
+    }
+  }
+}
+
+export function countPrompt(request: ChatRequest): number {
+  return countChatTokens(request.messages, request.tools);
+}
+
+export function countEmbeddingTokens(input: readonly string[]): number {
+  let n = 0;
+  for (const s of input) n += countTextTokens(s);
+  return n;
+}
+
+function withoutStreaming(body: Record<string, unknown>): Record<string, unknown> {
+  const { stream: _stream, stream_options: _options, ...rest } = body;
+  return rest;
+}
+
+function limitError(key: ApiKeyRow, kind: 'requests' | 'tokens', prompt: number, retryAfterMs: number, tooLarge: boolean, headers: Record<string, string>): OpenAiError {
+  const out = { ...headers, 'retry-after-ms': String(retryAfterMs), 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) };
+  if (tooLarge) {
+    return new OpenAiError(429, `Request too large: about ${prompt} prompt tokens, but this key's limit is ${key.tpm} tokens per minute. Send less, or ask an operator to raise the key's TPM.`, 'tokens', 'rate_limit_exceeded', null, { ...out, 'x-should-retry': 'false' });
+  }
+  const message =
+    kind === 'requests'
+      ? `Rate limit reached for this key: ${key.rpm} requests per minute. Try again in ${formatWait(retryAfterMs)}.`
+      : `Rate limit reached for this key: ${key.tpm} tokens per minute. Try again in ${formatWait(retryAfterMs)}.`;
+  return new OpenAiError(429, message, kind, 'rate_limit_exceeded', null, out);
+}
+
+function formatWait(ms: number): string {
+  return ms < 1000 ? `${Math.ceil(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
+}

@@ -1,0 +1,132 @@
+import { useLayoutEffect, useRef, useState } from 'react';
+import { useI18n } from '../ui/i18n.tsx';
+import { Avatar } from './Avatar.tsx';
+import { Composer } from './Composer.tsx';
+import { receiptOf } from './logic.ts';
+import { MessageItem, PendingItem } from './MessageItem.tsx';
+import { PeoplePicker } from './PeoplePicker.tsx';
+import type { ChatStore } from './store.ts';
+
+/** How close to the top (px) scrolling starts loading older messages. */
+const LOAD_OLDER_AT = 120;
+
+export function ConversationView({ store, id, onBack }: { store: ChatStore; id: string; onBack: () => void }) {
+  const { t } = useI18n();
+  const [adding, setAdding] = useState(false);
+  const list = useRef<HTMLDivElement>(null);
+  const stick = useRef(true);
+  const heightBefore = useRef<number | undefined>(undefined);
+
+  const conv = store.conversations.get(id);
+  const thread = store.thread(id);
+  const members = store.members.get(id) ?? [];
+  const others = members.filter((m) => m.user_id !== store.me);
+  const pending = store.pending.filter((p) => p.conversation_id === id);
+  const refused = [...store.refused].filter(([, r]) => r.conversationId === id);
+  const uploads = store.uploads.filter((u) => u.conversationId === id);
+  const typing = store.whoIsTyping(id);
+  const activity = store.agents.get(id);
+  const title = store.titleOf(id);
+  const peer = store.peerOf(id);
+  const isGroup = conv?.kind === 'group';
+  const messages = thread.messages;
+  const last = messages.at(-1);
+  const lastMine = lastMineId(messages, store.me);
+
+  // Keep the newest message in view while the reader is at the bottom; keep the reader's place when older pages arrive above.
+  useLayoutEffect(() => {
+    const el = list.current;
+    if (!el) return;
+    if (heightBefore.current !== undefined) {
+      el.scrollTop += el.scrollHeight - heightBefore.current;
+      heightBefore.current = undefined;
+    } else if (stick.current) {
+      el.scrollTop = el.scrollHeight;
+    }
+  });
+
+  const onScroll = () => {
+    const el = list.current;
+    if (!el) return;
+    stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 60;
+    if (el.scrollTop < LOAD_OLDER_AT) loadOlder();
+  };
+  const loadOlder = () => {
+    const el = list.current;
+    if (!thread.hasOlder || thread.loadingOlder || !el) return;
+    heightBefore.current = el.scrollHeight;
+    void store.loadOlder(id);
+  };
+
+  const activityText = activity ? t(`agent.${activity.state === 'idle' ? 'thinking' : activity.state}`) : undefined;
+
+  return (
+    <section className="conversation" aria-label={title}>
+      <header className="conversation-head">
+        <button type="button" className="back icon" onClick={onBack} aria-label={t('conv.back')}>‹</button>
+        <Avatar name={title} agent={peer?.kind === 'agent'} group={isGroup} small />
+        <h2 className="conversation-name">{title}</h2>
+        {isGroup && <span className="hint">{t('conv.members')}: {members.length}</span>}
+        {isGroup && <button type="button" onClick={() => setAdding(true)}>{t('conv.addMembers')}</button>}
+      </header>
+      <div className="messages" ref={list} onScroll={onScroll} data-testid="messages" aria-live="polite" aria-relevant="additions">
+        {thread.hasOlder
+          ? <button type="button" className="link older" onClick={loadOlder} disabled={thread.loadingOlder}>{thread.loadingOlder ? t('conv.olderLoading') : t('conv.loadOlder')}</button>
+          : thread.loaded && <p className="hint center">{t('conv.beginning')}</p>}
+        {messages.map((m, i) => {
+          const prev = messages[i - 1];
+          const mine = m.sender_id === store.me;
+          return (
+            <MessageItem
+              key={m.id}
+              store={store}
+              message={m}
+              mine={mine}
+              showSender={!mine && (isGroup || store.people.get(m.sender_id)?.kind === 'agent') && prev?.sender_id !== m.sender_id}
+              receipt={mine && m.id === lastMine ? receiptOf(m.seq, others) : undefined}
+              group={isGroup}
+            />
+          );
+        })}
+        {pending.map((p) => <PendingItem key={p.client_msg_id} content={p.content} type={p.msg_type} />)}
+        {refused.map(([key, r]) => <PendingItem key={key} content={r.content} type="text" error={r.error} />)}
+        {uploads.map((u) => <p key={u.id} className="hint upload">{t('composer.uploading', { name: u.name })}</p>)}
+        {last === undefined && pending.length === 0 && !thread.loaded && <p className="hint center">…</p>}
+      </div>
+      <div className="activity" role="status" aria-live="polite">
+        {activity && activityText && (
+          <span className={`agent-state ${activity.state}`} data-testid="agent-state" data-state={activity.state}>
+            <span className="pulse" aria-hidden="true" /> {store.nameOf(activity.agentId)}: {activityText}
+          </span>
+        )}
+        {typing.length > 0 && (
+          <span className="typing" data-testid="typing">
+            {typing.length === 1 ? t('conv.typing.one', { name: typing[0]! }) : t('conv.typing.many', { names: typing.join(', ') })}
+          </span>
+        )}
+      </div>
+      <Composer store={store} conversationId={id} members={members.map((m) => m.user_id)} />
+      {adding && (
+        <PeoplePicker
+          store={store}
+          mode="add"
+          exclude={members.map((m) => m.user_id)}
+          onClose={() => setAdding(false)}
+          onPicked={async (ids) => {
+            await store.addMembers(id, ids);
+            setAdding(false);
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+/** Receipts show under my newest message only, as chat apps do. */
+function lastMineId(messages: ReadonlyArray<{ id: string; sender_id: string; state: string }>, me: string): string | undefined {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]!;
+    if (m.sender_id === me && m.state !== 'recalled') return m.id;
+  }
+  return undefined;
+}

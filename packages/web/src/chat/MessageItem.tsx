@@ -1,0 +1,226 @@
+import type { Message, MessageContent } from '@warbler/sdk';
+import { useMemo, useState, type KeyboardEvent, type MouseEvent } from 'react';
+import { renderMarkdown } from '../markdown.ts';
+import { Dialog } from '../ui/Dialog.tsx';
+import { useI18n } from '../ui/i18n.tsx';
+import { Avatar } from './Avatar.tsx';
+import { formatBytes, textOf, type ReceiptState } from './logic.ts';
+import type { ChatStore } from './store.ts';
+
+interface Citation {
+  index: number;
+  title?: string;
+  heading?: string;
+  source?: string | null;
+  snippet?: string;
+  document_id?: string;
+  chunk_id?: string;
+}
+
+function citationsOf(message: Message): Citation[] {
+  const list = message.content.citations;
+  return Array.isArray(list) ? (list as Citation[]).filter((c) => typeof c?.index === 'number') : [];
+}
+
+const isUrl = (s: string | null | undefined): s is string => typeof s === 'string' && /^https?:\/\//i.test(s);
+
+export function MessageItem({ store, message, mine, showSender, receipt, group }: {
+  store: ChatStore;
+  message: Message;
+  mine: boolean;
+  showSender: boolean;
+  receipt: { state: ReceiptState; readBy: number } | undefined;
+  group: boolean;
+}) {
+  const { t, locale } = useI18n();
+  const [editing, setEditing] = useState(false);
+  const [menu, setMenu] = useState(false);
+  const [cite, setCite] = useState<Citation>();
+  const sender = store.people.get(message.sender_id);
+  const isAgent = sender?.kind === 'agent';
+  const citations = citationsOf(message);
+  const streaming = message.state === 'streaming';
+  const recalled = message.state === 'recalled';
+  const failed = message.state === 'failed';
+  const error = message.content.error as { code?: string; message?: string } | undefined;
+  const stopped = message.content.stopped === true || error?.code === 'stopped';
+  const rating = (message.content.feedback as Record<string, string> | undefined)?.[store.me];
+
+  const openCitation = (n: number) => setCite(citations.find((c) => c.index === n));
+  const onBodyClick = (e: MouseEvent<HTMLDivElement>) => {
+    const a = (e.target as HTMLElement).closest('a.cite');
+    if (!a) return;
+    e.preventDefault();
+    openCitation(Number(a.getAttribute('data-cite')));
+  };
+
+  return (
+    <article
+      className={`message ${mine ? 'mine' : 'theirs'} ${isAgent ? 'from-agent' : ''} state-${message.state}`}
+      data-testid="message"
+      data-seq={message.seq}
+      data-id={message.id}
+      data-state={message.state}
+      data-sender={message.sender_id}
+      data-deltas={store.deltas.get(message.id) ?? 0}
+      aria-label={`${mine ? t('list.you') : store.nameOf(message.sender_id)}`}
+    >
+      {!mine && (group || isAgent) && <span className="message-avatar">{showSender && <Avatar name={store.nameOf(message.sender_id)} agent={isAgent} small />}</span>}
+      <div className="bubble-wrap">
+        {showSender && <div className="sender">{store.nameOf(message.sender_id)}</div>}
+        <div className={`bubble ${failed ? 'failed' : ''}`}>
+          {recalled ? <p className="recalled">{t('msg.recalled')}</p>
+            : editing ? <EditBox initial={textOf(message)} onCancel={() => setEditing(false)} onSave={(text) => { setEditing(false); void store.edit(message.id, text); }} />
+            : <Body store={store} message={message} citations={citations} onClick={onBodyClick} />}
+          {streaming && <span className="caret" aria-hidden="true" />}
+          {failed && error?.message && !stopped && textOf(message) !== error.message && <p className="error-note">{error.message}</p>}
+          {citations.length > 0 && !recalled && (
+            <div className="sources">
+              <span className="sources-label">{t('msg.sources')}</span>
+              <ol>
+                {citations.map((c) => (
+                  <li key={c.index}>
+                    <a href={`#cite-${message.id}-${c.index}`} className="source-link" data-testid="citation" onClick={(e) => { e.preventDefault(); openCitation(c.index); }}>
+                      [{c.index}] {c.title}{c.heading ? ` › ${c.heading}` : ''}
+                    </a>
+                  </li>
+                ))}
+              </ol>
+            </div>
+          )}
+          {cite && (
+            <div className="citation-popover" role="dialog" aria-label={`[${cite.index}] ${cite.title ?? ''}`} data-testid="citation-popover"
+              onKeyDown={(e: KeyboardEvent) => { if (e.key === 'Escape') setCite(undefined); }}>
+              <div className="popover-head">
+                <strong>[{cite.index}] {cite.title}</strong>
+                <button type="button" className="icon" aria-label={t('dialog.close')} onClick={() => setCite(undefined)} autoFocus>×</button>
+              </div>
+              {cite.heading && <div className="hint">{cite.heading}</div>}
+              <blockquote>{cite.snippet}</blockquote>
+              {isUrl(cite.source) && <a href={cite.source} target="_blank" rel="noopener noreferrer">{t('msg.openSource')}</a>}
+              {!isUrl(cite.source) && cite.source && <div className="hint">{cite.source}</div>}
+            </div>
+          )}
+        </div>
+        <div className="meta">
+          <time dateTime={new Date(message.created_at).toISOString()}>{new Date(message.created_at).toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' })}</time>
+          {message.edited_at && !recalled && <span>· {t('msg.edited')}</span>}
+          {stopped && <span>· {t('msg.stopped')}</span>}
+          {failed && !stopped && <span className="error-text">· {t('msg.failed')}</span>}
+          {receipt && <span className={`receipt ${receipt.state}`} data-testid="receipt" data-receipt={receipt.state}>
+            · {receipt.state === 'read' ? (group ? t('msg.readBy', { count: receipt.readBy }) : t('msg.read')) : receipt.state === 'delivered' ? t('msg.delivered') : t('msg.sent')}
+          </span>}
+          {streaming && isAgent && (
+            <button type="button" className="stop" data-testid="stop" onClick={() => void store.stopReply(message.id)}>■ {t('msg.stop')}</button>
+          )}
+          {isAgent && !streaming && !recalled && (
+            <span className="feedback">
+              <button type="button" className="icon" aria-pressed={rating === 'up'} aria-label={t('msg.good')} title={t('msg.good')} data-testid="thumbs-up"
+                onClick={() => void store.rate(message, rating === 'up' ? null : 'up')}>👍</button>
+              <button type="button" className="icon" aria-pressed={rating === 'down'} aria-label={t('msg.bad')} title={t('msg.bad')} data-testid="thumbs-down"
+                onClick={() => void store.rate(message, rating === 'down' ? null : 'down')}>👎</button>
+            </span>
+          )}
+          {mine && !recalled && !editing && (
+            <span className="message-actions">
+              <button type="button" className="icon" aria-expanded={menu} aria-label={t('msg.actions')} onClick={() => setMenu(!menu)}>⋯</button>
+              {menu && (
+                <span className="menu">
+                  {message.type === 'text' && message.state === 'complete' && <button type="button" onClick={() => { setMenu(false); setEditing(true); }}>{t('msg.edit')}</button>}
+                  <button type="button" onClick={() => { setMenu(false); void store.recall(message.id); }}>{t('msg.recall')}</button>
+                </span>
+              )}
+            </span>
+          )}
+        </div>
+      </div>
+    </article>
+  );
+}
+
+function Body({ store, message, citations, onClick }: { store: ChatStore; message: Message; citations: Citation[]; onClick: (e: MouseEvent<HTMLDivElement>) => void }) {
+  const { t } = useI18n();
+  const [preview, setPreview] = useState(false);
+  const text = textOf(message);
+  const citedKey = citations.map((c) => c.index).join(',');
+  const cited = useMemo(() => new Set(citedKey ? citedKey.split(',').map(Number) : []), [citedKey]);
+  const html = useMemo(() => (message.type === 'text' ? renderMarkdown(text, cited) : ''), [message.type, text, cited]);
+  const c = message.content as { file_id?: string; name?: string; size?: number; mime?: string; width?: number; height?: number; caption?: string };
+
+  if (message.type === 'image' && c.file_id) {
+    const src = store.fileUrl(c.file_id);
+    return (
+      <>
+        <button type="button" className="image-thumb" onClick={() => setPreview(true)} aria-label={`${t('msg.preview')}: ${c.name ?? ''}`}>
+          <img src={src} alt={c.name ?? t('msg.image')} loading="lazy" width={c.width} height={c.height} />
+        </button>
+        {preview && (
+          <Dialog title={c.name ?? t('msg.preview')} onClose={() => setPreview(false)} className="lightbox">
+            <img src={src} alt={c.name ?? t('msg.image')} />
+            <a href={src} download={c.name}>{t('msg.download')}</a>
+          </Dialog>
+        )}
+      </>
+    );
+  }
+  if (message.type === 'file' && c.file_id) {
+    return (
+      <a className="file" href={store.fileUrl(c.file_id)} download={c.name}>
+        <span className="file-icon" aria-hidden="true">📄</span>
+        <span>{c.name ?? t('msg.file')}</span>
+        {typeof c.size === 'number' && <span className="hint">{formatBytes(c.size)}</span>}
+      </a>
+    );
+  }
+  if (message.type === 'system') return <p className="system">{text}</p>;
+  // Sanitised by renderMarkdown (marked + DOMPurify): see markdown.ts.
+  return <div className="markdown" onClick={onClick} dangerouslySetInnerHTML={{ __html: html }} />;
+}
+
+function EditBox({ initial, onSave, onCancel }: { initial: string; onSave: (text: string) => void; onCancel: () => void }) {
+  const { t } = useI18n();
+  const [text, setText] = useState(initial);
+  const save = () => {
+    const trimmed = text.trim();
+    if (trimmed && trimmed !== initial) onSave(trimmed);
+    else onCancel();
+  };
+  return (
+    <div className="edit-box">
+      <textarea
+        aria-label={t('msg.edit')}
+        value={text}
+        autoFocus
+        onChange={(e) => setText(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Escape') {
+            e.preventDefault();
+            onCancel();
+          } else if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+            e.preventDefault();
+            save();
+          }
+        }}
+      />
+      <div className="actions">
+        <button type="button" onClick={onCancel}>{t('dialog.cancel')}</button>
+        <button type="button" className="primary" onClick={save}>{t('msg.save')}</button>
+      </div>
+    </div>
+  );
+}
+
+/** A message still on its way (or refused): shown as sent, marked as waiting. */
+export function PendingItem({ content, type, error }: { content: MessageContent; type: string; error?: string }) {
+  const { t } = useI18n();
+  const text = typeof content.text === 'string' ? content.text : type === 'image' ? `[${t('msg.image')}]` : `[${t('msg.file')}]`;
+  const html = useMemo(() => renderMarkdown(text), [text]);
+  return (
+    <article className={`message mine pending ${error ? 'refused' : ''}`} data-testid="pending-message" data-state={error ? 'refused' : 'pending'}>
+      <div className="bubble-wrap">
+        <div className="bubble"><div className="markdown" dangerouslySetInnerHTML={{ __html: html }} /></div>
+        <div className="meta">{error ? <span className="error-text">{t('msg.notSent', { message: error })}</span> : <span>{t('msg.sending')}</span>}</div>
+      </div>
+    </article>
+  );
+}

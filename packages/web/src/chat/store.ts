@@ -1,0 +1,563 @@
+import {
+  WarblerClient,
+  webStorage,
+  type AgentStateFrame,
+  type Conversation,
+  type ConversationSummary,
+  type Member,
+  type Message,
+  type MessageContent,
+  type QueuedSend,
+  type StatusChange,
+} from '@warbler/sdk';
+import { api, errorText } from '../api.ts';
+import { devSignIn, saveSession, type ChatSession } from '../session.ts';
+import { applyDelta, mergeMessages } from './logic.ts';
+
+export interface Person {
+  id: string;
+  name: string;
+  kind: 'human' | 'agent';
+  avatar_url: string | null;
+}
+
+export interface ConversationView {
+  id: string;
+  kind: Conversation['kind'];
+  title: string | null;
+  last_message: Message | null;
+  last_activity: number;
+  unread: number;
+  read_seq: number;
+}
+
+export interface Thread {
+  messages: Message[];
+  loaded: boolean;
+  hasOlder: boolean;
+  loadingOlder: boolean;
+}
+
+export interface AgentActivity {
+  agentId: string;
+  state: AgentStateFrame['state'];
+  messageId?: string;
+}
+
+export interface Upload {
+  id: string;
+  conversationId: string;
+  name: string;
+}
+
+const PAGE = 40;
+const TYPING_SHOWN_MS = 4_000;
+
+/**
+ * Everything the chat screens show, kept up to date from the SDK's events.
+ * Components subscribe and read; they never hold chat state of their own.
+ */
+export class ChatStore {
+  readonly client: WarblerClient;
+  readonly me: string;
+  token: string;
+  status: StatusChange = { status: 'connecting', reason: 'connect' };
+  conversations = new Map<string, ConversationView>();
+  threads = new Map<string, Thread>();
+  members = new Map<string, Member[]>();
+  people = new Map<string, Person>();
+  typing = new Map<string, Map<string, number>>();
+  agents = new Map<string, AgentActivity>();
+  pending: QueuedSend[] = [];
+  /** Sends the server refused for good (not_member, bad_request…), by client_msg_id, shown with the reason. */
+  refused = new Map<string, { conversationId: string; content: MessageContent; error: string }>();
+  uploads: Upload[] = [];
+  openId: string | undefined;
+  listLoaded = false;
+  lastError: string | undefined;
+  /** How many streamed pieces each reply got: lets tests (and curious people) see a reply really streamed. */
+  deltas = new Map<string, number>();
+
+  private version = 0;
+  private readonly listeners = new Set<() => void>();
+  private readonly asking = new Map<string, Promise<Person | undefined>>();
+  private typingTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly off: Array<() => void> = [];
+
+  constructor(private readonly session: ChatSession, private readonly onSignedOut: () => void) {
+    this.me = session.userId;
+    this.token = session.token;
+    let calls = 0;
+    const token = session.devName
+      ? async () => {
+        // The first call uses the saved token; a later one means the server refused it: sign in again.
+        if (calls++ === 0) return this.token;
+        const renewed = await devSignIn(session.devName!);
+        this.token = renewed.token;
+        saveSession(localStorage, renewed);
+        return renewed.token;
+      }
+      : session.token;
+    this.client = new WarblerClient({ url: location.origin, token, storage: webStorage(localStorage) });
+  }
+
+  // ---- subscription (useSyncExternalStore) ----
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  snapshot = (): number => this.version;
+
+  private changed(): void {
+    this.version++;
+    for (const l of this.listeners) l();
+  }
+
+  // ---- lifecycle ----
+
+  start(): void {
+    const c = this.client;
+    this.off.push(
+      c.on('status', (s) => {
+        this.status = s;
+        this.refreshPending();
+        if (s.status === 'open') void this.loadConversations();
+        this.changed();
+      }),
+      c.on('message', (m) => this.onMessage(m)),
+      c.on('message.updated', (m) => this.onUpdated(m)),
+      c.on('message.delta', (d) => this.onDelta(d.conversation_id, d.message_id, d.offset, d.text)),
+      c.on('receipt', (r) => this.onReceipt(r.conversation_id, r.user_id, r.kind, r.seq)),
+      c.on('typing', (t) => this.onTyping(t.conversation_id, t.user_id)),
+      c.on('member', (m) => this.onMember(m.conversation_id, m.event, m.user_id, m.member)),
+      c.on('conversation', (f) => this.upsertConversation(f.conversation)),
+      c.on('agent.state', (a) => this.onAgentState(a)),
+      c.on('error', (e) => {
+        this.lastError = e.message;
+        this.changed();
+      }),
+    );
+    const onVisible = () => {
+      if (document.visibilityState === 'visible' && this.openId) this.markRead(this.openId);
+    };
+    document.addEventListener('visibilitychange', onVisible);
+    this.off.push(() => document.removeEventListener('visibilitychange', onVisible));
+    this.client.connect().catch(() => {
+      if (this.status.status === 'closed' && this.status.reason === 'unauthorized') this.onSignedOut();
+    });
+  }
+
+  stop(): void {
+    for (const off of this.off.splice(0)) off();
+    clearInterval(this.typingTimer);
+    this.client.close();
+  }
+
+  // ---- conversations ----
+
+  async loadConversations(): Promise<void> {
+    try {
+      const page = await this.client.conversations.list({ limit: 100 });
+      for (const s of page.conversations) this.upsertSummary(s);
+      this.listLoaded = true;
+      this.changed();
+      await Promise.all(page.conversations.filter((s) => s.kind === 'direct').map((s) => this.loadMembers(s.id)));
+    } catch (error) {
+      this.lastError = errorText(error);
+      this.changed();
+    }
+  }
+
+  sortedConversations(): ConversationView[] {
+    return [...this.conversations.values()].sort((a, b) => b.last_activity - a.last_activity);
+  }
+
+  /** A direct chat is named after the other person; a group by its title, else its members. */
+  titleOf(id: string): string {
+    const c = this.conversations.get(id);
+    if (c?.title) return c.title;
+    const others = (this.members.get(id) ?? []).filter((m) => m.user_id !== this.me).map((m) => this.nameOf(m.user_id));
+    return others.join(', ') || '…';
+  }
+
+  /** The other member of a direct chat. */
+  peerOf(id: string): Person | undefined {
+    const c = this.conversations.get(id);
+    if (c?.kind !== 'direct') return undefined;
+    const other = this.members.get(id)?.find((m) => m.user_id !== this.me);
+    return other ? this.people.get(other.user_id) : undefined;
+  }
+
+  async open(id: string | undefined): Promise<void> {
+    this.openId = id;
+    this.changed();
+    if (!id) return;
+    await Promise.all([this.loadThread(id), this.loadMembers(id)]);
+    this.markRead(id);
+  }
+
+  async startDirect(userId: string): Promise<string> {
+    const conversation = await this.client.conversations.create({ kind: 'direct', member_ids: [userId] });
+    this.upsertConversation(conversation);
+    await this.loadMembers(conversation.id);
+    return conversation.id;
+  }
+
+  async createGroup(title: string, userIds: string[]): Promise<string> {
+    const conversation = await this.client.conversations.create({ kind: 'group', member_ids: userIds, title: title || null });
+    this.upsertConversation(conversation);
+    await this.loadMembers(conversation.id);
+    return conversation.id;
+  }
+
+  async addMembers(conversationId: string, userIds: string[]): Promise<void> {
+    await this.client.conversations.addMembers(conversationId, userIds);
+    await this.loadMembers(conversationId, true);
+  }
+
+  // ---- messages ----
+
+  thread(id: string): Thread {
+    return this.threads.get(id) ?? { messages: [], loaded: false, hasOlder: false, loadingOlder: false };
+  }
+
+  async loadThread(id: string): Promise<void> {
+    if (this.threads.get(id)?.loaded) return;
+    const page = await this.client.history(id, { limit: PAGE });
+    const held = this.threads.get(id);
+    this.threads.set(id, { messages: mergeMessages(held?.messages ?? [], page.messages), loaded: true, hasOlder: page.has_more, loadingOlder: false });
+    this.changed();
+  }
+
+  async loadOlder(id: string): Promise<void> {
+    const t = this.threads.get(id);
+    if (!t || !t.hasOlder || t.loadingOlder) return;
+    const first = t.messages[0]?.seq;
+    if (first === undefined || first <= 1) {
+      this.threads.set(id, { ...t, hasOlder: false });
+      return this.changed();
+    }
+    this.threads.set(id, { ...t, loadingOlder: true });
+    this.changed();
+    try {
+      const page = await this.client.history(id, { before: first, limit: PAGE });
+      const now = this.thread(id);
+      this.threads.set(id, { ...now, messages: mergeMessages(now.messages, page.messages), hasOlder: page.has_more, loadingOlder: false });
+    } catch (error) {
+      this.threads.set(id, { ...this.thread(id), loadingOlder: false });
+      this.lastError = errorText(error);
+    }
+    this.changed();
+  }
+
+  send(conversationId: string, content: MessageContent, type: 'text' | 'image' | 'file' = 'text'): void {
+    const sent = this.client.send(conversationId, { type, content });
+    this.refreshPending();
+    this.changed();
+    sent.then(
+      () => {
+        this.refreshPending();
+        this.changed();
+      },
+      (error: unknown) => {
+        this.refused.set(sent.client_msg_id, { conversationId, content, error: errorText(error) });
+        this.refreshPending();
+        this.changed();
+      },
+    );
+  }
+
+  async sendFile(conversationId: string, file: File): Promise<void> {
+    const upload: Upload = { id: `${Date.now()}-${Math.random()}`, conversationId, name: file.name };
+    this.uploads = [...this.uploads, upload];
+    this.changed();
+    try {
+      const mime = file.type || 'application/octet-stream';
+      const stored = await this.client.uploadFile(conversationId, file, file.name, mime);
+      const image = mime.startsWith('image/');
+      const size = image ? await imageSize(file) : undefined;
+      this.send(conversationId, { file_id: stored.id, ...(size && size) }, image ? 'image' : 'file');
+    } catch (error) {
+      this.lastError = errorText(error);
+    } finally {
+      this.uploads = this.uploads.filter((u) => u !== upload);
+      this.changed();
+    }
+  }
+
+  async edit(messageId: string, text: string): Promise<void> {
+    await this.run(() => this.client.edit(messageId, text));
+  }
+
+  async recall(messageId: string): Promise<void> {
+    await this.run(() => this.client.recall(messageId));
+  }
+
+  async stopReply(messageId: string): Promise<void> {
+    await this.run(() => this.client.stop(messageId));
+  }
+
+  async rate(message: Message, rating: 'up' | 'down' | null): Promise<void> {
+    await this.run(() => api('POST', `/api/messages/${encodeURIComponent(message.id)}/feedback`, { token: this.token, body: { rating } }));
+  }
+
+  typingIn(conversationId: string): void {
+    this.client.typing(conversationId);
+  }
+
+  whoIsTyping(conversationId: string): string[] {
+    const now = Date.now();
+    return [...(this.typing.get(conversationId) ?? [])].filter(([, until]) => until > now).map(([id]) => this.nameOf(id));
+  }
+
+  fileUrl(fileId: string): string {
+    return `/api/files/${encodeURIComponent(fileId)}?token=${encodeURIComponent(this.token)}`;
+  }
+
+  dismissError(): void {
+    this.lastError = undefined;
+    this.changed();
+  }
+
+  // ---- people ----
+
+  nameOf(userId: string): string {
+    const p = this.people.get(userId);
+    if (p) return p.name;
+    void this.person(userId);
+    return userId;
+  }
+
+  person(userId: string): Promise<Person | undefined> {
+    const known = this.people.get(userId);
+    if (known) return Promise.resolve(known);
+    let asked = this.asking.get(userId);
+    if (!asked) {
+      asked = api<Person>('GET', `/api/users/${encodeURIComponent(userId)}`, { token: this.token }).then(
+        (p) => {
+          this.people.set(p.id, { id: p.id, name: p.name, kind: p.kind, avatar_url: p.avatar_url });
+          this.changed();
+          return p;
+        },
+        () => undefined,
+      );
+      this.asking.set(userId, asked);
+    }
+    return asked;
+  }
+
+  async searchPeople(q: string): Promise<Person[]> {
+    const { users } = await api<{ users: Person[] }>('GET', `/api/people?limit=30&q=${encodeURIComponent(q)}`, { token: this.token });
+    for (const u of users) this.people.set(u.id, u);
+    return users.filter((u) => u.id !== this.me);
+  }
+
+  // ---- events ----
+
+  private onMessage(m: Message): void {
+    const held = this.threads.get(m.conversation_id);
+    if (held) this.threads.set(m.conversation_id, { ...held, messages: mergeMessages(held.messages, [m]) });
+    const c = this.conversations.get(m.conversation_id);
+    if (!c) {
+      void this.discover(m.conversation_id);
+    } else {
+      const mine = m.sender_id === this.me;
+      this.conversations.set(c.id, {
+        ...c,
+        last_message: m,
+        last_activity: Math.max(c.last_activity, m.created_at),
+        unread: mine || this.isWatching(c.id) ? c.unread : c.unread + 1,
+      });
+    }
+    if (m.sender_id === this.me) {
+      this.refreshPending();
+    } else {
+      void this.person(m.sender_id);
+      void this.client.markDelivered(m.conversation_id, m.seq).catch(() => undefined);
+      this.typing.get(m.conversation_id)?.delete(m.sender_id);
+      if (this.isWatching(m.conversation_id)) this.markRead(m.conversation_id);
+    }
+    this.changed();
+  }
+
+  private onUpdated(m: Message): void {
+    const held = this.threads.get(m.conversation_id);
+    if (held) this.threads.set(m.conversation_id, { ...held, messages: mergeMessages(held.messages, [m]) });
+    const c = this.conversations.get(m.conversation_id);
+    if (c?.last_message?.id === m.id) this.conversations.set(c.id, { ...c, last_message: m });
+    this.changed();
+  }
+
+  private onDelta(conversationId: string, messageId: string, offset: number, text: string): void {
+    const held = this.threads.get(conversationId);
+    const at = held ? held.messages.findLastIndex((m) => m.id === messageId) : -1;
+    if (!held || at < 0) return;
+    const message = held.messages[at]!;
+    if (message.state !== 'streaming') return;
+    const current = typeof message.content.text === 'string' ? message.content.text : '';
+    const next = applyDelta(current, offset, text);
+    if (next === undefined) {
+      // Pieces went missing: history gives a streaming reply's text so far, and deltas go on from there.
+      void this.client.history(conversationId, { after: message.seq - 1, limit: 1 }).then((page) => {
+        const t = this.thread(conversationId);
+        this.threads.set(conversationId, { ...t, messages: mergeMessages(t.messages, page.messages) });
+        this.changed();
+      }, () => undefined);
+      return;
+    }
+    const messages = held.messages.slice();
+    messages[at] = { ...message, content: { ...message.content, text: next } };
+    this.threads.set(conversationId, { ...held, messages });
+    this.deltas.set(messageId, (this.deltas.get(messageId) ?? 0) + 1);
+    this.changed();
+  }
+
+  private onReceipt(conversationId: string, userId: string, kind: 'read' | 'delivered', seq: number): void {
+    const list = this.members.get(conversationId);
+    if (userId === this.me && kind === 'read') {
+      const c = this.conversations.get(conversationId);
+      if (c && seq >= c.read_seq) this.conversations.set(conversationId, { ...c, read_seq: seq, unread: Math.max(0, (c.last_message?.seq ?? seq) - seq) });
+    }
+    if (list) {
+      this.members.set(conversationId, list.map((m) => (m.user_id !== userId ? m : kind === 'read'
+        ? { ...m, read_seq: Math.max(m.read_seq, seq), delivered_seq: Math.max(m.delivered_seq, seq) }
+        : { ...m, delivered_seq: Math.max(m.delivered_seq, seq) })));
+    }
+    this.changed();
+  }
+
+  private onTyping(conversationId: string, userId: string): void {
+    if (userId === this.me) return;
+    let map = this.typing.get(conversationId);
+    if (!map) this.typing.set(conversationId, (map = new Map()));
+    map.set(userId, Date.now() + TYPING_SHOWN_MS);
+    void this.person(userId);
+    // Re-render once a second while anyone types, so "is typing" goes away on time.
+    this.typingTimer ??= setInterval(() => {
+      const now = Date.now();
+      let any = false;
+      for (const m of this.typing.values()) for (const [id, until] of m) if (until <= now) m.delete(id); else any = true;
+      if (!any) {
+        clearInterval(this.typingTimer);
+        this.typingTimer = undefined;
+      }
+      this.changed();
+    }, 1_000);
+    this.changed();
+  }
+
+  private onMember(conversationId: string, event: 'joined' | 'left' | 'removed' | 'updated', userId: string, member: Member | null): void {
+    if (userId === this.me && (event === 'left' || event === 'removed')) {
+      this.conversations.delete(conversationId);
+      this.threads.delete(conversationId);
+      if (this.openId === conversationId) this.openId = undefined;
+      return this.changed();
+    }
+    const list = this.members.get(conversationId);
+    if (list) {
+      const rest = list.filter((m) => m.user_id !== userId);
+      this.members.set(conversationId, (event === 'joined' || event === 'updated') && member ? [...rest, member] : rest);
+    }
+    void this.person(userId);
+    this.changed();
+  }
+
+  private onAgentState(frame: AgentStateFrame): void {
+    if (frame.state === 'idle') this.agents.delete(frame.conversation_id);
+    else this.agents.set(frame.conversation_id, { agentId: frame.agent_id, state: frame.state, ...(frame.message_id && { messageId: frame.message_id }) });
+    this.changed();
+  }
+
+  // ---- helpers ----
+
+  private upsertSummary(s: ConversationSummary): void {
+    const held = this.conversations.get(s.id);
+    this.conversations.set(s.id, {
+      id: s.id, kind: s.kind, title: s.title,
+      last_message: held?.last_message && held.last_message.seq > (s.last_message?.seq ?? 0) ? held.last_message : s.last_message,
+      last_activity: Math.max(held?.last_activity ?? 0, s.last_message_at ?? s.created_at),
+      unread: this.isWatching(s.id) ? 0 : s.unread,
+      read_seq: s.read_seq,
+    });
+  }
+
+  private upsertConversation(conv: Conversation): void {
+    const held = this.conversations.get(conv.id);
+    this.conversations.set(conv.id, {
+      id: conv.id, kind: conv.kind, title: conv.title,
+      last_message: held?.last_message ?? null,
+      last_activity: Math.max(held?.last_activity ?? 0, conv.last_message_at ?? conv.created_at),
+      unread: held?.unread ?? 0,
+      read_seq: held?.read_seq ?? 0,
+    });
+    if (!this.members.has(conv.id)) void this.loadMembers(conv.id);
+    this.changed();
+  }
+
+  private async discover(conversationId: string): Promise<void> {
+    try {
+      this.upsertConversation(await this.client.conversations.get(conversationId));
+      const c = this.conversations.get(conversationId);
+      if (c && !this.isWatching(conversationId)) this.conversations.set(conversationId, { ...c, unread: c.unread + 1 });
+      this.changed();
+    } catch {
+      // Not visible to us (removed meanwhile): nothing to show.
+    }
+  }
+
+  private async loadMembers(conversationId: string, force = false): Promise<void> {
+    if (this.members.has(conversationId) && !force) return;
+    try {
+      const list = await this.client.conversations.members(conversationId);
+      this.members.set(conversationId, list);
+      await Promise.all(list.map((m) => this.person(m.user_id)));
+      this.changed();
+    } catch (error) {
+      this.lastError = errorText(error);
+    }
+  }
+
+  private isWatching(conversationId: string): boolean {
+    return this.openId === conversationId && document.visibilityState === 'visible';
+  }
+
+  private markRead(conversationId: string): void {
+    const c = this.conversations.get(conversationId);
+    const last = this.thread(conversationId).messages.at(-1)?.seq ?? c?.last_message?.seq ?? 0;
+    if (!c || last <= 0) return;
+    if (c.unread !== 0 || c.read_seq < last) this.conversations.set(c.id, { ...c, unread: 0, read_seq: Math.max(c.read_seq, last) });
+    if (c.read_seq < last) void this.client.markRead(conversationId, last).catch(() => undefined);
+    this.changed();
+  }
+
+  private refreshPending(): void {
+    this.pending = this.client.pending();
+  }
+
+  private async run(work: () => Promise<unknown>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.lastError = errorText(error);
+      this.changed();
+    }
+  }
+}
+
+function imageSize(file: File): Promise<{ width: number; height: number } | undefined> {
+  return new Promise((resolve) => {
+    const url = URL.createObjectURL(file);
+    const img = new Image();
+    img.onload = () => {
+      resolve(img.naturalWidth > 0 ? { width: img.naturalWidth, height: img.naturalHeight } : undefined);
+      URL.revokeObjectURL(url);
+    };
+    img.onerror = () => {
+      resolve(undefined);
+      URL.revokeObjectURL(url);
+    };
+    img.src = url;
+  });
+}

@@ -1,0 +1,235 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { ApiError, errorText } from '../api.ts';
+import { ConversationView } from '../chat/ConversationView.tsx';
+import { ChatStore } from '../chat/store.ts';
+import { useI18n } from '../ui/i18n.tsx';
+import { useStore } from '../ui/useStore.ts';
+import type { ConsoleApi } from './client.ts';
+import { useLoad } from './useLoad.ts';
+
+interface Agent {
+  id: string;
+  name: string;
+  model: string;
+  system_prompt: string;
+  temperature?: number;
+  max_tokens: number;
+  top_k: number;
+  knowledge_base_ids: string[];
+  tools: unknown[];
+  trigger: { group: 'mention' | 'all' };
+  monthly_budget_usd: number | null;
+}
+
+interface Draft {
+  name: string;
+  model: string;
+  system_prompt: string;
+  temperature: string;
+  max_tokens: string;
+  top_k: string;
+  knowledge_base_ids: string[];
+  tools: string;
+  trigger: 'mention' | 'all';
+  budget: string;
+}
+
+const blank: Draft = { name: '', model: 'local/kb-answer', system_prompt: 'You are a helpful assistant.', temperature: '', max_tokens: '1024', top_k: '4', knowledge_base_ids: [], tools: '[]', trigger: 'mention', budget: '' };
+
+function draftOf(a: Agent): Draft {
+  return {
+    name: a.name, model: a.model, system_prompt: a.system_prompt, temperature: a.temperature?.toString() ?? '', max_tokens: String(a.max_tokens),
+    top_k: String(a.top_k), knowledge_base_ids: a.knowledge_base_ids, tools: JSON.stringify(a.tools, null, 2), trigger: a.trigger.group,
+    budget: a.monthly_budget_usd?.toString() ?? '',
+  };
+}
+
+/** Agents: list, create and edit every field of the definition, and try one in a side panel. */
+export function AgentsPage({ client }: { client: ConsoleApi }) {
+  const { t } = useI18n();
+  const agents = useLoad(() => client.call<{ agents: Agent[] }>('GET', '/api/agents'), [client]);
+  const models = useLoad(() => client.call<{ models: Array<{ name: string }> }>('GET', '/api/models'), [client]);
+  const kbs = useLoad(() => client.call<{ knowledge_bases: Array<{ id: string; name: string }> }>('GET', '/api/knowledge-bases'), [client]);
+  const [editing, setEditing] = useState<string | 'new'>();
+  const [trying, setTrying] = useState<Agent>();
+  const current = editing && editing !== 'new' ? agents.data?.agents.find((a) => a.id === editing) : undefined;
+
+  return (
+    <section className={trying ? 'with-panel' : ''}>
+      <h1>{t('agents.title')}</h1>
+      {agents.error && <p className="error" role="alert">{t('console.error', { message: agents.error })}</p>}
+      <div className="split">
+        <div className="split-side">
+          <ul className="pick-list" aria-label={t('agents.title')}>
+            {agents.data?.agents.map((a) => (
+              <li key={a.id} data-agent={a.id}>
+                <button type="button" aria-current={a.id === editing ? 'true' : undefined} onClick={() => setEditing(a.id)}>
+                  <strong>{a.name}</strong>
+                  <span className="hint">{a.model}</span>
+                </button>
+              </li>
+            ))}
+          </ul>
+          <button type="button" className="primary" onClick={() => setEditing('new')}>{t('agents.new')}</button>
+        </div>
+        <div className="split-main">
+          {editing && (
+            <AgentForm
+              key={editing}
+              client={client}
+              agent={current}
+              models={models.data?.models.map((m) => m.name) ?? []}
+              kbs={kbs.data?.knowledge_bases ?? []}
+              onSaved={(a) => { agents.reload(); setEditing(a.id); }}
+              onTry={current ? () => setTrying(current) : undefined}
+            />
+          )}
+        </div>
+      </div>
+      {trying && <TryPanel key={trying.id} client={client} agent={trying} onClose={() => setTrying(undefined)} />}
+    </section>
+  );
+}
+
+function AgentForm({ client, agent, models, kbs, onSaved, onTry }: {
+  client: ConsoleApi;
+  agent: Agent | undefined;
+  models: string[];
+  kbs: Array<{ id: string; name: string }>;
+  onSaved: (a: Agent) => void;
+  onTry: (() => void) | undefined;
+}) {
+  const { t } = useI18n();
+  const [d, setD] = useState<Draft>(() => (agent ? draftOf(agent) : blank));
+  const [problem, setProblem] = useState<string>();
+  const [saved, setSaved] = useState(false);
+  const set = <K extends keyof Draft>(key: K, value: Draft[K]) => {
+    setSaved(false);
+    setD({ ...d, [key]: value });
+  };
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setProblem(undefined);
+    let tools: unknown;
+    try {
+      tools = JSON.parse(d.tools || '[]');
+      if (!Array.isArray(tools)) throw new Error();
+    } catch {
+      return setProblem(t('agents.toolsInvalid'));
+    }
+    const body = {
+      name: d.name.trim(), model: d.model, system_prompt: d.system_prompt,
+      ...(d.temperature.trim() !== '' && { temperature: Number(d.temperature) }),
+      max_tokens: Number(d.max_tokens), top_k: Number(d.top_k), knowledge_base_ids: d.knowledge_base_ids, tools,
+      trigger: { group: d.trigger }, monthly_budget_usd: d.budget.trim() === '' ? null : Number(d.budget),
+    };
+    try {
+      const result = agent
+        ? await client.call<Agent>('PATCH', `/api/agents/${encodeURIComponent(agent.id)}`, body)
+        : await client.call<Agent>('POST', '/api/agents', body);
+      setSaved(true);
+      onSaved(result);
+    } catch (err) {
+      setProblem(errorText(err));
+    }
+  };
+
+  const modelChoices = models.includes(d.model) || !d.model ? models : [d.model, ...models];
+  return (
+    <form className="card form-grid" onSubmit={submit} aria-label={agent ? t('agents.edit', { name: agent.name }) : t('agents.new')}>
+      <div className="form-head">
+        <h2>{agent ? t('agents.edit', { name: agent.name }) : t('agents.new')}</h2>
+        {onTry && <button type="button" onClick={onTry}>{t('agents.try')}</button>}
+      </div>
+      <label className="field"><span>{t('console.name')}</span><input value={d.name} onChange={(e) => set('name', e.target.value)} required maxLength={100} /></label>
+      <label className="field">
+        <span>{t('agents.model')}</span>
+        <select value={d.model} onChange={(e) => set('model', e.target.value)}>
+          {modelChoices.map((m) => <option key={m} value={m}>{m}</option>)}
+        </select>
+      </label>
+      <label className="field wide"><span>{t('agents.prompt')}</span><textarea rows={5} value={d.system_prompt} onChange={(e) => set('system_prompt', e.target.value)} maxLength={20000} /></label>
+      <label className="field"><span>{t('agents.temperature')}</span><input type="number" min={0} max={2} step={0.1} value={d.temperature} onChange={(e) => set('temperature', e.target.value)} /></label>
+      <label className="field"><span>{t('agents.maxTokens')}</span><input type="number" min={1} max={32000} value={d.max_tokens} onChange={(e) => set('max_tokens', e.target.value)} /></label>
+      <label className="field"><span>{t('agents.topK')}</span><input type="number" min={1} max={20} value={d.top_k} onChange={(e) => set('top_k', e.target.value)} /></label>
+      <label className="field">
+        <span>{t('agents.trigger')}</span>
+        <select value={d.trigger} onChange={(e) => set('trigger', e.target.value as Draft['trigger'])}>
+          <option value="mention">{t('agents.trigger.mention')}</option>
+          <option value="all">{t('agents.trigger.all')}</option>
+        </select>
+      </label>
+      <label className="field"><span>{t('agents.budget')}</span><input type="number" min={0} step="any" value={d.budget} onChange={(e) => set('budget', e.target.value)} /></label>
+      <fieldset className="field wide">
+        <legend>{t('agents.kbs')}</legend>
+        {kbs.map((kb) => (
+          <label key={kb.id} className="check">
+            <input
+              type="checkbox"
+              checked={d.knowledge_base_ids.includes(kb.id)}
+              onChange={(e) => set('knowledge_base_ids', e.target.checked ? [...d.knowledge_base_ids, kb.id] : d.knowledge_base_ids.filter((id) => id !== kb.id))}
+            />
+            {kb.name} <span className="hint">({kb.id})</span>
+          </label>
+        ))}
+      </fieldset>
+      <label className="field wide"><span>{t('agents.tools')}</span><textarea rows={4} className="mono" value={d.tools} onChange={(e) => set('tools', e.target.value)} spellCheck={false} /></label>
+      {problem && <p className="error wide" role="alert">{problem}</p>}
+      {saved && <p className="ok-text wide" role="status">{t('console.saved')}</p>}
+      <div className="actions wide"><button type="submit" className="primary">{agent ? t('console.save') : t('console.create')}</button></div>
+    </form>
+  );
+}
+
+const TESTER_ID = 'console-operator';
+
+/**
+ * The agent in a side panel, answering as it would in chat: the console
+ * signs in as its own test user of the app and opens a direct chat.
+ */
+function TryPanel({ client, agent, onClose }: { client: ConsoleApi; agent: Agent; onClose: () => void }) {
+  const { t } = useI18n();
+  const [state, setState] = useState<{ store: ChatStore; conversationId: string } | { error: string }>();
+
+  useEffect(() => {
+    let store: ChatStore | undefined;
+    let live = true;
+    (async () => {
+      await client.call('POST', '/api/users', { id: TESTER_ID, name: 'Console operator' }).catch((err: unknown) => {
+        if (!(err instanceof ApiError && err.code === 'conflict')) throw err;
+      });
+      const { token } = await client.call<{ token: string }>('POST', `/api/users/${TESTER_ID}/tokens`, { ttl_seconds: 3600 });
+      if (!live) return;
+      store = new ChatStore({ userId: TESTER_ID, name: 'Console operator', token }, () => undefined);
+      store.start();
+      const conversationId = await store.startDirect(agent.id);
+      if (live) setState({ store, conversationId });
+    })().catch((err: unknown) => live && setState({ error: errorText(err) }));
+    return () => {
+      live = false;
+      store?.stop();
+    };
+  }, [client, agent.id]);
+
+  return (
+    <aside className="try-panel" aria-label={t('agents.tryTitle', { name: agent.name })}
+      onKeyDown={(e) => { if (e.key === 'Escape' && !(e.target instanceof HTMLTextAreaElement && e.target.value)) onClose(); }}>
+      <header className="try-head">
+        <h2>{t('agents.tryTitle', { name: agent.name })}</h2>
+        <button type="button" className="icon" aria-label={t('dialog.close')} onClick={onClose}>×</button>
+      </header>
+      {!state && <p>{t('console.loading')}</p>}
+      {state && 'error' in state && <p className="error" role="alert">{state.error}</p>}
+      {state && 'store' in state && <TryChat store={state.store} conversationId={state.conversationId} onClose={onClose} />}
+    </aside>
+  );
+}
+
+function TryChat({ store, conversationId, onClose }: { store: ChatStore; conversationId: string; onClose: () => void }) {
+  useStore(store);
+  useEffect(() => {
+    void store.open(conversationId);
+  }, [store, conversationId]);
+  return <ConversationView store={store} id={conversationId} onBack={onClose} />;
+}

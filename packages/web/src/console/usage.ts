@@ -1,0 +1,96 @@
+// Usage report shapes (GET /api/usage, /api/usage/calls) and what the
+// console derives from them: chart series, latency per group, CSV.
+
+export type GroupBy = 'day' | 'model' | 'agent' | 'key';
+
+export interface UsageGroup {
+  key: string | null;
+  attempts: number;
+  failed: number;
+  estimated: number;
+  outcomes: Record<string, number>;
+  promptTokens: number;
+  cachedTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+  cost: Record<string, string>;
+  costUsd: number;
+}
+
+export interface UsageReport {
+  from: number;
+  to: number;
+  groupBy: GroupBy;
+  groups: UsageGroup[];
+  total: UsageGroup;
+}
+
+export interface LedgerCall {
+  id: string;
+  model: string;
+  upstream_model: string | null;
+  agent_id: string | null;
+  key_id: string | null;
+  latency_ms: number;
+  created_at: number;
+}
+
+export interface UsageRow extends UsageGroup {
+  avgLatencyMs: number | null;
+}
+
+/** The report's group key of a ledger call, the same way the server groups (days in UTC). */
+export function callKey(call: LedgerCall, by: GroupBy): string | null {
+  switch (by) {
+    case 'day': return new Date(call.created_at).toISOString().slice(0, 10);
+    case 'model': return call.upstream_model ?? call.model;
+    case 'agent': return call.agent_id;
+    case 'key': return call.key_id;
+  }
+}
+
+/** Average latency per group key, from the calls that were fetched. */
+export function latencyByKey(calls: readonly LedgerCall[], by: GroupBy): Map<string | null, number> {
+  const sums = new Map<string | null, { total: number; n: number }>();
+  for (const c of calls) {
+    const k = callKey(c, by);
+    const s = sums.get(k) ?? { total: 0, n: 0 };
+    s.total += c.latency_ms;
+    s.n += 1;
+    sums.set(k, s);
+  }
+  return new Map([...sums].map(([k, s]) => [k, Math.round(s.total / s.n)]));
+}
+
+export function withLatency(groups: readonly UsageGroup[], latency: ReadonlyMap<string | null, number>): UsageRow[] {
+  return groups.map((g) => ({ ...g, avgLatencyMs: latency.get(g.key) ?? null }));
+}
+
+/** Every day of [from, to) as YYYY-MM-DD (UTC), so a chart by day shows quiet days as zero. */
+export function daysBetween(from: number, to: number): string[] {
+  const out: string[] = [];
+  const start = new Date(new Date(from).toISOString().slice(0, 10)).getTime();
+  for (let t = start; t < to && out.length < 400; t += 86_400_000) out.push(new Date(t).toISOString().slice(0, 10));
+  return out;
+}
+
+export function tokensOf(g: UsageGroup): number {
+  return g.promptTokens + g.completionTokens;
+}
+
+/** RFC 4180: quote fields with commas, quotes or line breaks; a leading = + - @ is defused so spreadsheets do not run it. */
+export function csvField(value: string | number | null | undefined): string {
+  if (value === null || value === undefined) return '';
+  let s = String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function toCsv(rows: readonly UsageRow[], by: GroupBy): string {
+  const head = [by, 'calls', 'failed', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'cost_usd', 'cost_by_currency', 'avg_latency_ms'];
+  const lines = rows.map((r) => [
+    r.key, r.attempts, r.failed, r.promptTokens, r.cachedTokens, r.completionTokens, r.reasoningTokens, r.costUsd.toFixed(6),
+    Object.entries(r.cost).map(([c, a]) => `${a} ${c}`).join('; '), r.avgLatencyMs,
+  ].map(csvField).join(','));
+  return [head.join(','), ...lines].join('\r\n') + '\r\n';
+}

@@ -1,0 +1,27 @@
+import { lazy, StrictMode, Suspense } from 'react';
+import { createRoot } from 'react-dom/client';
+import { ChatApp } from './chat/ChatApp.tsx';
+import { I18nProvider } from './ui/i18n.tsx';
+import './styles.css';
+
+// The console is for operators only: people who chat never download it.
+const ConsoleApp = lazy(() => import('./console/ConsoleApp.tsx'));
+
+function App() {
+  const inConsole = location.pathname === '/console' || location.pathname.startsWith('/console/');
+  return (
+    <I18nProvider>
+      {inConsole ? (
+        <Suspense fallback={<p className="loading">…</p>}>
+          <ConsoleApp />
+        </Suspense>
+      ) : <ChatApp />}
+    </I18nProvider>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);

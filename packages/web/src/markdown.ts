@@ -1,0 +1,54 @@
+import DOMPurify from 'dompurify';
+import { Marked } from 'marked';
+
+// Message text is written by anyone in the conversation (and by models that
+// quote documents anyone uploaded), so it is untrusted HTML once rendered.
+// marked turns Markdown into HTML (raw HTML included); DOMPurify then keeps
+// only inert formatting. The server's CSP (script-src 'self') is the second
+// wall should this one ever crack.
+
+const marked = new Marked({ gfm: true, breaks: true, async: false });
+
+const FORBID_TAGS = ['style', 'img', 'svg', 'math', 'form', 'input', 'button', 'textarea', 'select', 'option', 'iframe', 'frame', 'object', 'embed', 'video', 'audio', 'source', 'link', 'meta', 'base'];
+const FORBID_ATTR = ['style', 'class', 'id', 'srcset', 'action', 'formaction'];
+
+let hooked = false;
+function hookLinks(): void {
+  if (hooked) return;
+  hooked = true;
+  DOMPurify.addHook('afterSanitizeAttributes', (node) => {
+    if (node.tagName !== 'A') return;
+    const href = node.getAttribute('href') ?? '';
+    // In-message citation anchors stay in the page; everything else opens apart from it.
+    if (href.startsWith('#cite-')) {
+      node.setAttribute('class', 'cite');
+      node.setAttribute('data-cite', href.slice('#cite-'.length));
+      return;
+    }
+    if (!/^(https?:|mailto:)/i.test(href)) {
+      node.removeAttribute('href');
+      return;
+    }
+    node.setAttribute('target', '_blank');
+    node.setAttribute('rel', 'noopener noreferrer nofollow ugc');
+  });
+}
+
+/**
+ * Turns `[n]` markers that match a citation into links the message view can
+ * open as a popover. Markers inside code spans and fenced blocks stay text.
+ */
+export function linkCitations(text: string, cited: ReadonlySet<number>): string {
+  if (cited.size === 0) return text;
+  const parts = text.split(/(```[\s\S]*?(?:```|$)|`[^`\n]*`)/);
+  return parts
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(/(^|[^\]!\\])\[(\d{1,2})\](?!\()/g, (m, before: string, n: string) => (cited.has(Number(n)) ? `${before}[[${n}]](#cite-${n})` : m))))
+    .join('');
+}
+
+/** Safe HTML for a message's Markdown text. */
+export function renderMarkdown(text: string, cited: ReadonlySet<number> = new Set()): string {
+  hookLinks();
+  const html = marked.parse(linkCitations(text, cited)) as string;
+  return DOMPurify.sanitize(html, { FORBID_TAGS, FORBID_ATTR, ALLOW_DATA_ATTR: false });
+}

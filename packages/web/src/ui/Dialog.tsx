@@ -1,0 +1,40 @@
+import { useEffect, useRef, type ReactNode } from 'react';
+import { useI18n } from './i18n.tsx';
+
+/**
+ * A modal on the native <dialog>: the browser traps focus and Esc closes it;
+ * focus goes back where it was when it closes.
+ */
+export function Dialog({ title, onClose, children, className }: { title: string; onClose: () => void; children: ReactNode; className?: string }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const { t } = useI18n();
+  useEffect(() => {
+    const dialog = ref.current;
+    const before = document.activeElement as HTMLElement | null;
+    if (dialog && !dialog.open) dialog.showModal();
+    return () => {
+      dialog?.close();
+      before?.focus?.();
+    };
+  }, []);
+  return (
+    <dialog
+      ref={ref}
+      className={`dialog ${className ?? ''}`}
+      aria-label={title}
+      onCancel={(e) => {
+        e.preventDefault();
+        onClose();
+      }}
+      onClick={(e) => {
+        if (e.target === ref.current) onClose();
+      }}
+    >
+      <header className="dialog-head">
+        <h2>{title}</h2>
+        <button type="button" className="icon" aria-label={t('dialog.close')} onClick={onClose}>×</button>
+      </header>
+      <div className="dialog-body">{children}</div>
+    </dialog>
+  );
+}
