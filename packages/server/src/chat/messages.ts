@@ -48,9 +48,9 @@ export class Messages {
     actor: Actor,
     input: { conversation_id: string; sender_id: string; client_msg_id: string | null; type: MessageType; content: MessageContent; state: MessageState },
   ): Promise<{ message: Message; duplicate: boolean }> {
-    return this.appends.run(`${actor.appId}\u0000${input.conversation_id}`, async () => {
+    const write = async () => {
       const r = await this.store.appendMessage({ id: newId('msg'), app_id: actor.appId, created_at: Date.now(), ...input });
-      // Published inside the serial section so pushes leave in seq order.
+      // Published as soon as this append completes, before any later one: pushes leave in seq order.
       if (!r.duplicate) {
         this.publish({
           to: 'conversation', app_id: actor.appId, conversation_id: input.conversation_id,
@@ -60,7 +60,10 @@ export class Messages {
         for (const listener of this.listeners) listener(r.message);
       }
       return r;
-    });
+    };
+    // Where the store completes appends in call order, pushes already leave in
+    // seq order; elsewhere appends of one conversation wait for each other.
+    return this.store.appendsInOrder ? write() : this.appends.run(`${actor.appId}\u0000${input.conversation_id}`, write);
   }
 
   /** Called after each new message is stored on this node (agents listen here, not on the broker, so only one node reacts). */

@@ -49,6 +49,13 @@ export interface DialectTraits {
    * held for that one statement instead of across four.
    */
   readonly appendStatement?: (db: Kysely<Database>, message: NewMessage) => Promise<number | undefined>;
+  /**
+   * Writes a whole batch of appends synchronously in one transaction, each in
+   * its own savepoint, returning each one's seq or error. SQLite only: there
+   * the driver is synchronous anyway, and skipping Kysely's per-statement
+   * promise machinery is most of the send path's CPU.
+   */
+  readonly appendBatchSync?: (batch: readonly NewMessage[]) => Array<{ ok: true; seq: number } | { ok: false; error: unknown }>;
 }
 
 type AppendResult = { message: Message; duplicate: boolean };
@@ -64,6 +71,7 @@ const memberColumns = ['conversation_id', 'user_id', 'role', 'read_seq', 'delive
 
 export class KyselyStore implements Store {
   readonly dialect: 'sqlite' | 'postgres';
+  readonly appendsInOrder: boolean;
   private readonly batcher: AppendBatcher | undefined;
   private readonly ai: KyselyAiStore;
   private readonly gateway: KyselyGatewayStore;
@@ -73,6 +81,7 @@ export class KyselyStore implements Store {
     private readonly traits: DialectTraits,
   ) {
     this.dialect = traits.name;
+    this.appendsInOrder = traits.groupCommit;
     this.batcher = traits.groupCommit ? new AppendBatcher((batch) => this.appendBatch(batch)) : undefined;
     this.ai = new KyselyAiStore(db, traits);
     this.gateway = new KyselyGatewayStore(db, traits);
@@ -577,6 +586,7 @@ export class KyselyStore implements Store {
    * settled after COMMIT, so nobody is told "stored" before it is.
    */
   private async appendBatch(batch: readonly PendingAppend[]): Promise<void> {
+    if (this.traits.appendBatchSync) return this.appendBatchFast(batch, this.traits.appendBatchSync);
     const outcomes: Array<{ ok: true; value: AppendResult } | { ok: false; error: unknown }> = [];
     try {
       await this.db.transaction().execute(async (trx) => {
@@ -605,6 +615,26 @@ export class KyselyStore implements Store {
       if (outcome.ok) pending.resolve(outcome.value);
       else pending.reject(outcome.error);
     });
+  }
+
+  private async appendBatchFast(batch: readonly PendingAppend[], write: NonNullable<DialectTraits['appendBatchSync']>): Promise<void> {
+    let results: ReturnType<typeof write>;
+    try {
+      // Holding Kysely's one connection keeps its other queries out of this transaction.
+      results = await this.db.connection().execute(async () => write(batch.map((p) => p.message)));
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const pending = batch[i]!;
+      const result = results[i]!;
+      if (result.ok) {
+        pending.resolve({ message: appended(pending.message, result.seq), duplicate: false });
+        continue;
+      }
+      this.resolveAppendFailure(this.db, pending.message, result.error).then(pending.resolve, pending.reject);
+    }
   }
 
   /** A resend (or a concurrent twin) fails on the client_msg_id index: answer with what the first one stored. */

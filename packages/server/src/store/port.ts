@@ -26,6 +26,12 @@ import type { GatewayStore } from './port-gateway.ts';
  */
 export interface Store extends AiStore, GatewayStore {
   readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * True when appendMessage calls complete in the order they were made (one
+   * writer, batched in FIFO order: SQLite). Callers that need pushes in seq
+   * order can then skip serializing appends per conversation.
+   */
+  readonly appendsInOrder: boolean;
   /** Runs pending migrations; called once at start. Safe to call again. */
   migrate(): Promise<void>;
   close(): Promise<void>;

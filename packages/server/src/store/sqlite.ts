@@ -8,7 +8,7 @@ import {
   type QueryResult,
 } from 'kysely';
 import { KyselyStore, type DialectTraits } from './kysely-store.ts';
-import type { Store } from './port.ts';
+import { StoreNotFound, type NewMessage, type Store } from './port.ts';
 import type { Database } from './schema.ts';
 
 const traits: DialectTraits = {
@@ -35,7 +35,45 @@ export function openSqliteStore(path: string): Store {
   // Another process (a CLI, a backup) may hold the write lock briefly.
   db.pragma('busy_timeout = 5000');
   const kysely = new Kysely<Database>({ dialect: new QueuedSqliteDialect(db) });
-  return new KyselyStore(kysely, traits);
+  return new KyselyStore(kysely, { ...traits, appendBatchSync: syncAppender(db) });
+}
+
+/**
+ * The send path's writes as plain prepared statements: the seq bump, the
+ * insert and the sender's cursors, each message in a savepoint (better-sqlite3
+ * nests transactions that way) so a duplicate undoes only itself, the batch
+ * in one transaction and one synchronous call.
+ */
+function syncAppender(db: Sqlite.Database): NonNullable<DialectTraits['appendBatchSync']> {
+  let statements: { bump: Sqlite.Statement; insert: Sqlite.Statement; cursors: Sqlite.Statement } | undefined;
+  // Prepared on first use: the tables exist only after migrate().
+  const prepared = () =>
+    (statements ??= {
+      bump: db.prepare('update conversations set last_seq = last_seq + 1, last_message_at = ? where app_id = ? and id = ? returning last_seq'),
+      insert: db.prepare(
+        'insert into messages (app_id, id, conversation_id, seq, sender_id, client_msg_id, type, content, state, created_at, updated_at, edited_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null)',
+      ),
+      cursors: db.prepare('update members set read_seq = ?, delivered_seq = ? where app_id = ? and conversation_id = ? and user_id = ?'),
+    });
+  const one = db.transaction((m: NewMessage): number => {
+    const { bump, insert, cursors } = prepared();
+    const row = bump.get(m.created_at, m.app_id, m.conversation_id) as { last_seq: number } | undefined;
+    if (!row) throw new StoreNotFound(`Conversation ${m.conversation_id} does not exist`);
+    insert.run(m.app_id, m.id, m.conversation_id, row.last_seq, m.sender_id, m.client_msg_id, m.type, JSON.stringify(m.content), m.state, m.created_at, m.created_at);
+    // seq is the conversation's new maximum inside this transaction, so plain assignment never moves a cursor back.
+    cursors.run(row.last_seq, row.last_seq, m.app_id, m.conversation_id, m.sender_id);
+    return row.last_seq;
+  });
+  const all = db.transaction((batch: readonly NewMessage[]) =>
+    batch.map((m) => {
+      try {
+        return { ok: true as const, seq: one(m) };
+      } catch (error) {
+        return { ok: false as const, error };
+      }
+    }),
+  );
+  return (batch) => all(batch);
 }
 
 /** Kysely's SQLite dialect with the driver below in place of its own. */
