@@ -39,6 +39,7 @@ export class Session implements Connection {
   private readonly bucket: TokenBucket;
   private violations = 0;
   private closed = false;
+  private corked = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -58,7 +59,24 @@ export class Session implements Connection {
       this.close(CloseCode.slowConsumer, 'slow consumer: reconnect and sync');
       return;
     }
+    this.cork();
     this.ws.send(data);
+  }
+
+  /**
+   * Holds this socket's writes until the current batch of work is done, so
+   * several frames for one client leave in one syscall instead of one each.
+   */
+  private cork(): void {
+    if (this.corked) return;
+    const socket = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    if (!socket) return;
+    this.corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      socket.uncork();
+    });
   }
 
   send(frame: ServerFrame): void {
