@@ -52,6 +52,8 @@ function recordStamps(text: string, arrivedAt: number, into: Latency[]): number 
 }
 
 interface CpuPct {
+  /** CPU time the server used in the window, ms: contention on the machine changes it less than latency. */
+  server_ms: number;
   server_pct: number;
   fixture_pct: number;
   bench_pct: number;
@@ -72,7 +74,7 @@ function cpuWindow(server: { cpuMs(): number } | undefined, fixture: FixtureProc
     const fix = fixture.cpuMs() - fixture0;
     const own = ownCpuMs() - own0;
     const machine = machineBusyMs() - machine0;
-    return { server_pct: pct(used), fixture_pct: pct(fix), bench_pct: pct(own), other_pct: Math.max(0, pct(machine - used - fix - own)) };
+    return { server_ms: Math.round(used), server_pct: pct(used), fixture_pct: pct(fix), bench_pct: pct(own), other_pct: Math.max(0, pct(machine - used - fix - own)) };
   };
 }
 
@@ -358,6 +360,8 @@ interface WarblerResult {
   first_delta_p99_ms: number | null;
   round_p99_ms: Array<number | null>;
   bench_loop_delay_p99_ms: number;
+  /** Server CPU per chunk relayed, all its work in the rounds included (replies started, stored, finished). */
+  server_cpu_us_per_chunk: number;
   server_rss_mb: number;
   cpu_pct: CpuPct;
 }
@@ -427,6 +431,7 @@ async function runWarbler(fixture: FixtureProcess): Promise<WarblerResult> {
       first_delta_p99_ms: total.firstDelta.percentileMs(99),
       round_p99_ms: roundP99,
       bench_loop_delay_p99_ms: round(loopDelay.percentile(99) / 1e6, 2),
+      server_cpu_us_per_chunk: Math.round((cpuPct.server_ms * 1000) / Math.max(1, total.stamps)),
       server_rss_mb: round(peakRssKb / 1024, 1),
       cpu_pct: cpuPct,
     };
@@ -459,6 +464,7 @@ async function main(): Promise<void> {
   const targetMet = allComplete && warbler.p99_ms !== null && warbler.p99_ms <= 10;
   log(
     `warbler: relay p50 ${warbler.p50_ms} ms, p99 ${warbler.p99_ms} ms; ${warbler.completed}/${warbler.replies} complete; ` +
+    `server cpu ${warbler.server_cpu_us_per_chunk} µs per chunk; ` +
       `cpu % of one core: server ${warbler.cpu_pct.server_pct}, fixture ${warbler.cpu_pct.fixture_pct}, bench ${warbler.cpu_pct.bench_pct}, other ${warbler.cpu_pct.other_pct} ` +
       `(2 cores: bench, fixture and server compete) — target (all complete, p99 ≤ 10 ms) ${targetMet ? 'MET' : 'MISSED'}`,
   );

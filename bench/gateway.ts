@@ -322,10 +322,11 @@ interface SoakResult {
   p50_ms: number | null;
   p99_ms: number | null;
   overhead_p99_ms: number | null;
+  /** RSS under load, early in the soak (at 10 % of it, at most 30 s in) and at its end. */
   rss_start_mb: number;
   rss_end_mb: number;
   rss_peak_mb: number;
-  /** After a forced full GC in the server (the gc hook): what is still referenced. */
+  /** JS heap after a forced full GC (the gc hook) before and after the soak: what is still referenced. */
   heap_start_mb: number | null;
   heap_end_mb: number | null;
   rss_samples_mb: number[];
@@ -335,23 +336,30 @@ async function soak(server: WarblerProcess, t: Target): Promise<SoakResult> {
   const pool = new Pool(t.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
   try {
     const gcStart = await server.gc();
-    const rssStart = server.rssKb();
-    log(`warbler soak: ${SOAK_SECONDS} s at ${RATE} req/s; rss at start ${round(rssStart / 1024, 1)} MB (after GC)`);
+    // V8 hands pages back for a while after a GC; let that settle so "start" is not a moving target.
+    await sleep(3000);
+    // Start and end are both read under the same load: a reading taken idle would flatter the end or the start.
+    const startAt = Math.min(30, Math.max(1, Math.floor(SOAK_SECONDS / 10)));
+    log(`warbler soak: ${SOAK_SECONDS} s at ${RATE} req/s; rss read at ${startAt} s and at the end, both under load`);
     const stats = new Stats();
     const samples: number[] = [];
+    let rssStart = server.rssKb();
+    let rssEnd = rssStart;
     let peak = rssStart;
     const every = Math.max(1, Math.round(SOAK_SECONDS / 10));
     await openLoop(pool, t, RATE, SOAK_SECONDS, stats, (s) => {
       const kb = server.rssKb();
       peak = Math.max(peak, kb);
+      rssEnd = kb;
+      if (s === startAt) rssStart = kb;
       if (s % every === 0) {
         samples.push(round(kb / 1024, 1));
         log(`  soak ${s} s: rss ${round(kb / 1024, 1)} MB, ${stats.ok} ok, p99 so far ${pct(stats, 99)} ms`);
       }
     });
+    rssEnd = server.rssKb();
     await sleep(1000);
     const gcEnd = await server.gc();
-    const rssEnd = server.rssKb();
     const result: SoakResult = {
       seconds: SOAK_SECONDS,
       rate: RATE,

@@ -1,11 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort, startServer, type ServerProcess } from './proc.ts';
+import { join, relative, resolve } from 'node:path';
+import { freePort, repoRoot, startServer, type ServerProcess } from './proc.ts';
 
 // Warbler as the benches that drive its AI side start it: `npm start`'s entry
 // on a fresh SQLite data dir (deleted on stop) and a known master key.
+// BENCH_WARBLER_ENTRY points at another checkout's main.ts, to compare a
+// change against this tree with the same bench.
+
+function entry(): string {
+  const other = process.env.BENCH_WARBLER_ENTRY;
+  return other ? relative(repoRoot, resolve(other)) : 'packages/server/src/main.ts';
+}
 
 export interface WarblerProcess extends ServerProcess {
   masterKey: string;
@@ -19,7 +26,7 @@ export async function startWarbler(opts: { env?: Record<string, string>; cpu?: n
   try {
     server = await startServer({
       name: 'warbler',
-      script: 'packages/server/src/main.ts',
+      script: entry(),
       port,
       cpu: opts.cpu,
       env: {

@@ -417,7 +417,7 @@ describe.each(storeKinds())('OpenAI-compatible gateway on %s', (kind) => {
 
       const ledger = await waitFor(() => rows({ key_id: key.id }), (r) => r.length === 2);
       const price = prices.lookup('gpt-4o-mini')!;
-      const cost = BigInt(costOf({ promptTokens: 1234, completionTokens: 321, totalTokens: 1555, cachedTokens: 1024, reasoningTokens: 64, estimated: false }, price).nanos);
+      const cost = BigInt(costOf({ promptTokens: 1234, completionTokens: 321, cachedTokens: 1024 }, price).nanos);
       const ids = [plain.response.headers.get('x-request-id'), stream.response.headers.get('x-request-id')].sort();
       expect(ledger.map((r) => r.request_id).sort()).toEqual(ids);
       for (const r of ledger) {
@@ -509,6 +509,29 @@ describe.each(storeKinds())('OpenAI-compatible gateway on %s', (kind) => {
       expect(text).toMatch(/warbler_upstream_errors_total\{deployment="openai\/flaky-model",outcome="error"\} \d+/);
       expect(text).toMatch(/warbler_open_sockets \d+/);
       expect(text).toMatch(/warbler_process_resident_memory_bytes \d+/);
+
+      // A stream is counted when it ends, with its whole duration.
+      const count = async () => {
+        const t = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.masterKey}` } })).text();
+        return Number(/warbler_http_request_duration_seconds_count\{route="\/v1\/chat\/completions"\} (\d+)/.exec(t)?.[1]);
+      };
+      const before = await count();
+      const stream = await client(key.secret).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }], stream: true });
+      for await (const _ of stream) void _;
+      expect(await waitFor(count, (n) => n === before + 1)).toBe(before + 1);
     });
+  });
+});
+
+describe('GET /metrics with WARBLER_METRICS_PUBLIC=true', () => {
+  it('needs no key', async () => {
+    const server = await startServer('sqlite', { WARBLER_METRICS_PUBLIC: 'true' });
+    try {
+      const res = await fetch(`${server.url}/metrics`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('warbler_http_requests_total');
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -7,7 +7,7 @@ import type { ChatMessage, ChatRequest, ToolDefinition } from '../llm/index.ts';
 import { invalidRequest } from './errors.ts';
 
 export interface ChatBody {
-  /** What goes to the router: the client's fields, less the ones the gateway owns. */
+  /** What goes to the router: the client's body as it came (the provider decides `stream` and `stream_options`). */
   request: ChatRequest;
   stream: boolean;
   /** The client asked for the final usage chunk. */
@@ -133,13 +133,9 @@ export function parseChatBody(raw: unknown): ChatBody {
   // The stream relay carries one choice; several would be dropped silently.
   if (streaming && typeof raw.n === 'number' && raw.n > 1) throw invalidRequest('n greater than 1 is not supported with stream: true on this gateway; ask without streaming.', 'n');
 
-  // The body goes to the router as it is, less what the gateway decides: `stream` (the
-  // router picks the call) and `stream_options` (usage is always requested upstream).
-  const request: Record<string, unknown> = {};
-  for (const field in raw) {
-    if (field !== 'stream' && field !== 'stream_options') request[field] = raw[field];
-  }
-  return { request: request as unknown as ChatRequest, stream: streaming, includeUsage };
+  // The body goes to the router as it is, uncopied: the provider sets `stream` itself and
+  // always asks upstream for usage (stream_options.include_usage), whatever the client sent.
+  return { request: raw as unknown as ChatRequest, stream: streaming, includeUsage };
 }
 
 export interface EmbeddingsBody {

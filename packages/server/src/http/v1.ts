@@ -16,6 +16,7 @@ import {
   type Gateway,
   type GatewayCaller,
 } from '../gateway/index.ts';
+import { isLlmError } from '../llm/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { GatewayKeysDeps } from './gateway-keys.ts';
 import type { MetricsDeps } from './metrics.ts';
@@ -47,7 +48,9 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const e = openAiErrorOf(err);
-    if (e.status >= 500 && !(err instanceof OpenAiError)) request.log.error({ err }, 'gateway error');
+    if (isLlmError(err)) {
+      if (e.status >= 500) request.log.warn({ kind: err.kind, deployment: err.deployment, status: err.status }, `upstream failed: ${err.message}`);
+    } else if (e.status >= 500 && !(err instanceof OpenAiError)) request.log.error({ err }, 'gateway error');
     if (e.headers) reply.headers(e.headers);
     return reply.status(e.status).send(e.toJSON());
   });
@@ -79,7 +82,7 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
     return reply.headers(headers).send(text);
   }
 
-  app.post('/v1/chat/completions', { bodyLimit: deps.bodyLimit }, async (request, reply) => {
+  app.post('/v1/chat/completions', { bodyLimit: deps.bodyLimit, schema: { tags: ['gateway'], summary: 'OpenAI chat completions (JSON or SSE stream); Bearer: a virtual key or the master key' } }, async (request, reply) => {
     const who = await caller(request);
     const chat = parseChatBody(request.body);
     const admission = await gateway.admit(who, chat.request.model, () => countPrompt(chat.request));
@@ -126,7 +129,7 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
     }
   });
 
-  app.post('/v1/embeddings', { bodyLimit: deps.bodyLimit }, async (request, reply) => {
+  app.post('/v1/embeddings', { bodyLimit: deps.bodyLimit, schema: { tags: ['gateway'], summary: 'OpenAI embeddings (float or base64)' } }, async (request, reply) => {
     const who = await caller(request);
     const body = parseEmbeddingsBody(request.body);
     const admission = await gateway.admit(who, body.model, () => countEmbeddingTokens(body.input));
@@ -135,12 +138,12 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
     return sendJson(reply, '/v1/embeddings', answer.body, answer.upstreamMs, admission.headers, answer.deployment);
   });
 
-  app.get('/v1/models', async (request) => {
+  app.get('/v1/models', { schema: { tags: ['gateway'], summary: 'The models this key may use' } }, async (request) => {
     const who = await caller(request);
     return { object: 'list', data: gateway.models(who).map(modelObject) };
   });
 
-  app.get<{ Params: { model: string } }>('/v1/models/:model', async (request) => {
+  app.get<{ Params: { model: string } }>('/v1/models/:model', { schema: { tags: ['gateway'], summary: 'One model, if this key may use it' } }, async (request) => {
     const who = await caller(request);
     const model = decodeURIComponent(request.params.model);
     if (!gateway.models(who).includes(model)) {
@@ -175,8 +178,6 @@ function openAiErrorOf(err: FastifyError): OpenAiError {
   if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (err.statusCode === 400 && err instanceof SyntaxError)) {
     return invalidRequest('We could not parse the JSON body of your request.');
   }
-  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500 && !(err as unknown as { kind?: unknown }).kind) {
-    return new OpenAiError(err.statusCode, err.message, 'invalid_request_error');
-  }
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return new OpenAiError(err.statusCode, err.message, 'invalid_request_error');
   return toOpenAiError(err);
 }

@@ -1,11 +1,20 @@
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Paths the web app never answers: the API's own 404 is more useful there than the app's page. */
 const RESERVED = /^\/(api|v1|ws|admin|healthz|openapi\.json|metrics)(\/|$|\?)/;
+
+/**
+ * The page may only run the app's own scripts: message text is sanitised
+ * before it is rendered, and this makes a slip there inert as well.
+ */
+const CSP = [
+  "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
+  "connect-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'self'",
+].join('; ');
 
 /** Where `npm run build:web` puts the app, relative to this file. */
 export function defaultWebDist(): string {
@@ -27,13 +36,34 @@ export const webStatic = (distDir: string): FastifyPluginAsync => async (app) =>
   app.get('/*', { schema: { hide: true } }, async (request, reply) => {
     const url = request.url.split('?')[0] ?? '/';
     if (RESERVED.test(url)) return reply.callNotFound();
-    const file = decodeURIComponent(url).replace(/^\/+/, '');
-    if (file && !file.split('/').includes('..') && existsSync(path.join(distDir, file)) && !file.endsWith('/')) {
+    const file = assetPath(distDir, url);
+    if (file) {
       const immutable = file.startsWith('assets/');
       return reply.sendFile(file, { immutable, maxAge: immutable ? 365 * 24 * 3600 * 1000 : 0, cacheControl: true });
     }
     // A missing asset is a 404, not the app's page (a stale tab asking for an old bundle must see that).
-    if (file.startsWith('assets/') || /\.[a-z0-9]{2,5}$/i.test(file)) return reply.callNotFound();
-    return reply.header('cache-control', 'no-cache').sendFile('index.html', { cacheControl: false });
+    if (/\.[a-z0-9]{2,5}$/i.test(url) && !url.endsWith('/index.html')) return reply.callNotFound();
+    return reply
+      .header('cache-control', 'no-cache')
+      .header('content-security-policy', CSP)
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'same-origin')
+      .sendFile('index.html', { cacheControl: false });
   });
 };
+
+/** The file under distDir a URL path names, if it is one (index.html is the page, served with its headers). */
+function assetPath(distDir: string, url: string): string | undefined {
+  let file: string;
+  try {
+    file = decodeURIComponent(url).replace(/^\/+/, '');
+  } catch {
+    return undefined;
+  }
+  if (!file || file === 'index.html' || file.split('/').includes('..') || file.includes('\0')) return undefined;
+  try {
+    return statSync(path.join(distDir, file)).isFile() ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -130,6 +130,13 @@ export interface CallOptions {
 export interface LlmProvider {
   /** A short name for logs and the ledger, e.g. "openai" or "deepseek". */
   readonly name: string;
+  /**
+   * The provider runs batch jobs itself, at its batch prices (OpenAI's and
+   * Ark's batch APIs). Batches of its models could then be forwarded whole
+   * instead of run line by line through the Router (docs/costs.md, Batches).
+   * No adapter sets it yet.
+   */
+  readonly nativeBatch?: boolean;
   chat(request: ChatRequest, options?: CallOptions): AsyncIterable<ChatStreamPart>;
   /** A non-streaming call; rejects with an LlmError. */
   complete(request: ChatRequest, options?: CallOptions): Promise<ChatCompletion>;

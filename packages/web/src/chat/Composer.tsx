@@ -1,5 +1,6 @@
 import { useRef, useState, type KeyboardEvent } from 'react';
 import { useI18n } from '../ui/i18n.tsx';
+import { Paperclip } from '../ui/icons.tsx';
 import { Avatar } from './Avatar.tsx';
 import { insertMention, mentionAt, mentionedIds } from './logic.ts';
 import type { ChatStore, Person } from './store.ts';
@@ -76,7 +77,7 @@ export function Composer({ store, conversationId, members }: { store: ChatStore;
 
   return (
     <form className="composer" onSubmit={(e) => { e.preventDefault(); send(); }}>
-      <button type="button" className="icon attach" aria-label={t('composer.attach')} title={t('composer.attach')} onClick={() => file.current?.click()}>📎</button>
+      <button type="button" className="icon attach" aria-label={t('composer.attach')} title={t('composer.attach')} onClick={() => file.current?.click()}><Paperclip /></button>
       <input
         ref={file}
         type="file"

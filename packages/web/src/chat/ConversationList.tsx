@@ -22,7 +22,7 @@ export function ConversationList({ store, openId, onOpen }: { store: ChatStore; 
       {store.listLoaded && list.length === 0 && <p className="hint pad">{t('list.empty')}</p>}
       <ul className="conversations" data-testid="conversation-list">
         {list.map((c) => {
-          const last = c.last_message;
+          const last = store.lastMessageOf(c.id);
           const title = store.titleOf(c.id);
           const who = last ? (last.sender_id === store.me ? t('list.you') : store.nameOf(last.sender_id)) : '';
           const peer = store.peerOf(c.id);

@@ -15,7 +15,8 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
   const [adding, setAdding] = useState(false);
   const list = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
-  const heightBefore = useRef<number | undefined>(undefined);
+  /** Set while an older page is on its way: the height and first message before it, to keep the reader's place. */
+  const before = useRef<{ height: number; firstSeq: number } | undefined>(undefined);
 
   const conv = store.conversations.get(id);
   const thread = store.thread(id);
@@ -37,10 +38,13 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
   useLayoutEffect(() => {
     const el = list.current;
     if (!el) return;
-    if (heightBefore.current !== undefined) {
-      el.scrollTop += el.scrollHeight - heightBefore.current;
-      heightBefore.current = undefined;
-    } else if (stick.current) {
+    const waiting = before.current;
+    if (waiting && (messages[0]?.seq ?? 0) < waiting.firstSeq) {
+      el.scrollTop += el.scrollHeight - waiting.height;
+      before.current = undefined;
+    } else if (waiting && !thread.loadingOlder) {
+      before.current = undefined;
+    } else if (!waiting && stick.current) {
       el.scrollTop = el.scrollHeight;
     }
   });
@@ -54,7 +58,7 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
   const loadOlder = () => {
     const el = list.current;
     if (!thread.hasOlder || thread.loadingOlder || !el) return;
-    heightBefore.current = el.scrollHeight;
+    before.current = { height: el.scrollHeight, firstSeq: messages[0]?.seq ?? 0 };
     void store.loadOlder(id);
   };
 

@@ -3,6 +3,7 @@ import { useMemo, useState, type KeyboardEvent, type MouseEvent } from 'react';
 import { renderMarkdown } from '../markdown.ts';
 import { Dialog } from '../ui/Dialog.tsx';
 import { useI18n } from '../ui/i18n.tsx';
+import { FileIcon, StopIcon, ThumbDown, ThumbUp } from '../ui/icons.tsx';
 import { Avatar } from './Avatar.tsx';
 import { formatBytes, textOf, type ReceiptState } from './logic.ts';
 import type { ChatStore } from './store.ts';
@@ -20,6 +21,13 @@ interface Citation {
 function citationsOf(message: Message): Citation[] {
   const list = message.content.citations;
   return Array.isArray(list) ? (list as Citation[]).filter((c) => typeof c?.index === 'number') : [];
+}
+
+/** The heading path without the document's own title, which it usually starts with. */
+function headingOf(c: Citation): string {
+  const parts = (c.heading ?? '').split(' › ').filter(Boolean);
+  if (parts[0] === c.title) parts.shift();
+  return parts.join(' › ');
 }
 
 const isUrl = (s: string | null | undefined): s is string => typeof s === 'string' && /^https?:\/\//i.test(s);
@@ -81,7 +89,7 @@ export function MessageItem({ store, message, mine, showSender, receipt, group }
                 {citations.map((c) => (
                   <li key={c.index}>
                     <a href={`#cite-${message.id}-${c.index}`} className="source-link" data-testid="citation" onClick={(e) => { e.preventDefault(); openCitation(c.index); }}>
-                      [{c.index}] {c.title}{c.heading ? ` › ${c.heading}` : ''}
+                      [{c.index}] {c.title}{headingOf(c) ? ` › ${headingOf(c)}` : ''}
                     </a>
                   </li>
                 ))}
@@ -95,7 +103,7 @@ export function MessageItem({ store, message, mine, showSender, receipt, group }
                 <strong>[{cite.index}] {cite.title}</strong>
                 <button type="button" className="icon" aria-label={t('dialog.close')} onClick={() => setCite(undefined)} autoFocus>×</button>
               </div>
-              {cite.heading && <div className="hint">{cite.heading}</div>}
+              {headingOf(cite) && <div className="hint">{headingOf(cite)}</div>}
               <blockquote>{cite.snippet}</blockquote>
               {isUrl(cite.source) && <a href={cite.source} target="_blank" rel="noopener noreferrer">{t('msg.openSource')}</a>}
               {!isUrl(cite.source) && cite.source && <div className="hint">{cite.source}</div>}
@@ -111,14 +119,14 @@ export function MessageItem({ store, message, mine, showSender, receipt, group }
             · {receipt.state === 'read' ? (group ? t('msg.readBy', { count: receipt.readBy }) : t('msg.read')) : receipt.state === 'delivered' ? t('msg.delivered') : t('msg.sent')}
           </span>}
           {streaming && isAgent && (
-            <button type="button" className="stop" data-testid="stop" onClick={() => void store.stopReply(message.id)}>■ {t('msg.stop')}</button>
+            <button type="button" className="stop" data-testid="stop" onClick={() => void store.stopReply(message.id)}><StopIcon /> {t('msg.stop')}</button>
           )}
           {isAgent && !streaming && !recalled && (
             <span className="feedback">
               <button type="button" className="icon" aria-pressed={rating === 'up'} aria-label={t('msg.good')} title={t('msg.good')} data-testid="thumbs-up"
-                onClick={() => void store.rate(message, rating === 'up' ? null : 'up')}>👍</button>
+                onClick={() => void store.rate(message, rating === 'up' ? null : 'up')}><ThumbUp /></button>
               <button type="button" className="icon" aria-pressed={rating === 'down'} aria-label={t('msg.bad')} title={t('msg.bad')} data-testid="thumbs-down"
-                onClick={() => void store.rate(message, rating === 'down' ? null : 'down')}>👎</button>
+                onClick={() => void store.rate(message, rating === 'down' ? null : 'down')}><ThumbDown /></button>
             </span>
           )}
           {mine && !recalled && !editing && (
@@ -166,7 +174,7 @@ function Body({ store, message, citations, onClick }: { store: ChatStore; messag
   if (message.type === 'file' && c.file_id) {
     return (
       <a className="file" href={store.fileUrl(c.file_id)} download={c.name}>
-        <span className="file-icon" aria-hidden="true">📄</span>
+        <FileIcon />
         <span>{c.name ?? t('msg.file')}</span>
         {typeof c.size === 'number' && <span className="hint">{formatBytes(c.size)}</span>}
       </a>

@@ -182,6 +182,13 @@ export class ChatStore {
     return others.join(', ') || '…';
   }
 
+  /** The newest message as the thread holds it: a reply still streaming has its live text there. */
+  lastMessageOf(id: string): Message | null {
+    const last = this.conversations.get(id)?.last_message ?? null;
+    if (!last) return null;
+    return this.threads.get(id)?.messages.findLast((m) => m.id === last.id) ?? last;
+  }
+
   /** The other member of a direct chat. */
   peerOf(id: string): Person | undefined {
     const c = this.conversations.get(id);
@@ -194,8 +201,14 @@ export class ChatStore {
     this.openId = id;
     this.changed();
     if (!id) return;
-    await Promise.all([this.loadThread(id), this.loadMembers(id)]);
-    this.markRead(id);
+    try {
+      await Promise.all([this.loadThread(id), this.loadMembers(id)]);
+      this.markRead(id);
+    } catch (error) {
+      // A stale link (?c=…) to a conversation that is gone, or one we were removed from.
+      this.lastError = errorText(error);
+      this.changed();
+    }
   }
 
   async startDirect(userId: string): Promise<string> {

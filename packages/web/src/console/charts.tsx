@@ -1,12 +1,16 @@
+import { niceCeiling } from './usage.ts';
+
 /** A small bar chart in SVG: enough for usage by day, model, agent or key, with no chart library to ship. */
 export function BarChart({ title, data, format }: { title: string; data: Array<{ label: string; value: number }>; format: (n: number) => string }) {
   const width = 640;
   const height = 220;
-  const pad = { top: 12, right: 8, bottom: 48, left: 64 };
+  // Few bars have room for level labels; many get slanted ones, which need more space below.
+  const slant = data.length > 6;
+  const pad = { top: 12, right: 8, bottom: slant ? 64 : 28, left: 64 };
   const innerW = width - pad.left - pad.right;
   const innerH = height - pad.top - pad.bottom;
   const max = Math.max(0, ...data.map((d) => d.value));
-  const top = niceCeiling(max);
+  const top = niceCeiling(max) || 1;
   const band = data.length > 0 ? innerW / data.length : innerW;
   const barW = Math.max(2, Math.min(48, band * 0.7));
   const every = Math.max(1, Math.ceil(data.length / 12));
@@ -16,10 +20,10 @@ export function BarChart({ title, data, format }: { title: string; data: Array<{
     <figure className="chart">
       <figcaption>{title}</figcaption>
       <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={title} preserveAspectRatio="xMidYMid meet">
-        {ticks.map((v) => {
+        {ticks.map((v, i) => {
           const y = pad.top + innerH - (top > 0 ? (v / top) * innerH : 0);
           return (
-            <g key={v} className="tick">
+            <g key={i} className="tick">
               <line x1={pad.left} x2={width - pad.right} y1={y} y2={y} />
               <text x={pad.left - 6} y={y + 4} textAnchor="end">{format(v)}</text>
             </g>
@@ -34,8 +38,8 @@ export function BarChart({ title, data, format }: { title: string; data: Array<{
                 <title>{`${d.label}: ${format(d.value)}`}</title>
               </rect>
               {i % every === 0 && (
-                <text x={x + barW / 2} y={height - pad.bottom + 14} textAnchor="end" transform={`rotate(-30 ${x + barW / 2} ${height - pad.bottom + 14})`}>
-                  {d.label.length > 18 ? `${d.label.slice(0, 17)}…` : d.label}
+                <text x={x + barW / 2} y={height - pad.bottom + 14} textAnchor={slant ? 'end' : 'middle'} transform={slant ? `rotate(-30 ${x + barW / 2} ${height - pad.bottom + 14})` : undefined}>
+                  {d.label.length > 16 ? `${d.label.slice(0, 15)}…` : d.label}
                 </text>
               )}
             </g>
@@ -44,12 +48,4 @@ export function BarChart({ title, data, format }: { title: string; data: Array<{
       </svg>
     </figure>
   );
-}
-
-/** 1, 2 or 5 times a power of ten at or above n, so the axis reads in round numbers. */
-export function niceCeiling(n: number): number {
-  if (n <= 0) return 0;
-  const power = 10 ** Math.floor(Math.log10(n));
-  for (const m of [1, 2, 5, 10]) if (m * power >= n) return m * power;
-  return 10 * power;
 }

@@ -94,3 +94,11 @@ export function toCsv(rows: readonly UsageRow[], by: GroupBy): string {
   ].map(csvField).join(','));
   return [head.join(','), ...lines].join('\r\n') + '\r\n';
 }
+
+/** 1, 2 or 5 times a power of ten at or above n, so the axis reads in round numbers. */
+export function niceCeiling(n: number): number {
+  if (n <= 0) return 0;
+  const power = 10 ** Math.floor(Math.log10(n));
+  for (const m of [1, 2, 5, 10]) if (m * power >= n) return m * power;
+  return 10 * power;
+}

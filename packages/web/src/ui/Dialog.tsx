@@ -12,6 +12,8 @@ export function Dialog({ title, onClose, children, className }: { title: string;
     const dialog = ref.current;
     const before = document.activeElement as HTMLElement | null;
     if (dialog && !dialog.open) dialog.showModal();
+    // showModal focuses the first focusable element, the close button; people want to type.
+    dialog?.querySelector<HTMLElement>('.dialog-body input:not([type="hidden"]):not([type="checkbox"]), .dialog-body textarea, .dialog-body select, .dialog-body button, .dialog-body a')?.focus();
     return () => {
       dialog?.close();
       before?.focus?.();
@@ -28,6 +30,13 @@ export function Dialog({ title, onClose, children, className }: { title: string;
       }}
       onClick={(e) => {
         if (e.target === ref.current) onClose();
+      }}
+      // A search box swallows the first Esc (it clears itself), and the dialog never hears it.
+      onKeyDown={(e) => {
+        if (e.key === 'Escape' && !e.defaultPrevented) {
+          e.preventDefault();
+          onClose();
+        }
       }}
     >
       <header className="dialog-head">

@@ -1,0 +1,70 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { ROOT } from './warbler.ts';
+
+
+/** Debian's Chromium (apt-get install chromium), never a downloaded browser. */
+export const CHROMIUM = process.env.WARBLER_E2E_CHROMIUM ?? '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export function launch(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+}
+
+export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await mkdir(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+}
+
+export interface Person {
+  context: BrowserContext;
+  page: Page;
+  /** Script errors on the page; a test fails on any it did not expect. */
+  errors: string[];
+}
+
+/** A person in their own browser context (own storage, own socket), signed in by name. */
+export async function signedIn(browser: Browser, url: string, name: string, options: { locale?: string; viewport?: { width: number; height: number } } = {}): Promise<Person> {
+  const context = await browser.newContext({ locale: options.locale ?? 'en-US', viewport: options.viewport ?? { width: 1200, height: 800 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url + '/');
+  await page.locator('input[name="name"]').fill(name);
+  await page.locator('form button[type="submit"]').click();
+  await page.getByTestId('conversation-list').waitFor();
+  return { context, page, errors };
+}
+
+/** Opens (or creates) the direct chat with someone through the New chat dialog. */
+export async function openDirect(page: Page, name: string): Promise<void> {
+  await page.getByRole('button', { name: /^(New chat|新聊天)$/ }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByRole('searchbox').fill(name);
+  await dialog.getByRole('button', { name: new RegExp(`^${escape(name)} · `) }).click();
+  await textOf(page.locator('.conversation-name'), name);
+}
+
+export async function send(page: Page, text: string): Promise<void> {
+  const box = page.getByRole('combobox', { name: /^(Message|消息)$/ });
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+export function messages(page: Page) {
+  return page.getByTestId('message');
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Waits until the locator's text contains (or, with a RegExp, matches) what is wanted. */
+export async function textOf(locator: Locator, wanted: string | RegExp, timeout = 15_000): Promise<void> {
+  await expect.poll(async () => (await locator.count()) > 0 ? (await locator.first().textContent()) ?? '' : '', { timeout, interval: 100 })
+    .toMatch(typeof wanted === 'string' ? new RegExp(escape(wanted)) : wanted);
+}

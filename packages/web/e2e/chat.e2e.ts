@@ -1,0 +1,154 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { launch, messages, openDirect, screenshot, send, signedIn, textOf } from './browser.ts';
+import { adminApi } from './warbler.ts';
+
+const url = inject('warblerUrl');
+let browser: Browser;
+
+beforeAll(async () => {
+  browser = await launch();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+// A 2×2 PNG, so the image path (upload, message, preview) runs on a real image.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
+
+describe('chat between people', () => {
+  it('two people in two browsers see each other\'s messages, typing, unread badges and read receipts live', async () => {
+    const bob = await signedIn(browser, url, 'Bob');
+    const alice = await signedIn(browser, url, 'Alice');
+
+    await openDirect(alice.page, 'Bob');
+    await send(alice.page, 'Hi Bob, lunch at noon?');
+    await textOf(messages(alice.page).last(), 'Hi Bob, lunch at noon?');
+
+    // Bob did not open anything: the chat appears in his list, with the last message and an unread badge.
+    const fromAlice = bob.page.locator('.conversation-item', { hasText: 'Alice' });
+    await textOf(fromAlice, 'Hi Bob, lunch at noon?');
+    await textOf(fromAlice.getByTestId('unread'), '1');
+    await screenshot(bob.page, 'chat-list-unread');
+    // His client has it, not yet read.
+    await textOf(alice.page.getByTestId('receipt'), 'Delivered');
+
+    await fromAlice.click();
+    await textOf(messages(bob.page).last(), 'Hi Bob, lunch at noon?');
+    await expect.poll(() => fromAlice.getByTestId('unread').count()).toBe(0);
+    await textOf(alice.page.getByTestId('receipt'), 'Read');
+
+    // Typing shows on the other side while Bob types, and goes once he has sent.
+    const bobBox = bob.page.getByRole('combobox', { name: 'Message' });
+    await bobBox.pressSequentially('Sure, see you', { delay: 40 });
+    await textOf(alice.page.getByTestId('typing'), 'Bob is typing');
+    await screenshot(alice.page, 'chat-typing');
+    await bobBox.press('Enter');
+    await textOf(messages(alice.page).last(), 'Sure, see you');
+    await expect.poll(() => alice.page.getByTestId('typing').count()).toBe(0);
+    await textOf(bob.page.getByTestId('receipt'), 'Read');
+
+    // Edit and recall reach the other side in place.
+    const mine = messages(alice.page).filter({ hasText: 'Hi Bob, lunch at noon?' });
+    await mine.getByRole('button', { name: 'Message actions' }).click();
+    await mine.getByRole('button', { name: 'Edit' }).click();
+    const edit = alice.page.getByRole('textbox', { name: 'Edit' });
+    await edit.fill('Hi Bob, lunch at one?');
+    await edit.press('Enter');
+    const edited = messages(bob.page).filter({ hasText: 'Hi Bob, lunch at one?' });
+    await textOf(edited, 'edited');
+    await messages(alice.page).filter({ hasText: 'Hi Bob, lunch at one?' }).getByRole('button', { name: 'Message actions' }).click();
+    await alice.page.getByRole('button', { name: 'Recall' }).click();
+    await expect.poll(() => messages(bob.page).filter({ hasText: 'This message was recalled.' }).count()).toBe(1);
+    await expect.poll(() => messages(bob.page).filter({ hasText: 'lunch at one' }).count()).toBe(0);
+
+    // An image with a preview, and a file.
+    await alice.page.locator('.composer input[type="file"]').setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: PNG });
+    const image = bob.page.getByRole('button', { name: /Image preview: dot\.png/ });
+    await image.waitFor();
+    await image.click();
+    const preview = bob.page.getByRole('dialog', { name: 'dot.png' });
+    await preview.waitFor();
+    expect(await preview.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(2);
+    await bob.page.keyboard.press('Escape');
+    await expect.poll(() => bob.page.getByRole('dialog').count()).toBe(0);
+    await alice.page.locator('.composer input[type="file"]').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('remember the cake') });
+    await textOf(bob.page.locator('a.file'), 'notes.txt');
+    await screenshot(bob.page, 'chat-conversation');
+
+    expect([...alice.errors, ...bob.errors]).toEqual([]);
+    await alice.context.close();
+    await bob.context.close();
+  });
+
+  it('creates a group, adds members, and completes an @mention of an agent, who answers', async () => {
+    await adminApi(url, 'POST', '/api/users', { id: 'carol', name: 'Carol' }).catch(() => undefined);
+    const dave = await signedIn(browser, url, 'Dave');
+    const erin = await signedIn(browser, url, 'Erin');
+    const page = dave.page;
+
+    await page.getByRole('button', { name: 'New group' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Group name').fill('Lunch club');
+    await dialog.getByRole('searchbox').fill('Erin');
+    await dialog.getByRole('checkbox', { name: /^Erin · / }).check();
+    await dialog.getByRole('searchbox').fill('Warbler');
+    await dialog.getByRole('checkbox', { name: /^Warbler Assistant · / }).check();
+    await dialog.getByRole('button', { name: 'Create group' }).click();
+    await textOf(page.locator('.conversation-name'), 'Lunch club');
+    await textOf(page.locator('.conversation-head'), 'Members: 3');
+
+    // Erin was added: the group shows up in her list without a reload.
+    await erin.page.locator('.conversation-item', { hasText: 'Lunch club' }).waitFor();
+
+    // @ suggests members; Enter picks one.
+    const box = page.getByRole('combobox', { name: 'Message' });
+    await box.pressSequentially('@Warb');
+    const option = page.getByRole('option', { name: /Warbler Assistant/ });
+    await option.waitFor();
+    await screenshot(page, 'chat-mention');
+    await box.press('Enter');
+    expect(await box.inputValue()).toBe('@Warbler Assistant ');
+    await box.pressSequentially('how do I install Warbler?');
+    await box.press('Enter');
+    // The agent answers in the group (it only answers there when mentioned).
+    const reply = messages(page).and(page.locator('[data-sender="warbler-assistant"]'));
+    await reply.first().waitFor({ timeout: 20_000 });
+    await expect.poll(() => reply.first().getAttribute('data-state'), { timeout: 20_000 }).toBe('complete');
+    await erin.page.locator('.conversation-item', { hasText: 'Lunch club' }).click();
+    await messages(erin.page).and(erin.page.locator('[data-sender="warbler-assistant"]')).first().waitFor();
+
+    await page.getByRole('button', { name: 'Add members' }).click();
+    await page.getByRole('dialog').getByRole('searchbox').fill('Carol');
+    await page.getByRole('dialog').getByRole('checkbox', { name: /^Carol · / }).check();
+    await page.getByRole('dialog').getByRole('button', { name: 'Add', exact: true }).click();
+    await textOf(page.locator('.conversation-head'), 'Members: 4');
+
+    expect([...dave.errors, ...erin.errors]).toEqual([]);
+    await dave.context.close();
+    await erin.context.close();
+  });
+
+  it('loads older history as you scroll up', async () => {
+    await adminApi(url, 'POST', '/api/users', { id: 'historian', name: 'Historian' }).catch(() => undefined);
+    const frank = await signedIn(browser, url, 'Frank');
+    const conv = await adminApi<{ id: string }>(url, 'POST', '/api/conversations', { kind: 'direct', member_ids: ['frank', 'historian'] });
+    for (let i = 1; i <= 130; i++) {
+      await adminApi(url, 'POST', `/api/conversations/${conv.id}/messages`, { sender_id: 'historian', type: 'text', content: { text: `Entry number ${i}` } });
+    }
+    const page = frank.page;
+    await page.locator('.conversation-item', { hasText: 'Historian' }).click();
+    await textOf(messages(page).last(), 'Entry number 130');
+    const first = async () => Number(await messages(page).first().getAttribute('data-seq'));
+    expect(await first()).toBeGreaterThan(1);
+    // Scrolling to the top loads the page before, keeping the reader's place, until the beginning.
+    await expect.poll(async () => {
+      await page.getByTestId('messages').evaluate((el) => el.scrollTo({ top: 0 }));
+      return first();
+    }, { timeout: 20_000, interval: 300 }).toBe(1);
+    await textOf(page.getByTestId('messages'), 'This is the beginning of the conversation.');
+    expect(await messages(page).count()).toBe(130);
+    expect(frank.errors).toEqual([]);
+    await frank.context.close();
+  });
+});

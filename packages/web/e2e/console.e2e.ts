@@ -1,0 +1,163 @@
+import { readFile } from 'node:fs/promises';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { launch, messages, openDirect, screenshot, send, signedIn, textOf } from './browser.ts';
+import { MASTER_KEY } from './warbler.ts';
+
+const url = inject('warblerUrl');
+let browser: Browser;
+
+beforeAll(async () => {
+  browser = await launch();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+// A document whose facts are in no other: an answer citing it can only have come from the upload.
+const HANDBOOK = [
+  '# Lighthouse handbook',
+  '',
+  '## The Zephyrine bell',
+  '',
+  'The keeper of the Zephyrine lighthouse rings the brass bell at seven o\'clock every evening,',
+  'three long strokes, so that the fishing boats know the lamp is about to be lit.',
+  '',
+  '## Lamp oil',
+  '',
+  'Lamp oil for the Zephyrine lamp is delivered on the first Monday of each month by the supply boat Petrel.',
+  '',
+  // Enough text that the upload takes more than one progress event.
+  ...Array.from({ length: 400 }, (_, i) => `Log entry ${i + 1}: the sea was calm and the light burned steadily through the night.`),
+].join('\n');
+
+async function consoleSignIn(page: Page): Promise<void> {
+  await page.goto(url + '/console');
+  await page.getByLabel('Master key').fill(MASTER_KEY);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('navigation', { name: 'Warbler console' }).waitFor();
+}
+
+describe('the operator console', () => {
+  it('uploads a document with progress, shows its passages and a test query, attaches it to the agent, which then cites it', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await consoleSignIn(page);
+
+    await page.getByRole('link', { name: 'Knowledge bases' }).click();
+    await page.getByLabel('Name').fill('Lighthouse handbook');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await textOf(page.locator('.split-main h2'), 'Lighthouse handbook');
+    // Every progress value the bar shows on the way.
+    await page.evaluate(() => {
+      const seen: number[] = ((window as unknown as { __progress: number[] }).__progress = []);
+      new MutationObserver(() => {
+        const bar = document.querySelector('progress');
+        if (bar && seen.at(-1) !== bar.value) seen.push(bar.value);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
+    await page.getByTestId('kb-upload').setInputFiles({ name: 'lighthouse.md', mimeType: 'text/markdown', buffer: Buffer.from(HANDBOOK) });
+    await textOf(page.getByTestId('kb-uploaded'), /Uploaded Lighthouse handbook: \d+ passages/);
+    const progress = await page.evaluate(() => (window as unknown as { __progress: number[] }).__progress);
+    expect(progress[0]).toBe(0);
+    expect(progress.at(-1)).toBe(1);
+    await page.locator('tr[data-doc="Lighthouse handbook"]').getByRole('button', { name: 'Show passages' }).click();
+    await textOf(page.getByRole('list', { name: 'Passages' }), 'rings the brass bell at seven o\'clock');
+
+    await page.getByRole('textbox', { name: 'Test a question' }).fill('When is the Zephyrine bell rung?');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const result = page.getByTestId('kb-search-result');
+    await textOf(result, '[1] Lighthouse handbook');
+    await textOf(result, 'seven o\'clock');
+    await screenshot(page, 'console-knowledge');
+
+    // Attach it to the demo agent.
+    await page.getByRole('link', { name: 'Agents' }).click();
+    await page.locator('[data-agent="warbler-assistant"] button').click();
+    await page.getByRole('checkbox', { name: /Lighthouse handbook/ }).check();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await textOf(page.getByRole('status'), 'Saved.');
+    await screenshot(page, 'console-agent');
+
+    // Try it in the side panel.
+    await page.getByRole('button', { name: 'Try it' }).click();
+    const panel = page.getByRole('complementary', { name: 'Try Warbler Assistant' });
+    const box = panel.getByRole('combobox', { name: 'Message' });
+    await box.waitFor();
+    await box.fill('When does the Zephyrine keeper ring the bell?');
+    await box.press('Enter');
+    const tried = panel.locator('[data-testid="message"][data-sender="warbler-assistant"]').last();
+    await expect.poll(() => tried.getAttribute('data-state'), { timeout: 20_000 }).toBe('complete');
+    await textOf(tried.getByTestId('citation'), 'Lighthouse handbook');
+    await screenshot(page, 'console-try-agent');
+    expect(errors).toEqual([]);
+    await context.close();
+
+    // And a person in the chat app gets the same citation.
+    const jane = await signedIn(browser, url, 'Jane');
+    await openDirect(jane.page, 'Warbler Assistant');
+    await send(jane.page, 'When is lamp oil for the Zephyrine lamp delivered?');
+    const reply = jane.page.locator('[data-testid="message"][data-sender="warbler-assistant"]').last();
+    await expect.poll(() => reply.getAttribute('data-state'), { timeout: 20_000 }).toBe('complete');
+    await textOf(reply.getByTestId('citation'), 'Lighthouse handbook');
+    await reply.getByTestId('citation').filter({ hasText: 'Lighthouse handbook' }).first().click();
+    await textOf(reply.getByTestId('citation-popover'), 'Petrel');
+    expect(jane.errors).toEqual([]);
+    await jane.context.close();
+  });
+
+  it('checks a model, charts usage and exports it as CSV, and creates (shown once) and revokes a gateway key', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await consoleSignIn(page);
+
+    await page.getByRole('link', { name: 'Providers & models' }).click();
+    const row = page.locator('tr[data-model="local/kb-answer"]');
+    await row.getByRole('button', { name: 'Check' }).click();
+    await textOf(row.getByRole('status'), /answers \(\d+ ms\)/);
+    await screenshot(page, 'console-models');
+
+    // Agent calls so far (other tests' and this one's check) are in the ledger.
+    await page.getByRole('link', { name: 'Usage & cost' }).click();
+    const table = page.getByTestId('usage-table');
+    await table.waitFor();
+    await expect.poll(async () => Number(await table.locator('tfoot td').first().textContent()), { timeout: 15_000 }).toBeGreaterThan(0);
+    await page.getByLabel('Group by').selectOption('model');
+    await textOf(table, 'local/kb-answer');
+    await page.getByRole('radio', { name: 'Average latency (ms)' }).check();
+    await page.locator('figure.chart svg rect').first().waitFor();
+    await screenshot(page, 'console-usage');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    const csv = await readFile((await download.path())!, 'utf8');
+    expect(csv.split('\r\n')[0]).toBe('model,calls,failed,prompt_tokens,cached_tokens,completion_tokens,reasoning_tokens,cost_usd,cost_by_currency,avg_latency_ms');
+    expect(csv).toContain('local/kb-answer,');
+
+    await page.getByRole('link', { name: 'Gateway keys' }).click();
+    await page.getByLabel('Name').fill('Reporting script');
+    await page.getByLabel('Requests per minute').fill('60');
+    await page.getByLabel('Monthly budget (USD)').fill('5');
+    await page.getByRole('button', { name: 'Create' }).click();
+    const secret = (await page.getByTestId('new-key-secret').textContent()) ?? '';
+    expect(secret).toMatch(/^wk-/);
+    const keyRow = page.locator('tr', { hasText: 'Reporting script' });
+    await textOf(keyRow, 'active');
+    await textOf(keyRow, '60');
+    expect((await keyRow.textContent()) ?? '').not.toContain(secret);
+    await screenshot(page, 'console-keys');
+    expect((await fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200);
+    await keyRow.getByRole('button', { name: 'Revoke' }).click();
+    await textOf(keyRow, 'revoked');
+    expect((await fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(401);
+    // Shown once: a reload lists the key without its secret.
+    await page.reload();
+    await textOf(page.locator('tr', { hasText: 'Reporting script' }), 'revoked');
+    expect(await page.getByTestId('new-key-secret').count()).toBe(0);
+
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});

@@ -1,0 +1,80 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launch, messages, openDirect, screenshot, send, signedIn, textOf } from './browser.ts';
+import { adminApi, startWarbler, type RunningWarbler } from './warbler.ts';
+
+let browser: Browser;
+let warbler: RunningWarbler;
+
+beforeAll(async () => {
+  warbler = await startWarbler();
+  browser = await launch();
+});
+afterAll(async () => {
+  await browser?.close();
+  await warbler?.dispose();
+});
+
+/** The server goes away and comes back on the same port and data, as after a restart or a network cut. */
+async function restart(): Promise<void> {
+  warbler = await startWarbler({ dataDir: warbler.dataDir, port: warbler.port });
+}
+
+async function countOf(text: string): Promise<number> {
+  const conv = (await adminApi<{ conversations: Array<{ id: string }> }>(warbler.url, 'GET', '/api/conversations?user_id=liam')).conversations[0]!;
+  const page = await adminApi<{ messages: Array<{ content: { text?: string } }> }>(warbler.url, 'GET', `/api/conversations/${conv.id}/messages?limit=200`);
+  return page.messages.filter((m) => m.content.text === text).length;
+}
+
+describe('offline', () => {
+  it('shows a banner while reconnecting, and sends what was typed offline once the server is back, never twice', async () => {
+    const mia = await signedIn(browser, warbler.url, 'Mia');
+    const liam = await signedIn(browser, warbler.url, 'Liam');
+    await openDirect(liam.page, 'Mia');
+    await send(liam.page, 'before the outage');
+    await mia.page.locator('.conversation-item', { hasText: 'Liam' }).click();
+    await textOf(messages(mia.page).last(), 'before the outage');
+
+    // Down: both see the banner; Liam's message waits in the outbox.
+    await warbler.stop();
+    await liam.page.getByTestId('reconnecting').waitFor({ timeout: 15_000 });
+    await mia.page.getByTestId('reconnecting').waitFor({ timeout: 15_000 });
+    await send(liam.page, 'typed while offline');
+    await textOf(liam.page.getByTestId('pending-message'), 'typed while offline');
+    await textOf(liam.page.getByTestId('reconnecting'), '1 waiting to send');
+    await screenshot(liam.page, 'offline-reconnecting');
+
+    // Back: it goes out by itself, and Mia gets it live.
+    await restart();
+    await liam.page.getByTestId('reconnecting').waitFor({ state: 'detached', timeout: 40_000 });
+    await expect.poll(() => liam.page.getByTestId('pending-message').count(), { timeout: 15_000 }).toBe(0);
+    await textOf(messages(mia.page).last(), 'typed while offline', 40_000);
+
+    // Down again; this time the tab is closed before the server returns. The outbox is in localStorage.
+    await warbler.stop();
+    await liam.page.getByTestId('reconnecting').waitFor({ timeout: 15_000 });
+    await send(liam.page, 'typed offline, then the tab closed');
+    await textOf(liam.page.getByTestId('pending-message'), 'typed offline, then the tab closed');
+    await liam.page.close();
+    await restart();
+    const again = await liam.context.newPage();
+    await again.goto(`${warbler.url}/`);
+    await again.locator('.conversation-item', { hasText: 'Mia' }).click();
+    await textOf(messages(mia.page).last(), 'typed offline, then the tab closed', 40_000);
+    await textOf(messages(again).last(), 'typed offline, then the tab closed', 20_000);
+
+    // A reload (the outbox read once more) sends nothing again.
+    await again.reload();
+    await again.locator('.conversation-item', { hasText: 'Mia' }).click();
+    await textOf(messages(again).last(), 'typed offline, then the tab closed');
+    await again.waitForTimeout(1_000);
+    for (const text of ['before the outage', 'typed while offline', 'typed offline, then the tab closed']) {
+      expect(await countOf(text)).toBe(1);
+      expect(await messages(again).filter({ hasText: text }).count()).toBe(1);
+      expect(await messages(mia.page).filter({ hasText: text }).count()).toBe(1);
+    }
+    expect([...mia.errors, ...liam.errors]).toEqual([]);
+    await mia.context.close();
+    await liam.context.close();
+  });
+});

@@ -1,0 +1,13 @@
+import { describe, expect, it } from 'vitest';
+import { linkCitations } from './markdown.ts';
+
+// renderMarkdown needs a DOM (DOMPurify); the e2e suite checks it in a real browser.
+describe('citation markers', () => {
+  it('links [n] markers that match a citation, and leaves code, links and others alone', () => {
+    const cited = new Set([1, 2]);
+    expect(linkCitations('Use npm start [1], then [2].', cited)).toBe('Use npm start [[1]](#cite-1), then [[2]](#cite-2).');
+    expect(linkCitations('Unknown [7] stays.', cited)).toBe('Unknown [7] stays.');
+    expect(linkCitations('`arr[1]` and\n```\nx[1]\n```', cited)).toBe('`arr[1]` and\n```\nx[1]\n```');
+    expect(linkCitations('a [1](http://x) link', cited)).toBe('a [1](http://x) link');
+  });
+});
