@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launch, messages, openDirect, screenshot, send, signedIn, textOf } from './browser.ts';
-import { MASTER_KEY } from './warbler.ts';
+import { adminApi, MASTER_KEY } from './warbler.ts';
 
 const url = inject('warblerUrl');
 let browser: Browser;
@@ -108,12 +108,31 @@ describe('the operator console', () => {
     await jane.context.close();
   });
 
-  it('checks a model, charts usage and exports it as CSV, and creates (shown once) and revokes a gateway key', async () => {
+  it('creates an agent, checks a model, charts usage and exports it as CSV, and creates (shown once) and revokes a gateway key', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await consoleSignIn(page);
+
+    // A new agent, every field from the form.
+    await page.getByRole('button', { name: 'New agent' }).click();
+    const form = page.getByRole('form', { name: 'New agent' });
+    await form.getByLabel('Name').fill('Tea Sommelier');
+    await form.getByLabel('Model').selectOption('local/kb-answer');
+    await form.getByLabel('System prompt').fill('You recommend teas.');
+    await form.getByLabel('Temperature').fill('0.7');
+    await form.getByLabel('Passages retrieved per question').fill('3');
+    await form.getByLabel('In groups, answer').selectOption('all');
+    await form.getByLabel('Monthly budget (USD, empty for none)').fill('2.5');
+    await form.getByRole('checkbox', { name: /Warbler docs/ }).check();
+    await form.getByRole('button', { name: 'Create' }).click();
+    await page.locator('.pick-list', { hasText: 'Tea Sommelier' }).waitFor();
+    const created = (await adminApi<{ agents: Array<Record<string, unknown>> }>(url, 'GET', '/api/agents')).agents.find((a) => a.name === 'Tea Sommelier');
+    expect(created).toMatchObject({
+      model: 'local/kb-answer', system_prompt: 'You recommend teas.', temperature: 0.7, top_k: 3, trigger: { group: 'all' },
+      monthly_budget_usd: 2.5, knowledge_base_ids: ['warbler-docs'], tools: [],
+    });
 
     await page.getByRole('link', { name: 'Providers & models' }).click();
     const row = page.locator('tr[data-model="local/kb-answer"]');

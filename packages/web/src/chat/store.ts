@@ -374,7 +374,7 @@ export class ChatStore {
     if (held) this.threads.set(m.conversation_id, { ...held, messages: mergeMessages(held.messages, [m]) });
     const c = this.conversations.get(m.conversation_id);
     if (!c) {
-      void this.discover(m.conversation_id);
+      void this.discover(m);
     } else {
       const mine = m.sender_id === this.me;
       this.conversations.set(c.id, {
@@ -509,11 +509,16 @@ export class ChatStore {
     this.changed();
   }
 
-  private async discover(conversationId: string): Promise<void> {
+  /** A message of a conversation not in the list yet (it was created elsewhere, or the list is still loading). */
+  private async discover(m: Message): Promise<void> {
     try {
-      this.upsertConversation(await this.client.conversations.get(conversationId));
-      const c = this.conversations.get(conversationId);
-      if (c && !this.isWatching(conversationId)) this.conversations.set(conversationId, { ...c, unread: c.unread + 1 });
+      this.upsertConversation(await this.client.conversations.get(m.conversation_id));
+      const c = this.conversations.get(m.conversation_id);
+      if (c) {
+        const newer = !c.last_message || c.last_message.seq < m.seq;
+        const unread = m.sender_id !== this.me && !this.isWatching(c.id) ? c.unread + 1 : c.unread;
+        this.conversations.set(c.id, { ...c, unread, ...(newer && { last_message: m, last_activity: Math.max(c.last_activity, m.created_at) }) });
+      }
       this.changed();
     } catch {
       // Not visible to us (removed meanwhile): nothing to show.
