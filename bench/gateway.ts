@@ -12,8 +12,9 @@
 //      for it (no coordinated omission);
 //   2. closed loop: GATEWAY_CONCURRENCY requests always in flight, for the
 //      maximum rate;
-// then a soak of Warbler at the same rate for GATEWAY_SOAK_SECONDS (300;
-// 0 skips it), reading its RSS at the start and the end.
+// then a soak of Warbler at GATEWAY_SOAK_RATE (default: the same rate) for
+// GATEWAY_SOAK_SECONDS (300; 0 skips it), reading its RSS at the start and
+// the end.
 //
 // The machine has 2 cores for the bench, the fixture and the gateway. By
 // default (BENCH_PIN, as in the other benches) the gateway under test is
@@ -37,6 +38,10 @@ const OPEN_SECONDS = envNumber('GATEWAY_SECONDS', 20);
 const CLOSED_SECONDS = envNumber('GATEWAY_CLOSED_SECONDS', 10);
 const CONCURRENCY = Math.max(1, envNumber('GATEWAY_CONCURRENCY', 32));
 const SOAK_SECONDS = envNumber('GATEWAY_SOAK_SECONDS', 300);
+/** The soak's rate; a rate the gateway can sustain tells a leak from a backlog. */
+const SOAK_RATE = envNumber('GATEWAY_SOAK_RATE', RATE);
+/** Requests sent and not yet answered, at most; past it the open loop counts a `backlog` error instead of sending. */
+const MAX_OUTSTANDING = Math.max(1, envNumber('GATEWAY_MAX_OUTSTANDING', 2000));
 const SYSTEMS = envList('GATEWAY_SYSTEMS', ['direct', 'warbler', 'portkey'] as const);
 
 type SystemName = (typeof SYSTEMS)[number];
@@ -113,6 +118,12 @@ function openLoop(pool: Pool, t: Target, rate: number, seconds: number, stats: S
       while (n < total) {
         const due = start + n * interval;
         if (due > now) break;
+        // A server that cannot keep up would otherwise grow an unbounded queue here and stretch the phase without end.
+        if (inflight >= MAX_OUTSTANDING) {
+          stats.error('backlog');
+          n++;
+          continue;
+        }
         inflight++;
         void request(pool, t, stats, due).finally(() => {
           inflight--;
@@ -340,14 +351,14 @@ async function soak(server: WarblerProcess, t: Target): Promise<SoakResult> {
     await sleep(3000);
     // Start and end are both read under the same load: a reading taken idle would flatter the end or the start.
     const startAt = Math.min(30, Math.max(1, Math.floor(SOAK_SECONDS / 10)));
-    log(`warbler soak: ${SOAK_SECONDS} s at ${RATE} req/s; rss read at ${startAt} s and at the end, both under load`);
+    log(`warbler soak: ${SOAK_SECONDS} s at ${SOAK_RATE} req/s; rss read at ${startAt} s and at the end, both under load`);
     const stats = new Stats();
     const samples: number[] = [];
     let rssStart = server.rssKb();
     let rssEnd = rssStart;
     let peak = rssStart;
     const every = Math.max(1, Math.round(SOAK_SECONDS / 10));
-    await openLoop(pool, t, RATE, SOAK_SECONDS, stats, (s) => {
+    await openLoop(pool, t, SOAK_RATE, SOAK_SECONDS, stats, (s) => {
       const kb = server.rssKb();
       peak = Math.max(peak, kb);
       rssEnd = kb;
@@ -362,7 +373,7 @@ async function soak(server: WarblerProcess, t: Target): Promise<SoakResult> {
     const gcEnd = await server.gc();
     const result: SoakResult = {
       seconds: SOAK_SECONDS,
-      rate: RATE,
+      rate: SOAK_RATE,
       ok: stats.ok,
       errors: stats.errors,
       p50_ms: pct(stats, 50),
@@ -394,7 +405,7 @@ async function main(): Promise<void> {
   const gatewayCpu = pin ? 0 : undefined;
   log(
     `gateway: non-streaming chat completions, open loop ${RATE} req/s (${WARMUP_SECONDS} s warm-up + ${OPEN_SECONDS} s), ` +
-      `closed loop ${CONCURRENCY} in flight × ${CLOSED_SECONDS} s, systems ${SYSTEMS.join(', ')}, soak ${SOAK_SECONDS} s. ` +
+      `closed loop ${CONCURRENCY} in flight × ${CLOSED_SECONDS} s, systems ${SYSTEMS.join(', ')}, soak ${SOAK_SECONDS} s at ${SOAK_RATE} req/s. ` +
       `2 cores shared by bench, fixture and gateway: ${pin ? 'gateway pinned to cpu 0, bench + fixture to cpu 1' : 'unpinned'}`,
   );
   const fixture = await startFixture({ apiKey: FIXTURE_KEY, text: 'Because cost, limits and audits all need one exact record of every call.' });

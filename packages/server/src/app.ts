@@ -171,7 +171,10 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         await runtime.close(true);
         // Lines in flight finish and are recorded (or, past the grace, run again after restart) while the router and ledger still work.
         await batchRunner.stop();
-        await http.close();
+        // Node closes idle keep-alive sockets once, when the server closes; a response still streaming then leaves its socket
+        // open for the keep-alive timeout (72 s) after it ends. Sweeping until the close is done frees them as they go idle.
+        const sweep = setInterval(() => http.server.closeIdleConnections(), 50);
+        await http.close().finally(() => clearInterval(sweep));
         await ledger.close().catch((err: unknown) => http.log.error({ err }, 'ledger rows could not be written at shutdown'));
         budgets.close();
         await broker.close();

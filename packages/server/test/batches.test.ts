@@ -276,13 +276,7 @@ describe.each(storeKinds())('A batch across a restart on %s', (kind: StoreKind) 
     db = kind === 'postgres' ? await createTestDatabase() : undefined;
   });
   afterAll(async () => {
-    for (const w of running) {
-      for (const [name, obj, m] of [['http', w.http, 'close'], ['ledger', w.ledger, 'close'], ['store', w.store, 'close'], ['runner', w.batchRunner, 'stop'], ['runtime', w.runtime, 'close']] as const) {
-        const orig = (obj as any)[m].bind(obj);
-        (obj as any)[m] = async (...a: any[]) => { const t = Date.now(); const timer = setInterval(() => console.log('STILL', name, Date.now() - t, [...(w as any).socks].map((k: any) => [k.remotePort, k.bytesRead, k.bytesWritten, k.__last, k.__done, !!k._httpMessage, k._httpMessage?.finished])), 3000); try { return await orig(...a); } finally { clearInterval(timer); } };
-      }
-      await w.close();
-    }
+    for (const w of running) await w.close();
     await db?.drop();
     await rm(dataDir, { recursive: true, force: true });
     await upstream?.close();
@@ -297,10 +291,6 @@ describe.each(storeKinds())('A batch across a restart on %s', (kind: StoreKind) 
     });
     const warbler = await buildWarbler(config);
     running.push(warbler);
-    const socks = new Set<any>();
-    (warbler as any).socks = socks;
-    warbler.http.server.on('connection', (sock) => { socks.add(sock); sock.on('close', () => socks.delete(sock)); });
-    warbler.http.server.on('request', (req, res) => { (req.socket as any).__last = `${req.method} ${req.url}`; res.on('finish', () => ((req.socket as any).__done = true)); });
     return { warbler, url: await warbler.listen() };
   }
 
