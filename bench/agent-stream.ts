@@ -161,7 +161,6 @@ class Tally {
 
 class Client {
   reply: Reply = newReply();
-  private ready!: Promise<void>;
   ws!: WebSocket;
   tallies: Tally[] = [];
   closedUnexpectedly = false;
@@ -174,7 +173,7 @@ class Client {
 
   connect(url: string): Promise<void> {
     this.ws = new WebSocket(`${url.replace('http', 'ws')}/ws?token=${encodeURIComponent(this.pair.token)}`, { perMessageDeflate: false });
-    this.ready = new Promise((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       this.ws.once('error', reject);
       this.ws.once('unexpected-response', (_req, res) => reject(new Error(`/ws answered ${res.statusCode}`)));
       this.ws.on('close', (code, reason) => {
@@ -194,7 +193,6 @@ class Client {
         } else this.onFrame(f, arrivedAt);
       });
     });
-    return this.ready;
   }
 
   ask(round: number, tallies: Tally[]): void {
