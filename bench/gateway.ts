@@ -26,8 +26,7 @@
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { startFixture, type FixtureProcess } from './lib/fixture.ts';
-import { startChild } from './lib/launch.ts';
-import { freePort, machineBusyMs, ownCpuMs, pinningEnabled, pinSelf, repoRoot, waitForQuiet } from './lib/proc.ts';
+import { freePort, machineBusyMs, ownCpuMs, pinningEnabled, pinSelf, repoRoot, startChild, waitForQuiet } from './lib/proc.ts';
 import { Latency } from './lib/stats.ts';
 import { envList, envNumber, log, round, sleep } from './lib/util.ts';
 import { api, createApp, startWarbler, type WarblerProcess } from './lib/warbler.ts';

@@ -1,5 +1,4 @@
-import { freePort } from './proc.ts';
-import { startChild, type Child } from './launch.ts';
+import { freePort, startChild, type Child } from './proc.ts';
 
 // The upstream fixture (packages/upstream-fixture) as its own process, so
 // the work of producing chunks is not billed to the bench or to the server.

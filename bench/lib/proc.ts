@@ -130,25 +130,52 @@ export interface StartOptions {
   readyTimeoutMs?: number;
 }
 
+/** A child process of the bench, serving HTTP on a loopback port. */
+export interface Child {
+  name: string;
+  pid: number;
+  /** http://127.0.0.1:port */
+  url: string;
+  rssKb(): number;
+  cpuMs(): number;
+  /** The last lines it printed, for error reports. */
+  tail(): string;
+  stop(): Promise<void>;
+}
+
+export interface ChildOptions {
+  name: string;
+  /** Arguments to `node`: flags, then the entry file and its own arguments. */
+  nodeArgs: string[];
+  port: number;
+  /** Path polled until `ready` accepts its status. */
+  readyPath: string;
+  /** Default: any status below 500 (the server answers, even if it refuses the request). */
+  ready?: (status: number) => boolean;
+  env?: Record<string, string>;
+  /** Core to pin the child to; undefined = let the OS schedule it. */
+  cpu?: number;
+  readyTimeoutMs?: number;
+  /** Open an IPC channel (the gc hook listens on it). */
+  ipc?: boolean;
+  /** How long stop() waits after SIGTERM before SIGKILL. Default 5 s. */
+  stopGraceMs?: number;
+}
+
 /**
- * Starts a TypeScript server as `node --import tsx` (not the tsx CLI, which
- * would put a wrapper process between us and the server and make its pid's
- * RSS meaningless), waits for GET /healthz to answer 200.
+ * Spawns `node` directly (no npm or tsx CLI wrapper in between, so the pid
+ * we hold is the process that serves and its RSS and CPU time are its own),
+ * and waits until it answers on readyPath.
  */
-export async function startServer(opts: StartOptions): Promise<ServerProcess> {
-  const scriptPath = `${repoRoot}${opts.script}`;
-  if (!existsSync(scriptPath)) throw new Error(`${opts.script} does not exist`);
-  // BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the servers under load.
-  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const nodeArgs = [...extra, '--expose-gc', '--import', 'tsx', '--import', gcHookUrl, scriptPath];
+export async function startChild(opts: ChildOptions): Promise<Child & { process: ChildProcess }> {
   const [cmd, args] =
     opts.cpu === undefined
-      ? [process.execPath, nodeArgs]
-      : ['taskset', ['-c', String(opts.cpu), process.execPath, ...nodeArgs]];
+      ? [process.execPath, opts.nodeArgs]
+      : ['taskset', ['-c', String(opts.cpu), process.execPath, ...opts.nodeArgs]];
   const child = spawn(cmd, args, {
     cwd: repoRoot,
     env: { ...process.env, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
   const tail = outputTail(child);
   const pid = child.pid;
@@ -160,43 +187,78 @@ export async function startServer(opts: StartOptions): Promise<ServerProcess> {
       resolve();
     }),
   );
+  const ready = opts.ready ?? ((status: number) => status < 500);
   const url = `http://127.0.0.1:${opts.port}`;
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
   for (;;) {
     if (exited) throw new Error(`${opts.name} exited before it was ready (${JSON.stringify(exited)}):\n${tail()}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${opts.name} did not answer ${url}/healthz in time:\n${tail()}`);
+      throw new Error(`${opts.name} did not answer ${url}${opts.readyPath} in time:\n${tail()}`);
     }
     try {
-      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) });
+      const res = await fetch(`${url}${opts.readyPath}`, { signal: AbortSignal.timeout(2_000) });
       await res.arrayBuffer();
-      if (res.status === 200) break;
+      if (ready(res.status)) break;
     } catch {
       // not listening yet
     }
     await sleep(100);
   }
   log(`${opts.name}: pid ${pid} ready on ${url}${opts.cpu === undefined ? '' : ` (pinned to cpu ${opts.cpu})`}`);
-
+  const graceMs = opts.stopGraceMs ?? 5_000;
   return {
     name: opts.name,
     pid,
-    port: opts.port,
     url,
+    process: child,
     rssKb: () => rssKb(pid),
     cpuMs: () => cpuMs(pid),
-    gc: () => requestGc(child),
+    tail,
     async stop() {
       if (exited) return;
       child.kill('SIGTERM');
-      const killed = await Promise.race([exitPromise.then(() => true), sleep(10_000).then(() => false)]);
-      if (!killed) {
-        log(`${opts.name}: no exit 10 s after SIGTERM, killing`);
+      const done = await Promise.race([exitPromise.then(() => true), sleep(graceMs).then(() => false)]);
+      if (!done) {
+        log(`${opts.name}: no exit ${graceMs / 1000} s after SIGTERM, killing`);
         child.kill('SIGKILL');
         await exitPromise;
       }
     },
+  };
+}
+
+/**
+ * Starts a TypeScript server as `node --import tsx` (not the tsx CLI, which
+ * would put a wrapper process between us and the server and make its pid's
+ * RSS meaningless), waits for GET /healthz to answer 200.
+ */
+export async function startServer(opts: StartOptions): Promise<ServerProcess> {
+  const scriptPath = `${repoRoot}${opts.script}`;
+  if (!existsSync(scriptPath)) throw new Error(`${opts.script} does not exist`);
+  // BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the servers under load.
+  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = await startChild({
+    name: opts.name,
+    nodeArgs: [...extra, '--expose-gc', '--import', 'tsx', '--import', gcHookUrl, scriptPath],
+    port: opts.port,
+    readyPath: '/healthz',
+    ready: (status) => status === 200,
+    ...(opts.env && { env: opts.env }),
+    ...(opts.cpu !== undefined && { cpu: opts.cpu }),
+    ...(opts.readyTimeoutMs !== undefined && { readyTimeoutMs: opts.readyTimeoutMs }),
+    ipc: true,
+    stopGraceMs: 10_000,
+  });
+  return {
+    name: child.name,
+    pid: child.pid,
+    port: opts.port,
+    url: child.url,
+    rssKb: child.rssKb,
+    cpuMs: child.cpuMs,
+    gc: () => requestGc(child.process),
+    stop: child.stop,
   };
 }
 
