@@ -177,6 +177,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         await http.close().finally(() => clearInterval(sweep));
         await ledger.close().catch((err: unknown) => http.log.error({ err }, 'ledger rows could not be written at shutdown'));
         budgets.close();
+        await router.close();
         await broker.close();
         await store.close();
       })();

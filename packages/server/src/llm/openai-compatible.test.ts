@@ -173,6 +173,12 @@ describe('complete and embed', () => {
     expect(r.vectors[0]).toHaveLength(32);
     expect(r.usage.estimated).toBe(false);
     expect(r.usage.promptTokens).toBeGreaterThan(0);
+    // Asked as base64 (a third of the bytes); decoded, the vectors are the ones the float form carries.
+    expect(fx.requests.at(-1)!.body).toMatchObject({ encoding_format: 'base64' });
+    const floats = (await (
+      await fetch(`${fx.url}/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'text-embedding-3-small', input: ['hello world', 'goodbye'], dimensions: 32 }) })
+    ).json()) as { data: Array<{ embedding: number[] }> };
+    floats.data.forEach((d, i) => d.embedding.forEach((x, j) => expect(r.vectors[i]![j]).toBeCloseTo(x, 5)));
   });
 });
 

@@ -1,31 +1,69 @@
 // One adapter for every OpenAI-compatible upstream (OpenAI, Ark, DeepSeek,
-// DashScope, Ollama, anything with a base URL), built on the official SDK so
-// wire parsing (SSE, base64 embeddings, error bodies) is not ours to get wrong.
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
-import type { ChatCompletionChunk, ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
+// DashScope, Ollama, anything with a base URL). The wire is read by
+// UpstreamHttp (undici + eventsource-parser); this file turns chunks and
+// bodies into the provider port's parts and completions.
+import type { Dispatcher } from 'undici';
 import { abortError, linkAbort } from './abort.ts';
-import { LlmError, parseRetryAfter } from './errors.ts';
+import { LlmError } from './errors.ts';
 import { finishReasonOf, ToolCallAssembler } from './stream.ts';
 import { countTextTokens, estimateUsage } from './tokens.ts';
 import type { CallOptions, ChatCompletion, ChatRequest, ChatStreamPart, EmbedRequest, EmbedResult, FinishReason, LlmProvider, Usage } from './types.ts';
+import { UpstreamHttp } from './upstream-http.ts';
 
 export interface OpenAICompatibleOptions {
   /** Names the provider in logs and the ledger, e.g. "openai", "deepseek". */
   name: string;
   baseURL: string;
-  /** Keyless servers (Ollama) still get a placeholder: the SDK insists on one. */
+  /** Unset for keyless servers (Ollama). */
   apiKey?: string;
   headers?: Record<string, string>;
   /** A last-resort cap on one HTTP request; the router's own timeouts are the ones meant to fire. Default 10 minutes. */
   timeoutMs?: number;
-  /** For tests and custom agents (proxies, mTLS). */
-  fetch?: typeof fetch;
+  /** An undici dispatcher to send through instead of the built-in keep-alive pool (custom proxies, mTLS, tests). */
+  dispatcher?: Dispatcher;
 }
 
-type WireUsage = NonNullable<ChatCompletionChunk['usage']> & {
+/** The usage object of OpenAI-compatible bodies and final stream chunks. */
+interface WireUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number } | null;
+  completion_tokens_details?: { reasoning_tokens?: number } | null;
   // DeepSeek reports cache hits here rather than in prompt_tokens_details.
   prompt_cache_hit_tokens?: number;
-};
+}
+
+interface WireToolCallFragment {
+  index?: number;
+  id?: string;
+  function?: { name?: string; arguments?: string };
+}
+
+interface WireChunk {
+  choices?: Array<{
+    delta?: { content?: string | null; reasoning_content?: string | null; tool_calls?: WireToolCallFragment[] | null };
+    finish_reason?: string | null;
+  }>;
+  usage?: WireUsage | null;
+}
+
+interface WireCompletion {
+  id?: string;
+  model?: string;
+  created?: number;
+  choices?: Array<{
+    message?: { content?: string | null; reasoning_content?: string | null; tool_calls?: Array<{ id: string; type?: string; function?: { name: string; arguments: string } }> | null };
+    finish_reason?: string | null;
+  }>;
+  usage?: WireUsage | null;
+}
+
+interface WireEmbeddings {
+  model?: string;
+  data?: Array<{ index: number; embedding: number[] | string }>;
+  usage?: { prompt_tokens?: number; total_tokens?: number };
+}
 
 export function usageFromWire(u: WireUsage): Usage {
   const cached = u.prompt_tokens_details?.cached_tokens ?? u.prompt_cache_hit_tokens ?? 0;
@@ -39,32 +77,14 @@ export function usageFromWire(u: WireUsage): Usage {
   };
 }
 
-/**
- * Maps whatever the SDK or fetch threw to an LlmError. `streaming` says the
- * response had begun: a failure then is a cut stream, not a connection error.
- */
-export function toLlmError(err: unknown, signal: AbortSignal, streaming: boolean): LlmError {
-  if (err instanceof LlmError) return err;
-  if (signal.aborted || err instanceof APIUserAbortError) return abortError(signal);
-  if (err instanceof APIConnectionTimeoutError) return new LlmError('timeout', 'The provider did not answer in time.', { cause: err });
-  if (err instanceof APIConnectionError) return new LlmError('connection', `Could not reach the provider: ${err.message}`, { cause: err });
-  if (err instanceof APIError) {
-    const init = { status: err.status, code: err.code ?? undefined, cause: err };
-    const detail = err.message;
-    const s = err.status;
-    if (s === 429) return new LlmError('rate_limited', `The provider is rate limiting us: ${detail}`, { ...init, retryAfterMs: parseRetryAfter(err.headers) });
-    if (s === 400 || s === 413 || s === 422) return new LlmError('bad_request', `The provider rejected the request: ${detail}`, init);
-    if (s === 401 || s === 403) return new LlmError('auth', `The provider refused our key; check the provider's API key: ${detail}`, init);
-    if (s === 404) return new LlmError('not_found', `The provider does not know this model: ${detail}`, init);
-    if (s === 408) return new LlmError('timeout', `The provider timed out: ${detail}`, init);
-    // 5xx, 409 (OpenAI's lock timeouts) and errors sent inside a stream (no status).
-    return new LlmError('server', `The provider failed: ${detail}`, init);
-  }
-  if (err instanceof SyntaxError) return new LlmError('malformed', 'The provider sent a reply that is not valid JSON.', { cause: err });
-  const message = err instanceof Error ? err.message : String(err);
-  return streaming
-    ? new LlmError('cut_stream', `The provider's stream broke off: ${message}`, { cause: err })
-    : new LlmError('connection', `Could not reach the provider: ${message}`, { cause: err });
+/** A base64 embedding (little-endian float32s, what `encoding_format: "base64"` returns) as numbers. */
+function decodeEmbedding(e: number[] | string): number[] {
+  if (typeof e !== 'string') return e;
+  let bytes = Buffer.from(e, 'base64');
+  // Small buffers come from Node's shared pool, not always at a multiple of 4.
+  if (bytes.byteOffset % 4 !== 0) bytes = Buffer.from(bytes);
+  const floats = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
+  return Array.from(floats);
 }
 
 function wireBody(request: ChatRequest): Record<string, unknown> {
@@ -73,63 +93,52 @@ function wireBody(request: ChatRequest): Record<string, unknown> {
 }
 
 export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions): LlmProvider {
-  const client = new OpenAI({
-    baseURL: options.baseURL,
-    apiKey: options.apiKey || 'none',
-    // The router owns retries: it knows about fallbacks, deadlines and circuits.
-    maxRetries: 0,
-    timeout: options.timeoutMs ?? 600_000,
-    logLevel: 'off',
-    ...(options.headers ? { defaultHeaders: options.headers } : {}),
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-  });
+  const http = new UpstreamHttp(options);
 
   async function* chat(request: ChatRequest, callOptions: CallOptions = {}): AsyncGenerator<ChatStreamPart> {
     const link = linkAbort(callOptions.signal);
     const signal = link.signal;
-    const body = wireBody(request);
     const extraStreamOptions = (request.extra?.stream_options ?? {}) as Record<string, unknown>;
     // Usage comes only in the final chunk, and only when asked for; without it the ledger would have to guess.
-    const params = { ...body, stream: true, stream_options: { ...extraStreamOptions, include_usage: true } } as unknown as ChatCompletionCreateParamsStreaming;
-    let streaming = false;
+    const body = { ...wireBody(request), stream: true, stream_options: { ...extraStreamOptions, include_usage: true } };
     let text = '';
     let reasoning = '';
     const tools = new ToolCallAssembler();
     let wireUsage: WireUsage | undefined;
     let finishReason: FinishReason | undefined;
     try {
-      const stream = await client.chat.completions.create(params, { signal });
-      streaming = true;
-      for await (const chunk of stream) {
-        // The last usage seen is the final one; never add chunks up (some servers repeat running totals).
-        if (chunk.usage) wireUsage = chunk.usage as WireUsage;
-        const choice = chunk.choices[0];
-        if (!choice) continue;
-        const delta = choice.delta as ChatCompletionChunk.Choice.Delta & { reasoning_content?: string | null };
-        if (delta.reasoning_content) {
-          reasoning += delta.reasoning_content;
-          yield { type: 'reasoning-delta', text: delta.reasoning_content };
-        }
-        if (delta.content) {
-          text += delta.content;
-          yield { type: 'text-delta', text: delta.content };
-        }
-        if (delta.tool_calls) {
-          for (let i = 0; i < delta.tool_calls.length; i++) yield tools.add(delta.tool_calls[i]!, i);
-        }
-        if (choice.finish_reason && finishReason === undefined) {
-          finishReason = finishReasonOf(choice.finish_reason);
-          // Tool calls are whole now; hand them over before the usage chunk, so tools can start.
-          yield* tools.complete();
+      for await (const chunks of http.postEvents('/chat/completions', body, signal)) {
+        for (const raw of chunks) {
+          const chunk = raw as WireChunk;
+          // The last usage seen is the final one; never add chunks up (some servers repeat running totals).
+          if (chunk.usage) wireUsage = chunk.usage;
+          const choice = chunk.choices?.[0];
+          if (!choice) continue;
+          const delta = choice.delta;
+          if (delta?.reasoning_content) {
+            reasoning += delta.reasoning_content;
+            yield { type: 'reasoning-delta', text: delta.reasoning_content };
+          }
+          if (delta?.content) {
+            text += delta.content;
+            yield { type: 'text-delta', text: delta.content };
+          }
+          if (delta?.tool_calls) {
+            for (let i = 0; i < delta.tool_calls.length; i++) yield tools.add(delta.tool_calls[i]!, i);
+          }
+          if (choice.finish_reason && finishReason === undefined) {
+            finishReason = finishReasonOf(choice.finish_reason);
+            // Tool calls are whole now; hand them over before the usage chunk, so tools can start.
+            yield* tools.complete();
+          }
         }
       }
     } catch (err) {
-      yield { type: 'error', error: toLlmError(err, signal, streaming) };
+      yield { type: 'error', error: err instanceof LlmError ? err : new LlmError('malformed', `The provider sent a chunk we could not read: ${String(err)}`, { cause: err }) };
       return;
     } finally {
       link.dispose();
     }
-    // The SDK ends quietly when its signal is aborted mid-stream.
     if (signal.aborted) {
       yield { type: 'error', error: abortError(signal) };
       return;
@@ -145,28 +154,27 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
 
   async function complete(request: ChatRequest, callOptions: CallOptions = {}): Promise<ChatCompletion> {
     const link = linkAbort(callOptions.signal);
-    const params = { ...wireBody(request), stream: false } as unknown as ChatCompletionCreateParamsNonStreaming;
     try {
-      const res = await client.chat.completions.create(params, { signal: link.signal });
-      const choice = res.choices?.[0];
-      if (!choice) throw new LlmError('malformed', 'The provider answered without a choice.');
-      const message = choice.message as typeof choice.message & { reasoning_content?: string | null };
-      const toolCalls = (message.tool_calls ?? []).flatMap((c) => (c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : []));
+      const res = (await http.postJson('/chat/completions', { ...wireBody(request), stream: false }, link.signal)) as WireCompletion;
+      const choice = res?.choices?.[0];
+      if (!choice?.message) throw new LlmError('malformed', 'The provider answered without a choice.');
+      const message = choice.message;
+      const toolCalls = (message.tool_calls ?? []).flatMap((c) =>
+        (c.type ?? 'function') === 'function' && c.function ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : [],
+      );
       const text = message.content ?? '';
       const reasoning = message.reasoning_content ?? '';
       return {
-        id: res.id,
-        model: res.model,
-        created: res.created,
+        id: res.id ?? '',
+        model: res.model ?? request.model,
+        created: res.created ?? Math.floor(Date.now() / 1000),
         text,
         reasoning,
         toolCalls,
         finishReason: finishReasonOf(choice.finish_reason),
-        usage: res.usage ? usageFromWire(res.usage as WireUsage) : estimateUsage(request, { text, reasoning, toolCalls }),
+        usage: res.usage ? usageFromWire(res.usage) : estimateUsage(request, { text, reasoning, toolCalls }),
         raw: res,
       };
-    } catch (err) {
-      throw toLlmError(err, link.signal, false);
     } finally {
       link.dispose();
     }
@@ -175,21 +183,19 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   async function embed(request: EmbedRequest, callOptions: CallOptions = {}): Promise<EmbedResult> {
     const link = linkAbort(callOptions.signal);
     try {
-      const res = await client.embeddings.create(
-        { model: request.model, input: request.input, ...(request.dimensions ? { dimensions: request.dimensions } : {}) },
-        { signal: link.signal },
-      );
-      const vectors = [...res.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
+      // base64 is a third of the bytes of a JSON float list; servers that ignore the field send the list, which we also read.
+      const body = { model: request.model, input: request.input, encoding_format: 'base64', ...(request.dimensions ? { dimensions: request.dimensions } : {}) };
+      const res = (await http.postJson('/embeddings', body, link.signal)) as WireEmbeddings;
+      if (!Array.isArray(res?.data)) throw new LlmError('malformed', 'The provider answered embeddings without data.');
+      const vectors = [...res.data].sort((a, b) => a.index - b.index).map((d) => decodeEmbedding(d.embedding));
       if (vectors.length !== request.input.length) throw new LlmError('malformed', `Asked for ${request.input.length} embeddings, got ${vectors.length}.`);
       const counted = res.usage?.prompt_tokens;
       const promptTokens = counted ?? request.input.reduce((n, s) => n + countTextTokens(s), 0);
-      return { model: res.model, vectors, usage: { promptTokens, totalTokens: res.usage?.total_tokens ?? promptTokens, estimated: counted === undefined } };
-    } catch (err) {
-      throw toLlmError(err, link.signal, false);
+      return { model: res.model ?? request.model, vectors, usage: { promptTokens, totalTokens: res.usage?.total_tokens ?? promptTokens, estimated: counted === undefined } };
     } finally {
       link.dispose();
     }
   }
 
-  return { name: options.name, chat, complete, embed };
+  return { name: options.name, chat, complete, embed, close: () => http.close() };
 }

@@ -39,7 +39,7 @@ export interface PresetOverrides {
   name?: string;
   headers?: Record<string, string>;
   timeoutMs?: number;
-  fetch?: typeof fetch;
+  dispatcher?: OpenAICompatibleOptions['dispatcher'];
 }
 
 /** The adapter options for a preset: explicit overrides first, then the environment, then the preset's defaults. */

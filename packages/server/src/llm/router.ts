@@ -225,6 +225,12 @@ export class Router implements LlmProvider {
     }
   }
 
+  /** Closes every deployment's provider (each once, however many routes share it). */
+  async close(): Promise<void> {
+    const providers = new Set(this.options.routes.flatMap((r) => r.deployments.map((d) => d.provider)));
+    await Promise.all([...providers].map((p) => p.close?.()));
+  }
+
   /** The model names callers may ask for. */
   models(): string[] {
     return [...this.routes.keys()];

@@ -138,6 +138,8 @@ export interface LlmProvider {
    */
   readonly nativeBatch?: boolean;
   chat(request: ChatRequest, options?: CallOptions): AsyncIterable<ChatStreamPart>;
+  /** Frees what the provider holds open (keep-alive connections); calls after it fail. */
+  close?(): Promise<void>;
   /** A non-streaming call; rejects with an LlmError. */
   complete(request: ChatRequest, options?: CallOptions): Promise<ChatCompletion>;
   /** Rejects with an LlmError. */
