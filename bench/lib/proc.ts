@@ -1,3 +1,4 @@
+import { createWriteStream } from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -291,5 +292,12 @@ function outputTail(child: ChildProcess): () => string {
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+  // BENCH_SERVER_OUTPUT=<file> keeps everything the children print (with --trace-gc, say) for a look afterwards.
+  const file = process.env.BENCH_SERVER_OUTPUT;
+  if (file) {
+    const out = createWriteStream(file, { flags: 'a' });
+    child.stdout?.pipe(out, { end: false });
+    child.stderr?.pipe(out, { end: false });
+  }
   return () => lines.join('\n');
 }

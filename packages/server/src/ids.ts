@@ -23,7 +23,7 @@ function take(n: number): Buffer {
  * Ids are a short type prefix and 16 random bytes in base64url: unguessable,
  * so an id alone never grants access, and readable in logs.
  */
-export function newId(prefix: 'app' | 'usr' | 'cnv' | 'msg' | 'fil'): string {
+export function newId(prefix: 'app' | 'usr' | 'cnv' | 'msg' | 'fil' | 'led'): string {
   return `${prefix}_${take(16).toString('base64url')}`;
 }
 

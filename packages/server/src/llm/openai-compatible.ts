@@ -3,7 +3,7 @@
 // UpstreamHttp (undici + eventsource-parser); this file turns chunks and
 // bodies into the provider port's parts and completions.
 import type { Dispatcher } from 'undici';
-import { abortError, linkAbort } from './abort.ts';
+import { abortError } from './abort.ts';
 import { LlmError } from './errors.ts';
 import { finishReasonOf, ToolCallAssembler } from './stream.ts';
 import { countTextTokens, estimateUsage } from './tokens.ts';
@@ -96,8 +96,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   const http = new UpstreamHttp(options);
 
   async function* chat(request: ChatRequest, callOptions: CallOptions = {}): AsyncGenerator<ChatStreamPart> {
-    const link = linkAbort(callOptions.signal);
-    const signal = link.signal;
+    // The caller's signal as it is: the router already gives each attempt its own, so no child controller here.
+    const signal = callOptions.signal;
     const extraStreamOptions = (request.extra?.stream_options ?? {}) as Record<string, unknown>;
     // Usage comes only in the final chunk, and only when asked for; without it the ledger would have to guess.
     const body = { ...wireBody(request), stream: true, stream_options: { ...extraStreamOptions, include_usage: true } };
@@ -136,10 +136,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     } catch (err) {
       yield { type: 'error', error: err instanceof LlmError ? err : new LlmError('malformed', `The provider sent a chunk we could not read: ${String(err)}`, { cause: err }) };
       return;
-    } finally {
-      link.dispose();
     }
-    if (signal.aborted) {
+    if (signal?.aborted) {
       yield { type: 'error', error: abortError(signal) };
       return;
     }
@@ -153,48 +151,38 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   }
 
   async function complete(request: ChatRequest, callOptions: CallOptions = {}): Promise<ChatCompletion> {
-    const link = linkAbort(callOptions.signal);
-    try {
-      const res = (await http.postJson('/chat/completions', { ...wireBody(request), stream: false }, link.signal)) as WireCompletion;
-      const choice = res?.choices?.[0];
-      if (!choice?.message) throw new LlmError('malformed', 'The provider answered without a choice.');
-      const message = choice.message;
-      const toolCalls = (message.tool_calls ?? []).flatMap((c) =>
-        (c.type ?? 'function') === 'function' && c.function ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : [],
-      );
-      const text = message.content ?? '';
-      const reasoning = message.reasoning_content ?? '';
-      return {
-        id: res.id ?? '',
-        model: res.model ?? request.model,
-        created: res.created ?? Math.floor(Date.now() / 1000),
-        text,
-        reasoning,
-        toolCalls,
-        finishReason: finishReasonOf(choice.finish_reason),
-        usage: res.usage ? usageFromWire(res.usage) : estimateUsage(request, { text, reasoning, toolCalls }),
-        raw: res,
-      };
-    } finally {
-      link.dispose();
-    }
+    const res = (await http.postJson('/chat/completions', { ...wireBody(request), stream: false }, callOptions.signal)) as WireCompletion;
+    const choice = res?.choices?.[0];
+    if (!choice?.message) throw new LlmError('malformed', 'The provider answered without a choice.');
+    const message = choice.message;
+    const toolCalls = (message.tool_calls ?? []).flatMap((c) =>
+      (c.type ?? 'function') === 'function' && c.function ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : [],
+    );
+    const text = message.content ?? '';
+    const reasoning = message.reasoning_content ?? '';
+    return {
+      id: res.id ?? '',
+      model: res.model ?? request.model,
+      created: res.created ?? Math.floor(Date.now() / 1000),
+      text,
+      reasoning,
+      toolCalls,
+      finishReason: finishReasonOf(choice.finish_reason),
+      usage: res.usage ? usageFromWire(res.usage) : estimateUsage(request, { text, reasoning, toolCalls }),
+      raw: res,
+    };
   }
 
   async function embed(request: EmbedRequest, callOptions: CallOptions = {}): Promise<EmbedResult> {
-    const link = linkAbort(callOptions.signal);
-    try {
-      // base64 is a third of the bytes of a JSON float list; servers that ignore the field send the list, which we also read.
-      const body = { model: request.model, input: request.input, encoding_format: 'base64', ...(request.dimensions ? { dimensions: request.dimensions } : {}) };
-      const res = (await http.postJson('/embeddings', body, link.signal)) as WireEmbeddings;
-      if (!Array.isArray(res?.data)) throw new LlmError('malformed', 'The provider answered embeddings without data.');
-      const vectors = [...res.data].sort((a, b) => a.index - b.index).map((d) => decodeEmbedding(d.embedding));
-      if (vectors.length !== request.input.length) throw new LlmError('malformed', `Asked for ${request.input.length} embeddings, got ${vectors.length}.`);
-      const counted = res.usage?.prompt_tokens;
-      const promptTokens = counted ?? request.input.reduce((n, s) => n + countTextTokens(s), 0);
-      return { model: res.model ?? request.model, vectors, usage: { promptTokens, totalTokens: res.usage?.total_tokens ?? promptTokens, estimated: counted === undefined } };
-    } finally {
-      link.dispose();
-    }
+    // base64 is a third of the bytes of a JSON float list; servers that ignore the field send the list, which we also read.
+    const body = { model: request.model, input: request.input, encoding_format: 'base64', ...(request.dimensions ? { dimensions: request.dimensions } : {}) };
+    const res = (await http.postJson('/embeddings', body, callOptions.signal)) as WireEmbeddings;
+    if (!Array.isArray(res?.data)) throw new LlmError('malformed', 'The provider answered embeddings without data.');
+    const vectors = [...res.data].sort((a, b) => a.index - b.index).map((d) => decodeEmbedding(d.embedding));
+    if (vectors.length !== request.input.length) throw new LlmError('malformed', `Asked for ${request.input.length} embeddings, got ${vectors.length}.`);
+    const counted = res.usage?.prompt_tokens;
+    const promptTokens = counted ?? request.input.reduce((n, s) => n + countTextTokens(s), 0);
+    return { model: res.model ?? request.model, vectors, usage: { promptTokens, totalTokens: res.usage?.total_tokens ?? promptTokens, estimated: counted === undefined } };
   }
 
   return { name: options.name, chat, complete, embed, close: () => http.close() };

@@ -130,6 +130,8 @@ const SNAPSHOT = /-(\d{4}-\d{2}-\d{2}|\d{6}|\d{4})$/;
 
 export class PriceTable {
   private readonly byName = new Map<string, ModelPrice[]>();
+  /** lookup() answers by model, provider and day; the ledger asks the same few questions on every call. */
+  private readonly memo = new Map<string, ModelPrice | undefined>();
 
   constructor(private readonly all: readonly ModelPrice[]) {
     for (const p of all) {
@@ -152,15 +154,25 @@ export class PriceTable {
   }
 
   lookup(model: string, options: { provider?: string; at?: Date } = {}): ModelPrice | undefined {
+    const day = (options.at ?? new Date()).toISOString().slice(0, 10);
+    const memoKey = `${model}\u0000${options.provider ?? ''}\u0000${day}`;
+    if (this.memo.has(memoKey)) return this.memo.get(memoKey);
+    const found = this.find(model, options.provider, day);
+    // Bounded: model names come from upstream answers, and days go by.
+    if (this.memo.size >= 1000) this.memo.clear();
+    this.memo.set(memoKey, found);
+    return found;
+  }
+
+  private find(model: string, provider: string | undefined, day: string): ModelPrice | undefined {
     const key = model.toLowerCase();
     const candidates = this.byName.get(key) ?? this.byName.get(key.replace(SNAPSHOT, ''));
     if (!candidates) return undefined;
-    const day = (options.at ?? new Date()).toISOString().slice(0, 10);
     let best: ModelPrice | undefined;
     let bestRank = -1;
     for (const p of candidates) {
       if (p.effectiveFrom > day) continue;
-      if (p.provider !== undefined && p.provider !== options.provider) continue;
+      if (p.provider !== undefined && p.provider !== provider) continue;
       // Newest version first; at the same date a provider-specific price beats a generic one,
       // and a later entry (an override) beats an earlier one.
       const rank = Number(p.effectiveFrom.replaceAll('-', '')) * 2 + (p.provider !== undefined ? 1 : 0);

@@ -63,9 +63,9 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
  * Maps what the transport threw to an LlmError. `streaming` says the answer
  * had begun: a broken socket then is a cut stream, not a connection error.
  */
-export function transportError(err: unknown, signal: AbortSignal, streaming: boolean): LlmError {
+export function transportError(err: unknown, signal: AbortSignal | undefined, streaming: boolean): LlmError {
   if (err instanceof LlmError) return err;
-  if (signal.aborted) return abortError(signal);
+  if (signal?.aborted) return abortError(signal);
   if (err instanceof SyntaxError) return new LlmError('malformed', 'The provider sent a reply that is not valid JSON.', { cause: err });
   const code = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : String(err);
@@ -107,21 +107,21 @@ export class UpstreamHttp {
     this.dispatcher = options.dispatcher ?? defaultDispatcher(this.origin, options.env ?? process.env);
   }
 
-  private send(path: string, body: unknown, signal: AbortSignal, accept?: string): Promise<Dispatcher.ResponseData> {
+  private send(path: string, body: unknown, signal: AbortSignal | undefined, accept?: string): Promise<Dispatcher.ResponseData> {
     return this.dispatcher.request({
       origin: this.origin,
       path: this.basePath + path,
       method: 'POST',
       headers: accept ? { ...this.headers, accept } : this.headers,
       body: JSON.stringify(body),
-      signal,
+      ...(signal ? { signal } : {}),
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
     });
   }
 
   /** POSTs a JSON body and returns the parsed JSON answer; throws an LlmError for anything else. */
-  async postJson(path: string, body: unknown, signal: AbortSignal): Promise<unknown> {
+  async postJson(path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
     try {
       const res = await this.send(path, body, signal);
       const text = await res.body.text();
@@ -139,7 +139,7 @@ export class UpstreamHttp {
    * server closes; an `error` object in the stream, a non-2xx status or a
    * broken socket throw an LlmError.
    */
-  async *postEvents(path: string, body: unknown, signal: AbortSignal): AsyncGenerator<unknown[]> {
+  async *postEvents(path: string, body: unknown, signal?: AbortSignal): AsyncGenerator<unknown[]> {
     let streaming = false;
     let res: Dispatcher.ResponseData | undefined;
     try {
