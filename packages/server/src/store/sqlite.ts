@@ -8,6 +8,7 @@ import {
   type QueryResult,
 } from 'kysely';
 import { KyselyStore, type DialectTraits } from './kysely-store.ts';
+import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.ts';
 import { StoreNotFound, type NewMessage, type Store } from './port.ts';
 import type { Database } from './schema.ts';
 
@@ -34,7 +35,13 @@ export function openSqliteStore(path: string): Store {
   db.pragma('foreign_keys = ON');
   // Another process (a CLI, a backup) may hold the write lock briefly.
   db.pragma('busy_timeout = 5000');
-  const kysely = new Kysely<Database>({ dialect: new QueuedSqliteDialect(db) });
+  // Checkpoints run on a worker thread, not inside a commit on the event loop (sqlite-checkpointer.ts).
+  let checkpointer: Checkpointer | undefined;
+  if (!db.memory) {
+    db.pragma('wal_autocheckpoint = 0');
+    checkpointer = startCheckpointer(path, (message) => process.emitWarning(`SQLite checkpoint failed: ${message}`, 'WarblerStoreWarning'));
+  }
+  const kysely = new Kysely<Database>({ dialect: new QueuedSqliteDialect(db, () => checkpointer?.stop()) });
   return new KyselyStore(kysely, { ...traits, appendBatchSync: syncAppender(db) });
 }
 
@@ -78,12 +85,15 @@ function syncAppender(db: Sqlite.Database): NonNullable<DialectTraits['appendBat
 
 /** Kysely's SQLite dialect with the driver below in place of its own. */
 class QueuedSqliteDialect extends SqliteDialect {
-  constructor(private readonly db: Sqlite.Database) {
+  constructor(
+    private readonly db: Sqlite.Database,
+    private readonly afterClose: () => Promise<void> | undefined,
+  ) {
     super({ database: db });
   }
 
   override createDriver(): Driver {
-    return new QueuedSqliteDriver(this.db);
+    return new QueuedSqliteDriver(this.db, this.afterClose);
   }
 }
 
@@ -102,7 +112,10 @@ class QueuedSqliteDriver implements Driver {
   readonly #waiters: Array<(connection: DatabaseConnection) => void> = [];
   #busy = false;
 
-  constructor(private readonly db: Sqlite.Database) {
+  constructor(
+    private readonly db: Sqlite.Database,
+    private readonly afterClose: () => Promise<void> | undefined,
+  ) {
     this.#connection = new CachedSqliteConnection(db);
   }
 
@@ -150,6 +163,7 @@ class QueuedSqliteDriver implements Driver {
 
   async destroy(): Promise<void> {
     this.db.close();
+    await this.afterClose();
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
@@ -65,5 +65,28 @@ describe('SQLite store', () => {
     await second.migrate();
     expect(await second.getApp('app')).toMatchObject({ name: 'A' });
     await second.close();
+  });
+
+  it('checkpoints the WAL on its worker while the store writes, and leaves it empty at close', async () => {
+    const path = join(dir, 'checkpoint.db');
+    const store = openSqliteStore(path);
+    await store.migrate();
+    await store.createApp({ id: 'app', name: 'A', secret_hash: 'h', created_at: 1, updated_at: 1 });
+    await store.createConversation({ id: 'c', app_id: 'app', kind: 'group', title: null, direct_key: null, created_by: null, created_at: 1 }, []);
+    const sizeBefore = statSync(path).size;
+    const text = 'x'.repeat(2000);
+    for (let i = 0; i < 300; i++) {
+      await store.appendMessage({ id: `m${i}`, app_id: 'app', conversation_id: 'c', sender_id: 's', client_msg_id: null, type: 'text', content: { text }, state: 'complete', created_at: 2 + i });
+    }
+    // The main connection never checkpoints (no commit waits for one), yet the pages reach the database file.
+    await expect.poll(() => statSync(path).size, { timeout: 5_000, interval: 50 }).toBeGreaterThan(sizeBefore + 300 * 2000);
+    await store.close();
+    expect(statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0).toBe(0);
+    const raw = new Sqlite(path, { readonly: true });
+    try {
+      expect(raw.prepare('select count(*) from messages').pluck().get()).toBe(300);
+    } finally {
+      raw.close();
+    }
   });
 });
