@@ -23,8 +23,21 @@ function take(n: number): Buffer {
  * Ids are a short type prefix and 16 random bytes in base64url: unguessable,
  * so an id alone never grants access, and readable in logs.
  */
-export function newId(prefix: 'app' | 'usr' | 'cnv' | 'msg' | 'fil' | 'led'): string {
+export function newId(prefix: 'app' | 'usr' | 'cnv' | 'fil'): string {
   return `${prefix}_${take(16).toString('base64url')}`;
+}
+
+/**
+ * Ids for rows written thousands of times a second (messages, ledger rows):
+ * the creation time in fixed-width base36 (digits sort before letters in
+ * ASCII, so these ids sort by time), then the same 16 random bytes. A random
+ * key lands on a random page of its primary-key index, so every insert
+ * dirtied one more page and wrote one more WAL frame; time-ordered keys all
+ * go to the index's right edge. Measured: ~25–40 % less CPU per stored
+ * message with SQLite (docs/benchmarks.md, fan-out).
+ */
+export function newOrderedId(prefix: 'msg' | 'led', now = Date.now()): string {
+  return `${prefix}_${now.toString(36).padStart(9, '0')}${take(16).toString('base64url')}`;
 }
 
 /** High-entropy secrets for app secrets and generated master keys (never from the shared pool). */

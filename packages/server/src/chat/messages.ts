@@ -1,6 +1,6 @@
 import type { HistoryResult, Message, MessageContent, MessageState, MessageType, SyncConversation, SyncResult } from '@warbler/protocol';
 import { badRequest, forbidden, notFound } from '../errors.ts';
-import { newId } from '../ids.ts';
+import { newOrderedId } from '../ids.ts';
 import type { MessagePatch, Store } from '../store/index.ts';
 import type { Actor } from './actor.ts';
 import { acceptContent } from './content.ts';
@@ -49,7 +49,8 @@ export class Messages {
     input: { conversation_id: string; sender_id: string; client_msg_id: string | null; type: MessageType; content: MessageContent; state: MessageState },
   ): Promise<{ message: Message; duplicate: boolean }> {
     const write = async () => {
-      const r = await this.store.appendMessage({ id: newId('msg'), app_id: actor.appId, created_at: Date.now(), ...input });
+      const now = Date.now();
+      const r = await this.store.appendMessage({ id: newOrderedId('msg', now), app_id: actor.appId, created_at: now, ...input });
       // Published as soon as this append completes, before any later one: pushes leave in seq order.
       if (!r.duplicate) {
         this.publish({

@@ -4,7 +4,7 @@
 // a background writer appends buffered rows in small batches, one append in
 // flight at a time. A failed append keeps its rows and tries again, and
 // close() waits until every accepted row is written.
-import { newId } from '../ids.ts';
+import { newOrderedId } from '../ids.ts';
 import type { AttemptReport, PriceTable } from '../llm/index.ts';
 import type { AiStore, LedgerRow } from '../store/index.ts';
 import { isUsageContext, ledgerRowFromAttempt, type UsageContext } from './policy.ts';
@@ -49,8 +49,8 @@ const RETRY_BASE_MS = 100;
 const RETRY_MAX_MS = 5_000;
 
 export function newLedgerId(): string {
-  // From the shared random pool: a row per gateway call, and a randomBytes call each cost more than writing the row.
-  return newId('led');
+  // Time-ordered (index locality) and from the shared random pool: a row per gateway call.
+  return newOrderedId('led');
 }
 
 export class LedgerCloseError extends Error {
