@@ -145,7 +145,7 @@ interface Attempt {
 
 interface OpenStream {
   attempt: Attempt;
-  it: AsyncIterator<ChatStreamPart>;
+  reader: PartReader;
   buffered: ChatStreamPart[];
   ttftMs: number;
 }
@@ -170,23 +170,46 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** it.next(), but settles as an error part as soon as the signal aborts, even if the provider ignores signals. */
-function nextPart(it: AsyncIterator<ChatStreamPart>, signal: AbortSignal): Promise<IteratorResult<ChatStreamPart>> {
-  const asError = (error: LlmError): IteratorResult<ChatStreamPart> => ({ done: false, value: { type: 'error', error } });
-  if (signal.aborted) return Promise.resolve(asError(abortError(signal)));
-  return new Promise((resolve) => {
-    const onAbort = () => resolve(asError(abortError(signal)));
-    signal.addEventListener('abort', onAbort, { once: true });
-    it.next().then(
-      (r) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(r);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(asError(err instanceof LlmError ? err : new LlmError('server', `The provider failed: ${String(err)}`, { cause: err })));
-      },
-    );
-  });
+const partError = (error: LlmError): IteratorResult<ChatStreamPart> => ({ done: false, value: { type: 'error', error } });
+
+/**
+ * Reads a provider's parts. An abort settles the pending read at once, even
+ * if the provider ignores its signal; one abort listener serves the whole
+ * stream (adding and removing one per part cost more than the rest of the relay).
+ */
+class PartReader {
+  private settle: ((r: IteratorResult<ChatStreamPart>) => void) | undefined;
+  private readonly onAbort = () => this.settle?.(partError(abortError(this.signal)));
+
+  constructor(
+    readonly it: AsyncIterator<ChatStreamPart>,
+    private readonly signal: AbortSignal,
+  ) {
+    signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  next(): Promise<IteratorResult<ChatStreamPart>> {
+    if (this.signal.aborted) return Promise.resolve(partError(abortError(this.signal)));
+    return new Promise((resolve) => {
+      this.settle = resolve;
+      this.it.next().then(
+        (r) => {
+          this.settle = undefined;
+          resolve(r);
+        },
+        (err: unknown) => {
+          this.settle = undefined;
+          resolve(partError(err instanceof LlmError ? err : new LlmError('server', `The provider failed: ${String(err)}`, { cause: err })));
+        },
+      );
+    });
+  }
+
+  /** Unhooks from the signal and stops the provider's iterator. */
+  close(): void {
+    this.signal.removeEventListener('abort', this.onAbort);
+    closeIterator(this.it);
+  }
 }
 
 function closeIterator(it: AsyncIterator<ChatStreamPart>): void {
@@ -489,11 +512,11 @@ export class Router implements LlmProvider {
     const { link, deployment } = attempt;
     const ms = attempt.call.attemptTimeoutMs;
     const timer = setTimeout(() => link.abort(new LlmError('timeout', `No first token from ${deployment.id} within ${ms} ms.`)), ms);
-    const it = deployment.provider.chat({ ...request, model: deployment.model }, { signal: link.signal })[Symbol.asyncIterator]();
+    const reader = new PartReader(deployment.provider.chat({ ...request, model: deployment.model }, { signal: link.signal })[Symbol.asyncIterator](), link.signal);
     const buffered: ChatStreamPart[] = [];
     let error: LlmError;
     for (;;) {
-      const r = await nextPart(it, link.signal);
+      const r = await reader.next();
       if (r.done) {
         error = new LlmError('cut_stream', `${deployment.id} ended the stream before sending anything.`);
         break;
@@ -507,18 +530,18 @@ export class Router implements LlmProvider {
       buffered.push(part);
       if (part.type !== 'usage') {
         clearTimeout(timer);
-        return { ok: true, value: { attempt, it, buffered, ttftMs: elapsed(attempt.t0) } };
+        return { ok: true, value: { attempt, reader, buffered, ttftMs: elapsed(attempt.t0) } };
       }
     }
     clearTimeout(timer);
-    closeIterator(it);
+    reader.close();
     link.dispose();
     return this.failed(attempt, error);
   }
 
   /** Forwards a committed stream to the caller; from here on a failure is the caller's to see, not ours to retry. */
   private async *relay(open: OpenStream, request: ChatRequest): AsyncGenerator<ChatStreamPart> {
-    const { attempt, it } = open;
+    const { attempt, reader } = open;
     const { link, deployment, state, ticket } = attempt;
     const output = { text: '', reasoning: '', toolCalls: [] as ToolCall[] };
     let outcome: AttemptOutcome = 'aborted';
@@ -559,7 +582,7 @@ export class Router implements LlmProvider {
           }
           if (part.type !== 'start') yield part;
         }
-        const r = await nextPart(it, link.signal);
+        const r = await reader.next();
         idle?.refresh();
         pending = r.done ? [{ type: 'error', error: new LlmError('cut_stream', `${deployment.id} ended the stream before the model finished.`) }] : [r.value];
       }
@@ -568,9 +591,9 @@ export class Router implements LlmProvider {
       if (outcome !== 'success') {
         // The caller stopped reading, or the stream failed: stop upstream generating (and billing) at once.
         link.abort(error ?? new LlmError('aborted', 'The caller stopped reading.'));
-        closeIterator(it);
         if (!usage && hasOutput(output)) usage = estimateUsage(request, output);
       }
+      reader.close();
       link.dispose();
       if (outcome === 'success') state.circuit.success(ticket);
       else if (outcome === 'failure' && error && COUNTS_AGAINST_DEPLOYMENT.has(error.kind)) state.circuit.failure(ticket);

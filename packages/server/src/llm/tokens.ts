@@ -3,6 +3,7 @@
 // vendors' models it is an estimate: their tokenizers differ, typically by
 // some percent, and the ledger flags every estimated row.
 import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
+import { LRUCache } from 'lru-cache';
 import type { ChatMessage, ChatRequest, ContentPart, ToolCall, ToolDefinition, Usage } from './types.ts';
 
 // User text may contain "<|endoftext|>" and friends; they are plain text to us,
@@ -20,8 +21,21 @@ const IMAGE_LOW = 85;
 const IMAGE_DEFAULT = 765;
 const PER_TOOL_CALL = 3;
 
+// The same texts are counted again and again: an agent recounts its system
+// prompt and the conversation's history for every reply, and gateway clients
+// resend the same system prompts. Bounded by characters held, not entries.
+const counted = new LRUCache<string, number>({ maxSize: 4_000_000, sizeCalculation: (_n, text) => text.length });
+const CACHED_UP_TO = 64 * 1024;
+
 export function countTextTokens(text: string): number {
-  return text.length === 0 ? 0 : countO200k(text, PLAIN_TEXT);
+  if (text.length === 0) return 0;
+  if (text.length > CACHED_UP_TO) return countO200k(text, PLAIN_TEXT);
+  let n = counted.get(text);
+  if (n === undefined) {
+    n = countO200k(text, PLAIN_TEXT);
+    counted.set(text, n);
+  }
+  return n;
 }
 
 function countContent(content: string | ContentPart[] | null | undefined): number {

@@ -1,5 +1,6 @@
 import { sql, type ExpressionBuilder, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { DialectTraits } from './kysely-store.ts';
+import { prepare } from './prepared.ts';
 import { StoreConflict, StoreNotFound } from './port.ts';
 import type {
   AgentMemoryRow,
@@ -16,6 +17,13 @@ import type { AgentsTable, Database, KbChunksTable, LedgerTable } from './schema
 // Rows per multi-row INSERT: the widest table (ledger, 28 columns) stays far
 // below both databases' bound-parameter limits.
 const INSERT_BATCH = 200;
+
+/** Every column a ledger row is written with, in the order of ledgerRow(). */
+const LEDGER_INSERT_COLUMNS = [
+  'id', 'app_id', 'source', 'agent_id', 'key_id', 'user_id', 'conversation_id', 'message_id', 'request_id', 'model', 'deployment',
+  'provider', 'upstream_model', 'attempt', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'estimated',
+  'cost_nanos', 'currency', 'price_id', 'ttft_ms', 'latency_ms', 'outcome', 'error', 'created_at',
+] as const satisfies ReadonlyArray<keyof Insertable<LedgerTable>>;
 
 const ledgerColumns = [
   'id',
@@ -244,10 +252,21 @@ export class KyselyAiStore implements AiStore {
   async appendLedger(rows: LedgerRow[]): Promise<void> {
     if (rows.length === 0) return;
     const values = rows.map((r) => this.ledgerRow(r));
+    const conflict = { conflict: 'A ledger row with one of these ids already exists', missing: `App ${rows[0]!.app_id} does not exist` };
+    if (this.traits.name === 'sqlite') {
+      // SQLite runs in-process: one statement compiled once and run per row in a transaction costs a fraction of
+      // building, compiling and preparing a new multi-row INSERT for every batch size (the flush blocked the loop for ms).
+      await this.guardWrite(conflict, () =>
+        this.db.transaction().execute(async (trx) => {
+          for (const row of values) await this.insertLedgerRow(trx, row);
+        }),
+      );
+      return;
+    }
     const write = async (db: Kysely<Database>) => {
       for (const batch of batches(values, INSERT_BATCH)) await db.insertInto('ledger').values(batch).execute();
     };
-    await this.guardWrite({ conflict: 'A ledger row with one of these ids already exists', missing: `App ${rows[0]!.app_id} does not exist` }, () =>
+    await this.guardWrite(conflict, () =>
       // One INSERT is atomic on its own; only a multi-batch append needs the transaction to stay all-or-nothing.
       values.length <= INSERT_BATCH ? write(this.db) : this.db.transaction().execute(write),
     );
@@ -280,6 +299,10 @@ export class KyselyAiStore implements AiStore {
   }
 
   // ---- internals ----
+
+  private readonly insertLedgerRow = prepare((a: Insertable<LedgerTable>) =>
+    this.db.insertInto('ledger').values(Object.fromEntries(LEDGER_INSERT_COLUMNS.map((c) => [c, a[c]])) as Insertable<LedgerTable>),
+  );
 
   private ledgerRow(r: LedgerRow): Insertable<LedgerTable> {
     return {
