@@ -49,16 +49,21 @@ const FIXTURE_KEY = 'sk-bench-fixture';
 /** Closed-loop rate is taken after this much of the phase, once every connection is busy. */
 const CLOSED_SETTLE_MS = Math.min(1000, (CLOSED_SECONDS * 1000) / 4);
 
-// One body for every system: a short chat, as an app would send it.
-const BODY = JSON.stringify({
-  model: 'gpt-4o-mini',
-  messages: [
-    { role: 'system', content: 'You are a concise assistant for a chat app.' },
-    { role: 'user', content: 'In one sentence: why do gateways keep a ledger of every model call?' },
-  ],
-  max_tokens: 64,
-  temperature: 0.2,
-});
+// The same bodies for every system: a short chat, as an app would send it. The
+// system prompt repeats, as an app's does; the user's question differs every
+// time (a numbered suffix), so no cache of token counts or answers can serve
+// the whole run from memory.
+let bodies = 0;
+const body = (): string =>
+  JSON.stringify({
+    model: 'gpt-4o-mini',
+    messages: [
+      { role: 'system', content: 'You are a concise assistant for a chat app.' },
+      { role: 'user', content: `In one sentence: why do gateways keep a ledger of every model call? (question ${++bodies})` },
+    ],
+    max_tokens: 64,
+    temperature: 0.2,
+  });
 
 interface Target {
   name: SystemName;
@@ -85,7 +90,7 @@ class Stats {
 
 async function request(pool: Pool, t: Target, stats: Stats, from: number): Promise<void> {
   try {
-    const res = await pool.request({ path: t.path, method: 'POST', headers: t.headers, body: BODY });
+    const res = await pool.request({ path: t.path, method: 'POST', headers: t.headers, body: body() });
     const text = await res.body.text();
     const done = performance.now();
     // A 200 without choices would be a gateway answering something else; it must not count as a completion.
