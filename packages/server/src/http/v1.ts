@@ -16,7 +16,7 @@ import {
   type Gateway,
   type GatewayCaller,
 } from '../gateway/index.ts';
-import { isLlmError } from '../llm/index.ts';
+import { isLlmError, quickPromptTokens } from '../llm/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { GatewayKeysDeps } from './gateway-keys.ts';
 import type { MetricsDeps } from './metrics.ts';
@@ -85,7 +85,7 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
   app.post('/v1/chat/completions', { bodyLimit: deps.bodyLimit, schema: { tags: ['gateway'], summary: 'OpenAI chat completions (JSON or SSE stream); Bearer: a virtual key or the master key' } }, async (request, reply) => {
     const who = await caller(request);
     const chat = parseChatBody(request.body);
-    const admission = await gateway.admit(who, chat.request.model, () => countPrompt(chat.request));
+    const admission = await gateway.admit(who, chat.request.model, () => countPrompt(chat.request), () => quickPromptTokens(chat.request));
     const abort = abortOnClose(reply);
     if (!chat.stream) {
       const answer = await gateway.complete(who, chat, admission, { signal: abort.signal });

@@ -45,7 +45,7 @@ export {
   type RouterOptions,
 } from './router.ts';
 export type { CircuitOptions, CircuitState } from './circuit.ts';
-export { countChatTokens, countMessageTokens, countOutputTokens, countTextTokens, estimateUsage } from './tokens.ts';
+export { countChatTokens, countMessageTokens, countOutputTokens, countTextTokens, estimateUsage, quickPromptTokens } from './tokens.ts';
 export {
   PriceTable,
   SEED_PRICES,

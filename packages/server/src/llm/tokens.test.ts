@@ -1,6 +1,6 @@
 import { countTokens as gpt4oCount } from 'gpt-tokenizer/model/gpt-4o';
 import { describe, expect, it } from 'vitest';
-import { countChatTokens, countTextTokens, estimateUsage } from './tokens.ts';
+import { countChatTokens, countTextTokens, estimateUsage, quickPromptTokens } from './tokens.ts';
 import type { ChatMessage } from './types.ts';
 
 describe('tokens', () => {
@@ -44,5 +44,24 @@ describe('tokens', () => {
     expect(u.reasoningTokens).toBe(countTextTokens('think'));
     expect(u.completionTokens).toBe(4 + u.reasoningTokens);
     expect(u.totalTokens).toBe(u.promptTokens + u.completionTokens);
+  });
+});
+
+describe('quickPromptTokens', () => {
+  const samples = {
+    english: 'Warbler keeps an exact ledger of every model call: prompt, cached, completion and reasoning tokens, priced in nano-units. '.repeat(8),
+    chinese: '请根据知识库回答用户的问题，并在回答中用方括号标注引用的段落编号。如果知识库没有涉及，请直接说明。'.repeat(6),
+    japanese: 'この会話の要約を三行で書いてください。重要な決定事項を必ず含めてください。'.repeat(6),
+    code: 'function add(a: number, b: number): number {\n  return a + b; // 🙂 emoji and symbols {}[]<>\n}\n'.repeat(6),
+  };
+  it.each(Object.entries(samples))('never falls below the exact o200k count (%s), nor far above it', (_name, text) => {
+    const messages: ChatMessage[] = [
+      { role: 'system', content: 'You are a helpful assistant.' },
+      { role: 'user', content: text },
+    ];
+    const exact = countChatTokens(messages);
+    const quick = quickPromptTokens({ messages });
+    expect(quick).toBeGreaterThanOrEqual(exact);
+    expect(quick).toBeLessThan(exact * 4);
   });
 });

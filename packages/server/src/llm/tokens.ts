@@ -91,3 +91,19 @@ export function estimateUsage(request: Pick<ChatRequest, 'messages' | 'tools'>, 
     estimated: true,
   };
 }
+
+/**
+ * An upper estimate of a prompt's tokens from its UTF-8 size, without
+ * tokenizing: o200k averages about 4 bytes per token in English and at
+ * least ~3 bytes per token in Chinese, Japanese and Korean, and the JSON
+ * framing adds more bytes than tokens. For reservations that are settled
+ * from real usage afterwards, never for billing. Images sent inline count by
+ * their base64 size here, far above their real cost: callers count exactly
+ * when the estimate is large.
+ */
+export function quickPromptTokens(request: Pick<ChatRequest, 'messages' | 'tools'>): number {
+  let bytes = Buffer.byteLength(JSON.stringify(request.messages));
+  if (request.tools && request.tools.length > 0) bytes += Buffer.byteLength(JSON.stringify(request.tools));
+  return REPLY_PRIMING + Math.ceil(bytes / 3);
+}
+
