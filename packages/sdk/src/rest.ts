@@ -62,6 +62,9 @@ function toError(status: number, body: unknown, text: string): WarblerError {
 
 export interface ConversationPage {
   conversations: ConversationSummary[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next_cursor: string | null;
+  /** The older cursor (activity time only); prefer next_cursor, which does not skip ties. */
   next_before: number | null;
 }
 
@@ -73,8 +76,8 @@ export class ConversationsApi {
     private readonly me: () => Promise<string>,
   ) {}
 
-  /** The user's conversations, most recent activity first. Pass `next_before` to get the next page. */
-  list(page: { limit?: number; before?: number } = {}): Promise<ConversationPage> {
+  /** The user's conversations, most recent activity first. Pass the previous page's `next_cursor` as `cursor` for the next. */
+  list(page: { limit?: number; cursor?: string; before?: number } = {}): Promise<ConversationPage> {
     return this.rest.call('GET', `/api/conversations${query(page)}`);
   }
 

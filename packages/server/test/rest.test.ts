@@ -72,6 +72,12 @@ describe.each(storeKinds())('REST API on %s', (kind) => {
     expect(list.body.conversations.map((c: { id: string }) => c.id)).toEqual([convs[0], convs[2]]);
     const next = await server.api('GET', `/api/conversations?limit=2&before=${list.body.next_before}`, undefined, me.token);
     expect(next.body.conversations.map((c: { id: string }) => c.id)).toEqual([convs[1]]);
+    const byCursor = await server.api('GET', `/api/conversations?limit=2&cursor=${list.body.next_cursor}`, undefined, me.token);
+    expect(byCursor.body.conversations.map((c: { id: string }) => c.id)).toEqual([convs[1]]);
+    expect(byCursor.body.next_cursor).toBeNull();
+    const bad = await server.api('GET', '/api/conversations?limit=2&cursor=bm90LWEtY3Vyc29y', undefined, me.token);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/next_cursor/);
     const page1 = await server.api('GET', '/api/users?limit=2');
     const page2 = await server.api('GET', `/api/users?limit=2&after=${page1.body.next_after}`);
     expect(page1.body.users).toHaveLength(2);

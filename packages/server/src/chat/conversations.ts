@@ -88,9 +88,17 @@ export class Conversations {
     return role;
   }
 
-  async list(actor: Actor, userId: string, page: { limit: number; before?: number }): Promise<{ conversations: ConversationSummary[]; next_before: number | null }> {
+  async list(
+    actor: Actor,
+    userId: string,
+    page: { limit: number; before?: number; cursor?: string },
+  ): Promise<{ conversations: ConversationSummary[]; next_cursor: string | null; next_before: number | null }> {
     if (actor.userId && actor.userId !== userId) throw forbidden('You can only list your own conversations.');
-    const rows = await this.store.listConversationsForUser(actor.appId, userId, page);
+    const at = page.cursor === undefined ? undefined : readListCursor(page.cursor);
+    const rows = await this.store.listConversationsForUser(actor.appId, userId, {
+      limit: page.limit,
+      ...(at ? { before: at.activity, beforeId: at.id } : page.before !== undefined ? { before: page.before } : {}),
+    });
     const conversations = rows.map(({ conversation, member, last_message }) => ({
       ...conversation,
       role: member.role,
@@ -99,9 +107,13 @@ export class Conversations {
       last_message,
     }));
     const last = rows.at(-1)?.conversation;
+    const more = rows.length === page.limit && last !== undefined;
+    const activity = last ? (last.last_message_at ?? last.created_at) : 0;
     return {
       conversations,
-      next_before: rows.length === page.limit && last ? (last.last_message_at ?? last.created_at) : null,
+      next_cursor: more ? listCursor(activity, last.id) : null,
+      // Kept for clients written before next_cursor: it can skip conversations whose activity ties the page's last one.
+      next_before: more ? activity : null,
     };
   }
 
@@ -202,3 +214,20 @@ export class Conversations {
     }
   }
 }
+
+/** The conversation list's page cursor: the last row's activity time and id, opaque to clients. */
+export function listCursor(activity: number, id: string): string {
+  return Buffer.from(`${activity}:${id}`).toString('base64url');
+}
+
+function readListCursor(cursor: string): { activity: number; id: string } {
+  const text = Buffer.from(cursor, 'base64url').toString();
+  const colon = text.indexOf(':');
+  const activity = Number(text.slice(0, colon));
+  const id = text.slice(colon + 1);
+  if (colon <= 0 || !Number.isSafeInteger(activity) || id.length === 0) {
+    throw badRequest('This cursor is not one the conversation list gave out: pass next_cursor from the previous page, or no cursor for the first.');
+  }
+  return { activity, id };
+}
+

@@ -30,13 +30,19 @@ export const conversationRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => asy
   app.get('/api/conversations', {
     schema: {
       tags: ['conversations'], summary: "A user's conversations, most recent activity first",
-      querystring: z.object({ user_id: z.string().optional(), limit: z.coerce.number().int().min(1).max(200).default(50), before: Seq.optional() }),
+      querystring: z.object({
+        user_id: z.string().optional(),
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+        cursor: z.string().max(400).optional().describe('next_cursor of the previous page'),
+        before: Seq.optional().describe('Older form of cursor: next_before of the previous page; can skip conversations whose activity ties'),
+      }),
     },
   }, async (request) => {
     const actor = await guards.actor(request);
     const userId = request.query.user_id ?? actor.userId;
     if (!userId) throw badRequest('Name the user whose conversations to list: ?user_id=…');
-    return conversations.list(actor, userId, { limit: request.query.limit, before: request.query.before });
+    const { limit, cursor, before } = request.query;
+    return conversations.list(actor, userId, { limit, ...(cursor !== undefined ? { cursor } : {}), ...(before !== undefined ? { before } : {}) });
   });
 
   app.get('/api/conversations/:conversationId', { schema: { tags: ['conversations'], summary: 'One conversation', params: Conv } },

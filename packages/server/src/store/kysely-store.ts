@@ -265,7 +265,7 @@ export class KyselyStore implements Store {
     return row && toConversation(row);
   }
 
-  async listConversationsForUser(appId: string, userId: string, page: { limit: number; before?: number }): Promise<ConversationForUser[]> {
+  async listConversationsForUser(appId: string, userId: string, page: { limit: number; before?: number; beforeId?: string }): Promise<ConversationForUser[]> {
     const activity = sql<number>`coalesce(c.last_message_at, c.created_at)`;
     let query = this.db
       .selectFrom('members as mb')
@@ -303,7 +303,10 @@ export class KyselyStore implements Store {
       ])
       .where('mb.app_id', '=', appId)
       .where('mb.user_id', '=', userId);
-    if (page.before !== undefined) query = query.where(activity, '<', page.before);
+    const { before, beforeId } = page;
+    if (before !== undefined && beforeId !== undefined) {
+      query = query.where((eb) => eb.or([eb(activity, '<', before), eb.and([eb(activity, '=', before), eb('c.id', '<', beforeId)])]));
+    } else if (before !== undefined) query = query.where(activity, '<', before);
     const rows = await query.orderBy(activity, 'desc').orderBy('c.id', 'desc').limit(page.limit).execute();
 
     return rows.map((r) => {

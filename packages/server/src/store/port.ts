@@ -69,7 +69,12 @@ export interface Store extends AiStore, GatewayStore {
    * falling back to created_at), with their membership and newest message.
    * `before` pages by that activity time.
    */
-  listConversationsForUser(appId: string, userId: string, page: { limit: number; before?: number }): Promise<ConversationForUser[]>;
+  /**
+   * Most recent activity first, ties by id (descending). A page after another
+   * starts below `before` (the last row's activity), or below (`before`,
+   * `beforeId`) when the id is given, so rows sharing the boundary's time are not skipped.
+   */
+  listConversationsForUser(appId: string, userId: string, page: { limit: number; before?: number; beforeId?: string }): Promise<ConversationForUser[]>;
   /** Ids of every conversation the user is a member of (for realtime routing). */
   listConversationIdsForUser(appId: string, userId: string): Promise<string[]>;
 

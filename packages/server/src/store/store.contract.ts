@@ -301,6 +301,26 @@ export function describeStoreContract(label: string, harness: StoreHarness, opti
         expect(next.map((x) => x.conversation.id)).toEqual([old.id]);
         expect(await store.listConversationsForUser(app, 'nobody', { limit: 10 })).toEqual([]);
       });
+
+      it('pages conversations whose activity ties at a page boundary without skipping any', async () => {
+        const app = await newApp();
+        await newUser(app, 'me');
+        // Five conversations created in the same millisecond: one activity time for all.
+        const ids = new Set<string>();
+        for (let i = 0; i < 5; i++) ids.add((await newGroup(app, ['me'], T0 + 7)).id);
+        const seen: string[] = [];
+        let cursor: { before: number; beforeId: string } | undefined;
+        for (let pages = 0; pages < 10; pages++) {
+          const page = await store.listConversationsForUser(app, 'me', { limit: 2, ...cursor });
+          seen.push(...page.map((x) => x.conversation.id));
+          if (page.length < 2) break;
+          const last = page.at(-1)!.conversation;
+          cursor = { before: last.last_message_at ?? last.created_at, beforeId: last.id };
+        }
+        expect(seen).toHaveLength(5);
+        expect(new Set(seen)).toEqual(ids);
+        expect(seen).toEqual([...ids].sort().reverse());
+      });
     });
 
     describe('appendMessage', () => {
