@@ -104,7 +104,12 @@ export class TestSocket {
       ws.once('error', reject);
       ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
     });
-    await socket.next((f) => f.type === 'ready');
+    // A refused token completes the handshake and closes with 4001 after an error frame.
+    const refused = new Promise<never>((_, reject) =>
+      ws.once('close', (code) => reject(new Error(`closed ${code} before ready: ${JSON.stringify(socket.frames.find((f) => f.type === 'error') ?? null)}`))),
+    );
+    refused.catch(() => {});
+    await Promise.race([socket.next((f) => f.type === 'ready'), refused]);
     return socket;
   }
 

@@ -77,4 +77,54 @@ describe.each(storeKinds())('@warbler/sdk with a real server on %s', (kind) => {
     alice.close();
     bob.close();
   });
+
+  it('a browser-like client with a revoked token stops with "unauthorized" instead of retrying the same token', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'warbler-sdk-'));
+    const db = kind === 'postgres' && postgresAdminUrl() ? await createTestDatabase() : undefined;
+    const { warbler, url } = await boot(dataDir, 0, db?.url);
+    cleanups.push(async () => { await warbler.close(); await db?.drop(); await rm(dataDir, { recursive: true, force: true }); });
+    const secret = await warbler.apps.rotateSecret('default');
+    const post = async (p: string, body: unknown) =>
+      (await fetch(url + p, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
+    await post('/api/users', { id: 'dora', name: 'Dora' });
+    const token = (await post('/api/users/dora/tokens', {})).token as string;
+    await post('/api/users/dora/tokens/revoke', {});
+
+    // What a browser's WebSocket shows: no `on`, no HTTP status, an error event without a message.
+    let handshakes = 0;
+    class BrowserLikeWebSocket {
+      private readonly ws: WebSocket;
+      onopen: ((e: unknown) => void) | null = null;
+      onmessage: ((e: { data: unknown }) => void) | null = null;
+      onclose: ((e: { code: number; reason: string }) => void) | null = null;
+      onerror: ((e: unknown) => void) | null = null;
+      constructor(address: string) {
+        handshakes++;
+        this.ws = new WebSocket(address);
+        this.ws.on('open', () => this.onopen?.({}));
+        this.ws.on('message', (data) => this.onmessage?.({ data: String(data) }));
+        this.ws.on('close', (code, reason) => this.onclose?.({ code, reason: String(reason) }));
+        this.ws.on('error', () => this.onerror?.({}));
+      }
+      get readyState() {
+        return this.ws.readyState;
+      }
+      send(data: string) {
+        this.ws.send(data);
+      }
+      close(code?: number, reason?: string) {
+        this.ws.close(code, reason);
+      }
+    }
+
+    const client = new WarblerClient({ url, WebSocket: BrowserLikeWebSocket as never, token, reconnect: { minDelayMs: 20, maxDelayMs: 50 } });
+    const statuses: string[] = [];
+    client.on('status', (s) => statuses.push(`${s.status}:${s.reason}`));
+    await expect(client.connect()).rejects.toMatchObject({ code: 'unauthorized' });
+    expect(statuses.at(-1)).toBe('closed:unauthorized');
+    // One try: a 401 on the upgrade would have looked like a network failure and been retried every 20–50 ms.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(handshakes).toBe(1);
+  });
 });
+

@@ -64,16 +64,33 @@ export class RealtimeGateway {
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, token: string | undefined): Promise<void> {
     if (!this.accepting) return reject(socket, 503, 'Service Unavailable');
-    if (!token) return reject(socket, 401, 'Unauthorized');
+    if (!token) return this.refuse(req, socket, head, new WarblerError('unauthorized', 'No token: connect to /ws?token=<user token>.'));
     let principal: { appId: string; userId: string };
     try {
       principal = await this.auth.user(token);
     } catch (err) {
-      if (!(err instanceof WarblerError)) this.onError(err);
-      return reject(socket, err instanceof WarblerError ? 401 : 500, err instanceof WarblerError ? 'Unauthorized' : 'Internal Server Error');
+      if (err instanceof WarblerError) return this.refuse(req, socket, head, err);
+      this.onError(err);
+      return reject(socket, 500, 'Internal Server Error');
     }
     if (socket.destroyed) return;
     this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, principal.appId, principal.userId));
+  }
+
+  /**
+   * A token that is missing, invalid, expired or revoked: the handshake
+   * completes and the socket closes at once with 4001 after an error frame.
+   * A browser cannot read the status of a refused upgrade (it sees 1006, like
+   * a network failure, and would retry with the same token forever); a close
+   * code it can read, and the SDK knows 4001 means "get a new token".
+   */
+  private refuse(req: IncomingMessage, socket: Duplex, head: Buffer, err: WarblerError): void {
+    if (socket.destroyed) return;
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const code = err.code === 'token_expired' ? 'token_expired' : 'unauthorized';
+      ws.send(JSON.stringify({ type: 'error', code, message: err.message }));
+      ws.close(CloseCode.unauthorized, code);
+    });
   }
 
   private open(ws: WebSocket, appId: string, userId: string): void {
