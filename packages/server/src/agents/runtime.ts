@@ -66,6 +66,8 @@ const HISTORY_PAGE = 200;
  */
 export class AgentRuntime {
   private readonly agents = new Map<string, Agent>();
+  /** Agents registered per app: a message in an app without agents skips the offer entirely (the send path's hot case). */
+  private readonly agentsPerApp = new Map<string, number>();
   private readonly running = new Map<string, Running>();
   private readonly turns = new KeyedSerial();
   /** Agent replies in a row per conversation since a person last spoke (the loop guard). */
@@ -76,7 +78,10 @@ export class AgentRuntime {
   constructor(private readonly deps: RuntimeDeps) {}
 
   start(): void {
-    this.unsubscribe ??= this.deps.messages.onMessage((m) => this.track(this.offer(m)));
+    this.unsubscribe ??= this.deps.messages.onMessage((m) => {
+      const work = this.offer(m);
+      if (work) this.track(work);
+    });
   }
 
   /** Stops taking new work and waits for replies under way (they finish or are stopped). */
@@ -92,11 +97,16 @@ export class AgentRuntime {
   }
 
   register(agent: Agent): void {
-    this.agents.set(key(agent.app_id, agent.id), agent);
+    const k = key(agent.app_id, agent.id);
+    if (!this.agents.has(k)) this.agentsPerApp.set(agent.app_id, (this.agentsPerApp.get(agent.app_id) ?? 0) + 1);
+    this.agents.set(k, agent);
   }
 
   unregister(appId: string, agentId: string): void {
-    this.agents.delete(key(appId, agentId));
+    if (!this.agents.delete(key(appId, agentId))) return;
+    const left = (this.agentsPerApp.get(appId) ?? 1) - 1;
+    if (left > 0) this.agentsPerApp.set(appId, left);
+    else this.agentsPerApp.delete(appId);
   }
 
   get(appId: string, agentId: string): Agent | undefined {
@@ -118,13 +128,21 @@ export class AgentRuntime {
     void work.finally(() => this.inFlight.delete(work));
   }
 
-  private async offer(message: Message): Promise<void> {
+  /** Offers a stored message to the agents of its conversation; undefined when there is nothing to do. */
+  private offer(message: Message): Promise<void> | undefined {
+    // Synchronous and allocation-free for apps without agents: every message of every app passes here.
+    if (!this.agentsPerApp.has(message.app_id)) return undefined;
+    const convKey = key(message.app_id, message.conversation_id);
+    const senderAgent = this.agents.get(key(message.app_id, message.sender_id));
+    // A person speaking ends the chain; deleting (not storing 0) keeps the map to conversations where agents are talking.
+    if (!senderAgent) this.chains.delete(convKey);
+    else if (message.state === 'streaming') this.chains.set(convKey, (this.chains.get(convKey) ?? 0) + 1);
+    if (message.state !== 'complete') return undefined;
+    return this.offerComplete(message, convKey, senderAgent);
+  }
+
+  private async offerComplete(message: Message, convKey: string, senderAgent: Agent | undefined): Promise<void> {
     try {
-      const convKey = key(message.app_id, message.conversation_id);
-      const senderAgent = this.agents.get(key(message.app_id, message.sender_id));
-      if (!senderAgent) this.chains.set(convKey, 0);
-      else if (message.state === 'streaming') this.chains.set(convKey, (this.chains.get(convKey) ?? 0) + 1);
-      if (message.state !== 'complete') return;
       const members = await this.deps.directory.members(message.app_id, message.conversation_id);
       const candidates = [...members.keys()].map((id) => this.agents.get(key(message.app_id, id))).filter((a): a is Agent => a !== undefined);
       if (candidates.length === 0) return;
