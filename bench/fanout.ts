@@ -12,7 +12,7 @@
 //
 // Progress goes to stderr; the last stdout line is one JSON object.
 
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { pinningEnabled, pinSelf, waitForQuiet, type ServerProcess } from './lib/proc.ts';
 import { CpuWindow, Latency, type CpuShare } from './lib/stats.ts';
 import { ALL_SYSTEMS, makeSystem, type Conn, type SystemName } from './lib/systems.ts';
@@ -107,10 +107,41 @@ export interface FanoutResult {
   closed_p50_ms: number | null;
   closed_p99_ms: number | null;
   cpu_pct: { open: CpuShare; closed: CpuShare };
+  /** This process's own event-loop delay during the open loop: a stalled generator stamps deliveries late. */
+  generator_loop_delay_ms: { p99: number; max: number };
+}
+
+// FANOUT_SLOW_REPORT=1: per second of the open loop, how many deliveries took over 20 ms (acks among them)
+// and the slowest; tells a tail spread evenly (queueing) from one made in a few bad seconds (stalls).
+const SLOW_REPORT = process.env.FANOUT_SLOW_REPORT === '1';
+
+class SlowSeconds {
+  private readonly seconds = new Map<number, { n: number; slow: number; acks: number; slowAcks: number; max: number }>();
+
+  note(now: number, latencyMs: number, isAck: boolean): void {
+    const sec = Math.floor(now / 1000);
+    let e = this.seconds.get(sec);
+    if (!e) this.seconds.set(sec, (e = { n: 0, slow: 0, acks: 0, slowAcks: 0, max: 0 }));
+    e.n++;
+    if (latencyMs > 20) e.slow++;
+    if (isAck) {
+      e.acks++;
+      if (latencyMs > 20) e.slowAcks++;
+    }
+    if (latencyMs > e.max) e.max = latencyMs;
+  }
+
+  print(out: (line: string) => void): void {
+    const first = Math.min(...this.seconds.keys());
+    for (const [sec, e] of this.seconds) {
+      out(`  second ${sec - first}: ${e.n} deliveries, ${e.slow} over 20 ms (acks ${e.slowAcks}/${e.acks}), slowest ${e.max.toFixed(1)} ms`);
+    }
+  }
 }
 
 class FanoutRun {
   readonly ledger = new Ledger();
+  readonly slow = new SlowSeconds();
   readonly phases: [PhaseStats, PhaseStats, PhaseStats] = [newPhase(), newPhase(), newPhase()];
   clients: Client[] = [];
   /** Every connection opened, even when connecting the rest failed: all must be closed. */
@@ -145,6 +176,7 @@ class FanoutRun {
     this.deliveries++;
     stats.delivered++;
     stats.latency.recordMs(now - t);
+    if (phase === OPEN && SLOW_REPORT) this.slow.note(now, now - t, ledger.sender[k] === c.index);
     if (phase === CLOSED && ledger.sender[k] === c.index) this.closedLoopNext(c, 0);
   }
 
@@ -292,7 +324,12 @@ async function runSystem(name: SystemName, pin: boolean): Promise<FanoutResult> 
     const sampler = rssSampler(server, run);
     log(`${name}: open loop, ${RATE} msg/s from ${SENDERS_PER_GROUP * GROUPS} senders, ${WARMUP_SECONDS} s warm-up + ${OPEN_SECONDS} s measured`);
     const openCpu = new CpuWindow(server.pid);
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
     const open = await run.openLoop();
+    loopDelay.disable();
+    if (SLOW_REPORT) run.slow.print(log);
+    const generatorLoopDelay = { p99: round(loopDelay.percentile(99) / 1e6, 1), max: round(loopDelay.max / 1e6, 1) };
     const openCpuPct = openCpu.end();
     await run.drain([WARM, OPEN], DRAIN_SECONDS);
     // Frozen now: whatever arrives after the drain deadline is lost, and must not colour the percentiles.
@@ -305,7 +342,8 @@ async function runSystem(name: SystemName, pin: boolean): Promise<FanoutResult> 
     };
     log(
       `${name}: open loop delivered ${openResult.delivered_per_s}/s, lost ${openResult.lost}, ` +
-        `p50 ${openResult.p50_ms} ms, p99 ${openResult.p99_ms} ms, ${cpuText(openCpuPct)}`,
+        `p50 ${openResult.p50_ms} ms, p99 ${openResult.p99_ms} ms, ${cpuText(openCpuPct)}, ` +
+        `generator loop delay p99 ${generatorLoopDelay.p99} ms max ${generatorLoopDelay.max} ms`,
     );
 
     if (!(await run.quiesce(QUIESCE_SECONDS))) log(`${name}: WARNING: still delivering the open-loop backlog after ${QUIESCE_SECONDS} s`);
@@ -343,6 +381,7 @@ async function runSystem(name: SystemName, pin: boolean): Promise<FanoutResult> 
       closed_p50_ms: closedP50,
       closed_p99_ms: closedP99,
       cpu_pct: { open: openCpuPct, closed: closedCpuPct },
+      generator_loop_delay_ms: generatorLoopDelay,
     };
   } finally {
     run.closing = true;
