@@ -117,6 +117,19 @@ const SLOW_REPORT = process.env.FANOUT_SLOW_REPORT === '1';
 
 class SlowSeconds {
   private readonly seconds = new Map<number, { n: number; slow: number; acks: number; slowAcks: number; max: number }>();
+  /** This process's own longest event-loop delay per second, to line up with the slow seconds. */
+  private readonly loopMax = new Map<number, number>();
+  private readonly loop = monitorEventLoopDelay({ resolution: 1 });
+  private readonly timer = SLOW_REPORT
+    ? setInterval(() => {
+        this.loopMax.set(Math.floor(performance.now() / 1000) - 1, this.loop.max / 1e6);
+        this.loop.reset();
+      }, 1000).unref()
+    : undefined;
+
+  constructor() {
+    if (SLOW_REPORT) this.loop.enable();
+  }
 
   note(now: number, latencyMs: number, isAck: boolean): void {
     const sec = Math.floor(now / 1000);
@@ -134,7 +147,11 @@ class SlowSeconds {
   print(out: (line: string) => void): void {
     const first = Math.min(...this.seconds.keys());
     for (const [sec, e] of this.seconds) {
-      out(`  second ${sec - first}: ${e.n} deliveries, ${e.slow} over 20 ms (acks ${e.slowAcks}/${e.acks}), slowest ${e.max.toFixed(1)} ms`);
+      const loop = this.loopMax.get(sec);
+      out(
+        `  second ${sec - first}: ${e.n} deliveries, ${e.slow} over 20 ms (acks ${e.slowAcks}/${e.acks}), slowest ${e.max.toFixed(1)} ms` +
+          (loop === undefined ? '' : `; generator loop delay max ${loop.toFixed(1)} ms`),
+      );
     }
   }
 }
