@@ -1,7 +1,6 @@
 import { sql, type ExpressionBuilder, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { DialectTraits } from './kysely-store.ts';
 import { prepare } from './prepared.ts';
-import { StoreConflict, StoreNotFound } from './port.ts';
 import type {
   AgentMemoryRow,
   AgentRow,
@@ -13,17 +12,11 @@ import type {
   LedgerRow,
 } from './port-ai.ts';
 import type { AgentsTable, Database, KbChunksTable, LedgerTable } from './schema.ts';
+import { guardWrite } from './guard-write.ts';
 
 // Rows per multi-row INSERT: the widest table (ledger, 28 columns) stays far
 // below both databases' bound-parameter limits.
 const INSERT_BATCH = 200;
-
-/** Every column a ledger row is written with, in the order of ledgerRow(). */
-const LEDGER_INSERT_COLUMNS = [
-  'id', 'app_id', 'source', 'agent_id', 'key_id', 'user_id', 'conversation_id', 'message_id', 'request_id', 'model', 'deployment',
-  'provider', 'upstream_model', 'attempt', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'estimated',
-  'cost_nanos', 'currency', 'price_id', 'ttft_ms', 'latency_ms', 'outcome', 'error', 'created_at',
-] as const satisfies ReadonlyArray<keyof Insertable<LedgerTable>>;
 
 const ledgerColumns = [
   'id',
@@ -54,6 +47,9 @@ const ledgerColumns = [
   'created_at',
 ] as const;
 
+/** Every column a ledger row is written with: the ones read back as they are, and cost_nanos (read through a cast). */
+const ledgerInsertColumns = [...ledgerColumns, 'cost_nanos'] as const satisfies ReadonlyArray<keyof Insertable<LedgerTable>>;
+
 /**
  * Exact integers past 2^53 leave the database as decimal text: the Postgres
  * pool parses BIGINT as a JS number (right for the ms timestamps everywhere
@@ -83,7 +79,7 @@ export class KyselyAiStore implements AiStore {
       updated_at: agent.updated_at,
     };
     // An upsert, not delete-and-insert, so the agent's memory (which cascades from it) survives a redefinition.
-    await this.guardWrite({ conflict: `Agent ${agent.id} already exists`, missing: `App ${agent.app_id} does not exist` }, () =>
+    await guardWrite(this.traits, { conflict: `Agent ${agent.id} already exists`, missing: `App ${agent.app_id} does not exist` }, () =>
       this.db
         .insertInto('agents')
         .values(row)
@@ -127,7 +123,7 @@ export class KyselyAiStore implements AiStore {
 
   async putAgentMemory(memory: AgentMemoryRow): Promise<void> {
     const { app_id, agent_id, conversation_id, summary, summary_seq, reset_seq, updated_at } = memory;
-    await this.guardWrite({ conflict: `Memory of agent ${agent_id} already exists`, missing: `Agent ${agent_id} does not exist` }, () =>
+    await guardWrite(this.traits, { conflict: `Memory of agent ${agent_id} already exists`, missing: `Agent ${agent_id} does not exist` }, () =>
       this.db
         .insertInto('agent_memory')
         .values({ app_id, agent_id, conversation_id, summary, summary_seq, reset_seq, updated_at })
@@ -140,7 +136,7 @@ export class KyselyAiStore implements AiStore {
 
   async putKnowledgeBase(kb: KnowledgeBaseRow): Promise<void> {
     const { app_id, id, name, description, created_at, updated_at } = kb;
-    await this.guardWrite({ conflict: `Knowledge base ${id} already exists`, missing: `App ${app_id} does not exist` }, () =>
+    await guardWrite(this.traits, { conflict: `Knowledge base ${id} already exists`, missing: `App ${app_id} does not exist` }, () =>
       this.db
         .insertInto('knowledge_bases')
         .values({ app_id, id, name, description, created_at, updated_at })
@@ -173,7 +169,7 @@ export class KyselyAiStore implements AiStore {
     const stray = chunks.find((c) => c.app_id !== doc.app_id || c.kb_id !== doc.kb_id || c.document_id !== doc.id);
     if (stray) throw new Error(`Chunk ${stray.id} does not belong to document ${doc.id} of knowledge base ${doc.kb_id}`);
     const { app_id, id, kb_id, title, source, format, text, bytes, chunk_count, created_at, updated_at } = doc;
-    await this.guardWrite(
+    await guardWrite(this.traits, 
       { conflict: `A chunk id of document ${id} is repeated or taken by another document`, missing: `Knowledge base ${kb_id} does not exist` },
       () =>
         this.db.transaction().execute(async (trx) => {
@@ -256,7 +252,7 @@ export class KyselyAiStore implements AiStore {
     if (this.traits.name === 'sqlite') {
       // SQLite runs in-process: one statement compiled once and run per row in a transaction costs a fraction of
       // building, compiling and preparing a new multi-row INSERT for every batch size (the flush blocked the loop for ms).
-      await this.guardWrite(conflict, () =>
+      await guardWrite(this.traits, conflict, () =>
         this.db.transaction().execute(async (trx) => {
           for (const row of values) await this.insertLedgerRow(trx, row);
         }),
@@ -266,7 +262,7 @@ export class KyselyAiStore implements AiStore {
     const write = async (db: Kysely<Database>) => {
       for (const batch of batches(values, INSERT_BATCH)) await db.insertInto('ledger').values(batch).execute();
     };
-    await this.guardWrite(conflict, () =>
+    await guardWrite(this.traits, conflict, () =>
       // One INSERT is atomic on its own; only a multi-batch append needs the transaction to stay all-or-nothing.
       values.length <= INSERT_BATCH ? write(this.db) : this.db.transaction().execute(write),
     );
@@ -301,7 +297,7 @@ export class KyselyAiStore implements AiStore {
   // ---- internals ----
 
   private readonly insertLedgerRow = prepare((a: Insertable<LedgerTable>) =>
-    this.db.insertInto('ledger').values(Object.fromEntries(LEDGER_INSERT_COLUMNS.map((c) => [c, a[c]])) as Insertable<LedgerTable>),
+    this.db.insertInto('ledger').values(Object.fromEntries(ledgerInsertColumns.map((c) => [c, a[c]])) as Insertable<LedgerTable>),
   );
 
   private ledgerRow(r: LedgerRow): Insertable<LedgerTable> {
@@ -338,15 +334,6 @@ export class KyselyAiStore implements AiStore {
   }
 
   /** Turns constraint errors into the port's errors, with messages a caller can act on. */
-  private async guardWrite<T>(messages: { conflict: string; missing: string }, write: () => Promise<T>): Promise<T> {
-    try {
-      return await write();
-    } catch (error) {
-      if (this.traits.isUniqueViolation(error)) throw new StoreConflict(messages.conflict);
-      if (this.traits.isForeignKeyViolation(error)) throw new StoreNotFound(messages.missing);
-      throw error;
-    }
-  }
 }
 
 function ledgerWhere(appId: string, f: LedgerWhere) {

@@ -1,6 +1,5 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
 import type { DialectTraits } from './kysely-store.ts';
-import { StoreConflict, StoreNotFound } from './port.ts';
 import type {
   ApiKeyPatch,
   ApiKeyRow,
@@ -12,6 +11,7 @@ import type {
   GatewayStore,
 } from './port-gateway.ts';
 import type { ApiKeysTable, BatchesTable, BatchItemsTable, Database } from './schema.ts';
+import { guardWrite } from './guard-write.ts';
 
 // Rows per multi-row INSERT: batch_items has 7 columns, far below both databases' parameter limits.
 const INSERT_BATCH = 500;
@@ -26,7 +26,7 @@ export class KyselyGatewayStore implements GatewayStore {
   // ---- virtual keys ----
 
   async createApiKey(key: ApiKeyRow): Promise<void> {
-    await this.guardWrite({ conflict: `Key ${key.id} already exists (or its secret is in use)`, missing: `App ${key.app_id} does not exist` }, () =>
+    await guardWrite(this.traits, { conflict: `Key ${key.id} already exists (or its secret is in use)`, missing: `App ${key.app_id} does not exist` }, () =>
       this.db.insertInto('api_keys').values(apiKeyRow(key)).execute(),
     );
   }
@@ -76,7 +76,7 @@ export class KyselyGatewayStore implements GatewayStore {
 
   async createGatewayFile(file: GatewayFileRow): Promise<void> {
     const { app_id, id, purpose, filename, bytes, path, key_id, created_at } = file;
-    await this.guardWrite({ conflict: `File ${id} already exists`, missing: `App ${app_id} does not exist` }, () =>
+    await guardWrite(this.traits, { conflict: `File ${id} already exists`, missing: `App ${app_id} does not exist` }, () =>
       this.db.insertInto('gateway_files').values({ app_id, id, purpose, filename, bytes, path, key_id, created_at }).execute(),
     );
   }
@@ -112,7 +112,7 @@ export class KyselyGatewayStore implements GatewayStore {
   // ---- batches ----
 
   async createBatch(batch: BatchRow): Promise<void> {
-    await this.guardWrite({ conflict: `Batch ${batch.id} already exists`, missing: `App ${batch.app_id} does not exist` }, () =>
+    await guardWrite(this.traits, { conflict: `Batch ${batch.id} already exists`, missing: `App ${batch.app_id} does not exist` }, () =>
       this.db.insertInto('batches').values(batchRow(batch)).execute(),
     );
   }
@@ -183,7 +183,7 @@ export class KyselyGatewayStore implements GatewayStore {
           .execute();
       }
     };
-    await this.guardWrite({ conflict: 'A batch item conflicts with another', missing: `Batch ${items[0]!.batch_id} does not exist` }, () =>
+    await guardWrite(this.traits, { conflict: 'A batch item conflicts with another', missing: `Batch ${items[0]!.batch_id} does not exist` }, () =>
       values.length <= INSERT_BATCH ? write(this.db) : this.db.transaction().execute(write),
     );
   }
@@ -199,17 +199,6 @@ export class KyselyGatewayStore implements GatewayStore {
     return rows.map(toBatchItem);
   }
 
-  // ---- internals ----
-
-  private async guardWrite<T>(messages: { conflict: string; missing: string }, write: () => Promise<T>): Promise<T> {
-    try {
-      return await write();
-    } catch (error) {
-      if (this.traits.isUniqueViolation(error)) throw new StoreConflict(messages.conflict);
-      if (this.traits.isForeignKeyViolation(error)) throw new StoreNotFound(messages.missing);
-      throw error;
-    }
-  }
 }
 
 function apiKeyRow(k: ApiKeyRow): Insertable<ApiKeysTable> {

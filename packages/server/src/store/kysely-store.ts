@@ -21,6 +21,7 @@ import {
   type UserRow,
 } from './port.ts';
 import type { ConversationsTable, Database, MembersTable, MessagesTable, UsersTable } from './schema.ts';
+import { guardWrite } from './guard-write.ts';
 
 // Defined beside StoreConflict in the port; re-exported for code that imported it from here.
 export { StoreNotFound };
@@ -101,7 +102,7 @@ export class KyselyStore implements Store {
 
   async createApp(app: AppRow): Promise<void> {
     const { id, name, secret_hash, created_at, updated_at } = app;
-    await this.guardWrite({ conflict: `App ${id} already exists` }, () =>
+    await guardWrite(this.traits, { conflict: `App ${id} already exists` }, () =>
       this.db.insertInto('apps').values({ id, name, secret_hash, created_at, updated_at }).execute(),
     );
   }
@@ -132,7 +133,7 @@ export class KyselyStore implements Store {
       created_at: user.created_at,
       updated_at: user.created_at,
     };
-    await this.guardWrite({ conflict: `User ${user.id} already exists`, missing: `App ${user.app_id} does not exist` }, () =>
+    await guardWrite(this.traits, { conflict: `User ${user.id} already exists`, missing: `App ${user.app_id} does not exist` }, () =>
       this.db.insertInto('users').values(row).execute(),
     );
     return toUser(row);
@@ -219,7 +220,7 @@ export class KyselyStore implements Store {
       ? `A direct conversation for ${conversation.direct_key} already exists`
       : `Conversation ${conversation.id} already exists`;
     const missing = `App ${conversation.app_id} or one of the member users does not exist`;
-    await this.guardWrite({ conflict, missing }, () =>
+    await guardWrite(this.traits, { conflict, missing }, () =>
       this.db.transaction().execute(async (trx) => {
         await trx.insertInto('conversations').values(row).execute();
         if (members.length > 0) {
@@ -378,7 +379,7 @@ export class KyselyStore implements Store {
     if (members.length === 0) return [];
     const conversation = { app_id: appId, id: conversationId };
     const missing = `Conversation ${conversationId} or one of the users does not exist`;
-    const rows = await this.guardWrite({ conflict: missing, missing }, () =>
+    const rows = await guardWrite(this.traits, { conflict: missing, missing }, () =>
       this.db
         .insertInto('members')
         .values(members.map((m) => this.memberRow(conversation, m)))
@@ -516,7 +517,7 @@ export class KyselyStore implements Store {
 
   async createFile(file: StoredFile & { path: string }): Promise<void> {
     const { app_id, id, conversation_id, uploader_id, name, mime, size, path, created_at } = file;
-    await this.guardWrite({ conflict: `File ${id} already exists`, missing: `Conversation ${conversation_id} does not exist` }, () =>
+    await guardWrite(this.traits, { conflict: `File ${id} already exists`, missing: `Conversation ${conversation_id} does not exist` }, () =>
       this.db.insertInto('files').values({ app_id, id, conversation_id, uploader_id, name, mime, size, path, created_at }).execute(),
     );
   }
@@ -762,15 +763,6 @@ export class KyselyStore implements Store {
   }
 
   /** Turns constraint errors into the port's errors, with messages a caller can act on. */
-  private async guardWrite<T>(messages: { conflict: string; missing?: string }, write: () => Promise<T>): Promise<T> {
-    try {
-      return await write();
-    } catch (error) {
-      if (this.traits.isUniqueViolation(error)) throw new StoreConflict(messages.conflict);
-      if (messages.missing && this.traits.isForeignKeyViolation(error)) throw new StoreNotFound(messages.missing);
-      throw error;
-    }
-  }
 }
 
 function appended(m: NewMessage, seq: number): Message {
