@@ -2,7 +2,7 @@
 // not script: bytes split inside a character, errors sent inside a stream,
 // error bodies of every shape, and connection reuse.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LlmError } from './errors.ts';
 import { statusError, UpstreamHttp } from './upstream-http.ts';
@@ -119,6 +119,39 @@ describe('UpstreamHttp', () => {
     handler = () => {}; // never answers
     await expect(http.postJson('/chat/completions', {}, never())).rejects.toMatchObject({ kind: 'timeout' });
     await http.close();
+  });
+});
+
+describe('proxies', () => {
+  it('goes through the HTTP_PROXY of the env it is given, and straight to hosts in its NO_PROXY', async () => {
+    const tunnels: string[] = [];
+    const proxy = createServer();
+    proxy.on('connect', (req, client, head) => {
+      tunnels.push(req.url ?? '');
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    handler = (_req, res) => res.end('{"ok":true}');
+    try {
+      const via = new UpstreamHttp({ baseURL, env: { HTTP_PROXY: proxyUrl } });
+      expect(await via.postJson('/chat/completions', {}, never())).toEqual({ ok: true });
+      await via.close();
+      expect(tunnels).toEqual([new URL(baseURL).host]);
+
+      const direct = new UpstreamHttp({ baseURL, env: { HTTP_PROXY: proxyUrl, NO_PROXY: '127.0.0.1' } });
+      expect(await direct.postJson('/chat/completions', {}, never())).toEqual({ ok: true });
+      await direct.close();
+      expect(tunnels).toHaveLength(1);
+    } finally {
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
   });
 });
 

@@ -25,6 +25,13 @@ type Headers = Record<string, string | string[] | undefined>;
 const firstValue = (v: string | string[] | undefined): string | null => (Array.isArray(v) ? (v[0] ?? null) : (v ?? null));
 const headerReader = (headers: Headers) => ({ get: (name: string) => firstValue(headers[name]) });
 
+/** The message and code of an OpenAI-style error object (`{message, code, type}`); the code falls back to the type. */
+function errorFields(error: object): { message?: string; code?: string } {
+  const o = error as { message?: unknown; code?: unknown; type?: unknown };
+  const code = typeof o.code === 'string' ? o.code : typeof o.type === 'string' ? o.type : undefined;
+  return { ...(typeof o.message === 'string' ? { message: o.message } : {}), ...(code ? { code } : {}) };
+}
+
 /** The LlmError for an upstream's non-2xx answer, with its own message and code when the body has them. */
 export function statusError(status: number, headers: Headers, bodyText: string): LlmError {
   let detail = bodyText.trim().slice(0, 500) || `HTTP ${status}`;
@@ -33,10 +40,9 @@ export function statusError(status: number, headers: Headers, bodyText: string):
     const parsed = JSON.parse(bodyText) as { error?: unknown; message?: unknown };
     const e = parsed.error;
     if (e && typeof e === 'object') {
-      const o = e as { message?: unknown; code?: unknown; type?: unknown };
-      if (typeof o.message === 'string') detail = o.message;
-      if (typeof o.code === 'string') code = o.code;
-      else if (typeof o.type === 'string') code = o.type;
+      const fields = errorFields(e);
+      detail = fields.message ?? detail;
+      code = fields.code;
     } else if (typeof e === 'string') detail = e;
     else if (typeof parsed.message === 'string') detail = parsed.message;
   } catch {
@@ -76,10 +82,14 @@ export function transportError(err: unknown, signal: AbortSignal | undefined, st
 }
 
 function defaultDispatcher(origin: string, env: Record<string, string | undefined>): Dispatcher {
-  const https = origin.startsWith('https:');
-  const proxy = https ? (env.HTTPS_PROXY ?? env.https_proxy) : (env.HTTP_PROXY ?? env.http_proxy);
-  // Enterprises reach providers through their proxy; EnvHttpProxyAgent also honours NO_PROXY.
-  if (proxy) return new EnvHttpProxyAgent();
+  const httpProxy = env.HTTP_PROXY ?? env.http_proxy;
+  const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy;
+  const noProxy = env.NO_PROXY ?? env.no_proxy;
+  // Enterprises reach providers through their proxy; EnvHttpProxyAgent honours NO_PROXY. It is given the env read
+  // here, not left to read process.env itself, so an injected env decides both whether and how to proxy.
+  if (origin.startsWith('https:') ? httpsProxy : httpProxy) {
+    return new EnvHttpProxyAgent({ ...(httpProxy ? { httpProxy } : {}), ...(httpsProxy ? { httpsProxy } : {}), ...(noProxy ? { noProxy } : {}) });
+  }
   // Unbounded connections: a streaming reply holds one for its whole length, and a cap would queue agents behind each other.
   return new Pool(origin, { keepAliveTimeout: 10_000 });
 }
@@ -193,8 +203,6 @@ export class UpstreamHttp {
 
 /** An error the provider sent inside the stream (`data: {"error": {...}}`): no status, so a server failure. */
 function streamedError(error: unknown): LlmError {
-  const o = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as { message?: unknown; code?: unknown; type?: unknown };
-  const message = typeof o.message === 'string' ? o.message : 'unknown error';
-  const code = typeof o.code === 'string' ? o.code : typeof o.type === 'string' ? o.type : undefined;
+  const { message = 'unknown error', code } = errorFields(typeof error === 'object' && error !== null ? error : { message: String(error) });
   return new LlmError('server', `The provider failed mid-stream: ${message}`, code ? { code } : {});
 }
