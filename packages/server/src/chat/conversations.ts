@@ -216,7 +216,7 @@ export class Conversations {
 }
 
 /** The conversation list's page cursor: the last row's activity time and id, opaque to clients. */
-export function listCursor(activity: number, id: string): string {
+function listCursor(activity: number, id: string): string {
   return Buffer.from(`${activity}:${id}`).toString('base64url');
 }
 

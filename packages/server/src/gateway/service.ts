@@ -318,8 +318,9 @@ export class Gateway {
  * a small share of the limit, a quick upper estimate from its size is
  * enough: settle() charges what upstream reports once the call ends, so the
  * bucket is exact afterwards either way. Near the limit, and for the "request
- * too large" answer, the exact o200k count decides. Counting every prompt
- * exactly was about a third of the gateway's CPU per request.
+ * too large" answer, the exact o200k count decides. This spares tokenizing
+ * every prompt on the request path (docs/benchmarks.md: the gain measured
+ * was within run-to-run noise on the test VM).
  */
 export function promptReservation(tpm: number, exact: () => number, quick?: () => number): number {
   if (quick) {
