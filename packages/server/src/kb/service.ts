@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { basename, extname } from 'node:path';
 import { badRequest, notFound, WarblerError } from '../errors.ts';
+import { KeyedSerial } from '../chat/serial.ts';
 import type { AiStore, KbChunkRow, KbDocumentRow, KnowledgeBaseRow } from '../store/index.ts';
 import { chunkDocumentInSlices, type ChunkOptions } from './chunk.ts';
 import { importFolder as readFolder } from './folder.ts';
@@ -90,6 +91,7 @@ const MAX_SOURCE = 1000;
 export class KnowledgeBases {
   readonly maxDocumentBytes: number;
   private readonly index = new InMemoryKnowledgeIndex();
+  /** Per knowledge base: a document's Store write and its index update must not interleave with another change to the same base. */
   private readonly serial = new KeyedSerial();
   private readonly now: () => number;
 
@@ -298,22 +300,6 @@ export class KnowledgeBases {
     const stored = await this.store.listChunks(existing.app_id, existing.id);
     const fresh = await chunkDocumentInSlices({ ...existing }, this.options.chunk);
     return stored.length === fresh.length && fresh.every((c, i) => sameChunk(c, stored[i]!)) ? stored : undefined;
-  }
-}
-
-/** Runs tasks one after another per key: a document's Store write and its index update must not interleave with another change to the same knowledge base. */
-class KeyedSerial {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const tail = this.tails.get(key);
-    const next = tail ? tail.then(task, task) : task();
-    const settled = next.then(() => undefined, () => undefined);
-    this.tails.set(key, settled);
-    void settled.then(() => {
-      if (this.tails.get(key) === settled) this.tails.delete(key);
-    });
-    return next;
   }
 }
 
