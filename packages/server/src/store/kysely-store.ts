@@ -37,10 +37,9 @@ export interface DialectTraits {
   readonly greatest: 'max' | 'greatest';
   readonly least: 'min' | 'least';
   /**
-   * Commit concurrent appends together (see AppendBatcher). Right for SQLite,
-   * where one connection serializes every write anyway and the commit is the
-   * cost; wrong for Postgres, where it would hold several conversations' row
-   * locks at once.
+   * Commit concurrent appends together (see AppendBatcher): one commit, and
+   * one WAL flush, for every append that arrived while the last batch was
+   * being written. It also makes appends complete in call order.
    */
   readonly groupCommit: boolean;
   /**
@@ -57,6 +56,13 @@ export interface DialectTraits {
    * promise machinery is most of the send path's CPU.
    */
   readonly appendBatchSync?: (batch: readonly NewMessage[]) => Array<{ ok: true; seq: number } | { ok: false; error: unknown }>;
+  /**
+   * Writes a whole batch of appends in one statement and returns each one's
+   * seq, or undefined for one not stored (no such conversation, or a resend of
+   * a stored message). Throws, having written nothing, on anything else; the
+   * batch is then appended one by one. Postgres (see postgres.ts).
+   */
+  readonly appendBatchStatement?: (batch: readonly NewMessage[]) => Promise<Array<number | undefined>>;
 }
 
 type AppendResult = { message: Message; duplicate: boolean };
@@ -591,6 +597,7 @@ export class KyselyStore implements Store {
    */
   private async appendBatch(batch: readonly PendingAppend[]): Promise<void> {
     if (this.traits.appendBatchSync) return this.appendBatchFast(batch, this.traits.appendBatchSync);
+    if (this.traits.appendBatchStatement) return this.appendBatchInOneStatement(batch, this.traits.appendBatchStatement);
     const outcomes: Array<{ ok: true; value: AppendResult } | { ok: false; error: unknown }> = [];
     try {
       await this.db.transaction().execute(async (trx) => {
@@ -639,6 +646,49 @@ export class KyselyStore implements Store {
       }
       this.resolveAppendFailure(this.db, pending.message, result.error).then(pending.resolve, pending.reject);
     }
+  }
+
+  private async appendBatchInOneStatement(
+    batch: readonly PendingAppend[],
+    write: NonNullable<DialectTraits['appendBatchStatement']>,
+  ): Promise<void> {
+    // Two sends with one client_msg_id in a batch would both pass the
+    // statement's "already stored?" check; the repeat waits for the next round.
+    const seen = new Set<string>();
+    const now: PendingAppend[] = [];
+    const repeats: PendingAppend[] = [];
+    for (const pending of batch) {
+      const { app_id, sender_id, client_msg_id } = pending.message;
+      if (client_msg_id === null) {
+        now.push(pending);
+        continue;
+      }
+      const key = `${app_id}\u0000${sender_id}\u0000${client_msg_id}`;
+      (seen.has(key) ? repeats : now).push(pending);
+      seen.add(key);
+    }
+    let seqs: Array<number | undefined>;
+    try {
+      seqs = await write(now.map((p) => p.message));
+    } catch {
+      // Nothing was written. One at a time gives each append its own outcome, in order.
+      for (const pending of batch) await this.appendAlone(pending.message).then(pending.resolve, pending.reject);
+      return;
+    }
+    for (let i = 0; i < now.length; i++) {
+      const pending = now[i]!;
+      const seq = seqs[i];
+      if (seq !== undefined) pending.resolve({ message: appended(pending.message, seq), duplicate: false });
+      else this.resolveNotStored(pending.message).then(pending.resolve, pending.reject);
+    }
+    for (const pending of repeats) await this.appendAlone(pending.message).then(pending.resolve, pending.reject);
+  }
+
+  /** An append the batch statement left out: a resend of a stored message, or no such conversation. */
+  private async resolveNotStored(message: NewMessage): Promise<AppendResult> {
+    const stored = message.client_msg_id === null ? undefined : await this.findByClientMsgId(this.db, message);
+    if (stored) return { message: stored, duplicate: true };
+    throw new StoreNotFound(`Conversation ${message.conversation_id} does not exist`);
   }
 
   /** A resend (or a concurrent twin) fails on the client_msg_id index: answer with what the first one stored. */

@@ -32,6 +32,69 @@ async function appendStatement(db: Kysely<Database>, m: NewMessage): Promise<num
   return rows[0]?.seq;
 }
 
+/**
+ * Group commit for Postgres: a whole batch of appends, any mix of apps and
+ * conversations, in one statement, so one round trip and one WAL flush carry
+ * the lot. Resends whose first copy is already stored are left out before
+ * they can take a seq. The conversations' rows are locked in key order first,
+ * so two nodes' batches wait for each other instead of deadlocking; each
+ * conversation's seq then moves by its count of messages, and each message
+ * takes base + its place in the batch. Returns the seq per input (undefined:
+ * no such conversation, or already stored). Any error (a twin committed by
+ * another node after this statement's snapshot) rolls it all back; the caller
+ * then appends one by one.
+ */
+const APPEND_BATCH = `
+  with input as (
+    select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
+      with ordinality as t(app_id, id, conversation_id, sender_id, client_msg_id, type, content, state, created_at, ord)
+  ), fresh as (
+    select i.* from input i
+    where i.client_msg_id is null or not exists (
+      select 1 from messages m where m.app_id = i.app_id and m.sender_id = i.sender_id and m.client_msg_id = i.client_msg_id)
+  ), counts as (
+    select app_id, conversation_id, count(*)::int as n, max(created_at) as last_at from fresh group by app_id, conversation_id
+  ), locked as materialized (
+    select c.app_id, c.id from conversations c
+    join counts k on c.app_id = k.app_id and c.id = k.conversation_id
+    order by c.app_id, c.id
+    for update of c
+  ), bumped as (
+    update conversations c set last_seq = c.last_seq + k.n, last_message_at = k.last_at
+    from counts k, locked l
+    where c.app_id = k.app_id and c.id = k.conversation_id and l.app_id = c.app_id and l.id = c.id
+    returning c.app_id, c.id, c.last_seq - k.n as base
+  ), numbered as (
+    select f.*, (b.base + row_number() over (partition by f.app_id, f.conversation_id order by f.ord))::int as seq
+    from fresh f join bumped b on b.app_id = f.app_id and b.id = f.conversation_id
+  ), senders as (
+    update members m set read_seq = s.seq, delivered_seq = s.seq
+    from (select app_id, conversation_id, sender_id, max(seq) as seq from numbered group by app_id, conversation_id, sender_id) s
+    where m.app_id = s.app_id and m.conversation_id = s.conversation_id and m.user_id = s.sender_id
+  ), inserted as (
+    insert into messages (app_id, id, conversation_id, seq, sender_id, client_msg_id, type, content, state, created_at, updated_at, edited_at)
+    select app_id, id, conversation_id, seq, sender_id, client_msg_id, type, content, state, created_at, created_at, null from numbered
+  )
+  select ord::int as ord, seq from numbered`;
+
+function batchAppender(pool: pg.Pool): NonNullable<DialectTraits['appendBatchStatement']> {
+  return async (batch) => {
+    const column = <K extends keyof NewMessage>(key: K) => batch.map((m) => m[key]);
+    const { rows } = await pool.query<{ ord: number; seq: number }>({
+      // Named: Postgres parses and plans it once per connection, not per batch.
+      name: 'warbler_append_batch',
+      text: APPEND_BATCH,
+      values: [
+        column('app_id'), column('id'), column('conversation_id'), column('sender_id'), column('client_msg_id'),
+        column('type'), batch.map((m) => JSON.stringify(m.content)), column('state'), column('created_at'),
+      ],
+    });
+    const seqs: Array<number | undefined> = new Array(batch.length).fill(undefined);
+    for (const row of rows) seqs[row.ord - 1] = row.seq;
+    return seqs;
+  };
+}
+
 const traits: DialectTraits = {
   name: 'postgres',
   isUniqueViolation: (error) => (error as { code?: unknown } | null)?.code === '23505',
@@ -39,7 +102,7 @@ const traits: DialectTraits = {
   bool: (value) => value,
   greatest: 'greatest',
   least: 'least',
-  groupCommit: false,
+  groupCommit: true,
   appendStatement,
 };
 
@@ -58,17 +121,28 @@ const types = {
 } as pg.CustomTypesConfig;
 
 export interface PostgresStoreOptions {
-  /** Pool size; appends to one conversation queue on its row lock, so more helps only across conversations. */
+  /** Pool size. Appends take one connection at a time (group commit); reads and other writes share the rest. */
   maxConnections?: number;
 }
 
 /** Connects to PostgreSQL (lazily: the first query opens the pool). Call migrate() before use. */
 export function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Store {
-  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 20, types });
+  const pool = openPostgresPool(url, options.maxConnections ?? 20);
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new KyselyStore(kysely, postgresTraits(pool));
+}
+
+/** The pool the store uses: BIGINTs read as numbers, and a dead idle connection is not fatal. */
+export function openPostgresPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, types });
   // An idle connection that dies (server restart, failover) is dropped from the
   // pool and the next query opens a new one; without a listener Node would
   // treat the 'error' event as fatal and crash the server.
   pool.on('error', () => {});
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return new KyselyStore(kysely, traits);
+  return pool;
+}
+
+/** What KyselyStore needs to know about Postgres, with the batch append bound to this pool. */
+export function postgresTraits(pool: pg.Pool): DialectTraits {
+  return { ...traits, appendBatchStatement: batchAppender(pool) };
 }

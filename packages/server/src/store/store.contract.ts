@@ -426,6 +426,23 @@ export function describeStoreContract(label: string, harness: StoreHarness, opti
         expect((await store.getConversation(app, c.id))?.last_seq).toBe(200);
       });
 
+      it('where the store says appends complete in call order, they do: pushes rely on it', async () => {
+        const { app, c } = await setup();
+        const d = await newGroup(app, ['a']);
+        const completed: string[] = [];
+        const sends = Array.from({ length: 60 }, (_, i) =>
+          store.appendMessage(msg(app, i % 3 ? c.id : d.id, 'a', { created_at: T0 + i })).then((r) => {
+            completed.push(`${r.message.conversation_id}:${r.message.seq}`);
+            return r;
+          }),
+        );
+        const results = await Promise.all(sends);
+        if (store.appendsInOrder) expect(completed).toEqual(results.map((r) => `${r.message.conversation_id}:${r.message.seq}`));
+        const seqsOf = (id: string) => results.filter((r) => r.message.conversation_id === id).map((r) => r.message.seq);
+        expect(seqsOf(c.id)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+        expect(seqsOf(d.id)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      });
+
       it('concurrent resends of one client_msg_id store it once', async () => {
         const { app, c } = await setup();
         const results = await Promise.all(
