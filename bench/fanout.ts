@@ -423,6 +423,9 @@ async function main(): Promise<void> {
       `load generator = this Node process (pid ${process.pid}${pin ? ', pinned to cpu 1' : ''}); ` +
       `each server = its own child process${pin ? ' pinned to cpu 0' : ''}, started in turn; all on 127.0.0.1`,
   );
+  // WARBLER_DATABASE_URL reaches the Warbler server through the environment: the same run on PostgreSQL.
+  const warblerStore = process.env.WARBLER_DATABASE_URL ? 'postgres' : 'sqlite';
+  if (warblerStore === 'postgres') log('warbler stores in PostgreSQL (WARBLER_DATABASE_URL); its CPU is counted as "other"');
   const systems: Partial<Record<SystemName, FanoutResult | null>> = {};
   const failures: Partial<Record<SystemName, string>> = {};
   for (const name of SYSTEMS) {
@@ -450,6 +453,7 @@ async function main(): Promise<void> {
       closed_s: CLOSED_SECONDS,
       closed_window: WINDOW,
       pinned: pin,
+      warbler_store: warblerStore,
       generator_node_flags: process.execArgv.filter((a) => a.startsWith('--max-semi-space')),
       deliveries_count_sender_copy: true,
     },
