@@ -46,7 +46,8 @@ export interface DialectTraits {
    * Writes one append as a single statement and returns its seq (undefined
    * when the conversation does not exist). Postgres does this with
    * data-modifying CTEs: one round trip, and the conversation's row lock is
-   * held for that one statement instead of across four.
+   * held for that one statement instead of across four. Used for an append
+   * written alone: the appends of a batch that failed as a whole.
    */
   readonly appendStatement?: (db: Kysely<Database>, message: NewMessage) => Promise<number | undefined>;
   /**
