@@ -27,9 +27,10 @@ import type { GatewayStore } from './port-gateway.ts';
 export interface Store extends AiStore, GatewayStore {
   readonly dialect: 'sqlite' | 'postgres';
   /**
-   * True when appendMessage calls complete in the order they were made (one
-   * writer, batched in FIFO order: SQLite). Callers that need pushes in seq
-   * order can then skip serializing appends per conversation.
+   * True when appendMessage calls complete in the order they were made (group
+   * commit writes batches one at a time and settles them in FIFO order: both
+   * adapters). Callers that need pushes in seq order can then skip
+   * serializing appends per conversation.
    */
   readonly appendsInOrder: boolean;
   /** Runs pending migrations; called once at start. Safe to call again. */
@@ -65,12 +66,9 @@ export interface Store extends AiStore, GatewayStore {
   findDirectConversation(appId: string, directKey: string): Promise<Conversation | undefined>;
   updateConversation(appId: string, conversationId: string, patch: { title?: string | null; updated_at: number }): Promise<Conversation | undefined>;
   /**
-   * The user's conversations, most recent activity first (last_message_at,
-   * falling back to created_at), with their membership and newest message.
-   * `before` pages by that activity time.
-   */
-  /**
-   * Most recent activity first, ties by id (descending). A page after another
+   * The user's conversations with their membership and newest message, most
+   * recent activity first (last_message_at, falling back to created_at), ties
+   * by id (descending). A page after another
    * starts below `before` (the last row's activity), or below (`before`,
    * `beforeId`) when the id is given, so rows sharing the boundary's time are not skipped.
    */
