@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { ErrorBody } from '@warbler/protocol';
 import { WarblerError } from '../errors.ts';
+import { isStoreUnavailable, storeUnavailable } from '../store/index.ts';
 
 /**
  * Every failure leaves as `{ error: { code, message } }` with the status that
@@ -30,6 +31,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.status(err.statusCode).send(body(err.statusCode === 404 ? 'not_found' : 'bad_request', err.message));
+    }
+    if (isStoreUnavailable(err)) {
+      request.log.warn({ err }, 'store unavailable');
+      const unavailable = storeUnavailable();
+      return reply.status(unavailable.status).header('retry-after', '2').send(body(unavailable.code, unavailable.message));
     }
     request.log.error({ err }, 'unhandled error');
     return reply.status(500).send(body('internal', 'Something went wrong on the server; nothing was changed. Try again, and report the x-request-id if it persists.'));

@@ -4,6 +4,7 @@ import { CloseCode, type ByeFrame } from '@warbler/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Messages } from '../chat/index.ts';
 import { WarblerError } from '../errors.ts';
+import { isStoreUnavailable } from '../store/index.ts';
 import type { Authenticator } from '../tenancy/index.ts';
 import type { Hub } from './hub.ts';
 import { Session, type SessionLimits, type StopStreaming } from './session.ts';
@@ -71,7 +72,8 @@ export class RealtimeGateway {
     } catch (err) {
       if (err instanceof WarblerError) return this.refuse(req, socket, head, err);
       this.onError(err);
-      return reject(socket, 500, 'Internal Server Error');
+      // Either way the client sees a failed handshake and retries with backoff; 503 tells a proxy or a log reader why.
+      return isStoreUnavailable(err) ? reject(socket, 503, 'Service Unavailable') : reject(socket, 500, 'Internal Server Error');
     }
     if (socket.destroyed) return;
     this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, principal.appId, principal.userId));

@@ -9,6 +9,7 @@ import {
 import type { WebSocket } from 'ws';
 import type { Actor, Messages } from '../chat/index.ts';
 import { WarblerError } from '../errors.ts';
+import { isStoreUnavailable, storeUnavailable } from '../store/index.ts';
 import type { Connection } from './hub.ts';
 import { TokenBucket } from './rate.ts';
 
@@ -137,6 +138,11 @@ export class Session implements Connection {
     } catch (err) {
       if (err instanceof WarblerError) {
         this.send({ type: 'error', id, code: err.code, message: err.message });
+      } else if (isStoreUnavailable(err)) {
+        // Still reported to the operator, but the client is told to retry: the SDK does, with backoff.
+        this.onError(err);
+        const unavailable = storeUnavailable();
+        this.send({ type: 'error', id, code: unavailable.code, message: unavailable.message });
       } else {
         this.onError(err);
         this.send({ type: 'error', id, code: 'internal', message: 'Something went wrong on the server; nothing was changed. Try again.' });

@@ -11,6 +11,7 @@ export type * from './port-gateway.ts';
 export { StoreConflict, StoreNotFound } from './port.ts';
 export { openPostgresStore, type PostgresStoreOptions } from './postgres.ts';
 export { openSqliteStore } from './sqlite.ts';
+export { isStoreUnavailable, storeUnavailable } from './unavailable.ts';
 
 export interface StoreConfig {
   /** postgres:// or postgresql:// selects PostgreSQL; unset selects SQLite. */

@@ -1,0 +1,44 @@
+import { WarblerError } from '../errors.ts';
+
+// Socket failures between Warbler and PostgreSQL: refused (down, restarting),
+// reset (failover, network), unreachable, DNS not answering.
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+// SQLSTATEs that say "not now" rather than "never": connection exceptions
+// (class 08), shutting down or starting up, too many connections, and the
+// two a retry resolves by design (serialization failure, deadlock).
+const TRANSIENT_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '40001', '40P01']);
+
+// pg raises these as plain Errors when a connection dies under a query or a
+// pool checkout waits too long.
+const PG_CONNECTION_MESSAGES = [/^Connection terminated/, /timeout exceeded when trying to connect/];
+
+/**
+ * True when a store call failed because the database could not be reached or
+ * asked to be retried: nothing is wrong with the request, and the same call a
+ * little later should work. SQLite's "busy" is the embedded equivalent.
+ */
+export function isStoreUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (NETWORK_CODES.has(code) || TRANSIENT_SQLSTATES.has(code)) return true;
+    if (/^08[0-9A-Z]{3}$/.test(code)) return true;
+    if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_')) return true;
+  }
+  // Node's connect errors for several addresses (localhost: ::1 and 127.0.0.1) come as one AggregateError.
+  if (error instanceof AggregateError && error.errors.length > 0 && error.errors.every(isStoreUnavailable)) return true;
+  return PG_CONNECTION_MESSAGES.some((pattern) => pattern.test(error.message));
+}
+
+/**
+ * What a client is told when the store is unavailable. Sends carry a
+ * client_msg_id, so a retry can never store a message twice, whatever the
+ * failed attempt managed to do.
+ */
+export function storeUnavailable(): WarblerError {
+  return new WarblerError(
+    'unavailable',
+    'Warbler cannot reach its database right now. Try again in a few seconds; a send retried with the same client_msg_id is never stored twice.',
+  );
+}

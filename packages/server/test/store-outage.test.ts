@@ -1,0 +1,69 @@
+import type { ErrorFrame, Message } from '@warbler/protocol';
+import { WarblerClient } from '@warbler/sdk';
+import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startDbProxy } from './db-proxy.ts';
+import { startServer, TestSocket } from './harness.ts';
+import { createTestDatabase, postgresAdminUrl } from './postgres.ts';
+
+/** PostgreSQL going away under a live server: clients are told to retry, and what they sent is stored once it is back. */
+describe.skipIf(!postgresAdminUrl())('a PostgreSQL outage', () => {
+  it('sends are refused as unavailable (503 over REST), the SDK retries them, and each is stored once after the database returns', async () => {
+    const db = await createTestDatabase();
+    const target = new URL(db.url);
+    const proxy = await startDbProxy({ host: target.hostname, port: Number(target.port) });
+    const viaProxy = new URL(db.url);
+    viaProxy.port = String(proxy.port);
+    const server = await startServer('sqlite', { WARBLER_DATABASE_URL: viaProxy.toString() });
+    const clients: WarblerClient[] = [];
+    try {
+      const alice = await server.user('Alice');
+      const bob = await server.user('Bob');
+      const conv = (await server.api('POST', '/api/conversations', { kind: 'group', member_ids: [alice.id, bob.id], title: 'Outage drill' })).body;
+      const client = (token: string) => {
+        const c = new WarblerClient({ url: server.url, WebSocket: WebSocket as never, token, reconnect: { minDelayMs: 50, maxDelayMs: 200 } });
+        clients.push(c);
+        return c;
+      };
+      const aliceSdk = client(alice.token);
+      const bobSdk = client(bob.token);
+      const bobSaw: Message[] = [];
+      bobSdk.on('message', (m) => bobSaw.push(m));
+      await Promise.all([aliceSdk.connect(), bobSdk.connect()]);
+      const raw = await TestSocket.open(server.wsUrl, alice.token);
+      expect((await aliceSdk.send(conv.id, 'before')).seq).toBe(1);
+
+      proxy.cut();
+      const refused = (await raw.request({ type: 'send', conversation_id: conv.id, client_msg_id: 'raw-1', msg_type: 'text', content: { text: 'raw' } })) as ErrorFrame;
+      expect([refused.type, refused.code]).toEqual(['error', 'unavailable']);
+      expect(refused.message).toMatch(/try again/i);
+      const rest = await server.api('POST', `/api/conversations/${conv.id}/messages`, { sender_id: alice.id, type: 'text', content: { text: 'rest' } });
+      expect(rest.status).toBe(503);
+      expect(rest.body.error.code).toBe('unavailable');
+      expect(rest.headers.get('retry-after')).toBe('2');
+
+      const during = [aliceSdk.send(conv.id, 'during 1'), aliceSdk.send(conv.id, 'during 2')];
+      // Long enough for several refused attempts: the sends must still be pending, not failed.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(aliceSdk.pending().map((p) => p.content)).toEqual([{ text: 'during 1' }, { text: 'during 2' }]);
+
+      proxy.restore();
+      const stored = await Promise.all(during);
+      expect(stored.map((m) => m.seq)).toEqual([2, 3]);
+      const retried = await raw.request({ type: 'send', conversation_id: conv.id, client_msg_id: 'raw-1', msg_type: 'text', content: { text: 'raw' } });
+      expect(retried.type).toBe('ack');
+
+      await expect.poll(() => bobSaw.map((m) => (m.content as { text: string }).text), { timeout: 10_000 }).toEqual(['before', 'during 1', 'during 2', 'raw']);
+      const history = await server.api('GET', `/api/conversations/${conv.id}/messages?limit=50`);
+      expect(history.body.messages.map((m: Message) => [m.seq, (m.content as { text: string }).text])).toEqual([
+        [1, 'before'], [2, 'during 1'], [3, 'during 2'], [4, 'raw'],
+      ]);
+      await raw.close();
+    } finally {
+      for (const c of clients) c.close();
+      await server.stop();
+      await proxy.close();
+      await db.drop();
+    }
+  });
+});
