@@ -51,7 +51,7 @@ export interface Warbler {
 /** The composition root: builds every room from config and wires them together. Nothing else knows them all. */
 export async function buildWarbler(config: Config, options: { broker?: Broker } = {}): Promise<Warbler> {
   const file = await loadWarblerConfig(undefined, config.env);
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.databaseTimeoutMs });
   await store.migrate();
   const master = await loadMasterKey(config.masterKey, config.dataDir);
   const broker = options.broker ?? new LocalBroker();

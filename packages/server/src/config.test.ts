@@ -6,6 +6,7 @@ describe('loadConfig', () => {
     const c = loadConfig({});
     expect(c.port).toBe(8080);
     expect(c.databaseUrl).toBeUndefined();
+    expect(c.databaseTimeoutMs).toBe(15_000);
     expect(c.dataDir.endsWith('/data')).toBe(true);
   });
 
@@ -13,6 +14,11 @@ describe('loadConfig', () => {
     const c = loadConfig({ WARBLER_PORT: '9000', WARBLER_DATABASE_URL: 'postgres://u@127.0.0.1/db' });
     expect(c.port).toBe(9000);
     expect(c.databaseUrl).toBe('postgres://u@127.0.0.1/db');
+  });
+
+  it('reads the database timeout and refuses one too short to mean anything', () => {
+    expect(loadConfig({ WARBLER_DATABASE_TIMEOUT_MS: '2500' }).databaseTimeoutMs).toBe(2500);
+    expect(() => loadConfig({ WARBLER_DATABASE_TIMEOUT_MS: '5' })).toThrow(/WARBLER_DATABASE_TIMEOUT_MS: must be at least 100/);
   });
 
   it('names every bad variable and what is wrong with it', () => {

@@ -13,6 +13,8 @@ const EnvSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL; leave it unset for the embedded SQLite store')
     .optional(),
+  /** PostgreSQL: how long to wait for a connection, or for a batch of messages to be written, before telling clients to retry. */
+  WARBLER_DATABASE_TIMEOUT_MS: z.coerce.number().int().min(100, 'must be at least 100 (milliseconds)').default(15_000),
   WARBLER_MASTER_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   WARBLER_PUBLIC_URL: z.string().url().optional(),
   WARBLER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -39,6 +41,7 @@ export interface Config {
   host: string;
   dataDir: string;
   databaseUrl: string | undefined;
+  databaseTimeoutMs: number;
   masterKey: string | undefined;
   publicUrl: string | undefined;
   logLevel: z.infer<typeof EnvSchema>['WARBLER_LOG_LEVEL'];
@@ -74,6 +77,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.WARBLER_HOST,
     dataDir: path.resolve(e.WARBLER_DATA_DIR),
     databaseUrl: e.WARBLER_DATABASE_URL,
+    databaseTimeoutMs: e.WARBLER_DATABASE_TIMEOUT_MS,
     masterKey: e.WARBLER_MASTER_KEY,
     publicUrl: e.WARBLER_PUBLIC_URL,
     logLevel: e.WARBLER_LOG_LEVEL,

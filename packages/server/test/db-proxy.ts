@@ -1,21 +1,31 @@
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 
+export type Outage = 'reset' | 'silent';
+
 /**
- * A TCP proxy in front of the test database, to stage an outage with real
- * sockets: cut() resets every open connection and every new one (what a
- * failover or a network partition with resets looks like to pg), restore()
- * lets connections through again.
+ * A TCP proxy in front of the test database, to stage outages with real
+ * sockets. `reset`: every open connection and every new one is reset (what a
+ * restart or failover looks like to pg). `silent`: nothing flows any more and
+ * new connections are accepted but never answered (a partition, a load
+ * balancer dropping packets): only timeouts notice. restore() lets new
+ * connections through again; the ones held during the outage are dropped.
  */
 export async function startDbProxy(target: { host: string; port: number }): Promise<{
   port: number;
-  cut: () => void;
+  fail: (outage: Outage) => void;
   restore: () => void;
   close: () => Promise<void>;
 }> {
-  let down = false;
+  let outage: Outage | undefined;
   const open = new Set<Socket>();
+  const held = new Set<Socket>();
   const server = createServer((client) => {
-    if (down) return client.destroy();
+    if (outage === 'reset') return client.resetAndDestroy();
+    client.on('error', () => {});
+    if (outage === 'silent') {
+      held.add(client);
+      return;
+    }
     const upstream = connect(target.port, target.host);
     for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
       open.add(a);
@@ -30,16 +40,27 @@ export async function startDbProxy(target: { host: string; port: number }): Prom
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
-    cut() {
-      down = true;
-      for (const socket of open) socket.resetAndDestroy();
+    fail(kind) {
+      outage = kind;
+      for (const socket of open) {
+        if (kind === 'reset') {
+          socket.resetAndDestroy();
+        } else {
+          socket.unpipe();
+          socket.pause();
+          held.add(socket);
+        }
+      }
+      if (kind === 'silent') open.clear();
     },
     restore() {
-      down = false;
+      outage = undefined;
+      for (const socket of held) socket.destroy();
+      held.clear();
     },
     close: () =>
       new Promise((resolve) => {
-        for (const socket of open) socket.destroy();
+        for (const socket of [...open, ...held]) socket.destroy();
         server.close(() => resolve());
       }),
   };

@@ -2,19 +2,20 @@ import type { ErrorFrame, Message } from '@warbler/protocol';
 import { WarblerClient } from '@warbler/sdk';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startDbProxy } from './db-proxy.ts';
+import { startDbProxy, type Outage } from './db-proxy.ts';
 import { startServer, TestSocket } from './harness.ts';
 import { createTestDatabase, postgresAdminUrl } from './postgres.ts';
 
 /** PostgreSQL going away under a live server: clients are told to retry, and what they sent is stored once it is back. */
 describe.skipIf(!postgresAdminUrl())('a PostgreSQL outage', () => {
-  it('sends are refused as unavailable (503 over REST), the SDK retries them, and each is stored once after the database returns', async () => {
+  it.each<Outage>(['reset', 'silent'])('(%s) sends are refused as unavailable (503 over REST), the SDK retries them, and each is stored once after the database returns', async (outage) => {
     const db = await createTestDatabase();
     const target = new URL(db.url);
     const proxy = await startDbProxy({ host: target.hostname, port: Number(target.port) });
     const viaProxy = new URL(db.url);
     viaProxy.port = String(proxy.port);
-    const server = await startServer('sqlite', { WARBLER_DATABASE_URL: viaProxy.toString() });
+    // A short timeout so the silent outage is noticed within the test; the default is 15 s.
+    const server = await startServer('sqlite', { WARBLER_DATABASE_URL: viaProxy.toString(), WARBLER_DATABASE_TIMEOUT_MS: '400' });
     const clients: WarblerClient[] = [];
     try {
       const alice = await server.user('Alice');
@@ -33,7 +34,7 @@ describe.skipIf(!postgresAdminUrl())('a PostgreSQL outage', () => {
       const raw = await TestSocket.open(server.wsUrl, alice.token);
       expect((await aliceSdk.send(conv.id, 'before')).seq).toBe(1);
 
-      proxy.cut();
+      proxy.fail(outage);
       const refused = (await raw.request({ type: 'send', conversation_id: conv.id, client_msg_id: 'raw-1', msg_type: 'text', content: { text: 'raw' } })) as ErrorFrame;
       expect([refused.type, refused.code]).toEqual(['error', 'unavailable']);
       expect(refused.message).toMatch(/try again/i);
@@ -44,7 +45,7 @@ describe.skipIf(!postgresAdminUrl())('a PostgreSQL outage', () => {
 
       const during = [aliceSdk.send(conv.id, 'during 1'), aliceSdk.send(conv.id, 'during 2')];
       // Long enough for several refused attempts: the sends must still be pending, not failed.
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
       expect(aliceSdk.pending().map((p) => p.content)).toEqual([{ text: 'during 1' }, { text: 'during 2' }]);
 
       proxy.restore();

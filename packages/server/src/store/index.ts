@@ -7,7 +7,6 @@ import type { Store } from './port.ts';
 export type * from './port.ts';
 export type * from './port-ai.ts';
 export type * from './port-gateway.ts';
-export type * from './port-gateway.ts';
 export { StoreConflict, StoreNotFound } from './port.ts';
 export { openPostgresStore, type PostgresStoreOptions } from './postgres.ts';
 export { openSqliteStore } from './sqlite.ts';
@@ -18,13 +17,15 @@ export interface StoreConfig {
   databaseUrl?: string;
   /** Where the SQLite file (warbler.db) lives; created when missing. */
   dataDir: string;
+  /** PostgreSQL: connect and append-batch timeout (see PostgresStoreOptions). */
+  timeoutMs?: number;
 }
 
 /** Opens the configured store. The caller runs migrate() once before serving. */
 export function openStore(config: StoreConfig): Store {
   const url = config.databaseUrl?.trim();
   if (url) {
-    if (/^postgres(ql)?:\/\//i.test(url)) return openPostgresStore(url);
+    if (/^postgres(ql)?:\/\//i.test(url)) return openPostgresStore(url, { timeoutMs: config.timeoutMs });
     throw new Error(
       `Unsupported database URL "${url.split(':')[0]}:…": use postgres://user:pass@host/db, or leave it unset for SQLite in the data directory`,
     );

@@ -22,6 +22,7 @@ import {
 } from './port.ts';
 import type { ConversationsTable, Database, MembersTable, MessagesTable, UsersTable } from './schema.ts';
 import { guardWrite } from './guard-write.ts';
+import { isDatabaseUnreachable } from './unavailable.ts';
 
 // Defined beside StoreConflict in the port; re-exported for code that imported it from here.
 export { StoreNotFound };
@@ -64,6 +65,8 @@ export interface DialectTraits {
    * batch is then appended one by one. Postgres (see postgres.ts).
    */
   readonly appendBatchStatement?: (batch: readonly NewMessage[]) => Promise<Array<number | undefined>>;
+  /** Where migrations run when not on the store's own connection (Postgres: one without the query timeout). Destroyed after. */
+  readonly migrationDb?: () => Kysely<Database>;
 }
 
 type AppendResult = { message: Message; duplicate: boolean };
@@ -95,8 +98,14 @@ export class KyselyStore implements Store {
     this.gateway = new KyselyGatewayStore(db, traits);
   }
 
-  migrate(): Promise<void> {
-    return runMigrations(this.db);
+  async migrate(): Promise<void> {
+    const db = this.traits.migrationDb?.();
+    if (!db) return runMigrations(this.db);
+    try {
+      await runMigrations(db);
+    } finally {
+      await db.destroy();
+    }
   }
 
   async close(): Promise<void> {
@@ -671,7 +680,12 @@ export class KyselyStore implements Store {
     let seqs: Array<number | undefined>;
     try {
       seqs = await write(now.map((p) => p.message));
-    } catch {
+    } catch (error) {
+      // The database is out of reach: one attempt per append would only wait out the same timeout again.
+      if (isDatabaseUnreachable(error)) {
+        for (const pending of batch) pending.reject(error);
+        return;
+      }
       // Nothing was written. One at a time gives each append its own outcome, in order.
       for (const pending of batch) await this.appendAlone(pending.message).then(pending.resolve, pending.reject);
       return;

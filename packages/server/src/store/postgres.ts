@@ -123,18 +123,36 @@ const types = {
 export interface PostgresStoreOptions {
   /** Pool size. Appends take one connection at a time (group commit); reads and other writes share the rest. */
   maxConnections?: number;
+  /**
+   * How long to wait for a connection, and for any query, before failing it
+   * (clients are told `unavailable` and retry). A database that stops
+   * answering without closing its sockets (a partition, a silent load
+   * balancer) would otherwise hold every request on this node until TCP
+   * gives up, which takes minutes. Migrations run without it. Default 15 s.
+   */
+  timeoutMs?: number;
 }
 
 /** Connects to PostgreSQL (lazily: the first query opens the pool). Call migrate() before use. */
 export function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Store {
-  const pool = openPostgresPool(url, options.maxConnections ?? 20);
+  const pool = openPostgresPool(url, options.maxConnections ?? 20, options.timeoutMs ?? 15_000);
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return new KyselyStore(kysely, postgresTraits(pool));
+  return new KyselyStore(kysely, {
+    ...postgresTraits(pool),
+    // A migration may rightly run for minutes (an index on a big table): its own connection, no timeout.
+    migrationDb: () => new Kysely<Database>({ dialect: new PostgresDialect({ pool: openPostgresPool(url, 1, 0) }) }),
+  });
 }
 
 /** The pool the store uses: BIGINTs read as numbers, and a dead idle connection is not fatal. */
-export function openPostgresPool(url: string, max: number): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, types });
+export function openPostgresPool(url: string, max: number, timeoutMs = 15_000): pg.Pool {
+  // On a query timeout pg fails the query and the pool discards its connection. The outcome of a write is
+  // then unknown, which client_msg_id makes safe: a send's retry finds the message if it was stored after all.
+  // keepAlive: an idle connection to a database that vanished is noticed and dropped in time.
+  const pool = new pg.Pool({
+    connectionString: url, max, types, keepAlive: true,
+    ...(timeoutMs > 0 && { connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs }),
+  });
   // An idle connection that dies (server restart, failover) is dropped from the
   // pool and the next query opens a new one; without a listener Node would
   // treat the 'error' event as fatal and crash the server.

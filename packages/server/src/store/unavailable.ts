@@ -5,13 +5,14 @@ import { WarblerError } from '../errors.ts';
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
 // SQLSTATEs that say "not now" rather than "never": connection exceptions
-// (class 08), shutting down or starting up, too many connections, and the
-// two a retry resolves by design (serialization failure, deadlock).
-const TRANSIENT_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '40001', '40P01']);
+// (class 08, matched below), shutting down or starting up, too many connections.
+const UNREACHABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+// And the two a retry resolves by design: serialization failure, deadlock.
+const RETRY_SQLSTATES = new Set(['40001', '40P01']);
 
-// pg raises these as plain Errors when a connection dies under a query or a
-// pool checkout waits too long.
-const PG_CONNECTION_MESSAGES = [/^Connection terminated/, /timeout exceeded when trying to connect/];
+// pg raises these as plain Errors when a connection dies under a query, a
+// pool checkout waits too long, or a query outlives its query_timeout.
+const PG_CONNECTION_MESSAGES = [/^Connection terminated/, /timeout exceeded when trying to connect/, /^Query read timeout$/];
 
 /**
  * True when a store call failed because the database could not be reached or
@@ -19,15 +20,19 @@ const PG_CONNECTION_MESSAGES = [/^Connection terminated/, /timeout exceeded when
  * little later should work. SQLite's "busy" is the embedded equivalent.
  */
 export function isStoreUnavailable(error: unknown): boolean {
+  if (isDatabaseUnreachable(error)) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (!(error instanceof Error) || typeof code !== 'string') return false;
+  return RETRY_SQLSTATES.has(code) || code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_');
+}
+
+/** The narrower case: no answer from the database at all, so trying again at once is pointless. */
+export function isDatabaseUnreachable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') {
-    if (NETWORK_CODES.has(code) || TRANSIENT_SQLSTATES.has(code)) return true;
-    if (/^08[0-9A-Z]{3}$/.test(code)) return true;
-    if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_')) return true;
-  }
+  if (typeof code === 'string' && (NETWORK_CODES.has(code) || UNREACHABLE_SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
   // Node's connect errors for several addresses (localhost: ::1 and 127.0.0.1) come as one AggregateError.
-  if (error instanceof AggregateError && error.errors.length > 0 && error.errors.every(isStoreUnavailable)) return true;
+  if (error instanceof AggregateError && error.errors.length > 0 && error.errors.every(isDatabaseUnreachable)) return true;
   return PG_CONNECTION_MESSAGES.some((pattern) => pattern.test(error.message));
 }
 
