@@ -67,4 +67,48 @@ describe.skipIf(!postgresAdminUrl())('a PostgreSQL outage', () => {
       await db.drop();
     }
   });
+
+  it('(mute) a send that committed while its answer was lost is pushed to the conversation when the retry finds it', async () => {
+    const db = await createTestDatabase();
+    const target = new URL(db.url);
+    const proxy = await startDbProxy({ host: target.hostname, port: Number(target.port) });
+    const viaProxy = new URL(db.url);
+    viaProxy.port = String(proxy.port);
+    const server = await startServer('sqlite', { WARBLER_DATABASE_URL: viaProxy.toString(), WARBLER_DATABASE_TIMEOUT_MS: '400' });
+    const clients: WarblerClient[] = [];
+    try {
+      const alice = await server.user('Alice');
+      const bob = await server.user('Bob');
+      const conv = (await server.api('POST', '/api/conversations', { kind: 'group', member_ids: [alice.id, bob.id], title: 'Lost answer' })).body;
+      for (const token of [alice.token, bob.token]) {
+        clients.push(new WarblerClient({ url: server.url, WebSocket: WebSocket as never, token, reconnect: { minDelayMs: 50, maxDelayMs: 200 } }));
+      }
+      const [aliceSdk, bobSdk] = clients as [WarblerClient, WarblerClient];
+      const bobSaw: Message[] = [];
+      bobSdk.on('message', (m) => bobSaw.push(m));
+      await Promise.all([aliceSdk.connect(), bobSdk.connect()]);
+      expect((await aliceSdk.send(conv.id, 'before')).seq).toBe(1);
+      await expect.poll(() => bobSaw.length).toBe(1);
+
+      proxy.fail('mute');
+      const sending = aliceSdk.send(conv.id, 'committed in the dark');
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      expect(aliceSdk.pending()).toHaveLength(1);
+      expect(bobSaw).toHaveLength(1);
+
+      proxy.restore();
+      const stored = await sending;
+      expect(stored.seq).toBe(2);
+      // No later message arrives to reveal a gap: Bob gets it only because the retry pushed it.
+      await expect.poll(() => bobSaw.map((m) => (m.content as { text: string }).text), { timeout: 5_000 }).toEqual(['before', 'committed in the dark']);
+      expect(bobSaw[1]!.id).toBe(stored.id);
+      const history = await server.api('GET', `/api/conversations/${conv.id}/messages?limit=50`);
+      expect(history.body.messages).toHaveLength(2);
+    } finally {
+      for (const c of clients) c.close();
+      await server.stop();
+      await proxy.close();
+      await db.drop();
+    }
+  });
 });

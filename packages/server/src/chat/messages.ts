@@ -1,7 +1,7 @@
 import type { HistoryResult, Message, MessageContent, MessageState, MessageType, SyncConversation, SyncResult } from '@warbler/protocol';
 import { badRequest, forbidden, notFound } from '../errors.ts';
 import { newOrderedId } from '../ids.ts';
-import type { MessagePatch, Store } from '../store/index.ts';
+import { isStoreUnavailable, type MessagePatch, type Store } from '../store/index.ts';
 import type { Actor } from './actor.ts';
 import { acceptContent } from './content.ts';
 import type { Conversations } from './conversations.ts';
@@ -18,10 +18,18 @@ export interface SendInput {
 }
 
 const TYPING_EVERY_MS = 1_500;
+/** Appends whose outcome the store could not report, remembered until retried (oldest forgotten first). */
+const MAX_UNSURE_APPENDS = 10_000;
 
 /** Messages: send, history, edit, recall, receipts, typing and resume. */
 export class Messages {
   private readonly appends = new KeyedSerial();
+  /**
+   * client_msg_id key → message ids of attempts that failed with the store
+   * unreachable. Such a write may still have committed; if a retry then finds
+   * one of exactly those messages stored, nobody was told of it yet.
+   */
+  private readonly unsure = new Map<string, string[]>();
   private readonly lastTyping = new Map<string, number>();
   private readonly listeners = new Set<(message: Message) => void>();
   private overlay: (messages: Message[]) => Message[] = (messages) => messages;
@@ -50,9 +58,25 @@ export class Messages {
   ): Promise<{ message: Message; duplicate: boolean }> {
     const write = async () => {
       const now = Date.now();
-      const r = await this.store.appendMessage({ id: newOrderedId('msg', now), app_id: actor.appId, created_at: now, ...input });
+      const id = newOrderedId('msg', now);
+      // Built only off the happy path: a failed attempt, or a resend.
+      const unsureKey = () => `${actor.appId}\u0000${input.sender_id}\u0000${input.client_msg_id}`;
+      let r: { message: Message; duplicate: boolean };
+      try {
+        r = await this.store.appendMessage({ id, app_id: actor.appId, created_at: now, ...input });
+      } catch (error) {
+        if (input.client_msg_id !== null && isStoreUnavailable(error)) this.rememberUnsure(unsureKey(), id);
+        throw error;
+      }
+      // A resend that finds the very attempt whose outcome was lost: stored, but never pushed.
+      let firstNews = false;
+      if (r.duplicate && this.unsure.size > 0) {
+        const key = unsureKey();
+        firstNews = this.unsure.get(key)?.includes(r.message.id) ?? false;
+        this.unsure.delete(key);
+      }
       // Published as soon as this append completes, before any later one: pushes leave in seq order.
-      if (!r.duplicate) {
+      if (!r.duplicate || firstNews) {
         this.publish({
           to: 'conversation', app_id: actor.appId, conversation_id: input.conversation_id,
           except_session: actor.sessionId,
@@ -65,6 +89,14 @@ export class Messages {
     // Where the store completes appends in call order, pushes already leave in
     // seq order; elsewhere appends of one conversation wait for each other.
     return this.store.appendsInOrder ? write() : this.appends.run(`${actor.appId}\u0000${input.conversation_id}`, write);
+  }
+
+  private rememberUnsure(key: string, messageId: string): void {
+    // Every failed attempt had its own message id, and any one of them may be the one that committed.
+    const ids = this.unsure.get(key) ?? [];
+    this.unsure.delete(key);
+    this.unsure.set(key, [...ids.slice(-31), messageId]);
+    if (this.unsure.size > MAX_UNSURE_APPENDS) this.unsure.delete(this.unsure.keys().next().value as string);
   }
 
   /** Called after each new message is stored on this node (agents listen here, not on the broker, so only one node reacts). */
