@@ -68,6 +68,21 @@ describe('isStoreUnavailable', () => {
     }
   });
 
+  it('is true when SQLite runs out of room (a full disk): the client keeps the message and retries', async () => {
+    const db = new Sqlite(':memory:');
+    try {
+      db.exec('create table t (v text)');
+      db.pragma('max_page_count = 3');
+      const full = await thrownBy(() => {
+        for (let i = 0; i < 100; i++) db.prepare('insert into t values (?)').run('x'.repeat(1000));
+      });
+      expect((full as { code?: string }).code).toBe('SQLITE_FULL');
+      expect(isStoreUnavailable(full)).toBe(true);
+    } finally {
+      db.close();
+    }
+  });
+
   it('is false for anything that is not an error, or an ordinary one', () => {
     expect(isStoreUnavailable('ECONNREFUSED')).toBe(false);
     expect(isStoreUnavailable(undefined)).toBe(false);
