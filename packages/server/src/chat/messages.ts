@@ -1,12 +1,11 @@
 import type { HistoryResult, Message, MessageContent, MessageState, MessageType, SyncConversation, SyncResult } from '@warbler/protocol';
 import { badRequest, forbidden, notFound } from '../errors.ts';
 import { newOrderedId } from '../ids.ts';
-import { isStoreUnavailable, type MessagePatch, type Store } from '../store/index.ts';
+import { isStoreUnavailable, resendKey, type MessagePatch, type Store } from '../store/index.ts';
 import type { Actor } from './actor.ts';
 import { acceptContent } from './content.ts';
 import type { Conversations } from './conversations.ts';
 import type { PublishChatEvent } from './events.ts';
-import { KeyedSerial } from './serial.ts';
 
 export interface SendInput {
   conversation_id: string;
@@ -23,7 +22,6 @@ const MAX_UNSURE_APPENDS = 10_000;
 
 /** Messages: send, history, edit, recall, receipts, typing and resume. */
 export class Messages {
-  private readonly appends = new KeyedSerial();
   /**
    * client_msg_id key → message ids of attempts that failed with the store
    * unreachable. Such a write may still have committed; if a retry then finds
@@ -56,39 +54,32 @@ export class Messages {
     actor: Actor,
     input: { conversation_id: string; sender_id: string; client_msg_id: string | null; type: MessageType; content: MessageContent; state: MessageState },
   ): Promise<{ message: Message; duplicate: boolean }> {
-    const write = async () => {
-      const now = Date.now();
-      const id = newOrderedId('msg', now);
-      // Built only off the happy path: a failed attempt, or a resend.
-      const unsureKey = () => `${actor.appId}\u0000${input.sender_id}\u0000${input.client_msg_id}`;
-      let r: { message: Message; duplicate: boolean };
-      try {
-        r = await this.store.appendMessage({ id, app_id: actor.appId, created_at: now, ...input });
-      } catch (error) {
-        if (input.client_msg_id !== null && isStoreUnavailable(error)) this.rememberUnsure(unsureKey(), id);
-        throw error;
-      }
-      // A resend that finds the very attempt whose outcome was lost: stored, but never pushed.
-      let firstNews = false;
-      if (r.duplicate && this.unsure.size > 0) {
-        const key = unsureKey();
-        firstNews = this.unsure.get(key)?.includes(r.message.id) ?? false;
-        this.unsure.delete(key);
-      }
-      // Published as soon as this append completes, before any later one: pushes leave in seq order.
-      if (!r.duplicate || firstNews) {
-        this.publish({
-          to: 'conversation', app_id: actor.appId, conversation_id: input.conversation_id,
-          except_session: actor.sessionId,
-          frame: { type: 'message', message: r.message, ts: r.message.created_at },
-        });
-        for (const listener of this.listeners) listener(r.message);
-      }
-      return r;
-    };
-    // Where the store completes appends in call order, pushes already leave in
-    // seq order; elsewhere appends of one conversation wait for each other.
-    return this.store.appendsInOrder ? write() : this.appends.run(`${actor.appId}\u0000${input.conversation_id}`, write);
+    const now = Date.now();
+    const id = newOrderedId('msg', now);
+    let r: { message: Message; duplicate: boolean };
+    try {
+      r = await this.store.appendMessage({ id, app_id: actor.appId, created_at: now, ...input });
+    } catch (error) {
+      if (input.client_msg_id !== null && isStoreUnavailable(error)) this.rememberUnsure(resendKey({ app_id: actor.appId, ...input }), id);
+      throw error;
+    }
+    // A resend that finds the very attempt whose outcome was lost: stored, but never pushed.
+    let firstNews = false;
+    if (r.duplicate && this.unsure.size > 0) {
+      const key = resendKey({ app_id: actor.appId, ...input });
+      firstNews = this.unsure.get(key)?.includes(r.message.id) ?? false;
+      this.unsure.delete(key);
+    }
+    // Published as soon as this append completes, before any later one: pushes leave in seq order.
+    if (!r.duplicate || firstNews) {
+      this.publish({
+        to: 'conversation', app_id: actor.appId, conversation_id: input.conversation_id,
+        except_session: actor.sessionId,
+        frame: { type: 'message', message: r.message, ts: r.message.created_at },
+      });
+      for (const listener of this.listeners) listener(r.message);
+    }
+    return r;
   }
 
   private rememberUnsure(key: string, messageId: string): void {

@@ -169,7 +169,8 @@ export class KyselyAiStore implements AiStore {
     const stray = chunks.find((c) => c.app_id !== doc.app_id || c.kb_id !== doc.kb_id || c.document_id !== doc.id);
     if (stray) throw new Error(`Chunk ${stray.id} does not belong to document ${doc.id} of knowledge base ${doc.kb_id}`);
     const { app_id, id, kb_id, title, source, format, text, bytes, chunk_count, created_at, updated_at } = doc;
-    await guardWrite(this.traits, 
+    await guardWrite(
+      this.traits,
       { conflict: `A chunk id of document ${id} is repeated or taken by another document`, missing: `Knowledge base ${kb_id} does not exist` },
       () =>
         this.db.transaction().execute(async (trx) => {
@@ -332,8 +333,6 @@ export class KyselyAiStore implements AiStore {
       created_at: r.created_at,
     };
   }
-
-  /** Turns constraint errors into the port's errors, with messages a caller can act on. */
 }
 
 function ledgerWhere(appId: string, f: LedgerWhere) {

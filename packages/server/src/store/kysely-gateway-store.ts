@@ -198,7 +198,6 @@ export class KyselyGatewayStore implements GatewayStore {
       .execute();
     return rows.map(toBatchItem);
   }
-
 }
 
 function apiKeyRow(k: ApiKeyRow): Insertable<ApiKeysTable> {

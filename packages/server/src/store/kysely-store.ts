@@ -1,12 +1,12 @@
-import { CompiledQuery, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Conversation, Member, Message, StoredFile } from '@warbler/protocol';
 import { runMigrations } from './migrations.ts';
-import { prepare } from './prepared.ts';
 import { KyselyAiStore } from './kysely-ai-store.ts';
 import type { AiStore } from './port-ai.ts';
 import { KyselyGatewayStore } from './kysely-gateway-store.ts';
 import type { GatewayStore } from './port-gateway.ts';
 import {
+  resendKey,
   StoreConflict,
   StoreNotFound,
   type AppRow,
@@ -37,43 +37,47 @@ export interface DialectTraits {
   /** Two-argument max/min: SQLite spells them max()/min(), Postgres greatest()/least(). */
   readonly greatest: 'max' | 'greatest';
   readonly least: 'min' | 'least';
-  /**
-   * Commit concurrent appends together (see AppendBatcher): one commit, and
-   * one WAL flush, for every append that arrived while the last batch was
-   * being written. It also makes appends complete in call order.
-   */
-  readonly groupCommit: boolean;
-  /**
-   * Writes one append as a single statement and returns its seq (undefined
-   * when the conversation does not exist). Postgres does this with
-   * data-modifying CTEs: one round trip, and the conversation's row lock is
-   * held for that one statement instead of across four. Used for an append
-   * written alone: the appends of a batch that failed as a whole.
-   */
-  readonly appendStatement?: (db: Kysely<Database>, message: NewMessage) => Promise<number | undefined>;
-  /**
-   * Writes a whole batch of appends synchronously in one transaction, each in
-   * its own savepoint, returning each one's seq or error. SQLite only: there
-   * the driver is synchronous anyway, and skipping Kysely's per-statement
-   * promise machinery is most of the send path's CPU.
-   */
-  readonly appendBatchSync?: (batch: readonly NewMessage[]) => Array<{ ok: true; seq: number } | { ok: false; error: unknown }>;
-  /**
-   * Writes a whole batch of appends in one statement and returns each one's
-   * seq, or undefined for one not stored (no such conversation, or a resend of
-   * a stored message). Throws, having written nothing, on anything else; the
-   * batch is then appended one by one. Postgres (see postgres.ts).
-   */
-  readonly appendBatchStatement?: (batch: readonly NewMessage[]) => Promise<Array<number | undefined>>;
   /** Where migrations run when not on the store's own connection (Postgres: one without the query timeout). Destroyed after. */
   readonly migrationDb?: () => Kysely<Database>;
 }
 
+/**
+ * How a dialect writes the appends AppendBatcher gathers (group commit: one
+ * commit, and one WAL flush, for every append that arrived while the last
+ * batch was being written). Each store has exactly one of the two.
+ */
+export type AppendWriter = SyncAppendWriter | StatementAppendWriter;
+
+export interface SyncAppendWriter {
+  /**
+   * SQLite: the whole batch synchronously in one transaction, each append in
+   * its own savepoint, returning each one's seq or error. The driver is
+   * synchronous anyway, and skipping Kysely's per-statement promise machinery
+   * is most of the send path's CPU.
+   */
+  readonly appendBatchSync: (batch: readonly NewMessage[]) => Array<{ ok: true; seq: number } | { ok: false; error: unknown }>;
+  readonly appendBatchStatement?: undefined;
+}
+
+export interface StatementAppendWriter {
+  readonly appendBatchSync?: undefined;
+  /**
+   * Postgres: the whole batch in one statement, returning each one's seq, or
+   * undefined for one not stored (no such conversation, or a resend of a
+   * stored message). Throws, having written nothing, on anything else; the
+   * batch is then written one by one with appendStatement.
+   */
+  readonly appendBatchStatement: (batch: readonly NewMessage[]) => Promise<Array<number | undefined>>;
+  /**
+   * One append as a single statement, returning its seq (undefined when the
+   * conversation does not exist): data-modifying CTEs, one round trip, the
+   * conversation's row lock held for that one statement.
+   */
+  readonly appendStatement: (db: Kysely<Database>, message: NewMessage) => Promise<number | undefined>;
+}
+
 type AppendResult = { message: Message; duplicate: boolean };
 
-const SAVEPOINT = CompiledQuery.raw('savepoint append');
-const ROLLBACK_TO_SAVEPOINT = CompiledQuery.raw('rollback to append');
-const RELEASE_SAVEPOINT = CompiledQuery.raw('release append');
 
 // Keeps IN lists well under SQLite's and Postgres's bound-parameter limits.
 const IN_CHUNK = 500;
@@ -82,18 +86,15 @@ const memberColumns = ['conversation_id', 'user_id', 'role', 'read_seq', 'delive
 
 export class KyselyStore implements Store {
   readonly dialect: 'sqlite' | 'postgres';
-  readonly appendsInOrder: boolean;
-  private readonly batcher: AppendBatcher | undefined;
+  private readonly batcher = new AppendBatcher((batch) => this.appendBatch(batch));
   private readonly ai: KyselyAiStore;
   private readonly gateway: KyselyGatewayStore;
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly traits: DialectTraits,
+    private readonly traits: DialectTraits & AppendWriter,
   ) {
     this.dialect = traits.name;
-    this.appendsInOrder = traits.groupCommit;
-    this.batcher = traits.groupCommit ? new AppendBatcher((batch) => this.appendBatch(batch)) : undefined;
     this.ai = new KyselyAiStore(db, traits);
     this.gateway = new KyselyGatewayStore(db, traits);
   }
@@ -110,7 +111,7 @@ export class KyselyStore implements Store {
 
   async close(): Promise<void> {
     // Appends already accepted are written before the connection goes.
-    await this.batcher?.idle();
+    await this.batcher.idle();
     await this.db.destroy();
   }
 
@@ -455,7 +456,7 @@ export class KyselyStore implements Store {
   // ---- messages ----
 
   appendMessage(message: NewMessage): Promise<AppendResult> {
-    return this.batcher ? this.batcher.append(message) : this.appendAlone(message);
+    return this.batcher.append(message);
   }
 
   async getMessage(appId: string, messageId: string): Promise<Message | undefined> {
@@ -586,59 +587,25 @@ export class KyselyStore implements Store {
 
   // ---- internals ----
 
-  private async appendAlone(message: NewMessage): Promise<AppendResult> {
+  private async appendAlone(message: NewMessage, write: StatementAppendWriter['appendStatement']): Promise<AppendResult> {
     let seq: number | undefined;
     try {
-      seq = this.traits.appendStatement
-        ? await this.traits.appendStatement(this.db, message)
-        : await this.db.transaction().execute((trx) => this.appendInTransaction(trx, message));
+      seq = await write(this.db, message);
     } catch (error) {
       // The write rolled back, so the seq it took is free again.
-      return this.resolveAppendFailure(this.db, message, error);
+      return this.resolveAppendFailure(message, error);
     }
     if (seq === undefined) throw new StoreNotFound(`Conversation ${message.conversation_id} does not exist`);
     return { message: appended(message, seq), duplicate: false };
   }
 
-  /**
-   * Many appends, one transaction: each runs inside its own savepoint so a
-   * duplicate or a missing conversation undoes only that append. Outcomes are
-   * settled after COMMIT, so nobody is told "stored" before it is.
-   */
+  /** Outcomes are settled after the commit, so nobody is told "stored" before it is. */
   private async appendBatch(batch: readonly PendingAppend[]): Promise<void> {
-    if (this.traits.appendBatchSync) return this.appendBatchFast(batch, this.traits.appendBatchSync);
-    if (this.traits.appendBatchStatement) return this.appendBatchInOneStatement(batch, this.traits.appendBatchStatement);
-    const outcomes: Array<{ ok: true; value: AppendResult } | { ok: false; error: unknown }> = [];
-    try {
-      await this.db.transaction().execute(async (trx) => {
-        for (const { message } of batch) {
-          await trx.executeQuery(SAVEPOINT);
-          try {
-            const seq = await this.appendInTransaction(trx, message);
-            outcomes.push({ ok: true, value: { message: appended(message, seq), duplicate: false } });
-          } catch (error) {
-            await trx.executeQuery(ROLLBACK_TO_SAVEPOINT);
-            try {
-              outcomes.push({ ok: true, value: await this.resolveAppendFailure(trx, message, error) });
-            } catch (failure) {
-              outcomes.push({ ok: false, error: failure });
-            }
-          }
-          await trx.executeQuery(RELEASE_SAVEPOINT);
-        }
-      });
-    } catch (error) {
-      for (const pending of batch) pending.reject(error);
-      return;
-    }
-    batch.forEach((pending, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) pending.resolve(outcome.value);
-      else pending.reject(outcome.error);
-    });
+    const t = this.traits;
+    return t.appendBatchSync ? this.appendBatchFast(batch, t.appendBatchSync) : this.appendBatchInOneStatement(batch, t);
   }
 
-  private async appendBatchFast(batch: readonly PendingAppend[], write: NonNullable<DialectTraits['appendBatchSync']>): Promise<void> {
+  private async appendBatchFast(batch: readonly PendingAppend[], write: SyncAppendWriter['appendBatchSync']): Promise<void> {
     let results: ReturnType<typeof write>;
     try {
       // Holding Kysely's one connection keeps its other queries out of this transaction.
@@ -654,13 +621,13 @@ export class KyselyStore implements Store {
         pending.resolve({ message: appended(pending.message, result.seq), duplicate: false });
         continue;
       }
-      this.resolveAppendFailure(this.db, pending.message, result.error).then(pending.resolve, pending.reject);
+      this.resolveAppendFailure(pending.message, result.error).then(pending.resolve, pending.reject);
     }
   }
 
   private async appendBatchInOneStatement(
     batch: readonly PendingAppend[],
-    write: NonNullable<DialectTraits['appendBatchStatement']>,
+    { appendBatchStatement: write, appendStatement: writeOne }: StatementAppendWriter,
   ): Promise<void> {
     // Two sends with one client_msg_id in a batch would both pass the
     // statement's "already stored?" check; the repeat waits for the next round.
@@ -668,12 +635,11 @@ export class KyselyStore implements Store {
     const now: PendingAppend[] = [];
     const repeats: PendingAppend[] = [];
     for (const pending of batch) {
-      const { app_id, sender_id, client_msg_id } = pending.message;
-      if (client_msg_id === null) {
+      if (pending.message.client_msg_id === null) {
         now.push(pending);
         continue;
       }
-      const key = `${app_id}\u0000${sender_id}\u0000${client_msg_id}`;
+      const key = resendKey(pending.message);
       (seen.has(key) ? repeats : now).push(pending);
       seen.add(key);
     }
@@ -687,7 +653,7 @@ export class KyselyStore implements Store {
         return;
       }
       // Nothing was written. One at a time gives each append its own outcome, in order.
-      for (const pending of batch) await this.appendAlone(pending.message).then(pending.resolve, pending.reject);
+      for (const pending of batch) await this.appendAlone(pending.message, writeOne).then(pending.resolve, pending.reject);
       return;
     }
     for (let i = 0; i < now.length; i++) {
@@ -696,96 +662,35 @@ export class KyselyStore implements Store {
       if (seq !== undefined) pending.resolve({ message: appended(pending.message, seq), duplicate: false });
       else this.resolveNotStored(pending.message).then(pending.resolve, pending.reject);
     }
-    for (const pending of repeats) await this.appendAlone(pending.message).then(pending.resolve, pending.reject);
+    for (const pending of repeats) await this.appendAlone(pending.message, writeOne).then(pending.resolve, pending.reject);
   }
 
   /** An append the batch statement left out: a resend of a stored message, or no such conversation. */
   private async resolveNotStored(message: NewMessage): Promise<AppendResult> {
-    const stored = message.client_msg_id === null ? undefined : await this.findByClientMsgId(this.db, message);
-    if (stored) return { message: stored, duplicate: true };
+    const resend = await this.storedResend(message);
+    if (resend) return resend;
     throw new StoreNotFound(`Conversation ${message.conversation_id} does not exist`);
   }
 
   /** A resend (or a concurrent twin) fails on the client_msg_id index: answer with what the first one stored. */
-  private async resolveAppendFailure(db: Kysely<Database>, message: NewMessage, error: unknown): Promise<AppendResult> {
+  private async resolveAppendFailure(message: NewMessage, error: unknown): Promise<AppendResult> {
     if (!this.traits.isUniqueViolation(error)) throw error;
-    const stored = message.client_msg_id === null ? undefined : await this.findByClientMsgId(db, message);
-    if (stored) return { message: stored, duplicate: true };
+    const resend = await this.storedResend(message);
+    if (resend) return resend;
     throw new StoreConflict(`Message ${message.id} already exists`);
   }
 
-  /**
-   * The portable append: three statements in the caller's transaction. The
-   * UPDATE ... RETURNING comes first so that, on a database with real
-   * concurrency, the conversation's row lock queues concurrent appends and
-   * seqs come out dense; on SQLite the single connection serializes anyway.
-   */
-  private async appendInTransaction(trx: Transaction<Database>, m: NewMessage): Promise<number> {
-    const { rows } = await this.bumpSeq(trx, { app_id: m.app_id, conversation_id: m.conversation_id, created_at: m.created_at });
-    if (!rows[0]) throw new StoreNotFound(`Conversation ${m.conversation_id} does not exist`);
-    const seq = rows[0].last_seq;
-    await this.insertMessage(trx, {
-      app_id: m.app_id,
-      id: m.id,
-      conversation_id: m.conversation_id,
-      seq,
-      sender_id: m.sender_id,
-      client_msg_id: m.client_msg_id,
-      type: m.type,
-      content: JSON.stringify(m.content),
-      state: m.state,
-      created_at: m.created_at,
-    });
-    // seq is the conversation's new maximum and this transaction holds the
-    // conversation, so plain assignment can never move a cursor backwards.
-    await this.moveSenderCursors(trx, { app_id: m.app_id, conversation_id: m.conversation_id, user_id: m.sender_id, seq });
-    return seq;
-  }
-
-  private readonly bumpSeq = prepare((a: { app_id: string; conversation_id: string; created_at: number }) =>
-    this.db
-      .updateTable('conversations')
-      .set((eb) => ({ last_seq: eb('last_seq', '+', 1), last_message_at: a.created_at }))
-      .where('app_id', '=', a.app_id)
-      .where('id', '=', a.conversation_id)
-      .returning('last_seq'),
-  );
-
-  private readonly insertMessage = prepare((a: Omit<Selectable<MessagesTable>, 'updated_at' | 'edited_at'>) =>
-    this.db.insertInto('messages').values({
-      app_id: a.app_id,
-      id: a.id,
-      conversation_id: a.conversation_id,
-      seq: a.seq,
-      sender_id: a.sender_id,
-      client_msg_id: a.client_msg_id,
-      type: a.type,
-      content: a.content,
-      state: a.state,
-      created_at: a.created_at,
-      updated_at: a.created_at,
-      edited_at: null,
-    }),
-  );
-
-  private readonly moveSenderCursors = prepare((a: { app_id: string; conversation_id: string; user_id: string; seq: number }) =>
-    this.db
-      .updateTable('members')
-      .set({ read_seq: a.seq, delivered_seq: a.seq })
-      .where('app_id', '=', a.app_id)
-      .where('conversation_id', '=', a.conversation_id)
-      .where('user_id', '=', a.user_id),
-  );
-
-  private async findByClientMsgId(db: Kysely<Database>, m: NewMessage): Promise<Message | undefined> {
-    const row = await db
+  /** What the first send with this message's client_msg_id stored, if any. */
+  private async storedResend(m: NewMessage): Promise<AppendResult | undefined> {
+    if (m.client_msg_id === null) return undefined;
+    const row = await this.db
       .selectFrom('messages')
       .selectAll()
       .where('app_id', '=', m.app_id)
       .where('sender_id', '=', m.sender_id)
       .where('client_msg_id', '=', m.client_msg_id)
       .executeTakeFirst();
-    return row && toMessage(row);
+    return row && { message: toMessage(row), duplicate: true };
   }
 
   private async moveCursors(
@@ -827,7 +732,6 @@ export class KyselyStore implements Store {
     };
   }
 
-  /** Turns constraint errors into the port's errors, with messages a caller can act on. */
 }
 
 function appended(m: NewMessage, seq: number): Message {

@@ -26,13 +26,6 @@ import type { GatewayStore } from './port-gateway.ts';
  */
 export interface Store extends AiStore, GatewayStore {
   readonly dialect: 'sqlite' | 'postgres';
-  /**
-   * True when appendMessage calls complete in the order they were made (group
-   * commit writes batches one at a time and settles them in FIFO order: both
-   * adapters). Callers that need pushes in seq order can then skip
-   * serializing appends per conversation.
-   */
-  readonly appendsInOrder: boolean;
   /** Runs pending migrations; called once at start. Safe to call again. */
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -98,7 +91,9 @@ export interface Store extends AiStore, GatewayStore {
    * it, updates the conversation's last_seq and last_message_at, and moves the
    * sender's read and delivered seq to it, all in one transaction.
    * When (app, sender, client_msg_id) already exists, nothing is written and
-   * the stored message is returned with duplicate = true.
+   * the stored message is returned with duplicate = true. Calls complete in
+   * the order they were made (group commit settles each batch in order), so
+   * a caller that pushes on completion pushes in seq order.
    */
   appendMessage(message: NewMessage): Promise<{ message: Message; duplicate: boolean }>;
   getMessage(appId: string, messageId: string): Promise<Message | undefined>;
@@ -194,6 +189,14 @@ export interface MessagePatch {
   state?: MessageState;
   edited_at?: number | null;
   updated_at: number;
+}
+
+/**
+ * What makes two sends the same send: client_msg_id is unique per app and
+ * sender (the messages_client_msg_id index), whatever the conversation.
+ */
+export function resendKey(m: { app_id: string; sender_id: string; client_msg_id: string | null }): string {
+  return `${m.app_id}\u0000${m.sender_id}\u0000${m.client_msg_id}`;
 }
 
 /** A write broke a uniqueness rule (duplicate id, second direct conversation for a pair). */

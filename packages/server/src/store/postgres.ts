@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { KyselyStore, type DialectTraits } from './kysely-store.ts';
+import { KyselyStore, type DialectTraits, type StatementAppendWriter } from './kysely-store.ts';
 import type { NewMessage, Store } from './port.ts';
 import type { Database } from './schema.ts';
 
@@ -77,7 +77,7 @@ const APPEND_BATCH = `
   )
   select ord::int as ord, seq from numbered`;
 
-function batchAppender(pool: pg.Pool): NonNullable<DialectTraits['appendBatchStatement']> {
+function batchAppender(pool: pg.Pool): StatementAppendWriter['appendBatchStatement'] {
   return async (batch) => {
     const column = <K extends keyof NewMessage>(key: K) => batch.map((m) => m[key]);
     const { rows } = await pool.query<{ ord: number; seq: number }>({
@@ -102,8 +102,6 @@ const traits: DialectTraits = {
   bool: (value) => value,
   greatest: 'greatest',
   least: 'least',
-  groupCommit: true,
-  appendStatement,
 };
 
 const INT8_OID = 20;
@@ -161,6 +159,6 @@ export function openPostgresPool(url: string, max: number, timeoutMs = 15_000): 
 }
 
 /** What KyselyStore needs to know about Postgres, with the batch append bound to this pool. */
-export function postgresTraits(pool: pg.Pool): DialectTraits {
-  return { ...traits, appendBatchStatement: batchAppender(pool) };
+export function postgresTraits(pool: pg.Pool): DialectTraits & StatementAppendWriter {
+  return { ...traits, appendBatchStatement: batchAppender(pool), appendStatement };
 }

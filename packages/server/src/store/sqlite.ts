@@ -7,7 +7,7 @@ import {
   type Driver,
   type QueryResult,
 } from 'kysely';
-import { KyselyStore, type DialectTraits } from './kysely-store.ts';
+import { KyselyStore, type DialectTraits, type SyncAppendWriter } from './kysely-store.ts';
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.ts';
 import { StoreNotFound, type NewMessage, type Store } from './port.ts';
 import type { Database } from './schema.ts';
@@ -22,7 +22,6 @@ const traits: DialectTraits = {
   bool: (value) => (value ? 1 : 0),
   greatest: 'max',
   least: 'min',
-  groupCommit: true,
 };
 
 /** Opens (creating if needed) the embedded database file. Call migrate() before use. */
@@ -51,7 +50,7 @@ export function openSqliteStore(path: string): Store {
  * nests transactions that way) so a duplicate undoes only itself, the batch
  * in one transaction and one synchronous call.
  */
-function syncAppender(db: Sqlite.Database): NonNullable<DialectTraits['appendBatchSync']> {
+function syncAppender(db: Sqlite.Database): SyncAppendWriter['appendBatchSync'] {
   let statements: { bump: Sqlite.Statement; insert: Sqlite.Statement; cursors: Sqlite.Statement } | undefined;
   // Prepared on first use: the tables exist only after migrate().
   const prepared = () =>

@@ -426,7 +426,7 @@ export function describeStoreContract(label: string, harness: StoreHarness, opti
         expect((await store.getConversation(app, c.id))?.last_seq).toBe(200);
       });
 
-      it('where the store says appends complete in call order, they do: pushes rely on it', async () => {
+      it('appends complete in call order: pushes rely on it', async () => {
         const { app, c } = await setup();
         const d = await newGroup(app, ['a']);
         const completed: string[] = [];
@@ -437,7 +437,7 @@ export function describeStoreContract(label: string, harness: StoreHarness, opti
           }),
         );
         const results = await Promise.all(sends);
-        if (store.appendsInOrder) expect(completed).toEqual(results.map((r) => `${r.message.conversation_id}:${r.message.seq}`));
+        expect(completed).toEqual(results.map((r) => `${r.message.conversation_id}:${r.message.seq}`));
         const seqsOf = (id: string) => results.filter((r) => r.message.conversation_id === id).map((r) => r.message.seq);
         expect(seqsOf(c.id)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
         expect(seqsOf(d.id)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
