@@ -35,16 +35,22 @@ describe('SQLite store', () => {
     }
   });
 
+  /** A migrated store at `path` with app 'app' and an empty group conversation 'c'. */
+  async function openWithConversation(path: string) {
+    const store = openSqliteStore(path);
+    await store.migrate();
+    await store.createApp({ id: 'app', name: 'A', secret_hash: 'h', created_at: 1, updated_at: 1 });
+    await store.createConversation({ id: 'c', app_id: 'app', kind: 'group', title: null, direct_key: null, created_by: null, created_at: 1 }, []);
+    return store;
+  }
+
   it('openStore rejects a database URL it does not understand', () => {
     expect(() => openStore({ databaseUrl: 'mysql://x/y', dataDir: dir })).toThrow(/postgres:\/\//);
   });
 
   it('close() writes appends that were accepted but not yet committed', async () => {
     const path = join(dir, 'close.db');
-    const store = openSqliteStore(path);
-    await store.migrate();
-    await store.createApp({ id: 'app', name: 'A', secret_hash: 'h', created_at: 1, updated_at: 1 });
-    await store.createConversation({ id: 'c', app_id: 'app', kind: 'group', title: null, direct_key: null, created_by: null, created_at: 1 }, []);
+    const store = await openWithConversation(path);
     const pending = store.appendMessage({
       id: 'm', app_id: 'app', conversation_id: 'c', sender_id: 's', client_msg_id: null, type: 'text', content: { text: 'x' }, state: 'complete', created_at: 2,
     });
@@ -69,10 +75,7 @@ describe('SQLite store', () => {
 
   it('checkpoints the WAL on its worker while the store writes, and leaves it empty at close', async () => {
     const path = join(dir, 'checkpoint.db');
-    const store = openSqliteStore(path);
-    await store.migrate();
-    await store.createApp({ id: 'app', name: 'A', secret_hash: 'h', created_at: 1, updated_at: 1 });
-    await store.createConversation({ id: 'c', app_id: 'app', kind: 'group', title: null, direct_key: null, created_by: null, created_at: 1 }, []);
+    const store = await openWithConversation(path);
     const sizeBefore = statSync(path).size;
     const text = 'x'.repeat(2000);
     for (let i = 0; i < 300; i++) {
