@@ -8,6 +8,8 @@ export interface StepMatch {
   model?: string;
   /** Defaults to 'chat'. */
   endpoint?: Endpoint;
+  /** Only chat requests whose last user message contains this text: one tenant's prompts, not the model's every call. */
+  promptContains?: string;
   /** How many requests this step answers before it is used up; Infinity keeps it forever. Default 1. */
   times?: number;
 }
@@ -85,10 +87,13 @@ export class Script {
     for (const step of steps) this.queue.push({ step, left: step.times ?? 1 });
   }
 
-  take(endpoint: Endpoint, model: string | undefined): Step | undefined {
+  take(endpoint: Endpoint, model: string | undefined, prompt = ''): Step | undefined {
     if (this.queue.length === 0) return undefined;
     const i = this.queue.findIndex(
-      (q) => (q.step.endpoint ?? 'chat') === endpoint && (q.step.model === undefined || q.step.model === model),
+      (q) =>
+        (q.step.endpoint ?? 'chat') === endpoint &&
+        (q.step.model === undefined || q.step.model === model) &&
+        (q.step.promptContains === undefined || prompt.includes(q.step.promptContains)),
     );
     if (i < 0) return undefined;
     const q = this.queue[i]!;

@@ -150,6 +150,13 @@ describe('faults', () => {
     for (let i = 0; i < 3; i++) expect((await post('/chat/completions', chat({ model: 'dead' }))).status).toBe(503);
   });
 
+  it('matches steps by the last user message, so one caller\'s prompts fail and another\'s do not', async () => {
+    fx.script({ promptContains: 'poison', fault: 'status', status: 500, times: Infinity });
+    const poisoned = chat({ messages: [{ role: 'user', content: 'a poison prompt' }] });
+    for (let i = 0; i < 2; i++) expect((await post('/chat/completions', poisoned)).status).toBe(500);
+    expect((await post('/chat/completions', chat())).status).toBe(200);
+  });
+
   it('cuts the stream after the first chunk', async () => {
     fx.script({ fault: 'cut', afterChunks: 1, text: 'one two three' });
     const res = await post('/chat/completions', chat({ stream: true }));

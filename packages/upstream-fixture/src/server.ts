@@ -376,7 +376,7 @@ export async function startUpstreamFixture(options: FixtureOptions = {}): Promis
       if (!body || !Array.isArray(body.messages)) {
         return json(res, 400, errorBody("'messages' is a required property.", 'invalid_request_error', null, 'messages'));
       }
-      const step = script.take('chat', body.model);
+      const step = script.take('chat', body.model, lastUserText(body.messages));
       if (step && isFault(step) && (step.fault === 'rate_limit' || step.fault === 'status')) return sendFaultStatus(res, step, body.model);
       return body.stream === true ? streamChat(req, res, body, step) : jsonChat(req, res, body, step);
     }
