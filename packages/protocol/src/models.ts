@@ -54,16 +54,37 @@ export type MessageType = z.infer<typeof MessageType>;
 export const MessageState = z.enum(['complete', 'streaming', 'failed', 'recalled']);
 export type MessageState = z.infer<typeof MessageState>;
 
-/** What a sender may put in a message, by type. Stored as JSON. */
-export const TextContent = z.object({ text: z.string().min(1).max(32_000) });
-export const FileRef = z.object({
+/**
+ * App-defined data a sender attaches to a message (an order number, a deep
+ * link): flat and small, stored and delivered as is, never read by Warbler.
+ */
+export const MessageMetadata = z
+  .record(z.string().min(1).max(64), z.union([z.string().max(1_000), z.number(), z.boolean(), z.null()]))
+  .refine((m) => Object.keys(m).length <= 20, 'metadata holds at most 20 keys');
+
+/** Users a message names (ids); agents named here answer in groups. */
+const Mentions = z.array(Id).max(50);
+
+/**
+ * What a sender may put in a message, by type. Objects are strict: a field
+ * that is not listed is refused, so nobody can store fields only the server
+ * writes (an agent reply's citations, model, cost, error, feedback).
+ */
+export const TextContent = z.strictObject({
+  text: z.string().min(1).max(32_000),
+  mentions: Mentions.optional(),
+  metadata: MessageMetadata.optional(),
+});
+export const FileRef = z.strictObject({
   file_id: Id,
   name: z.string().max(255).optional(),
   mime: z.string().max(255).optional(),
   size: z.number().int().nonnegative().optional(),
-  width: z.number().int().positive().optional(),
-  height: z.number().int().positive().optional(),
+  width: z.number().int().positive().max(100_000).optional(),
+  height: z.number().int().positive().max(100_000).optional(),
   caption: z.string().max(4_000).optional(),
+  mentions: Mentions.optional(),
+  metadata: MessageMetadata.optional(),
 });
 export const MessageContent = z.record(z.string(), z.unknown());
 export type MessageContent = z.infer<typeof MessageContent>;

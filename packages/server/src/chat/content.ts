@@ -2,6 +2,17 @@ import { FileRef, TextContent, type MessageContent, type MessageType } from '@wa
 import { badRequest } from '../errors.ts';
 import type { Store } from '../store/index.ts';
 
+const OPTIONAL = ', with optional mentions (user ids) and metadata (at most 20 flat values)';
+
+/** The first problem in words a developer can act on: which field, and what is wrong with it. */
+function firstIssue(issues: Array<{ code: string; path: PropertyKey[]; message: string; keys?: string[] }>): string {
+  const issue = issues[0];
+  if (!issue) return '';
+  const where = ['content', ...issue.path.map(String)].join('.');
+  if (issue.code === 'unrecognized_keys' && issue.keys) return `${where} has fields a sender may not set: ${issue.keys.join(', ')}.`;
+  return `${where}: ${issue.message}.`;
+}
+
 /**
  * Checks what a sender put in a message against its type and returns what is
  * stored. File facts (name, MIME, size) come from the upload, not the client,
@@ -16,14 +27,12 @@ export async function acceptContent(
 ): Promise<MessageContent> {
   if (type === 'text') {
     const parsed = TextContent.safeParse(content);
-    if (!parsed.success) {
-      throw badRequest('A text message needs content.text: 1 to 32,000 characters.', parsed.error.issues);
-    }
-    return { ...content, text: parsed.data.text };
+    if (!parsed.success) throw badRequest(`A text message takes content.text (1 to 32,000 characters)${OPTIONAL}. ${firstIssue(parsed.error.issues)}`, parsed.error.issues);
+    return parsed.data;
   }
   if (type === 'image' || type === 'file') {
     const parsed = FileRef.safeParse(content);
-    if (!parsed.success) throw badRequest(`An ${type} message needs content.file_id from an upload.`, parsed.error.issues);
+    if (!parsed.success) throw badRequest(`An ${type} message takes content.file_id from an upload, and caption${OPTIONAL}. ${firstIssue(parsed.error.issues)}`, parsed.error.issues);
     const file = await store.getFile(appId, parsed.data.file_id);
     if (!file || file.conversation_id !== conversationId) {
       throw badRequest('content.file_id is not a file uploaded to this conversation. Upload it with POST /api/conversations/:id/files first.');

@@ -8,6 +8,7 @@ import { agentRoutes } from './agents.ts';
 import { conversationRoutes } from './conversations.ts';
 import type { HttpDeps } from './deps.ts';
 import { registerErrorHandling } from './errors.ts';
+import { registerJsonBody } from './json-body.ts';
 import { fileRoutes } from './files.ts';
 import { gatewayKeyRoutes } from './gateway-keys.ts';
 import { knowledgeRoutes } from './knowledge.ts';
@@ -99,6 +100,7 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
     done();
   });
   registerErrorHandling(app);
+  registerJsonBody(app);
   if (deps.gateway?.metrics) observeHttp(app, deps.gateway.metrics.metrics);
 
   await app.register(swagger, {

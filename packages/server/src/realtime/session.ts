@@ -9,6 +9,7 @@ import {
 import type { WebSocket } from 'ws';
 import type { Actor, Messages } from '../chat/index.ts';
 import { WarblerError } from '../errors.ts';
+import { parseBoundedJson } from '../json-shape.ts';
 import { isStoreUnavailable, storeUnavailable } from '../store/index.ts';
 import type { Connection } from './hub.ts';
 import { TokenBucket } from './rate.ts';
@@ -117,13 +118,12 @@ export class Session implements Connection {
     if (size > MAX_CLIENT_FRAME_BYTES) {
       return this.violation(undefined, 'payload_too_large', `Frames are at most ${MAX_CLIENT_FRAME_BYTES} bytes; this one was ${size}. Upload large content as a file.`);
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(raw.toString());
-    } catch {
-      return this.violation(undefined, 'bad_request', 'The frame is not valid JSON.');
+    const parsedJson = parseBoundedJson(raw.toString());
+    if (!parsedJson.ok) {
+      return this.violation(frameId(parsedJson.value), 'bad_request', parsedJson.reason === 'syntax' ? 'The frame is not valid JSON.' : `The frame was refused: ${parsedJson.message}`);
     }
-    const id = typeof (json as { id?: unknown })?.id === 'string' ? (json as { id: string }).id : undefined;
+    const json = parsedJson.value;
+    const id = frameId(json);
     const type = (json as { type?: unknown })?.type;
     if (typeof type !== 'string' || !KNOWN_TYPES.has(type)) {
       return this.violation(id, 'unknown_frame', `Unknown frame type ${JSON.stringify(type)}. See docs/protocol.md for the frames a client may send.`);
@@ -204,4 +204,10 @@ export class Session implements Connection {
     this.send({ type: 'error', id, code, message });
     if (++this.violations > MAX_VIOLATIONS) this.close(CloseCode.policy, 'too many invalid frames');
   }
+}
+
+/** A frame's request id, when it has a usable one, so even a refusal can be matched to its request. */
+function frameId(frame: unknown): string | undefined {
+  const id = (frame as { id?: unknown } | undefined)?.id;
+  return typeof id === 'string' && id.length <= 64 && !id.includes('\u0000') ? id : undefined;
 }

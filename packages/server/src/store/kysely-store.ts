@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
+import { readStoredContent } from './stored-content.ts';
 import type { Conversation, Member, Message, StoredFile } from '@warbler/protocol';
 import { runMigrations } from './migrations.ts';
 import { KyselyAiStore } from './kysely-ai-store.ts';
@@ -844,7 +845,7 @@ function toMessage(r: Selectable<MessagesTable>): Message {
     sender_id: r.sender_id,
     client_msg_id: r.client_msg_id,
     type: r.type,
-    content: JSON.parse(r.content) as Message['content'],
+    content: readStoredContent(r.content),
     state: r.state,
     created_at: r.created_at,
     updated_at: r.updated_at,
