@@ -67,4 +67,54 @@ describe('CircuitBreaker', () => {
     cb.success(early);
     expect(cb.state).toBe('open');
   });
+
+  describe('last-resort calls (every other way to the model is shut)', () => {
+    it('go through an open circuit, any number at once, without taking the probe slot', () => {
+      const c = clock();
+      const cb = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 1000, now: c.now });
+      cb.failure(cb.begin());
+      expect(cb.canAttempt()).toBe(false);
+      const a = cb.beginAnyway();
+      const b = cb.beginAnyway();
+      expect(a).toEqual({ probe: false, lastResort: true });
+      cb.release(a);
+      cb.release(b);
+      c.advance(1000);
+      // The regular probe is still there after the cool-down.
+      expect(cb.canAttempt()).toBe(true);
+    });
+
+    it('close the circuit when one is answered', () => {
+      const c = clock();
+      const cb = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 1000, now: c.now });
+      cb.failure(cb.begin());
+      cb.failure(cb.begin());
+      expect(cb.state).toBe('open');
+      cb.success(cb.beginAnyway());
+      expect(cb.state).toBe('closed');
+      // And the failure count starts again from zero.
+      cb.failure(cb.begin());
+      expect(cb.state).toBe('closed');
+    });
+
+    it('start the cool-down again when one fails', () => {
+      const c = clock();
+      const cb = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 1000, now: c.now });
+      cb.failure(cb.begin());
+      c.advance(600);
+      cb.failure(cb.beginAnyway());
+      expect(cb.retryInMs).toBe(1000);
+    });
+
+    it('are plain calls when the circuit closed meanwhile: a failure counts towards the threshold', () => {
+      const c = clock();
+      const cb = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 1000, now: c.now });
+      const t = cb.beginAnyway();
+      expect(t).toEqual({ probe: false });
+      cb.failure(t);
+      expect(cb.state).toBe('closed');
+      cb.failure(cb.beginAnyway());
+      expect(cb.state).toBe('open');
+    });
+  });
 });

@@ -3,6 +3,12 @@
 // stream's verdict comes long after the call "returned" (a cut stream fails
 // after the first token), and in half-open state they queue callers behind the
 // probe where the router wants to skip straight to a fallback.
+//
+// An open circuit never shuts the last way to a model, though: when every
+// deployment a call could use is open, the router still sends it, on a
+// last-resort ticket (beginAnyway). Otherwise one tenant whose prompts make
+// upstream fail would pause the model for every tenant (Envoy's panic
+// threshold and LiteLLM's single-deployment rule make the same trade).
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
@@ -17,6 +23,8 @@ export interface CircuitOptions {
 /** Handed out by `begin()`; report exactly one verdict on it. */
 export interface CircuitTicket {
   readonly probe: boolean;
+  /** Sent although the circuit was open, because nothing else could serve the call (see beginAnyway). */
+  readonly lastResort?: boolean;
 }
 
 export class CircuitBreaker {
@@ -56,11 +64,19 @@ export class CircuitBreaker {
     return { probe: true };
   }
 
+  /**
+   * A call that goes through whatever the state, because every other way to
+   * the model is shut too. It holds no probe slot (any number may be out at
+   * once); its verdict counts like a probe's: an answer closes the circuit, a
+   * failure starts the cool-down again.
+   */
+  beginAnyway(): CircuitTicket {
+    return this.openedAt === undefined ? { probe: false } : { probe: false, lastResort: true };
+  }
+
   success(ticket: CircuitTicket): void {
-    if (ticket.probe) {
-      this.probing = false;
-      this.openedAt = undefined;
-    }
+    if (ticket.probe) this.probing = false;
+    if (ticket.probe || ticket.lastResort) this.openedAt = undefined;
     // A call that started before the circuit opened proves little about now.
     if (this.openedAt === undefined) this.failures = 0;
   }
@@ -71,7 +87,11 @@ export class CircuitBreaker {
       this.openedAt = this.now();
       return;
     }
-    if (this.openedAt !== undefined) return;
+    if (this.openedAt !== undefined) {
+      // The most recent evidence: the router's last resort then tries the deployment that failed longest ago.
+      if (ticket.lastResort) this.openedAt = this.now();
+      return;
+    }
     this.failures += 1;
     if (this.failures >= this.threshold) this.openedAt = this.now();
   }

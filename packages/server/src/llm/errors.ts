@@ -13,7 +13,13 @@ export type LlmErrorKind =
   /** The caller stopped the call. */
   | 'aborted'
   /** Every deployment that could serve the model is shut by its circuit breaker. */
-  | 'unavailable';
+  | 'unavailable'
+  /**
+   * Warbler failed on its side of the wire (a request it could not serialise,
+   * a bug in an adapter): says nothing about the deployment, so it never
+   * counts against its circuit and is not retried.
+   */
+  | 'internal';
 
 /** Kinds where trying again (here or on another deployment) may succeed. */
 const TRANSIENT: ReadonlySet<LlmErrorKind> = new Set(['rate_limited', 'server', 'timeout', 'connection', 'cut_stream', 'malformed']);
@@ -32,6 +38,7 @@ const HTTP_STATUS: Record<LlmErrorKind, number> = {
   malformed: 502,
   aborted: 499,
   unavailable: 503,
+  internal: 500,
 };
 
 export interface LlmErrorInit {
@@ -75,6 +82,33 @@ export class LlmError extends Error {
 
 export function isLlmError(e: unknown): e is LlmError {
   return e instanceof LlmError;
+}
+
+/**
+ * What our own code threw rather than the network or the provider: engine
+ * errors (a stack overflow, a circular or BigInt value in JSON.stringify, a
+ * bug's TypeError). Transport errors (undici's, the socket's) carry a `code`.
+ */
+export function isLocalFault(err: unknown): boolean {
+  if (err instanceof LlmError) return false;
+  if (err instanceof RangeError || err instanceof ReferenceError) return true;
+  return err instanceof TypeError && typeof (err as { code?: unknown }).code !== 'string';
+}
+
+/**
+ * An `internal` LlmError for a local fault. Its message is safe to show (the
+ * engine's own text, e.g. "Maximum call stack size exceeded", stays in
+ * `cause` for the logs).
+ */
+export function internalError(err: unknown, doing: string): LlmError {
+  return new LlmError('internal', `Warbler failed while ${doing} (a fault on our side, not the provider's). Try again; if it persists, report the request id.`, { cause: err });
+}
+
+/** Any thrown value as an LlmError: ours as `internal`, anything else as a provider failure. */
+export function asLlmError(err: unknown, doing: string): LlmError {
+  if (err instanceof LlmError) return err;
+  if (isLocalFault(err)) return internalError(err, doing);
+  return new LlmError('server', `The provider failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
 /** Parses `retry-after-ms` (OpenAI, Azure) or `retry-after` (seconds or an HTTP date) into milliseconds. */

@@ -134,7 +134,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
         }
       }
     } catch (err) {
-      yield { type: 'error', error: err instanceof LlmError ? err : new LlmError('malformed', `The provider sent a chunk we could not read: ${String(err)}`, { cause: err }) };
+      // Our reading of a chunk failed on its shape: the provider's fault (retried, counted), but the engine's text stays in `cause`.
+      yield { type: 'error', error: err instanceof LlmError ? err : new LlmError('malformed', 'The provider sent a chunk we could not read.', { cause: err }) };
       return;
     }
     if (signal?.aborted) {

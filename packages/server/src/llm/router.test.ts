@@ -5,6 +5,7 @@ import { costOf, seedPriceTable } from './prices.ts';
 import { Router, type AttemptReport, type Deployment, type Route, type RouterOptions } from './router.ts';
 import { collectChat } from './stream.ts';
 import { countTextTokens } from './tokens.ts';
+import type { LlmError } from './errors.ts';
 import type { ChatRequest, ChatStreamPart, LlmProvider } from './types.ts';
 
 let fx: UpstreamFixture;
@@ -157,13 +158,60 @@ describe('Router streaming', () => {
     expect(router.health().find((h) => h.deployment === 'fx/dead')!.state).toBe('closed');
   });
 
-  it('says the model is unavailable when every circuit is open', async () => {
-    const { router } = setup([{ model: 'm', deployments: [dep('dead')] }], { circuit: { failureThreshold: 1, cooldownMs: 60_000 }, retry: { maxRetries: 0 } });
+  // This test used to expect 'unavailable' with no upstream call: the defect of issue 10 item 2, where one
+  // tenant's failing prompts paused the only deployment of a model for every tenant.
+  it('keeps calling the last deployment of a model when its circuit is open: one try per call, no retries', async () => {
+    const { router, reports } = setup([{ model: 'm', deployments: [dep('dead')] }], { circuit: { failureThreshold: 1, cooldownMs: 60_000 }, retry: { maxRetries: 2 } });
     fx.script({ model: 'dead', fault: 'status', status: 500, times: Infinity });
     await parts(router.chat(ask('m')));
-    const ps = await parts(router.chat(ask('m')));
-    expect(ps).toEqual([{ type: 'error', error: expect.objectContaining({ kind: 'unavailable' }) }]);
     expect(requestsFor('dead')).toHaveLength(1);
+    expect(router.health()[0]).toMatchObject({ state: 'open' });
+    const ps = await parts(router.chat(ask('m')));
+    expect(ps).toEqual([{ type: 'error', error: expect.objectContaining({ kind: 'server', status: 500 }) }]);
+    expect(requestsFor('dead')).toHaveLength(2);
+    await expect(router.complete(ask('m'))).rejects.toMatchObject({ kind: 'server' });
+    expect(requestsFor('dead')).toHaveLength(3);
+
+    // The deployment recovers (or it was only some prompts that failed): the next caller is answered and the circuit closes.
+    fx.reset();
+    expect((await collectChat(router.chat(ask('m')))).text).toBe('Hello');
+    expect(router.health()[0]).toMatchObject({ state: 'closed' });
+    expect(reports.map((r) => r.outcome)).toEqual(['failure', 'failure', 'failure', 'success']);
+  });
+
+  it('while a fallback can answer, skips the open deployment instead', async () => {
+    const { router } = setup(
+      [
+        { model: 'main', deployments: [dep('main-a')], fallbacks: ['backup'] },
+        { model: 'backup', deployments: [dep('backup-a')] },
+      ],
+      { circuit: { failureThreshold: 1, cooldownMs: 60_000 }, retry: { maxRetries: 0 } },
+    );
+    fx.script({ model: 'main-a', fault: 'status', status: 500, times: Infinity });
+    for (let i = 0; i < 4; i++) expect((await collectChat(router.chat(ask('main')))).text).toBe('Hello');
+    expect(requestsFor('main-a')).toHaveLength(1);
+    expect(requestsFor('backup-a')).toHaveLength(4);
+  });
+
+  it('when the whole chain is open, tries the deployment that failed longest ago', async () => {
+    let now = 1_000;
+    const { router } = setup(
+      [
+        { model: 'main', deployments: [dep('main-a')], fallbacks: ['backup'] },
+        { model: 'backup', deployments: [dep('backup-a')] },
+      ],
+      { circuit: { failureThreshold: 1, cooldownMs: 60_000, now: () => now }, retry: { maxRetries: 0 } },
+    );
+    fx.script({ fault: 'status', status: 500, times: Infinity });
+    await parts(router.chat(ask('main')));
+    expect(fx.requests.map((r) => r.body?.model)).toEqual(['main-a', 'backup-a']);
+    // Both opened at the same moment: the requested model's own deployment goes first...
+    now += 10;
+    await parts(router.chat(ask('main')));
+    // ...and having just failed again, it waits behind the fallback's.
+    now += 10;
+    await parts(router.chat(ask('main')));
+    expect(fx.requests.map((r) => r.body?.model)).toEqual(['main-a', 'backup-a', 'main-a', 'backup-a']);
   });
 
   it('surfaces a stream cut after the first token as an error part, without retrying', async () => {
@@ -241,6 +289,41 @@ describe('Router streaming', () => {
     const c = await collectChat(router.chat(ask('m')));
     expect(c.toolCalls).toEqual([{ id: 'call_1', name: 'search_kb', arguments: '{"query":"refund policy"}' }]);
     expect(c.finishReason).toBe('tool_calls');
+  });
+
+  it('a request our own code cannot serialise is an internal error: not sent, not retried, not counted against any deployment', async () => {
+    const { router } = setup([{ model: 'm', deployments: [dep('a'), dep('b')] }], { circuit: { failureThreshold: 1, cooldownMs: 60_000 } });
+    let deep: unknown = 'x';
+    for (let i = 0; i < 10_000; i++) deep = [deep];
+    const hostile = ask('m', { messages: [{ role: 'user', content: 'hi', deep } as never] });
+    for (let i = 0; i < 3; i++) {
+      const ps = await parts(router.chat(hostile));
+      expect(ps).toEqual([{ type: 'error', error: expect.objectContaining({ kind: 'internal' }) }]);
+      const error = (ps[0] as { error: LlmError }).error;
+      expect(error.message).not.toMatch(/call stack/);
+      expect(error.cause).toBeInstanceOf(RangeError);
+      await expect(router.complete(hostile)).rejects.toMatchObject({ kind: 'internal' });
+    }
+    expect(fx.requests).toHaveLength(0);
+    expect(router.health().map((h) => h.state)).toEqual(['closed', 'closed']);
+    expect((await collectChat(router.chat(ask('m')))).text).toBe('Hello');
+  });
+
+  it('a bug in a provider (a TypeError) is internal too, and does not open its circuit', async () => {
+    const buggy: LlmProvider = {
+      name: 'buggy',
+      async *chat() {
+        throw new TypeError("Cannot read properties of undefined (reading 'x')");
+      },
+      complete: () => Promise.reject(new TypeError('not a function')),
+      embed: () => Promise.reject(new TypeError('not a function')),
+    };
+    const { router } = setup([{ model: 'm', deployments: [{ id: 'buggy/m', provider: buggy, model: 'm' }] }], { circuit: { failureThreshold: 1 } });
+    for (let i = 0; i < 3; i++) {
+      expect(await parts(router.chat(ask('m')))).toEqual([{ type: 'error', error: expect.objectContaining({ kind: 'internal' }) }]);
+      await expect(router.complete(ask('m'))).rejects.toMatchObject({ kind: 'internal' });
+    }
+    expect(router.health()[0]).toMatchObject({ state: 'closed' });
   });
 
   it('answers an unknown model with not_found', async () => {

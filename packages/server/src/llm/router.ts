@@ -6,13 +6,20 @@
 // after the first token a failure ends the stream with an error part, since
 // replaying would duplicate text the user already read.
 //
+// The breaker skips a failing deployment only while something else can serve
+// the call: when every deployment of the model and of its fallbacks is open,
+// the call still goes, once, to the one that failed longest ago (the last
+// resort). Envoy's panic threshold and LiteLLM's single-deployment rule do
+// the same: a breaker that shuts the last way to a model lets one tenant whose
+// prompts make upstream fail deny the model to every other tenant.
+//
 // Every attempt, failed ones included, is reported through `onAttempt` so the
 // ledger can record it.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { abortError, linkAbort, type LinkedAbort } from './abort.ts';
 import { CircuitBreaker, type CircuitOptions, type CircuitState, type CircuitTicket } from './circuit.ts';
-import { LlmError } from './errors.ts';
+import { asLlmError, LlmError } from './errors.ts';
 import { estimateUsage, type OutputSoFar } from './tokens.ts';
 import type {
   CallOptions,
@@ -64,6 +71,8 @@ export interface RouterOptions {
   deadlineMs?: number;
   circuit?: CircuitOptions;
   onAttempt?: (report: AttemptReport) => void;
+  /** Called as each attempt is sent, before any answer: the ledger writes its in-flight row here, so a crash cannot lose the call. */
+  onAttemptStart?: (start: AttemptStart) => void;
   /** For tests: a fixed jitter. */
   random?: () => number;
 }
@@ -102,6 +111,11 @@ export interface AttemptReport {
   context?: unknown;
 }
 
+/** An attempt as it is sent: who asked for what, and where it goes. onAttempt reports the same callId and attempt when it ends. */
+export type AttemptStart = Pick<AttemptReport, 'callId' | 'operation' | 'requestedModel' | 'model' | 'deployment' | 'provider' | 'upstreamModel' | 'attempt' | 'startedAt' | 'context'> & {
+  request: ChatRequest | EmbedRequest;
+};
+
 export interface DeploymentHealth {
   deployment: string;
   state: CircuitState;
@@ -128,6 +142,7 @@ interface Call {
   attempts: number;
   failures: Map<string, number>;
   context: unknown;
+  request: ChatRequest | EmbedRequest;
   dispose(): void;
 }
 
@@ -151,7 +166,7 @@ interface OpenStream {
 }
 
 // Failures that say something about the deployment's health. A bad request is
-// the caller's fault, an abort is nobody's.
+// the caller's fault, an abort is nobody's, and `internal` is ours.
 const COUNTS_AGAINST_DEPLOYMENT = new Set(['rate_limited', 'server', 'timeout', 'connection', 'cut_stream', 'malformed', 'auth', 'not_found']);
 
 const elapsed = (t0: number) => performance.now() - t0;
@@ -199,7 +214,7 @@ class PartReader {
         },
         (err: unknown) => {
           this.settle = undefined;
-          resolve(partError(err instanceof LlmError ? err : new LlmError('server', `The provider failed: ${String(err)}`, { cause: err })));
+          resolve(partError(asLlmError(err, 'reading the reply')));
         },
       );
     });
@@ -270,7 +285,7 @@ export class Router implements LlmProvider {
   }
 
   async *chat(request: ChatRequest, options: RouterCallOptions = {}): AsyncGenerator<ChatStreamPart> {
-    const call = this.startCall('chat', request.model, options);
+    const call = this.startCall('chat', request, options);
     try {
       const opened = await this.firstSuccess(call, (attempt) => this.openStream(attempt, request));
       if (!opened.ok) {
@@ -284,7 +299,7 @@ export class Router implements LlmProvider {
   }
 
   async complete(request: ChatRequest, options: RouterCallOptions = {}): Promise<ChatCompletion> {
-    const call = this.startCall('complete', request.model, options);
+    const call = this.startCall('complete', request, options);
     try {
       const r = await this.firstSuccess(call, (attempt) =>
         this.once(attempt, (signal) => attempt.deployment.provider.complete({ ...request, model: attempt.deployment.model }, { signal }), (c) => ({
@@ -300,7 +315,7 @@ export class Router implements LlmProvider {
   }
 
   async embed(request: EmbedRequest, options: RouterCallOptions = {}): Promise<EmbedResult> {
-    const call = this.startCall('embed', request.model, options);
+    const call = this.startCall('embed', request, options);
     try {
       const r = await this.firstSuccess(call, (attempt) =>
         this.once(attempt, (signal) => attempt.deployment.provider.embed({ ...request, model: attempt.deployment.model }, { signal }), (e) => ({
@@ -321,7 +336,7 @@ export class Router implements LlmProvider {
     }
   }
 
-  private startCall(operation: Call['operation'], model: string, options: RouterCallOptions): Call {
+  private startCall(operation: Call['operation'], request: ChatRequest | EmbedRequest, options: RouterCallOptions): Call {
     const abort = linkAbort(options.signal);
     const deadlineMs = options.deadlineMs ?? this.options.deadlineMs ?? 600_000;
     const timer = setTimeout(() => abort.abort(new LlmError('timeout', `No complete answer within the ${deadlineMs} ms deadline.`)), deadlineMs);
@@ -329,13 +344,14 @@ export class Router implements LlmProvider {
     return {
       id: randomUUID(),
       operation,
-      requestedModel: model,
+      requestedModel: request.model,
       abort,
       deadlineAt: Date.now() + deadlineMs,
       attemptTimeoutMs: options.attemptTimeoutMs ?? this.options.attemptTimeoutMs ?? 30_000,
       attempts: 0,
       failures: new Map(),
       context: options.context,
+      request,
       dispose() {
         clearTimeout(timer);
         abort.dispose();
@@ -402,22 +418,14 @@ export class Router implements LlmProvider {
           // Another call may have taken the half-open probe while we slept.
           if (!picked.state.circuit.canAttempt()) continue;
         }
-        const attempt: Attempt = {
-          call,
-          route,
-          deployment: picked.deployment,
-          state: picked.state,
-          ticket: picked.state.circuit.begin(),
-          number: ++call.attempts,
-          link: linkAbort(signal),
-          startedAt: Date.now(),
-          t0: performance.now(),
-        };
+        const attempt = this.attempt(call, route, picked, picked.state.circuit.begin());
+        this.started(attempt);
         const result = await run(attempt);
         if (result.ok) return result;
         const error = result.error;
         lastError = error;
-        if (signal.aborted || error.kind === 'aborted' || error.kind === 'bad_request') return result;
+        // Neither a bad request nor our own failure gets better elsewhere.
+        if (signal.aborted || error.kind === 'aborted' || error.kind === 'bad_request' || error.kind === 'internal') return result;
         if (error.kind === 'auth' || error.kind === 'not_found') {
           // This deployment is misconfigured; its siblings and fallbacks may not be.
           skip.add(picked.deployment.id);
@@ -432,6 +440,17 @@ export class Router implements LlmProvider {
     if (askedToWaitMs !== undefined && askedToWaitMs > 0) {
       return { ok: false, error: new LlmError('rate_limited', `The provider of "${call.requestedModel}" asked us to wait; try again later.`, { retryAfterMs: askedToWaitMs }) };
     }
+    // No attempt could start: the breakers shut every deployment of the chain.
+    const resort = this.lastResort(chain);
+    if (resort) {
+      const waitMs = resort.state.notBefore - Date.now();
+      if (waitMs > 0) {
+        return { ok: false, error: new LlmError('rate_limited', `The provider of "${call.requestedModel}" asked us to wait; try again later.`, { retryAfterMs: waitMs }) };
+      }
+      const attempt = this.attempt(call, resort.route, resort, resort.state.circuit.beginAnyway());
+      this.started(attempt);
+      return run(attempt);
+    }
     const soonest = Math.max(1000, Math.min(60_000, ...chain.flatMap((r) => r.deployments.map((d) => this.states.get(d.id)!.circuit.retryInMs))));
     return {
       ok: false,
@@ -439,6 +458,60 @@ export class Router implements LlmProvider {
         retryAfterMs: soonest,
       }),
     };
+  }
+
+  private attempt(call: Call, route: Route, picked: { deployment: Deployment; state: DeploymentState }, ticket: CircuitTicket): Attempt {
+    return {
+      call,
+      route,
+      deployment: picked.deployment,
+      state: picked.state,
+      ticket,
+      number: ++call.attempts,
+      link: linkAbort(call.abort.signal),
+      startedAt: Date.now(),
+      t0: performance.now(),
+    };
+  }
+
+  /**
+   * Where a call goes when the breakers shut every deployment of its chain:
+   * the one whose circuit opened (or last failed) longest ago, the requested
+   * model's first on a tie. One attempt, no retries: a model that is really
+   * down costs each caller one try, as a half-open probe would.
+   */
+  private lastResort(chain: Route[]): { route: Route; deployment: Deployment; state: DeploymentState } | undefined {
+    let best: { route: Route; deployment: Deployment; state: DeploymentState } | undefined;
+    for (const route of chain) {
+      for (const deployment of route.deployments) {
+        const state = this.states.get(deployment.id)!;
+        if (!best || state.circuit.retryInMs < best.state.circuit.retryInMs) best = { route, deployment, state };
+      }
+    }
+    return best;
+  }
+
+  private started(attempt: Attempt): void {
+    const hook = this.options.onAttemptStart;
+    if (!hook) return;
+    const { call, deployment } = attempt;
+    try {
+      hook({
+        callId: call.id,
+        operation: call.operation,
+        requestedModel: call.requestedModel,
+        model: attempt.route.model,
+        deployment: deployment.id,
+        provider: deployment.provider.name,
+        upstreamModel: deployment.model,
+        attempt: attempt.number,
+        startedAt: attempt.startedAt,
+        context: call.context,
+        request: call.request,
+      });
+    } catch {
+      // As for report(): the ledger logs its own failures, the call goes on.
+    }
   }
 
   private report(attempt: Attempt, fields: Pick<AttemptReport, 'outcome' | 'committed'> & Partial<AttemptReport>): void {
@@ -499,8 +572,7 @@ export class Router implements LlmProvider {
       this.report(attempt, { outcome: 'success', committed: true, ...describe(value) });
       return { ok: true, value };
     } catch (err) {
-      const error = err instanceof LlmError ? err : new LlmError('server', `The provider failed: ${String(err)}`, { cause: err });
-      return this.failed(attempt, error);
+      return this.failed(attempt, asLlmError(err, 'calling the provider'));
     } finally {
       clearTimeout(timer);
       link.dispose();

@@ -6,7 +6,7 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { EnvHttpProxyAgent, Pool, type Dispatcher } from 'undici';
 import { abortError } from './abort.ts';
-import { LlmError, parseRetryAfter } from './errors.ts';
+import { internalError, isLocalFault, LlmError, parseRetryAfter } from './errors.ts';
 
 export interface UpstreamHttpOptions {
   baseURL: string;
@@ -73,6 +73,9 @@ export function transportError(err: unknown, signal: AbortSignal | undefined, st
   if (err instanceof LlmError) return err;
   if (signal?.aborted) return abortError(signal);
   if (err instanceof SyntaxError) return new LlmError('malformed', 'The provider sent a reply that is not valid JSON.', { cause: err });
+  // Not the network: our own code failed (once reported as "Could not reach the provider: Maximum call stack size
+  // exceeded", and counted against the deployment, so a hostile body could open its circuit).
+  if (isLocalFault(err)) return internalError(err, 'talking to the provider');
   const code = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : String(err);
   if (typeof code === 'string' && TIMEOUT_CODES.has(code)) return new LlmError('timeout', `The provider did not answer in time: ${message}`, { cause: err });
@@ -118,12 +121,19 @@ export class UpstreamHttp {
   }
 
   private send(path: string, body: unknown, signal: AbortSignal | undefined, accept?: string): Promise<Dispatcher.ResponseData> {
+    let text: string;
+    try {
+      text = JSON.stringify(body);
+    } catch (err) {
+      // Too deep, circular or a BigInt: the request, not the provider, is at fault.
+      throw internalError(err, 'preparing the request for the provider');
+    }
     return this.dispatcher.request({
       origin: this.origin,
       path: this.basePath + path,
       method: 'POST',
       headers: accept ? { ...this.headers, accept } : this.headers,
-      body: JSON.stringify(body),
+      body: text,
       ...(signal ? { signal } : {}),
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
