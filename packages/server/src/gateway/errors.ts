@@ -67,6 +67,9 @@ export function fromLlmError(e: LlmError): OpenAiError {
       return new OpenAiError(503, e.message, 'server_error', 'upstream_unavailable', null, e.retryAfterMs === undefined ? undefined : { 'retry-after': String(Math.ceil(e.retryAfterMs / 1000)) });
     case 'timeout':
       return new OpenAiError(504, e.message, 'server_error', 'upstream_timeout');
+    case 'internal':
+      // Ours, not upstream's: a 500 with no detail (the cause is logged), like any other fault of the gateway.
+      return internalFault();
     default:
       // auth, server, connection, cut_stream, malformed: the upstream failed us, not the client.
       return new OpenAiError(e.httpStatus, e.message, 'server_error', `upstream_${e.kind}`);
@@ -86,5 +89,8 @@ export function toOpenAiError(err: unknown): OpenAiError {
     const type = err.status === 401 ? 'invalid_request_error' : err.status === 403 ? 'permission_error' : err.status >= 500 ? 'server_error' : 'invalid_request_error';
     return new OpenAiError(err.status, err.message, type, err.code);
   }
-  return new OpenAiError(500, 'Something went wrong in the gateway; nothing was billed. Try again, and report the x-request-id if it persists.', 'server_error');
+  return internalFault();
 }
+
+const internalFault = () =>
+  new OpenAiError(500, 'Something went wrong in the gateway; nothing was billed. Try again, and report the x-request-id if it persists.', 'server_error');

@@ -71,3 +71,43 @@ describe('parseEmbeddingsBody', () => {
     expect(paramOf(() => parseEmbeddingsBody({ model: 'e', input: 'a', encoding_format: 'hex' }))).toBe('encoding_format');
   });
 });
+
+describe('the shape of a body', () => {
+  const deep = (levels: number) => {
+    let v: unknown = 'x';
+    for (let i = 0; i < levels; i++) v = [v];
+    return v;
+  };
+  const messageOf = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (e) {
+      expect(e).toBeInstanceOf(OpenAiError);
+      expect((e as OpenAiError).status).toBe(400);
+      return (e as OpenAiError).message;
+    }
+    throw new Error('expected a 400');
+  };
+
+  it('is refused with a 400 when nested deeper than the gateway reads, wherever the nesting hides', () => {
+    for (const body of [
+      { model: 'm', messages: [{ ...user, x: deep(10_000) }] },
+      { model: 'm', messages: [user], metadata: deep(100) },
+      { model: 'm', messages: [user], tools: [{ type: 'function', function: { name: 'f', parameters: { x: deep(100) } } }] },
+      { model: 'm', messages: [user], response_format: { type: 'json_schema', json_schema: { name: 'n', schema: { x: deep(100) } } } },
+    ]) {
+      expect(messageOf(() => parseChatBody(body))).toMatch(/nested deeper than \d+ levels/);
+    }
+    expect(messageOf(() => parseEmbeddingsBody({ model: 'e', input: 'a', x: deep(10_000) }))).toMatch(/nested deeper/);
+  });
+
+  it('is refused with a 400 when it carries NUL characters', () => {
+    expect(messageOf(() => parseChatBody({ model: 'm', messages: [{ role: 'user', content: 'a\u0000b' }] }))).toMatch(/NUL/);
+  });
+
+  it('lets realistic tool schemas through', () => {
+    let schema: Record<string, unknown> = { type: 'string' };
+    for (let i = 0; i < 10; i++) schema = { type: 'object', properties: { child: schema } };
+    expect(() => parseChatBody({ model: 'm', messages: [user], tools: [{ type: 'function', function: { name: 'f', parameters: schema } }] })).not.toThrow();
+  });
+});

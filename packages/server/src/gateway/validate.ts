@@ -3,6 +3,13 @@
 // of the fields the gateway relies on costs a few microseconds. Fields the
 // gateway does not use pass through to upstream untouched, and upstream
 // judges them (its 400 comes back as ours).
+//
+// The whole body's shape (depth, size, NUL) is checked first, here and not
+// only by the HTTP parser: batch lines reach these functions without it, and
+// everything after (token counting, JSON.stringify on the way upstream)
+// recurses, so a body nested thousands deep would overflow the stack there
+// and read as a provider failure.
+import { jsonShapeProblem } from '../json-shape.ts';
 import type { ChatMessage, ChatRequest, ToolDefinition } from '../llm/index.ts';
 import { invalidRequest } from './errors.ts';
 
@@ -19,6 +26,13 @@ const TOOL_CHOICES = new Set(['auto', 'none', 'required']);
 const FORMATS = new Set(['text', 'json_object', 'json_schema']);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A body that is an object of a shape the gateway can walk; a 400 otherwise. */
+function checkBody(raw: unknown): asserts raw is Record<string, unknown> {
+  if (!isObject(raw)) throw invalidRequest('The body must be a JSON object.');
+  const problem = jsonShapeProblem(raw);
+  if (problem) throw invalidRequest(`The body was refused: ${problem}`);
+}
 
 function checkContent(content: unknown, role: string, at: string): void {
   if (typeof content === 'string') return;
@@ -92,7 +106,7 @@ export function checkModel(body: Record<string, unknown>): string {
 
 /** Checks a chat-completions body; throws a 400 OpenAiError naming the field. */
 export function parseChatBody(raw: unknown): ChatBody {
-  if (!isObject(raw)) throw invalidRequest('The body must be a JSON object.');
+  checkBody(raw);
   checkModel(raw);
   checkMessages(raw.messages);
   const stream = raw.stream;
@@ -147,7 +161,7 @@ export interface EmbeddingsBody {
 
 /** Checks an embeddings body; token-array inputs are refused (the provider port takes text). */
 export function parseEmbeddingsBody(raw: unknown): EmbeddingsBody {
-  if (!isObject(raw)) throw invalidRequest('The body must be a JSON object.');
+  checkBody(raw);
   const model = checkModel(raw);
   const input = raw.input;
   let texts: string[];

@@ -48,17 +48,21 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const e = openAiErrorOf(err);
-    if (isLlmError(err)) {
+    if (isLlmError(err) && err.kind === 'internal') {
+      // Our fault, not upstream's: the client got a bare 500; the cause (a stack overflow, a bug) is for the log.
+      request.log.error({ err: err.cause ?? err, deployment: err.deployment }, `gateway failed calling the model: ${err.message}`);
+    } else if (isLlmError(err)) {
       if (e.status >= 500) request.log.warn({ kind: err.kind, deployment: err.deployment, status: err.status }, `upstream failed: ${err.message}`);
     } else if (e.status >= 500 && !(err instanceof OpenAiError)) request.log.error({ err }, 'gateway error');
     if (e.headers) reply.headers(e.headers);
     return reply.status(e.status).send(e.toJSON());
   });
 
-  async function caller(request: FastifyRequest): Promise<GatewayCaller> {
-    const c = await gateway.authenticateRequest(request);
-    if (deps.logBodies && request.body !== undefined) request.log.info({ body: request.body, key_id: c.key?.id ?? null }, 'gateway request body');
-    return c;
+  const caller = (request: FastifyRequest): Promise<GatewayCaller> => gateway.authenticateRequest(request);
+
+  /** Logs a body once validate.ts has bounded its shape (the logger's serializer recurses too). */
+  function logBody(request: FastifyRequest, who: GatewayCaller): void {
+    if (deps.logBodies) request.log.info({ body: request.body, key_id: who.key?.id ?? null }, 'gateway request body');
   }
 
   /** Aborts the upstream call when the client goes away before its answer is complete. */
@@ -85,6 +89,7 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
   app.post('/v1/chat/completions', { bodyLimit: deps.bodyLimit, schema: { tags: ['gateway'], summary: 'OpenAI chat completions (JSON or SSE stream); Bearer: a virtual key or the master key' } }, async (request, reply) => {
     const who = await caller(request);
     const chat = parseChatBody(request.body);
+    logBody(request, who);
     const admission = await gateway.admit(who, chat.request.model, () => countPrompt(chat.request), () => quickPromptTokens(chat.request));
     const abort = abortOnClose(reply);
     if (!chat.stream) {
@@ -132,6 +137,7 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
   app.post('/v1/embeddings', { bodyLimit: deps.bodyLimit, schema: { tags: ['gateway'], summary: 'OpenAI embeddings (float or base64)' } }, async (request, reply) => {
     const who = await caller(request);
     const body = parseEmbeddingsBody(request.body);
+    logBody(request, who);
     const admission = await gateway.admit(who, body.model, () => countEmbeddingTokens(body.input));
     const abort = abortOnClose(reply);
     const answer = await gateway.embed(who, body, admission, { signal: abort.signal });
