@@ -4,7 +4,8 @@ import { AgentRuntime, Agents, applyFileAgents, seedDemoAgent } from './agents/i
 import { UserTokens } from './auth/tokens.ts';
 import { Conversations, MemberDirectory, Messages, StreamingReplies } from './chat/index.ts';
 import type { Config } from './config.ts';
-import { Files } from './files/index.ts';
+import { lockDataDir } from './data-dir.ts';
+import { FileLinks, Files } from './files/index.ts';
 import { Gateway, Keys, noteGatewayAttempt, RateLimits } from './gateway/index.ts';
 import { Batches, BatchRunner, executeThroughGateway, GatewayFiles } from './gateway/batches/index.ts';
 import { buildHttp, defaultWebDist, Guards, webAppDeps } from './http/index.ts';
@@ -51,6 +52,7 @@ export interface Warbler {
 /** The composition root: builds every room from config and wires them together. Nothing else knows them all. */
 export async function buildWarbler(config: Config, options: { broker?: Broker } = {}): Promise<Warbler> {
   const file = await loadWarblerConfig(undefined, config.env);
+  for (const unfixed of await lockDataDir(config.dataDir)) process.emitWarning(`Could not make ${unfixed} owner-only; fix its mode (0700 folders, 0600 files) by hand.`, 'WarblerDataDirWarning');
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.databaseTimeoutMs });
   await store.migrate();
   const master = await loadMasterKey(config.masterKey, config.dataDir);
@@ -65,7 +67,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const apps = new Apps(store);
   const users = new Users(store, tokens, publish);
   const auth = new Authenticator(store, tokens, master.key);
-  const files = new Files(store, conversations, path.join(config.dataDir, 'files'), config.maxUploadBytes);
+  const files = new Files(store, conversations, path.join(config.dataDir, 'files'), config.maxUploadBytes, new FileLinks(master.key, config.fileLinkTtlSeconds));
   const defaultApp = await apps.ensureDefault(config.dataDir);
 
   // Models, money and knowledge.

@@ -20,6 +20,8 @@ const EnvSchema = z.object({
   WARBLER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest upload accepted, bytes. */
   WARBLER_MAX_UPLOAD_BYTES: Bytes.default(20 * 1024 * 1024),
+  /** File download links live between one and two of these (seconds). */
+  WARBLER_FILE_LINK_TTL_SECONDS: z.coerce.number().int().min(30, 'must be at least 30 (seconds)').max(3600, 'must be at most 3600 (seconds): a link is a bearer credential').default(300),
   /** Bytes the server will queue for one slow WebSocket before closing it with 4008. */
   WARBLER_WS_MAX_BUFFER: Bytes.default(1024 * 1024),
   WARBLER_WS_HEARTBEAT_MS: Bytes.default(25_000),
@@ -46,6 +48,7 @@ export interface Config {
   publicUrl: string | undefined;
   logLevel: z.infer<typeof EnvSchema>['WARBLER_LOG_LEVEL'];
   maxUploadBytes: number;
+  fileLinkTtlSeconds: number;
   ws: {
     maxBufferedBytes: number;
     heartbeatMs: number;
@@ -82,6 +85,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicUrl: e.WARBLER_PUBLIC_URL,
     logLevel: e.WARBLER_LOG_LEVEL,
     maxUploadBytes: e.WARBLER_MAX_UPLOAD_BYTES,
+    fileLinkTtlSeconds: e.WARBLER_FILE_LINK_TTL_SECONDS,
     ws: {
       maxBufferedBytes: e.WARBLER_WS_MAX_BUFFER,
       heartbeatMs: e.WARBLER_WS_HEARTBEAT_MS,

@@ -95,7 +95,8 @@ describe.each(storeKinds())('REST API on %s', (kind) => {
       const res = await fetch(`${server.url}/api/conversations/${conv}/files`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
       return { status: res.status, body: await res.json() };
     };
-    const png = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 1, 2, 3]);
+    // A real 1×1 PNG: the server reads the type from the bytes.
+    const png = new Uint8Array(Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201e2a8f70b0000000049454e44ae426082', 'hex'));
     const ok = await upload(a.token, png, 'image/png');
     expect(ok.status).toBe(201);
     expect(ok.body).toMatchObject({ mime: 'image/png', size: png.length, name: 'pic.png' });
@@ -107,7 +108,7 @@ describe.each(storeKinds())('REST API on %s', (kind) => {
     expect(sent.status).toBe(201);
     expect(sent.body.message.content).toMatchObject({ file_id: ok.body.id, name: 'pic.png', mime: 'image/png' });
 
-    const get = (token: string) => fetch(`${server.url}/api/files/${ok.body.id}?token=${encodeURIComponent(token)}`);
+    const get = (token: string) => fetch(`${server.url}/api/files/${ok.body.id}`, { headers: { authorization: `Bearer ${token}` } });
     const got = await get(b.token);
     expect(got.status).toBe(200);
     expect(got.headers.get('content-type')).toBe('image/png');

@@ -8,31 +8,31 @@ import type { Actor, Conversations } from '../chat/index.ts';
 import { badRequest, forbidden, notFound, WarblerError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Store } from '../store/index.ts';
-
-/** MIME types accepted for upload; anything else is refused with 415. */
-export const ACCEPTED_MIME = new Set([
-  'image/png', 'image/jpeg', 'image/gif', 'image/webp',
-  'application/pdf', 'text/plain', 'text/markdown', 'text/csv', 'application/json', 'application/zip',
-  'audio/mpeg', 'audio/ogg', 'audio/wav', 'video/mp4', 'video/webm',
-  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-  'application/vnd.openxmlformats-officedocument.presentationml.presentation',
-]);
+import type { FileLinks, SignedFileUrl } from './file-links.ts';
+import { ACCEPTED_MIME, claimedMime, sniffMime } from './media-type.ts';
 
 export interface Upload {
   conversationId: string;
   /** Required for app-level uploads; with a user token, the user. */
   uploaderId?: string;
   name: string;
+  /** The Content-Type the client gave; checked, then replaced by what the bytes are. */
   mime: string;
   data: Readable;
   /** Set by the multipart parser when the stream hit the size limit. */
   truncated: () => boolean;
 }
 
+/** An upload whose bytes are on disk but not yet recorded: commit() or discard() it. */
+export interface StagedUpload {
+  file: StoredFile;
+  target: string;
+}
+
 /**
  * Files attached to messages. Each belongs to one conversation, is stored
- * under the data dir by app, and is served only to that conversation's members.
+ * under the data dir by app (owner-only), and is served only to that
+ * conversation's members, or through a short-lived link minted for one.
  */
 export class Files {
   constructor(
@@ -40,38 +40,61 @@ export class Files {
     private readonly conversations: Conversations,
     private readonly dir: string,
     readonly maxBytes: number,
+    private readonly links: FileLinks,
   ) {}
 
   async upload(actor: Actor, upload: Upload): Promise<StoredFile> {
+    return this.commit(await this.stage(actor, upload));
+  }
+
+  /** Checks who uploads what, writes the bytes and learns their real type; nothing is recorded yet. */
+  async stage(actor: Actor, upload: Upload): Promise<StagedUpload> {
     const uploader = actor.userId ?? upload.uploaderId;
     if (!uploader) throw badRequest('Name the uploader in the sender_id field: app-level uploads act for one of your users.');
     if (actor.userId && upload.uploaderId && upload.uploaderId !== actor.userId) throw forbidden('You can only upload as yourself.');
-    const mime = upload.mime.toLowerCase().split(';')[0]!.trim();
-    if (!ACCEPTED_MIME.has(mime)) {
+    const claimed = claimedMime(upload.mime);
+    if (!ACCEPTED_MIME.has(claimed)) {
       upload.data.resume();
-      throw new WarblerError('unsupported_media_type', `Files of type ${mime || 'unknown'} are not accepted. Accepted: images (png, jpeg, gif, webp), pdf, text, office documents, zip, audio and video.`);
+      throw new WarblerError('unsupported_media_type', `Files of type ${claimed || 'unknown'} are not accepted. Accepted: images (png, jpeg, gif, webp), pdf, text, office documents, zip, audio and video.`);
     }
     await this.conversations.requireMember(actor.appId, upload.conversationId, uploader);
     const id = newId('fil');
     const folder = path.join(this.dir, safeSegment(actor.appId));
-    await mkdir(folder, { recursive: true });
+    await mkdir(folder, { recursive: true, mode: 0o700 });
     const target = path.join(folder, id);
     try {
-      await pipeline(upload.data, createWriteStream(target, { flags: 'wx' }));
-      if (upload.truncated()) throw new WarblerError('payload_too_large', `Files are at most ${Math.floor(this.maxBytes / 1024 / 1024)} MiB.`);
+      await pipeline(upload.data, createWriteStream(target, { flags: 'wx', mode: 0o600 }));
+      if (upload.truncated()) throw this.tooLarge();
       const { size } = await stat(target);
       if (size === 0) throw badRequest('The file is empty.');
       const file: StoredFile = {
         id, app_id: actor.appId, conversation_id: upload.conversationId, uploader_id: uploader,
-        name: cleanName(upload.name), mime, size, created_at: Date.now(),
+        name: cleanName(upload.name), mime: await sniffMime(target, claimed), size, created_at: Date.now(),
       };
-      await this.store.createFile({ ...file, path: path.relative(this.dir, target) });
-      return file;
+      return { file, target };
     } catch (err) {
       // Nothing half-written stays behind when an upload fails.
       await rm(target, { force: true });
       throw err;
     }
+  }
+
+  async commit(staged: StagedUpload): Promise<StoredFile> {
+    try {
+      await this.store.createFile({ ...staged.file, path: path.relative(this.dir, staged.target) });
+      return staged.file;
+    } catch (err) {
+      await this.discard(staged);
+      throw err;
+    }
+  }
+
+  async discard(staged: StagedUpload): Promise<void> {
+    await rm(staged.target, { force: true });
+  }
+
+  tooLarge(): WarblerError {
+    return new WarblerError('payload_too_large', `Files are at most ${Math.floor(this.maxBytes / 1024 / 1024)} MiB.`);
   }
 
   /** An image as a data: URL for a vision model (the model cannot reach this server); undefined when too big or not an image. */
@@ -82,10 +105,34 @@ export class Files {
     return `data:${row.mime};base64,${bytes.toString('base64')}`;
   }
 
+  /** A download link for one file, for someone who may read it. */
+  async link(actor: Actor, fileId: string): Promise<SignedFileUrl> {
+    await this.readable(actor, fileId);
+    return this.links.mint(actor.appId, fileId);
+  }
+
   async open(actor: Actor, fileId: string): Promise<{ file: StoredFile; stream: Readable }> {
+    return this.read(await this.readable(actor, fileId));
+  }
+
+  /** Opens a file by a link from link(): the link is the permission, so no token is needed. */
+  async openLinked(link: { appId: string; fileId: string; exp: string; sig: string }): Promise<{ file: StoredFile; stream: Readable }> {
+    const check = this.links.check(link.appId, link.fileId, link.exp, link.sig);
+    if (check === 'expired') throw forbidden('This file link has expired. Ask for a fresh one: GET /api/files/:id/url with your token in the Authorization header.');
+    if (check !== 'ok') throw forbidden('This file link is not valid for this file. Ask for one: GET /api/files/:id/url with your token in the Authorization header.');
+    const row = await this.store.getFile(link.appId, link.fileId);
+    if (!row) throw notFound('The file');
+    return this.read(row);
+  }
+
+  private async readable(actor: Actor, fileId: string): Promise<StoredFile & { path: string }> {
     const row = await this.store.getFile(actor.appId, fileId);
     if (!row) throw notFound('The file');
     if (actor.userId) await this.conversations.requireMember(actor.appId, row.conversation_id, actor.userId);
+    return row;
+  }
+
+  private read(row: StoredFile & { path: string }): { file: StoredFile; stream: Readable } {
     const { path: relative, ...file } = row;
     return { file, stream: createReadStream(path.join(this.dir, relative)) };
   }

@@ -1,1 +1,3 @@
-export { ACCEPTED_MIME, Files, type Upload } from './files.ts';
+export { FileLinks, type SignedFileUrl } from './file-links.ts';
+export { Files, type StagedUpload, type Upload } from './files.ts';
+export { showsInline } from './media-type.ts';

@@ -1,45 +1,112 @@
 import multipart from '@fastify/multipart';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { badRequest } from '../errors.ts';
+import type { Actor } from '../chat/index.ts';
+import { badRequest, WarblerError } from '../errors.ts';
+import { showsInline, type StagedUpload } from '../files/index.ts';
 import type { HttpDeps } from './deps.ts';
+import { multipartProblem } from './multipart-errors.ts';
 
-/** Upload to a conversation and download, members only. */
+const FileParams = z.object({ fileId: z.string().min(1) });
+const UPLOAD_RULES = { field: 'file', fields: 'a "sender_id" field' } as const;
+
+/** Upload to a conversation, links to files, and downloads: members only. */
 export const fileRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async (app) => {
-  await app.register(multipart, { limits: { fileSize: deps.files.maxBytes, files: 1, fields: 5 } });
+  await app.register(multipart, { limits: { fileSize: deps.files.maxBytes, files: 1, fields: 4, parts: 5, fieldSize: 1024 } });
 
   app.post('/api/conversations/:conversationId/files', {
-    schema: { tags: ['files'], summary: 'Upload a file (multipart field "file"; app-level calls add a "sender_id" field before it)', params: z.object({ conversationId: z.string().min(1) }) },
+    schema: { tags: ['files'], summary: 'Upload a file (multipart field "file"; app-level calls add a "sender_id" field before it). Its type is read from its bytes.', params: z.object({ conversationId: z.string().min(1) }) },
   }, async (request, reply) => {
     const actor = await deps.guards.actor(request);
     if (!request.isMultipart()) throw badRequest('Send multipart/form-data with the file in a field named "file".');
-    const part = await request.file();
-    if (!part) throw badRequest('No file in the request: put it in a field named "file".');
-    const senderField = part.fields['sender_id'];
-    const uploaderId = senderField && 'value' in senderField ? String(senderField.value) : undefined;
-    const file = await deps.files.upload(actor, {
-      conversationId: request.params.conversationId,
-      uploaderId,
-      name: part.filename,
-      mime: part.mimetype,
-      data: part.file,
-      truncated: () => part.file.truncated,
-    });
-    return reply.status(201).send(file);
+    const staged = await stageUpload(deps, request, actor, request.params.conversationId);
+    return reply.status(201).send(await deps.files.commit(staged));
   });
 
+  app.get('/api/files/:fileId/url', {
+    schema: {
+      tags: ['files'], params: FileParams,
+      summary: 'A download link for one file, good for a few minutes and usable with no header (as <img src>); ask again for a fresh one',
+      response: { 200: z.object({ url: z.string(), expires_at: z.number().int() }) },
+    },
+  }, async (request) => deps.files.link(await deps.guards.actor(request), request.params.fileId));
+
   app.get('/api/files/:fileId', {
-    schema: { tags: ['files'], summary: 'Download a file (members of its conversation only; ?token= works for <img> tags)', params: z.object({ fileId: z.string().min(1) }), querystring: z.object({ token: z.string().optional() }) },
+    schema: {
+      tags: ['files'], params: FileParams,
+      summary: 'Download a file: with a link from GET /api/files/:id/url, or with a token in the Authorization header. Raster images are shown in place; anything else downloads.',
+      querystring: z.object({ app: z.string().optional(), exp: z.string().optional(), sig: z.string().optional(), token: z.string().optional(), access_token: z.string().optional() }),
+    },
+    // Set before the handler runs so refusals carry them too.
+    onRequest: (_request, reply, done) => {
+      reply.header('x-content-type-options', 'nosniff').header('content-security-policy', "default-src 'none'; sandbox");
+      done();
+    },
   }, async (request, reply) => {
-    if (request.query.token && !request.headers.authorization) request.headers.authorization = `Bearer ${request.query.token}`;
-    const { file, stream } = await deps.files.open(await deps.guards.actor(request), request.params.fileId);
-    const inline = file.mime.startsWith('image/') || file.mime === 'application/pdf';
-    return reply
-      .header('content-type', file.mime)
-      .header('content-length', file.size)
-      .header('x-content-type-options', 'nosniff')
-      .header('cache-control', 'private, max-age=3600')
-      .header('content-disposition', `${inline ? 'inline' : 'attachment'}; filename*=UTF-8''${encodeURIComponent(file.name)}`)
-      .send(stream);
+    const { app: appId, exp, sig, token, access_token } = request.query;
+    if (token !== undefined || access_token !== undefined) {
+      throw badRequest('Tokens in URLs are not accepted (they end up in logs and browser history). Get a link for the file from GET /api/files/:id/url with your token in the Authorization header, and use that.');
+    }
+    const { fileId } = request.params;
+    if (sig !== undefined || exp !== undefined) {
+      if (!appId || !exp || !sig) throw badRequest('A file link has app, exp and sig: use the url from GET /api/files/:id/url as it is.');
+      return sendFile(reply, await deps.files.openLinked({ appId, fileId, exp, sig }), Number(exp));
+    }
+    if (!request.headers.authorization) {
+      throw new WarblerError('unauthorized', 'Downloading a file needs a link from GET /api/files/:id/url (or your token in the Authorization header).');
+    }
+    return sendFile(reply, await deps.files.open(await deps.guards.actor(request), fileId));
   });
 };
+
+/** The one file of the request, staged; a malformed body is a 400 that says what is wrong, not a 500. */
+async function stageUpload(deps: HttpDeps, request: FastifyRequest, actor: Actor, conversationId: string): Promise<StagedUpload> {
+  let staged: StagedUpload | undefined;
+  let uploaderId: string | undefined;
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'field') {
+        if (part.fieldname === 'sender_id') uploaderId = String(part.value);
+        continue;
+      }
+      if (part.fieldname !== 'file') {
+        part.file.resume();
+        throw badRequest(`Put the file in a field named "file", not "${part.fieldname.slice(0, 64)}".`);
+      }
+      staged = await deps.files.stage(actor, {
+        conversationId, name: part.filename, mime: part.mimetype, data: part.file, truncated: () => part.file.truncated,
+        ...(uploaderId !== undefined ? { uploaderId } : {}),
+      });
+    }
+  } catch (err) {
+    if (staged) await deps.files.discard(staged);
+    const problem = multipartProblem(err, { ...UPLOAD_RULES, maxBytes: deps.files.maxBytes });
+    if (!problem) throw err;
+    throw problem.status === 413 ? deps.files.tooLarge() : badRequest(problem.message);
+  }
+  if (!staged) throw badRequest('No file in the request: put it in a field named "file".');
+  return staged;
+}
+
+function sendFile(reply: FastifyReply, { file, stream }: Awaited<ReturnType<HttpDeps['files']['open']>>, expiresAtSeconds?: number): FastifyReply {
+  const inline = showsInline(file.mime);
+  // A link's response may be cached until the link expires, no longer.
+  const maxAge = expiresAtSeconds === undefined ? 300 : Math.max(0, expiresAtSeconds - Math.floor(Date.now() / 1000));
+  return reply
+    .header('content-type', file.mime)
+    .header('content-length', file.size)
+    .header('cache-control', `private, max-age=${maxAge}`)
+    .header('content-disposition', `${inline ? 'inline' : 'attachment'}; filename="${asciiName(file.name)}"; filename*=UTF-8''${rfc5987(file.name)}`)
+    .send(stream);
+}
+
+/** RFC 5987 value: percent-encode everything outside attr-char, which encodeURIComponent leaves as is for ' ( ) *. */
+function rfc5987(name: string): string {
+  return encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** A plain fallback for old clients; names are already free of quotes and control characters. */
+function asciiName(name: string): string {
+  return name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+}

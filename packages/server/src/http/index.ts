@@ -12,6 +12,7 @@ import { registerJsonBody } from './json-body.ts';
 import { fileRoutes } from './files.ts';
 import { gatewayKeyRoutes } from './gateway-keys.ts';
 import { knowledgeRoutes } from './knowledge.ts';
+import { redactUrl } from './log-url.ts';
 import { metricsRoutes, observeHttp } from './metrics.ts';
 import { usageRoutes, type UsageDeps } from './usage.ts';
 import { userRoutes } from './users.ts';
@@ -90,7 +91,7 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
   app.addHook('onResponse', (request, reply, done) => {
     // Probes and scrapes every few seconds would drown the log at info.
     const quiet = request.url === '/healthz' || request.url === '/metrics';
-    const line = { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 };
+    const line = { method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 };
     if (quiet) request.log.debug(line, 'request');
     else request.log.info(line, 'request');
     done();

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { badRequest } from '../errors.ts';
 import { answerFromKnowledge, byteSize, documentTooLarge, knowledgeLabel, knowledgePassages, type DocumentUpload, type Passage } from '../kb/index.ts';
 import type { HttpDeps } from './deps.ts';
+import { multipartProblem } from './multipart-errors.ts';
 
 const Kb = z.object({ kbId: z.string().min(1) });
 const Doc = Kb.extend({ docId: z.string().min(1) });
@@ -23,7 +24,7 @@ const DocumentBody = z.object({
 export const knowledgeRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async (app) => {
   const maxBytes = deps.knowledge.maxDocumentBytes;
   // Registered here as well as for files: each plugin scope gets its own parser and limits.
-  await app.register(multipart, { limits: { fileSize: maxBytes, files: 1, fields: 10, fieldSize: 64 * 1024 } });
+  await app.register(multipart, { limits: { fileSize: maxBytes, files: 1, fields: 10, parts: 11, fieldSize: 64 * 1024 } });
 
   app.post('/api/knowledge-bases', {
     schema: {
@@ -125,10 +126,9 @@ async function readUpload(request: FastifyRequest, maxBytes: number): Promise<Do
       }
     }
   } catch (err) {
-    if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
-      throw documentTooLarge(maxBytes);
-    }
-    throw err;
+    const problem = multipartProblem(err, { field: 'file', maxBytes, fields: 'the fields title, source and format' });
+    if (!problem) throw err;
+    throw problem.status === 413 ? documentTooLarge(maxBytes) : badRequest(problem.message);
   }
   if (!file) throw badRequest('No file in the request: put the document in a field named "file".');
   const format = fields['format'];

@@ -4,6 +4,7 @@ import { hasZodFastifySchemaValidationErrors, type FastifyPluginAsyncZod } from 
 import { z } from 'zod';
 import { invalidRequest, OpenAiError, toOpenAiError, type Gateway, type GatewayCaller } from '../gateway/index.ts';
 import { batchObject, fileObject, listObject, type Batches, type GatewayFiles, type StagedFile } from '../gateway/batches/index.ts';
+import { multipartProblem } from './multipart-errors.ts';
 
 /** What the Files and Batch routes need from the composition root. */
 export interface BatchRouteDeps {
@@ -22,7 +23,7 @@ export const batchRoutes = (deps: BatchRouteDeps): FastifyPluginAsyncZod => asyn
     const app = request.headers['x-warbler-app'];
     return deps.gateway.authenticate(request.headers.authorization, typeof app === 'string' ? app : undefined, request.id);
   };
-  await app.register(multipart, { limits: { fileSize: deps.files.maxBytes, files: 1, fields: 10 } });
+  await app.register(multipart, { limits: { fileSize: deps.files.maxBytes, files: 1, fields: 10, parts: 11, fieldSize: 64 * 1024 } });
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const e = asOpenAiError(err);
     if (e.status >= 500) request.log.error({ err }, 'gateway batch route failed');
@@ -41,9 +42,13 @@ export const batchRoutes = (deps: BatchRouteDeps): FastifyPluginAsyncZod => asyn
       // The official SDKs send "purpose" after the file, so the bytes are staged before the purpose is known.
       for await (const part of request.parts()) {
         if (part.type === 'file') {
-          if (part.fieldname !== 'file' || staged) {
+          if (part.fieldname !== 'file') {
             part.file.resume();
-            continue;
+            throw invalidRequest(`Put the JSONL in a multipart field named "file", not "${part.fieldname.slice(0, 64)}".`, 'file');
+          }
+          if (staged) {
+            part.file.resume();
+            throw invalidRequest('Send one file per upload.', 'file');
           }
           staged = await deps.files.stage(caller.appId, part.file, () => part.file.truncated);
           filename = part.filename || filename;
@@ -53,7 +58,7 @@ export const batchRoutes = (deps: BatchRouteDeps): FastifyPluginAsyncZod => asyn
       }
     } catch (err) {
       if (staged) await deps.files.discard(staged);
-      throw err;
+      throw uploadError(err, deps.files.maxBytes);
     }
     if (!staged) throw invalidRequest('No file in the request: put the JSONL in a multipart field named "file".', 'file');
     if (purpose === undefined) {
@@ -143,6 +148,14 @@ export const batchRoutes = (deps: BatchRouteDeps): FastifyPluginAsyncZod => asyn
     return batchObject(await deps.batches.cancel(caller, request.params.batchId));
   });
 };
+
+/** A malformed multipart body as OpenAI's 400 (or 413 when the file is too big), never a 500. */
+function uploadError(err: unknown, maxBytes: number): unknown {
+  const problem = multipartProblem(err, { field: 'file', maxBytes, fields: 'the field "purpose"' });
+  if (!problem) return err;
+  if (problem.status === 413) return new OpenAiError(413, `${problem.message} Split the requests into several batches.`, 'invalid_request_error', 'file_too_large', 'file');
+  return invalidRequest(problem.message);
+}
 
 function asOpenAiError(err: FastifyError): OpenAiError {
   if (err instanceof OpenAiError) return err;

@@ -1,4 +1,5 @@
 import Sqlite from 'better-sqlite3';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import {
   CompiledQuery,
   Kysely,
@@ -26,6 +27,7 @@ const traits: DialectTraits = {
 
 /** Opens (creating if needed) the embedded database file. Call migrate() before use. */
 export function openSqliteStore(path: string): Store {
+  ownerOnly(path);
   const db = new Sqlite(path);
   // WAL lets readers run beside the writer; NORMAL skips the fsync per commit
   // (durable across process crashes; a power cut may lose the last commits).
@@ -42,6 +44,19 @@ export function openSqliteStore(path: string): Store {
   }
   const kysely = new Kysely<Database>({ dialect: new QueuedSqliteDialect(db, () => checkpointer?.stop()) });
   return new KyselyStore(kysely, { ...traits, appendBatchSync: syncAppender(db) });
+}
+
+/**
+ * The database holds every message: owner-only (0600). SQLite gives the -wal
+ * and -shm files the mode of the database file, so creating that one 0600
+ * (and fixing an older 0644 one, with its companions) covers all three.
+ */
+function ownerOnly(path: string): void {
+  if (path === '' || path === ':memory:' || path.startsWith('file:')) return;
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file)) chmodSync(file, 0o600);
+  }
 }
 
 /**

@@ -55,7 +55,7 @@ export class GatewayFiles {
     const id = newFileId();
     const target = await this.target(appId, id);
     try {
-      await pipeline(data, createWriteStream(target, { flags: 'wx' }));
+      await pipeline(data, createWriteStream(target, { flags: 'wx', mode: 0o600 }));
       if (truncated()) throw this.tooLarge();
       const { size } = await stat(target);
       return { appId, id, path: target, bytes: size };
@@ -140,7 +140,7 @@ export class GatewayFiles {
         (function* () {
           for (const line of file.lines) yield `${line}\n`;
         })(),
-        createWriteStream(temp),
+        createWriteStream(temp, { mode: 0o600 }),
       );
       await rename(temp, target);
     } catch (err) {
@@ -169,7 +169,7 @@ export class GatewayFiles {
 
   private async target(appId: string, fileId: string): Promise<string> {
     const folder = path.join(this.dir, safeSegment(appId));
-    await mkdir(folder, { recursive: true });
+    await mkdir(folder, { recursive: true, mode: 0o700 });
     return path.join(folder, fileId);
   }
 
