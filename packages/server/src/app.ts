@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { AgentRuntime, Agents, applyFileAgents, seedDemoAgent } from './agents/index.ts';
+import { AgentRuntime, Agents, applyFileAgents, HttpTools, seedDemoAgent } from './agents/index.ts';
 import { UserTokens } from './auth/tokens.ts';
 import { Conversations, MemberDirectory, Messages, StreamingReplies } from './chat/index.ts';
 import type { Config } from './config.ts';
@@ -10,13 +10,14 @@ import { Gateway, Keys, noteGatewayAttempt, RateLimits } from './gateway/index.t
 import { Batches, BatchRunner, executeThroughGateway, GatewayFiles } from './gateway/batches/index.ts';
 import { buildHttp, defaultWebDist, Guards, webAppDeps } from './http/index.ts';
 import { createKbAnswerProvider, KB_ANSWER_MODEL, KnowledgeBases, seedDocsDir } from './kb/index.ts';
-import { costOf, type Router } from './llm/index.ts';
+import { costOf, SecretBox, type Router } from './llm/index.ts';
 import { Metrics } from './metrics/index.ts';
+import { Outbound, OutboundPolicy } from './outbound/index.ts';
 import { Hub, LocalBroker, RealtimeGateway, type Broker } from './realtime/index.ts';
 import { buildRouter, currencyRatesFrom, loadWarblerConfig, priceTableFrom } from './settings/index.ts';
 import { openStore, type Store } from './store/index.ts';
 import { Apps, Authenticator, loadMasterKey, Users } from './tenancy/index.ts';
-import { Budgets, formatNanoAmount, Ledger } from './usage/index.ts';
+import { Budgets, formatNanoAmount, INTERRUPTED_BY_SHUTDOWN, Ledger, settleInterruptedCalls } from './usage/index.ts';
 
 export const VERSION = '0.1.0';
 
@@ -81,6 +82,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       ledger.onAttempt(report);
       noteGatewayAttempt(report);
     },
+    onAttemptStart: ledger.onAttemptStart,
     onWarning: (message) => log?.warn(message),
   });
   // The OpenAI-compatible gateway, and the metrics of everything.
@@ -102,9 +104,13 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const batches = new Batches({ store, files: gatewayFiles, signals: batchRunner });
   const knowledge = new KnowledgeBases(store);
   await knowledge.load();
+  // Agent tools call URLs an app gave: only public https addresses, unless warbler.yaml's outbound: allows a host.
+  const outboundPolicy = new OutboundPolicy(file?.outbound);
+  const outbound = new Outbound(outboundPolicy);
   const runtime = new AgentRuntime({
     store, messages, streams, directory, publish, models: router,
     knowledge: { search: (appId, kbIds, query, k) => knowledge.search(appId, kbIds, query, k) },
+    httpTools: new HttpTools(outbound, (details, message) => log?.warn(details, message)),
     spend: {
       async check(appId, agentId, limit) {
         const r = await budgets.check(appId, { agentId }, limit);
@@ -120,10 +126,24 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     },
     onError: (err, where) => log?.error({ err }, `agents: ${where}`),
   });
-  const agents = new Agents(store, users, runtime, () => router.models());
+  const agents = new Agents({
+    store, users, runtime, knownModels: () => router.models(), outbound: outboundPolicy,
+    knowledgeBaseIds: async (appId) => (await knowledge.list(appId)).map((kb) => kb.id),
+    secrets: new SecretBox(master.key, { purpose: 'agent-tool-headers' }),
+    warn: (message) => log?.warn(message),
+  });
   await agents.load();
   await seedDemoAgent(agents, knowledge, defaultApp.appId, seedDocsDir(), router.models());
   if (file?.agents.length) await applyFileAgents(agents, knowledge, file.agents, defaultApp.appId);
+  // Calls the last run left in flight (a crash) are settled before this one makes any; an agent reply's stored text says what was delivered.
+  await settleInterruptedCalls({
+    store, prices,
+    deliveredText: async (row) => {
+      if (row.message_id === null) return undefined;
+      const text = (await store.getMessage(row.app_id, row.message_id))?.content.text;
+      return typeof text === 'string' ? text : undefined;
+    },
+  });
   await streams.failOrphans();
   runtime.start();
 
@@ -167,6 +187,13 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     close() {
       closing ??= (async () => {
         ready = false;
+        // Just before main's grace runs out and the process exits, calls still running are settled as interrupted,
+        // so their rows are written by this run rather than left for the next start.
+        const margin = Math.min(1_000, Math.floor(config.shutdownGraceMs / 5));
+        const cutoff = setTimeout(() => {
+          if (ledger.interruptInFlight(INTERRUPTED_BY_SHUTDOWN) > 0) ledger.flush().catch(() => {});
+        }, Math.max(0, config.shutdownGraceMs - margin));
+        cutoff.unref();
         realtime.shutdown(1_000);
         hub.stop();
         // Replies under way are stopped and finished as such, so none is left 'streaming' in the store.
@@ -177,9 +204,11 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         // open for the keep-alive timeout (72 s) after it ends. Sweeping until the close is done frees them as they go idle.
         const sweep = setInterval(() => http.server.closeIdleConnections(), 50);
         await http.close().finally(() => clearInterval(sweep));
+        clearTimeout(cutoff);
         await ledger.close().catch((err: unknown) => http.log.error({ err }, 'ledger rows could not be written at shutdown'));
         budgets.close();
         await router.close();
+        await outbound.close();
         await broker.close();
         await store.close();
       })();

@@ -372,9 +372,9 @@ describe.each(storeKinds())('OpenAI-compatible gateway on %s', (kind) => {
       expect((tooBig as RateLimitError).message).toMatch(/too large/i);
       expect((tooBig as RateLimitError).headers?.get('x-ratelimit-limit-tokens')).toBe('200');
 
-      // The reply's real usage (190 tokens) leaves too little for the next prompt.
+      // The reply's real usage (190 tokens) leaves too little for the next prompt. max_tokens bounds what is reserved for the answer.
       upstream.script({ text: 'long answer', usage: { prompt_tokens: 10, completion_tokens: 180 } });
-      const ok = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+      const ok = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 20 }).withResponse();
       expect(Number(ok.response.headers.get('x-ratelimit-remaining-tokens'))).toBeGreaterThan(150);
       const err = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello there my good friend, how are you doing today?' }] }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(RateLimitError);

@@ -3,9 +3,14 @@
 // a key may burst its whole RPM at once and then gets a steady share. O(1)
 // time and a few numbers of memory per key, whatever the limit.
 //
-// Tokens are reserved before the call (the prompt counted with o200k) and
-// settled after it with what upstream reported, so a bucket can go into debt
-// when replies are long: the key then waits until the refill pays it back.
+// Tokens are reserved before the call — the prompt (o200k, or a quick upper
+// estimate while it is small) plus the output the request may produce
+// (max_tokens, or the default reservation) — and settled after it with what
+// upstream reported. Reservations never take a bucket below zero, so a burst
+// of concurrent calls cannot use more than the bucket held plus what the
+// calls produce beyond their reservations (nothing, when they send
+// max_tokens). A reply longer than reserved puts the bucket into debt: the
+// key then waits until the refill pays it back.
 //
 // Each node counts on its own: with N nodes behind a balancer a key gets up
 // to N× its limits.
@@ -73,10 +78,10 @@ export class RateLimits {
   constructor(private readonly now: () => number = Date.now) {}
 
   /**
-   * Takes one request and `promptTokens` tokens from the key's buckets, or
-   * neither when either limit would be passed. A null limit is no limit.
+   * Takes one request and `tokens` (the call's reservation) from the key's
+   * buckets, or neither when either limit would be passed. A null limit is no limit.
    */
-  take(keyId: string, rpm: number | null, tpm: number | null, promptTokens: number): LimitCheck {
+  take(keyId: string, rpm: number | null, tpm: number | null, tokens: number): LimitCheck {
     const now = this.now();
     const r = rpm === null ? undefined : this.bucket(this.requests, keyId, rpm, now);
     const t = tpm === null ? undefined : this.bucket(this.tokens, keyId, tpm, now);
@@ -85,15 +90,15 @@ export class RateLimits {
       check.ok = false;
       check.kind = 'requests';
       check.retryAfterMs = r.waitFor(1);
-    } else if (t && (promptTokens > t.capacity || t.level < promptTokens || t.level <= 0)) {
+    } else if (t && (tokens > t.capacity || t.level < tokens || t.level <= 0)) {
       check.ok = false;
       check.kind = 'tokens';
-      check.tooLarge = promptTokens > t.capacity;
-      check.retryAfterMs = t.waitFor(Math.max(1, Math.min(promptTokens, t.capacity)));
+      check.tooLarge = tokens > t.capacity;
+      check.retryAfterMs = t.waitFor(Math.max(1, Math.min(tokens, t.capacity)));
     }
     if (check.ok) {
       if (r) r.level -= 1;
-      if (t) t.level -= promptTokens;
+      if (t) t.level -= tokens;
     }
     if (r) check.requests = { limit: rpm!, remaining: Math.max(0, Math.floor(r.level)), resetMs: r.resetMs };
     if (t) check.tokens = { limit: tpm!, remaining: Math.max(0, Math.floor(t.level)), resetMs: t.resetMs };

@@ -13,7 +13,7 @@ import {
 } from '../llm/index.ts';
 import type { ApiKeyRow } from '../store/index.ts';
 import { bearer } from '../tenancy/index.ts';
-import type { BudgetCheck, BudgetScope, UsageContext } from '../usage/index.ts';
+import { asksForOutput, expectedOutputTokens, type BudgetCheck, type BudgetScope, type UsageContext } from '../usage/index.ts';
 import { mayUse, type GatewayCaller } from './caller.ts';
 import {
   invalidApiKey,
@@ -174,10 +174,18 @@ export class Gateway {
   /**
    * Every check a call passes before any model is asked: the model exists and
    * the key may use it, the monthly budget is not spent, and the RPM and TPM
-   * buckets have room (taking one request and the prompt's tokens from them).
-   * Throws an OpenAiError (with the rate-limit headers) when it may not go on.
+   * buckets have room (taking one request, and the prompt's tokens plus the
+   * output the request may produce, from them). Throws an OpenAiError (with
+   * the rate-limit headers) when it may not go on. `output` is the chat
+   * request's max_tokens / max_completion_tokens; embeddings have none.
    */
-  async admit(caller: GatewayCaller, model: string, countPrompt: () => number, quickPrompt?: () => number): Promise<Admission> {
+  async admit(
+    caller: GatewayCaller,
+    model: string,
+    countPrompt: () => number,
+    quickPrompt?: () => number,
+    output?: Pick<ChatRequest, 'max_tokens' | 'max_completion_tokens'>,
+  ): Promise<Admission> {
     if (!this.modelSet.has(model)) throw modelNotFound(model);
     const key = caller.key;
     const headers: Record<string, string> = {};
@@ -189,10 +197,11 @@ export class Gateway {
     }
     if (key.rpm === null && key.tpm === null) return { headers, reservedTokens: 0 };
     const prompt = key.tpm === null ? 0 : promptReservation(key.tpm, countPrompt, quickPrompt);
-    const check = this.deps.limits.take(key.id, key.rpm, key.tpm, prompt);
+    const completion = key.tpm === null || !output ? 0 : outputReservation(key.tpm, prompt, output);
+    const check = this.deps.limits.take(key.id, key.rpm, key.tpm, prompt + completion);
     rateLimitHeaders(check, headers);
-    if (!check.ok) throw limitError(key, check.kind!, prompt, check.retryAfterMs ?? 1000, check.tooLarge === true, headers);
-    return { headers, reservedTokens: prompt };
+    if (!check.ok) throw limitError(key, check.kind!, { prompt, completion }, check.retryAfterMs ?? 1000, check.tooLarge === true, headers);
+    return { headers, reservedTokens: prompt + completion };
   }
 
   /** Charges the key's token bucket what the call really used. */
@@ -289,7 +298,7 @@ export class Gateway {
         ? withoutStreaming(body as Record<string, unknown>)
         : body;
       const chat = parseChatBody(plain);
-      const admission = await this.admit(caller, chat.request.model, () => countPrompt(chat.request), () => quickPromptTokens(chat.request));
+      const admission = await this.admit(caller, chat.request.model, () => countPrompt(chat.request), () => quickPromptTokens(chat.request), chat.request);
       const answer = await this.complete(caller, chat, admission, options);
       return { ok: true, status: 200, body: answer.body, deployment: answer.deployment };
     } catch (err) {
@@ -330,6 +339,18 @@ export function promptReservation(tpm: number, exact: () => number, quick?: () =
   return exact();
 }
 
+/**
+ * Output tokens to reserve from a key's TPM bucket: what the request may
+ * produce (max_tokens), or the default reservation when it does not say. A
+ * request that does not bound its output is never refused for the default
+ * alone: it reserves at most what the rest of the minute's allowance holds,
+ * and a longer answer is charged when it ends (docs/costs.md).
+ */
+export function outputReservation(tpm: number, prompt: number, request: Pick<ChatRequest, 'max_tokens' | 'max_completion_tokens'>): number {
+  const expected = expectedOutputTokens(request);
+  return asksForOutput(request) ? expected : Math.min(expected, Math.max(0, tpm - prompt));
+}
+
 export function countPrompt(request: ChatRequest): number {
   return countChatTokens(request.messages, request.tools);
 }
@@ -345,16 +366,32 @@ function withoutStreaming(body: Record<string, unknown>): Record<string, unknown
   return rest;
 }
 
-function limitError(key: ApiKeyRow, kind: 'requests' | 'tokens', prompt: number, retryAfterMs: number, tooLarge: boolean, headers: Record<string, string>): OpenAiError {
+function limitError(
+  key: ApiKeyRow,
+  kind: 'requests' | 'tokens',
+  reserved: { prompt: number; completion: number },
+  retryAfterMs: number,
+  tooLarge: boolean,
+  headers: Record<string, string>,
+): OpenAiError {
   const out = { ...headers, 'retry-after-ms': String(retryAfterMs), 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) };
-  if (tooLarge) {
-    return new OpenAiError(429, `Request too large: about ${prompt} prompt tokens, but this key's limit is ${key.tpm} tokens per minute. Send less, or ask an operator to raise the key's TPM.`, 'tokens', 'rate_limit_exceeded', null, { ...out, 'x-should-retry': 'false' });
-  }
+  if (tooLarge) return tooLargeError(key.tpm!, reserved, { ...out, 'x-should-retry': 'false' });
   const message =
     kind === 'requests'
       ? `Rate limit reached for this key: ${key.rpm} requests per minute. Try again in ${formatWait(retryAfterMs)}.`
       : `Rate limit reached for this key: ${key.tpm} tokens per minute. Try again in ${formatWait(retryAfterMs)}.`;
   return new OpenAiError(429, message, kind, 'rate_limit_exceeded', null, out);
+}
+
+/** What OpenAI answers a request that cannot fit the limit whatever the wait: 429, not worth retrying as it is. */
+function tooLargeError(tpm: number, { prompt, completion }: { prompt: number; completion: number }, headers: Record<string, string>): OpenAiError {
+  const room = tpm - prompt;
+  const message =
+    completion > 0 && room > 0
+      ? `Request too large: about ${prompt} prompt tokens plus up to ${completion} output tokens (max_tokens) is ${prompt + completion}, ` +
+        `but this key's limit is ${tpm} tokens per minute. Lower max_tokens to ${room} or less, send a shorter prompt, or ask an operator to raise the key's TPM.`
+      : `Request too large: about ${prompt} prompt tokens, but this key's limit is ${tpm} tokens per minute. Send less, or ask an operator to raise the key's TPM.`;
+  return new OpenAiError(429, message, 'tokens', 'rate_limit_exceeded', completion > 0 && room > 0 ? 'max_tokens' : null, headers);
 }
 
 function formatWait(ms: number): string {

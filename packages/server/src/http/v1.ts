@@ -90,7 +90,7 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
     const who = await caller(request);
     const chat = parseChatBody(request.body);
     logBody(request, who);
-    const admission = await gateway.admit(who, chat.request.model, () => countPrompt(chat.request), () => quickPromptTokens(chat.request));
+    const admission = await gateway.admit(who, chat.request.model, () => countPrompt(chat.request), () => quickPromptTokens(chat.request), chat.request);
     const abort = abortOnClose(reply);
     if (!chat.stream) {
       const answer = await gateway.complete(who, chat, admission, { signal: abort.signal });

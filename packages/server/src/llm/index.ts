@@ -37,6 +37,7 @@ export {
   Router,
   type AttemptOutcome,
   type AttemptReport,
+  type AttemptStart,
   type Deployment,
   type DeploymentHealth,
   type RetryOptions,

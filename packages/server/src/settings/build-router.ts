@@ -59,6 +59,8 @@ export interface BuildRouterOptions {
   localProviders?: LocalProviders;
   /** Every attempt, for the ledger: `ledger.onAttempt`. */
   onAttempt?: RouterOptions['onAttempt'];
+  /** Every attempt as it is sent, for the ledger's in-flight rows: `ledger.onAttemptStart`. */
+  onAttemptStart?: RouterOptions['onAttemptStart'];
   /** Told about what was left out (fallbacks to models of providers the file marked optional). */
   onWarning?: (message: string) => void;
 }
@@ -67,7 +69,7 @@ export interface RoutePlan {
   /** Every provider by name: enabled presets and the file's providers. */
   providers: Map<string, { provider: LlmProvider; preset?: PresetName }>;
   routes: Route[];
-  options: Omit<RouterOptions, 'routes' | 'onAttempt'>;
+  options: Omit<RouterOptions, 'routes' | 'onAttempt' | 'onAttemptStart'>;
 }
 
 const localMap = (local: LocalProviders | undefined): Map<string, LlmProvider> =>
@@ -184,7 +186,12 @@ export function planRoutes(file: WarblerFile | undefined, env: Env = process.env
 /** The Router for this configuration: presets the environment enables, the file's providers and routes, and the local models. */
 export function buildRouter(file: WarblerFile | undefined, env: Env = process.env, options: BuildRouterOptions = {}): Router {
   const plan = planRoutes(file, env, options);
-  return new Router({ ...plan.options, routes: plan.routes, ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}) });
+  return new Router({
+    ...plan.options,
+    routes: plan.routes,
+    ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
+    ...(options.onAttemptStart ? { onAttemptStart: options.onAttemptStart } : {}),
+  });
 }
 
 /**

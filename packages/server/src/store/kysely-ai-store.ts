@@ -1,4 +1,4 @@
-import { sql, type ExpressionBuilder, type Insertable, type Kysely, type Selectable } from 'kysely';
+import { sql, type ExpressionBuilder, type Insertable, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { DialectTraits } from './kysely-store.ts';
 import { prepare } from './prepared.ts';
 import type {
@@ -13,6 +13,7 @@ import type {
 } from './port-ai.ts';
 import type { AgentsTable, Database, KbChunksTable, LedgerTable } from './schema.ts';
 import { guardWrite } from './guard-write.ts';
+import { StoreConflict } from './port.ts';
 
 // Rows per multi-row INSERT: the widest table (ledger, 28 columns) stays far
 // below both databases' bound-parameter limits.
@@ -58,6 +59,25 @@ const ledgerInsertColumns = [...ledgerColumns, 'cost_nanos'] as const satisfies 
  */
 const costNanosText = sql<string>`cast(cost_nanos as text)`;
 const sumNanosText = sql<string | null>`cast(sum(cost_nanos) as text)`;
+
+/** The outcome of a row whose call is still in flight (usage/policy.ts). */
+const IN_FLIGHT = 'pending';
+/**
+ * Rows a write with the same id may replace: an open row, and one settled as
+ * interrupted by another node's start-up while this node was still running
+ * the call (its own settlement is the better record).
+ */
+const REPLACEABLE = [IN_FLIGHT, 'interrupted'];
+
+/**
+ * What a settled row replaces in its open row: everything but the key and
+ * who made the call. `excluded` is the row being written, on both databases.
+ */
+const settledColumns = Object.fromEntries(
+  ledgerInsertColumns
+    .filter((c) => c !== 'app_id' && c !== 'id')
+    .map((c) => [c, sql<never>`excluded.${sql.ref(c)}`]),
+) as Record<Exclude<(typeof ledgerInsertColumns)[number], 'app_id' | 'id'>, RawBuilder<never>>;
 
 type LedgerWhere = Pick<LedgerFilter, 'since' | 'until' | 'agent_id' | 'key_id' | 'model' | 'before'>;
 
@@ -250,22 +270,33 @@ export class KyselyAiStore implements AiStore {
     if (rows.length === 0) return;
     const values = rows.map((r) => this.ledgerRow(r));
     const conflict = { conflict: 'A ledger row with one of these ids already exists', missing: `App ${rows[0]!.app_id} does not exist` };
+    // A row may replace only its own open (or interrupted) version; the upsert skips a settled one, and a skipped row is a conflict.
+    const refused = () => new StoreConflict(conflict.conflict);
     if (this.traits.name === 'sqlite') {
       // SQLite runs in-process: one statement compiled once and run per row in a transaction costs a fraction of
       // building, compiling and preparing a new multi-row INSERT for every batch size (the flush blocked the loop for ms).
       await guardWrite(this.traits, conflict, () =>
         this.db.transaction().execute(async (trx) => {
-          for (const row of values) await this.insertLedgerRow(trx, row);
+          for (const row of values) {
+            const r = await this.insertLedgerRow(trx, row);
+            if (r.numAffectedRows === 0n) throw refused();
+          }
         }),
       );
       return;
     }
-    const write = async (db: Kysely<Database>) => {
-      for (const batch of batches(values, INSERT_BATCH)) await db.insertInto('ledger').values(batch).execute();
-    };
     await guardWrite(this.traits, conflict, () =>
-      // One INSERT is atomic on its own; only a multi-batch append needs the transaction to stay all-or-nothing.
-      values.length <= INSERT_BATCH ? write(this.db) : this.db.transaction().execute(write),
+      this.db.transaction().execute(async (trx) => {
+        for (const batch of batches(values, INSERT_BATCH)) {
+          const written = await trx
+            .insertInto('ledger')
+            .values(batch)
+            .onConflict((oc) => oc.columns(['app_id', 'id']).doUpdateSet(settledColumns).where('ledger.outcome', 'in', REPLACEABLE))
+            .returning('id')
+            .execute();
+          if (written.length !== batch.length) throw refused();
+        }
+      }),
     );
   }
 
@@ -281,6 +312,19 @@ export class KyselyAiStore implements AiStore {
     return rows.map(toLedger);
   }
 
+  async listInFlightLedger(limit: number): Promise<LedgerRow[]> {
+    const rows = await this.db
+      .selectFrom('ledger')
+      .select([...ledgerColumns, costNanosText.as('cost_nanos')])
+      .where('outcome', '=', IN_FLIGHT)
+      .orderBy('created_at')
+      .orderBy('app_id')
+      .orderBy('id')
+      .limit(Math.max(0, Math.floor(limit)))
+      .execute();
+    return rows.map(toLedger);
+  }
+
   async sumLedgerCost(
     appId: string,
     filter: { agent_id?: string; key_id?: string; since: number; until?: number },
@@ -289,6 +333,7 @@ export class KyselyAiStore implements AiStore {
       .selectFrom('ledger')
       .select(['currency', sumNanosText.as('nanos')])
       .where(ledgerWhere(appId, filter))
+      .where('outcome', '!=', IN_FLIGHT)
       .groupBy('currency')
       .orderBy('currency')
       .execute();
@@ -298,7 +343,10 @@ export class KyselyAiStore implements AiStore {
   // ---- internals ----
 
   private readonly insertLedgerRow = prepare((a: Insertable<LedgerTable>) =>
-    this.db.insertInto('ledger').values(Object.fromEntries(ledgerInsertColumns.map((c) => [c, a[c]])) as Insertable<LedgerTable>),
+    this.db
+      .insertInto('ledger')
+      .values(Object.fromEntries(ledgerInsertColumns.map((c) => [c, a[c]])) as Insertable<LedgerTable>)
+      .onConflict((oc) => oc.columns(['app_id', 'id']).doUpdateSet(settledColumns).where('ledger.outcome', 'in', REPLACEABLE)),
   );
 
   private ledgerRow(r: LedgerRow): Insertable<LedgerTable> {

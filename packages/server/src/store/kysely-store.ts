@@ -566,6 +566,7 @@ export class KyselyStore implements Store {
   appendLedger: AiStore['appendLedger'] = (rows) => this.ai.appendLedger(rows);
   listLedger: AiStore['listLedger'] = (appId, filter) => this.ai.listLedger(appId, filter);
   sumLedgerCost: AiStore['sumLedgerCost'] = (appId, filter) => this.ai.sumLedgerCost(appId, filter);
+  listInFlightLedger: AiStore['listInFlightLedger'] = (limit) => this.ai.listInFlightLedger(limit);
 
   // ---- the gateway part: keys, files, batches (kysely-gateway-store.ts) ----
 

@@ -335,6 +335,13 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0004_ledger_in_flight': {
+    async up(db: Kysely<any>) {
+      // Rows of calls in flight (outcome 'pending') are found at start-up, across apps, to settle those a crash left open;
+      // partial, so it holds only the few rows in flight, whatever the size of the ledger.
+      await db.schema.createIndex('ledger_in_flight').on('ledger').columns(['created_at', 'app_id', 'id']).where(sql.ref('outcome'), '=', 'pending').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

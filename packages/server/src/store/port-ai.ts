@@ -39,17 +39,24 @@ export interface AiStore {
   scanChunks(page: { after?: string; limit: number }): Promise<KbChunkRow[]>;
 
   // ---- ledger ----
-  /** One row per model call attempt; never updated. */
+  /**
+   * One row per model call attempt. A row is written when the attempt is sent
+   * (outcome 'pending') and written again, same id, when it ends: a row whose
+   * (app_id, id) exists is replaced. Settled rows are never changed after.
+   */
   appendLedger(rows: LedgerRow[]): Promise<void>;
+  /** Rows still 'pending' in every app, oldest first: at start-up, the calls a crash left open. */
+  listInFlightLedger(limit: number): Promise<LedgerRow[]>;
   /**
    * Ledger rows of an app, newest first, filtered.
    * `before` pages by (created_at, id) of the last row seen.
    */
   listLedger(appId: string, filter: LedgerFilter): Promise<LedgerRow[]>;
   /**
-   * Sum of cost_nanos per currency for rows matching the filter (budgets,
-   * usage totals), ordered by currency; currencies with no rows are absent.
-   * Time bounds as in LedgerFilter.
+   * Sum of cost_nanos per currency for settled rows matching the filter
+   * (budgets), ordered by currency; currencies with no rows are absent.
+   * Rows in flight ('pending') are left out: the node running the call holds
+   * their worst case in memory until it settles. Time bounds as in LedgerFilter.
    */
   sumLedgerCost(appId: string, filter: { agent_id?: string; key_id?: string; since: number; until?: number }): Promise<{ currency: string; nanos: bigint }[]>;
 }
@@ -142,7 +149,7 @@ export interface LedgerRow {
   price_id: string | null;
   ttft_ms: number | null;
   latency_ms: number;
-  /** ok | stopped | cut | error | timeout | rate_limited ... */
+  /** ok | stopped | cut | error | timeout | rate_limited | pending (in flight) | interrupted ... */
   outcome: string;
   error: string | null;
   created_at: number;

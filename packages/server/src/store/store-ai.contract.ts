@@ -476,6 +476,30 @@ export function describeAiStoreContract(getStore: () => Store): void {
       expect(await store.listLedger(app, { limit: 0 })).toEqual([]);
     });
 
+    it('a call\'s settled row replaces its open (pending) row; in-flight rows are listed across apps and left out of sums', async () => {
+      const store = getStore();
+      const app = await newApp();
+      const other = await newApp();
+      const open = ledger(app, { id: 'call', outcome: 'pending', estimated: true, prompt_tokens: 40, completion_tokens: 1024, cost_nanos: 700n, created_at: T0 });
+      const elsewhere = ledger(other, { id: 'call2', outcome: 'pending', cost_nanos: 5n, created_at: T0 + 1 });
+      await store.appendLedger([open, ledger(app, { id: 'done', cost_nanos: 3n, created_at: T0 })]);
+      await store.appendLedger([elsewhere]);
+      expect((await store.listInFlightLedger(10)).map((r) => [r.app_id, r.id])).toEqual([[app, 'call'], [other, 'call2']]);
+      expect(await store.sumLedgerCost(app, { since: 0 })).toEqual([{ currency: 'USD', nanos: 3n }]);
+
+      const settled = ledger(app, { id: 'call', outcome: 'ok', estimated: false, prompt_tokens: 12, completion_tokens: 5, cost_nanos: 9n, created_at: T0 + 50 });
+      await store.appendLedger([settled]);
+      expect((await store.listLedger(app, { limit: 10 })).find((r) => r.id === 'call')).toEqual(settled);
+      expect(await store.sumLedgerCost(app, { since: 0 })).toEqual([{ currency: 'USD', nanos: 12n }]);
+      expect((await store.listInFlightLedger(10)).map((r) => r.id)).toEqual(['call2']);
+      // Settled is final: writing the id again is a conflict, as for any other row.
+      await expect(store.appendLedger([{ ...settled, cost_nanos: 1n }])).rejects.toBeInstanceOf(StoreConflict);
+      // A row settled as interrupted (by another node's start-up) still gives way to the call's own settlement.
+      await store.appendLedger([{ ...elsewhere, outcome: 'interrupted' }]);
+      await store.appendLedger([{ ...elsewhere, outcome: 'ok', cost_nanos: 4n }]);
+      expect(await store.sumLedgerCost(other, { since: 0 })).toEqual([{ currency: 'USD', nanos: 4n }]);
+    });
+
     it('ids are unique per app; a failing append writes none of its rows', async () => {
       const store = getStore();
       const app = await newApp();

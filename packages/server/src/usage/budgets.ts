@@ -3,12 +3,14 @@
 // has an in-memory running total for the current calendar month (UTC), seeded
 // once from the store and then kept current from every row the Ledger records.
 //
-// A budget is checked before a call, and a call's cost is known only after
-// it, so spending can pass the limit by what the calls in flight at that
-// moment cost. It never passes it by more.
+// A call's cost is known only after it, so while it runs the budget counts
+// the most it may cost (its in-flight ledger row: prompt estimate plus the
+// output it asked for, or the default reservation), and replaces that with the
+// settled cost when it ends. Calls admitted in the same instant, before their
+// rows open, can still pass the limit together; never by more than they cost.
 import { WarblerError } from '../errors.ts';
 import type { AiStore, LedgerRow } from '../store/index.ts';
-import type { LedgerListener } from './ledger.ts';
+import type { InFlightListener, LedgerListener } from './ledger.ts';
 import { CurrencyRates, formatUsd, nanosToUsd, usdToNanos } from './money.ts';
 
 export type BudgetStore = Pick<AiStore, 'sumLedgerCost'>;
@@ -18,6 +20,8 @@ export interface BudgetLedger {
   subscribe(listener: LedgerListener): () => void;
   barrier(): number;
   flush(): Promise<void>;
+  /** Rows of calls in flight as they open and settle; without it only settled spending is counted. */
+  watchInFlight?(listener: InFlightListener): () => void;
 }
 
 export type BudgetScope = { agentId: string; keyId?: undefined } | { keyId: string; agentId?: undefined };
@@ -71,7 +75,10 @@ export class Budgets {
   private rates: CurrencyRates;
   private readonly now: () => number;
   private readonly totals = new Map<string, Total>();
+  /** Worst-case cost of calls in flight on this node, per agent or key, by ledger row id. */
+  private readonly held = new Map<string, Map<string, { currency: string; nanos: bigint }>>();
   private readonly unsubscribe: () => void;
+  private readonly unwatch: () => void;
 
   constructor(options: BudgetOptions) {
     this.store = options.store;
@@ -79,6 +86,7 @@ export class Budgets {
     this.rates = options.rates ?? new CurrencyRates();
     this.now = options.now ?? Date.now;
     this.unsubscribe = this.ledger.subscribe((row) => this.observe(row));
+    this.unwatch = this.ledger.watchInFlight?.({ opened: (row) => this.hold(row), closed: (row) => this.release(row) }) ?? (() => {});
   }
 
   /** New rates apply to the next check; totals are kept per currency, so nothing is re-read. */
@@ -125,15 +133,17 @@ export class Budgets {
   async spent(appId: string, scope: BudgetScope): Promise<MonthSpend> {
     const total = this.current(appId, scope);
     await total.ready;
+    const byCurrency = new Map(total.byCurrency);
+    for (const h of this.held.get(keyOf(appId, scope))?.values() ?? []) add(byCurrency, h.currency, h.nanos);
     let usdNanos = 0n;
     const unconverted: string[] = [];
-    for (const [currency, nanos] of total.byCurrency) {
+    for (const [currency, nanos] of byCurrency) {
       const usd = this.rates.toUsdNanos(currency, nanos);
       if (usd === undefined) {
         if (nanos !== 0n) unconverted.push(currency);
       } else usdNanos += usd;
     }
-    return { month: total.month, byCurrency: Object.fromEntries(total.byCurrency), usd: nanosToUsd(usdNanos), usdNanos, unconverted };
+    return { month: total.month, byCurrency: Object.fromEntries(byCurrency), usd: nanosToUsd(usdNanos), usdNanos, unconverted };
   }
 
   /** Forget every running total (they are re-read from the store on next use). */
@@ -143,6 +153,8 @@ export class Budgets {
 
   close(): void {
     this.unsubscribe();
+    this.unwatch();
+    this.held.clear();
     this.totals.clear();
   }
 
@@ -172,6 +184,23 @@ export class Budgets {
     for (const { currency, nanos } of sums) add(total.byCurrency, currency, BigInt(nanos));
   }
 
+  private hold(row: LedgerRow): void {
+    if (row.cost_nanos === 0n) return;
+    for (const key of scopesOf(row)) {
+      let rows = this.held.get(key);
+      if (!rows) this.held.set(key, (rows = new Map()));
+      rows.set(row.id, { currency: row.currency, nanos: row.cost_nanos });
+    }
+  }
+
+  private release(row: LedgerRow): void {
+    for (const key of scopesOf(row)) {
+      const rows = this.held.get(key);
+      if (!rows?.delete(row.id)) continue;
+      if (rows.size === 0) this.held.delete(key);
+    }
+  }
+
   private observe(row: LedgerRow): void {
     if (row.cost_nanos === 0n) return;
     if (row.agent_id !== null) this.addTo(keyOf(row.app_id, { agentId: row.agent_id }), row);
@@ -183,6 +212,13 @@ export class Budgets {
     if (!total || row.created_at < total.cut || row.created_at < total.monthStart || row.created_at >= total.monthEnd) return;
     add(total.byCurrency, row.currency, row.cost_nanos);
   }
+}
+
+function scopesOf(row: LedgerRow): string[] {
+  const keys: string[] = [];
+  if (row.agent_id !== null) keys.push(keyOf(row.app_id, { agentId: row.agent_id }));
+  if (row.key_id !== null) keys.push(keyOf(row.app_id, { keyId: row.key_id }));
+  return keys;
 }
 
 function add(map: Map<string, bigint>, currency: string, nanos: bigint): void {

@@ -4,10 +4,15 @@
 // a background writer appends buffered rows in small batches, one append in
 // flight at a time. A failed append keeps its rows and tries again, and
 // close() waits until every accepted row is written.
+//
+// An attempt's row is opened when the attempt is sent (outcome 'pending', the
+// worst case it may cost) and settled in place when it ends, so a crash or a
+// shutdown mid-call leaves a row to settle as 'interrupted' instead of none.
+// A call that ends before its open row was written is written once, settled.
 import { newOrderedId } from '../ids.ts';
-import type { AttemptReport, PriceTable } from '../llm/index.ts';
+import type { AttemptReport, AttemptStart, PriceTable } from '../llm/index.ts';
 import type { AiStore, LedgerRow } from '../store/index.ts';
-import { isUsageContext, ledgerRowFromAttempt, type UsageContext } from './policy.ts';
+import { isUsageContext, ledgerRowFromAttempt, openRowFromStart, interruptedRow, type UsageContext } from './policy.ts';
 
 export type LedgerStore = Pick<AiStore, 'appendLedger'>;
 
@@ -37,6 +42,23 @@ export interface LedgerOptions {
 }
 
 export type LedgerListener = (row: LedgerRow) => void;
+
+/** Told of each attempt's row as it opens (its worst case) and when it is settled (by id). Budgets hold in-flight spend with it. */
+export interface InFlightListener {
+  opened(row: LedgerRow): void;
+  closed(row: LedgerRow): void;
+}
+
+/** A buffered row; settling an attempt whose open row is still buffered replaces it here, so it is written once. */
+interface Slot {
+  row: LedgerRow;
+}
+
+interface OpenAttempt {
+  row: LedgerRow;
+  /** Settled as interrupted at shutdown: a late report for it is dropped, the row already says what happened. */
+  interrupted: boolean;
+}
 
 interface Waiter {
   target: number;
@@ -70,8 +92,13 @@ export class Ledger {
   private readonly closeAttempts: number;
   private readonly now: () => number;
   private readonly listeners = new Set<LedgerListener>();
+  private readonly inFlightListeners = new Set<InFlightListener>();
   private readonly warnedUnpriced = new Set<string>();
-  private buffer: LedgerRow[] = [];
+  /** Attempts sent and not yet reported, by callId#attempt. */
+  private readonly openAttempts = new Map<string, OpenAttempt>();
+  /** Buffered rows by id, for settling an open row before it is written. */
+  private readonly bufferedById = new Map<string, Slot>();
+  private buffer: Slot[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
   private retryWake: (() => void) | undefined;
@@ -101,6 +128,21 @@ export class Ledger {
     this.recordAttempt(report);
   };
 
+  /** For `new Router({ onAttemptStart: ledger.onAttemptStart })`. */
+  readonly onAttemptStart = (start: AttemptStart): void => {
+    this.openAttempt(start);
+  };
+
+  /** Opens the row of an attempt being sent: outcome 'pending', priced at the most it may use. */
+  openAttempt(start: AttemptStart): LedgerRow | undefined {
+    if (!isUsageContext(start.context)) return undefined;
+    const row = openRowFromStart(start, { id: newLedgerId(), createdAt: this.stamp(), context: start.context, prices: this.prices });
+    this.openAttempts.set(attemptKey(start), { row, interrupted: false });
+    for (const listener of this.inFlightListeners) this.tell(() => listener.opened(row));
+    this.buffered(row);
+    return row;
+  }
+
   /** Prices a Router attempt and records it; the report's `context` must be a UsageContext. */
   recordAttempt(report: AttemptReport, context: unknown = report.context): LedgerRow | undefined {
     if (!isUsageContext(context)) {
@@ -108,7 +150,11 @@ export class Ledger {
       this.log.error({ callId: report.callId, model: report.requestedModel, deployment: report.deployment, usage: report.usage }, 'model call without a usage context; it is not in the ledger');
       return undefined;
     }
-    const { row, unpriced } = ledgerRowFromAttempt(report, { id: newLedgerId(), createdAt: this.stamp(), context, prices: this.prices });
+    const key = attemptKey(report);
+    const open = this.openAttempts.get(key);
+    this.openAttempts.delete(key);
+    if (open?.interrupted) return undefined;
+    const { row, unpriced } = ledgerRowFromAttempt(report, { id: open?.row.id ?? newLedgerId(), createdAt: this.stamp(), context, prices: this.prices });
     if (unpriced !== undefined && !this.warnedUnpriced.has(unpriced)) {
       this.warnedUnpriced.add(unpriced);
       this.log.warn({ model: unpriced, deployment: report.deployment }, `no price for model "${unpriced}": its calls are recorded at cost 0; add it under prices in warbler.yaml`);
@@ -117,27 +163,48 @@ export class Ledger {
     return row;
   }
 
+  /**
+   * Settles every attempt still in flight as 'interrupted' (the shutdown grace
+   * ran out): tokens are the prompt's estimate, flagged as estimated. Reports
+   * that arrive for them afterwards are dropped.
+   */
+  interruptInFlight(reason: string): number {
+    let n = 0;
+    for (const open of this.openAttempts.values()) {
+      if (open.interrupted) continue;
+      open.interrupted = true;
+      this.append(interruptedRow(open.row, { completionTokens: 0, createdAt: this.stamp(), prices: this.prices, reason }));
+      n++;
+    }
+    return n;
+  }
+
+  /** Attempts sent and not yet ended. */
+  get inFlight(): number {
+    let n = 0;
+    for (const open of this.openAttempts.values()) if (!open.interrupted) n++;
+    return n;
+  }
+
   /** Records a row built elsewhere (a provider's native batch results). Its created_at is kept unless it is before the last barrier. */
   append(row: LedgerRow): void {
     if (row.created_at < this.floor) row = { ...row, created_at: this.floor };
     this.lastStamp = Math.max(this.lastStamp, row.created_at);
-    for (const listener of this.listeners) {
-      try {
-        listener(row);
-      } catch (err) {
-        this.log.error({ err }, 'ledger listener failed');
-      }
-    }
-    this.buffer.push(row);
-    this.accepted += 1;
-    if (this.buffer.length > this.maxBuffered) this.shed();
-    this.schedule();
+    for (const listener of this.inFlightListeners) this.tell(() => listener.closed(row));
+    for (const listener of this.listeners) this.tell(() => listener(row));
+    this.buffered(row);
   }
 
-  /** Called with every row as it is recorded, before it is written. Returns an unsubscribe function. */
+  /** Called with every settled row as it is recorded, before it is written. Returns an unsubscribe function. */
   subscribe(listener: LedgerListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Told of rows as they open and as they settle. Returns an unsubscribe function. */
+  watchInFlight(listener: InFlightListener): () => void {
+    this.inFlightListeners.add(listener);
+    return () => this.inFlightListeners.delete(listener);
   }
 
   /** Swaps the price table (an operator edited prices); rows already recorded keep their cost. */
@@ -188,6 +255,44 @@ export class Ledger {
     return this.closed;
   }
 
+  private tell(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.log.error({ err }, 'ledger listener failed');
+    }
+  }
+
+  /** Buffers a row for the writer; a row whose open version is still buffered takes its place (one write, not two). */
+  private buffered(row: LedgerRow): void {
+    const slot = this.bufferedById.get(row.id);
+    if (slot) {
+      slot.row = row;
+      return;
+    }
+    const fresh = { row };
+    this.buffer.push(fresh);
+    this.bufferedById.set(row.id, fresh);
+    this.accepted += 1;
+    if (this.buffer.length > this.maxBuffered) this.shed();
+    this.schedule();
+  }
+
+  /** Slots leave the buffer for the writer: a row settled from now on is written again (the store replaces it by id). */
+  private take(n: number): Slot[] {
+    const batch = this.buffer.splice(0, n);
+    for (const slot of batch) if (this.bufferedById.get(slot.row.id) === slot) this.bufferedById.delete(slot.row.id);
+    return batch;
+  }
+
+  /** A failed batch goes back in front; a slot whose row was buffered again meanwhile gives way to the newer one. */
+  private putBack(batch: Slot[]): void {
+    const kept = batch.filter((slot) => !this.bufferedById.has(slot.row.id));
+    for (const slot of kept) this.bufferedById.set(slot.row.id, slot);
+    this.settle(batch.length - kept.length);
+    this.buffer.unshift(...kept);
+  }
+
   // created_at of a recorded row: the clock, held at or above the last barrier
   // (a row may be stamped up to 1 ms ahead of the clock).
   private stamp(): number {
@@ -234,18 +339,17 @@ export class Ledger {
   private async writeAll(): Promise<void> {
     let closeFailures = 0;
     while (this.buffer.length > 0) {
-      const batch = this.buffer.splice(0, this.batchSize);
+      const batch = this.take(this.batchSize);
       try {
-        await this.store.appendLedger(batch);
+        await this.store.appendLedger(batch.map((slot) => slot.row));
         this.failures = 0;
         this.settle(batch.length);
       } catch (err) {
-        this.buffer.unshift(...batch);
+        this.putBack(batch);
         this.failures += 1;
         this.rejectWaiters(err);
         if (this.closing && ++closeFailures >= this.closeAttempts) {
-          const rows = this.buffer;
-          this.buffer = [];
+          const rows = this.take(this.buffer.length).map((slot) => slot.row);
           this.settle(rows.length);
           this.log.error({ err, rows: rows.map(printable) }, 'ledger rows not written at shutdown');
           throw new LedgerCloseError(rows.length, err);
@@ -291,11 +395,13 @@ export class Ledger {
   }
 
   private shed(): void {
-    const dropped = this.buffer.splice(0, this.buffer.length - this.maxBuffered);
+    const dropped = this.take(this.buffer.length - this.maxBuffered).map((slot) => slot.row);
     this.settle(dropped.length);
     this.log.error({ rows: dropped.map(printable) }, `ledger buffer full (${this.maxBuffered} rows) while the store is failing; oldest rows dropped from memory`);
   }
 }
+
+const attemptKey = (a: { callId: string; attempt: number }) => `${a.callId}#${a.attempt}`;
 
 /** Rows for a JSON log line: BigInt does not serialise. */
 function printable(row: LedgerRow): Record<string, unknown> {

@@ -2,8 +2,9 @@
 // in the ledger. The router already decides *what was used* (upstream usage,
 // an o200k estimate for partial output, nothing for an attempt that produced
 // nothing); this file decides what that costs and how the row reads.
-import { costOf, type AttemptReport, type LlmErrorKind, type ModelPrice, type PriceTable } from '../llm/index.ts';
+import { costOf, type AttemptReport, type AttemptStart, type LlmErrorKind, type ModelPrice, type PriceTable } from '../llm/index.ts';
 import type { LedgerRow } from '../store/index.ts';
+import { reservedUsage } from './reservation.ts';
 
 /** Who made a model call. Passed as `context` of every Router call so the ledger can attribute it. */
 export interface UsageContext {
@@ -27,8 +28,15 @@ export function isUsageContext(value: unknown): value is UsageContext {
   return typeof v.app_id === 'string' && v.app_id.length > 0 && SOURCES.has(v.source as string);
 }
 
-/** How an attempt ended, in the ledger's words. */
-export type LedgerOutcome = 'ok' | 'stopped' | 'cut' | 'timeout' | 'rate_limited' | 'unavailable' | 'error';
+/**
+ * How an attempt ended, in the ledger's words. 'pending' is an attempt still
+ * in flight (its row holds the most it may cost); 'interrupted' one the server
+ * stopped running mid-call (a crash, or the shutdown grace ran out).
+ */
+export type LedgerOutcome = 'ok' | 'stopped' | 'cut' | 'timeout' | 'rate_limited' | 'unavailable' | 'error' | 'pending' | 'interrupted';
+
+export const IN_FLIGHT: LedgerOutcome = 'pending';
+export const INTERRUPTED: LedgerOutcome = 'interrupted';
 
 const OUTCOME_BY_KIND: Partial<Record<LlmErrorKind, LedgerOutcome>> = {
   aborted: 'stopped',
@@ -123,4 +131,77 @@ export function ledgerRowFromAttempt(report: AttemptReport, input: RowInput): Pr
     created_at: input.createdAt,
   };
   return usage && !price ? { row, unpriced: report.upstreamModel || report.model } : { row };
+}
+
+/**
+ * The row of an attempt as it is sent: outcome 'pending', the prompt's quick
+ * estimate and the output it may produce, priced, flagged as estimated. It
+ * is what budgets and reports count until the attempt ends.
+ */
+export function openRowFromStart(start: AttemptStart, input: RowInput): LedgerRow {
+  const { context } = input;
+  const reserved = reservedUsage(start.request);
+  const usage = { promptTokens: reserved.promptTokens, cachedTokens: 0, completionTokens: reserved.completionTokens };
+  const price = priceFor(start, input.prices);
+  const cost = price ? costOf(usage, price, { batch: context.batch_rates === true }) : undefined;
+  return {
+    id: input.id,
+    app_id: context.app_id,
+    source: context.source,
+    agent_id: context.agent_id ?? null,
+    key_id: context.key_id ?? null,
+    user_id: context.user_id ?? null,
+    conversation_id: context.conversation_id ?? null,
+    message_id: context.message_id ?? null,
+    request_id: context.request_id ?? null,
+    model: start.requestedModel,
+    deployment: start.deployment || null,
+    provider: start.provider || null,
+    upstream_model: start.upstreamModel || null,
+    attempt: start.attempt,
+    prompt_tokens: usage.promptTokens,
+    cached_tokens: 0,
+    completion_tokens: usage.completionTokens,
+    reasoning_tokens: 0,
+    estimated: true,
+    cost_nanos: BigInt(cost?.nanos ?? 0),
+    currency: cost?.currency ?? price?.currency ?? 'USD',
+    price_id: cost?.priceId ?? null,
+    ttft_ms: null,
+    latency_ms: 0,
+    outcome: IN_FLIGHT,
+    error: null,
+    created_at: input.createdAt,
+  };
+}
+
+/**
+ * An open row settled as 'interrupted': the prompt estimate it was opened
+ * with, plus the output known to have been delivered (o200k count of the
+ * text, 0 when nothing was kept), priced at the version in effect when it
+ * started and flagged as estimated.
+ */
+export function interruptedRow(
+  open: LedgerRow,
+  input: { completionTokens: number; createdAt: number; prices: PriceTable; reason: string },
+): LedgerRow {
+  const usage = { promptTokens: open.prompt_tokens, cachedTokens: 0, completionTokens: input.completionTokens };
+  const price = priceFor(
+    { upstreamModel: open.upstream_model ?? '', model: open.model, requestedModel: open.model, provider: open.provider ?? '', startedAt: open.created_at },
+    input.prices,
+  );
+  // Native batch lines (the only ones at batch rates) are written whole by the batch runner, never opened here.
+  const cost = price ? costOf(usage, price) : undefined;
+  return {
+    ...open,
+    completion_tokens: input.completionTokens,
+    estimated: true,
+    cost_nanos: BigInt(cost?.nanos ?? 0),
+    currency: cost?.currency ?? open.currency,
+    price_id: cost?.priceId ?? open.price_id,
+    latency_ms: Math.max(0, input.createdAt - open.created_at),
+    outcome: INTERRUPTED,
+    error: input.reason,
+    created_at: input.createdAt,
+  };
 }

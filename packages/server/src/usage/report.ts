@@ -4,6 +4,7 @@
 // number of rows.
 import type { AiStore, LedgerRow } from '../store/index.ts';
 import { CurrencyRates, formatNanoAmount, nanosToUsd } from './money.ts';
+import { IN_FLIGHT } from './policy.ts';
 
 export type UsageGroupBy = 'day' | 'model' | 'agent' | 'key';
 
@@ -20,8 +21,10 @@ export interface UsageGroup {
   key: string | null;
   /** Ledger rows: every attempt, retries included. */
   attempts: number;
-  /** Attempts that did not end well (outcome other than ok). */
+  /** Attempts that did not end well (outcome other than ok, and not still in flight). */
   failed: number;
+  /** Attempts still in flight (outcome pending): their tokens and cost are the most they may use, until they settle. */
+  inFlight: number;
   /** Attempts whose tokens we counted because upstream reported none. */
   estimated: number;
   outcomes: Record<string, number>;
@@ -59,6 +62,7 @@ interface Acc {
   key: string | null;
   attempts: number;
   failed: number;
+  inFlight: number;
   estimated: number;
   outcomes: Record<string, number>;
   promptTokens: number;
@@ -72,6 +76,7 @@ const emptyAcc = (key: string | null): Acc => ({
   key,
   attempts: 0,
   failed: 0,
+  inFlight: 0,
   estimated: 0,
   outcomes: {},
   promptTokens: 0,
@@ -97,7 +102,8 @@ function groupKey(row: LedgerRow, by: UsageGroupBy): string | null {
 
 function addRow(acc: Acc, row: LedgerRow): void {
   acc.attempts += 1;
-  if (row.outcome !== 'ok') acc.failed += 1;
+  if (row.outcome === IN_FLIGHT) acc.inFlight += 1;
+  else if (row.outcome !== 'ok') acc.failed += 1;
   if (row.estimated) acc.estimated += 1;
   acc.outcomes[row.outcome] = (acc.outcomes[row.outcome] ?? 0) + 1;
   acc.promptTokens += row.prompt_tokens;
