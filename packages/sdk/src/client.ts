@@ -19,7 +19,7 @@ import { type BackoffOptions, backoffDelay, defaultBackoff, type Drop, type Drop
 import { Emitter } from './emitter.ts';
 import { isTransient, WarblerError } from './errors.ts';
 import { Outbox, type QueuedSend, type SendableType, type WarblerStorage } from './outbox.ts';
-import { ConversationsApi, type FetchLike, type FileData, Rest, uploadFile } from './rest.ts';
+import { ConversationsApi, type FetchLike, type FileData, type FileLink, fileLink, Rest, uploadFile } from './rest.ts';
 import { Timeline } from './timeline.ts';
 import { type TokenProvider, TokenSource } from './token.ts';
 import { Connection, type RequestFrame, socketUrl, type WebSocketConstructor } from './transport.ts';
@@ -267,6 +267,14 @@ export class WarblerClient {
 
   uploadFile(conversationId: string, data: FileData, name: string, mime: string): Promise<StoredFile> {
     return uploadFile(this.rest, conversationId, data, name, mime);
+  }
+
+  /**
+   * A link to a file for <img src> or a download: it needs no token, so none
+   * ends up in a URL, and it lasts a few minutes; ask again once it expires.
+   */
+  fileLink(fileId: string): Promise<FileLink> {
+    return fileLink(this.rest, fileId);
   }
 
   // ---- connection lifecycle ----

@@ -2,7 +2,7 @@ export { WarblerClient } from './client.ts';
 export type { PendingSend, SendInput, Status, StatusChange, WarblerClientOptions, WarblerEvents } from './client.ts';
 export { WarblerError, type WarblerErrorCode } from './errors.ts';
 export { webStorage, type QueuedSend, type SendableType, type WarblerStorage } from './outbox.ts';
-export type { ConversationPage, ConversationsApi, FetchLike, FileData } from './rest.ts';
+export type { ConversationPage, ConversationsApi, FetchLike, FileData, FileLink } from './rest.ts';
 export type { TokenProvider } from './token.ts';
 export type { WebSocketConstructor, WebSocketLike } from './transport.ts';
 export { CloseCode, type BackoffOptions, type DropReason } from './backoff.ts';

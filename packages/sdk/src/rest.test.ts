@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConversationsApi, Rest, uploadFile } from './rest.ts';
+import { ConversationsApi, fileLink, Rest, uploadFile } from './rest.ts';
 import { TokenSource } from './token.ts';
 
 interface Call { url: string; method: string; headers: Record<string, string>; body: unknown }
@@ -71,6 +71,15 @@ describe('Rest', () => {
     const rest = new Rest('http://h', new TokenSource(async () => `t${++n}`), fetcher);
     expect(await rest.call('GET', '/x')).toEqual({ ok: true });
     expect(calls.map((c) => c.headers.authorization)).toEqual(['Bearer t1', 'Bearer t2']);
+  });
+
+  it('asks for a file link with the token in the header and returns it as a full URL', async () => {
+    const { calls, fetcher } = fakeServer(() => json(200, { url: '/api/files/fil_1?app=a&exp=9&sig=s', expires_at: 9000 }));
+    const rest = new Rest('wss://chat.example.com/warbler', new TokenSource('tok'), fetcher);
+    expect(await fileLink(rest, 'fil_1')).toEqual({ url: 'https://chat.example.com/warbler/api/files/fil_1?app=a&exp=9&sig=s', expires_at: 9000 });
+    const call = calls[0] as Call;
+    expect(call.url).toBe('https://chat.example.com/warbler/api/files/fil_1/url');
+    expect(call.headers.authorization).toBe('Bearer tok');
   });
 
   it('uploads bytes as multipart with the name and type', async () => {

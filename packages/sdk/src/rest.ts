@@ -25,6 +25,11 @@ export class Rest {
     return parsed as T;
   }
 
+  /** A path the server returned, as a full URL on this server. */
+  url(path: string): string {
+    return restUrl(this.baseUrl, path);
+  }
+
   private async send(method: string, path: string, body: unknown, token: string): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
     let payload: BodyInit | undefined;
@@ -127,6 +132,17 @@ export function uploadForm(data: FileData, name: string, mime: string): FormData
 
 export function uploadFile(rest: Rest, conversationId: string, data: FileData, name: string, mime: string): Promise<StoredFile> {
   return rest.call('POST', `/api/conversations/${enc(conversationId)}/files`, uploadForm(data, name, mime));
+}
+
+/** A link to one file that needs no header (for <img src> or a download), good until `expires_at` (ms since the epoch). */
+export interface FileLink {
+  url: string;
+  expires_at: number;
+}
+
+export async function fileLink(rest: Rest, fileId: string): Promise<FileLink> {
+  const link = await rest.call<FileLink>('GET', `/api/files/${enc(fileId)}/url`);
+  return { url: rest.url(link.url), expires_at: link.expires_at };
 }
 
 const enc = encodeURIComponent;

@@ -75,6 +75,23 @@ describe('chat between people', () => {
     await alice.page.locator('.composer input[type="file"]').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('remember the cake') });
     await textOf(bob.page.locator('a.file'), 'notes.txt');
     await screenshot(bob.page, 'chat-conversation');
+    // Files load through short-lived links with no session token in them; a text file downloads rather than opens.
+    const imageSrc = await bob.page.locator('.image-thumb img').last().getAttribute('src');
+    expect(imageSrc).toMatch(/\/api\/files\/[^?]+\?app=[^&]+&exp=\d+&sig=[\w-]+$/);
+    const fileHref = await bob.page.locator('a.file').last().getAttribute('href');
+    expect(fileHref).toMatch(/sig=/);
+    for (const link of [imageSrc, fileHref]) expect(link).not.toMatch(/token=/);
+    const download = await bob.page.evaluate(async (href) => {
+      const res = await fetch(href);
+      return { status: res.status, disposition: res.headers.get('content-disposition'), text: await res.text() };
+    }, fileHref!);
+    expect(download).toEqual({ status: 200, disposition: "attachment; filename=\"notes.txt\"; filename*=UTF-8''notes.txt", text: 'remember the cake' });
+    // After a reload the page asks for fresh links, and the image shows again.
+    await bob.page.reload();
+    await bob.page.locator('.conversation-item', { hasText: 'Alice' }).click();
+    const reloaded = bob.page.locator('.image-thumb img').last();
+    await reloaded.waitFor();
+    await expect.poll(() => reloaded.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(2);
 
     expect([...alice.errors, ...bob.errors]).toEqual([]);
     await alice.context.close();

@@ -157,6 +157,8 @@ function Body({ store, message, citations, onClick }: { store: ChatStore; messag
 
   if (message.type === 'image' && c.file_id) {
     const src = store.fileUrl(c.file_id);
+    // Until its link has arrived the image is a placeholder that cannot be opened yet.
+    if (!src) return <span className="image-thumb loading" aria-busy="true" />;
     return (
       <>
         <button type="button" className="image-thumb" onClick={() => setPreview(true)} aria-label={`${t('msg.preview')}: ${c.name ?? ''}`}>

@@ -12,6 +12,7 @@ import {
 } from '@warbler/sdk';
 import { api, errorText } from '../api.ts';
 import { devSignIn, saveSession, type ChatSession } from '../session.ts';
+import { FileLinks } from './file-links.ts';
 import { applyDelta, mergeMessages } from './logic.ts';
 
 export interface Person {
@@ -83,6 +84,7 @@ export class ChatStore {
   private readonly asking = new Map<string, Promise<Person | undefined>>();
   private typingTimer: ReturnType<typeof setInterval> | undefined;
   private readonly off: Array<() => void> = [];
+  private readonly fileLinks = new FileLinks((fileId) => this.client.fileLink(fileId), () => this.changed());
 
   constructor(private readonly session: ChatSession, private readonly onSignedOut: () => void) {
     this.me = session.userId;
@@ -152,6 +154,7 @@ export class ChatStore {
   stop(): void {
     for (const off of this.off.splice(0)) off();
     clearInterval(this.typingTimer);
+    this.fileLinks.stop();
     this.client.close();
   }
 
@@ -325,8 +328,9 @@ export class ChatStore {
     return [...(this.typing.get(conversationId) ?? [])].filter(([, until]) => until > now).map(([id]) => this.nameOf(id));
   }
 
-  fileUrl(fileId: string): string {
-    return `/api/files/${encodeURIComponent(fileId)}?token=${encodeURIComponent(this.token)}`;
+  /** A link for <img src> or a download; undefined until it has arrived (the store changes then). */
+  fileUrl(fileId: string): string | undefined {
+    return this.fileLinks.get(fileId);
   }
 
   dismissError(): void {
