@@ -39,6 +39,8 @@ describe.each(storeKinds())('AI agents on %s', (kind) => {
       '    fallbacks: [gpt-4o]',
       'router:',
       '  retry: { max_retries: 2, base_delay_ms: 10, max_delay_ms: 50 }',
+      // The tool test's server is on loopback, which agent tools may only call when the operator allows it.
+      'outbound: { allow_hosts: ["127.0.0.1"], allow_http_hosts: ["127.0.0.1"] }',
       '',
     ].join('\n'));
     server = await startServer(kind, {

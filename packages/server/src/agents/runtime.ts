@@ -6,7 +6,7 @@ import type { Store } from '../store/index.ts';
 import { buildContext, summaryRequest, truncatedSummary } from './context.ts';
 import type { Agent } from './definition.ts';
 import { modelFacts } from './models.ts';
-import { callHttpTool, KNOWLEDGE_TOOL, MAX_TOOL_ROUNDS, toolDefinitions } from './tools.ts';
+import { KNOWLEDGE_TOOL, MAX_TOOL_ROUNDS, toolDefinitions, type HttpTools } from './tools.ts';
 import { isReset, messageText, shouldReply } from './triggers.ts';
 
 /** What the runtime needs of the knowledge room. */
@@ -39,6 +39,8 @@ export interface RuntimeDeps {
   /** The Router (or any provider); calls carry a context for the ledger. */
   models: LlmProvider & { chat(request: Parameters<LlmProvider['chat']>[0], options?: RouterCallOptions): ReturnType<LlmProvider['chat']> };
   knowledge: KnowledgeSearch;
+  /** Runs the agents' HTTP tools under the operator's outbound address policy. */
+  httpTools: HttpTools;
   spend: SpendGuard;
   imageUrl: (appId: string, fileId: string) => Promise<string | undefined>;
   /** Cost of one reply for the message's footer; undefined when the model has no price. */
@@ -329,7 +331,7 @@ export class AgentRuntime {
     }
     const tool = agent.config.tools.find((t) => t.name === call.name);
     if (!tool) return `Tool error: there is no tool named ${call.name}.`;
-    return callHttpTool(tool, call.arguments, signal);
+    return this.deps.httpTools.call(agent, tool, call.arguments, signal);
   }
 
   private finalContent(

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AgentConfig, type Agent } from '../agents/index.ts';
+import { AgentConfig, maskToolHeaders, type Agent } from '../agents/index.ts';
 import type { HttpDeps } from './deps.ts';
 
 const Params = z.object({ agentId: z.string().min(1) });
-const view = (a: Agent) => ({ id: a.id, app_id: a.app_id, ...a.config, created_at: a.created_at, updated_at: a.updated_at });
+// Tool header values are secrets: shown masked ("••••1234"); sending a masked value back in a PATCH keeps the stored one.
+const view = (a: Agent) => ({ id: a.id, app_id: a.app_id, ...a.config, tools: maskToolHeaders(a.config.tools), created_at: a.created_at, updated_at: a.updated_at });
 
 /** Agents: created and edited by the app's backend or the operator (console). */
 export const agentRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async (app) => {

@@ -246,6 +246,16 @@ describe('loadWarblerConfig', () => {
     await expect(loadWarblerConfig(bad, {})).rejects.toThrow(`${bad} is not valid:\n  currency_rates.CNY (line 1): a rate is USD per unit, above 0`);
   });
 
+  it('reads the outbound allow-lists, and names a bad host entry with its line', () => {
+    const c = parseWarblerConfig('outbound:\n  allow_hosts: ["tools.internal:8443", "10.20.0.0/16"]\n  allow_http_hosts: [tools.internal]\n', ENV);
+    expect(c.outbound).toEqual({ allowHosts: ['tools.internal:8443', '10.20.0.0/16'], allowHttpHosts: ['tools.internal'] });
+    expect(parseWarblerConfig('version: 1\n', ENV).outbound).toEqual({ allowHosts: [], allowHttpHosts: [] });
+    const e = failure('outbound:\n  allow_hosts:\n    - https://tools.internal/x\n', ENV);
+    expect(e.issues[0]).toMatchObject({ path: 'outbound.allow_hosts[0]', line: 3 });
+    expect(e.issues[0]!.message).toMatch(/is not a host: write a name/);
+    expect(failure('outbound:\n  allowed_hosts: [a]\n', ENV).issues[0]!.message).toMatch(/did you mean "allow_hosts"/);
+  });
+
   it('the sample warbler.example.yaml at the repository root is valid', async () => {
     const root = join(dirname(fileURLToPath(import.meta.url)), '../../../..');
     const c = await loadWarblerConfig(join(root, 'warbler.example.yaml'), {

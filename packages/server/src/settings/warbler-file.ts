@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { definePrice, PRESETS, toMicros, type ModelPrice, type PresetName } from '../llm/index.ts';
+import { parseHostPattern } from '../outbound/index.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -114,6 +115,8 @@ export interface WarblerFile {
   /** USD per unit. */
   currencyRates: Record<string, number>;
   agents: FileAgent[];
+  /** Hosts agent tools may reach beyond public https addresses (see the outbound room). */
+  outbound: { allowHosts: string[]; allowHttpHosts: string[] };
   /** Where a path of the file is (line and column), for errors found after loading. */
   locate(path: ReadonlyArray<string | number>): { line: number; column: number } | undefined;
 }
@@ -247,6 +250,19 @@ const RawAgent = z.strictObject({
   monthly_budget_usd: z.number().min(0).nullable().optional(),
 });
 
+const HostEntry = z.string().superRefine((entry, ctx) => {
+  try {
+    parseHostPattern(entry);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+
+const RawOutbound = z.strictObject({
+  allow_hosts: z.array(HostEntry).default([]),
+  allow_http_hosts: z.array(HostEntry).default([]),
+});
+
 const RawFile = z.strictObject({
   version: z.literal(1, { message: 'the only version is 1' }).optional(),
   providers: z.record(z.string().regex(NAME, 'a provider name is letters, digits, ".", "_" or "-" (no "/")'), RawProvider).default({}),
@@ -256,6 +272,7 @@ const RawFile = z.strictObject({
   prices: z.array(RawPrice).default([]),
   currency_rates: z.record(z.string().regex(/^[A-Za-z]{3}$/, 'a currency is a 3-letter code such as CNY'), z.number().positive('a rate is USD per unit, above 0')).default({}),
   agents: z.array(RawAgent).default([]),
+  outbound: RawOutbound.default({ allow_hosts: [], allow_http_hosts: [] }),
 });
 
 type RawFile = z.infer<typeof RawFile>;
@@ -446,7 +463,8 @@ function normalise(raw: RawFile, env: Env, issues: Issue[]): Omit<WarblerFile, '
       : {}),
   };
 
-  return { providers, skippedProviders, routes, defaultRoutes: raw.default_routes, router, prices, currencyRates, agents };
+  const outbound = { allowHosts: raw.outbound.allow_hosts, allowHttpHosts: raw.outbound.allow_http_hosts };
+  return { providers, skippedProviders, routes, defaultRoutes: raw.default_routes, router, prices, currencyRates, agents, outbound };
 }
 
 // ---------------------------------------------------------------- positions
@@ -557,6 +575,9 @@ const HINTS: Record<string, string> = {
   knowledge_base_ids: 'knowledge_bases',
   rates: 'currency_rates',
   price: 'prices',
+  allowed_hosts: 'allow_hosts',
+  allow_list: 'allow_hosts',
+  allow_http: 'allow_http_hosts',
 };
 
 function hint(path: ReadonlyArray<string | number>, key: string): string {
