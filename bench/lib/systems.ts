@@ -148,6 +148,9 @@ function warbler(): System {
         WARBLER_HOST: '127.0.0.1',
         WARBLER_DATA_DIR: dir,
         WARBLER_MASTER_KEY: masterKey,
+        // Every simulated client connects from 127.0.0.1: one address standing for a thousand users.
+        WARBLER_WS_HANDSHAKE_RATE: '100000',
+        WARBLER_WS_HANDSHAKE_BURST: '100000',
       },
     });
     const stop = server.stop;

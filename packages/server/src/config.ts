@@ -28,6 +28,16 @@ const EnvSchema = z.object({
   /** Sends allowed per connection per second (token bucket refill), and the burst. */
   WARBLER_WS_SEND_RATE: z.coerce.number().positive().default(20),
   WARBLER_WS_SEND_BURST: z.coerce.number().positive().default(40),
+  /** Request frames a user may make per second over all their sockets, in cost units (sync 20, history 5, send 2, ping 1), and the burst. */
+  WARBLER_WS_FRAME_RATE: z.coerce.number().positive().default(200),
+  WARBLER_WS_FRAME_BURST: z.coerce.number().positive().default(400),
+  /** Requests of one user worked on at once; more are refused with rate_limited. */
+  WARBLER_WS_MAX_IN_FLIGHT: z.coerce.number().int().positive().default(16),
+  /** Open sockets per user; one more is closed with 4009. */
+  WARBLER_WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().positive().default(16),
+  /** WebSocket handshakes per second from one IP address, and the burst (a NAT of many users shares one address). */
+  WARBLER_WS_HANDSHAKE_RATE: z.coerce.number().positive().default(20),
+  WARBLER_WS_HANDSHAKE_BURST: z.coerce.number().positive().default(100),
   /** Grace period for in-flight work on SIGTERM. */
   WARBLER_SHUTDOWN_GRACE_MS: Bytes.default(10_000),
   /** The web app's sign-in by name (anyone can be anyone): for trying Warbler out; switch it off in production. */
@@ -54,6 +64,12 @@ export interface Config {
     heartbeatMs: number;
     sendRate: number;
     sendBurst: number;
+    frameRate: number;
+    frameBurst: number;
+    maxInFlight: number;
+    maxSocketsPerUser: number;
+    handshakeRate: number;
+    handshakeBurst: number;
   };
   shutdownGraceMs: number;
   devSignIn: boolean;
@@ -91,6 +107,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       heartbeatMs: e.WARBLER_WS_HEARTBEAT_MS,
       sendRate: e.WARBLER_WS_SEND_RATE,
       sendBurst: e.WARBLER_WS_SEND_BURST,
+      frameRate: e.WARBLER_WS_FRAME_RATE,
+      frameBurst: e.WARBLER_WS_FRAME_BURST,
+      maxInFlight: e.WARBLER_WS_MAX_IN_FLIGHT,
+      maxSocketsPerUser: e.WARBLER_WS_MAX_SOCKETS_PER_USER,
+      handshakeRate: e.WARBLER_WS_HANDSHAKE_RATE,
+      handshakeBurst: e.WARBLER_WS_HANDSHAKE_BURST,
     },
     shutdownGraceMs: e.WARBLER_SHUTDOWN_GRACE_MS,
     devSignIn: e.WARBLER_DEV_SIGN_IN === 'true' || e.WARBLER_DEV_SIGN_IN === '1',

@@ -7,11 +7,21 @@ import { WarblerError } from '../errors.ts';
 import { isStoreUnavailable } from '../store/index.ts';
 import type { Authenticator } from '../tenancy/index.ts';
 import type { Hub } from './hub.ts';
+import { FrameBudget } from './frame-budget.ts';
+import { HandshakeLimiter } from './handshake-limiter.ts';
 import { Session, type SessionLimits, type StopStreaming } from './session.ts';
 
 export interface RealtimeOptions extends SessionLimits {
   heartbeatMs: number;
   path?: string;
+  /** Each user's share over all their sockets (see FrameBudget). */
+  frameRate: number;
+  frameBurst: number;
+  maxInFlight: number;
+  maxSocketsPerUser: number;
+  /** WebSocket handshakes per second from one IP address, and the burst. */
+  handshakeRate: number;
+  handshakeBurst: number;
 }
 
 /**
@@ -28,6 +38,11 @@ export class RealtimeGateway {
     clientTracking: false,
   });
   private readonly sessions = new Set<Session>();
+  /** One budget per connected user (app + user id), shared by their sockets. */
+  private readonly budgets = new Map<string, FrameBudget>();
+  private readonly handshakes: HandshakeLimiter;
+  /** Users closed for flooding, until when their new sockets are turned away at once. */
+  private readonly penalties = new Map<string, number>();
   private readonly heartbeat: NodeJS.Timeout;
   private accepting = true;
   stopStreaming: StopStreaming = async () => false;
@@ -39,6 +54,7 @@ export class RealtimeGateway {
     private readonly options: RealtimeOptions,
     private readonly onError: (err: unknown) => void,
   ) {
+    this.handshakes = new HandshakeLimiter(options.handshakeRate, options.handshakeBurst);
     this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs);
     this.heartbeat.unref();
   }
@@ -65,6 +81,8 @@ export class RealtimeGateway {
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, token: string | undefined): Promise<void> {
     if (!this.accepting) return reject(socket, 503, 'Service Unavailable');
+    // Before any work on the token: a handshake flood from one address is refused for the price of a write.
+    if (!this.handshakes.admit(req.socket.remoteAddress ?? '')) return reject(socket, 429, 'Too Many Requests', 'retry-after: 1\r\n');
     if (!token) return this.refuse(req, socket, head, new WarblerError('unauthorized', 'No token: connect to /ws?token=<user token>.'));
     let principal: { appId: string; userId: string };
     try {
@@ -96,7 +114,20 @@ export class RealtimeGateway {
   }
 
   private open(ws: WebSocket, appId: string, userId: string): void {
-    const session = new Session(ws, appId, userId, this.messages, this.options, (actor, id) => this.stopStreaming(actor, id), this.onError);
+    const key = `${appId}\u0000${userId}`;
+    let budget = this.budgets.get(key);
+    if (!budget) {
+      budget = new FrameBudget({ rate: this.options.frameRate, burst: this.options.frameBurst, maxInFlight: this.options.maxInFlight });
+      this.budgets.set(key, budget);
+    }
+    const penaltyMs = (this.penalties.get(key) ?? 0) - Date.now();
+    if (penaltyMs > 0) return turnAway(ws, 'rate limited: too many requests', penaltyMs);
+    if (penaltyMs <= 0) this.penalties.delete(key);
+    // Many sockets would multiply the user's send rate and buffers; the budget is shared, the buffers are not.
+    if (budget.sockets >= this.options.maxSocketsPerUser) return turnAway(ws, `too many connections: at most ${this.options.maxSocketsPerUser} per user`, 30_000);
+    budget.sockets++;
+    const session = new Session(ws, appId, userId, this.messages, this.options, budget, (actor, id) => this.stopStreaming(actor, id), this.onError,
+      (retryAfterMs) => this.penalize(key, retryAfterMs));
     this.sessions.add(session);
     this.hub.add(session);
     ws.on('message', (data, isBinary) => void session.receive(data as Buffer, isBinary));
@@ -106,8 +137,17 @@ export class RealtimeGateway {
       session.markClosed();
       this.sessions.delete(session);
       this.hub.remove(session);
+      if (--budget.sockets === 0) this.budgets.delete(key);
     });
     session.send({ type: 'ready', user_id: userId, app_id: appId, heartbeat_ms: this.options.heartbeatMs, ts: Date.now() });
+  }
+
+  private penalize(key: string, retryAfterMs: number): void {
+    this.penalties.set(key, Date.now() + retryAfterMs);
+    if (this.penalties.size > 10_000) {
+      const now = Date.now();
+      for (const [k, until] of this.penalties) if (until <= now) this.penalties.delete(k);
+    }
   }
 
   private beat(): void {
@@ -122,12 +162,19 @@ export class RealtimeGateway {
   }
 }
 
+/** Closes a socket before any session exists for it, saying why and when to come back. */
+function turnAway(ws: WebSocket, reason: string, retryAfterMs: number): void {
+  ws.send(JSON.stringify({ type: 'bye', code: CloseCode.policy, reason, retry_after_ms: Math.ceil(retryAfterMs) } satisfies ByeFrame));
+  ws.close(CloseCode.policy, reason);
+  setTimeout(() => ws.terminate(), 1_000).unref();
+}
+
 function bearerOf(req: IncomingMessage): string | undefined {
   const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
   return m?.[1];
 }
 
-function reject(socket: Duplex, status: number, text: string): void {
+function reject(socket: Duplex, status: number, text: string, headers = ''): void {
   if (socket.destroyed) return;
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  socket.end(`HTTP/1.1 ${status} ${text}\r\n${headers}Connection: close\r\nContent-Length: 0\r\n\r\n`);
 }

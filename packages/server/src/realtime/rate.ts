@@ -12,11 +12,17 @@ export class TokenBucket {
     this.at = now;
   }
 
-  take(now = Date.now()): boolean {
+  /** Whether `cost` tokens are there, without taking them. */
+  has(cost: number, now = Date.now()): boolean {
+    return Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.rate) >= cost;
+  }
+
+  /** Takes `cost` tokens if there are that many; nothing is taken otherwise. */
+  take(now = Date.now(), cost = 1): boolean {
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.rate);
     this.at = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < cost) return false;
+    this.tokens -= cost;
     return true;
   }
 }

@@ -12,6 +12,7 @@ import { WarblerError } from '../errors.ts';
 import { parseBoundedJson } from '../json-shape.ts';
 import { isStoreUnavailable, storeUnavailable } from '../store/index.ts';
 import type { Connection } from './hub.ts';
+import type { FrameBudget } from './frame-budget.ts';
 import { TokenBucket } from './rate.ts';
 
 export interface SessionLimits {
@@ -24,6 +25,13 @@ export interface SessionLimits {
 export type StopStreaming = (actor: Actor, messageId: string) => Promise<boolean>;
 
 const MAX_VIOLATIONS = 20;
+/** Refused frames in a row (over budget) before the socket is closed. */
+const MAX_THROTTLED = 50;
+const THROTTLE_RETRY_MS = 10_000;
+/** How long a socket over budget is not read from. */
+const THROTTLE_PAUSE_MS = 100;
+/** A socket closed for abuse gets less time to finish the closing handshake than an honest one. */
+const ABUSER_CLOSE_GRACE_MS = 1_000;
 const CLOSE_GRACE_MS = 15_000;
 const KNOWN_TYPES = new Set(['send', 'sync', 'history', 'read', 'delivered', 'typing', 'edit', 'recall', 'stop', 'ping']);
 
@@ -40,8 +48,13 @@ export class Session implements Connection {
   alive = true;
   private readonly bucket: TokenBucket;
   private violations = 0;
+  private throttled = 0;
   private closed = false;
   private corked = false;
+  /** Frames waiting for the socket to drain (see sendRaw); undefined while it keeps up. */
+  private held: string[] | undefined;
+  private heldBytes = 0;
+  private readonly highWater: number;
 
   constructor(
     private readonly ws: WebSocket,
@@ -49,20 +62,58 @@ export class Session implements Connection {
     readonly userId: string,
     private readonly messages: Messages,
     private readonly limits: SessionLimits,
+    private readonly budget: FrameBudget,
     private readonly stopStreaming: StopStreaming,
     private readonly onError: (err: unknown) => void,
+    /** Told when this socket is closed for abuse, with how long its user should stay away. */
+    private readonly onAbuse: (retryAfterMs: number) => void = () => {},
   ) {
     this.bucket = new TokenBucket(limits.sendRate, limits.sendBurst);
+    this.highWater = Math.min(256 * 1024, Math.max(16 * 1024, limits.maxBufferedBytes / 4));
   }
 
   sendRaw(data: string): void {
     if (this.closed) return;
-    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
-      this.close(CloseCode.slowConsumer, 'slow consumer: reconnect and sync');
-      return;
+    if (this.held) return this.hold(data);
+    if (this.ws.bufferedAmount > this.highWater) {
+      // The client reads slower than we write: keep further frames here, where
+      // they can still be dropped, instead of behind the socket, where they cannot.
+      this.held = [];
+      this.heldBytes = 0;
+      this.underlyingSocket()?.once('drain', () => this.flushHeld());
+      return this.hold(data);
     }
     this.cork();
     this.ws.send(data);
+  }
+
+  private hold(data: string): void {
+    this.held!.push(data);
+    this.heldBytes += data.length;
+    if (this.heldBytes > this.limits.maxBufferedBytes) {
+      // Drop what it has not read: it resumes from its cursors. Only the
+      // socket's high-water mark is now ahead of the close frame, so even a
+      // slow reader gets 4008 (and knows why) instead of a dead socket.
+      this.held = undefined;
+      this.close(CloseCode.slowConsumer, 'slow consumer: reconnect and sync');
+    }
+  }
+
+  private flushHeld(): void {
+    const held = this.held;
+    if (!held || this.closed) return;
+    let sent = 0;
+    while (sent < held.length && this.ws.bufferedAmount <= this.highWater) this.ws.send(held[sent++]!);
+    held.splice(0, sent);
+    if (held.length === 0) this.held = undefined;
+    else {
+      this.heldBytes = held.reduce((n, d) => n + d.length, 0);
+      this.underlyingSocket()?.once('drain', () => this.flushHeld());
+    }
+  }
+
+  private underlyingSocket(): { once(event: 'drain', listener: () => void): void; cork(): void; uncork(): void } | undefined {
+    return (this.ws as unknown as { _socket?: { once(event: 'drain', listener: () => void): void; cork(): void; uncork(): void } })._socket;
   }
 
   /**
@@ -71,7 +122,7 @@ export class Session implements Connection {
    */
   private cork(): void {
     if (this.corked) return;
-    const socket = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    const socket = this.underlyingSocket();
     if (!socket) return;
     this.corked = true;
     socket.cork();
@@ -85,13 +136,13 @@ export class Session implements Connection {
     this.sendRaw(JSON.stringify(frame));
   }
 
-  close(code: number, reason: string, bye?: ByeFrame): void {
+  close(code: number, reason: string, bye?: ByeFrame, graceMs = CLOSE_GRACE_MS): void {
     if (this.closed) return;
     this.closed = true;
     if (bye && this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(bye));
     this.ws.close(code, reason);
     // A peer that never completes the closing handshake must not hold the socket (and its buffer) for long.
-    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+    setTimeout(() => this.ws.terminate(), graceMs).unref();
   }
 
   ping(): void {
@@ -112,8 +163,12 @@ export class Session implements Connection {
   }
 
   async receive(raw: Buffer | string, isBinary: boolean): Promise<void> {
+    // A socket being closed (for abuse, or slowness) gets no more work done for it.
+    if (this.closed) return;
     this.alive = true;
     if (isBinary) return this.violation(undefined, 'bad_request', 'Frames are JSON text; binary frames are not accepted.');
+    // Out of budget: refused before parsing, the cheapest possible answer to a flood.
+    if (this.budget.exhausted()) return this.throttle(undefined);
     const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
     if (size > MAX_CLIENT_FRAME_BYTES) {
       return this.violation(undefined, 'payload_too_large', `Frames are at most ${MAX_CLIENT_FRAME_BYTES} bytes; this one was ${size}. Upload large content as a file.`);
@@ -133,6 +188,9 @@ export class Session implements Connection {
       const issue = parsed.error.issues[0];
       return this.violation(id, 'bad_request', `Invalid ${type} frame: ${issue ? `${issue.path.join('.') || 'frame'}: ${issue.message}` : 'bad fields'}.`);
     }
+    if (!this.budget.admit(parsed.data.type)) return this.throttle(id);
+    this.throttled = 0;
+    this.budget.begin();
     try {
       await this.dispatch(parsed.data);
     } catch (err) {
@@ -147,6 +205,8 @@ export class Session implements Connection {
         this.onError(err);
         this.send({ type: 'error', id, code: 'internal', message: 'Something went wrong on the server; nothing was changed. Try again.' });
       }
+    } finally {
+      this.budget.end();
     }
   }
 
@@ -197,6 +257,28 @@ export class Session implements Connection {
       case 'ping':
         this.send({ type: 'pong', id: frame.id, ts: Date.now() });
         return;
+    }
+  }
+
+  /**
+   * A frame over the user's budget: refused with rate_limited (nothing was
+   * done). A client that keeps going regardless is closed with 4009 and told
+   * how long to stay away.
+   */
+  private throttle(id: string | undefined): void {
+    if (++this.throttled > MAX_THROTTLED) {
+      const bye: ByeFrame = { type: 'bye', code: CloseCode.policy, reason: 'rate limited: too many requests', retry_after_ms: THROTTLE_RETRY_MS };
+      this.onAbuse(THROTTLE_RETRY_MS);
+      return this.close(CloseCode.policy, 'rate limited: too many requests', bye, ABUSER_CLOSE_GRACE_MS);
+    }
+    if (id !== undefined) this.send({ type: 'error', id, code: 'rate_limited', message: 'Too many requests on this connection; nothing was done. Slow down and retry in a second.' });
+    // Stop reading for a moment: the client's next frames wait in TCP buffers
+    // (its own sends slow down) instead of costing this server a parse and a refusal each.
+    if (!this.ws.isPaused) {
+      this.ws.pause();
+      setTimeout(() => {
+        if (!this.closed) this.ws.resume();
+      }, THROTTLE_PAUSE_MS).unref();
     }
   }
 
