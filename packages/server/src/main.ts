@@ -28,6 +28,17 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+  if (config.devSignIn) {
+    // Loud on purpose: on a server other people can reach, anyone can sign in under any new name.
+    console.warn(
+      [
+        '!!! Sign-in by name is ON: anyone who can reach this server can sign in under any new name (as ~name, never as',
+        '!!! a user your backend created). Fine for trying Warbler out; switch it off in production:',
+        '!!!     WARBLER_DEV_SIGN_IN=false',
+        '',
+      ].join('\n'),
+    );
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -20,17 +20,38 @@ describe('web app routes', () => {
     expect((await fetch(`${server.url}/api/dev/sign-in`).then((r) => r.json()))).toEqual({ enabled: true, app_id: 'default' });
     const first = await signIn('Zoe Lee');
     expect(first.status).toBe(200);
-    expect(first.body).toMatchObject({ user_id: 'zoe-lee', user: { name: 'Zoe Lee', kind: 'human' }, token: expect.any(String) });
-    expect((await signIn('  zoe lee ')).body.user_id).toBe('zoe-lee');
-    const me = await server.api('GET', '/api/users/zoe-lee', undefined, first.body.token);
+    expect(first.body).toMatchObject({ user_id: '~zoe-lee', user: { name: 'Zoe Lee', kind: 'human' }, token: expect.any(String) });
+    expect((await signIn('  zoe lee ')).body.user_id).toBe('~zoe-lee');
+    const me = await server.api('GET', '/api/users/~zoe-lee', undefined, first.body.token);
     expect(me.body.name).toBe('Zoe Lee');
     const chinese = await signIn('小明');
-    expect(chinese.body.user_id).toMatch(/^u-[0-9a-f]{16}$/);
+    expect(chinese.body.user_id).toMatch(/^~u-[0-9a-f]{16}$/);
     expect((await signIn('小明')).body.user_id).toBe(chinese.body.user_id);
     const agent = await signIn('Warbler Assistant');
     expect(agent.status).toBe(409);
     expect(agent.body.error.code).toBe('conflict');
     expect((await signIn('')).status).toBe(400);
+  });
+
+  it('never signs anyone in as a user the app created: sign-ins by name have their own namespace', async () => {
+    const created = await server.api('POST', '/api/users', { id: 'ceo', name: 'CEO' });
+    expect(created.status).toBe(201);
+    const staff = await server.api('POST', '/api/users', { id: 'cfo', name: 'CFO' });
+    expect(staff.status).toBe(201);
+    const secretChat = await server.api('POST', '/api/conversations', { kind: 'direct', member_ids: ['ceo', 'cfo'] });
+    await server.api('POST', `/api/conversations/${secretChat.body.id}/messages`, { sender_id: 'ceo', type: 'text', content: { text: 'acquisition plans' } });
+    for (const name of ['CEO', 'ceo', ' Ceo ']) {
+      const r = await signIn(name);
+      expect(r.status, name).toBe(409);
+      expect(r.body.token).toBeUndefined();
+    }
+    // The namespace cannot be entered from the users API either.
+    expect((await server.api('POST', '/api/users', { id: '~mallory', name: 'M' })).status).toBe(400);
+    const mallory = await signIn('Mallory');
+    expect(mallory.body.user_id).toBe('~mallory');
+    expect((await server.api('GET', `/api/conversations/${secretChat.body.id}/messages`, undefined, mallory.body.token)).status).toBe(403);
+    const list = await server.api('GET', '/api/conversations', undefined, mallory.body.token);
+    expect(list.body.conversations).toEqual([]);
   });
 
   it('lets a signed-in user find people and agents by name', async () => {
@@ -47,7 +68,7 @@ describe('web app routes', () => {
     const { body: xena } = await signIn('Xena');
     const { body: walt } = await signIn('Walt');
     const { body: outsider } = await signIn('Uma');
-    const conv = await server.api('POST', '/api/conversations', { kind: 'group', member_ids: ['warbler-assistant', 'walt'], title: 'Raters' }, xena.token);
+    const conv = await server.api('POST', '/api/conversations', { kind: 'group', member_ids: ['warbler-assistant', walt.user_id], title: 'Raters' }, xena.token);
     const sent = await server.api('POST', `/api/conversations/${conv.body.id}/messages`, { type: 'text', content: { text: '@Warbler Assistant how do I start Warbler?' } }, xena.token);
     let reply: any;
     for (let i = 0; i < 100 && !reply; i++) {
@@ -59,15 +80,15 @@ describe('web app routes', () => {
 
     const up = await server.api('POST', `/api/messages/${reply.id}/feedback`, { rating: 'up' }, xena.token);
     expect(up.status).toBe(200);
-    expect(up.body).toEqual({ message_id: reply.id, feedback: { xena: 'up' } });
+    expect(up.body).toEqual({ message_id: reply.id, feedback: { [xena.user_id]: 'up' } });
     const history = await server.api('GET', `/api/conversations/${conv.body.id}/messages`, undefined, xena.token);
     const stored = history.body.messages.find((m: any) => m.id === reply.id);
-    expect(stored.content.feedback).toEqual({ xena: 'up' });
+    expect(stored.content.feedback).toEqual({ [xena.user_id]: 'up' });
     // The rest of the reply is untouched.
     expect(stored.content.text).toBe(reply.content.text);
     expect(stored.content.citations).toEqual(reply.content.citations);
 
-    expect((await server.api('POST', `/api/messages/${reply.id}/feedback`, { rating: 'down' }, xena.token)).body.feedback).toEqual({ xena: 'down' });
+    expect((await server.api('POST', `/api/messages/${reply.id}/feedback`, { rating: 'down' }, xena.token)).body.feedback).toEqual({ [xena.user_id]: 'down' });
     expect((await server.api('POST', `/api/messages/${reply.id}/feedback`, { rating: null }, xena.token)).body.feedback).toEqual({});
     const notMember = await server.api('POST', `/api/messages/${reply.id}/feedback`, { rating: 'up' }, outsider.token);
     expect(notMember.status).toBe(403);
@@ -81,7 +102,7 @@ describe('web app routes', () => {
     ]);
     expect(both.map((r) => r.status)).toEqual([200, 200]);
     const after = await server.api('GET', `/api/conversations/${conv.body.id}/messages`, undefined, xena.token);
-    expect(after.body.messages.find((m: any) => m.id === reply.id).content.feedback).toEqual({ xena: 'up', walt: 'down' });
+    expect(after.body.messages.find((m: any) => m.id === reply.id).content.feedback).toEqual({ [xena.user_id]: 'up', [walt.user_id]: 'down' });
   });
 
   it('shows models with their deployments, health and price, and checks one with a one-token call', async () => {
@@ -112,6 +133,28 @@ describe('web app routes with sign-in by name switched off', () => {
     const res = await fetch(`${server.url}/api/dev/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Mallory' }) });
     expect(res.status).toBe(403);
     expect((await res.json()).error.message).toMatch(/WARBLER_DEV_SIGN_IN/);
-    expect((await server.api('GET', '/api/users/mallory')).status).toBe(404);
+    expect((await server.api('GET', '/api/users/~mallory')).status).toBe(404);
+  });
+});
+
+describe('sign-in by name under a flood', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer('sqlite');
+  });
+  afterAll(async () => server?.stop());
+
+  it('limits sign-ins by name from one address, and says when to come back', async () => {
+    const statuses: number[] = [];
+    let limited: Response | undefined;
+    for (let i = 0; i < 30; i++) {
+      const res = await fetch(`${server.url}/api/dev/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: `Flood ${i}` }) });
+      statuses.push(res.status);
+      if (res.status === 429) limited ??= res;
+    }
+    expect(statuses.slice(0, 20).every((s) => s === 200)).toBe(true);
+    expect(statuses.slice(20).every((s) => s === 429)).toBe(true);
+    expect(limited!.headers.get('retry-after')).toBe('60');
+    expect((await limited!.json()).error.code).toBe('rate_limited');
   });
 });

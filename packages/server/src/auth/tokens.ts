@@ -10,6 +10,8 @@ export interface UserTokenClaims {
 }
 
 export const MAX_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+/** Leeway for clocks of nodes that mint and verify. */
+const CLOCK_SKEW_SECONDS = 60;
 
 /**
  * User tokens are HS256 JWTs. The signing key is derived from the master key,
@@ -36,7 +38,12 @@ export class UserTokens {
   /** Checks signature and expiry; the caller still checks the version against the user. */
   async verify(token: string): Promise<UserTokenClaims> {
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
+      // exp and iat are required and the lifetime is capped: a token that never
+      // expires (or expires in 2100) is refused even though we signed nothing like it.
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], requiredClaims: ['exp', 'iat', 'sub'], maxTokenAge: MAX_TOKEN_TTL_SECONDS + CLOCK_SKEW_SECONDS });
+      if ((payload.exp ?? 0) - (payload.iat ?? 0) > MAX_TOKEN_TTL_SECONDS + CLOCK_SKEW_SECONDS) {
+        throw new WarblerError('unauthorized', `The user token lives longer than ${MAX_TOKEN_TTL_SECONDS / 86_400} days, which Warbler never mints. Ask your backend for a new one.`);
+      }
       if (typeof payload.sub !== 'string' || typeof payload.app !== 'string' || typeof payload.ver !== 'number') {
         throw new WarblerError('unauthorized', 'The token is not a Warbler user token. Mint one with POST /api/users/:id/tokens.');
       }

@@ -199,6 +199,9 @@ export class Conversations {
   async rename(actor: Actor, conversationId: string, title: string | null): Promise<Conversation> {
     const conversation = await this.get(actor, conversationId);
     if (conversation.kind === 'direct') throw badRequest('Direct conversations have no title.');
+    if (actor.userId && (await this.requireMember(actor.appId, conversationId, actor.userId)) === 'member') {
+      throw forbidden('Only the owner or an admin can rename this group.');
+    }
     const updated = await this.store.updateConversation(actor.appId, conversationId, { title, updated_at: Date.now() });
     if (!updated) throw notFound('The conversation');
     const members = await this.directory.members(actor.appId, conversationId);

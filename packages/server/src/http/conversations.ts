@@ -49,7 +49,7 @@ export const conversationRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => asy
     async (request) => conversations.get(await guards.actor(request), request.params.conversationId));
 
   app.patch('/api/conversations/:conversationId', {
-    schema: { tags: ['conversations'], summary: 'Rename a group', params: Conv, body: z.object({ title: z.string().max(200).nullable() }) },
+    schema: { tags: ['conversations'], summary: 'Rename a group (its owner or an admin, or the app)', description: 'Sets or clears (null) the title of a group or support conversation. With a user token the caller must be the owner or an admin of the conversation; with the app secret any conversation of the app. Members are told with a `conversation` event.', params: Conv, body: z.object({ title: z.string().max(200).nullable() }) },
   }, async (request) => conversations.rename(await guards.actor(request), request.params.conversationId, request.body.title));
 
   app.get('/api/conversations/:conversationId/members', { schema: { tags: ['members'], summary: 'Members', params: Conv } },

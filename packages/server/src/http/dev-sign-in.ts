@@ -2,11 +2,16 @@ import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { forbidden, WarblerError } from '../errors.ts';
+import { AddressLimiter } from '../realtime/index.ts';
 import { toUser } from '../tenancy/index.ts';
 import type { HttpDeps } from './deps.ts';
 import type { WebAppDeps } from './web-app.ts';
 
 const WEEK_SECONDS = 7 * 24 * 3600;
+export const NAME_PREFIX = '~';
+/** Sign-ins per minute from one address, and the burst: each new name creates a user. */
+const SIGN_INS_PER_MINUTE = 10;
+const SIGN_IN_BURST = 20;
 
 /**
  * The web app's sign-in by name for the default app: whoever types a name
@@ -14,6 +19,7 @@ const WEEK_SECONDS = 7 * 24 * 3600;
  * own; WARBLER_DEV_SIGN_IN=false switches it off (apps then mint tokens).
  */
 export const devSignInRoutes = (deps: HttpDeps, web: WebAppDeps): FastifyPluginAsyncZod => async (app) => {
+  const limiter = new AddressLimiter(SIGN_INS_PER_MINUTE / 60, SIGN_IN_BURST);
   app.get('/api/dev/sign-in', { schema: { tags: ['web'], summary: 'Whether sign-in by name is on, and for which app' } },
     async () => ({ enabled: web.devSignIn, app_id: web.defaultAppId }));
 
@@ -22,11 +28,21 @@ export const devSignInRoutes = (deps: HttpDeps, web: WebAppDeps): FastifyPluginA
       tags: ['web'], summary: 'Sign in to the default app by name (a user of that name is created the first time); off when WARBLER_DEV_SIGN_IN=false',
       body: z.object({ name: z.string().trim().min(1).max(60) }),
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     if (!web.devSignIn) throw forbidden('Sign-in by name is switched off on this server (WARBLER_DEV_SIGN_IN=false). Sign in with a token from your app.');
+    if (!limiter.admit(request.ip)) {
+      reply.header('retry-after', '60');
+      throw new WarblerError('rate_limited', 'Too many sign-ins from this address; wait a minute and try again.');
+    }
     const appId = web.defaultAppId;
     const name = request.body.name;
     const id = userIdFor(name);
+    // A name that is a real user's id here ("CEO" while the backend has "ceo") would put that user's name on someone else.
+    const realUser = await deps.users.get(appId, id.slice(NAME_PREFIX.length)).then(() => true, (err: unknown) => {
+      if (err instanceof WarblerError && err.code === 'not_found') return false;
+      throw err;
+    });
+    if (realUser) throw new WarblerError('conflict', `"${name}" is taken here; pick another name.`);
     let user = await deps.users.get(appId, id).then(toUser, (err: unknown) => {
       if (err instanceof WarblerError && err.code === 'not_found') return undefined;
       throw err;
@@ -36,18 +52,22 @@ export const devSignInRoutes = (deps: HttpDeps, web: WebAppDeps): FastifyPluginA
       if (err instanceof WarblerError && err.code === 'conflict') return toUser(await deps.users.get(appId, id));
       throw err;
     });
-    if (user.kind !== 'human') throw new WarblerError('conflict', `"${name}" is the name of an agent here; pick another name.`);
+    if (user.kind !== 'human' || !user.id.startsWith(NAME_PREFIX)) throw new WarblerError('conflict', `"${name}" is taken here; pick another name.`);
     const minted = await deps.users.mintToken(appId, id, WEEK_SECONDS);
     return { ...minted, user };
   });
 };
 
 /**
+ * Sign-ins by name live in their own namespace: ids that start with "~",
+ * which the users API never accepts (see UserId in users.ts). So typing
+ * "CEO" signs in as "~ceo", never as the user "ceo" that the app's backend
+ * created: nobody can take over a real user by typing their name.
  * The same name always maps to the same user: a readable id when the name
- * is one already ("Alice" → alice, as the README's users), otherwise a hash.
+ * is one already ("Alice" → ~alice), otherwise a hash.
  */
 export function userIdFor(name: string): string {
   const slug = name.normalize('NFKC').trim().toLowerCase().replace(/\s+/g, '-');
-  if (/^[a-z0-9_.@-]{1,64}$/.test(slug)) return slug;
-  return `u-${createHash('sha256').update(slug).digest('hex').slice(0, 16)}`;
+  if (/^[a-z0-9_.@-]{1,64}$/.test(slug)) return `${NAME_PREFIX}${slug}`;
+  return `${NAME_PREFIX}u-${createHash('sha256').update(slug).digest('hex').slice(0, 16)}`;
 }

@@ -5,6 +5,7 @@ import { forbidden } from '../errors.ts';
 import { toUser } from '../tenancy/index.ts';
 import type { HttpDeps } from './deps.ts';
 
+// No '~': ids starting with it are the namespace of sign-ins by name (dev-sign-in.ts).
 const UserId = z.string().regex(/^[A-Za-z0-9_.:@-]{1,128}$/, 'use 1-128 letters, digits or _ . : @ -');
 const Metadata = z.record(z.string(), z.unknown()).refine((m) => JSON.stringify(m).length <= 16_384, 'at most 16 KB of JSON');
 const Params = z.object({ userId: z.string().min(1) });

@@ -8,7 +8,7 @@ import { isStoreUnavailable } from '../store/index.ts';
 import type { Authenticator } from '../tenancy/index.ts';
 import type { Hub } from './hub.ts';
 import { FrameBudget } from './frame-budget.ts';
-import { HandshakeLimiter } from './handshake-limiter.ts';
+import { AddressLimiter } from './address-limiter.ts';
 import { Session, type SessionLimits, type StopStreaming } from './session.ts';
 
 export interface RealtimeOptions extends SessionLimits {
@@ -40,7 +40,7 @@ export class RealtimeGateway {
   private readonly sessions = new Set<Session>();
   /** One budget per connected user (app + user id), shared by their sockets. */
   private readonly budgets = new Map<string, FrameBudget>();
-  private readonly handshakes: HandshakeLimiter;
+  private readonly handshakes: AddressLimiter;
   /** Users closed for flooding, until when their new sockets are turned away at once. */
   private readonly penalties = new Map<string, number>();
   private readonly heartbeat: NodeJS.Timeout;
@@ -54,7 +54,7 @@ export class RealtimeGateway {
     private readonly options: RealtimeOptions,
     private readonly onError: (err: unknown) => void,
   ) {
-    this.handshakes = new HandshakeLimiter(options.handshakeRate, options.handshakeBurst);
+    this.handshakes = new AddressLimiter(options.handshakeRate, options.handshakeBurst);
     this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs);
     this.heartbeat.unref();
   }

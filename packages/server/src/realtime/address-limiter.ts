@@ -4,11 +4,11 @@ import { TokenBucket } from './rate.ts';
 const MAX_ADDRESSES = 50_000;
 
 /**
- * WebSocket handshakes per client address. Each handshake costs a token check
- * and a store read; a client reconnecting in a tight loop (or many sockets
- * from one host) would otherwise spend that for every attempt.
+ * A token bucket per client address: WebSocket handshakes (each costs a token
+ * check and a store read, so a client reconnecting in a tight loop would
+ * otherwise spend that on every attempt) and sign-ins by name.
  */
-export class HandshakeLimiter {
+export class AddressLimiter {
   private readonly buckets = new Map<string, TokenBucket>();
 
   constructor(
