@@ -458,7 +458,8 @@ describe.each(storeKinds())('OpenAI-compatible gateway on %s', (kind) => {
       let received = '';
       while (!received.includes('w3')) received += new TextDecoder().decode((await reader.read()).value);
       abort.abort();
-      const ledger = await waitFor(() => rows({ key_id: key.id }), (r) => r.length === 1);
+      // The row is there from the start ('pending'); wait for the call to settle it.
+      const ledger = await waitFor(() => rows({ key_id: key.id }), (r) => r.length === 1 && r[0]!.outcome !== 'pending');
       expect(ledger).toHaveLength(1);
       expect(ledger[0]).toMatchObject({ outcome: 'stopped', estimated: true });
       expect(ledger[0]!.completion_tokens).toBeGreaterThan(0);
