@@ -56,3 +56,11 @@ export const CloseCode = {
   /** Too many protocol violations (bad frames, flooding): back off before reconnecting. */
   policy: 4009,
 } as const;
+
+/**
+ * How a client hands its user token to the WebSocket endpoint without putting
+ * it in the URL (where proxies and logs keep it): as a subprotocol, beside the
+ * protocol's own name, which the server selects. Browsers cannot set headers
+ * on a WebSocket; they can offer subprotocols. JWT characters are all legal there.
+ */
+export const WsAuth = { subprotocol: 'warbler', tokenPrefix: 'warbler.token.' } as const;

@@ -22,7 +22,7 @@ import { Outbox, type QueuedSend, type SendableType, type WarblerStorage } from 
 import { ConversationsApi, type FetchLike, type FileData, type FileLink, fileLink, Rest, uploadFile } from './rest.ts';
 import { Timeline } from './timeline.ts';
 import { type TokenProvider, TokenSource } from './token.ts';
-import { Connection, type RequestFrame, socketUrl, type WebSocketConstructor } from './transport.ts';
+import { Connection, type RequestFrame, socketProtocols, socketUrl, type WebSocketConstructor } from './transport.ts';
 
 export type Status = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -299,7 +299,7 @@ export class WarblerClient {
 
     let conn: Connection;
     try {
-      conn = new Connection(this.WebSocket, socketUrl(this.options.url, token), {
+      conn = new Connection(this.WebSocket, socketUrl(this.options.url), socketProtocols(token), {
         connectTimeoutMs: this.options.connectTimeoutMs ?? 15_000,
         onFrame: (frame) => this.receive(conn, frame),
         onClose: (drop) => this.dropped(conn, drop),

@@ -2,12 +2,13 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Drop } from './backoff.ts';
-import { Connection, restUrl, socketUrl } from './transport.ts';
+import { Connection, restUrl, socketProtocols, socketUrl } from './transport.ts';
 
 describe('urls', () => {
   it('derives the socket and REST URLs from any base URL', () => {
-    expect(socketUrl('http://h:8080', 't k')).toBe('ws://h:8080/ws?token=t+k');
-    expect(socketUrl('https://h/prefix/', 't')).toBe('wss://h/prefix/ws?token=t');
+    expect(socketUrl('http://h:8080')).toBe('ws://h:8080/ws');
+    expect(socketProtocols('eyJ.a-b_c')).toEqual(['warbler', 'warbler.token.eyJ.a-b_c']);
+    expect(socketUrl('https://h/prefix/?token=old')).toBe('wss://h/prefix/ws');
     expect(restUrl('wss://h/prefix', '/api/x')).toBe('https://h/prefix/api/x');
     expect(restUrl('ws://h:1', '/api/x')).toBe('http://h:1/api/x');
   });
@@ -34,7 +35,7 @@ async function serve(onSocket: (ws: WebSocket) => void, verify?: (done: (ok: boo
 function connect(url: string, connectTimeoutMs = 2_000) {
   const frames: unknown[] = [];
   let closed: Drop | undefined;
-  const conn = new Connection(WebSocket, url, { connectTimeoutMs, onFrame: (f) => frames.push(f), onClose: (d) => (closed = d) });
+  const conn = new Connection(WebSocket, url, [], { connectTimeoutMs, onFrame: (f) => frames.push(f), onClose: (d) => (closed = d) });
   return { conn, frames, closed: () => closed };
 }
 

@@ -1,4 +1,4 @@
-import type { AckFrame, ByeFrame, ClientFrameInput, ReadyFrame, ResultFrame, ServerFrame } from '@warbler/protocol';
+import type { AckFrame, ByeFrame, ClientFrameInput, ReadyFrame, ResultFrame, ServerFrame, WsAuth as ServerWsAuth } from '@warbler/protocol';
 import type { Drop } from './backoff.ts';
 import { WarblerError } from './errors.ts';
 
@@ -15,7 +15,7 @@ export interface WebSocketLike {
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+export type WebSocketConstructor = new (url: string, protocols?: string[]) => WebSocketLike;
 
 /** What only `ws` offers: protocol-level pings to feed the watchdog, and a hard close for a dead peer. */
 interface NodeSocketExtras {
@@ -26,14 +26,24 @@ interface NodeSocketExtras {
 const OPEN = 1;
 const noop = () => {};
 
+/**
+ * How the token travels to the server: as a subprotocol, never in the URL.
+ * Repeated from `@warbler/protocol` (WsAuth) for the same reason as the close codes.
+ */
+export const WsAuth = { subprotocol: 'warbler', tokenPrefix: 'warbler.token.' } as const satisfies typeof ServerWsAuth;
+
 /** The server's base URL (http, https, ws or wss, with any path prefix) to its WebSocket endpoint. */
-export function socketUrl(base: string, token: string): string {
+export function socketUrl(base: string): string {
   const url = new URL(base);
   url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/ws`;
   url.search = '';
-  url.searchParams.set('token', token);
   return url.toString();
+}
+
+/** The subprotocols a connection offers: Warbler's own, and the one carrying the token. */
+export function socketProtocols(token: string): string[] {
+  return [WsAuth.subprotocol, `${WsAuth.tokenPrefix}${token}`];
 }
 
 /** The server's base URL to the one REST paths hang off. */
@@ -72,13 +82,13 @@ export class Connection {
   private timer: ReturnType<typeof setTimeout> | ReturnType<typeof setInterval> | undefined;
   private settleReady!: { resolve: (ready: ReadyFrame) => void; reject: (error: WarblerError) => void };
 
-  constructor(WebSocket: WebSocketConstructor, url: string, private readonly options: ConnectionOptions) {
+  constructor(WebSocket: WebSocketConstructor, url: string, protocols: string[], private readonly options: ConnectionOptions) {
     this.ready = new Promise((resolve, reject) => {
       this.settleReady = { resolve, reject };
     });
     // Nobody may be waiting on it when the socket dies before `ready`.
     this.ready.catch(noop);
-    this.socket = new WebSocket(url);
+    this.socket = new WebSocket(url, protocols);
     this.socket.onmessage = (event: { data: unknown }) => this.receive(event.data);
     this.socket.onclose = (event: { code?: number; reason?: string }) =>
       this.finish({ code: event.code ?? 1006, beforeReady: !this.isReady, unauthorized: this.refusedWith401 });

@@ -145,7 +145,7 @@ export class ScriptedPeer {
   // ---- the protocol ----
 
   private verify(req: IncomingMessage, done: (ok: boolean, status?: number) => void): void {
-    const token = new URL(req.url ?? '/', 'http://peer').searchParams.get('token') ?? '';
+    const token = tokenOf(req);
     const outcome = this.refuse ? 503 : this.tokens.has(token) ? 101 : 401;
     this.handshakes.push({ at: Date.now(), token, outcome });
     if (outcome === 101) done(true);
@@ -153,7 +153,7 @@ export class ScriptedPeer {
   }
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
-    const token = new URL(req.url ?? '/', 'http://peer').searchParams.get('token') ?? '';
+    const token = tokenOf(req);
     const socket: PeerSocket = { ws, user: this.tokens.get(token) ?? '', token };
     this.sockets.add(socket);
     ws.on('close', () => this.sockets.delete(socket));
@@ -328,4 +328,10 @@ function page(messages: Message[], f: Record<string, unknown>): { messages: Mess
   }
   const rest = f.before === undefined ? messages : messages.filter((m) => m.seq < Number(f.before));
   return { messages: rest.slice(Math.max(0, rest.length - limit)), has_more: rest.length > limit };
+}
+
+/** The token the client offered as a `warbler.token.<token>` subprotocol, as the real server reads it. */
+function tokenOf(req: IncomingMessage): string {
+  const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  return offered.find((p) => p.startsWith('warbler.token.'))?.slice('warbler.token.'.length) ?? '';
 }

@@ -31,8 +31,8 @@ const EnvSchema = z.object({
   /** Request frames a user may make per second over all their sockets, in cost units (sync 20, history 5, send 2, ping 1), and the burst. */
   WARBLER_WS_FRAME_RATE: z.coerce.number().positive().default(200),
   WARBLER_WS_FRAME_BURST: z.coerce.number().positive().default(400),
-  /** Requests of one user worked on at once; more are refused with rate_limited. */
-  WARBLER_WS_MAX_IN_FLIGHT: z.coerce.number().int().positive().default(16),
+  /** Requests of one user worked on at once (above the send burst, so an outbox flushed after a reconnect fits); more are refused with rate_limited. */
+  WARBLER_WS_MAX_IN_FLIGHT: z.coerce.number().int().positive().default(64),
   /** Open sockets per user; one more is closed with 4009. */
   WARBLER_WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().positive().default(16),
   /** WebSocket handshakes per second from one IP address, and the burst (a NAT of many users shares one address). */

@@ -47,6 +47,20 @@ describe.each(storeKinds())('members, tokens and slow consumers on %s', (kind) =
     expect((await server.api('GET', `/api/users/${u.id}`, undefined, await sign({ iat: now, exp: now + 3600 }))).status).toBe(200);
   });
 
+  it('takes the user token as a subprotocol, so it never has to be in the URL', async () => {
+    const u = await server.user('Sub');
+    const ws = new WebSocket(server.wsUrl, ['warbler', `warbler.token.${u.token}`]);
+    const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      ws.once('message', (data) => resolve(JSON.parse(String(data))));
+      ws.once('close', (code) => reject(new Error(`closed ${code}`)));
+    });
+    expect(ready).toMatchObject({ type: 'ready', user_id: u.id });
+    expect(ws.protocol).toBe('warbler');
+    ws.close();
+    const bad = new WebSocket(server.wsUrl, ['warbler', 'warbler.token.not-a-token']);
+    expect(await new Promise((resolve) => bad.once('close', resolve))).toBe(4001);
+  });
+
   it('closes a slow consumer with 4008, which it sees once it reads again', async () => {
     const slow = await server.user('Sloth');
     const talker = await server.user('Talker');

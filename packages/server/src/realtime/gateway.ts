@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CloseCode, type ByeFrame } from '@warbler/protocol';
+import { CloseCode, WsAuth, type ByeFrame } from '@warbler/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Messages } from '../chat/index.ts';
 import { WarblerError } from '../errors.ts';
@@ -36,6 +36,8 @@ export class RealtimeGateway {
     // Frames between 64 KiB and this get a clear error frame; beyond it ws closes with 1009.
     maxPayload: 1024 * 1024,
     clientTracking: false,
+    // A client that offers Warbler's subprotocol (with its token beside it) gets it selected; see WsAuth.
+    handleProtocols: (protocols) => (protocols.has(WsAuth.subprotocol) ? WsAuth.subprotocol : false),
   });
   private readonly sessions = new Set<Session>();
   /** One budget per connected user (app + user id), shared by their sockets. */
@@ -63,7 +65,7 @@ export class RealtimeGateway {
     server.on('upgrade', (req, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (url.pathname !== (this.options.path ?? '/ws')) return void reject(socket, 404, 'Not Found');
-      void this.upgrade(req, socket, head, url.searchParams.get('token') ?? bearerOf(req));
+      void this.upgrade(req, socket, head, protocolTokenOf(req) ?? bearerOf(req) ?? url.searchParams.get('token') ?? undefined);
     });
   }
 
@@ -83,7 +85,7 @@ export class RealtimeGateway {
     if (!this.accepting) return reject(socket, 503, 'Service Unavailable');
     // Before any work on the token: a handshake flood from one address is refused for the price of a write.
     if (!this.handshakes.admit(req.socket.remoteAddress ?? '')) return reject(socket, 429, 'Too Many Requests', 'retry-after: 1\r\n');
-    if (!token) return this.refuse(req, socket, head, new WarblerError('unauthorized', 'No token: connect to /ws?token=<user token>.'));
+    if (!token) return this.refuse(req, socket, head, new WarblerError('unauthorized', 'No token: offer the subprotocols "warbler" and "warbler.token.<user token>" (the SDK does), or send Authorization: Bearer <user token>.'));
     let principal: { appId: string; userId: string };
     try {
       principal = await this.auth.user(token);
@@ -167,6 +169,17 @@ function turnAway(ws: WebSocket, reason: string, retryAfterMs: number): void {
   ws.send(JSON.stringify({ type: 'bye', code: CloseCode.policy, reason, retry_after_ms: Math.ceil(retryAfterMs) } satisfies ByeFrame));
   ws.close(CloseCode.policy, reason);
   setTimeout(() => ws.terminate(), 1_000).unref();
+}
+
+/** The token offered as a `warbler.token.<token>` subprotocol: how the SDK and browsers send it, out of the URL. */
+function protocolTokenOf(req: IncomingMessage): string | undefined {
+  const offered = req.headers['sec-websocket-protocol'];
+  if (!offered) return undefined;
+  for (const p of offered.split(',')) {
+    const protocol = p.trim();
+    if (protocol.startsWith(WsAuth.tokenPrefix)) return protocol.slice(WsAuth.tokenPrefix.length);
+  }
+  return undefined;
 }
 
 function bearerOf(req: IncomingMessage): string | undefined {
