@@ -1,7 +1,8 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { ErrorBody } from '@warbler/protocol';
 import { WarblerError } from '../errors.ts';
+import { openAiErrorBody } from '../gateway/index.ts';
 import { isStoreUnavailable, storeUnavailable } from '../store/index.ts';
 
 /**
@@ -43,6 +44,24 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     reply.status(404).send(body('not_found', `No route ${request.method} ${request.url.split('?')[0]}. See /openapi.json for the API.`));
   });
+}
+
+/**
+ * Fastify's own refusals of a URL before any route runs (bad percent-encoding
+ * such as %ff, a path parameter over maxParamLength): without this they leave
+ * in Fastify's shape, which no client of ours parses. Ours on /api, OpenAI's on /v1.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+    ? 'A path segment is too long: ids are at most 128 characters.'
+    : 'The URL is not valid: percent-encode it as UTF-8 (%XX per byte) and try again.';
+  if (err.code !== 'FST_ERR_BAD_URL' && err.code !== 'FST_ERR_MAX_PARAM_LENGTH') {
+    request.log.error({ err }, 'router error');
+    void reply.status(500).send(body('internal', 'Something went wrong on the server; nothing was changed. Try again, and report the x-request-id if it persists.'));
+    return;
+  }
+  if (request.url.startsWith('/v1/')) void reply.status(400).send(openAiErrorBody(400, message, 'invalid_request_error'));
+  else void reply.status(400).send(body('bad_request', message));
 }
 
 function body(code: ErrorBody['error']['code'], message: string, details?: unknown): ErrorBody {

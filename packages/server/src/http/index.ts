@@ -7,7 +7,7 @@ import { adminRoutes } from './admin.ts';
 import { agentRoutes } from './agents.ts';
 import { conversationRoutes } from './conversations.ts';
 import type { HttpDeps } from './deps.ts';
-import { registerErrorHandling } from './errors.ts';
+import { frameworkErrors, registerErrorHandling } from './errors.ts';
 import { registerJsonBody } from './json-body.ts';
 import { fileRoutes } from './files.ts';
 import { gatewayKeyRoutes } from './gateway-keys.ts';
@@ -79,6 +79,9 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].length <= 128 ? req.headers['x-request-id'] : randomUUID()),
     bodyLimit: 1024 * 1024,
+    // Ids are up to 128 characters (Id in the protocol), 3 bytes each once percent-encoded; Fastify's default of 100 refused real ones.
+    maxParamLength: 400,
+    frameworkErrors,
     // Sockets of the WebSocket endpoint are closed by the realtime gateway, not by Fastify.
     forceCloseConnections: 'idle',
   }).withTypeProvider<ZodTypeProvider>();

@@ -1,0 +1,45 @@
+// Found by the fuzz suite (test/fuzz): URLs Fastify refuses before any route
+// runs left in Fastify's own error shape, and ids longer than 100 characters,
+// which the users API accepts, could not be used in a path at all.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, storeKinds, type TestServer } from './harness.ts';
+
+describe.each(storeKinds())('malformed and long URLs on %s', (kind) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(kind);
+  });
+  afterAll(async () => server?.stop());
+
+  const get = async (path: string, credential = server.appSecret) => {
+    const res = await fetch(server.url + path, { headers: { authorization: `Bearer ${credential}` } });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+
+  it('answers a URL that is not valid UTF-8 percent-encoding with 400 in the Warbler shape', async () => {
+    for (const path of ['/api/users/%ff', '/api/conversations/%ED%A0%80/messages', '/api/files/%c0%af']) {
+      const res = await get(path);
+      expect(res.status, path).toBe(400);
+      expect(res.body, path).toEqual({ error: { code: 'bad_request', message: expect.stringMatching(/percent-encode/) } });
+    }
+  });
+
+  it('answers one on /v1 in the OpenAI shape', async () => {
+    const res = await get('/v1/models/%ff', server.masterKey);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: { message: expect.stringMatching(/percent-encode/), type: 'invalid_request_error', param: null, code: null } });
+  });
+
+  it('serves a user whose id is 128 characters, the longest the users API accepts', async () => {
+    const id = `u${'x'.repeat(127)}`;
+    expect((await server.api('POST', '/api/users', { id, name: 'Long' })).status).toBe(201);
+    expect((await get(`/api/users/${id}`)).body).toMatchObject({ id });
+    expect((await server.api('POST', `/api/users/${id}/tokens`, {})).status).toBe(200);
+  });
+
+  it('answers a path segment longer than any id in the Warbler shape', async () => {
+    const res = await get(`/api/users/${'y'.repeat(2_000)}`);
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ error: { code: 'not_found', message: expect.any(String) } });
+  });
+});
