@@ -1,6 +1,8 @@
 // Found by the fuzz suite (test/fuzz): URLs Fastify refuses before any route
 // runs left in Fastify's own error shape, and ids longer than 100 characters,
-// which the users API accepts, could not be used in a path at all.
+// which the users API accepts, could not be used in a path at all. Requests
+// Node's HTTP parser refuses (a 70 KB URL, broken HTTP) answered likewise.
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, storeKinds, type TestServer } from './harness.ts';
 
@@ -41,5 +43,37 @@ describe.each(storeKinds())('malformed and long URLs on %s', (kind) => {
     const res = await get(`/api/users/${'y'.repeat(2_000)}`);
     expect(res.status).toBe(404);
     expect(res.body).toEqual({ error: { code: 'not_found', message: expect.any(String) } });
+  });
+
+  /** The answer to bytes written straight to the socket: status line and JSON body. */
+  function rawExchange(request: string): Promise<{ status: number; body: any }> {
+    const { hostname, port } = new URL(server.url);
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => socket.write(request));
+      let text = '';
+      socket.on('data', (d) => (text += d.toString()));
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        const [head, body = ''] = text.split('\r\n\r\n');
+        const status = Number(/^HTTP\/1\.1 (\d+)/.exec(head ?? '')?.[1]);
+        try {
+          resolve({ status, body: JSON.parse(body) });
+        } catch {
+          reject(new Error(`not JSON: ${text.slice(0, 300)}`));
+        }
+      });
+    });
+  }
+
+  it('answers a URL over the header limit with 431 in a shape both Warbler and OpenAI clients read', async () => {
+    const res = await rawExchange(`GET /api/users?after=${'z'.repeat(70_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    expect(res.status).toBe(431);
+    expect(res.body).toEqual({ error: { code: 'bad_request', message: expect.stringMatching(/too large/), type: 'invalid_request_error', param: null } });
+  });
+
+  it('answers bytes that are not HTTP with 400 in the same shape', async () => {
+    const res = await rawExchange('NOT HTTP AT ALL\r\n\r\n');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'bad_request', type: 'invalid_request_error' });
   });
 });

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { ErrorBody } from '@warbler/protocol';
@@ -62,6 +63,24 @@ export function frameworkErrors(err: FastifyError, request: FastifyRequest, repl
   }
   if (request.url.startsWith('/v1/')) void reply.status(400).send(openAiErrorBody(400, message, 'invalid_request_error'));
   else void reply.status(400).send(body('bad_request', message));
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (URL and
+ * headers over 16 KB, malformed HTTP, too slow to arrive). Fastify's default
+ * answer has neither our shape nor OpenAI's; this body is both at once, since
+ * the route, and so which shape the client expects, is not known yet.
+ */
+export function clientErrors(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, text, message] = err.code === 'HPE_HEADER_OVERFLOW'
+    ? [431, 'Request Header Fields Too Large', 'The URL and headers are too large (at most 16 KB together); shorten them, and send long values in a JSON body.']
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', 'The request took too long to arrive; send it again.']
+      : [400, 'Bad Request', 'The request is not valid HTTP/1.1.'];
+  const json = JSON.stringify({ error: { code: 'bad_request', message, type: 'invalid_request_error', param: null } });
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Length: ${Buffer.byteLength(json)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${json}`);
+  socket.destroy(err);
 }
 
 function body(code: ErrorBody['error']['code'], message: string, details?: unknown): ErrorBody {

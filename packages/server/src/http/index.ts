@@ -7,7 +7,7 @@ import { adminRoutes } from './admin.ts';
 import { agentRoutes } from './agents.ts';
 import { conversationRoutes } from './conversations.ts';
 import type { HttpDeps } from './deps.ts';
-import { frameworkErrors, registerErrorHandling } from './errors.ts';
+import { clientErrors, frameworkErrors, registerErrorHandling } from './errors.ts';
 import { registerJsonBody } from './json-body.ts';
 import { fileRoutes } from './files.ts';
 import { gatewayKeyRoutes } from './gateway-keys.ts';
@@ -82,6 +82,7 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
     // Ids are up to 128 characters (Id in the protocol), 3 bytes each once percent-encoded; Fastify's default of 100 refused real ones.
     maxParamLength: 400,
     frameworkErrors,
+    clientErrorHandler: clientErrors,
     // Sockets of the WebSocket endpoint are closed by the realtime gateway, not by Fastify.
     forceCloseConnections: 'idle',
   }).withTypeProvider<ZodTypeProvider>();
