@@ -1,0 +1,150 @@
+// Every /api and /admin route of the server (as GET /openapi.json lists them),
+// with a valid-ish body per route for the schema-aware generators to mutate.
+import fc from 'fast-check';
+import { hostileString, jsonBody, multipartJunk, mutated, rawBody, type WireBody } from './arbitraries.ts';
+import { numberText, pathParam, queryOf, type Probe } from './probe.ts';
+import type { World } from './world.ts';
+
+interface Route {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** With :name parameters, filled from `params`. */
+  path: string;
+  params?: Record<string, readonly string[]>;
+  query?: Record<string, fc.Arbitrary<string>>;
+  /** A body the route accepts (most of the time). */
+  body?: fc.Arbitrary<unknown>;
+  /** Takes multipart/form-data. */
+  upload?: boolean;
+}
+
+const text = fc.string({ minLength: 1, maxLength: 30 });
+const fresh = fc.stringMatching(/^[a-z0-9]{6,12}$/).map((s) => `fz-${s}`);
+
+/** The routes, with ids from the world: this app's, the other tenant's, and ones that never existed. */
+export function restRoutes(w: World): Route[] {
+  const { a, b } = w;
+  const conv = [...a.conversationIds, ...b.conversationIds, 'cnv_missing'];
+  const users = [a.alice.id, a.bob.id, a.carol.id, b.users[0]!.id, b.victim.id, 'missing-user', w.disposable.userId];
+  const memberIds = [a.bob.id, a.carol.id, b.users[0]!.id, 'missing-user', w.disposable.userId];
+  const msgs = [...a.messageIds, a.agentReplyId, ...b.messageIds, 'msg_missing'];
+  const kbs = [a.kbId, b.kbId, 'kb-missing'];
+  const docs = [a.docId, b.docId, 'doc_missing'];
+  const keys = [a.keyId, b.keyId, 'key_missing'];
+  const files = [a.fileId, b.fileId, 'fil_missing'];
+  const textContent = fc.record({ text, mentions: fc.constant([a.bob.id]), metadata: fc.constant({ order: 'A-1' }) }, { requiredKeys: ['text'] });
+  const fileContent = fc.record({ file_id: fc.constantFrom(a.fileId, b.fileId), name: text, caption: text }, { requiredKeys: ['file_id'] });
+  const message = fc.oneof(
+    fc.record({ client_msg_id: fresh, type: fc.constant('text'), content: textContent }, { requiredKeys: ['content'] }),
+    fc.record({ client_msg_id: fresh, type: fc.constantFrom('image', 'file'), content: fileContent }),
+  );
+  const keyFields = {
+    allowed_models: fc.constantFrom(null, ['local/kb-answer'], ['gpt-4o-mini', 'x']),
+    monthly_budget_usd: fc.constantFrom(null, 0, 5, 12.5),
+    rpm: fc.constantFrom(null, 1, 60),
+    tpm: fc.constantFrom(null, 1_000, 100_000),
+    expires_at: fc.constantFrom(null, Date.now() + 86_400_000),
+    metadata: fc.constant({ team: 'fuzz' }),
+  };
+  const agentBody = fc.record({
+    id: fresh, name: text, model: fc.constantFrom('local/kb-answer', 'gpt-4o-mini'), system_prompt: text, temperature: fc.constantFrom(0, 0.7, 2),
+    max_tokens: fc.constantFrom(1, 512, 32_000), knowledge_base_ids: fc.constantFrom([a.kbId], [], [b.kbId]), top_k: fc.constantFrom(1, 4, 20),
+    tools: fc.constantFrom([], [{ name: 'lookup', url: 'https://example.com/tool', headers: { authorization: 'Bearer s' }, parameters: { type: 'object', properties: {} } }]),
+    trigger: fc.constantFrom({ group: 'mention' }, { group: 'all' }), monthly_budget_usd: fc.constantFrom(null, 1),
+  }, { requiredKeys: ['name'] });
+  return [
+    { method: 'GET', path: '/healthz' },
+    { method: 'GET', path: '/admin/apps' },
+    { method: 'POST', path: '/admin/apps', body: fc.record({ name: text }) },
+    { method: 'POST', path: '/admin/apps/:appId/secret', params: { appId: [w.disposable.appId, 'app_missing'] } },
+    { method: 'POST', path: '/api/users', body: fc.record({ id: fresh, name: text, kind: fc.constantFrom('human', 'agent'), avatar_url: fc.constantFrom(null, 'https://example.com/a.png'), metadata: fc.constant({ plan: 'pro' }) }, { requiredKeys: ['name'] }) },
+    { method: 'GET', path: '/api/users', query: { limit: numberText, after: fc.constantFrom(...users), kind: fc.constantFrom('human', 'agent') } },
+    { method: 'GET', path: '/api/users/:userId', params: { userId: users } },
+    { method: 'PATCH', path: '/api/users/:userId', params: { userId: users }, body: fc.record({ name: text, avatar_url: fc.constantFrom(null, 'https://example.com/b.png'), metadata: fc.constant({ x: 1 }) }, { requiredKeys: [] }) },
+    { method: 'POST', path: '/api/users/:userId/tokens', params: { userId: users }, body: fc.record({ ttl_seconds: fc.constantFrom(60, 3_600, 2_592_000) }, { requiredKeys: [] }) },
+    { method: 'POST', path: '/api/users/:userId/tokens/revoke', params: { userId: [w.disposable.userId, b.victim.id, 'missing-user'] } },
+    { method: 'POST', path: '/api/conversations', body: fc.record({ kind: fc.constantFrom('direct', 'group'), member_ids: fc.subarray([...memberIds]), title: fc.option(text, { nil: null }) }, { requiredKeys: ['kind'] }) },
+    { method: 'GET', path: '/api/conversations', query: { user_id: fc.constantFrom(...users), limit: numberText, cursor: hostileString, before: numberText } },
+    { method: 'GET', path: '/api/conversations/:conversationId', params: { conversationId: conv } },
+    { method: 'PATCH', path: '/api/conversations/:conversationId', params: { conversationId: conv }, body: fc.record({ title: fc.option(text, { nil: null }) }) },
+    { method: 'GET', path: '/api/conversations/:conversationId/members', params: { conversationId: conv } },
+    { method: 'POST', path: '/api/conversations/:conversationId/members', params: { conversationId: conv }, body: fc.record({ user_ids: fc.subarray([...memberIds], { minLength: 1 }), role: fc.constantFrom('owner', 'admin', 'member') }, { requiredKeys: ['user_ids'] }) },
+    { method: 'DELETE', path: '/api/conversations/:conversationId/members/:userId', params: { conversationId: conv, userId: memberIds } },
+    { method: 'PATCH', path: '/api/conversations/:conversationId/members/:userId', params: { conversationId: conv, userId: users }, body: fc.record({ role: fc.constantFrom('owner', 'admin', 'member'), muted: fc.boolean() }, { requiredKeys: [] }) },
+    { method: 'POST', path: '/api/conversations/:conversationId/messages', params: { conversationId: conv }, body: message },
+    { method: 'GET', path: '/api/conversations/:conversationId/messages', params: { conversationId: conv }, query: { before: numberText, after: numberText, limit: numberText } },
+    { method: 'POST', path: '/api/conversations/:conversationId/read', params: { conversationId: conv }, body: fc.record({ seq: fc.integer({ min: 1, max: 10 }), user_id: fc.constantFrom(...users) }, { requiredKeys: ['seq'] }) },
+    { method: 'PATCH', path: '/api/messages/:messageId', params: { messageId: msgs }, body: fc.record({ content: textContent }) },
+    { method: 'POST', path: '/api/messages/:messageId/recall', params: { messageId: msgs } },
+    { method: 'POST', path: '/api/messages/:messageId/feedback', params: { messageId: msgs }, body: fc.record({ rating: fc.constantFrom('up', 'down', null), user_id: fc.constantFrom(...users) }, { requiredKeys: ['rating'] }) },
+    { method: 'POST', path: '/api/conversations/:conversationId/files', params: { conversationId: conv }, upload: true },
+    { method: 'GET', path: '/api/files/:fileId/url', params: { fileId: files } },
+    { method: 'GET', path: '/api/files/:fileId', params: { fileId: files }, query: { app: fc.constantFrom(a.appId, b.appId), exp: numberText, sig: hostileString, token: hostileString } },
+    { method: 'POST', path: '/api/agents', body: agentBody },
+    { method: 'GET', path: '/api/agents' },
+    { method: 'GET', path: '/api/agents/:agentId', params: { agentId: [a.agentId, b.agentId, 'agent-missing'] } },
+    { method: 'PATCH', path: '/api/agents/:agentId', params: { agentId: [a.agentId, b.agentId, 'agent-missing'] }, body: agentBody.map(({ id: _id, ...rest }) => rest) },
+    { method: 'DELETE', path: '/api/agents/:agentId', params: { agentId: [b.agentId, 'agent-missing'] } },
+    { method: 'POST', path: '/api/knowledge-bases', body: fc.record({ id: fresh, name: text, description: text }, { requiredKeys: ['name'] }) },
+    { method: 'GET', path: '/api/knowledge-bases' },
+    { method: 'GET', path: '/api/knowledge-bases/:kbId', params: { kbId: kbs } },
+    { method: 'DELETE', path: '/api/knowledge-bases/:kbId', params: { kbId: [b.kbId, 'kb-missing'] } },
+    { method: 'POST', path: '/api/knowledge-bases/:kbId/documents', params: { kbId: kbs }, upload: true, body: fc.record({ title: text, source: text, text, format: fc.constantFrom('markdown', 'text') }, { requiredKeys: ['text'] }) },
+    { method: 'GET', path: '/api/knowledge-bases/:kbId/documents', params: { kbId: kbs } },
+    { method: 'GET', path: '/api/knowledge-bases/:kbId/documents/:docId', params: { kbId: kbs, docId: docs } },
+    { method: 'DELETE', path: '/api/knowledge-bases/:kbId/documents/:docId', params: { kbId: kbs, docId: [b.docId, 'doc_missing'] } },
+    { method: 'GET', path: '/api/knowledge-bases/:kbId/documents/:docId/chunks', params: { kbId: kbs, docId: docs } },
+    { method: 'POST', path: '/api/knowledge-bases/:kbId/search', params: { kbId: kbs }, body: fc.record({ query: text, k: fc.integer({ min: 1, max: 20 }), locale: fc.constantFrom('en', 'zh-CN') }, { requiredKeys: ['query'] }) },
+    { method: 'GET', path: '/api/usage', query: { group_by: fc.constantFrom('day', 'model', 'agent', 'key'), from: numberText, to: numberText } },
+    { method: 'GET', path: '/api/usage/calls', query: { from: numberText, to: numberText, agent_id: fc.constant(a.agentId), key_id: fc.constant(a.keyId), limit: numberText, before_created_at: numberText, before_id: hostileString } },
+    { method: 'POST', path: '/api/gateway/keys', body: fc.record({ name: text, ...keyFields }, { requiredKeys: ['name'] }) },
+    { method: 'GET', path: '/api/gateway/keys' },
+    { method: 'GET', path: '/api/gateway/keys/:keyId', params: { keyId: keys } },
+    { method: 'PATCH', path: '/api/gateway/keys/:keyId', params: { keyId: keys }, body: fc.record({ name: text, ...keyFields }, { requiredKeys: [] }) },
+    { method: 'POST', path: '/api/gateway/keys/:keyId/revoke', params: { keyId: [b.keyId, 'key_missing'] } },
+    { method: 'DELETE', path: '/api/gateway/keys/:keyId', params: { keyId: [b.keyId, 'key_missing'] } },
+    { method: 'GET', path: '/api/dev/sign-in' },
+    { method: 'POST', path: '/api/dev/sign-in', body: fc.record({ name: text }) },
+    { method: 'GET', path: '/api/people', query: { q: text, kind: fc.constantFrom('human', 'agent'), limit: numberText } },
+    { method: 'GET', path: '/api/models' },
+    { method: 'POST', path: '/api/models/check', body: fc.record({ model: fc.constantFrom('local/kb-answer', 'gpt-4o-mini', 'nope') }) },
+  ];
+}
+
+/** Who calls: mostly credentials that get past authentication, so the bodies are what is tested. */
+function credentials(w: World, masterKey: string): fc.Arbitrary<Pick<Probe, 'credential' | 'headers'>> {
+  return fc.oneof(
+    { weight: 4, arbitrary: fc.constant({ credential: w.a.secret }) },
+    { weight: 3, arbitrary: fc.constantFrom({ credential: w.a.alice.token }, { credential: w.a.bob.token }) },
+    { weight: 1, arbitrary: fc.constant({ credential: w.a.carol.token }) },
+    { weight: 1, arbitrary: fc.constantFrom({ credential: masterKey, headers: { 'x-warbler-app': w.a.appId } }, { credential: masterKey }, { credential: masterKey, headers: { 'x-warbler-app': 'app_missing\u00e9' } }) },
+    { weight: 1, arbitrary: fc.constantFrom({ credential: w.b.secret }, { credential: w.b.users[0]!.token }) },
+    { weight: 1, arbitrary: fc.oneof(fc.constant({ credential: undefined }), hostileString.filter((s) => s.length < 5_000 && /^[\x21-\x7e]*$/.test(s)).map((credential) => ({ credential })), fc.constant({ credential: `${w.a.alice.token.slice(0, -3)}abc` })) },
+  );
+}
+
+export type BodyStyle = 'schema' | 'raw';
+
+function fill(path: string, values: Record<string, string>): string {
+  return path.replace(/:(\w+)/g, (_m, name: string) => values[name] ?? 'x');
+}
+
+/** A probe of one route: the route's valid-ish body with a field mutated ('schema'), or raw junk ('raw'). */
+export function restProbe(w: World, masterKey: string, style: BodyStyle): fc.Arbitrary<Probe> {
+  const ids = [...w.a.conversationIds, ...w.b.conversationIds, ...w.b.messageIds, w.b.agentId, w.b.kbId, w.b.keyId, w.b.fileId, w.b.victim.id, w.a.bob.id, w.a.fileId];
+  const routes = restRoutes(w);
+  return fc.constantFrom(...routes).chain((route) => {
+    const params = Object.fromEntries(Object.entries(route.params ?? {}).map(([name, pool]) => [name, pathParam(pool)]));
+    const query = route.query ? queryOf(route.query) : fc.constant('');
+    const wire: fc.Arbitrary<WireBody | undefined> = style === 'raw'
+      ? (route.upload ? fc.oneof(rawBody, multipartJunk) : rawBody)
+      : route.body
+        ? fc.oneof({ weight: 1, arbitrary: route.body.map(jsonBody) }, { weight: 5, arbitrary: mutated(route.body, ids).map(jsonBody) }, ...(route.upload ? [{ weight: 2, arbitrary: multipartJunk }] : []))
+        : route.upload ? multipartJunk : fc.option(mutated(fc.constant({}), ids).map(jsonBody), { nil: undefined });
+    return fc.record({ values: fc.record(params), query, wire, who: credentials(w, masterKey) }).map(({ values, query, wire, who }): Probe => ({
+      method: route.method,
+      path: fill(route.path, values) + query,
+      ...who,
+      wire: route.method === 'GET' ? undefined : wire,
+    }));
+  });
+}
