@@ -54,9 +54,9 @@ describe('the demo agent (Warbler Assistant on local/kb-answer, offline)', () =>
     await reply.getByTestId('thumbs-up').click();
     await expect.poll(() => reply.getByTestId('thumbs-up').getAttribute('aria-pressed')).toBe('true');
     const id = await reply.getAttribute('data-id');
-    const conv = (await adminApi<{ conversations: Array<{ id: string; kind: string }> }>(url, 'GET', '/api/conversations?user_id=grace')).conversations[0]!;
+    const conv = (await adminApi<{ conversations: Array<{ id: string; kind: string }> }>(url, 'GET', '/api/conversations?user_id=~grace')).conversations[0]!;
     const history = await adminApi<{ messages: Array<{ id: string; content: { feedback?: Record<string, string> } }> }>(url, 'GET', `/api/conversations/${conv.id}/messages?limit=50`);
-    expect(history.messages.find((m) => m.id === id)?.content.feedback).toEqual({ grace: 'up' });
+    expect(history.messages.find((m) => m.id === id)?.content.feedback).toEqual({ '~grace': 'up' });
     await page.reload();
     const again = page.locator(`[data-id="${id}"]`);
     await expect.poll(() => again.getByTestId('thumbs-up').getAttribute('aria-pressed'), { timeout: 15_000 }).toBe('true');

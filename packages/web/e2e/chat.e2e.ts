@@ -149,7 +149,7 @@ describe('chat between people', () => {
   it('loads older history as you scroll up', async () => {
     await adminApi(url, 'POST', '/api/users', { id: 'historian', name: 'Historian' }).catch(() => undefined);
     const frank = await signedIn(browser, url, 'Frank');
-    const conv = await adminApi<{ id: string }>(url, 'POST', '/api/conversations', { kind: 'direct', member_ids: ['frank', 'historian'] });
+    const conv = await adminApi<{ id: string }>(url, 'POST', '/api/conversations', { kind: 'direct', member_ids: ['~frank', 'historian'] });
     for (let i = 1; i <= 130; i++) {
       await adminApi(url, 'POST', `/api/conversations/${conv.id}/messages`, { sender_id: 'historian', type: 'text', content: { text: `Entry number ${i}` } });
     }

@@ -21,7 +21,7 @@ async function restart(): Promise<void> {
 }
 
 async function countOf(text: string): Promise<number> {
-  const conv = (await adminApi<{ conversations: Array<{ id: string }> }>(warbler.url, 'GET', '/api/conversations?user_id=liam')).conversations[0]!;
+  const conv = (await adminApi<{ conversations: Array<{ id: string }> }>(warbler.url, 'GET', '/api/conversations?user_id=~liam')).conversations[0]!;
   const page = await adminApi<{ messages: Array<{ content: { text?: string } }> }>(warbler.url, 'GET', `/api/conversations/${conv.id}/messages?limit=200`);
   return page.messages.filter((m) => m.content.text === text).length;
 }

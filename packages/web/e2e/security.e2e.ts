@@ -32,8 +32,8 @@ describe('Markdown from others is rendered inert', () => {
     await openDirect(mallory.page, 'Victor');
     await send(mallory.page, ATTACK);
     // The same text straight through the API as well, in case a client ever rewrote it.
-    const conv = (await adminApi<{ conversations: Array<{ id: string }> }>(url, 'GET', '/api/conversations?user_id=mallory')).conversations[0]!;
-    await adminApi(url, 'POST', `/api/conversations/${conv.id}/messages`, { sender_id: 'mallory', type: 'text', content: { text: ATTACK } });
+    const conv = (await adminApi<{ conversations: Array<{ id: string }> }>(url, 'GET', '/api/conversations?user_id=~mallory')).conversations[0]!;
+    await adminApi(url, 'POST', `/api/conversations/${conv.id}/messages`, { sender_id: '~mallory', type: 'text', content: { text: ATTACK } });
 
     await victor.page.locator('.conversation-item', { hasText: 'Mallory' }).click();
     await expect.poll(() => messages(victor.page).count()).toBe(2);

@@ -49,7 +49,7 @@ describe('stopping an AI reply (gpt-4o-mini through the upstream fixture)', () =
     await screenshot(page, 'agent-stopped');
 
     // The server agrees: stored as stopped, with the text the reader saw.
-    const conv = (await adminApi<{ conversations: Array<{ id: string }> }>(warbler.url, 'GET', '/api/conversations?user_id=kate')).conversations[0]!;
+    const conv = (await adminApi<{ conversations: Array<{ id: string }> }>(warbler.url, 'GET', '/api/conversations?user_id=~kate')).conversations[0]!;
     const stored = (await adminApi<{ messages: Array<{ sender_id: string; state: string; content: { text: string; stopped?: boolean } }> }>(warbler.url, 'GET', `/api/conversations/${conv.id}/messages`))
       .messages.find((m) => m.sender_id === 'slow-writer')!;
     expect(stored.state).toBe('complete');
