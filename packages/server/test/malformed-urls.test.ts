@@ -1,5 +1,5 @@
 // Found by the fuzz suite (test/fuzz): URLs Fastify refuses before any route
-// runs left in Fastify's own error shape, and ids longer than 100 characters,
+// runs left in Fastify's own error shape, unknown /v1 routes in ours instead of OpenAI's, and ids longer than 100 characters,
 // which the users API accepts, could not be used in a path at all. Requests
 // Node's HTTP parser refuses (a 70 KB URL, broken HTTP) answered likewise.
 import { connect } from 'node:net';
@@ -30,6 +30,14 @@ describe.each(storeKinds())('malformed and long URLs on %s', (kind) => {
     const res = await get('/v1/models/%ff', server.masterKey);
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ error: { message: expect.stringMatching(/percent-encode/), type: 'invalid_request_error', param: null, code: null } });
+  });
+
+  it('answers a /v1 route that does not exist in the OpenAI shape', async () => {
+    for (const path of ['/v1/responses', '/v1/batches/..', `/v1/files/${'y'.repeat(2_000)}`]) {
+      const res = await get(path, server.masterKey);
+      expect(res.status, path).toBe(404);
+      expect(res.body, path).toEqual({ error: { message: expect.stringMatching(/No route/), type: 'invalid_request_error', param: null, code: 'not_found' } });
+    }
   });
 
   it('serves a user whose id is 128 characters, the longest the users API accepts', async () => {

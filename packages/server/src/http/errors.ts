@@ -43,7 +43,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return reply.status(500).send(body('internal', 'Something went wrong on the server; nothing was changed. Try again, and report the x-request-id if it persists.'));
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send(body('not_found', `No route ${request.method} ${request.url.split('?')[0]}. See /openapi.json for the API.`));
+    const message = `No route ${request.method} ${request.url.split('?')[0]}. See /openapi.json for the API.`;
+    // OpenAI clients (a newer SDK calling a route we lack) read errors in their own shape.
+    if (request.url.startsWith('/v1/')) reply.status(404).send(openAiErrorBody(404, message, 'invalid_request_error', 'not_found'));
+    else reply.status(404).send(body('not_found', message));
   });
 }
 
