@@ -133,6 +133,17 @@ describe('the operator console', () => {
       model: 'local/kb-answer', system_prompt: 'You recommend teas.', temperature: 0.7, top_k: 3, trigger: { group: 'all' },
       monthly_budget_usd: 2.5, knowledge_base_ids: ['warbler-docs'], tools: [],
     });
+    // Right after Create the form is the saved agent: it used to show blank defaults, which Save then wrote back.
+    const edit = page.getByRole('form', { name: 'Edit Tea Sommelier' });
+    await edit.waitFor();
+    await textOf(edit.getByRole('status'), 'Saved');
+    expect(await edit.getByLabel('Name').inputValue()).toBe('Tea Sommelier');
+    expect(await edit.getByLabel('System prompt').inputValue()).toBe('You recommend teas.');
+    expect(await edit.getByRole('checkbox', { name: /Warbler docs/ }).isChecked()).toBe(true);
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await textOf(edit.getByRole('status'), 'Saved');
+    const resaved = (await adminApi<{ agents: Array<Record<string, unknown>> }>(url, 'GET', '/api/agents')).agents.find((a) => a.id === created!.id);
+    expect(resaved).toMatchObject({ name: 'Tea Sommelier', system_prompt: 'You recommend teas.', model: 'local/kb-answer', knowledge_base_ids: ['warbler-docs'], monthly_budget_usd: 2.5 });
 
     await page.getByRole('link', { name: 'Providers & models' }).click();
     const row = page.locator('tr[data-model="local/kb-answer"]');

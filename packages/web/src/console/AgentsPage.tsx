@@ -52,7 +52,11 @@ export function AgentsPage({ client }: { client: ConsoleApi }) {
   const kbs = useLoad(() => client.call<{ knowledge_bases: Array<{ id: string; name: string }> }>('GET', '/api/knowledge-bases'), [client]);
   const [editing, setEditing] = useState<string | 'new'>();
   const [trying, setTrying] = useState<Agent>();
-  const current = editing && editing !== 'new' ? agents.data?.agents.find((a) => a.id === editing) : undefined;
+  // What the server answered to the last save: the list reloads after it, and until it
+  // has, the form must show the agent as saved, never blank defaults a Save would write back.
+  const [lastSaved, setLastSaved] = useState<Agent>();
+  const listed = editing && editing !== 'new' ? agents.data?.agents.find((a) => a.id === editing) : undefined;
+  const current = listed ?? (lastSaved && lastSaved.id === editing ? lastSaved : undefined);
 
   return (
     <section className={trying ? 'with-panel' : ''}>
@@ -75,13 +79,15 @@ export function AgentsPage({ client }: { client: ConsoleApi }) {
         <div className="split-main">
           {editing && (
             <AgentForm
-              key={editing}
+              // A form opened before its agent arrived starts again once it has.
+              key={`${editing}:${current ? 'loaded' : 'empty'}`}
               client={client}
               agent={current}
               models={models.data?.models.map((m) => m.name) ?? []}
               kbs={kbs.data?.knowledge_bases ?? []}
-              onSaved={(a) => { agents.reload(); setEditing(a.id); }}
+              onSaved={(a) => { setLastSaved(a); agents.reload(); setEditing(a.id); }}
               onTry={current ? () => setTrying(current) : undefined}
+              justSaved={current !== undefined && current === lastSaved}
             />
           )}
         </div>
@@ -91,18 +97,20 @@ export function AgentsPage({ client }: { client: ConsoleApi }) {
   );
 }
 
-function AgentForm({ client, agent, models, kbs, onSaved, onTry }: {
+function AgentForm({ client, agent, models, kbs, onSaved, onTry, justSaved = false }: {
   client: ConsoleApi;
   agent: Agent | undefined;
   models: string[];
   kbs: Array<{ id: string; name: string }>;
   onSaved: (a: Agent) => void;
   onTry: (() => void) | undefined;
+  /** Opened right after a Create: say it was saved. */
+  justSaved?: boolean;
 }) {
   const { t } = useI18n();
   const [d, setD] = useState<Draft>(() => (agent ? draftOf(agent) : blank));
   const [problem, setProblem] = useState<string>();
-  const [saved, setSaved] = useState(false);
+  const [saved, setSaved] = useState(justSaved);
   const set = <K extends keyof Draft>(key: K, value: Draft[K]) => {
     setSaved(false);
     setD({ ...d, [key]: value });
