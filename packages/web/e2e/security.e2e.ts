@@ -19,6 +19,7 @@ const ATTACK = [
   '<a href="javascript:window.__pwned=\'link\'">click me</a> and [also me](javascript:window.__pwned=1)',
   '<svg onload="window.__pwned=\'svg\'"></svg><iframe src="javascript:parent.__pwned=\'iframe\'"></iframe>',
   '<p style="position:fixed;inset:0" onclick="window.__pwned=\'click\'">overlay</p>',
+  'and <div>a div</div> typed as text',
   '',
   '```js',
   '<script>alert(1)</script>',
@@ -46,7 +47,14 @@ describe('Markdown from others is rendered inert', () => {
       await messages(page).last().locator('p', { hasText: 'overlay' }).click().catch(() => undefined);
       expect(await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned)).toBeUndefined();
       const html = await messages(page).last().locator('.markdown').innerHTML();
-      expect(html).not.toMatch(/<script|<img|<svg|<iframe|onerror|onload|onclick|javascript:|style=/i);
+      // No element that could run or restyle anything; the attack is shown as the text it is.
+      const live = await messages(page).last().locator('.markdown').evaluate((root) =>
+        [...root.querySelectorAll('*')].filter((el) => /^(script|img|svg|iframe)$/i.test(el.tagName)
+          || [...el.attributes].some((a) => /^on|^style$/i.test(a.name) || /javascript:/i.test(a.value))).length);
+      expect(live).toBe(0);
+      const shown = (await messages(page).last().locator('.markdown').textContent()) ?? '';
+      expect(shown).toContain('<img src="x" onerror=');
+      expect(shown).toContain('<div>a div</div>');
       // The Markdown itself still renders: bold, and the code block shows the tag as text.
       expect(html).toContain('<strong>Hello</strong>');
       expect(await messages(page).last().locator('pre code').textContent()).toContain('<script>alert(1)</script>');

@@ -8,6 +8,20 @@ import { Marked } from 'marked';
 // wall should this one ever crack.
 
 const marked = new Marked({ gfm: true, breaks: true, async: false });
+// Text that looks like HTML is shown as the text it is: "<div>" typed in a
+// chat means the characters, and it vanished when rendered as markup.
+marked.use({
+  renderer: {
+    html({ text, block }) {
+      const shown = escapeHtml(block ? text.replace(/\n+$/, '') : text);
+      return block ? `<p>${shown.replace(/\n/g, '<br>')}</p>\n` : shown;
+    },
+  },
+});
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
 
 const FORBID_TAGS = ['style', 'img', 'svg', 'math', 'form', 'input', 'button', 'textarea', 'select', 'option', 'iframe', 'frame', 'object', 'embed', 'video', 'audio', 'source', 'link', 'meta', 'base'];
 const FORBID_ATTR = ['style', 'class', 'id', 'srcset', 'action', 'formaction'];
