@@ -80,7 +80,7 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
     genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].length <= 128 ? req.headers['x-request-id'] : randomUUID()),
     bodyLimit: 1024 * 1024,
     // Ids are up to 128 characters (Id in the protocol), 3 bytes each once percent-encoded; Fastify's default of 100 refused real ones.
-    maxParamLength: 400,
+    routerOptions: { maxParamLength: 400 },
     frameworkErrors,
     clientErrorHandler: clientErrors,
     // Sockets of the WebSocket endpoint are closed by the realtime gateway, not by Fastify.
@@ -119,8 +119,12 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
     transform: jsonSchemaTransform,
   });
 
-  app.get('/healthz', { schema: { hide: true } }, async (_request, reply) =>
-    deps.isReady() ? { status: 'ok' } : reply.status(503).send({ status: 'unavailable' }));
+  // Degraded is still 200: the node serves its own clients, so a balancer should keep sending them.
+  app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
+    if (!deps.isReady()) return reply.status(503).send({ status: 'unavailable' });
+    const degraded = deps.degraded?.() ?? [];
+    return degraded.length > 0 ? { status: 'degraded', degraded } : { status: 'ok' };
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(adminRoutes(deps));
