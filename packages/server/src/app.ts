@@ -6,14 +6,15 @@ import { Conversations, MemberDirectory, Messages, StreamingReplies } from './ch
 import type { Config } from './config.ts';
 import { lockDataDir } from './data-dir.ts';
 import { FileLinks, Files } from './files/index.ts';
-import { Gateway, Keys, noteGatewayAttempt, RateLimits } from './gateway/index.ts';
+import { Gateway, KeyConcurrency, Keys, noteGatewayAttempt, RateLimits, RedisRateLimits } from './gateway/index.ts';
 import { Batches, BatchRunner, executeThroughGateway, GatewayFiles } from './gateway/batches/index.ts';
 import { buildHttp, defaultWebDist, Guards, webAppDeps } from './http/index.ts';
 import { createKbAnswerProvider, KB_ANSWER_MODEL, KnowledgeBases, seedDocsDir } from './kb/index.ts';
 import { costOf, SecretBox, type Router } from './llm/index.ts';
 import { Metrics } from './metrics/index.ts';
 import { Outbound, OutboundPolicy } from './outbound/index.ts';
-import { Hub, LocalBroker, RealtimeGateway, type Broker } from './realtime/index.ts';
+import { Hub, LocalBroker, RealtimeGateway, RedisBroker, type Broker } from './realtime/index.ts';
+import { RedisLink } from './redis/index.ts';
 import { buildRouter, currencyRatesFrom, loadWarblerConfig, priceTableFrom } from './settings/index.ts';
 import { openStore, type Store } from './store/index.ts';
 import { Apps, Authenticator, loadMasterKey, Users } from './tenancy/index.ts';
@@ -57,7 +58,14 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.databaseTimeoutMs });
   await store.migrate();
   const master = await loadMasterKey(config.masterKey, config.dataDir);
-  const broker = options.broker ?? new LocalBroker();
+  let log: FastifyInstance['log'] | undefined;
+  // Several nodes on one PostgreSQL share events, key limits and leases through Redis; a node starts (degraded) without it.
+  const redis = config.redisUrl ? new RedisLink(config.redisUrl, (message) => log?.warn(message)) : undefined;
+  if (redis) {
+    await redis.ready(5_000).catch(() =>
+      process.emitWarning('Redis did not answer at start: serving this node\'s clients only (and /healthz says degraded) until it does.', 'WarblerRedisWarning'));
+  }
+  const broker = options.broker ?? (redis ? new RedisBroker(redis, { onError: (err) => log?.error({ err }, 'broker error') }) : new LocalBroker());
   const publish = broker.publish.bind(broker);
 
   const tokens = new UserTokens(master.key);
@@ -72,7 +80,6 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const defaultApp = await apps.ensureDefault(config.dataDir);
 
   // Models, money and knowledge.
-  let log: FastifyInstance['log'] | undefined;
   const prices = priceTableFrom(file, { localModels: [KB_ANSWER_MODEL] });
   const ledger = new Ledger({ store, prices, log: { warn: (o, m) => log?.warn(o, m), error: (o, m) => log?.error(o, m) } });
   const budgets = new Budgets({ store, ledger, rates: currencyRatesFrom(file) });
@@ -88,10 +95,13 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   // The OpenAI-compatible gateway, and the metrics of everything.
   const metrics = new Metrics();
   ledger.subscribe(metrics.ledgerRow);
-  const limits = new RateLimits();
+  const limits = redis
+    ? new RedisRateLimits(redis.commands, { onError: config.redisLimitsOnError, warn: (message) => log?.warn(message) })
+    : new RateLimits();
   const keys = new Keys(store, { onChange: (keyId) => limits.forget(keyId) });
   const gateway = new Gateway({
     models: router, keys, budgets, limits, masterKey: master.key, defaultAppId: defaultApp.appId,
+    concurrency: new KeyConcurrency(config.gatewayMaxConcurrentPerKey),
     appExists: async (appId) => (await store.getApp(appId)) !== undefined,
   });
   // Batches run their lines through the gateway in the background; state is in the store, so they resume after a restart.
@@ -151,6 +161,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const http = await buildHttp(
     {
       guards: new Guards(auth), apps, users, conversations, messages, files, knowledge, agents, isReady: () => ready,
+      degraded: () => (broker.connected ? [] : ['redis']),
       batches: { gateway, files: gatewayFiles, batches },
       gateway: {
         v1: { gateway, metrics, logBodies: config.logBodies, bodyLimit: config.maxUploadBytes },
@@ -166,7 +177,27 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const logError = (err: unknown) => http.log.error({ err }, 'realtime error');
   const hub = new Hub(broker, directory, logError);
   const realtime = new RealtimeGateway(hub, messages, auth, { ...config.ws, heartbeatMs: config.ws.heartbeatMs }, logError);
-  realtime.stopStreaming = (actor, messageId) => runtime.stop(actor, messageId);
+  realtime.stopStreaming = async (actor, messageId) =>
+    (await runtime.stop(actor, messageId)) || (await stopOnAnotherNode(actor, messageId));
+  // A reply streams on the node that stored the message it answers; a stop asked on another node is passed on.
+  const stopOnAnotherNode = async (actor: { appId: string; userId?: string }, messageId: string): Promise<boolean> => {
+    if (broker instanceof LocalBroker || !broker.connected) return false;
+    const message = await store.getMessage(actor.appId, messageId);
+    if (message?.state !== 'streaming') return false;
+    if (actor.userId && !(await directory.roleOf(actor.appId, message.conversation_id, actor.userId))) return false;
+    broker.signal({ kind: 'stop_reply', app_id: actor.appId, message_id: messageId, ...(actor.userId ? { user_id: actor.userId } : {}) });
+    return true;
+  };
+  broker.onSignal((signal) => {
+    if (signal.kind !== 'stop_reply') return;
+    runtime.stop({ appId: signal.app_id, ...(signal.user_id ? { userId: signal.user_id } : {}) }, signal.message_id)
+      .catch((err: unknown) => logError(err));
+  });
+  // Events between nodes were lost while Redis was away: clients reconnect (spread over 3 s) and sync by seq.
+  broker.onResync(() => {
+    http.log.warn('Redis is back: asking this node\'s clients to reconnect and resync');
+    realtime.resync(3_000);
+  });
   realtime.attach(http.server);
   metrics.watchSockets(() => realtime.size);
 
@@ -210,6 +241,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         await router.close();
         await outbound.close();
         await broker.close();
+        await redis?.close();
         await store.close();
       })();
       return closing;

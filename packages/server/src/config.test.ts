@@ -21,6 +21,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ WARBLER_DATABASE_TIMEOUT_MS: '5' })).toThrow(/WARBLER_DATABASE_TIMEOUT_MS: must be at least 100/);
   });
 
+  it('reads the Redis URL and what limits do while Redis is away, and refuses other URLs', () => {
+    expect(loadConfig({}).redisUrl).toBeUndefined();
+    expect(loadConfig({}).redisLimitsOnError).toBe('open');
+    const c = loadConfig({ WARBLER_REDIS_URL: 'redis://127.0.0.1:6379/0', WARBLER_REDIS_LIMITS_ON_ERROR: 'closed' });
+    expect(c.redisUrl).toBe('redis://127.0.0.1:6379/0');
+    expect(c.redisLimitsOnError).toBe('closed');
+    expect(() => loadConfig({ WARBLER_REDIS_URL: 'http://x' })).toThrow(/WARBLER_REDIS_URL: must be a redis:\/\//);
+    expect(() => loadConfig({ WARBLER_REDIS_LIMITS_ON_ERROR: 'maybe' })).toThrow(/WARBLER_REDIS_LIMITS_ON_ERROR/);
+  });
+
   it('names every bad variable and what is wrong with it', () => {
     expect(() => loadConfig({ WARBLER_PORT: 'eighty', WARBLER_DATABASE_URL: 'mysql://x' })).toThrow(ConfigError);
     try {

@@ -15,6 +15,13 @@ const EnvSchema = z.object({
     .optional(),
   /** PostgreSQL: how long to wait for a connection, or for a batch of messages to be written, before telling clients to retry. */
   WARBLER_DATABASE_TIMEOUT_MS: z.coerce.number().int().min(100, 'must be at least 100 (milliseconds)').default(15_000),
+  /** Redis for several nodes on one PostgreSQL: events between nodes, cluster-wide limits and batch leases. Unset: one node, all in-process. */
+  WARBLER_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL; leave it unset for a single node')
+    .optional(),
+  /** While Redis is unreachable, /v1 key limits fall back to this node's own counts (open) or refuse calls with 503 (closed). */
+  WARBLER_REDIS_LIMITS_ON_ERROR: z.enum(['open', 'closed']).default('open'),
   WARBLER_MASTER_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   WARBLER_PUBLIC_URL: z.string().url().optional(),
   WARBLER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -38,6 +45,11 @@ const EnvSchema = z.object({
   /** WebSocket handshakes per second from one IP address, and the burst (a NAT of many users shares one address). */
   WARBLER_WS_HANDSHAKE_RATE: z.coerce.number().positive().default(20),
   WARBLER_WS_HANDSHAKE_BURST: z.coerce.number().positive().default(100),
+  /**
+   * /v1 calls one gateway key may have running at once on this node; one more is refused with 429 (the OpenAI SDKs
+   * retry it). Bounds the share of the server one key's traffic can take from other tenants; raise it for a key-heavy batch client.
+   */
+  WARBLER_GATEWAY_MAX_CONCURRENT_PER_KEY: z.coerce.number().int().positive().default(16),
   /** Grace period for in-flight work on SIGTERM. */
   WARBLER_SHUTDOWN_GRACE_MS: Bytes.default(10_000),
   /** The web app's sign-in by name (anyone can be anyone): for trying Warbler out; switch it off in production. */
@@ -54,6 +66,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   databaseTimeoutMs: number;
+  redisUrl: string | undefined;
+  redisLimitsOnError: 'open' | 'closed';
   masterKey: string | undefined;
   publicUrl: string | undefined;
   logLevel: z.infer<typeof EnvSchema>['WARBLER_LOG_LEVEL'];
@@ -71,6 +85,8 @@ export interface Config {
     handshakeRate: number;
     handshakeBurst: number;
   };
+  /** /v1 calls one gateway key may have running at once on this node. */
+  gatewayMaxConcurrentPerKey: number;
   shutdownGraceMs: number;
   devSignIn: boolean;
   metricsPublic: boolean;
@@ -97,6 +113,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: path.resolve(e.WARBLER_DATA_DIR),
     databaseUrl: e.WARBLER_DATABASE_URL,
     databaseTimeoutMs: e.WARBLER_DATABASE_TIMEOUT_MS,
+    redisUrl: e.WARBLER_REDIS_URL,
+    redisLimitsOnError: e.WARBLER_REDIS_LIMITS_ON_ERROR,
     masterKey: e.WARBLER_MASTER_KEY,
     publicUrl: e.WARBLER_PUBLIC_URL,
     logLevel: e.WARBLER_LOG_LEVEL,
@@ -114,6 +132,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       handshakeRate: e.WARBLER_WS_HANDSHAKE_RATE,
       handshakeBurst: e.WARBLER_WS_HANDSHAKE_BURST,
     },
+    gatewayMaxConcurrentPerKey: e.WARBLER_GATEWAY_MAX_CONCURRENT_PER_KEY,
     shutdownGraceMs: e.WARBLER_SHUTDOWN_GRACE_MS,
     devSignIn: e.WARBLER_DEV_SIGN_IN === 'true' || e.WARBLER_DEV_SIGN_IN === '1',
     metricsPublic: e.WARBLER_METRICS_PUBLIC === 'true' || e.WARBLER_METRICS_PUBLIC === '1',

@@ -19,8 +19,10 @@ export {
   toOpenAiError,
   type OpenAiErrorBody,
 } from './errors.ts';
+export { KeyConcurrency } from './concurrency.ts';
 export { Keys, hashKey, looksLikeKey, type KeyInput, type KeyUpdate, type KeyView, type KeysOptions } from './keys.ts';
-export { RateLimits, formatReset, rateLimitHeaders, type LimitCheck, type LimitState } from './limits.ts';
+export { RateLimits, formatReset, rateLimitHeaders, type KeyLimits, type LimitCheck, type LimitState } from './limits.ts';
+export { RedisRateLimits, type RedisRateLimitsOptions } from './redis-limits.ts';
 export {
   Gateway,
   GatewayUsage,

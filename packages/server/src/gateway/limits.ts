@@ -12,8 +12,9 @@
 // max_tokens). A reply longer than reserved puts the bucket into debt: the
 // key then waits until the refill pays it back.
 //
-// Each node counts on its own: with N nodes behind a balancer a key gets up
-// to N× its limits.
+// This is the in-process adapter of the KeyLimits port: each node counts on
+// its own, right for one node. Several nodes share RedisRateLimits
+// (redis-limits.ts), the same buckets kept in Redis.
 
 const MINUTE_MS = 60_000;
 
@@ -71,7 +72,18 @@ export interface Reservation {
   tokens: number;
 }
 
-export class RateLimits {
+/**
+ * The port the gateway takes its key limits through: in-process (RateLimits)
+ * or shared by every node (RedisRateLimits). `take` may refuse by throwing an
+ * OpenAiError when the limits cannot be checked at all.
+ */
+export interface KeyLimits {
+  take(keyId: string, rpm: number | null, tpm: number | null, tokens: number): LimitCheck | Promise<LimitCheck>;
+  settle(keyId: string, reserved: number, used: number): void;
+  forget(keyId: string): void;
+}
+
+export class RateLimits implements KeyLimits {
   private readonly requests = new Map<string, Bucket>();
   private readonly tokens = new Map<string, Bucket>();
 

@@ -25,7 +25,8 @@ import {
 } from './errors.ts';
 import type { Keys } from './keys.ts';
 import { looksLikeKey } from './keys.ts';
-import { rateLimitHeaders, type RateLimits } from './limits.ts';
+import type { KeyConcurrency } from './concurrency.ts';
+import { rateLimitHeaders, type KeyLimits } from './limits.ts';
 import { parseChatBody, parseEmbeddingsBody, type ChatBody, type EmbeddingsBody } from './validate.ts';
 import { completionBody, embeddingBase64 } from './wire.ts';
 
@@ -41,7 +42,9 @@ export interface GatewayDeps {
   models: GatewayModels;
   keys: Keys;
   budgets: { check(appId: string, scope: BudgetScope, limitUsd: number | null | undefined): Promise<BudgetCheck> };
-  limits: RateLimits;
+  limits: KeyLimits;
+  /** Calls one key may have running at once on this node; absent: no cap. */
+  concurrency?: KeyConcurrency;
   masterKey: string;
   /** The app the master key acts for when no X-Warbler-App names one. */
   defaultAppId: string;
@@ -198,10 +201,30 @@ export class Gateway {
     if (key.rpm === null && key.tpm === null) return { headers, reservedTokens: 0 };
     const prompt = key.tpm === null ? 0 : promptReservation(key.tpm, countPrompt, quickPrompt);
     const completion = key.tpm === null || !output ? 0 : outputReservation(key.tpm, prompt, output);
-    const check = this.deps.limits.take(key.id, key.rpm, key.tpm, prompt + completion);
+    const check = await this.deps.limits.take(key.id, key.rpm, key.tpm, prompt + completion);
     rateLimitHeaders(check, headers);
     if (!check.ok) throw limitError(key, check.kind!, { prompt, completion }, check.retryAfterMs ?? 1000, check.tooLarge === true, headers);
     return { headers, reservedTokens: prompt + completion };
+  }
+
+  /**
+   * Takes one of the key's running slots for a call about to start, and
+   * returns what gives it back (call it when the call has ended, however it
+   * ended; a second call does nothing). Throws a 429 when the key already has
+   * as many calls running as this node allows, so one key cannot crowd out
+   * every other tenant's calls. The master key (the operator's) is not capped.
+   */
+  enter(caller: GatewayCaller): () => void {
+    const key = caller.key;
+    const cap = this.deps.concurrency;
+    if (!key || !cap) return () => {};
+    if (!cap.enter(key.id)) throw tooManyRunning(cap.max);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      cap.leave(key.id);
+    };
   }
 
   /** Charges the key's token bucket what the call really used. */
@@ -392,6 +415,19 @@ function tooLargeError(tpm: number, { prompt, completion }: { prompt: number; co
         `but this key's limit is ${tpm} tokens per minute. Lower max_tokens to ${room} or less, send a shorter prompt, or ask an operator to raise the key's TPM.`
       : `Request too large: about ${prompt} prompt tokens, but this key's limit is ${tpm} tokens per minute. Send less, or ask an operator to raise the key's TPM.`;
   return new OpenAiError(429, message, 'tokens', 'rate_limit_exceeded', completion > 0 && room > 0 ? 'max_tokens' : null, headers);
+}
+
+/** A key over its running-calls cap: retrying shortly works once one of its calls ends (the OpenAI SDKs do it for you). */
+function tooManyRunning(max: number): OpenAiError {
+  return new OpenAiError(
+    429,
+    `Too many requests running at once on this key: at most ${max} may run at the same time. ` +
+      'Wait for one to finish before starting another, or ask the operator to raise WARBLER_GATEWAY_MAX_CONCURRENT_PER_KEY.',
+    'requests',
+    'rate_limit_exceeded',
+    null,
+    { 'retry-after-ms': '250', 'retry-after': '1' },
+  );
 }
 
 function formatWait(ms: number): string {

@@ -19,6 +19,8 @@ export interface HttpDeps {
   knowledge: KnowledgeBases;
   agents: Agents;
   isReady: () => boolean;
+  /** Parts this node works without, for now (e.g. 'redis': other nodes do not hear its events): /healthz says degraded, still 200. */
+  degraded?: () => string[];
   /** The Batch API: /v1/files and /v1/batches. */
   batches?: BatchRouteDeps;
   /** The web app's routes (sign-in by name, people, feedback, model status) and its static files; absent in tests that do not need them. */

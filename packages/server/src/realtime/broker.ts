@@ -1,19 +1,34 @@
 import type { ChatEvent } from '../chat/index.ts';
 
+/** What nodes tell each other besides chat events: a stop for a reply another node is streaming. */
+export type ClusterSignal = { kind: 'stop_reply'; app_id: string; message_id: string; user_id?: string };
+
 /**
- * The Broker port carries chat events to every node's hub. In-process by
- * default; a Redis adapter can implement the same two methods for several
- * nodes sharing one PostgreSQL.
+ * The Broker port carries chat events to every node's hub, and signals to the
+ * other nodes. In-process by default (RedisBroker for several nodes sharing
+ * one PostgreSQL). Delivery across nodes is at most once: the seq in the store
+ * is the truth, and clients fill gaps from it.
  */
 export interface Broker {
   publish(event: ChatEvent): void;
   subscribe(handler: (event: ChatEvent) => void): () => void;
+  /** Sends a signal to the other nodes (there are none in-process). */
+  signal(signal: ClusterSignal): void;
+  onSignal(handler: (signal: ClusterSignal) => void): () => void;
+  /**
+   * After events between nodes may have been lost (the link to the other
+   * nodes was down and is back): the node's clients should resync by seq.
+   */
+  onResync(handler: () => void): () => void;
+  /** Whether events reach the other nodes right now. */
+  readonly connected: boolean;
   close(): Promise<void>;
 }
 
 /** Single-node broker: delivers synchronously, so a push leaves before the ack that caused it. */
 export class LocalBroker implements Broker {
   private readonly handlers = new Set<(event: ChatEvent) => void>();
+  readonly connected = true;
 
   publish(event: ChatEvent): void {
     for (const handler of this.handlers) handler(event);
@@ -22,6 +37,16 @@ export class LocalBroker implements Broker {
   subscribe(handler: (event: ChatEvent) => void): () => void {
     this.handlers.add(handler);
     return () => this.handlers.delete(handler);
+  }
+
+  signal(): void {}
+
+  onSignal(): () => void {
+    return () => {};
+  }
+
+  onResync(): () => void {
+    return () => {};
   }
 
   async close(): Promise<void> {

@@ -81,6 +81,19 @@ export class RealtimeGateway {
     for (const session of [...this.sessions]) session.close(CloseCode.restart, 'server restarting', bye);
   }
 
+  /**
+   * Asks every socket to reconnect within `spreadMs` (each at a random
+   * moment, so they do not all sync at once): on reconnect a client syncs
+   * from its seq cursors, recovering events other nodes published while this
+   * node could not hear them.
+   */
+  resync(spreadMs: number): void {
+    const reason = 'resync after a cluster outage';
+    for (const session of [...this.sessions]) {
+      session.close(CloseCode.restart, reason, { type: 'bye', code: CloseCode.restart, reason, retry_after_ms: Math.floor(Math.random() * spreadMs) });
+    }
+  }
+
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, token: string | undefined): Promise<void> {
     if (!this.accepting) return reject(socket, 503, 'Service Unavailable');
     // Before any work on the token: a handshake flood from one address is refused for the price of a write.

@@ -1,4 +1,5 @@
-export { LocalBroker, type Broker } from './broker.ts';
+export { LocalBroker, type Broker, type ClusterSignal } from './broker.ts';
+export { RedisBroker, type RedisBrokerOptions } from './redis-broker.ts';
 export { Hub, type Connection } from './hub.ts';
 export { RealtimeGateway, type RealtimeOptions } from './gateway.ts';
 export type { StopStreaming } from './session.ts';
