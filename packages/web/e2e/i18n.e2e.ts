@@ -39,6 +39,28 @@ describe('languages, phones and keyboards', () => {
     await context.close();
   });
 
+  it('keeps a message over the limit in the composer, says why in Chinese, and sends it as a file on request', async () => {
+    const mei = await signedIn(browser, url, 'Mei', { locale: 'zh-CN' });
+    const other = await signedIn(browser, url, 'Ola');
+    const { page } = mei;
+    await openDirect(page, 'Ola');
+    const long = '长'.repeat(32_001);
+    await send(page, long);
+    const problem = page.getByTestId('composer-too-long');
+    await textOf(problem, '这条消息有 32,001 个字符，一条消息最多 32,000 个');
+    expect(await page.getByRole('combobox', { name: '消息' }).inputValue()).toBe(long);
+    expect(await page.getByTestId('pending-message').count()).toBe(0);
+    await screenshot(page, 'zh-too-long');
+    await problem.getByRole('button', { name: '作为文件发送' }).click();
+    await expect.poll(() => page.locator('[data-testid="message"][data-type="file"]').count(), { timeout: 15_000 }).toBe(1);
+    expect(await page.getByRole('combobox', { name: '消息' }).inputValue()).toBe('');
+    await other.page.locator('.conversation-item', { hasText: 'Mei' }).click();
+    await expect.poll(() => other.page.locator('[data-testid="message"][data-type="file"]').count(), { timeout: 15_000 }).toBe(1);
+    expect([...mei.errors, ...other.errors]).toEqual([]);
+    await mei.context.close();
+    await other.context.close();
+  });
+
   it('works on a phone-sized screen, one pane at a time', async () => {
     const hana = await signedIn(browser, url, 'Hana', { viewport: { width: 390, height: 844 } });
     const { page } = hana;

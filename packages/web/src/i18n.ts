@@ -68,6 +68,15 @@ const en = {
   'composer.attach': 'Attach a file or image',
   'composer.uploading': 'Uploading {name}…',
   'composer.mentions': 'People to mention',
+  'composer.tooLong': 'This message is {count} characters; a message holds at most {max}. Shorten it, or',
+  'composer.sendAsFile': 'send it as a file',
+  'error.rate_limited': 'You are sending too fast. Wait a moment and try again.',
+  'error.payload_too_large': 'That is too large to send.',
+  'error.not_member': 'You are no longer a member of this conversation.',
+  'error.forbidden': 'You are not allowed to do that here.',
+  'error.unavailable': 'The server is busy; it will be sent when it can.',
+  'error.unauthorized': 'Your sign-in has expired. Sign in again.',
+  'error.token_expired': 'Your sign-in has expired. Sign in again.',
 
   'msg.sending': 'Sending…',
   'msg.sent': 'Sent',
@@ -259,6 +268,15 @@ const zh: Record<MessageKey, string> = {
   'composer.attach': '发送文件或图片',
   'composer.uploading': '正在上传 {name}……',
   'composer.mentions': '可以提及的人',
+  'composer.tooLong': '这条消息有 {count} 个字符，一条消息最多 {max} 个。请缩短，或',
+  'composer.sendAsFile': '作为文件发送',
+  'error.rate_limited': '发送太快了，请稍候再试。',
+  'error.payload_too_large': '内容太大，无法发送。',
+  'error.not_member': '你已不是这个会话的成员。',
+  'error.forbidden': '你没有权限在这里这样做。',
+  'error.unavailable': '服务器繁忙，稍后会自动发送。',
+  'error.unauthorized': '登录已过期，请重新登录。',
+  'error.token_expired': '登录已过期，请重新登录。',
 
   'msg.sending': '发送中……',
   'msg.sent': '已发送',
@@ -420,6 +438,16 @@ export function translator(locale: Locale): Translate {
     const text = dict[key] ?? en[key] ?? key;
     return params ? text.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m)) : text;
   };
+}
+
+/**
+ * What went wrong, in the user's language: a server error's code when the
+ * interface has words for it, else the server's own message (English).
+ */
+export function errorMessage(error: unknown, t: Translate): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && `error.${code}` in en) return t(`error.${code}` as MessageKey);
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Times in the list: today as a clock time, this year as a date, else with the year. */

@@ -5,6 +5,9 @@ import { Avatar } from './Avatar.tsx';
 import { insertMention, mentionAt, mentionedIds } from './logic.ts';
 import type { ChatStore, Person } from './store.ts';
 
+/** Longest text message the server stores (TextContent in @warbler/protocol); longer text goes as a file. */
+export const MAX_TEXT_CHARS = 32_000;
+
 /** The message box: Enter sends, Shift+Enter breaks the line, @ suggests members, the clip attaches. */
 export function Composer({ store, conversationId, members }: { store: ChatStore; conversationId: string; members: string[] }) {
   const { t } = useI18n();
@@ -12,6 +15,7 @@ export function Composer({ store, conversationId, members }: { store: ChatStore;
   const [caret, setCaret] = useState(0);
   const [choice, setChoice] = useState(0);
   const [dismissed, setDismissed] = useState<number>();
+  const [tooLong, setTooLong] = useState(false);
   const picked = useRef(new Map<string, string>());
   const box = useRef<HTMLTextAreaElement>(null);
   const file = useRef<HTMLInputElement>(null);
@@ -43,11 +47,21 @@ export function Composer({ store, conversationId, members }: { store: ChatStore;
   const send = () => {
     const body = text.trim();
     if (!body) return;
+    // Refused before it leaves, in the user's language, and the text stays where it was typed.
+    if (body.length > MAX_TEXT_CHARS) return setTooLong(true);
     const mentions = mentionedIds(body, picked.current);
     store.send(conversationId, mentions.length ? { text: body, mentions } : { text: body });
     picked.current.clear();
     setText('');
     setCaret(0);
+  };
+
+  const sendAsFile = () => {
+    const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+    void store.sendFile(conversationId, new File([text], `message-${stamp}.txt`, { type: 'text/plain' }));
+    setText('');
+    setCaret(0);
+    setTooLong(false);
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
@@ -112,6 +126,7 @@ export function Composer({ store, conversationId, members }: { store: ChatStore;
           aria-activedescendant={open ? `mention-${candidates[active]!.id}` : undefined}
           onChange={(e) => {
             setText(e.target.value);
+            if (tooLong && e.target.value.trim().length <= MAX_TEXT_CHARS) setTooLong(false);
             setCaret(e.target.selectionStart);
             setDismissed(undefined);
             if (e.target.value) store.typingIn(conversationId);
@@ -119,6 +134,12 @@ export function Composer({ store, conversationId, members }: { store: ChatStore;
           onSelect={(e) => setCaret(e.currentTarget.selectionStart)}
           onKeyDown={onKeyDown}
         />
+        {tooLong && (
+          <p className="composer-problem" role="alert" data-testid="composer-too-long">
+            {t('composer.tooLong', { count: text.trim().length.toLocaleString(), max: MAX_TEXT_CHARS.toLocaleString() })}{' '}
+            <button type="button" className="link" onClick={sendAsFile}>{t('composer.sendAsFile')}</button>
+          </p>
+        )}
       </div>
       <button type="submit" className="primary send" disabled={!text.trim()}>{t('composer.send')}</button>
     </form>

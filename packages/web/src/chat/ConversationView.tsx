@@ -1,5 +1,6 @@
 import { useLayoutEffect, useRef, useState } from 'react';
 import { useI18n } from '../ui/i18n.tsx';
+import { errorMessage } from '../i18n.ts';
 import { Avatar } from './Avatar.tsx';
 import { Composer } from './Composer.tsx';
 import { receiptOf } from './logic.ts';
@@ -93,7 +94,7 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
           );
         })}
         {pending.map((p) => <PendingItem key={p.client_msg_id} content={p.content} type={p.msg_type} />)}
-        {refused.map(([key, r]) => <PendingItem key={key} content={r.content} type="text" error={r.error} />)}
+        {refused.map(([key, r]) => <PendingItem key={key} content={r.content} type="text" error={errorMessage(r.error, t)} />)}
         {uploads.map((u) => <p key={u.id} className="hint upload">{t('composer.uploading', { name: u.name })}</p>)}
         {last === undefined && pending.length === 0 && !thread.loaded && <p className="hint center">…</p>}
       </div>

@@ -69,6 +69,7 @@ export function MessageItem({ store, message, mine, showSender, receipt, group }
       data-seq={message.seq}
       data-id={message.id}
       data-state={message.state}
+      data-type={message.type}
       data-sender={message.sender_id}
       data-deltas={store.deltas.get(message.id) ?? 0}
       aria-label={`${mine ? t('list.you') : store.nameOf(message.sender_id)}`}

@@ -71,7 +71,7 @@ export class ChatStore {
   agents = new Map<string, AgentActivity>();
   pending: QueuedSend[] = [];
   /** Sends the server refused for good (not_member, bad_request…), by client_msg_id, shown with the reason. */
-  refused = new Map<string, { conversationId: string; content: MessageContent; error: string }>();
+  refused = new Map<string, { conversationId: string; content: MessageContent; error: unknown }>();
   uploads: Upload[] = [];
   openId: string | undefined;
   listLoaded = false;
@@ -278,7 +278,8 @@ export class ChatStore {
         this.changed();
       },
       (error: unknown) => {
-        this.refused.set(sent.client_msg_id, { conversationId, content, error: errorText(error) });
+        // Kept as the error itself: the view says it in the user's language by its code.
+        this.refused.set(sent.client_msg_id, { conversationId, content, error });
         this.refreshPending();
         this.changed();
       },
