@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   ClientFrame,
   CloseCode,
@@ -35,6 +36,8 @@ const ABUSER_CLOSE_GRACE_MS = 1_000;
 const CLOSE_GRACE_MS = 15_000;
 const KNOWN_TYPES = new Set(['send', 'sync', 'history', 'read', 'delivered', 'typing', 'edit', 'recall', 'stop', 'ping']);
 
+// Session ids travel to other nodes in events (except_session): unique per process, not only per node's counter.
+const SESSION_PREFIX = `s${randomBytes(4).toString('hex')}.`;
 let nextSession = 0;
 
 /**
@@ -44,7 +47,7 @@ let nextSession = 0;
  * resumes from its cursors.
  */
 export class Session implements Connection {
-  readonly id = `s${++nextSession}`;
+  readonly id = `${SESSION_PREFIX}${++nextSession}`;
   alive = true;
   private readonly bucket: TokenBucket;
   private violations = 0;
