@@ -211,3 +211,49 @@ describe('recording and remote control', () => {
     }
   });
 });
+
+describe('prompt caching, as OpenAI reports it', () => {
+  // About 1,500 tokens of a stable beginning: a system prompt and earlier turns.
+  const history = Array.from({ length: 60 }, (_, i) => [
+    { role: 'user', content: `Question ${i}: where is parcel number ${1000 + i} now?` },
+    { role: 'assistant', content: `Parcel ${1000 + i} left the Hangzhou depot this morning and arrives tomorrow.` },
+  ]).flat();
+  const ask = (system: string, last: string) => ({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: system }, ...history, { role: 'user', content: last }] });
+  const usageOf = async (body: unknown) => (await (await post('/chat/completions', body)).json()).usage;
+
+  it('reports the repeated beginning of a prompt as cached tokens: 1,024 and up, in steps of 128', async () => {
+    const first = await usageOf(ask('Be brief.', 'And parcel 9?'));
+    expect(first.prompt_tokens).toBeGreaterThan(1_500);
+    expect(first.prompt_tokens_details.cached_tokens).toBe(0);
+    const second = await usageOf(ask('Be brief.', 'And what about parcel 10, the blue one?'));
+    const cached = second.prompt_tokens_details.cached_tokens;
+    expect(cached).toBeGreaterThanOrEqual(1_024);
+    expect(cached % 128).toBe(0);
+    expect(cached).toBeLessThanOrEqual(second.prompt_tokens);
+    // Everything but the new question repeats: at most one step of 128 is left uncached.
+    expect(second.prompt_tokens - cached).toBeLessThan(128 + 40);
+  });
+
+  it('reports nothing cached when the beginning changed, the model differs, or the prompt is short', async () => {
+    await usageOf(ask('Be brief.', 'And parcel 9?'));
+    expect((await usageOf(ask('Be very brief.', 'And parcel 9?'))).prompt_tokens_details.cached_tokens).toBe(0);
+    expect((await usageOf({ ...ask('Be brief.', 'And parcel 9?'), model: 'gpt-4o' })).prompt_tokens_details.cached_tokens).toBe(0);
+    await usageOf(chat());
+    expect((await usageOf(chat())).prompt_tokens_details.cached_tokens).toBe(0);
+  });
+
+  it('forgets on reset, and leaves scripted usage as scripted', async () => {
+    await usageOf(ask('Be brief.', 'And parcel 9?'));
+    fx.reset();
+    expect((await usageOf(ask('Be brief.', 'And parcel 9?'))).prompt_tokens_details.cached_tokens).toBe(0);
+    fx.script({ usage: { prompt_tokens: 2_000, completion_tokens: 5 } });
+    expect((await usageOf(ask('Be brief.', 'And parcel 9?'))).prompt_tokens_details.cached_tokens).toBe(0);
+  });
+
+  it('reports cached tokens on streams too', async () => {
+    await usageOf(ask('Be brief.', 'And parcel 9?'));
+    const text = await (await post('/chat/completions', { ...ask('Be brief.', 'And parcel 11?'), stream: true, stream_options: { include_usage: true } })).text();
+    const last = JSON.parse(events(text).filter((e) => e !== '[DONE]').at(-1)!);
+    expect(last.usage.prompt_tokens_details.cached_tokens).toBeGreaterThanOrEqual(1_024);
+  });
+});

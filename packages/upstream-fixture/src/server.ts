@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { embedText, toBase64 } from './embeddings.ts';
+import { PromptCache } from './prompt-cache.ts';
 import { isFault, Script, type FaultStep, type ReplyShape, type ReplyStep, type Step } from './script.ts';
 import {
   chunk,
@@ -34,6 +35,12 @@ export interface FixtureOptions {
   stampChunks?: boolean;
   /** Embedding size when neither the request nor the step says. Default 256. */
   embeddingDimensions?: number;
+  /**
+   * Report `cached_tokens` when a prompt begins as an earlier one did, as OpenAI's automatic
+   * prompt caching does (1,024 tokens and up, in steps of 128). Applies to counted usage only:
+   * a step's exact usage is reported as scripted. Default true.
+   */
+  promptCache?: boolean;
 }
 
 export interface RecordedRequest {
@@ -56,7 +63,7 @@ export interface UpstreamFixture {
   readonly requests: RecordedRequest[];
   /** Requests answered per endpoint since start (counted even when recording is off). */
   readonly counts: { chat: number; embeddings: number; models: number };
-  /** Drop queued steps and recorded requests. */
+  /** Drop queued steps, recorded requests and the prompt cache. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -167,6 +174,7 @@ export async function startUpstreamFixture(options: FixtureOptions = {}): Promis
   const stampChunks = options.stampChunks ?? true;
   const models = options.models ?? DEFAULT_MODELS;
   const defaults = options.defaults ?? {};
+  const promptCache = options.promptCache === false ? undefined : new PromptCache();
 
   function record(req: IncomingMessage, path: string, body: unknown): void {
     if (keep <= 0) return;
@@ -188,12 +196,7 @@ export async function startUpstreamFixture(options: FixtureOptions = {}): Promis
     const toolArgPieces = (reply.toolCalls ?? []).map((t) => t.argumentChunks ?? splitText(t.arguments, 8));
     let usage: WireUsage | null = null;
     if (reply.usage !== null) {
-      const counted: UsageNumbers = reply.usage ?? {
-        prompt_tokens: promptTokens(body.messages),
-        completion_tokens: tokens(text) + tokens(reasoning) + toolCalls.reduce((n, t) => n + tokens(t.function.name) + tokens(t.function.arguments), 0),
-        reasoning_tokens: tokens(reasoning),
-      };
-      usage = wireUsage(counted);
+      usage = wireUsage(reply.usage ?? countedUsage(body, text, reasoning, toolCalls));
     }
     return {
       head: { id: newId('chatcmpl-'), created: Math.floor(Date.now() / 1000), model: reply.responseModel ?? String(body.model ?? '') },
@@ -209,6 +212,16 @@ export async function startUpstreamFixture(options: FixtureOptions = {}): Promis
         intervalMs: reply.intervalMs ?? defaults.intervalMs ?? 0,
         stampText: reply.stampText ?? defaults.stampText ?? false,
       },
+    };
+  }
+
+  function countedUsage(body: any, text: string, reasoning: string, toolCalls: WireToolCall[]): UsageNumbers {
+    const prompt = promptTokens(body.messages);
+    return {
+      prompt_tokens: prompt,
+      cached_tokens: promptCache?.lookup(body, prompt) ?? 0,
+      completion_tokens: tokens(text) + tokens(reasoning) + toolCalls.reduce((n, t) => n + tokens(t.function.name) + tokens(t.function.arguments), 0),
+      reasoning_tokens: tokens(reasoning),
     };
   }
 
@@ -431,6 +444,7 @@ export async function startUpstreamFixture(options: FixtureOptions = {}): Promis
     reset() {
       script.clear();
       requests.length = 0;
+      promptCache?.clear();
     },
     close: () =>
       new Promise<void>((resolve) => {
