@@ -18,9 +18,9 @@ export const usageRoutes = (deps: HttpDeps, usage: UsageDeps): FastifyPluginAsyn
   app.get('/api/usage', {
     schema: {
       tags: ['usage'],
-      summary: 'Tokens, cost, attempts and failures grouped by day, model, agent or key over [from, to)',
+      summary: 'Tokens, cost, attempts and failures grouped by day, model, agent, key or purpose (reply, summary) over [from, to)',
       querystring: z.object({
-        group_by: z.enum(['day', 'model', 'agent', 'key']).default('day'),
+        group_by: z.enum(['day', 'model', 'agent', 'key', 'purpose']).default('day'),
         from: z.coerce.number().int().nonnegative().optional(),
         to: z.coerce.number().int().positive().optional(),
       }),

@@ -342,6 +342,12 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('ledger_in_flight').on('ledger').columns(['created_at', 'app_id', 'id']).where(sql.ref('outcome'), '=', 'pending').execute();
     },
   },
+  '0007_conversation_memory': {
+    async up(db: Kysely<any>) {
+      // What a call was for ('reply', 'summary'), so usage reports can show what an agent's memory costs; null for older rows and /v1.
+      await db.schema.alterTable('ledger').addColumn('purpose', 'text').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

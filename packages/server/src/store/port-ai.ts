@@ -131,6 +131,8 @@ export interface LedgerRow {
   conversation_id: string | null;
   message_id: string | null;
   request_id: string | null;
+  /** What the call was for: an agent's 'reply' or 'summary' (folding old turns); null when the caller did not say (/v1, batches). */
+  purpose: string | null;
   /** The model name the caller asked for, and what answered. */
   model: string;
   deployment: string | null;

@@ -166,6 +166,7 @@ export interface LedgerTable {
   conversation_id: string | null;
   message_id: string | null;
   request_id: string | null;
+  purpose: string | null;
   model: string;
   deployment: string | null;
   provider: string | null;

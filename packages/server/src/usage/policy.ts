@@ -16,6 +16,8 @@ export interface UsageContext {
   conversation_id?: string | null;
   message_id?: string | null;
   request_id?: string | null;
+  /** What the call was for ('reply', 'summary'); reports group by it. */
+  purpose?: string | null;
   /** Bill at the model's batch rates (a provider's native batch API). Lines a batch runs through the router pay normal rates. */
   batch_rates?: boolean;
 }
@@ -110,6 +112,7 @@ export function ledgerRowFromAttempt(report: AttemptReport, input: RowInput): Pr
     conversation_id: context.conversation_id ?? null,
     message_id: context.message_id ?? null,
     request_id: context.request_id ?? null,
+    purpose: context.purpose ?? null,
     model: report.requestedModel,
     deployment: report.deployment || null,
     provider: report.provider || null,
@@ -154,6 +157,7 @@ export function openRowFromStart(start: AttemptStart, input: RowInput): LedgerRo
     conversation_id: context.conversation_id ?? null,
     message_id: context.message_id ?? null,
     request_id: context.request_id ?? null,
+    purpose: context.purpose ?? null,
     model: start.requestedModel,
     deployment: start.deployment || null,
     provider: start.provider || null,

@@ -73,6 +73,24 @@ describe.each(STORE_KINDS)('usageReport on %s', (kind) => {
       ['key_1', 1],
     ]);
   });
+
+  it('groups by purpose: what an agent\'s replies cost, and what keeping its memory (summaries) costs', async () => {
+    const s = await openTestStore(kind);
+    open.push(s);
+    await s.store.appendLedger([
+      row({ created_at: day('03'), purpose: 'reply', cost_nanos: 5_000n, prompt_tokens: 900, cached_tokens: 768 }),
+      row({ created_at: day('03', 13), purpose: 'reply', cost_nanos: 4_000n }),
+      row({ created_at: day('03', 14), purpose: 'summary', cost_nanos: 3_000n, prompt_tokens: 4_000 }),
+      row({ created_at: day('04'), purpose: null, agent_id: null, key_id: 'key_1', source: 'gateway', cost_nanos: 1_000n }),
+    ]);
+    const r = await usageReport(s.store, APP, { from: FROM, to: TO, groupBy: 'purpose' });
+    expect(r.groups.map((g) => [g.key, g.attempts, g.cost.USD])).toEqual([
+      ['reply', 2, '0.000009'],
+      ['summary', 1, '0.000003'],
+      [null, 1, '0.000001'],
+    ]);
+    expect(r.groups[0]).toMatchObject({ cachedTokens: 768 });
+  });
 });
 
 describe('usageReport', () => {

@@ -1,12 +1,12 @@
 // Usage reports for the console and the admin API: ledger rows of a period
-// added up by day, model, agent or key. Done here over listLedger pages so the
+// added up by day, model, agent, key or purpose. Done here over listLedger pages so the
 // Store port stays small; memory is one accumulator per group, whatever the
 // number of rows.
 import type { AiStore, LedgerRow } from '../store/index.ts';
 import { CurrencyRates, formatNanoAmount, nanosToUsd } from './money.ts';
 import { IN_FLIGHT } from './policy.ts';
 
-export type UsageGroupBy = 'day' | 'model' | 'agent' | 'key';
+export type UsageGroupBy = 'day' | 'model' | 'agent' | 'key' | 'purpose';
 
 export interface UsageQuery {
   /** Epoch ms, inclusive. */
@@ -17,7 +17,10 @@ export interface UsageQuery {
 }
 
 export interface UsageGroup {
-  /** The day (YYYY-MM-DD, UTC), the model that answered, the agent id or the key id; null for calls without one (no agent, no key). */
+  /**
+   * The day (YYYY-MM-DD, UTC), the model that answered, the agent id, the key id, or what the call was for
+   * ('reply', 'summary'); null for calls without one (no agent, no key, no purpose: /v1 and batches).
+   */
   key: string | null;
   /** Ledger rows: every attempt, retries included. */
   attempts: number;
@@ -97,6 +100,8 @@ function groupKey(row: LedgerRow, by: UsageGroupBy): string | null {
       return row.agent_id;
     case 'key':
       return row.key_id;
+    case 'purpose':
+      return row.purpose;
   }
 }
 

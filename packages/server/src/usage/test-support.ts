@@ -107,6 +107,7 @@ export function row(over: Partial<LedgerRow> = {}): LedgerRow {
     conversation_id: null,
     message_id: null,
     request_id: null,
+    purpose: 'reply',
     model: 'gpt-4o-mini',
     deployment: 'openai/gpt-4o-mini',
     provider: 'openai',
