@@ -9,8 +9,9 @@ import type {
   BatchStatus,
   GatewayFileRow,
   GatewayStore,
+  StoredResponseRow,
 } from './port-gateway.ts';
-import type { ApiKeysTable, BatchesTable, BatchItemsTable, Database } from './schema.ts';
+import type { ApiKeysTable, BatchesTable, BatchItemsTable, Database, ResponsesTable } from './schema.ts';
 import { guardWrite } from './guard-write.ts';
 
 // Rows per multi-row INSERT: batch_items has 7 columns, far below both databases' parameter limits.
@@ -107,6 +108,28 @@ export class KyselyGatewayStore implements GatewayStore {
   async deleteGatewayFile(appId: string, fileId: string): Promise<boolean> {
     const result = await this.db.deleteFrom('gateway_files').where('app_id', '=', appId).where('id', '=', fileId).executeTakeFirst();
     return result.numDeletedRows > 0n;
+  }
+
+  // ---- stored responses ----
+
+  async putResponse(r: StoredResponseRow): Promise<void> {
+    const row = { app_id: r.app_id, id: r.id, key_id: r.key_id, status: r.status, previous_response_id: r.previous_response_id,
+      body: JSON.stringify(r.body), input: JSON.stringify(r.input), history: JSON.stringify(r.history), created_at: r.created_at };
+    await guardWrite(this.traits, { conflict: `Response ${r.id} already exists`, missing: `App ${r.app_id} does not exist` }, () =>
+      this.db.insertInto('responses').values(row)
+        .onConflict((oc) => oc.columns(['app_id', 'id']).doUpdateSet({ status: row.status, body: row.body }))
+        .execute(),
+    );
+  }
+
+  async getResponse(appId: string, responseId: string): Promise<StoredResponseRow | undefined> {
+    const row = await this.db.selectFrom('responses').selectAll().where('app_id', '=', appId).where('id', '=', responseId).executeTakeFirst();
+    return row && toStoredResponse(row);
+  }
+
+  async deleteResponse(appId: string, responseId: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('responses').where('app_id', '=', appId).where('id', '=', responseId).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
   }
 
   // ---- batches ----
@@ -256,4 +279,14 @@ function batchItemRow(i: BatchItemRow): Insertable<BatchItemsTable> {
 
 function toBatchItem(r: Selectable<BatchItemsTable>): BatchItemRow {
   return { ...r, result: JSON.parse(r.result) as Record<string, unknown> };
+}
+
+function toStoredResponse(r: Selectable<ResponsesTable>): StoredResponseRow {
+  return {
+    ...r,
+    created_at: Number(r.created_at),
+    body: JSON.parse(r.body) as Record<string, unknown>,
+    input: JSON.parse(r.input) as Record<string, unknown>[],
+    history: JSON.parse(r.history) as Record<string, unknown>[],
+  };
 }

@@ -579,6 +579,9 @@ export class KyselyStore implements Store {
   getGatewayFile: GatewayStore['getGatewayFile'] = (appId, fileId) => this.gateway.getGatewayFile(appId, fileId);
   listGatewayFiles: GatewayStore['listGatewayFiles'] = (appId, page) => this.gateway.listGatewayFiles(appId, page);
   deleteGatewayFile: GatewayStore['deleteGatewayFile'] = (appId, fileId) => this.gateway.deleteGatewayFile(appId, fileId);
+  putResponse: GatewayStore['putResponse'] = (response) => this.gateway.putResponse(response);
+  getResponse: GatewayStore['getResponse'] = (appId, responseId) => this.gateway.getResponse(appId, responseId);
+  deleteResponse: GatewayStore['deleteResponse'] = (appId, responseId) => this.gateway.deleteResponse(appId, responseId);
   createBatch: GatewayStore['createBatch'] = (batch) => this.gateway.createBatch(batch);
   getBatch: GatewayStore['getBatch'] = (appId, batchId) => this.gateway.getBatch(appId, batchId);
   listBatches: GatewayStore['listBatches'] = (appId, page) => this.gateway.listBatches(appId, page);

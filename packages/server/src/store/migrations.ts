@@ -348,6 +348,24 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('ledger').addColumn('purpose', 'text').execute();
     },
   },
+  '0008_responses': {
+    async up(db: Kysely<any>) {
+      // /v1/responses kept for previous_response_id, retrieve and input_items; read by id only, so the key is the index.
+      await db.schema
+        .createTable('responses')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('previous_response_id', 'text')
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('input', 'text', (c) => c.notNull())
+        .addColumn('history', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('responses_pk', ['app_id', 'id'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -21,6 +21,12 @@ export interface GatewayStore {
   listGatewayFiles(appId: string, page: { purpose?: string; limit: number; after?: string }): Promise<GatewayFileRow[]>;
   deleteGatewayFile(appId: string, fileId: string): Promise<boolean>;
 
+  // ---- stored responses (/v1/responses with store: true) ----
+  /** Inserts or replaces a response (a cancelled or finished one overwrites what was there). */
+  putResponse(response: StoredResponseRow): Promise<void>;
+  getResponse(appId: string, responseId: string): Promise<StoredResponseRow | undefined>;
+  deleteResponse(appId: string, responseId: string): Promise<boolean>;
+
   // ---- batches ----
   createBatch(batch: BatchRow): Promise<void>;
   getBatch(appId: string, batchId: string): Promise<BatchRow | undefined>;
@@ -129,5 +135,23 @@ export interface BatchItemRow {
   status: 'ok' | 'error';
   /** The OpenAI batch output line's response ({status_code, request_id, body}) or error ({code, message}). */
   result: Record<string, unknown>;
+  created_at: number;
+}
+
+/**
+ * A stored /v1/responses response. `body` is the Response object as the
+ * client saw it; `input` the items this turn added; `history` every item of
+ * the turns before it (previous_response_id chains), so a follow-up needs one read.
+ */
+export interface StoredResponseRow {
+  app_id: string;
+  id: string;
+  /** The virtual key that created it; null for the master key. Other keys cannot read it. */
+  key_id: string | null;
+  status: string;
+  previous_response_id: string | null;
+  body: Record<string, unknown>;
+  input: Record<string, unknown>[];
+  history: Record<string, unknown>[];
   created_at: number;
 }

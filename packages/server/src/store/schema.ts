@@ -24,6 +24,7 @@ export interface Database {
   gateway_files: GatewayFilesTable;
   batches: BatchesTable;
   batch_items: BatchItemsTable;
+  responses: ResponsesTable;
 }
 
 export interface AppsTable {
@@ -259,5 +260,18 @@ export interface BatchItemsTable {
   status: 'ok' | 'error';
   /** JSON object. */
   result: string;
+  created_at: number;
+}
+
+export interface ResponsesTable {
+  app_id: string;
+  id: string;
+  key_id: string | null;
+  status: string;
+  previous_response_id: string | null;
+  /** JSON text: the Response object, this turn's input items, the earlier turns' items. */
+  body: string;
+  input: string;
+  history: string;
   created_at: number;
 }

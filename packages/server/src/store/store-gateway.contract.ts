@@ -180,6 +180,29 @@ export function describeGatewayStoreContract(getStore: () => Store): void {
     });
   });
 
+  describe('stored responses', () => {
+    it('puts, gets, replaces status and body, deletes, scoped by app', async () => {
+      const appId = await newApp();
+      const other = await newApp();
+      const row = {
+        app_id: appId, id: uid('resp'), key_id: 'key_1', status: 'completed', previous_response_id: null,
+        body: { id: 'r', object: 'response', output: [{ type: 'message', content: [{ type: 'output_text', text: '你好' }] }] },
+        input: [{ type: 'message', role: 'user', content: 'hi' }],
+        history: [{ role: 'system', content: 'be brief' }],
+        created_at: T0,
+      };
+      await getStore().putResponse(row);
+      expect(await getStore().getResponse(appId, row.id)).toEqual(row);
+      expect(await getStore().getResponse(other, row.id)).toBeUndefined();
+      await getStore().putResponse({ ...row, status: 'cancelled', body: { id: 'r', status: 'cancelled' } });
+      expect(await getStore().getResponse(appId, row.id)).toMatchObject({ status: 'cancelled', body: { status: 'cancelled' }, input: row.input });
+      expect(await getStore().deleteResponse(other, row.id)).toBe(false);
+      expect(await getStore().deleteResponse(appId, row.id)).toBe(true);
+      expect(await getStore().getResponse(appId, row.id)).toBeUndefined();
+      await expect(getStore().putResponse({ ...row, app_id: uid('no_app') })).rejects.toBeInstanceOf(StoreNotFound);
+    });
+  });
+
   describe('batches', () => {
     it('creates and gets a batch with its JSON fields, scoped by app', async () => {
       const store = getStore();
