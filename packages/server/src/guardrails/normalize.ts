@@ -1,0 +1,207 @@
+// Text as the sensitive-word matcher sees it. People dodge word lists with
+// full-width letters (ｆｕｃｋ), traditional characters (賭博 for 赌博),
+// capitals, zero-width or combining marks, and spaces or symbols between the
+// characters (f.u.c.k, 赌*博, 法 轮 功). Normalizing both the lists and the
+// text the same way catches those; every normalized unit remembers which
+// characters of the original it came from, so a mask lands on the original.
+import { Converter } from 'opencc-js/t2cn';
+
+/** What a normalized unit is. Separators between kept units become one space, or nothing (see join rules below). */
+export const DROP = 0;
+export const WORD = 1;
+export const CJK = 2;
+const SPACE = 3;
+const PUNCT = 4;
+
+export interface NormalizedText {
+  /** UTF-16 units of the normalized text (0..length). */
+  codes: Uint16Array;
+  length: number;
+  /** WORD, CJK, or 0 for the single space kept between two words. */
+  kinds: Uint8Array;
+  /** Original UTF-16 range [start, end) each unit came from. */
+  start: Int32Array;
+  end: Int32Array;
+}
+
+// Per code point: what it becomes (NFKC: full-width and styled letters to plain ones; lower case; traditional to simplified).
+const mapped = new Map<number, string>();
+const kindCache = new Map<number, number>();
+/** Bounds the caches against text made of every code point there is. */
+const CACHE_LIMIT = 200_000;
+
+let t2s: ((s: string) => string) | undefined;
+const HAN = /\p{Script=Han}/u;
+const NO_SPACE_SCRIPT = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
+const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
+const IGNORABLE = /[\p{M}\p{Cf}]/u;
+// Sentence punctuation ends a phrase: a word is not matched across it, unless it separates single characters (代，开，发，票).
+const SENTENCE_PUNCT = /[,.!?;:。、｡､]/u;
+
+function mapCodePoint(cp: number): string {
+  const cached = mapped.get(cp);
+  if (cached !== undefined) return cached;
+  let out = String.fromCodePoint(cp).normalize('NFKC').toLowerCase();
+  if (HAN.test(out)) {
+    const convert = (t2s ??= Converter({ from: 't', to: 'cn' }));
+    out = convert(out);
+  }
+  if (mapped.size < CACHE_LIMIT) mapped.set(cp, out);
+  return out;
+}
+
+function kindOf(cp: number): number {
+  if (cp < 128) {
+    if ((cp >= 97 && cp <= 122) || (cp >= 48 && cp <= 57)) return WORD;
+    return SENTENCE_PUNCT_ASCII[cp] ? PUNCT : SPACE;
+  }
+  let k = kindCache.get(cp);
+  if (k !== undefined) return k;
+  const ch = String.fromCodePoint(cp);
+  k = NO_SPACE_SCRIPT.test(ch) ? CJK : LETTER_OR_DIGIT.test(ch) ? WORD : IGNORABLE.test(ch) ? DROP : SENTENCE_PUNCT.test(ch) ? PUNCT : SPACE;
+  if (kindCache.size < CACHE_LIMIT) kindCache.set(cp, k);
+  return k;
+}
+
+const SENTENCE_PUNCT_ASCII = new Uint8Array(128);
+for (const c of ',.!?;:') SENTENCE_PUNCT_ASCII[c.charCodeAt(0)] = 1;
+
+/** Scratch buffers, reused between calls (the matcher runs on every prompt). */
+class Units {
+  codes = new Uint16Array(1024);
+  kinds = new Uint8Array(1024);
+  start = new Int32Array(1024);
+  end = new Int32Array(1024);
+  n = 0;
+  push(code: number, kind: number, start: number, end: number): void {
+    if (this.n === this.codes.length) this.grow();
+    const i = this.n++;
+    this.codes[i] = code;
+    this.kinds[i] = kind;
+    this.start[i] = start;
+    this.end[i] = end;
+  }
+  private grow(): void {
+    const size = this.codes.length * 2;
+    const codes = new Uint16Array(size);
+    codes.set(this.codes);
+    const kinds = new Uint8Array(size);
+    kinds.set(this.kinds);
+    const start = new Int32Array(size);
+    start.set(this.start);
+    const end = new Int32Array(size);
+    end.set(this.end);
+    Object.assign(this, { codes, kinds, start, end });
+  }
+}
+
+/**
+ * Step 1: every character mapped and classified; a run of separators is one
+ * SPACE or PUNCT unit (PUNCT when it holds sentence punctuation).
+ */
+function mapUnits(text: string, into: Units): void {
+  into.n = 0;
+  let lastSep = -1;
+  for (let i = 0; i < text.length; ) {
+    const cp = text.codePointAt(i)!;
+    const width = cp > 0xffff ? 2 : 1;
+    const from = i;
+    i += width;
+    if (cp < 128) {
+      const lower = cp >= 65 && cp <= 90 ? cp + 32 : cp;
+      const k = kindOf(lower);
+      if (k === WORD) {
+        into.push(lower, WORD, from, i);
+        lastSep = -1;
+      } else lastSep = addSeparator(into, lastSep, k, from, i);
+      continue;
+    }
+    const out = mapCodePoint(cp);
+    for (let j = 0; j < out.length; ) {
+      const ocp = out.codePointAt(j)!;
+      const ow = ocp > 0xffff ? 2 : 1;
+      const k = kindOf(ocp);
+      if (k === WORD || k === CJK) {
+        into.push(out.charCodeAt(j), k, from, i);
+        if (ow === 2) into.push(out.charCodeAt(j + 1), k, from, i);
+        lastSep = -1;
+      } else if (k !== DROP) lastSep = addSeparator(into, lastSep, k, from, i);
+      j += ow;
+    }
+  }
+}
+
+function addSeparator(into: Units, lastSep: number, kind: number, from: number, to: number): number {
+  if (lastSep >= 0) {
+    if (kind === PUNCT) into.kinds[lastSep] = PUNCT;
+    into.end[lastSep] = to;
+    return lastSep;
+  }
+  into.push(32, kind, from, to);
+  return into.n - 1;
+}
+
+const scratch = new Units();
+
+/**
+ * The normalized text. Between two kept runs a separator becomes nothing when
+ * - both runs are one character long (spaced-out letters: f u c k), or one
+ *   of them is for Chinese (法.轮.功, 帮我代.开.发.票),
+ * - or a Chinese/Japanese character is on either side and it holds no
+ *   sentence punctuation (赌 博, 赌*博, AV 女优): those scripts use no spaces;
+ * and one space otherwise, so English words keep their boundaries and a
+ * phrase is not matched across a comma or full stop.
+ */
+export function normalizeText(text: string): NormalizedText {
+  const u = scratch;
+  mapUnits(text, u);
+  const out: NormalizedText = {
+    codes: new Uint16Array(u.n),
+    kinds: new Uint8Array(u.n),
+    start: new Int32Array(u.n),
+    end: new Int32Array(u.n),
+    length: 0,
+  };
+  let runStart = 0;
+  for (let i = 0; i < u.n; i++) {
+    const k = u.kinds[i]!;
+    if (k === WORD || k === CJK) {
+      out.codes[out.length] = u.codes[i]!;
+      out.kinds[out.length] = k;
+      out.start[out.length] = u.start[i]!;
+      out.end[out.length] = u.end[i]!;
+      out.length++;
+      continue;
+    }
+    // A separator: look at the runs on both sides.
+    const before = i - runStart;
+    runStart = i + 1;
+    if (out.length === 0) continue;
+    let j = i + 1;
+    while (j < u.n && (u.kinds[j] === WORD || u.kinds[j] === CJK)) j++;
+    const after = j - i - 1;
+    if (after === 0) continue;
+    const cjkNext = u.kinds[i - 1] === CJK || u.kinds[i + 1] === CJK;
+    // Chinese spaced out with punctuation (帮我代.开.发.票) has a single character on at least one side.
+    const spacedOut = cjkNext ? before === 1 || after === 1 : before === 1 && after === 1;
+    if (spacedOut || (cjkNext && k !== PUNCT)) continue;
+    out.codes[out.length] = 32;
+    out.kinds[out.length] = 0;
+    out.start[out.length] = u.start[i]!;
+    out.end[out.length] = u.end[i]!;
+    out.length++;
+  }
+  return out;
+}
+
+/** The normalized text as a string (for tests, and list words). */
+export function normalizedString(n: NormalizedText): string {
+  let s = '';
+  for (let i = 0; i < n.length; i += 4096) s += String.fromCharCode(...n.codes.subarray(i, Math.min(n.length, i + 4096)));
+  return s;
+}
+
+/** A short string normalized: how list words and allowed phrases are compared. */
+export function normalizeWord(word: string): string {
+  return normalizedString(normalizeText(word));
+}

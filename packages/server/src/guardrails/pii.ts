@@ -1,0 +1,158 @@
+// Personal data found in a prompt before it leaves Warbler: mainland China
+// mobile numbers, resident identity card numbers (checksum and birth date
+// checked), bank card numbers (Luhn checked) and email addresses. Numbers
+// that fail their checksum are left alone: an order number is not a card.
+
+export type PiiKind = 'mobile' | 'id_card' | 'bank_card' | 'email';
+export const PII_KINDS: readonly PiiKind[] = ['mobile', 'id_card', 'bank_card', 'email'];
+
+export interface PiiSpan {
+  kind: PiiKind;
+  start: number;
+  end: number;
+  value: string;
+}
+
+// Digits may be grouped with spaces or dashes (138 0013 8000, 6222-0200-...); never glued to other digits or letters.
+const MOBILE = /(?<![\dA-Za-z])(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?![\dA-Za-z])/g;
+const ID_CARD = /(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])/g;
+const CARD = /(?<![\dA-Za-z])\d(?:[ -]?\d){12,18}(?![\dA-Za-z])/g;
+const EMAIL = /(?<![\w.+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w-])/g;
+
+const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const ID_CHECK = '10X98765432';
+
+/** GB 11643-1999: 6-digit area, birth date YYYYMMDD, 3-digit sequence, ISO 7064 MOD 11-2 check character. */
+export function validResidentId(id: string): boolean {
+  if (!/^\d{17}[\dXx]$/.test(id)) return false;
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += (id.charCodeAt(i) - 48) * ID_WEIGHTS[i]!;
+  if (ID_CHECK[sum % 11] !== id[17]!.toUpperCase()) return false;
+  const y = Number(id.slice(6, 10));
+  const m = Number(id.slice(10, 12));
+  const d = Number(id.slice(12, 14));
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return y >= 1900 && date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d && date.getTime() <= Date.now();
+}
+
+/** The Luhn check every bank card number passes (UnionPay, Visa, Mastercard...). */
+export function luhn(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return false;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return digits.length > 0 && sum % 10 === 0;
+}
+
+/** The personal data in a text, left to right, never overlapping (an identity card number wins over a card, a card over a phone). */
+export function findPii(text: string, kinds: ReadonlySet<PiiKind> | readonly PiiKind[]): PiiSpan[] {
+  const want = kinds instanceof Set ? kinds : new Set(kinds);
+  const found: PiiSpan[] = [];
+  const taken = (s: number, e: number) => found.some((f) => s < f.end && f.start < e);
+  const scan = (kind: PiiKind, re: RegExp, valid: (v: string) => boolean) => {
+    if (!want.has(kind)) return;
+    for (const m of text.matchAll(re)) {
+      const start = m.index;
+      const end = start + m[0].length;
+      if (valid(m[0]) && !taken(start, end)) found.push({ kind, start, end, value: m[0] });
+    }
+  };
+  // Cheap gates: no digits, no numbers; no @, no email.
+  if (/\d/.test(text)) {
+    scan('id_card', ID_CARD, validResidentId);
+    scan('bank_card', CARD, (v) => {
+      const digits = v.replace(/[ -]/g, '');
+      return digits.length >= 13 && digits.length <= 19 && luhn(digits);
+    });
+    scan('mobile', MOBILE, () => true);
+  }
+  if (text.includes('@')) scan('email', EMAIL, () => true);
+  return found.sort((a, b) => a.start - b.start);
+}
+
+const LABEL: Record<PiiKind, string> = { mobile: 'PHONE', id_card: 'ID', bank_card: 'CARD', email: 'EMAIL' };
+/** The longest placeholder a reply may hold back while it waits for the rest: [BANK_CARD_999]. */
+const MAX_PLACEHOLDER = 16;
+const PLACEHOLDER = /\[(?:PHONE|ID|CARD|EMAIL)_\d{1,4}\]/g;
+
+/**
+ * Masks personal data with placeholders ([PHONE_1], [EMAIL_2]) for one call,
+ * the same value always getting the same placeholder, and puts the values
+ * back into the reply when the operator allows it. It lives as long as the
+ * call: values are never stored.
+ */
+export class PiiVault {
+  private readonly byValue = new Map<string, string>();
+  private readonly byToken = new Map<string, string>();
+  private readonly counts = new Map<PiiKind, number>();
+  /** How many values of each kind were masked, for the log and metrics. */
+  readonly masked = new Map<PiiKind, number>();
+
+  constructor(private readonly kinds: ReadonlySet<PiiKind>) {}
+
+  get size(): number {
+    return this.byToken.size;
+  }
+
+  mask(text: string): string {
+    const spans = findPii(text, this.kinds);
+    if (spans.length === 0) return text;
+    let out = '';
+    let at = 0;
+    for (const s of spans) {
+      out += text.slice(at, s.start) + this.tokenFor(s);
+      at = s.end;
+    }
+    return out + text.slice(at);
+  }
+
+  /** Puts the masked values back into a whole text. */
+  restore(text: string): string {
+    if (this.byToken.size === 0 || !text.includes('[')) return text;
+    return text.replace(PLACEHOLDER, (t) => this.byToken.get(t) ?? t);
+  }
+
+  /** For a streamed reply: holds back a tail that may be the start of a placeholder until the rest arrives. */
+  restorer(): { push(text: string): string; flush(): string } {
+    let pending = '';
+    return {
+      push: (text) => {
+        const all = pending + text;
+        const open = all.lastIndexOf('[');
+        if (open >= 0 && all.indexOf(']', open) < 0 && all.length - open < MAX_PLACEHOLDER) {
+          pending = all.slice(open);
+          return this.restore(all.slice(0, open));
+        }
+        pending = '';
+        return this.restore(all);
+      },
+      flush: () => {
+        const rest = this.restore(pending);
+        pending = '';
+        return rest;
+      },
+    };
+  }
+
+  private tokenFor(s: PiiSpan): string {
+    const key = `${s.kind}\u0000${s.kind === 'email' ? s.value.toLowerCase() : s.value.replace(/[ -]/g, '')}`;
+    let token = this.byValue.get(key);
+    if (!token) {
+      const n = (this.counts.get(s.kind) ?? 0) + 1;
+      this.counts.set(s.kind, n);
+      token = `[${LABEL[s.kind]}_${n}]`;
+      this.byValue.set(key, token);
+      this.byToken.set(token, s.value);
+    }
+    this.masked.set(s.kind, (this.masked.get(s.kind) ?? 0) + 1);
+    return token;
+  }
+}

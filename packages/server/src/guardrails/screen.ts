@@ -1,0 +1,196 @@
+// One call's guardrails: the policy chosen for it, applied to the prompt
+// before it leaves Warbler (sensitive words, personal data), to passages and
+// tool results before they enter the prompt (the injection screen), and to
+// the reply (masked personal data put back, where the operator allows).
+import type { ChatMessage } from '../llm/index.ts';
+import { screenInstructions } from './injection.ts';
+import { PiiVault } from './pii.ts';
+import { buildPolicies, DEFAULT_GUARDRAILS, DEFAULT_POLICY, type GuardrailsSettings, type Policy } from './policy.ts';
+import { maskRanges, type WordHit } from './words.ts';
+
+export type GuardrailPath = 'v1' | 'batch' | 'agent';
+export type GuardrailAction = 'block' | 'mask' | 'flag' | 'strip';
+
+/** One guardrail that fired: logged, and counted in warbler_guardrail_interventions_total{rule,action,path}. */
+export interface Intervention {
+  /** words:<list>, pii:<kind> or injection:<rule>. */
+  rule: string;
+  action: GuardrailAction;
+  path: GuardrailPath;
+  app_id: string;
+  /** The key or agent the call was for; null for the master key. */
+  who: string | null;
+  policy: string;
+  /** Occurrences in this call. */
+  count: number;
+  /** The listed word, for word rules (never the personal data itself). */
+  word?: string;
+}
+
+/** Who a call is for, and the policy its key or agent names (if any). */
+export interface ScreenScope {
+  appId: string;
+  path: GuardrailPath;
+  who: string | null;
+  policy?: string | null | undefined;
+}
+
+/** A prompt refused by a block rule; nothing was sent and nothing is billed. */
+export class ContentBlocked extends Error {
+  override name = 'ContentBlocked';
+  readonly rule: string;
+  constructor(readonly hit: WordHit) {
+    super(
+      `Blocked by this server's content policy: the prompt contains "${hit.word}", from the list "${hit.list}" (rule words:${hit.list}). ` +
+        'Nothing was sent to the model and nothing was billed. Rephrase without it, or ask the operator if this is a mistake.',
+    );
+    this.rule = `words:${hit.list}`;
+  }
+}
+
+export interface GuardrailsDeps {
+  onIntervention(intervention: Intervention): void;
+  warn?(message: string): void;
+}
+
+/** The guardrails room's service: policies built once, a PromptScreen per call. */
+export class Guardrails {
+  private readonly policies: Map<string, Policy>;
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly settings: GuardrailsSettings = DEFAULT_GUARDRAILS,
+    private readonly deps: GuardrailsDeps,
+  ) {
+    this.policies = buildPolicies(settings);
+  }
+
+  /** The policy for a call: the key's or agent's, else the app's, else the default. An unknown name falls back to the default, with a warning. */
+  policyFor(scope: ScreenScope): Policy {
+    const name = scope.policy || this.settings.apps[scope.appId] || DEFAULT_POLICY;
+    const policy = this.policies.get(name);
+    if (policy) return policy;
+    if (!this.warned.has(name)) {
+      this.warned.add(name);
+      this.deps.warn?.(`guardrails: no policy named "${name}" (named by ${scope.who ?? `app ${scope.appId}`}); the default policy applies. Declare it under guardrails.policies in warbler.yaml.`);
+    }
+    return this.policies.get(DEFAULT_POLICY)!;
+  }
+
+  /** The screen for one call; undefined when its policy does nothing (no cost on the hot path). */
+  screen(scope: ScreenScope): PromptScreen | undefined {
+    const policy = this.policyFor(scope);
+    if (!policy.screensPrompts && !policy.injectionScreen) return undefined;
+    return new PromptScreen(policy, scope, this.deps.onIntervention);
+  }
+}
+
+export class PromptScreen {
+  private readonly vault: PiiVault | undefined;
+
+  constructor(
+    readonly policy: Policy,
+    private readonly scope: ScreenScope,
+    private readonly report: (i: Intervention) => void,
+  ) {
+    this.vault = policy.pii.size > 0 ? new PiiVault(policy.pii) : undefined;
+  }
+
+  /** Whether the reply gets masked values back (and so must pass through restore()). */
+  get restoresReply(): boolean {
+    return this.vault !== undefined && this.policy.restoreInReply;
+  }
+
+  /**
+   * The prompt, screened in place: listed words masked or flagged, personal
+   * data replaced by placeholders. Throws ContentBlocked for a block word
+   * (in the model's own earlier turns a block word is masked instead, so one
+   * bad answer does not lock the conversation).
+   */
+  messages(messages: ChatMessage[]): void {
+    if (!this.policy.screensPrompts) return;
+    const hits: WordHit[] = [];
+    const before = this.vault ? new Map(this.vault.masked) : undefined;
+    for (const m of messages) {
+      const own = m.role === 'assistant';
+      if (typeof m.content === 'string') m.content = this.text(m.content, hits, own);
+      else if (Array.isArray(m.content)) {
+        for (const part of m.content) if (part.type === 'text') part.text = this.text(part.text, hits, own);
+      }
+    }
+    this.reportWords(hits);
+    this.reportPii(before);
+  }
+
+  /** A passage or tool result on its way into the prompt: instruction-like lines out; words and personal data as in messages(). */
+  retrieved(text: string): string {
+    let out = text;
+    if (this.policy.injectionScreen) {
+      const screened = screenInstructions(out);
+      if (screened.removed.length > 0) {
+        const counts = new Map<string, number>();
+        for (const r of screened.removed) counts.set(r.rule, (counts.get(r.rule) ?? 0) + 1);
+        for (const [rule, count] of counts) this.emit({ rule: `injection:${rule}`, action: 'strip', count });
+        out = screened.text;
+      }
+    }
+    if (!this.policy.screensPrompts) return out;
+    const hits: WordHit[] = [];
+    const before = this.vault ? new Map(this.vault.masked) : undefined;
+    // Retrieved text is not the user's: a block word there is masked, not a reason to refuse the user.
+    out = this.text(out, hits, true);
+    this.reportWords(hits);
+    this.reportPii(before);
+    return out;
+  }
+
+  /** A whole reply with masked values put back (when allowed). */
+  restore(text: string): string {
+    return this.restoresReply ? this.vault!.restore(text) : text;
+  }
+
+  /** For a streamed reply: push each delta, flush at the end. */
+  restorer(): { push(text: string): string; flush(): string } {
+    return this.restoresReply ? this.vault!.restorer() : { push: (t) => t, flush: () => '' };
+  }
+
+  private text(text: string, hits: WordHit[], softBlock: boolean): string {
+    let out = text;
+    if (this.policy.words) {
+      const found = this.policy.words.find(out);
+      if (found.length > 0) {
+        const block = softBlock ? undefined : found.find((h) => h.action === 'block');
+        if (block) {
+          this.emit({ rule: `words:${block.list}`, action: 'block', count: 1, word: block.word });
+          throw new ContentBlocked(block);
+        }
+        hits.push(...found.map((h) => (h.action === 'block' ? { ...h, action: 'mask' as const } : h)));
+        out = maskRanges(out, found.filter((h) => h.action !== 'flag'));
+      }
+    }
+    return this.vault ? this.vault.mask(out) : out;
+  }
+
+  private reportWords(hits: WordHit[]): void {
+    const grouped = new Map<string, { hit: WordHit; count: number }>();
+    for (const h of hits) {
+      const k = `${h.list}\u0000${h.action}\u0000${h.word}`;
+      const g = grouped.get(k);
+      if (g) g.count++;
+      else grouped.set(k, { hit: h, count: 1 });
+    }
+    for (const { hit, count } of grouped.values()) this.emit({ rule: `words:${hit.list}`, action: hit.action, count, word: hit.word });
+  }
+
+  private reportPii(before: Map<string, number> | undefined): void {
+    if (!this.vault || !before) return;
+    for (const [kind, n] of this.vault.masked) {
+      const count = n - (before.get(kind) ?? 0);
+      if (count > 0) this.emit({ rule: `pii:${kind}`, action: 'mask', count });
+    }
+  }
+
+  private emit(i: Pick<Intervention, 'rule' | 'action' | 'count' | 'word'>): void {
+    this.report({ ...i, path: this.scope.path, app_id: this.scope.appId, who: this.scope.who, policy: this.policy.name });
+  }
+}
