@@ -6,7 +6,7 @@ import { Conversations, MemberDirectory, Messages, StreamingReplies } from './ch
 import type { Config } from './config.ts';
 import { lockDataDir } from './data-dir.ts';
 import { FileLinks, Files } from './files/index.ts';
-import { Gateway, KeyConcurrency, Keys, noteGatewayAttempt, RateLimits, RedisRateLimits } from './gateway/index.ts';
+import { Gateway, Keys, noteGatewayAttempt, RateLimits, RedisRateLimits } from './gateway/index.ts';
 import { Batches, BatchRunner, executeThroughGateway, GatewayFiles } from './gateway/batches/index.ts';
 import { buildHttp, defaultWebDist, Guards, webAppDeps } from './http/index.ts';
 import { createKbAnswerProvider, KB_ANSWER_MODEL, KnowledgeBases, seedDocsDir } from './kb/index.ts';
@@ -19,6 +19,7 @@ import { buildRouter, currencyRatesFrom, loadWarblerConfig, priceTableFrom } fro
 import { openStore, type Store } from './store/index.ts';
 import { Apps, Authenticator, loadMasterKey, Users } from './tenancy/index.ts';
 import { Budgets, formatNanoAmount, INTERRUPTED_BY_SHUTDOWN, Ledger, settleInterruptedCalls } from './usage/index.ts';
+import { Turns } from './turns.ts';
 
 export const VERSION = '0.1.0';
 
@@ -101,7 +102,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const keys = new Keys(store, { onChange: (keyId) => limits.forget(keyId) });
   const gateway = new Gateway({
     models: router, keys, budgets, limits, masterKey: master.key, defaultAppId: defaultApp.appId,
-    concurrency: new KeyConcurrency(config.gatewayMaxConcurrentPerKey),
+    concurrency: new Turns(config.gatewayMaxConcurrentPerKey),
     appExists: async (appId) => (await store.getApp(appId)) !== undefined,
   });
   // Batches run their lines through the gateway in the background; state is in the store, so they resume after a restart.

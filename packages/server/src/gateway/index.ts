@@ -19,7 +19,6 @@ export {
   toOpenAiError,
   type OpenAiErrorBody,
 } from './errors.ts';
-export { KeyConcurrency } from './concurrency.ts';
 export { Keys, hashKey, looksLikeKey, type KeyInput, type KeyUpdate, type KeyView, type KeysOptions } from './keys.ts';
 export { RateLimits, formatReset, rateLimitHeaders, type KeyLimits, type LimitCheck, type LimitState } from './limits.ts';
 export { RedisRateLimits, type RedisRateLimitsOptions } from './redis-limits.ts';
@@ -38,5 +37,7 @@ export {
   type GatewayModels,
   type OpenedStream,
 } from './service.ts';
+export { legacyToChat, TextCompletionChunks, textCompletionBody } from './legacy-completions.ts';
+export { MODERATION_CATEGORIES, Moderations, moderationTexts, type ModerationRules, type ModerationUpstream } from './moderations.ts';
 export { parseChatBody, parseEmbeddingsBody, type ChatBody, type EmbeddingsBody } from './validate.ts';
 export { ChunkWriter, SSE_DONE, completionBody, embeddingBase64, wireUsage, type WireUsage } from './wire.ts';

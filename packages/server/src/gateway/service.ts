@@ -25,7 +25,7 @@ import {
 } from './errors.ts';
 import type { Keys } from './keys.ts';
 import { looksLikeKey } from './keys.ts';
-import type { KeyConcurrency } from './concurrency.ts';
+import { TURN_WAIT_MS, type Turns } from '../turns.ts';
 import { rateLimitHeaders, type KeyLimits } from './limits.ts';
 import { parseChatBody, parseEmbeddingsBody, type ChatBody, type EmbeddingsBody } from './validate.ts';
 import { completionBody, embeddingBase64 } from './wire.ts';
@@ -44,7 +44,7 @@ export interface GatewayDeps {
   budgets: { check(appId: string, scope: BudgetScope, limitUsd: number | null | undefined): Promise<BudgetCheck> };
   limits: KeyLimits;
   /** Calls one key may have running at once on this node; absent: no cap. */
-  concurrency?: KeyConcurrency;
+  concurrency?: Turns;
   masterKey: string;
   /** The app the master key acts for when no X-Warbler-App names one. */
   defaultAppId: string;
@@ -208,17 +208,32 @@ export class Gateway {
   }
 
   /**
-   * Takes one of the key's running slots for a call about to start, and
-   * returns what gives it back (call it when the call has ended, however it
-   * ended; a second call does nothing). Throws a 429 when the key already has
-   * as many calls running as this node allows, so one key cannot crowd out
-   * every other tenant's calls. The master key (the operator's) is not capped.
+   * admit() for calls that cost nothing and name no model of ours
+   * (moderations): only the key's RPM bucket, so a free endpoint cannot be
+   * used to flood the server.
    */
-  enter(caller: GatewayCaller): () => void {
+  async admitUnbilled(caller: GatewayCaller): Promise<Admission> {
+    const key = caller.key;
+    const headers: Record<string, string> = {};
+    if (!key || (key.rpm === null && key.tpm === null)) return { headers, reservedTokens: 0 };
+    const check = await this.deps.limits.take(key.id, key.rpm, key.tpm, 0);
+    rateLimitHeaders(check, headers);
+    if (!check.ok) throw limitError(key, check.kind!, { prompt: 0, completion: 0 }, check.retryAfterMs ?? 1000, false, headers);
+    return { headers, reservedTokens: 0 };
+  }
+
+  /**
+   * Takes one of the key's running slots for a call about to start (waiting
+   * a moment for one when the key is at its cap), and returns what gives it
+   * back: call it when the call has ended, however it ended; a second call
+   * does nothing. Throws a 429 when no slot came, so one key cannot crowd
+   * out every other tenant's calls. The master key (the operator's) is not capped.
+   */
+  async enter(caller: GatewayCaller, signal?: AbortSignal): Promise<() => void> {
     const key = caller.key;
     const cap = this.deps.concurrency;
     if (!key || !cap) return () => {};
-    if (!cap.enter(key.id)) throw tooManyRunning(cap.max);
+    if (!(await cap.enter(key.id, signal))) throw tooManyRunning(cap.max);
     let left = false;
     return () => {
       if (left) return;
@@ -421,8 +436,8 @@ function tooLargeError(tpm: number, { prompt, completion }: { prompt: number; co
 function tooManyRunning(max: number): OpenAiError {
   return new OpenAiError(
     429,
-    `Too many requests running at once on this key: at most ${max} may run at the same time. ` +
-      'Wait for one to finish before starting another, or ask the operator to raise WARBLER_GATEWAY_MAX_CONCURRENT_PER_KEY.',
+    `Too many requests running at once on this key: at most ${max} run at the same time, and this one waited ${TURN_WAIT_MS / 1000} s for a turn. ` +
+      'Wait for your other requests to finish before starting more, or ask the operator to raise WARBLER_GATEWAY_MAX_CONCURRENT_PER_KEY.',
     'requests',
     'rate_limit_exceeded',
     null,

@@ -18,8 +18,14 @@ import {
 } from '../gateway/index.ts';
 import { isLlmError, quickPromptTokens } from '../llm/index.ts';
 import type { Metrics } from '../metrics/index.ts';
+import type { Moderations } from '../gateway/index.ts';
+import type { Responses } from '../gateway/responses/index.ts';
 import type { GatewayKeysDeps } from './gateway-keys.ts';
 import type { MetricsDeps } from './metrics.ts';
+import { legacyCompletionRoutes } from './v1-completions.ts';
+import type { V1RouteKit } from './v1-kit.ts';
+import { moderationRoutes } from './v1-moderations.ts';
+import { responsesRoutes } from './v1-responses.ts';
 
 /** Everything the gateway's HTTP routes need; absent when a test builds the HTTP server without the gateway. */
 export interface GatewayHttpDeps {
@@ -35,6 +41,10 @@ export interface V1Deps {
   logBodies: boolean;
   /** Largest request body, bytes (images come inline as data: URLs). */
   bodyLimit: number;
+  /** /v1/responses; absent: the routes are not served. */
+  responses?: Responses;
+  /** /v1/moderations; absent: the route is not served. */
+  moderations?: Moderations;
 }
 
 let streamSeq = 0;
@@ -65,6 +75,20 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
     if (deps.logBodies) request.log.info({ body: request.body, key_id: who.key?.id ?? null }, 'gateway request body');
   }
 
+  /** Counts the call against its key's running cap (a 429 when no turn comes) until the response is over or the client has gone. */
+  async function holdSlot(who: GatewayCaller, reply: FastifyReply): Promise<void> {
+    const gone = new AbortController();
+    let release: (() => void) | undefined;
+    reply.raw.once('close', () => {
+      gone.abort();
+      release?.();
+    });
+    const held = await gateway.enter(who, gone.signal);
+    // A client that left while waiting for its turn gives the slot back at once.
+    if (gone.signal.aborted) held();
+    else release = held;
+  }
+
   /** Aborts the upstream call when the client goes away before its answer is complete. */
   function abortOnClose(reply: FastifyReply): AbortController {
     const abort = new AbortController();
@@ -88,6 +112,7 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
 
   app.post('/v1/chat/completions', { bodyLimit: deps.bodyLimit, schema: { tags: ['gateway'], summary: 'OpenAI chat completions (JSON or SSE stream); Bearer: a virtual key or the master key' } }, async (request, reply) => {
     const who = await caller(request);
+    await holdSlot(who, reply);
     const chat = parseChatBody(request.body);
     logBody(request, who);
     const admission = await gateway.admit(who, chat.request.model, () => countPrompt(chat.request), () => quickPromptTokens(chat.request), chat.request);
@@ -136,6 +161,7 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
 
   app.post('/v1/embeddings', { bodyLimit: deps.bodyLimit, schema: { tags: ['gateway'], summary: 'OpenAI embeddings (float or base64)' } }, async (request, reply) => {
     const who = await caller(request);
+    await holdSlot(who, reply);
     const body = parseEmbeddingsBody(request.body);
     logBody(request, who);
     const admission = await gateway.admit(who, body.model, () => countEmbeddingTokens(body.input));
@@ -143,6 +169,12 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
     const answer = await gateway.embed(who, body, admission, { signal: abort.signal });
     return sendJson(reply, '/v1/embeddings', answer.body, answer.upstreamMs, admission.headers, answer.deployment);
   });
+
+  // Responses, legacy completions and moderations live in their own files; registered here, they answer errors in OpenAI's shape too.
+  const kit: V1RouteKit = { caller, holdSlot, abortOnClose, sendJson, logBody };
+  if (deps.responses) await app.register(responsesRoutes({ gateway, responses: deps.responses, bodyLimit: deps.bodyLimit, ...(metrics ? { metrics } : {}) }, kit));
+  await app.register(legacyCompletionRoutes({ gateway, bodyLimit: deps.bodyLimit }, kit));
+  if (deps.moderations) await app.register(moderationRoutes({ gateway, moderations: deps.moderations }, kit));
 
   app.get('/v1/models', { schema: { tags: ['gateway'], summary: 'The models this key may use' } }, async (request) => {
     const who = await caller(request);
