@@ -21,6 +21,8 @@ export interface ContextInput {
   summary: string;
   /** Knowledge block (retrieved passages), already formatted; empty when none. */
   knowledge: string;
+  /** Earlier lines of this conversation, folded out of the history, that the question refers back to; empty when none. */
+  recalled: string;
   /** Messages after the summary and any /reset, oldest first; the last one is what the agent answers. */
   history: Message[];
   names: ReadonlyMap<string, string>;
@@ -44,15 +46,66 @@ export function promptBudget(config: AgentConfig, facts: ModelFacts): number {
   return Math.max(256, window - config.max_tokens - SAFETY_TOKENS);
 }
 
+/** Most tokens a summary may take: the summary call's max_tokens, and the room folding keeps for it. */
+export const SUMMARY_MAX_TOKENS = 500;
+
 /**
- * System prompt, then knowledge, then the summary of older turns, then as
- * much recent history as fits the budget, newest kept first. What does not
- * fit is returned as overflow, never silently dropped.
+ * Tokens of conversation (summary + turns) this call may carry: the agent's
+ * history budget, within what the window leaves after the fixed parts
+ * (system prompt, knowledge, recalled lines).
+ */
+export function historyLimit(input: Pick<ContextInput, 'config' | 'facts'>, fixedTokens: number): number {
+  return Math.max(0, Math.min(input.config.history_tokens, promptBudget(input.config, input.facts) - fixedTokens));
+}
+
+/** Tokens of the parts of the prompt that are not conversation: the system prompt and the per-turn block. */
+export function fixedTokens(input: Omit<ContextInput, 'summary' | 'history'>): number {
+  const volatile = volatileText(input);
+  return 3 + countMessageTokens({ role: 'system', content: systemText({ ...input, summary: '' }) }) + (volatile ? countMessageTokens({ role: 'system', content: volatile }) : 0);
+}
+
+/** What each history message costs in the prompt (0 for those left out: recalled, streaming, failed without text). */
+export function turnCosts(input: Pick<ContextInput, 'agentId' | 'group' | 'names' | 'config' | 'facts' | 'history'>): number[] {
+  const vision = input.config.vision ?? input.facts.vision;
+  return input.history.map((m) => (skipped(m) ? 0 : countMessageTokens(textTurn(m, input)) + (m.type === 'image' && vision ? IMAGE_TOKENS : 0)));
+}
+
+/**
+ * How many of the oldest history messages to fold into the summary: none
+ * while summary and turns fit the limit; once they do not, enough that what
+ * stays plus a new summary takes about half of it (hysteresis), so the next
+ * turns fit without another summary call. The kept history starts at a
+ * person's message where it can, and the message being answered always stays.
+ */
+export function foldCount(history: readonly Message[], costs: readonly number[], summaryTokens: number, limit: number, agentId: string): number {
+  const total = costs.reduce((n, c) => n + c, summaryTokens);
+  if (total <= limit || history.length <= 1) return 0;
+  const target = Math.max(0, Math.floor(limit / 2) - SUMMARY_MAX_TOKENS);
+  let kept = 0;
+  let first = history.length;
+  for (let i = history.length - 1; i >= 0; i--) {
+    if (i < history.length - 1 && kept + costs[i]! > target) break;
+    kept += costs[i]!;
+    first = i;
+  }
+  while (first < history.length - 1 && history[first]!.sender_id === agentId) first++;
+  return first;
+}
+
+/**
+ * The prompt, ordered so that its beginning stays the same from turn to turn
+ * (providers cache a repeated prefix and bill it at a discount): the system
+ * prompt and the summary of older turns, then the turns, then what changes
+ * every turn (retrieved passages, recalled lines) just before the message
+ * being answered. History that does not fit the window (newest kept first)
+ * is returned as overflow, never silently dropped.
  */
 export async function buildContext(input: ContextInput): Promise<BuiltContext> {
   const budget = promptBudget(input.config, input.facts);
-  const system: ChatMessage[] = [{ role: 'system', content: systemText(input) }];
-  let used = system.reduce((n, m) => n + countMessageTokens(m), 3);
+  const system: ChatMessage = { role: 'system', content: systemText(input) };
+  const volatile = volatileText(input);
+  const perTurn: ChatMessage | undefined = volatile ? { role: 'system', content: volatile } : undefined;
+  let used = 3 + countMessageTokens(system) + (perTurn ? countMessageTokens(perTurn) : 0);
 
   const vision = input.config.vision ?? input.facts.vision;
   let imagesLeft = vision ? MAX_IMAGES : 0;
@@ -61,7 +114,7 @@ export async function buildContext(input: ContextInput): Promise<BuiltContext> {
   let firstKept = input.history.length;
   for (let i = input.history.length - 1; i >= 0; i--) {
     const m = input.history[i]!;
-    if (m.state === 'recalled' || m.state === 'streaming' || (m.state === 'failed' && !messageText(m))) {
+    if (skipped(m)) {
       firstKept = i;
       continue;
     }
@@ -85,27 +138,33 @@ export async function buildContext(input: ContextInput): Promise<BuiltContext> {
     firstKept = i;
   }
   turns.reverse();
+  const last = turns.pop();
   return {
-    messages: [...system, ...turns],
+    messages: [system, ...turns, ...(perTurn ? [perTurn] : []), ...(last ? [last] : [])],
     promptTokens: used,
     overflow: input.history.slice(0, firstKept),
     unseenImages,
   };
 }
 
-function systemText(input: ContextInput): string {
+const skipped = (m: Message) => m.state === 'recalled' || m.state === 'streaming' || (m.state === 'failed' && !messageText(m));
+
+/** The stable beginning: the operator's prompt, how to use knowledge when there is any, and the summary (which changes only when turns are folded). */
+function systemText(input: Pick<ContextInput, 'config' | 'summary'>): string {
   const parts = [input.config.system_prompt.trim()];
-  if (input.knowledge) {
-    parts.push(
-      'Answer from the knowledge below when it is relevant. Cite the passages you use with their numbers in square brackets, like [1]. If the knowledge does not cover the question, say so.',
-      input.knowledge,
-    );
+  if (input.config.knowledge_base_ids.length > 0) {
+    parts.push('Answer from the knowledge given with the question when it is relevant. Cite the passages you use with their numbers in square brackets, like [1]. If the knowledge does not cover the question, say so.');
   }
   if (input.summary) parts.push(`Summary of the conversation so far:\n${input.summary}`);
   return parts.join('\n\n');
 }
 
-function textTurn(m: Message, input: ContextInput): ChatMessage {
+/** What changes every turn: retrieved passages and recalled lines, placed after the stable part. */
+function volatileText(input: Pick<ContextInput, 'knowledge' | 'recalled'>): string {
+  return [input.knowledge, input.recalled].filter(Boolean).join('\n\n');
+}
+
+function textTurn(m: Message, input: Pick<ContextInput, 'agentId' | 'group' | 'names'>): ChatMessage {
   const mine = m.sender_id === input.agentId;
   let text = messageText(m);
   if (m.type === 'image' || m.type === 'file') {
@@ -126,7 +185,13 @@ export function summaryRequest(previous: string, turns: Message[], names: Readon
   return [
     {
       role: 'system',
-      content: 'You maintain a running summary of a chat for an assistant that can no longer see its older turns. Keep names, facts, decisions, open questions and the user\'s preferences. Write at most 200 words, in the language of the chat.',
+      content: [
+        'You maintain a running summary of a chat for an assistant that can no longer see its older turns.',
+        'Merge the new turns into the summary so far; drop nothing from it that still matters.',
+        'Copy every specific the user gave exactly as written: names, order, tracking, ticket and account numbers, codes, addresses, phone numbers, emails, dates, amounts, sizes and colours.',
+        'Keep decisions, promises made, open questions and the user\'s preferences. Leave out greetings and small talk.',
+        'Write at most 250 words, in the language of the chat, as short lines.',
+      ].join(' '),
     },
     { role: 'user', content: `${previous ? `Summary so far:\n${previous}\n\n` : ''}New turns to fold in:\n${lines.join('\n')}` },
   ];

@@ -12,6 +12,12 @@ export const AgentTool = z.object({
 });
 export type AgentTool = z.infer<typeof AgentTool>;
 
+/**
+ * The default history budget: room for 15–30 exchanges of chat verbatim, at most about $0.0012 of
+ * gpt-4o-mini input per reply (docs/decisions/0010-conversation-memory.md has the measurements).
+ */
+export const DEFAULT_HISTORY_TOKENS = 8_000;
+
 /** What an operator defines for an agent (REST, console or warbler.yaml). */
 export const AgentConfig = z.object({
   name: z.string().min(1).max(100),
@@ -22,6 +28,12 @@ export const AgentConfig = z.object({
   max_tokens: z.number().int().min(1).max(32_000).default(1_024),
   /** Most tokens of prompt (system + knowledge + history) per call; the model's window caps it. */
   context_tokens: z.number().int().min(512).max(1_000_000).optional(),
+  /**
+   * Most tokens of conversation (the summary of older turns plus the recent turns) sent per call. When a
+   * chat outgrows it, the oldest turns are folded into the summary, down to about half of it, so the next
+   * turns fit without another summary call. A chat's cost per turn is bounded by this, not by its length.
+   */
+  history_tokens: z.number().int().min(256).max(1_000_000).default(DEFAULT_HISTORY_TOKENS),
   knowledge_base_ids: z.array(z.string()).default([]),
   /** Passages retrieved per question. */
   top_k: z.number().int().min(1).max(20).default(4),

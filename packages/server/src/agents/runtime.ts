@@ -1,11 +1,12 @@
 import type { AgentStateFrame, Conversation, Message, MessageContent } from '@warbler/protocol';
 import { KeyedSerial, type MemberDirectory, type Messages, type PublishChatEvent, type StreamingReplies } from '../chat/index.ts';
 import { formatKnowledgeBlock, type Passage } from '../kb/index.ts';
-import { isLlmError, type ChatMessage, type LlmError, type LlmProvider, type RouterCallOptions, type ToolCall, type Usage } from '../llm/index.ts';
-import type { Store } from '../store/index.ts';
-import { buildContext, summaryRequest, truncatedSummary } from './context.ts';
+import { countTextTokens, isLlmError, type ChatMessage, type LlmError, type LlmProvider, type RouterCallOptions, type ToolCall, type Usage } from '../llm/index.ts';
+import type { AgentMemoryRow, Store } from '../store/index.ts';
+import { buildContext, fixedTokens, foldCount, historyLimit, SUMMARY_MAX_TOKENS, summaryRequest, truncatedSummary, turnCosts } from './context.ts';
 import type { Agent } from './definition.ts';
 import { modelFacts } from './models.ts';
+import { recalledBlock, recallEarlier } from './recall.ts';
 import { KNOWLEDGE_TOOL, MAX_TOOL_ROUNDS, toolDefinitions, type HttpTools } from './tools.ts';
 import { isReset, messageText, shouldReply } from './triggers.ts';
 
@@ -57,6 +58,8 @@ interface Running {
 
 /** Replies kept in the model's history per call, at most (older ones are summarized). */
 const HISTORY_PAGE = 200;
+/** Folded messages searched when a new message may refer back to them, newest first. */
+const RECALL_SCAN = 1_000;
 
 /**
  * AI agents as chat members. Each stored message on this node is offered to
@@ -267,44 +270,91 @@ export class AgentRuntime {
     }
   }
 
+  /**
+   * The prompt for a reply. History since the summary (or the last /reset) is
+   * sent as it is while it fits the agent's history budget; once it does not,
+   * the oldest turns are folded into the summary in one step, down to about
+   * half the budget, so the next turns need no summary call. Folded turns the
+   * new message seems to refer back to are quoted into the prompt.
+   */
   private async context(agent: Agent, conversation: Conversation, trigger: Message, passages: Passage[], call: AgentCallContext) {
     const { store } = this.deps;
     let memory = await store.getAgentMemory(agent.app_id, agent.id, conversation.id);
     const floor = Math.max(memory?.reset_seq ?? 0, memory?.summary_seq ?? 0);
     const page = await store.listMessages(agent.app_id, conversation.id, { before: trigger.seq + 1, limit: HISTORY_PAGE });
     let history = page.messages.filter((m) => m.seq > floor);
-    const senders = [...new Set(history.map((m) => m.sender_id))];
-    const names = new Map((await store.getUsers(agent.app_id, senders)).map((u) => [u.id, u.name]));
-    const facts = modelFacts(agent.config.model);
+    const names = new Map<string, string>();
+    await this.addNames(agent.app_id, names, history);
     const input = {
-      agentId: agent.id, config: agent.config, facts, group: conversation.kind !== 'direct', names,
+      agentId: agent.id, config: agent.config, facts: modelFacts(agent.config.model), group: conversation.kind !== 'direct', names,
       // An empty block still tells local/kb-answer a knowledge base is attached, so it says it found nothing.
       knowledge: agent.config.knowledge_base_ids.length > 0 ? formatKnowledgeBlock(passages) : '',
+      recalled: '',
       imageUrl: async (m: Message) => {
         const fileId = (m.content as { file_id?: unknown }).file_id;
         return typeof fileId === 'string' ? this.deps.imageUrl(agent.app_id, fileId) : undefined;
       },
     };
+    const limit = historyLimit(input, fixedTokens(input));
+    const fold = foldCount(history, turnCosts({ ...input, history }), summaryTokens(memory?.summary ?? ''), limit, agent.id);
+    if (fold > 0) {
+      memory = await this.fold(agent, conversation.id, memory, history.slice(0, fold), names, call);
+      history = history.slice(fold);
+    }
+    input.recalled = await this.recall(agent, conversation.id, memory, trigger);
     let built = await buildContext({ ...input, summary: memory?.summary ?? '', history });
     if (built.overflow.length === 0) return built;
-    // History outgrew the window: fold the turns that did not fit into the rolling summary.
-    const folded = built.overflow;
-    const summary = await this.summarize(agent, memory?.summary ?? '', folded, names, { ...call, purpose: 'summary' });
-    memory = {
-      app_id: agent.app_id, agent_id: agent.id, conversation_id: conversation.id, summary,
-      summary_seq: folded.at(-1)!.seq, reset_seq: memory?.reset_seq ?? 0, updated_at: Date.now(),
-    };
-    await store.putAgentMemory(memory);
+    // Still over the model's window (a large knowledge block, images): fold what did not fit too.
+    memory = await this.fold(agent, conversation.id, memory, built.overflow, names, call);
     history = history.filter((m) => m.seq > memory!.summary_seq);
-    built = await buildContext({ ...input, summary, history });
+    built = await buildContext({ ...input, summary: memory.summary, history });
     return built;
+  }
+
+  /** Folds `turns` (the oldest of the history) into the conversation's summary, and stores it with the conversation. */
+  private async fold(
+    agent: Agent, conversationId: string, memory: AgentMemoryRow | undefined, turns: Message[], names: ReadonlyMap<string, string>, call: AgentCallContext,
+  ): Promise<AgentMemoryRow> {
+    const summary = await this.summarize(agent, memory?.summary ?? '', turns, names, { ...call, purpose: 'summary' });
+    const next: AgentMemoryRow = {
+      app_id: agent.app_id, agent_id: agent.id, conversation_id: conversationId, summary,
+      summary_seq: turns.at(-1)!.seq, reset_seq: memory?.reset_seq ?? 0, updated_at: Date.now(),
+    };
+    await this.deps.store.putAgentMemory(next);
+    return next;
+  }
+
+  /** Folded turns (since the last /reset) that the new message shares rare words with, as a block for the prompt. */
+  private async recall(agent: Agent, conversationId: string, memory: AgentMemoryRow | undefined, trigger: Message): Promise<string> {
+    const question = messageText(trigger);
+    const resetSeq = memory?.reset_seq ?? 0;
+    const summarySeq = memory?.summary_seq ?? 0;
+    if (!question || summarySeq <= resetSeq) return '';
+    const earlier: Message[] = [];
+    for (let before = summarySeq + 1; earlier.length < RECALL_SCAN && before > resetSeq + 1;) {
+      const page = await this.deps.store.listMessages(agent.app_id, conversationId, { before, limit: HISTORY_PAGE });
+      if (page.messages.length === 0) break;
+      earlier.unshift(...page.messages.filter((m) => m.seq > resetSeq && m.state === 'complete' && (m.type === 'text' || messageText(m))));
+      before = page.messages[0]!.seq;
+    }
+    const found = recallEarlier(question, earlier);
+    if (found.length === 0) return '';
+    const names = new Map<string, string>();
+    await this.addNames(agent.app_id, names, found);
+    return recalledBlock(found, (m) => (m.sender_id === agent.id ? 'Assistant' : (names.get(m.sender_id) ?? m.sender_id)));
+  }
+
+  private async addNames(appId: string, names: Map<string, string>, messages: readonly Message[]): Promise<void> {
+    const missing = [...new Set(messages.map((m) => m.sender_id))].filter((id) => !names.has(id));
+    if (missing.length === 0) return;
+    for (const u of await this.deps.store.getUsers(appId, missing)) names.set(u.id, u.name);
   }
 
   private async summarize(agent: Agent, previous: string, turns: Message[], names: ReadonlyMap<string, string>, context: AgentCallContext): Promise<string> {
     if (agent.config.model.startsWith('local/')) return truncatedSummary(previous, turns);
     try {
       const done = await this.deps.models.complete(
-        { model: agent.config.model, messages: summaryRequest(previous, turns, names, agent.id), max_tokens: 400, temperature: 0 },
+        { model: agent.config.model, messages: summaryRequest(previous, turns, names, agent.id), max_tokens: SUMMARY_MAX_TOKENS, temperature: 0 },
         { context } as RouterCallOptions,
       );
       return done.text.trim() || truncatedSummary(previous, turns);
@@ -417,4 +467,7 @@ function addUsage(total: Usage, u: Usage): void {
 }
 
 const key = (appId: string, id: string) => `${appId}\u0000${id}`;
+
+/** What the summary takes in the prompt (the line that introduces it included). */
+const summaryTokens = (summary: string) => (summary ? countTextTokens(summary) + 10 : 0);
 

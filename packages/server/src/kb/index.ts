@@ -24,3 +24,5 @@ export {
   type KnowledgeStore,
 } from './service.ts';
 export { seedDocsDir } from './seed.ts';
+// The same terms as knowledge search, for agents that search a conversation's own history.
+export { queryTerms, searchTerms } from './terms.ts';
