@@ -276,6 +276,62 @@ export const SEED_PRICES: readonly ModelPrice[] = [
     perMillion: { input: '0.02', output: '0', batchInput: '0.01', batchOutput: '0' },
     source: 'https://openai.com/api/pricing/',
   }),
+  // The embedding models each preset serves by default (settings/build-router.ts). Each figure is
+  // from the provider's published price list as of 2025-10, not re-checked here (no web access):
+  // operators override them under `prices:` in warbler.yaml.
+  definePrice({
+    model: 'text-embedding-3-large',
+    currency: 'USD',
+    effectiveFrom: '2024-01-25',
+    perMillion: { input: '0.13', output: '0', batchInput: '0.065', batchOutput: '0' },
+    source: 'https://openai.com/api/pricing/',
+    note: 'from the published price list as of 2025-10, not re-checked here',
+  }),
+  // DashScope (Model Studio, China (Beijing) region): ¥0.0005 per 1K tokens for both; batch at half.
+  definePrice({
+    model: 'text-embedding-v3',
+    currency: 'CNY',
+    effectiveFrom: '2024-09-01',
+    perMillion: { input: '0.5', output: '0', batchInput: '0.25', batchOutput: '0' },
+    source: 'https://help.aliyun.com/zh/model-studio/models',
+    note: 'from the published price list as of 2025-10, not re-checked here',
+  }),
+  definePrice({
+    model: 'text-embedding-v4',
+    currency: 'CNY',
+    effectiveFrom: '2025-05-01',
+    perMillion: { input: '0.5', output: '0', batchInput: '0.25', batchOutput: '0' },
+    source: 'https://help.aliyun.com/zh/model-studio/models',
+    note: 'from the published price list as of 2025-10, not re-checked here',
+  }),
+  // Volcengine Ark: Doubao-embedding ¥0.0005 / 1K tokens, Doubao-embedding-large ¥0.0007 / 1K tokens.
+  definePrice({
+    model: 'doubao-embedding',
+    aliases: ['doubao-embedding-text'],
+    currency: 'CNY',
+    effectiveFrom: '2024-07-15',
+    perMillion: { input: '0.5', output: '0' },
+    source: 'https://www.volcengine.com/docs/82379/1544106',
+    note: 'from the published price list as of 2025-10, not re-checked here',
+  }),
+  definePrice({
+    model: 'doubao-embedding-large',
+    aliases: ['doubao-embedding-large-text'],
+    currency: 'CNY',
+    effectiveFrom: '2024-09-15',
+    perMillion: { input: '0.7', output: '0' },
+    source: 'https://www.volcengine.com/docs/82379/1544106',
+    note: 'from the published price list as of 2025-10, not re-checked here',
+  }),
+  // Ollama runs on the operator's own machine: no bill.
+  definePrice({
+    model: 'nomic-embed-text',
+    provider: 'ollama',
+    currency: 'USD',
+    effectiveFrom: '2024-01-01',
+    perMillion: { input: '0', output: '0' },
+    note: 'runs on your own Ollama server; costs nothing per token',
+  }),
 ];
 
 export const seedPriceTable = (): PriceTable => new PriceTable(SEED_PRICES);

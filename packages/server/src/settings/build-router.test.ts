@@ -1,7 +1,7 @@
 import { startUpstreamFixture, type UpstreamFixture } from '@warbler/upstream-fixture';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { collectChat, type AttemptReport, type ChatStreamPart, type LlmProvider, type Usage } from '../llm/index.ts';
-import { buildRouter, currencyRatesFrom, planRoutes, priceTableFrom } from './build-router.ts';
+import { collectChat, seedPriceTable, type AttemptReport, type ChatStreamPart, type LlmProvider, type Usage } from '../llm/index.ts';
+import { buildRouter, currencyRatesFrom, DEFAULT_MODELS, openAiPassThrough, planRoutes, priceTableFrom } from './build-router.ts';
 import { parseWarblerConfig, WarblerConfigError } from './warbler-file.ts';
 
 let fx: UpstreamFixture;
@@ -40,12 +40,18 @@ describe('default routes (no file)', () => {
     expect(routeMap(plan)).toEqual({
       'gpt-4o-mini': { deployments: ['openai/gpt-4o-mini → gpt-4o-mini'] },
       'gpt-4o': { deployments: ['openai/gpt-4o → gpt-4o'] },
+      'text-embedding-3-small': { deployments: ['openai/text-embedding-3-small → text-embedding-3-small'] },
+      'text-embedding-3-large': { deployments: ['openai/text-embedding-3-large → text-embedding-3-large'] },
       'deepseek-chat': { deployments: ['deepseek/deepseek-chat → deepseek-chat'] },
       'deepseek-reasoner': { deployments: ['deepseek/deepseek-reasoner → deepseek-reasoner'] },
       'qwen-plus': { deployments: ['qwen/qwen-plus → qwen-plus'] },
       'qwen-turbo': { deployments: ['qwen/qwen-turbo → qwen-turbo'] },
+      'text-embedding-v3': { deployments: ['qwen/text-embedding-v3 → text-embedding-v3'] },
+      'text-embedding-v4': { deployments: ['qwen/text-embedding-v4 → text-embedding-v4'] },
       'doubao-seed-1-6': { deployments: ['doubao/doubao-seed-1-6-250615 → doubao-seed-1-6-250615'] },
       'doubao-1-5-pro-32k': { deployments: ['doubao/doubao-1-5-pro-32k-250115 → doubao-1-5-pro-32k-250115'] },
+      'doubao-embedding': { deployments: ['doubao/doubao-embedding-text-240715 → doubao-embedding-text-240715'] },
+      'doubao-embedding-large': { deployments: ['doubao/doubao-embedding-large-text-240915 → doubao-embedding-large-text-240915'] },
       'local/kb-answer': { deployments: ['local/kb-answer → local/kb-answer'] },
     });
   });
@@ -197,5 +203,29 @@ describe('prices and rates from the file', () => {
   it('currency rates: built-in CNY unless the file sets one', () => {
     expect(currencyRatesFrom(undefined).toJSON()).toEqual({ USD: 1, CNY: 0.14 });
     expect(currencyRatesFrom(parseWarblerConfig('currency_rates: { CNY: 0.139, HKD: 0.128 }', {})).toJSON()).toEqual({ USD: 1, CNY: 0.139, HKD: 0.128 });
+  });
+});
+
+describe('embedding models by default', () => {
+  it('every model a preset serves by default has a seed price, embeddings included', () => {
+    const prices = seedPriceTable();
+    for (const [preset, models] of Object.entries(DEFAULT_MODELS)) {
+      for (const m of models ?? []) expect(prices.lookup(m.upstreamModel, { provider: preset }), `${preset}/${m.upstreamModel}`).toBeDefined();
+    }
+    expect(prices.lookup('doubao-embedding-large-text-240915')?.perMillion).toMatchObject({ input: 700_000, output: 0 });
+    expect(prices.lookup('text-embedding-v4')?.currency).toBe('CNY');
+    expect(prices.lookup('nomic-embed-text', { provider: 'ollama' })?.perMillion.input).toBe(0);
+  });
+
+  it('OLLAMA_BASE_URL serves nomic-embed-text; OpenAI embeddings come with OPENAI_API_KEY', () => {
+    const plan = planRoutes(undefined, { OLLAMA_BASE_URL: 'http://127.0.0.1:11434', OPENAI_API_KEY: 'k' }, { localProviders: local });
+    const routes = routeMap(plan);
+    expect(routes['nomic-embed-text']).toEqual({ deployments: ['ollama/nomic-embed-text → nomic-embed-text'] });
+    expect(routes['text-embedding-3-large']).toEqual({ deployments: ['openai/text-embedding-3-large → text-embedding-3-large'] });
+  });
+
+  it('moderation passes through to OpenAI only when an OpenAI key is configured', () => {
+    expect(openAiPassThrough(undefined, {})).toBeUndefined();
+    expect(openAiPassThrough(undefined, { OPENAI_API_KEY: 'sk-1', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' })).toMatchObject({ apiKey: 'sk-1', baseURL: 'http://127.0.0.1:9/v1' });
   });
 });

@@ -12,12 +12,14 @@ import {
   Router,
   customProvider,
   definePrice,
+  presetOptions,
   providerFromPreset,
   providersFromEnv,
   seedPriceTable,
   type Deployment,
   type LlmProvider,
   type ModelPrice,
+  type OpenAICompatibleOptions,
   type PresetName,
   type PriceTable,
   type Route,
@@ -32,11 +34,15 @@ type Env = Record<string, string | undefined>;
  * What each preset serves out of the box. Ark takes model ids (dated) as well
  * as endpoint ids; the dated ids below are the ones our seed prices describe
  * (unverified from this machine; override them under providers.doubao.models).
+ * Embedding models are served by default too, so /v1/embeddings works with
+ * nothing but a provider key (docs/decisions/0011-responses-api.md).
  */
 export const DEFAULT_MODELS: Readonly<Partial<Record<PresetName, readonly FileModel[]>>> = {
   openai: [
     { name: 'gpt-4o-mini', upstreamModel: 'gpt-4o-mini' },
     { name: 'gpt-4o', upstreamModel: 'gpt-4o' },
+    { name: 'text-embedding-3-small', upstreamModel: 'text-embedding-3-small' },
+    { name: 'text-embedding-3-large', upstreamModel: 'text-embedding-3-large' },
   ],
   deepseek: [
     { name: 'deepseek-chat', upstreamModel: 'deepseek-chat' },
@@ -45,11 +51,18 @@ export const DEFAULT_MODELS: Readonly<Partial<Record<PresetName, readonly FileMo
   qwen: [
     { name: 'qwen-plus', upstreamModel: 'qwen-plus' },
     { name: 'qwen-turbo', upstreamModel: 'qwen-turbo' },
+    { name: 'text-embedding-v3', upstreamModel: 'text-embedding-v3' },
+    { name: 'text-embedding-v4', upstreamModel: 'text-embedding-v4' },
   ],
   doubao: [
     { name: 'doubao-seed-1-6', upstreamModel: 'doubao-seed-1-6-250615' },
     { name: 'doubao-1-5-pro-32k', upstreamModel: 'doubao-1-5-pro-32k-250115' },
+    { name: 'doubao-embedding', upstreamModel: 'doubao-embedding-text-240715' },
+    { name: 'doubao-embedding-large', upstreamModel: 'doubao-embedding-large-text-240915' },
   ],
+  // Ollama serves what was pulled; chat models differ per machine, but this embedding model is the one its docs start with
+  // (`ollama pull nomic-embed-text`). DeepSeek has no embeddings API.
+  ollama: [{ name: 'nomic-embed-text', upstreamModel: 'nomic-embed-text' }],
 };
 
 export type LocalProviders = Readonly<Record<string, LlmProvider>> | ReadonlyMap<string, LlmProvider>;
@@ -181,6 +194,21 @@ export function planRoutes(file: WarblerFile | undefined, env: Env = process.env
   if (issues.length > 0) throw new WarblerConfigError(file?.path ?? 'warbler.yaml', issues);
 
   return { providers, routes: [...routes.values()], options: { ...(file?.router ?? {}) } };
+}
+
+/**
+ * The OpenAI provider's connection, for what the gateway passes straight to
+ * OpenAI (moderations): the file's provider on the openai preset, else
+ * OPENAI_API_KEY; undefined when neither gives a key.
+ */
+export function openAiPassThrough(file: WarblerFile | undefined, env: Env = process.env): OpenAICompatibleOptions | undefined {
+  const p = file?.providers.find((x) => x.preset === 'openai');
+  const options = presetOptions('openai', p ? {
+    ...(p.apiKey !== undefined ? { apiKey: p.apiKey } : {}),
+    ...(p.baseURL ? { baseURL: p.baseURL } : {}),
+    ...(Object.keys(p.headers).length > 0 ? { headers: p.headers } : {}),
+  } : {}, env);
+  return options.apiKey ? options : undefined;
 }
 
 /** The Router for this configuration: presets the environment enables, the file's providers and routes, and the local models. */

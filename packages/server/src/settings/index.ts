@@ -20,6 +20,7 @@ export {
   DEFAULT_MODELS,
   buildRouter,
   currencyRatesFrom,
+  openAiPassThrough,
   planRoutes,
   priceTableFrom,
   type BuildRouterOptions,
