@@ -29,6 +29,8 @@ describe('loadConfig', () => {
     expect(c.redisLimitsOnError).toBe('closed');
     expect(() => loadConfig({ WARBLER_REDIS_URL: 'http://x' })).toThrow(/WARBLER_REDIS_URL: must be a redis:\/\//);
     expect(() => loadConfig({ WARBLER_REDIS_LIMITS_ON_ERROR: 'maybe' })).toThrow(/WARBLER_REDIS_LIMITS_ON_ERROR/);
+    expect(loadConfig({}).batchLeaseMs).toBe(30_000);
+    expect(() => loadConfig({ WARBLER_BATCH_LEASE_MS: '10' })).toThrow(/WARBLER_BATCH_LEASE_MS: must be at least 1000/);
   });
 
   it('names every bad variable and what is wrong with it', () => {

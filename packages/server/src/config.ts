@@ -22,11 +22,18 @@ const EnvSchema = z.object({
     .optional(),
   /** While Redis is unreachable, /v1 key limits fall back to this node's own counts (open) or refuse calls with 503 (closed). */
   WARBLER_REDIS_LIMITS_ON_ERROR: z.enum(['open', 'closed']).default('open'),
+  /** How long a node's hold on a running batch lasts unless renewed: how soon another node resumes the batch of one that died. */
+  WARBLER_BATCH_LEASE_MS: z.coerce.number().int().min(1_000, 'must be at least 1000 (milliseconds)').default(30_000),
   WARBLER_MASTER_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   WARBLER_PUBLIC_URL: z.string().url().optional(),
   WARBLER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest upload accepted, bytes. */
   WARBLER_MAX_UPLOAD_BYTES: Bytes.default(20 * 1024 * 1024),
+  /**
+   * Uploads one user may have running at once on this node; more wait up to 30 s for a turn (unread), then get 429.
+   * Bounds the share of the server one user uploading as fast as it can takes from everyone else.
+   */
+  WARBLER_MAX_UPLOADS_PER_USER: z.coerce.number().int().positive().default(3),
   /** File download links live between one and two of these (seconds). */
   WARBLER_FILE_LINK_TTL_SECONDS: z.coerce.number().int().min(30, 'must be at least 30 (seconds)').max(3600, 'must be at most 3600 (seconds): a link is a bearer credential').default(300),
   /** Bytes the server will queue for one slow WebSocket before closing it with 4008. */
@@ -68,10 +75,13 @@ export interface Config {
   databaseTimeoutMs: number;
   redisUrl: string | undefined;
   redisLimitsOnError: 'open' | 'closed';
+  batchLeaseMs: number;
   masterKey: string | undefined;
   publicUrl: string | undefined;
   logLevel: z.infer<typeof EnvSchema>['WARBLER_LOG_LEVEL'];
   maxUploadBytes: number;
+  /** Uploads one user may have running at once on this node. */
+  maxUploadsPerUser: number;
   fileLinkTtlSeconds: number;
   ws: {
     maxBufferedBytes: number;
@@ -115,10 +125,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseTimeoutMs: e.WARBLER_DATABASE_TIMEOUT_MS,
     redisUrl: e.WARBLER_REDIS_URL,
     redisLimitsOnError: e.WARBLER_REDIS_LIMITS_ON_ERROR,
+    batchLeaseMs: e.WARBLER_BATCH_LEASE_MS,
     masterKey: e.WARBLER_MASTER_KEY,
     publicUrl: e.WARBLER_PUBLIC_URL,
     logLevel: e.WARBLER_LOG_LEVEL,
     maxUploadBytes: e.WARBLER_MAX_UPLOAD_BYTES,
+    maxUploadsPerUser: e.WARBLER_MAX_UPLOADS_PER_USER,
     fileLinkTtlSeconds: e.WARBLER_FILE_LINK_TTL_SECONDS,
     ws: {
       maxBufferedBytes: e.WARBLER_WS_MAX_BUFFER,

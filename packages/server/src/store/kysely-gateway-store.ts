@@ -211,6 +211,27 @@ export class KyselyGatewayStore implements GatewayStore {
     );
   }
 
+  async takeLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean> {
+    const until = now + ttlMs;
+    // Insert, or take over a row that is ours or expired; a row someone else holds is left alone and nothing comes back.
+    const row = await this.db
+      .insertInto('leases')
+      .values({ name, owner, until })
+      .onConflict((oc) =>
+        oc
+          .column('name')
+          .doUpdateSet({ owner, until })
+          .where((eb) => eb.or([eb('leases.owner', '=', owner), eb('leases.until', '<', now)])),
+      )
+      .returning('owner')
+      .executeTakeFirst();
+    return row?.owner === owner;
+  }
+
+  async dropLease(name: string, owner: string): Promise<void> {
+    await this.db.deleteFrom('leases').where('name', '=', name).where('owner', '=', owner).execute();
+  }
+
   async listBatchItems(appId: string, batchId: string): Promise<BatchItemRow[]> {
     const rows = await this.db
       .selectFrom('batch_items')

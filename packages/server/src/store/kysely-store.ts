@@ -588,6 +588,8 @@ export class KyselyStore implements Store {
   updateBatch: GatewayStore['updateBatch'] = (appId, batchId, patch, fromStatuses) => this.gateway.updateBatch(appId, batchId, patch, fromStatuses);
   listBatchesByStatus: GatewayStore['listBatchesByStatus'] = (statuses, limit) => this.gateway.listBatchesByStatus(statuses, limit);
   putBatchItems: GatewayStore['putBatchItems'] = (items) => this.gateway.putBatchItems(items);
+  takeLease: GatewayStore['takeLease'] = (name, owner, now, ttlMs) => this.gateway.takeLease(name, owner, now, ttlMs);
+  dropLease: GatewayStore['dropLease'] = (name, owner) => this.gateway.dropLease(name, owner);
   listBatchItems: GatewayStore['listBatchItems'] = (appId, batchId) => this.gateway.listBatchItems(appId, batchId);
 
   // ---- internals ----

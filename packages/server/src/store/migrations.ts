@@ -366,6 +366,17 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0010_leases': {
+    async up(db: Kysely<any>) {
+      // Several nodes on one database: a batch is run by the node holding its lease; a dead node's lease runs out and another takes it.
+      await db.schema
+        .createTable('leases')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('until', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -44,6 +44,16 @@ export interface GatewayStore {
   putBatchItems(items: BatchItemRow[]): Promise<void>;
   /** Every recorded line of a batch, by line number. */
   listBatchItems(appId: string, batchId: string): Promise<BatchItemRow[]>;
+
+  // ---- leases (work one node of several holds at a time) ----
+  /**
+   * Takes or renews the lease `name` for `owner` until `now + ttlMs`: true when
+   * it was free, expired (its `until` before `now`) or already `owner`'s. One
+   * statement, so of two nodes racing for a free lease exactly one gets it.
+   */
+  takeLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up, if `owner` still holds it. */
+  dropLease(name: string, owner: string): Promise<void>;
 }
 
 export interface ApiKeyRow {

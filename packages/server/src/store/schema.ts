@@ -25,6 +25,14 @@ export interface Database {
   batches: BatchesTable;
   batch_items: BatchItemsTable;
   responses: ResponsesTable;
+  leases: LeasesTable;
+}
+
+/** Work one node holds at a time (a batch's run), until `until` unless renewed; see 0010_leases. */
+export interface LeasesTable {
+  name: string;
+  owner: string;
+  until: number;
 }
 
 export interface AppsTable {

@@ -310,4 +310,23 @@ export function describeGatewayStoreContract(getStore: () => Store): void {
       await expect(store.putBatchItems([item(batch(app), 0)])).rejects.toBeInstanceOf(StoreNotFound);
     });
   });
+
+  describe('leases', () => {
+    it('gives a lease to one owner until it expires, renews it for that owner, and frees it when dropped', async () => {
+      const store = getStore();
+      const name = `batch:${Math.random().toString(36).slice(2)}`;
+      const [a, b] = await Promise.all([store.takeLease(name, 'node-a', 1_000, 30_000), store.takeLease(name, 'node-b', 1_000, 30_000)]);
+      expect([a, b].filter(Boolean)).toHaveLength(1);
+      const [holder, other] = a ? ['node-a', 'node-b'] : ['node-b', 'node-a'];
+      expect(await store.takeLease(name, other, 20_000, 30_000)).toBe(false);
+      expect(await store.takeLease(name, holder, 20_000, 30_000)).toBe(true);
+      // Renewed until 50 000: still held at 40 000, free after.
+      expect(await store.takeLease(name, other, 40_000, 30_000)).toBe(false);
+      expect(await store.takeLease(name, other, 50_001, 30_000)).toBe(true);
+      await store.dropLease(name, holder);
+      expect(await store.takeLease(name, holder, 50_002, 30_000)).toBe(false);
+      await store.dropLease(name, other);
+      expect(await store.takeLease(name, holder, 50_003, 30_000)).toBe(true);
+    });
+  });
 }

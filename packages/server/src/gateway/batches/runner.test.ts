@@ -74,7 +74,7 @@ async function setup() {
   const batches = new Batches({ store, files });
   const entry = { store, runners: [] as BatchRunner[] };
   open.push(entry);
-  const runner = (upstream: FakeUpstream, options: { perBatch?: number; maxConcurrent?: number; stopGraceMs?: number; now?: () => number } = {}) => {
+  const runner = (upstream: FakeUpstream, options: { perBatch?: number; maxConcurrent?: number; stopGraceMs?: number; now?: () => number; leaseMs?: number } = {}) => {
     const r = new BatchRunner({ store, files, execute: upstream.execute, models: () => ['m'], pollMs: 20, ...options });
     batches.signals = r;
     entry.runners.push(r);
@@ -282,5 +282,40 @@ describe('BatchRunner', () => {
       expect.objectContaining({ code: 'model_not_found', line: 3 }),
     ]);
     expect(upstream.calls).toEqual([]);
+  });
+});
+
+describe('BatchRunner on several nodes', () => {
+  it('runs each line once when two nodes drive batches from one store', async () => {
+    const { runner, submit, until } = await setup();
+    const upstream = new FakeUpstream(async (call) => {
+      await sleep(2);
+      return answer(call);
+    });
+    const [a, b] = [runner(upstream), runner(upstream)];
+    await Promise.all([a.start(), b.start()]);
+    const batches = await Promise.all([submit(jsonl(30)), submit(jsonl(30))]);
+    a.wake();
+    b.wake();
+    for (const batch of batches) expect(await until(batch.id, (x) => x.status === 'completed', 10_000)).toMatchObject({ request_completed: 30 });
+    expect(upstream.calls).toHaveLength(60);
+    expect(new Set(upstream.calls).size).toBe(30);
+    expect(upstream.calls.filter((c) => c === 'q0')).toHaveLength(2);
+  });
+
+  it('resumes a batch whose node stopped renewing its lease once the lease runs out', async () => {
+    const { store, runner, submit, until } = await setup();
+    const upstream = new FakeUpstream();
+    const batch = await submit(jsonl(5));
+    // A node that took the batch and died: its lease lasts 400 ms more.
+    const leasedAt = Date.now();
+    expect(await store.takeLease(`batch:${APP}:${batch.id}`, 'dead-node', leasedAt, 400)).toBe(true);
+    const r = runner(upstream, { leaseMs: 400 });
+    await r.start();
+    expect(upstream.calls).toEqual([]);
+    const done = await until(batch.id, (x) => x.status === 'completed');
+    expect(Date.now() - leasedAt).toBeGreaterThanOrEqual(400);
+    expect(done).toMatchObject({ request_completed: 5 });
+    expect(upstream.calls.sort()).toEqual(['q0', 'q1', 'q2', 'q3', 'q4']);
   });
 });

@@ -13,6 +13,14 @@
 // again. A stop lets lines in flight finish and record; lines still running
 // after the grace period are abandoned unrecorded and run again after the
 // restart (their first attempt is in the ledger as 'stopped').
+//
+// Several nodes on one database: a batch is driven by the node holding its
+// lease (store.takeLease), renewed every third of `leaseMs`. A node that dies
+// stops renewing; when the lease runs out another node takes the batch and
+// runs the lines not recorded. A line in flight on the dead node is sent
+// again (its first attempt's result was never recorded); every other line
+// runs once. A node that cannot renew in time starts no more lines.
+import { randomUUID } from 'node:crypto';
 import type { BatchItemRow, BatchRow, BatchStatus, GatewayStore } from '../../store/index.ts';
 import { mayUse, type GatewayCaller } from '../caller.ts';
 import type { GatewayFiles } from './files.ts';
@@ -22,7 +30,7 @@ import { lineRequestId, outputFileId, outputLine, type BatchEndpoint, type LineE
 
 export type BatchRunnerStore = Pick<
   GatewayStore,
-  'getBatch' | 'updateBatch' | 'listBatchesByStatus' | 'putBatchItems' | 'listBatchItems' | 'getGatewayFile' | 'getApiKey'
+  'getBatch' | 'updateBatch' | 'listBatchesByStatus' | 'putBatchItems' | 'listBatchItems' | 'getGatewayFile' | 'getApiKey' | 'takeLease' | 'dropLease'
 >;
 
 /** One input line's request, for the gateway core to run as if the key had sent it (limits, budget, router, ledger). */
@@ -72,6 +80,10 @@ export interface BatchRunnerOptions {
   keyRefreshMs?: number;
   log?: RunnerLog;
   now?: () => number;
+  /** This runner's name on its leases; unique per process by default. */
+  owner?: string;
+  /** How long a batch's lease lasts unless renewed: how soon another node resumes a dead node's batch. Default 30 s. */
+  leaseMs?: number;
 }
 
 const UNFINISHED: BatchStatus[] = ['validating', 'in_progress', 'finalizing', 'cancelling'];
@@ -100,6 +112,10 @@ interface Run {
   caller: GatewayCaller | undefined;
   callerReadAt: number;
   countsTimer: NodeJS.Timeout | undefined;
+  /** Renews the lease; the run stops starting lines once it could not. */
+  leaseTimer: NodeJS.Timeout | undefined;
+  leaseUntil: number;
+  leaseLost: boolean;
   promise: Promise<void>;
 }
 
@@ -115,6 +131,8 @@ export class BatchRunner {
   private readonly keyRefreshMs: number;
   private readonly log: RunnerLog;
   private readonly now: () => number;
+  private readonly owner: string;
+  private readonly leaseMs: number;
   private readonly active = new Map<string, Run>();
   /** Batches whose last drive failed (store down, disk full), and when to try again. */
   private readonly retryAt = new Map<string, { at: number; failures: number }>();
@@ -136,6 +154,8 @@ export class BatchRunner {
     this.keyRefreshMs = options.keyRefreshMs ?? 5_000;
     this.log = options.log ?? SILENT;
     this.now = options.now ?? Date.now;
+    this.owner = options.owner ?? randomUUID();
+    this.leaseMs = options.leaseMs ?? 30_000;
   }
 
   /** Resumes every unfinished batch in the store, then keeps looking for new ones. */
@@ -219,8 +239,40 @@ export class BatchRunner {
         continue;
       }
       if ((this.retryAt.get(key)?.at ?? 0) > now) continue;
-      this.launch(key, row);
+      const leased = await this.lease(row);
+      if (leased && !this.stopping && !this.active.has(key)) this.launch(key, leased);
+      else if (leased) await this.store.dropLease(leaseName(row), this.owner);
     }
+  }
+
+  /** Takes the batch's lease; the batch as it is now, or undefined when another node holds it or it is finished. */
+  private async lease(row: BatchRow): Promise<BatchRow | undefined> {
+    if (!(await this.store.takeLease(leaseName(row), this.owner, this.now(), this.leaseMs))) return undefined;
+    // The list may be older than the lease: the node that held it may have moved the batch on meanwhile.
+    const fresh = await this.store.getBatch(row.app_id, row.id);
+    if (fresh && UNFINISHED.includes(fresh.status)) return fresh;
+    await this.store.dropLease(leaseName(row), this.owner);
+    return undefined;
+  }
+
+  private renewLease(run: Run): void {
+    const name = leaseName(run.batch);
+    this.store.takeLease(name, this.owner, this.now(), this.leaseMs).then(
+      (held) => {
+        if (held) run.leaseUntil = this.now() + this.leaseMs;
+        else this.loseLease(run, 'another node holds its lease');
+      },
+      (err: unknown) => {
+        if (this.now() >= run.leaseUntil) this.loseLease(run, `its lease could not be renewed (${err instanceof Error ? err.message : String(err)})`);
+      },
+    );
+  }
+
+  private loseLease(run: Run, why: string): void {
+    if (run.leaseLost) return;
+    run.leaseLost = true;
+    run.soft.abort();
+    this.log.warn({ batch: run.batch.id, app: run.batch.app_id }, `batches: this node stops starting lines of the batch: ${why}; the lease holder runs the rest`);
   }
 
   private launch(key: string, batch: BatchRow): void {
@@ -238,10 +290,15 @@ export class BatchRunner {
       caller: undefined,
       callerReadAt: 0,
       countsTimer: undefined,
+      leaseTimer: undefined,
+      leaseUntil: this.now() + this.leaseMs,
+      leaseLost: false,
       promise: Promise.resolve(),
     };
     if (run.cancelled) run.soft.abort();
     this.active.set(key, run);
+    run.leaseTimer = setInterval(() => this.renewLease(run), Math.max(10, Math.floor(this.leaseMs / 3)));
+    run.leaseTimer.unref();
     run.promise = this.drive(run)
       .then(
         () => {
@@ -256,7 +313,10 @@ export class BatchRunner {
       )
       .finally(() => {
         if (run.countsTimer) clearTimeout(run.countsTimer);
+        clearInterval(run.leaseTimer);
         this.active.delete(key);
+        // Given up at once, so another node (or this one's next scan) resumes without waiting for it to run out.
+        if (!run.leaseLost) this.store.dropLease(leaseName(run.batch), this.owner).catch(() => {});
       });
   }
 
@@ -269,7 +329,7 @@ export class BatchRunner {
 
   private async drive(run: Run): Promise<void> {
     for (;;) {
-      if (this.stopping) return;
+      if (this.stopping || run.leaseLost) return;
       const status = run.batch.status;
       if (status === 'validating') await this.validate(run);
       else if (status === 'in_progress') {
@@ -349,7 +409,7 @@ export class BatchRunner {
     await Promise.all(inFlight);
     if (bulk.length > 0) await flushBulk();
     await this.writeCounts(run);
-    if (this.stopping) return false;
+    if (this.stopping || run.leaseLost) return false;
 
     const fresh = await this.store.getBatch(b.app_id, b.id);
     if (!fresh) return false;
@@ -390,7 +450,7 @@ export class BatchRunner {
   }
 
   private interrupted(run: Run): boolean {
-    return this.stopping || run.cancelled || this.now() >= run.batch.expires_at;
+    return this.stopping || run.leaseLost || run.cancelled || this.now() >= run.batch.expires_at;
   }
 
   private async acquire(run: Run): Promise<boolean> {
@@ -565,3 +625,5 @@ function customIdOf(raw: RawLine): string {
 function serverError(message: string) {
   return { error: { message, type: 'server_error', param: null, code: null } };
 }
+
+const leaseName = (b: Pick<BatchRow, 'app_id' | 'id'>) => `batch:${b.app_id}:${b.id}`;
