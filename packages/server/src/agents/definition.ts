@@ -45,6 +45,8 @@ export const AgentConfig = z.object({
   /** Overrides what Warbler knows of the model's vision support. */
   vision: z.boolean().optional(),
   avatar_url: z.string().url().nullable().optional(),
+  /** The guardrails policy (warbler.yaml guardrails.policies, or default / off); unset: the app's, else the default. */
+  guardrails: z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a policy name is letters, digits, ".", "_" or "-"').optional(),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 export type AgentConfigInput = z.input<typeof AgentConfig>;

@@ -50,6 +50,7 @@ export async function applyFileAgents(agents: Agents, knowledge: KnowledgeBases,
       ...(fileAgent.max_tokens !== undefined && { max_tokens: fileAgent.max_tokens }),
       ...(fileAgent.trigger && { trigger: fileAgent.trigger }),
       ...(fileAgent.monthly_budget_usd !== undefined && { monthly_budget_usd: fileAgent.monthly_budget_usd }),
+      ...(fileAgent.guardrails !== undefined && { guardrails: fileAgent.guardrails }),
       knowledge_base_ids: kbIds,
       tools: fileAgent.tools,
     });

@@ -3,9 +3,12 @@
 // It is read once at start and validated with zod; every error names the
 // place in the file (path and line) and what to write instead. Secrets stay
 // in the environment: the file refers to them as ${VAR}.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_POLICY, OFF_POLICY, PII_KINDS, type GuardrailsSettings, type PiiSettings, type PolicyOverride } from '../guardrails/index.ts';
 import { definePrice, PRESETS, toMicros, type ModelPrice, type PresetName } from '../llm/index.ts';
 import { parseHostPattern } from '../outbound/index.ts';
 
@@ -99,6 +102,8 @@ export interface FileAgent {
   tools: FileAgentTool[];
   trigger?: { group: 'mention' | 'all' };
   monthly_budget_usd?: number | null;
+  /** Guardrails policy name (guardrails.policies); unset: the app's or the default. */
+  guardrails?: string;
 }
 
 export interface WarblerFile {
@@ -117,6 +122,8 @@ export interface WarblerFile {
   agents: FileAgent[];
   /** Hosts agent tools may reach beyond public https addresses (see the outbound room). */
   outbound: { allowHosts: string[]; allowHttpHosts: string[] };
+  /** Sensitive words, PII masking, the injection screen; undefined without a guardrails: section. */
+  guardrails: GuardrailsSettings | undefined;
   /** Where a path of the file is (line and column), for errors found after loading. */
   locate(path: ReadonlyArray<string | number>): { line: number; column: number } | undefined;
 }
@@ -248,6 +255,7 @@ const RawAgent = z.strictObject({
     .transform((t) => (typeof t === 'string' ? { group: t } : t))
     .optional(),
   monthly_budget_usd: z.number().min(0).nullable().optional(),
+  guardrails: z.string().min(1).optional(),
 });
 
 const HostEntry = z.string().superRefine((entry, ctx) => {
@@ -263,6 +271,35 @@ const RawOutbound = z.strictObject({
   allow_http_hosts: z.array(HostEntry).default([]),
 });
 
+// ---- guardrails: word lists, personal data, the injection screen, and named policies that apps, agents and keys select.
+const PiiKindName = z.enum(PII_KINDS as [string, ...string[]], { message: `a kind of personal data is one of ${PII_KINDS.join(', ')}` });
+// false is short for "mask nothing"; an object's errors then point inside it (pii.mask[0]), not at the whole union.
+const RawPii = z.preprocess(
+  (v) => (v === false ? { mask: [] } : v),
+  z.strictObject({ mask: z.array(PiiKindName).default([...PII_KINDS]), restore_in_reply: z.boolean().default(false) }, { message: 'write pii: false, or { mask: [...], restore_in_reply: true|false }' }),
+);
+const RawWordList = z
+  .strictObject({
+    action: z.enum(['block', 'mask', 'flag'], { message: 'action must be block (refuse the call), mask (replace with ***) or flag (log and count only)' }),
+    words: z.array(z.string().trim().min(1, 'a word cannot be empty').max(200)).default([]),
+    /** One word a line; # starts a comment. Relative to this file's folder. */
+    file: z.string().min(1).optional(),
+  })
+  .refine((l) => l.words.length > 0 || l.file !== undefined, { message: 'give the list its words: [...] or a file: with one word a line' });
+const RawPolicy = z.strictObject({
+  lists: z.array(z.string().min(1)).optional(),
+  pii: RawPii.optional(),
+  injection_screen: z.boolean().optional(),
+});
+const RawGuardrails = z.strictObject({
+  lists: z.record(z.string().regex(NAME, 'a list name is letters, digits, ".", "_" or "-"'), RawWordList).default({}),
+  allow: z.array(z.string().trim().min(1)).default([]),
+  pii: RawPii.default({ mask: [], restore_in_reply: false }),
+  injection_screen: z.boolean().default(true),
+  policies: z.record(z.string().regex(NAME, 'a policy name is letters, digits, ".", "_" or "-"'), RawPolicy).default({}),
+  apps: z.record(z.string().min(1), z.string().min(1)).default({}),
+});
+
 const RawFile = z.strictObject({
   version: z.literal(1, { message: 'the only version is 1' }).optional(),
   providers: z.record(z.string().regex(NAME, 'a provider name is letters, digits, ".", "_" or "-" (no "/")'), RawProvider).default({}),
@@ -273,6 +310,7 @@ const RawFile = z.strictObject({
   currency_rates: z.record(z.string().regex(/^[A-Za-z]{3}$/, 'a currency is a 3-letter code such as CNY'), z.number().positive('a rate is USD per unit, above 0')).default({}),
   agents: z.array(RawAgent).default([]),
   outbound: RawOutbound.default({ allow_hosts: [], allow_http_hosts: [] }),
+  guardrails: RawGuardrails.optional(),
 });
 
 type RawFile = z.infer<typeof RawFile>;
@@ -350,7 +388,60 @@ function parseDeployment(entry: z.infer<typeof DeploymentEntry>, routeModel: str
   return { provider: entry.provider, model, id: entry.id ?? `${entry.provider}/${model}` };
 }
 
-function normalise(raw: RawFile, env: Env, issues: Issue[]): Omit<WarblerFile, 'path' | 'locate'> {
+const piiSettings = (raw: z.infer<typeof RawPii>): PiiSettings => ({ mask: raw.mask as PiiSettings['mask'], restoreInReply: raw.restore_in_reply });
+
+/** One word a line; blank lines and # comments skipped. */
+function readWordFile(file: string): string[] {
+  return readFileSync(file, 'utf8').split(/\r?\n/).map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+}
+
+function normaliseGuardrails(raw: RawFile['guardrails'], agents: RawFile['agents'], baseDir: string, issues: Issue[]): GuardrailsSettings | undefined {
+  const names = new Set(raw ? Object.keys(raw.policies) : []);
+  agents.forEach((a, i) => {
+    if (a.guardrails && a.guardrails !== DEFAULT_POLICY && a.guardrails !== OFF_POLICY && !names.has(a.guardrails)) {
+      issues.push({ path: ['agents', i, 'guardrails'], message: `no guardrails policy named "${a.guardrails}"; declare it under guardrails.policies, or use default or off` });
+    }
+  });
+  if (!raw) return undefined;
+  const lists: GuardrailsSettings['lists'] = [];
+  for (const [name, l] of Object.entries(raw.lists)) {
+    const words = [...l.words];
+    if (l.file !== undefined) {
+      const file = resolvePath(baseDir, l.file);
+      try {
+        words.push(...readWordFile(file));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        issues.push({ path: ['guardrails', 'lists', name, 'file'], message: `cannot read ${file} (${code === 'ENOENT' ? 'there is no such file' : (err as Error).message}); paths are relative to this file's folder` });
+      }
+    }
+    lists.push({ name, action: l.action, words });
+  }
+  const listNames = new Set(lists.map((l) => l.name));
+  const policies: Record<string, PolicyOverride> = {};
+  for (const [name, p] of Object.entries(raw.policies)) {
+    if (name === DEFAULT_POLICY || name === OFF_POLICY) {
+      issues.push({ path: ['guardrails', 'policies', name], message: `"${name}" is built in (${name === OFF_POLICY ? 'every guardrail off' : 'the top-level settings'}); pick another name` });
+      continue;
+    }
+    p.lists?.forEach((l, i) => {
+      if (!listNames.has(l)) issues.push({ path: ['guardrails', 'policies', name, 'lists', i], message: `no list named "${l}"; declared: ${[...listNames].join(', ') || 'none'}` });
+    });
+    policies[name] = {
+      ...(p.lists ? { lists: p.lists } : {}),
+      ...(p.pii !== undefined ? { pii: piiSettings(p.pii) } : {}),
+      ...(p.injection_screen !== undefined ? { injectionScreen: p.injection_screen } : {}),
+    };
+  }
+  for (const [app, policy] of Object.entries(raw.apps)) {
+    if (policy !== DEFAULT_POLICY && policy !== OFF_POLICY && !names.has(policy)) {
+      issues.push({ path: ['guardrails', 'apps', app], message: `no guardrails policy named "${policy}"; declare it under guardrails.policies, or use default or off` });
+    }
+  }
+  return { lists, allow: raw.allow, pii: piiSettings(raw.pii), injectionScreen: raw.injection_screen, policies, apps: raw.apps };
+}
+
+function normalise(raw: RawFile, env: Env, issues: Issue[], baseDir = process.cwd()): Omit<WarblerFile, 'path' | 'locate'> {
   const providers: FileProvider[] = [];
   const skippedProviders: WarblerFile['skippedProviders'] = [];
   for (const [name, p] of Object.entries(raw.providers)) {
@@ -464,7 +555,8 @@ function normalise(raw: RawFile, env: Env, issues: Issue[]): Omit<WarblerFile, '
   };
 
   const outbound = { allowHosts: raw.outbound.allow_hosts, allowHttpHosts: raw.outbound.allow_http_hosts };
-  return { providers, skippedProviders, routes, defaultRoutes: raw.default_routes, router, prices, currencyRates, agents, outbound };
+  const guardrails = normaliseGuardrails(raw.guardrails, raw.agents, baseDir, issues);
+  return { providers, skippedProviders, routes, defaultRoutes: raw.default_routes, router, prices, currencyRates, agents, outbound, guardrails };
 }
 
 // ---------------------------------------------------------------- positions
@@ -535,7 +627,7 @@ export function parseWarblerConfig(text: string, env: Env = process.env, path?: 
     throw new WarblerConfigError(file, issues);
   }
   const issues: Issue[] = [];
-  const result = normalise(parsed.data, env, issues);
+  const result = normalise(parsed.data, env, issues, path ? dirname(resolvePath(path)) : process.cwd());
   if (issues.length > 0) throw new WarblerConfigError(file, issues.map((i) => toIssue(i.path, i.message)));
   return { path, ...result, locate: (at) => locate(at) };
 }
