@@ -4,6 +4,7 @@ import { ConversationView } from '../chat/ConversationView.tsx';
 import { ChatStore } from '../chat/store.ts';
 import { useI18n } from '../ui/i18n.tsx';
 import { useStore } from '../ui/useStore.ts';
+import { DEFAULT_HISTORY_TOKENS, formatMoney, replyCost, type ModelPrice } from './agent-budget.ts';
 import type { ConsoleApi } from './client.ts';
 import { useLoad } from './useLoad.ts';
 
@@ -14,6 +15,7 @@ interface Agent {
   system_prompt: string;
   temperature?: number;
   max_tokens: number;
+  history_tokens?: number;
   top_k: number;
   knowledge_base_ids: string[];
   tools: unknown[];
@@ -27,6 +29,7 @@ interface Draft {
   system_prompt: string;
   temperature: string;
   max_tokens: string;
+  history: string;
   top_k: string;
   knowledge_base_ids: string[];
   tools: string;
@@ -34,12 +37,12 @@ interface Draft {
   budget: string;
 }
 
-const blank: Draft = { name: '', model: 'local/kb-answer', system_prompt: 'You are a helpful assistant.', temperature: '', max_tokens: '1024', top_k: '4', knowledge_base_ids: [], tools: '[]', trigger: 'mention', budget: '' };
+const blank: Draft = { name: '', model: 'local/kb-answer', system_prompt: 'You are a helpful assistant.', temperature: '', max_tokens: '1024', history: String(DEFAULT_HISTORY_TOKENS), top_k: '4', knowledge_base_ids: [], tools: '[]', trigger: 'mention', budget: '' };
 
 function draftOf(a: Agent): Draft {
   return {
     name: a.name, model: a.model, system_prompt: a.system_prompt, temperature: a.temperature?.toString() ?? '', max_tokens: String(a.max_tokens),
-    top_k: String(a.top_k), knowledge_base_ids: a.knowledge_base_ids, tools: JSON.stringify(a.tools, null, 2), trigger: a.trigger.group,
+    history: String(a.history_tokens ?? DEFAULT_HISTORY_TOKENS), top_k: String(a.top_k), knowledge_base_ids: a.knowledge_base_ids, tools: JSON.stringify(a.tools, null, 2), trigger: a.trigger.group,
     budget: a.monthly_budget_usd?.toString() ?? '',
   };
 }
@@ -48,7 +51,7 @@ function draftOf(a: Agent): Draft {
 export function AgentsPage({ client }: { client: ConsoleApi }) {
   const { t } = useI18n();
   const agents = useLoad(() => client.call<{ agents: Agent[] }>('GET', '/api/agents'), [client]);
-  const models = useLoad(() => client.call<{ models: Array<{ name: string }> }>('GET', '/api/models'), [client]);
+  const models = useLoad(() => client.call<{ models: Array<{ name: string; price: ModelPrice | null }> }>('GET', '/api/models'), [client]);
   const kbs = useLoad(() => client.call<{ knowledge_bases: Array<{ id: string; name: string }> }>('GET', '/api/knowledge-bases'), [client]);
   const [editing, setEditing] = useState<string | 'new'>();
   const [trying, setTrying] = useState<Agent>();
@@ -84,6 +87,7 @@ export function AgentsPage({ client }: { client: ConsoleApi }) {
               client={client}
               agent={current}
               models={models.data?.models.map((m) => m.name) ?? []}
+              prices={new Map(models.data?.models.map((m) => [m.name, m.price]) ?? [])}
               kbs={kbs.data?.knowledge_bases ?? []}
               onSaved={(a) => { setLastSaved(a); agents.reload(); setEditing(a.id); }}
               onTry={current ? () => setTrying(current) : undefined}
@@ -97,10 +101,11 @@ export function AgentsPage({ client }: { client: ConsoleApi }) {
   );
 }
 
-function AgentForm({ client, agent, models, kbs, onSaved, onTry, justSaved = false }: {
+function AgentForm({ client, agent, models, prices, kbs, onSaved, onTry, justSaved = false }: {
   client: ConsoleApi;
   agent: Agent | undefined;
   models: string[];
+  prices: ReadonlyMap<string, ModelPrice | null>;
   kbs: Array<{ id: string; name: string }>;
   onSaved: (a: Agent) => void;
   onTry: (() => void) | undefined;
@@ -129,7 +134,7 @@ function AgentForm({ client, agent, models, kbs, onSaved, onTry, justSaved = fal
     const body = {
       name: d.name.trim(), model: d.model, system_prompt: d.system_prompt,
       ...(d.temperature.trim() !== '' && { temperature: Number(d.temperature) }),
-      max_tokens: Number(d.max_tokens), top_k: Number(d.top_k), knowledge_base_ids: d.knowledge_base_ids, tools,
+      max_tokens: Number(d.max_tokens), history_tokens: Number(d.history), top_k: Number(d.top_k), knowledge_base_ids: d.knowledge_base_ids, tools,
       trigger: { group: d.trigger }, monthly_budget_usd: d.budget.trim() === '' ? null : Number(d.budget),
     };
     try {
@@ -144,6 +149,7 @@ function AgentForm({ client, agent, models, kbs, onSaved, onTry, justSaved = fal
   };
 
   const modelChoices = models.includes(d.model) || !d.model ? models : [d.model, ...models];
+  const cost = replyCost({ historyTokens: Number(d.history), systemPrompt: d.system_prompt, maxTokens: Number(d.max_tokens) }, prices.get(d.model));
   return (
     <form className="card form-grid" onSubmit={submit} aria-label={agent ? t('agents.edit', { name: agent.name }) : t('agents.new')}>
       <div className="form-head">
@@ -160,6 +166,15 @@ function AgentForm({ client, agent, models, kbs, onSaved, onTry, justSaved = fal
       <label className="field wide"><span>{t('agents.prompt')}</span><textarea rows={5} value={d.system_prompt} onChange={(e) => set('system_prompt', e.target.value)} maxLength={20000} /></label>
       <label className="field"><span>{t('agents.temperature')}</span><input type="number" min={0} max={2} step={0.1} value={d.temperature} onChange={(e) => set('temperature', e.target.value)} /></label>
       <label className="field"><span>{t('agents.maxTokens')}</span><input type="number" min={1} max={32000} value={d.max_tokens} onChange={(e) => set('max_tokens', e.target.value)} /></label>
+      <label className="field">
+        <span>{t('agents.history')}</span>
+        <input type="number" min={256} max={1000000} step={1000} value={d.history} onChange={(e) => set('history', e.target.value)} aria-describedby="agent-history-cost" />
+        <span className="hint" id="agent-history-cost" data-testid="history-cost">
+          {cost
+            ? t('agents.historyCost', { cost: formatMoney(cost.atMost, cost.currency), cached: formatMoney(cost.cached, cost.currency), model: d.model, tokens: cost.promptTokens.toLocaleString() })
+            : t('agents.historyNoPrice', { model: d.model })}
+        </span>
+      </label>
       <label className="field"><span>{t('agents.topK')}</span><input type="number" min={1} max={20} value={d.top_k} onChange={(e) => set('top_k', e.target.value)} /></label>
       <label className="field">
         <span>{t('agents.trigger')}</span>

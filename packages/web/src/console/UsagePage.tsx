@@ -84,7 +84,7 @@ export function UsagePage({ client }: { client: ConsoleApi }) {
         <label className="field">
           <span>{t('usage.by')}</span>
           <select value={by} onChange={(e) => setBy(e.target.value as GroupBy)}>
-            {(['day', 'model', 'agent', 'key'] as const).map((g) => <option key={g} value={g}>{t(`usage.by.${g}`)}</option>)}
+            {(['day', 'model', 'agent', 'key', 'purpose'] as const).map((g) => <option key={g} value={g}>{t(`usage.by.${g}`)}</option>)}
           </select>
         </label>
         <fieldset className="field metric">

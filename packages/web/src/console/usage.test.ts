@@ -9,6 +9,8 @@ describe('usage table helpers', () => {
     expect(latencyByKey(calls, 'model')).toEqual(new Map([['gpt-4o-mini', 200], ['gpt-4o-mini-2024-07-18', 50]]));
     expect(latencyByKey(calls, 'day')).toEqual(new Map([['2026-01-02', 150]]));
     expect(latencyByKey(calls, 'agent')).toEqual(new Map([[null, 150]]));
+    const memory = [call({ purpose: 'reply', latency_ms: 100 }), call({ purpose: 'summary', latency_ms: 900 }), call({ latency_ms: 50 })];
+    expect(latencyByKey(memory, 'purpose')).toEqual(new Map([['reply', 100], ['summary', 900], [null, 50]]));
   });
 
   it('rounds the axis of a chart up to 1, 2 or 5 times a power of ten', () => {

@@ -1,7 +1,7 @@
 // Usage report shapes (GET /api/usage, /api/usage/calls) and what the
 // console derives from them: chart series, latency per group, CSV.
 
-export type GroupBy = 'day' | 'model' | 'agent' | 'key';
+export type GroupBy = 'day' | 'model' | 'agent' | 'key' | 'purpose';
 
 export interface UsageGroup {
   key: string | null;
@@ -31,6 +31,8 @@ export interface LedgerCall {
   upstream_model: string | null;
   agent_id: string | null;
   key_id: string | null;
+  /** 'reply', 'summary'; null for /v1 and older rows. */
+  purpose?: string | null;
   latency_ms: number;
   created_at: number;
 }
@@ -46,6 +48,7 @@ export function callKey(call: LedgerCall, by: GroupBy): string | null {
     case 'model': return call.upstream_model ?? call.model;
     case 'agent': return call.agent_id;
     case 'key': return call.key_id;
+    case 'purpose': return call.purpose ?? null;
   }
 }
 
