@@ -80,7 +80,7 @@ export function turnCosts(input: Pick<ContextInput, 'agentId' | 'group' | 'names
 export function foldCount(history: readonly Message[], costs: readonly number[], summaryTokens: number, limit: number, agentId: string): number {
   const total = costs.reduce((n, c) => n + c, summaryTokens);
   if (total <= limit || history.length <= 1) return 0;
-  const target = Math.max(0, Math.floor(limit / 2) - SUMMARY_MAX_TOKENS);
+  const target = Math.max(0, Math.floor(limit / 2) - Math.min(SUMMARY_MAX_TOKENS, Math.floor(limit / 4)));
   let kept = 0;
   let first = history.length;
   for (let i = history.length - 1; i >= 0; i--) {
