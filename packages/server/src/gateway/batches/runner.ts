@@ -21,6 +21,7 @@
 // again (its first attempt's result was never recorded); every other line
 // runs once. A node that cannot renew in time starts no more lines.
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { BatchItemRow, BatchRow, BatchStatus, GatewayStore } from '../../store/index.ts';
 import { mayUse, type GatewayCaller } from '../caller.ts';
 import type { GatewayFiles } from './files.ts';
@@ -154,7 +155,8 @@ export class BatchRunner {
     this.keyRefreshMs = options.keyRefreshMs ?? 5_000;
     this.log = options.log ?? SILENT;
     this.now = options.now ?? Date.now;
-    this.owner = options.owner ?? randomUUID();
+    // Host and process in the name, so an operator looking at the leases table can tell which node holds what.
+    this.owner = options.owner ?? `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
     this.leaseMs = options.leaseMs ?? 30_000;
   }
 
