@@ -6,16 +6,17 @@ import { Conversations, MemberDirectory, Messages, StreamingReplies } from './ch
 import type { Config } from './config.ts';
 import { lockDataDir } from './data-dir.ts';
 import { FileLinks, Files } from './files/index.ts';
-import { Gateway, Keys, noteGatewayAttempt, RateLimits, RedisRateLimits } from './gateway/index.ts';
+import { Gateway, Keys, Moderations, noteGatewayAttempt, RateLimits, RedisRateLimits } from './gateway/index.ts';
+import { Responses } from './gateway/responses/index.ts';
 import { Batches, BatchRunner, executeThroughGateway, GatewayFiles } from './gateway/batches/index.ts';
 import { buildHttp, defaultWebDist, Guards, webAppDeps } from './http/index.ts';
 import { createKbAnswerProvider, KB_ANSWER_MODEL, KnowledgeBases, seedDocsDir } from './kb/index.ts';
-import { costOf, SecretBox, type Router } from './llm/index.ts';
+import { costOf, SecretBox, UpstreamHttp, type Router } from './llm/index.ts';
 import { Metrics } from './metrics/index.ts';
 import { Outbound, OutboundPolicy } from './outbound/index.ts';
 import { Hub, LocalBroker, RealtimeGateway, RedisBroker, type Broker } from './realtime/index.ts';
 import { RedisLink } from './redis/index.ts';
-import { buildRouter, currencyRatesFrom, loadWarblerConfig, priceTableFrom } from './settings/index.ts';
+import { buildRouter, currencyRatesFrom, loadWarblerConfig, openAiPassThrough, priceTableFrom } from './settings/index.ts';
 import { openStore, type Store } from './store/index.ts';
 import { Apps, Authenticator, loadMasterKey, Users } from './tenancy/index.ts';
 import { Budgets, formatNanoAmount, INTERRUPTED_BY_SHUTDOWN, Ledger, settleInterruptedCalls } from './usage/index.ts';
@@ -105,6 +106,10 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     concurrency: new Turns(config.gatewayMaxConcurrentPerKey),
     appExists: async (appId) => (await store.getApp(appId)) !== undefined,
   });
+  // /v1/responses runs on the chat path and keeps its responses in the store; moderations go to OpenAI when it is configured.
+  const responses = new Responses(store);
+  const moderationUpstream = openAiPassThrough(file, config.env);
+  const moderations = new Moderations(moderationUpstream ? { upstream: new UpstreamHttp(moderationUpstream) } : {});
   // Batches run their lines through the gateway in the background; state is in the store, so they resume after a restart.
   const gatewayFiles = new GatewayFiles({ store, dir: path.join(config.dataDir, 'gateway-files') });
   const batchRunner = new BatchRunner({
@@ -165,7 +170,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       degraded: () => (broker.connected ? [] : ['redis']),
       batches: { gateway, files: gatewayFiles, batches },
       gateway: {
-        v1: { gateway, metrics, logBodies: config.logBodies, bodyLimit: config.maxUploadBytes },
+        v1: { gateway, metrics, logBodies: config.logBodies, bodyLimit: config.maxUploadBytes, responses, moderations },
         keys: { keys, budgets },
         metrics: { metrics, public: config.metricsPublic },
       },
@@ -240,6 +245,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         await ledger.close().catch((err: unknown) => http.log.error({ err }, 'ledger rows could not be written at shutdown'));
         budgets.close();
         await router.close();
+        await moderations.close();
         await outbound.close();
         await broker.close();
         await redis?.close();

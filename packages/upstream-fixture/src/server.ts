@@ -136,6 +136,24 @@ interface Plan {
   runningUsage: boolean;
 }
 
+const MODERATION_CATEGORIES = [
+  'harassment', 'harassment/threatening', 'hate', 'hate/threatening', 'illicit', 'illicit/violent',
+  'self-harm', 'self-harm/intent', 'self-harm/instructions', 'sexual', 'sexual/minors', 'violence', 'violence/graphic',
+];
+
+/** OpenAI's moderation answer: an input containing "kill" is flagged for violence, nothing else is. */
+function moderation(body: any): Record<string, unknown> {
+  const inputs: string[] = typeof body?.input === 'string' ? [body.input] : Array.isArray(body?.input) ? body.input.map((x: unknown) => (typeof x === 'string' ? x : JSON.stringify(x))) : [];
+  const results = inputs.map((text) => {
+    const violent = /\bkill/i.test(text);
+    const categories = Object.fromEntries(MODERATION_CATEGORIES.map((c) => [c, violent && c === 'violence']));
+    const scores = Object.fromEntries(MODERATION_CATEGORIES.map((c) => [c, violent && c === 'violence' ? 0.93 : 0.0001]));
+    const applied = Object.fromEntries(MODERATION_CATEGORIES.map((c) => [c, ['text']]));
+    return { flagged: violent, categories, category_scores: scores, category_applied_input_types: applied };
+  });
+  return { id: newId('modr-'), model: body?.model ?? 'omni-moderation-latest', results };
+}
+
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const data = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers });
@@ -399,6 +417,7 @@ export async function startUpstreamFixture(options: FixtureOptions = {}): Promis
       if (step && isFault(step) && (step.fault === 'rate_limit' || step.fault === 'status')) return sendFaultStatus(res, step, body?.model);
       return embeddings(req, res, body ?? {}, step);
     }
+    if (method === 'POST' && path === '/v1/moderations') return json(res, 200, moderation(body));
     json(res, 404, errorBody(`Unknown request URL: ${method} ${path}.`, 'invalid_request_error', 'unknown_url'));
   }
 

@@ -223,6 +223,21 @@ export class Gateway {
   }
 
   /**
+   * admit() for calls that cost nothing and name no model of ours
+   * (moderations): only the key's RPM bucket, so a free endpoint cannot be
+   * used to flood the server.
+   */
+  async admitUnbilled(caller: GatewayCaller): Promise<Admission> {
+    const key = caller.key;
+    const headers: Record<string, string> = {};
+    if (!key || (key.rpm === null && key.tpm === null)) return { headers, reservedTokens: 0 };
+    const check = await this.deps.limits.take(key.id, key.rpm, key.tpm, 0);
+    rateLimitHeaders(check, headers);
+    if (!check.ok) throw limitError(key, check.kind!, { prompt: 0, completion: 0 }, check.retryAfterMs ?? 1000, false, headers);
+    return { headers, reservedTokens: 0 };
+  }
+
+  /**
    * Takes one of the key's running slots for a call about to start (waiting
    * a moment for one when the key is at its cap), and returns what gives it
    * back: call it when the call has ended, however it ended; a second call

@@ -23,6 +23,7 @@ export type {
 export { LlmError, isLlmError, parseRetryAfter, type LlmErrorKind } from './errors.ts';
 export { collectChat } from './stream.ts';
 export { createOpenAICompatibleProvider, usageFromWire, type OpenAICompatibleOptions } from './openai-compatible.ts';
+export { UpstreamHttp, type UpstreamHttpOptions } from './upstream-http.ts';
 export {
   PRESETS,
   customProvider,

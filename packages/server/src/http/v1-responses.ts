@@ -1,0 +1,129 @@
+// The Responses API routes: create (JSON or SSE), retrieve, cancel, delete,
+// input items. Like the chat route, no zod: the body is checked by hand in
+// gateway/responses/request.ts, and the call takes the same admission,
+// limits and ledger path as /v1/chat/completions.
+import { performance } from 'node:perf_hooks';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { countPrompt, toOpenAiError, type Admission, type Gateway, type GatewayCaller } from '../gateway/index.ts';
+import { ResponseEventWriter, responseObject, type PreparedResponse, type Responses } from '../gateway/responses/index.ts';
+import { quickPromptTokens } from '../llm/index.ts';
+import type { Metrics } from '../metrics/index.ts';
+import { drained, sseHeaders, type V1RouteKit } from './v1-kit.ts';
+
+const ROUTE = '/v1/responses';
+const ms = (n: number) => (n > 0 ? n : 0).toFixed(3);
+const CANCELLED = { code: 'response_cancelled', message: 'The response was cancelled (POST /v1/responses/{id}/cancel) before it finished.', type: 'invalid_request_error', param: null };
+
+export interface ResponsesRouteDeps {
+  gateway: Gateway;
+  responses: Responses;
+  metrics?: Metrics;
+  bodyLimit: number;
+}
+
+type IdParams = { Params: { id: string } };
+
+export const responsesRoutes = (deps: ResponsesRouteDeps, kit: V1RouteKit): FastifyPluginAsync => async (app) => {
+  const { gateway, responses } = deps;
+  const tags = ['gateway'];
+
+  app.post(ROUTE, { bodyLimit: deps.bodyLimit, schema: { tags, summary: 'OpenAI Responses: create (JSON or SSE stream), translated to chat completions for every provider' } }, async (request, reply) => {
+    const who = await kit.caller(request);
+    await kit.holdSlot(who, reply);
+    const prepared = await responses.prepare(who, request.body);
+    kit.logBody(request, who);
+    const req = prepared.chat.request;
+    const admission = await gateway.admit(who, req.model, () => countPrompt(req), () => quickPromptTokens(req), req);
+    const abort = kit.abortOnClose(reply);
+    return prepared.body.stream ? stream(request, reply, who, prepared, admission, abort) : json(reply, who, prepared, admission, abort);
+  });
+
+  async function json(reply: FastifyReply, who: GatewayCaller, prepared: PreparedResponse, admission: Admission, abort: AbortController) {
+    const run = responses.track(who, prepared, abort, (status) => responseObject(prepared.head, status, [], null));
+    try {
+      const answer = await gateway.complete(who, prepared.chat, admission, { signal: abort.signal });
+      const body = await responses.finishJson(prepared, who, answer.body);
+      return kit.sendJson(reply, ROUTE, body, answer.upstreamMs, admission.headers, answer.deployment);
+    } catch (err) {
+      if (!run.cancelled) throw err;
+      const body = responseObject(prepared.head, 'cancelled', [], null);
+      await responses.keep(prepared, who, body);
+      return kit.sendJson(reply, ROUTE, body, 0, admission.headers, null);
+    } finally {
+      run.end();
+    }
+  }
+
+  async function stream(request: FastifyRequest, reply: FastifyReply, who: GatewayCaller, prepared: PreparedResponse, admission: Admission, abort: AbortController) {
+    const writer = new ResponseEventWriter(prepared.head);
+    const run = responses.track(who, prepared, abort, (status) => writer.snapshot(status));
+    let opened;
+    try {
+      // Errors until the first output leave as JSON with their status, as on the chat route.
+      opened = await gateway.openStream(who, prepared.chat, admission, abort.signal);
+    } catch (err) {
+      run.end();
+      if (!run.cancelled) throw err;
+      const body = writer.snapshot('cancelled');
+      await responses.keep(prepared, who, body);
+      return kit.sendJson(reply, ROUTE, body, 0, admission.headers, null);
+    }
+    const preUpstream = reply.elapsedTime - (performance.now() - opened.upstreamStart);
+    deps.metrics?.gatewayOverhead(ROUTE, preUpstream / 1000);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, sseHeaders(admission.headers, request.id, ms(preUpstream), opened.deployment || null));
+    res.write(writer.opening());
+    try {
+      let part = opened.first;
+      for (;;) {
+        if (part.type === 'error') {
+          // A client that left is told nothing and nothing is kept; a cancel is kept as cancelled.
+          if (abort.signal.aborted && !run.cancelled) break;
+          const failed = run.cancelled ? writer.fail(CANCELLED, part.usage ?? null, 'cancelled') : writer.fail(toOpenAiError(part.error).toJSON().error, part.usage ?? null);
+          await responses.keep(prepared, who, failed.response);
+          res.write(failed.text);
+          break;
+        }
+        if (part.type === 'finish') {
+          const done = writer.finish(part.finishReason, part.usage);
+          // Kept before the client hears it is done, so its next turn finds it.
+          await responses.keep(prepared, who, done.response);
+          res.write(done.text);
+          break;
+        }
+        const text = writer.part(part);
+        if (text && !res.write(text)) await drained(res);
+        const next = await opened.parts.next();
+        if (next.done) break;
+        part = next.value;
+      }
+    } catch (err) {
+      request.log.error({ err }, 'responses stream failed after its first event');
+    } finally {
+      run.end();
+      await opened.parts.return(undefined);
+      res.end();
+    }
+  }
+
+  app.get<IdParams>(`${ROUTE}/:id`, { schema: { tags, summary: 'A stored response (or one still running on this node)' } }, async (request) => {
+    const who = await kit.caller(request);
+    return responses.retrieve(who, request.params.id);
+  });
+
+  app.post<IdParams>(`${ROUTE}/:id/cancel`, { schema: { tags, summary: 'Stops a response still running on this node' } }, async (request) => {
+    const who = await kit.caller(request);
+    return responses.cancel(who, request.params.id);
+  });
+
+  app.delete<IdParams>(`${ROUTE}/:id`, { schema: { tags, summary: 'Deletes a stored response' } }, async (request) => {
+    const who = await kit.caller(request);
+    return responses.delete(who, request.params.id);
+  });
+
+  app.get<IdParams & { Querystring: Record<string, unknown> }>(`${ROUTE}/:id/input_items`, { schema: { tags, summary: "A stored response's input items" } }, async (request) => {
+    const who = await kit.caller(request);
+    return responses.inputItems(who, request.params.id, request.query);
+  });
+};
