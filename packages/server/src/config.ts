@@ -57,6 +57,11 @@ const EnvSchema = z.object({
    * retry it). Bounds the share of the server one key's traffic can take from other tenants; raise it for a key-heavy batch client.
    */
   WARBLER_GATEWAY_MAX_CONCURRENT_PER_KEY: z.coerce.number().int().positive().default(16),
+  /**
+   * Agent replies one person may be waiting for at once (queued or streaming, over all their conversations); a message
+   * to an agent beyond that is refused with rate_limited, not stored. Bounds the model calls one person can queue.
+   */
+  WARBLER_AGENT_REPLIES_PER_USER: z.coerce.number().int().positive().default(5),
   /** Grace period for in-flight work on SIGTERM. */
   WARBLER_SHUTDOWN_GRACE_MS: Bytes.default(10_000),
   /** The web app's sign-in by name (anyone can be anyone): for trying Warbler out; switch it off in production. */
@@ -97,6 +102,8 @@ export interface Config {
   };
   /** /v1 calls one gateway key may have running at once on this node. */
   gatewayMaxConcurrentPerKey: number;
+  /** Agent replies one person may be waiting for at once. */
+  agentRepliesPerUser: number;
   shutdownGraceMs: number;
   devSignIn: boolean;
   metricsPublic: boolean;
@@ -145,6 +152,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       handshakeBurst: e.WARBLER_WS_HANDSHAKE_BURST,
     },
     gatewayMaxConcurrentPerKey: e.WARBLER_GATEWAY_MAX_CONCURRENT_PER_KEY,
+    agentRepliesPerUser: e.WARBLER_AGENT_REPLIES_PER_USER,
     shutdownGraceMs: e.WARBLER_SHUTDOWN_GRACE_MS,
     devSignIn: e.WARBLER_DEV_SIGN_IN === 'true' || e.WARBLER_DEV_SIGN_IN === '1',
     metricsPublic: e.WARBLER_METRICS_PUBLIC === 'true' || e.WARBLER_METRICS_PUBLIC === '1',

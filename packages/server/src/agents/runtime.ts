@@ -4,6 +4,7 @@ import { formatKnowledgeBlock, type Passage } from '../kb/index.ts';
 import { countTextTokens, isLlmError, type ChatMessage, type LlmError, type LlmProvider, type RouterCallOptions, type ToolCall, type Usage } from '../llm/index.ts';
 import type { AgentMemoryRow, Store } from '../store/index.ts';
 import { buildContext, fixedTokens, foldCount, historyLimit, SUMMARY_MAX_TOKENS, summaryRequest, truncatedSummary, turnCosts } from './context.ts';
+import { WarblerError } from '../errors.ts';
 import type { Agent } from './definition.ts';
 import { modelFacts } from './models.ts';
 import { recalledBlock, recallEarlier } from './recall.ts';
@@ -47,6 +48,8 @@ export interface RuntimeDeps {
   /** Cost of one reply for the message's footer; undefined when the model has no price. */
   costOf?: (model: string, usage: Usage) => { currency: string; amount: string } | undefined;
   onError: (err: unknown, where: string) => void;
+  /** Agent replies one person may be waiting for at once (queued or streaming, over all conversations); default 5. */
+  repliesPerUser?: number;
 }
 
 interface Running {
@@ -78,6 +81,8 @@ export class AgentRuntime {
   /** Agent replies in a row per conversation since a person last spoke (the loop guard). */
   private readonly chains = new Map<string, number>();
   private readonly inFlight = new Set<Promise<void>>();
+  /** Agent replies each person is waiting for (queued or streaming), by app and sender: what admitSend() bounds. */
+  private readonly waitingFor = new Map<string, number>();
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: RuntimeDeps) {}
@@ -128,6 +133,27 @@ export class AgentRuntime {
     return true;
   }
 
+  /**
+   * Refuses a person's message before it is stored when agents are still
+   * answering as many of their messages as one person may have waiting, and
+   * it goes to a conversation with an agent in it. Each reply is a model call
+   * and a stream: without a bound, one person sending as fast as they can
+   * queues replies without end, spending the app's budget and keeping the
+   * server streaming long after they stop.
+   */
+  async admitSend(appId: string, conversationId: string, senderId: string): Promise<void> {
+    if (!this.agentsPerApp.has(appId) || this.agents.has(key(appId, senderId))) return;
+    const waiting = this.waitingFor.get(key(appId, senderId)) ?? 0;
+    if (waiting < (this.deps.repliesPerUser ?? 5)) return;
+    const members = await this.deps.directory.members(appId, conversationId);
+    if (![...members.keys()].some((id) => this.agents.has(key(appId, id)))) return;
+    throw new WarblerError(
+      'rate_limited',
+      `AI agents are still answering ${waiting} of your messages; this one was not sent. Wait for their replies, then send it again ` +
+        '(the operator can raise WARBLER_AGENT_REPLIES_PER_USER).',
+    );
+  }
+
   private track(work: Promise<void>): void {
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
@@ -156,11 +182,20 @@ export class AgentRuntime {
       const chain = this.chains.get(convKey) ?? 0;
       for (const agent of candidates) {
         if (!shouldReply(agent, conversation.kind, message, senderAgent !== undefined, chain)) continue;
-        this.track(this.turns.run(`${convKey}\u0000${agent.id}`, () => this.answer(agent, conversation, message)));
+        const asker = senderAgent ? undefined : key(message.app_id, message.sender_id);
+        if (asker) this.waitingFor.set(asker, (this.waitingFor.get(asker) ?? 0) + 1);
+        const reply = this.turns.run(`${convKey}\u0000${agent.id}`, () => this.answer(agent, conversation, message));
+        this.track(asker ? reply.finally(() => this.answered(asker)) : reply);
       }
     } catch (err) {
       this.deps.onError(err, 'offering a message to agents');
     }
+  }
+
+  private answered(asker: string): void {
+    const left = (this.waitingFor.get(asker) ?? 1) - 1;
+    if (left > 0) this.waitingFor.set(asker, left);
+    else this.waitingFor.delete(asker);
   }
 
   private async answer(agent: Agent, conversation: Conversation, trigger: Message): Promise<void> {

@@ -16,6 +16,9 @@ export interface SendInput {
   content: MessageContent;
 }
 
+/** Refuses a send before it is stored by throwing a WarblerError. */
+export type SendCheck = (appId: string, conversationId: string, senderId: string) => Promise<void>;
+
 const TYPING_EVERY_MS = 1_500;
 /** Appends whose outcome the store could not report, remembered until retried (oldest forgotten first). */
 const MAX_UNSURE_APPENDS = 10_000;
@@ -31,6 +34,7 @@ export class Messages {
   private readonly lastTyping = new Map<string, number>();
   private readonly listeners = new Set<(message: Message) => void>();
   private overlay: (messages: Message[]) => Message[] = (messages) => messages;
+  private sendCheck: SendCheck = async () => {};
 
   constructor(
     private readonly store: Store,
@@ -41,6 +45,7 @@ export class Messages {
   async send(actor: Actor, input: SendInput): Promise<{ message: Message; duplicate: boolean }> {
     const senderId = this.senderOf(actor, input.sender_id);
     await this.conversations.requireMember(actor.appId, input.conversation_id, senderId);
+    await this.sendCheck(actor.appId, input.conversation_id, senderId);
     const content = await acceptContent(this.store, actor.appId, input.conversation_id, input.type, input.content);
     return this.append(actor, { conversation_id: input.conversation_id, sender_id: senderId, client_msg_id: input.client_msg_id ?? null, type: input.type, content, state: 'complete' });
   }
@@ -94,6 +99,11 @@ export class Messages {
   onMessage(listener: (message: Message) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** A check every person's send passes before it is stored (agents bound the replies one person may wait for); it throws to refuse. */
+  useSendCheck(check: SendCheck): void {
+    this.sendCheck = check;
   }
 
   /** Lets streaming replies show their live text to readers of history and sync. */

@@ -10,6 +10,10 @@ import { newId } from '../ids.ts';
 import type { Store } from '../store/index.ts';
 import type { FileLinks, SignedFileUrl } from './file-links.ts';
 import { ACCEPTED_MIME, claimedMime, sniffMime } from './media-type.ts';
+import { Turns } from '../turns.ts';
+
+/** How long an upload over its user's cap waits for one of their uploads to end: long, as a phone's upload takes a while. */
+const UPLOAD_TURN_WAIT_MS = 30_000;
 
 export interface Upload {
   conversationId: string;
@@ -35,13 +39,43 @@ export interface StagedUpload {
  * conversation's members, or through a short-lived link minted for one.
  */
 export class Files {
+  /** Uploads each user has running: one user uploading as fast as it can must not take the server from everyone else. */
+  private readonly turns: Turns;
+
   constructor(
     private readonly store: Store,
     private readonly conversations: Conversations,
     private readonly dir: string,
     readonly maxBytes: number,
     private readonly links: FileLinks,
-  ) {}
+    readonly uploadsPerUser = 3,
+  ) {
+    this.turns = new Turns(uploadsPerUser, UPLOAD_TURN_WAIT_MS);
+  }
+
+  /**
+   * Waits for one of the user's upload turns (their body is not read
+   * meanwhile: TCP holds the client back), and returns what gives it back.
+   * App-level uploads (the app's own backend, for many users) are not
+   * capped. Refuses with rate_limited when no turn came in time.
+   */
+  async uploadTurn(actor: Actor, signal?: AbortSignal): Promise<() => void> {
+    if (!actor.userId) return () => {};
+    const holder = `${actor.appId}\u0000${actor.userId}`;
+    if (!(await this.turns.enter(holder, signal))) {
+      throw new WarblerError(
+        'rate_limited',
+        `You have ${this.uploadsPerUser} uploads running and this one waited ${UPLOAD_TURN_WAIT_MS / 1000} s for a turn. ` +
+          'Send it again once the others have finished (the operator can raise WARBLER_MAX_UPLOADS_PER_USER).',
+      );
+    }
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      this.turns.leave(holder);
+    };
+  }
 
   async upload(actor: Actor, upload: Upload): Promise<StoredFile> {
     return this.commit(await this.stage(actor, upload));

@@ -20,6 +20,7 @@ export const fileRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async (app)
   }, async (request, reply) => {
     const actor = await deps.guards.actor(request);
     if (!request.isMultipart()) throw badRequest('Send multipart/form-data with the file in a field named "file".');
+    await holdUploadTurn(deps, actor, reply);
     const staged = await stageUpload(deps, request, actor, request.params.conversationId);
     return reply.status(201).send(await deps.files.commit(staged));
   });
@@ -59,6 +60,19 @@ export const fileRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async (app)
     return sendFile(reply, await deps.files.open(await deps.guards.actor(request), fileId));
   });
 };
+
+/** Counts the upload against its user's cap until the response is over or the client has gone. */
+async function holdUploadTurn(deps: HttpDeps, actor: Actor, reply: FastifyReply): Promise<void> {
+  const gone = new AbortController();
+  let release: (() => void) | undefined;
+  reply.raw.once('close', () => {
+    gone.abort();
+    release?.();
+  });
+  const held = await deps.files.uploadTurn(actor, gone.signal);
+  if (gone.signal.aborted) held();
+  else release = held;
+}
 
 /** The one file of the request, staged; a malformed body is a 400 that says what is wrong, not a 500. */
 async function stageUpload(deps: HttpDeps, request: FastifyRequest, actor: Actor, conversationId: string): Promise<StagedUpload> {
