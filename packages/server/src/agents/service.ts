@@ -21,6 +21,8 @@ export interface AgentsDeps {
   /** Tool URLs are checked against it when saved (and again at every call, by the tools). */
   outbound: OutboundPolicy;
   warn?: (message: string) => void;
+  /** An agent was created, changed or removed here: other nodes reload it (reload()) so their runtimes answer the same. */
+  onChange?: (appId: string, agentId: string) => void;
 }
 
 /**
@@ -58,7 +60,16 @@ export class Agents {
     const agent: Agent = { id: user.id, app_id: appId, config, created_at: now, updated_at: now };
     await this.put(agent);
     this.deps.runtime.register(agent);
+    this.deps.onChange?.(appId, agent.id);
     return agent;
+  }
+
+  /** Registers the agent as stored now, or unregisters it when it is gone (another node changed it). */
+  async reload(appId: string, agentId: string): Promise<void> {
+    const row = await this.deps.store.getAgent(appId, agentId);
+    const parsed = row && AgentConfig.safeParse(row.config);
+    if (!row || !parsed?.success) return this.deps.runtime.unregister(appId, agentId);
+    this.deps.runtime.register(this.fromRow(row));
   }
 
   async get(appId: string, agentId: string): Promise<Agent> {
@@ -82,6 +93,7 @@ export class Agents {
       await this.deps.users.update(appId, agentId, { name: config.name, avatar_url: config.avatar_url ?? null });
     }
     this.deps.runtime.register(agent);
+    this.deps.onChange?.(appId, agentId);
     return agent;
   }
 
@@ -89,6 +101,7 @@ export class Agents {
   async remove(appId: string, agentId: string): Promise<void> {
     if (!(await this.deps.store.deleteAgent(appId, agentId))) throw notFound('The agent');
     this.deps.runtime.unregister(appId, agentId);
+    this.deps.onChange?.(appId, agentId);
   }
 
   private fromRow(row: AgentRow): Agent {

@@ -1,7 +1,9 @@
 import type { ChatEvent } from '../chat/index.ts';
 
-/** What nodes tell each other besides chat events: a stop for a reply another node is streaming. */
-export type ClusterSignal = { kind: 'stop_reply'; app_id: string; message_id: string; user_id?: string };
+/** What nodes tell each other besides chat events: a stop for a reply another node streams; an agent to reload. */
+export type ClusterSignal =
+  | { kind: 'stop_reply'; app_id: string; message_id: string; user_id?: string }
+  | { kind: 'agent_changed'; app_id: string; agent_id: string };
 
 /**
  * The Broker port carries chat events to every node's hub, and signals to the

@@ -103,6 +103,18 @@ describe.skipIf(!clusterAvailable())('two nodes on PostgreSQL and Redis', () => 
     expect((done.message.content as { text: string }).text.split(' ').length).toBeLessThan(400);
   });
 
+  it('lets an agent created through node A answer a message sent on node B', async () => {
+    const agent = await cluster.api(cluster.nodes[0]!, 'POST', '/api/agents', { name: 'Echo', model: 'gpt-4o-mini', system_prompt: 'Answer briefly.' });
+    expect(agent.status, JSON.stringify(agent.body)).toBe(201);
+    const agentId = agent.body.id as string;
+    const chat = (await cluster.api(cluster.nodes[1]!, 'POST', '/api/conversations', { kind: 'direct', member_ids: [agentId] }, tokens.alice)).body.id as string;
+    const onB = await open(1, 'alice');
+    // Stored on B, so B's runtime answers: B heard of the agent from A.
+    await onB.request({ type: 'send', conversation_id: chat, client_msg_id: 'hello-agent', content: { text: 'hello agent' } });
+    const reply = (await onB.next((f) => f.type === 'message.updated' && f.message.sender_id === agentId && f.message.state === 'complete', 10_000)) as MessageUpdatedFrame;
+    expect((reply.message.content as { text: string }).text.length).toBeGreaterThan(0);
+  });
+
   it('says nothing was stopped when no reply is streaming anywhere', async () => {
     const onB = await open(1, 'alice');
     const result = await onB.request<ResultFrame>({ type: 'stop', message_id: 'msg_nothing_here' });
