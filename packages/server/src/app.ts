@@ -6,6 +6,7 @@ import { Conversations, MemberDirectory, Messages, StreamingReplies } from './ch
 import type { Config } from './config.ts';
 import { lockDataDir } from './data-dir.ts';
 import { FileLinks, Files } from './files/index.ts';
+import { Guardrails } from './guardrails/index.ts';
 import { Gateway, Keys, Moderations, noteGatewayAttempt, RateLimits, RedisRateLimits } from './gateway/index.ts';
 import { Responses } from './gateway/responses/index.ts';
 import { Batches, BatchRunner, executeThroughGateway, GatewayFiles } from './gateway/batches/index.ts';
@@ -97,6 +98,14 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   // The OpenAI-compatible gateway, and the metrics of everything.
   const metrics = new Metrics();
   ledger.subscribe(metrics.ledgerRow);
+  // Sensitive words, PII masking and the injection screen on /v1, batches and agents alike; every intervention logged and counted.
+  const guardrails = new Guardrails(file?.guardrails, {
+    onIntervention: (i) => {
+      metrics.guardrail(i.rule, i.action, i.path, i.count);
+      log?.[i.action === 'block' ? 'warn' : 'info']({ guardrail: i }, `guardrail ${i.rule}: ${i.action} on ${i.path}`);
+    },
+    warn: (message) => log?.warn(message),
+  });
   const limits = redis
     ? new RedisRateLimits(redis.commands, { onError: config.redisLimitsOnError, warn: (message) => log?.warn(message) })
     : new RateLimits();
@@ -105,6 +114,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     models: router, keys, budgets, limits, masterKey: master.key, defaultAppId: defaultApp.appId,
     concurrency: new Turns(config.gatewayMaxConcurrentPerKey),
     appExists: async (appId) => (await store.getApp(appId)) !== undefined,
+    guardrails,
   });
   // /v1/responses runs on the chat path and keeps its responses in the store; moderations go to OpenAI when it is configured.
   const responses = new Responses(store);
@@ -124,7 +134,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const outboundPolicy = new OutboundPolicy(file?.outbound);
   const outbound = new Outbound(outboundPolicy);
   const runtime = new AgentRuntime({
-    store, messages, streams, directory, publish, models: router,
+    store, messages, streams, directory, publish, models: router, guardrails,
     knowledge: { search: (appId, kbIds, query, k) => knowledge.search(appId, kbIds, query, k) },
     httpTools: new HttpTools(outbound, (details, message) => log?.warn(details, message)),
     spend: {

@@ -1,5 +1,6 @@
 import type { AgentStateFrame, Conversation, Message, MessageContent } from '@warbler/protocol';
 import { KeyedSerial, type MemberDirectory, type Messages, type PublishChatEvent, type StreamingReplies } from '../chat/index.ts';
+import { ContentBlocked, type Guardrails, type PromptScreen } from '../guardrails/index.ts';
 import { formatKnowledgeBlock, type Passage } from '../kb/index.ts';
 import { countTextTokens, isLlmError, type ChatMessage, type LlmError, type LlmProvider, type RouterCallOptions, type ToolCall, type Usage } from '../llm/index.ts';
 import type { AgentMemoryRow, Store } from '../store/index.ts';
@@ -44,6 +45,8 @@ export interface RuntimeDeps {
   /** Runs the agents' HTTP tools under the operator's outbound address policy. */
   httpTools: HttpTools;
   spend: SpendGuard;
+  /** Sensitive words and PII masking before each model call; the injection screen on passages and tool results. */
+  guardrails?: Guardrails;
   imageUrl: (appId: string, fileId: string) => Promise<string | undefined>;
   /** Cost of one reply for the message's footer; undefined when the model has no price. */
   costOf?: (model: string, usage: Usage) => { currency: string; amount: string } | undefined;
@@ -241,14 +244,18 @@ export class AgentRuntime {
     const usage = emptyUsage();
     let answeredBy = agent.config.model;
     const passages: Passage[] = [];
+    const screen = this.deps.guardrails?.screen({ appId, path: 'agent', who: agent.id, policy: agent.config.guardrails });
+    const shown = screen?.restorer();
     try {
       if (agent.config.knowledge_base_ids.length > 0 && messageText(trigger)) {
         this.state(agent, conversation.id, 'searching', message.id);
-        passages.push(...(await this.deps.knowledge.search(appId, agent.config.knowledge_base_ids, messageText(trigger), agent.config.top_k)));
+        passages.push(...(await this.search(agent, messageText(trigger), screen)));
       }
       const built = await this.context(agent, conversation, trigger, passages, context);
       const tools = toolDefinitions(agent.config.tools, agent.config.knowledge_base_ids.length > 0 && agent.config.model !== 'local/kb-answer');
       const messages: ChatMessage[] = built.messages;
+      // Only the message being answered can be refused: an earlier one (already refused) must not lock the conversation.
+      screen?.messages(messages, messages.at(-1));
       this.state(agent, conversation.id, 'generating', message.id);
       for (let round = 1; ; round++) {
         const calls: ToolCall[] = [];
@@ -266,14 +273,20 @@ export class AgentRuntime {
           if (part.type === 'start') answeredBy = part.model;
           else if (part.type === 'text-delta') {
             roundText += part.text;
-            text += part.text;
-            this.deps.streams.append(message.id, part.text);
+            const delta = shown ? shown.push(part.text) : part.text;
+            text += delta;
+            if (delta) this.deps.streams.append(message.id, delta);
           } else if (part.type === 'tool-call') calls.push(part);
           else if (part.type === 'finish') addUsage(usage, part.usage);
           else if (part.type === 'error') {
             if (part.usage) addUsage(usage, part.usage);
             failure = part.error;
           }
+        }
+        const held = shown?.flush();
+        if (held) {
+          text += held;
+          this.deps.streams.append(message.id, held);
         }
         if (failure) throw failure;
         if (calls.length === 0 || round > MAX_TOOL_ROUNDS) break;
@@ -282,7 +295,10 @@ export class AgentRuntime {
           role: 'assistant', content: roundText || null,
           tool_calls: calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })),
         });
-        for (const call of calls) messages.push({ role: 'tool', tool_call_id: call.id, content: await this.runTool(agent, call, passages, run.controller.signal) });
+        for (const call of calls) {
+          const result = await this.runTool(agent, call, passages, run.controller.signal, screen);
+          messages.push({ role: 'tool', tool_call_id: call.id, content: screen ? screen.retrieved(result) : result });
+        }
         this.state(agent, conversation.id, 'generating', message.id);
       }
       await this.deps.streams.finish(message.id, {
@@ -291,10 +307,11 @@ export class AgentRuntime {
       });
     } catch (err) {
       const stopped = run.stoppedBy !== undefined;
+      const blocked = err instanceof ContentBlocked;
       const reason = stopped
         ? { code: 'stopped', message: text ? 'Stopped.' : 'Stopped before the answer began.' }
-        : explain(err, agent.config.model);
-      if (!stopped && !isLlmError(err)) this.deps.onError(err, `agent ${agent.id} reply ${message.id}`);
+        : blocked ? { code: 'content_policy_violation', message: err.message } : explain(err, agent.config.model);
+      if (!stopped && !blocked && !isLlmError(err)) this.deps.onError(err, `agent ${agent.id} reply ${message.id}`);
       await this.deps.streams.finish(message.id, {
         state: stopped && text ? 'complete' : 'failed',
         content: { ...this.finalContent(agent, trigger, text, passages, usage, answeredBy, 0, reason), ...(stopped && { stopped: true }) },
@@ -400,7 +417,13 @@ export class AgentRuntime {
     }
   }
 
-  private async runTool(agent: Agent, call: ToolCall, passages: Passage[], signal: AbortSignal): Promise<string> {
+  /** Passages for a query, instruction-like lines taken out before they can reach the prompt. */
+  private async search(agent: Agent, query: string, screen: PromptScreen | undefined): Promise<Passage[]> {
+    const found = await this.deps.knowledge.search(agent.app_id, agent.config.knowledge_base_ids, query, agent.config.top_k);
+    return screen ? found.map((p) => ({ ...p, chunk: { ...p.chunk, text: screen.retrieved(p.chunk.text) } })) : found;
+  }
+
+  private async runTool(agent: Agent, call: ToolCall, passages: Passage[], signal: AbortSignal, screen?: PromptScreen): Promise<string> {
     if (call.name === KNOWLEDGE_TOOL) {
       let query = '';
       try {
@@ -408,7 +431,7 @@ export class AgentRuntime {
       } catch {
         return 'Tool error: the arguments were not valid JSON.';
       }
-      const found = await this.deps.knowledge.search(agent.app_id, agent.config.knowledge_base_ids, query, agent.config.top_k);
+      const found = await this.search(agent, query, screen);
       const fresh = found.filter((p) => !passages.some((q) => q.chunk.id === p.chunk.id));
       const first = passages.length;
       passages.push(...fresh);

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { safeEqual } from '../auth/secrets.ts';
+import { ContentBlocked, type Guardrails, type PromptScreen } from '../guardrails/index.ts';
 import {
   countChatTokens,
   countTextTokens,
@@ -49,6 +50,8 @@ export interface GatewayDeps {
   /** The app the master key acts for when no X-Warbler-App names one. */
   defaultAppId: string;
   appExists(appId: string): Promise<boolean>;
+  /** Sensitive words and PII masking on every chat prompt (HTTP and batches); absent: none. */
+  guardrails?: Guardrails;
   now?: () => number;
 }
 
@@ -76,6 +79,8 @@ export function noteGatewayAttempt(report: AttemptReport): void {
 export interface Admission {
   headers: Record<string, string>;
   reservedTokens: number;
+  /** The call's guardrails, when its policy does anything: the reply passes through it (masked values put back). */
+  screen?: PromptScreen;
 }
 
 export interface CallOptions {
@@ -187,39 +192,43 @@ export class Gateway {
     model: string,
     countPrompt: () => number,
     quickPrompt?: () => number,
-    output?: Pick<ChatRequest, 'max_tokens' | 'max_completion_tokens'>,
+    output?: Pick<ChatRequest, 'max_tokens' | 'max_completion_tokens'> & Partial<Pick<ChatRequest, 'messages'>>,
+    source: 'gateway' | 'batch' = 'gateway',
   ): Promise<Admission> {
     if (!this.modelSet.has(model)) throw modelNotFound(model);
+    // Guardrails first: a blocked prompt takes nothing from the key's budget or buckets, and never leaves.
+    const screen = output?.messages ? this.screenPrompt(caller, output.messages, source) : undefined;
     const key = caller.key;
     const headers: Record<string, string> = {};
-    if (!key) return { headers, reservedTokens: 0 };
+    if (!key) return { headers, reservedTokens: 0, ...(screen && { screen }) };
     if (!mayUse(caller, model)) throw modelNotAllowed(model);
     if (key.monthly_budget_usd !== null) {
       const budget = await this.deps.budgets.check(key.app_id, { keyId: key.id }, key.monthly_budget_usd);
       if (!budget.ok) throw toOpenAiError(budget.error);
     }
-    if (key.rpm === null && key.tpm === null) return { headers, reservedTokens: 0 };
+    if (key.rpm === null && key.tpm === null) return { headers, reservedTokens: 0, ...(screen && { screen }) };
     const prompt = key.tpm === null ? 0 : promptReservation(key.tpm, countPrompt, quickPrompt);
     const completion = key.tpm === null || !output ? 0 : outputReservation(key.tpm, prompt, output);
     const check = await this.deps.limits.take(key.id, key.rpm, key.tpm, prompt + completion);
     rateLimitHeaders(check, headers);
     if (!check.ok) throw limitError(key, check.kind!, { prompt, completion }, check.retryAfterMs ?? 1000, check.tooLarge === true, headers);
-    return { headers, reservedTokens: prompt + completion };
+    return { headers, reservedTokens: prompt + completion, ...(screen && { screen }) };
   }
 
-  /**
-   * admit() for calls that cost nothing and name no model of ours
-   * (moderations): only the key's RPM bucket, so a free endpoint cannot be
-   * used to flood the server.
-   */
-  async admitUnbilled(caller: GatewayCaller): Promise<Admission> {
-    const key = caller.key;
-    const headers: Record<string, string> = {};
-    if (!key || (key.rpm === null && key.tpm === null)) return { headers, reservedTokens: 0 };
-    const check = await this.deps.limits.take(key.id, key.rpm, key.tpm, 0);
-    rateLimitHeaders(check, headers);
-    if (!check.ok) throw limitError(key, check.kind!, { prompt: 0, completion: 0 }, check.retryAfterMs ?? 1000, false, headers);
-    return { headers, reservedTokens: 0 };
+  /** The one guardrails hook of /v1 and batches: masks the prompt in place, or throws a 400 content_policy_violation. */
+  private screenPrompt(caller: GatewayCaller, messages: ChatRequest['messages'], source: 'gateway' | 'batch'): PromptScreen | undefined {
+    const policy = caller.key?.metadata.guardrails;
+    const screen = this.deps.guardrails?.screen({
+      appId: caller.appId, path: source === 'batch' ? 'batch' : 'v1', who: caller.key?.id ?? null,
+      policy: typeof policy === 'string' ? policy : undefined,
+    });
+    try {
+      screen?.messages(messages);
+    } catch (err) {
+      if (err instanceof ContentBlocked) throw new OpenAiError(400, err.message, 'invalid_request_error', 'content_policy_violation', 'messages', { 'x-should-retry': 'false' });
+      throw err;
+    }
+    return screen;
   }
 
   /**
@@ -280,6 +289,7 @@ export class Gateway {
     }
     const upstreamMs = performance.now() - t0;
     this.settle(caller, admission, completion.usage.totalTokens);
+    if (admission.screen?.restoresReply) restoreReply(completion, admission.screen);
     const raw = completion.raw as Record<string, unknown> | undefined;
     const body = raw && typeof raw === 'object' ? raw : completionBody(completion, chat.request.model, completionId());
     return { body, deployment: context.deployment, upstreamMs };
@@ -293,7 +303,8 @@ export class Gateway {
   async openStream(caller: GatewayCaller, chat: ChatBody, admission: Admission, signal?: AbortSignal): Promise<OpenedStream> {
     const context = this.usage(caller);
     const upstreamStart = performance.now();
-    const parts = this.settled(caller, admission, this.deps.models.chat(chat.request, { context, ...(signal ? { signal } : {}) }));
+    const upstream = this.deps.models.chat(chat.request, { context, ...(signal ? { signal } : {}) });
+    const parts = this.settled(caller, admission, admission.screen?.restoresReply ? restoredStream(upstream, admission.screen) : upstream);
     const first = await parts.next();
     if (first.done) throw new OpenAiError(502, 'The upstream stream ended before it began.', 'server_error', 'upstream_cut_stream');
     const part = first.value;
@@ -351,7 +362,7 @@ export class Gateway {
         ? withoutStreaming(body as Record<string, unknown>)
         : body;
       const chat = parseChatBody(plain);
-      const admission = await this.admit(caller, chat.request.model, () => countPrompt(chat.request), () => quickPromptTokens(chat.request), chat.request);
+      const admission = await this.admit(caller, chat.request.model, () => countPrompt(chat.request), () => quickPromptTokens(chat.request), chat.request, options.source);
       const answer = await this.complete(caller, chat, admission, options);
       return { ok: true, status: 200, body: answer.body, deployment: answer.deployment };
     } catch (err) {
@@ -412,6 +423,40 @@ export function countEmbeddingTokens(input: readonly string[]): number {
   let n = 0;
   for (const s of input) n += countTextTokens(s);
   return n;
+}
+
+/** Masked values put back into a finished reply: its text, and the upstream body relayed as it is. */
+function restoreReply(completion: ChatCompletion, screen: PromptScreen): void {
+  completion.text = screen.restore(completion.text);
+  const choices = (completion.raw as { choices?: unknown } | undefined)?.choices;
+  if (!Array.isArray(choices)) return;
+  for (const choice of choices) {
+    const message = (choice as { message?: { content?: unknown; tool_calls?: unknown } } | null)?.message;
+    if (typeof message?.content === 'string') message.content = screen.restore(message.content);
+    if (Array.isArray(message?.tool_calls)) {
+      for (const call of message.tool_calls as Array<{ function?: { arguments?: unknown } }>) {
+        if (typeof call.function?.arguments === 'string') call.function.arguments = screen.restore(call.function.arguments);
+      }
+    }
+  }
+}
+
+/** A streamed reply with masked values put back; a placeholder split across deltas is held until it is whole. */
+async function* restoredStream(parts: AsyncIterable<ChatStreamPart>, screen: PromptScreen): AsyncGenerator<ChatStreamPart> {
+  const text = screen.restorer();
+  for await (const part of parts) {
+    if (part.type === 'text-delta') {
+      const out = text.push(part.text);
+      if (out) yield { type: 'text-delta', text: out };
+      continue;
+    }
+    if (part.type === 'finish' || part.type === 'error' || part.type === 'tool-call-delta') {
+      const rest = text.flush();
+      if (rest) yield { type: 'text-delta', text: rest };
+    }
+    yield part;
+  }
+  // A stream that stopped without finish or error (the caller stopped reading) has nothing more to say.
 }
 
 function withoutStreaming(body: Record<string, unknown>): Record<string, unknown> {

@@ -103,16 +103,17 @@ export class PromptScreen {
 
   /**
    * The prompt, screened in place: listed words masked or flagged, personal
-   * data replaced by placeholders. Throws ContentBlocked for a block word
-   * (in the model's own earlier turns a block word is masked instead, so one
-   * bad answer does not lock the conversation).
+   * data replaced by placeholders. Throws ContentBlocked for a block word.
+   * In the model's own turns, and in every message but `answering` when it
+   * is given (an agent's history), a block word is masked instead: one bad
+   * answer, or an earlier refused message, must not lock the conversation.
    */
-  messages(messages: ChatMessage[]): void {
+  messages(messages: ChatMessage[], answering?: ChatMessage): void {
     if (!this.policy.screensPrompts) return;
     const hits: WordHit[] = [];
     const before = this.vault ? new Map(this.vault.masked) : undefined;
     for (const m of messages) {
-      const own = m.role === 'assistant';
+      const own = m.role === 'assistant' || (answering !== undefined && m !== answering);
       if (typeof m.content === 'string') m.content = this.text(m.content, hits, own);
       else if (Array.isArray(m.content)) {
         for (const part of m.content) if (part.type === 'text') part.text = this.text(part.text, hits, own);

@@ -30,6 +30,7 @@ export class Metrics {
   private readonly cost: Counter<'model' | 'currency'>;
   private readonly attempts: Counter<'source' | 'model' | 'outcome'>;
   private readonly upstreamErrors: Counter<'deployment' | 'outcome'>;
+  private readonly guardrails: Counter<'rule' | 'action' | 'path'>;
   private readonly counters = new Map<string, Child>();
   private readonly observers = new Map<string, Observer>();
   private openSockets: (() => number) | undefined;
@@ -51,6 +52,12 @@ export class Metrics {
     this.cost = new Counter({ name: 'warbler_llm_cost_total', help: 'Cost of model calls in the currency the provider bills in', labelNames: ['model', 'currency'], registers });
     this.attempts = new Counter({ name: 'warbler_llm_attempts_total', help: 'Model call attempts (ledger rows) by source, model and outcome', labelNames: ['source', 'model', 'outcome'], registers });
     this.upstreamErrors = new Counter({ name: 'warbler_upstream_errors_total', help: 'Failed model call attempts by deployment and outcome (rate_limited, error, timeout, cut, ...)', labelNames: ['deployment', 'outcome'], registers });
+    this.guardrails = new Counter({
+      name: 'warbler_guardrail_interventions_total',
+      help: 'Guardrail interventions by rule (words:<list>, pii:<kind>, injection:<rule>), action (block, mask, flag, strip) and path (v1, batch, agent)',
+      labelNames: ['rule', 'action', 'path'],
+      registers,
+    });
     const self = this;
     new Gauge({
       name: 'warbler_open_sockets',
@@ -96,6 +103,11 @@ export class Metrics {
     // A client stopping is not an upstream failure.
     if (row.outcome !== 'ok' && row.outcome !== 'stopped') this.upstreamErrors.labels(row.deployment ?? 'none', row.outcome).inc();
   };
+
+  /** A guardrail that fired, `count` times in one call. Rules are the operator's list names and fixed kinds: a bounded label set. */
+  guardrail(rule: string, action: string, path: string, count = 1): void {
+    this.guardrails.labels(rule, action, path).inc(count);
+  }
 
   /** The text exposition of every metric. */
   text(): Promise<string> {
