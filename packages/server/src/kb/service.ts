@@ -73,7 +73,14 @@ export interface KnowledgeBasesOptions {
   now?: () => number;
   /** Chunks per Store page when loading the index; 1000 by default. */
   scanPageSize?: number;
+  /**
+   * A knowledge base or document changed here: other nodes bring their
+   * in-memory index up to date (reloadDocument, forgetKnowledgeBase).
+   */
+  onChange?: (change: KnowledgeChange) => void;
 }
+
+export type KnowledgeChange = { app_id: string; kb_id: string; document_id?: string };
 
 export const DEFAULT_MAX_DOCUMENT_BYTES = 5 * 1024 * 1024;
 export const ACCEPTED_DOCUMENT_EXTENSIONS = ['.md', '.markdown', '.txt'] as const;
@@ -169,6 +176,19 @@ export class KnowledgeBases {
       if (!(await this.store.deleteKnowledgeBase(appId, kbId))) throw notFound('The knowledge base');
       this.index.removeKnowledgeBase(appId, kbId);
     });
+    this.options.onChange?.({ app_id: appId, kb_id: kbId });
+  }
+
+  /** Another node changed the index: a deleted knowledge base (no document id), or one document as stored now. */
+  async reload(change: KnowledgeChange): Promise<void> {
+    const { app_id: appId, kb_id: kbId, document_id: documentId } = change;
+    await this.serial.run(kbKey(appId, kbId), async () => {
+      if (documentId === undefined) return this.index.removeKnowledgeBase(appId, kbId);
+      const doc = await this.store.getDocument(appId, documentId);
+      if (!doc || doc.kb_id !== kbId) return this.index.removeDocument(appId, documentId);
+      const chunks = (await this.store.listChunks(appId, documentId)).sort((a, b) => a.ordinal - b.ordinal);
+      await this.index.putDocumentInSlices(appId, documentId, chunks);
+    });
   }
 
   // ---- documents ----
@@ -200,6 +220,7 @@ export class KnowledgeBases {
       };
       await this.store.putDocument(row, chunks.map(toRow));
       await this.index.putDocumentInSlices(appId, id, chunks);
+      this.options.onChange?.({ app_id: appId, kb_id: kbId, document_id: id });
       return info(row);
     });
   }
@@ -241,6 +262,7 @@ export class KnowledgeBases {
       await this.store.deleteDocument(appId, documentId);
       this.index.removeDocument(appId, documentId);
     });
+    this.options.onChange?.({ app_id: appId, kb_id: kbId, document_id: documentId });
   }
 
   /**

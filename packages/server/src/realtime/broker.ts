@@ -3,7 +3,9 @@ import type { ChatEvent } from '../chat/index.ts';
 /** What nodes tell each other besides chat events: a stop for a reply another node streams; an agent to reload. */
 export type ClusterSignal =
   | { kind: 'stop_reply'; app_id: string; message_id: string; user_id?: string }
-  | { kind: 'agent_changed'; app_id: string; agent_id: string };
+  | { kind: 'agent_changed'; app_id: string; agent_id: string }
+  /** A knowledge base was deleted (no document id), or one of its documents added, replaced or deleted. */
+  | { kind: 'knowledge_changed'; app_id: string; kb_id: string; document_id?: string };
 
 /**
  * The Broker port carries chat events to every node's hub, and signals to the

@@ -6,6 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestSocket } from '../harness.ts';
 import { clusterAvailable, startCluster, type Cluster } from './nodes.ts';
 
+/** The index on another node catches up a moment after the change: wait for it, up to 5 s. */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the other node');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 const words = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i}`).join(' ');
 
 describe.skipIf(!clusterAvailable())('two nodes on PostgreSQL and Redis', () => {
@@ -113,6 +122,17 @@ describe.skipIf(!clusterAvailable())('two nodes on PostgreSQL and Redis', () => 
     await onB.request({ type: 'send', conversation_id: chat, client_msg_id: 'hello-agent', content: { text: 'hello agent' } });
     const reply = (await onB.next((f) => f.type === 'message.updated' && f.message.sender_id === agentId && f.message.state === 'complete', 10_000)) as MessageUpdatedFrame;
     expect((reply.message.content as { text: string }).text.length).toBeGreaterThan(0);
+  });
+
+  it('finds on node B a document added and deleted through node A', async () => {
+    const [a, b] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0]];
+    expect((await cluster.api(a, 'POST', '/api/knowledge-bases', { id: 'handbook', name: 'Handbook' })).status).toBe(201);
+    const doc = await cluster.api(a, 'POST', '/api/knowledge-bases/handbook/documents', { title: 'Refunds', text: '# Refunds\n\nRefunds of the zephyr plan take nine days.' });
+    expect(doc.status, JSON.stringify(doc.body)).toBe(201);
+    const search = async () => (await cluster.api(b, 'POST', '/api/knowledge-bases/handbook/search', { query: 'zephyr refunds' })).body.passages as unknown[];
+    await until(async () => (await search()).length > 0);
+    expect((await cluster.api(a, 'DELETE', `/api/knowledge-bases/handbook/documents/${doc.body.id}`)).status).toBe(204);
+    await until(async () => (await search()).length === 0);
   });
 
   it('says nothing was stopped when no reply is streaming anywhere', async () => {
