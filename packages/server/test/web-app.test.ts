@@ -51,7 +51,19 @@ describe('web app routes', () => {
     expect(mallory.body.user_id).toBe('~mallory');
     expect((await server.api('GET', `/api/conversations/${secretChat.body.id}/messages`, undefined, mallory.body.token)).status).toBe(403);
     const list = await server.api('GET', '/api/conversations', undefined, mallory.body.token);
-    expect(list.body.conversations).toEqual([]);
+    expect(list.body.conversations.map((c: { id: string }) => c.id)).not.toContain(secretChat.body.id);
+  });
+
+  it('opens a newcomer\'s list with a welcome chat from the demo assistant, in their language, once', async () => {
+    const res = await fetch(`${server.url}/api/dev/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: '韩梅梅', locale: 'zh-CN' }) });
+    const me = await res.json() as { token: string; user_id: string };
+    const list = await server.api('GET', '/api/conversations', undefined, me.token);
+    expect(list.body.conversations).toHaveLength(1);
+    const [welcome] = list.body.conversations;
+    expect(welcome).toMatchObject({ kind: 'direct', unread: 1, last_message: { sender_id: 'warbler-assistant', content: { text: expect.stringContaining('我是 Warbler 助手') } } });
+    // Signing in again does not open a second one.
+    await fetch(`${server.url}/api/dev/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: '韩梅梅' }) });
+    expect((await server.api('GET', '/api/conversations', undefined, me.token)).body.conversations).toHaveLength(1);
   });
 
   it('lets a signed-in user find people and agents by name', async () => {

@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launch, messages, openDirect, screenshot, send, signedIn, textOf } from './browser.ts';
+import { launch, messages, openDirect, screenshot, send, signedIn, textOf, REPLY_TO_ME } from './browser.ts';
 import { adminApi } from './warbler.ts';
 
 const url = inject('warblerUrl');
@@ -17,6 +17,10 @@ describe('the demo agent (Warbler Assistant on local/kb-answer, offline)', () =>
   it('streams an answer with its state shown, cites the docs, and keeps a thumbs-up', async () => {
     const grace = await signedIn(browser, url, 'Grace');
     const { page } = grace;
+    // A newcomer's list is not empty: the assistant has said hello.
+    await textOf(page.getByTestId('conversation-list'), 'Warbler Assistant');
+    await textOf(page.getByTestId('conversation-list'), "Hi! I'm Warbler Assistant");
+    await screenshot(page, 'welcome');
     await openDirect(page, 'Warbler Assistant');
     // Every agent state the page shows, however briefly.
     await page.evaluate(() => {
@@ -30,7 +34,7 @@ describe('the demo agent (Warbler Assistant on local/kb-answer, offline)', () =>
     });
 
     await send(page, 'How do I install Warbler and start it?');
-    const reply = page.locator('[data-testid="message"][data-sender="warbler-assistant"]').last();
+    const reply = page.locator(REPLY_TO_ME).last();
     await expect.poll(() => reply.getAttribute('data-state'), { timeout: 20_000 }).toBe('complete');
     // It came as a streaming message grown by deltas, not as one finished message.
     expect(Number(await reply.getAttribute('data-deltas'))).toBeGreaterThan(0);

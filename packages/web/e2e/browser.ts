@@ -55,6 +55,12 @@ export async function send(page: Page, text: string): Promise<void> {
   await box.press('Enter');
 }
 
+/**
+ * The demo assistant's replies to something I sent: its messages after one of
+ * mine (a newcomer's chat with it opens with its welcome, which is not a reply).
+ */
+export const REPLY_TO_ME = '[data-testid="message"].mine ~ [data-testid="message"][data-sender="warbler-assistant"]';
+
 export function messages(page: Page) {
   return page.getByTestId('message');
 }

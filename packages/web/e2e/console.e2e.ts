@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launch, messages, openDirect, screenshot, send, signedIn, textOf } from './browser.ts';
+import { launch, messages, openDirect, screenshot, send, signedIn, textOf, REPLY_TO_ME } from './browser.ts';
 import { adminApi, MASTER_KEY } from './warbler.ts';
 
 const url = inject('warblerUrl');
@@ -99,7 +99,7 @@ describe('the operator console', () => {
     const jane = await signedIn(browser, url, 'Jane');
     await openDirect(jane.page, 'Warbler Assistant');
     await send(jane.page, 'When is lamp oil for the Zephyrine lamp delivered?');
-    const reply = jane.page.locator('[data-testid="message"][data-sender="warbler-assistant"]').last();
+    const reply = jane.page.locator(REPLY_TO_ME).last();
     await expect.poll(() => reply.getAttribute('data-state'), { timeout: 20_000 }).toBe('complete');
     await textOf(reply.getByTestId('citation'), 'Lighthouse handbook');
     await reply.getByTestId('citation').filter({ hasText: 'Lighthouse handbook' }).first().click();

@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launch, messages, openDirect, screenshot, send, signedIn, textOf } from './browser.ts';
+import { launch, messages, openDirect, screenshot, send, signedIn, textOf, REPLY_TO_ME } from './browser.ts';
 
 const url = inject('warblerUrl');
 let browser: Browser;
@@ -25,8 +25,8 @@ describe('languages, phones and keyboards', () => {
     await textOf(page.locator('.sidebar h2'), '会话');
     await openDirect(page, 'Warbler Assistant');
     await send(page, '如何安装 Warbler？');
-    await textOf(messages(page).first(), '如何安装 Warbler？');
-    const reply = page.locator('[data-testid="message"][data-sender="warbler-assistant"]').last();
+    await textOf(page.locator('[data-testid="message"].mine').last(), '如何安装 Warbler？');
+    const reply = page.locator(REPLY_TO_ME).last();
     await expect.poll(() => reply.getAttribute('data-state'), { timeout: 20_000 }).toBe('complete');
     await textOf(page.getByTestId('receipt'), '已发送');
     await screenshot(page, 'zh-chat');
@@ -67,7 +67,7 @@ describe('languages, phones and keyboards', () => {
     await openDirect(page, 'Warbler Assistant');
     expect(await page.getByTestId('conversation-list').isVisible()).toBe(false);
     await send(page, 'What is a knowledge base?');
-    const reply = page.locator('[data-testid="message"][data-sender="warbler-assistant"]').last();
+    const reply = page.locator(REPLY_TO_ME).last();
     await expect.poll(() => reply.getAttribute('data-state'), { timeout: 20_000 }).toBe('complete');
     // Nothing sticks out sideways.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
@@ -107,7 +107,7 @@ describe('languages, phones and keyboards', () => {
     await box.focus();
     await page.keyboard.type('Hello from the keyboard');
     await page.keyboard.press('Enter');
-    await textOf(messages(page).first(), 'Hello from the keyboard');
+    await textOf(page.locator('[data-testid="message"].mine').last(), 'Hello from the keyboard');
     // Every form control on the page has an accessible name.
     const unnamed = await page.evaluate(() => [...document.querySelectorAll('input, textarea, select, button')]
       .filter((el) => !(el as HTMLElement).hidden && (el as HTMLInputElement).type !== 'file')

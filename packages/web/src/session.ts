@@ -35,8 +35,9 @@ interface SignInReply {
   user: { id: string; name: string };
 }
 
-export async function devSignIn(name: string): Promise<ChatSession> {
-  const r = await api<SignInReply>('POST', '/api/dev/sign-in', { body: { name } });
+/** `locale` is the interface's language: a newcomer's welcome message is written in it. */
+export async function devSignIn(name: string, locale?: string): Promise<ChatSession> {
+  const r = await api<SignInReply>('POST', '/api/dev/sign-in', { body: { name, ...(locale && { locale }) } });
   return { userId: r.user_id, name: r.user.name, token: r.token, devName: name };
 }
 

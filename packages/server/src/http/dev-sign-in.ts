@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { forbidden, WarblerError } from '../errors.ts';
+import { DEMO_AGENT_ID } from '../agents/index.ts';
 import { AddressLimiter } from '../realtime/index.ts';
 import { toUser } from '../tenancy/index.ts';
 import type { HttpDeps } from './deps.ts';
@@ -26,7 +27,7 @@ export const devSignInRoutes = (deps: HttpDeps, web: WebAppDeps): FastifyPluginA
   app.post('/api/dev/sign-in', {
     schema: {
       tags: ['web'], summary: 'Sign in to the default app by name (a user of that name is created the first time); off when WARBLER_DEV_SIGN_IN=false',
-      body: z.object({ name: z.string().trim().min(1).max(60) }),
+      body: z.object({ name: z.string().trim().min(1).max(60), locale: z.enum(['en', 'zh-CN']).optional() }),
     },
   }, async (request, reply) => {
     if (!web.devSignIn) throw forbidden('Sign-in by name is switched off on this server (WARBLER_DEV_SIGN_IN=false). Sign in with a token from your app.');
@@ -47,16 +48,38 @@ export const devSignInRoutes = (deps: HttpDeps, web: WebAppDeps): FastifyPluginA
       if (err instanceof WarblerError && err.code === 'not_found') return undefined;
       throw err;
     });
+    let isNew = false;
     // Two people typing the same new name at once: the loser of the insert picks the winner's user.
-    user ??= await deps.users.create(appId, { id, name }).catch(async (err: unknown) => {
+    user ??= await deps.users.create(appId, { id, name }).then((created) => {
+      isNew = true;
+      return created;
+    }, async (err: unknown) => {
       if (err instanceof WarblerError && err.code === 'conflict') return toUser(await deps.users.get(appId, id));
       throw err;
     });
     if (user.kind !== 'human' || !user.id.startsWith(NAME_PREFIX)) throw new WarblerError('conflict', `"${name}" is taken here; pick another name.`);
+    if (isNew) await welcome(deps, appId, id, request.body.locale ?? 'en').catch((err: unknown) => request.log.warn({ err }, 'welcome conversation not opened'));
     const minted = await deps.users.mintToken(appId, id, WEEK_SECONDS);
     return { ...minted, user };
   });
 };
+
+const WELCOME = {
+  en: "Hi! I'm Warbler Assistant. Ask me anything about Warbler — how to run it, add an agent, or use the gateway — and I'll answer from its docs, with sources.",
+  'zh-CN': '你好！我是 Warbler 助手。关于 Warbler 的任何问题都可以问我——怎么运行、怎么添加智能体、怎么用网关——我会根据文档回答，并注明出处。',
+} as const;
+
+/**
+ * A newcomer's list is not empty: a direct chat with the demo assistant,
+ * which says hello, so the first thing they see is someone to talk to.
+ */
+async function welcome(deps: HttpDeps, appId: string, userId: string, locale: keyof typeof WELCOME): Promise<void> {
+  const agent = await deps.agents.get(appId, DEMO_AGENT_ID).catch(() => undefined);
+  if (!agent) return;
+  const app = { appId };
+  const { conversation } = await deps.conversations.create(app, { kind: 'direct', member_ids: [userId, DEMO_AGENT_ID] });
+  await deps.messages.send(app, { conversation_id: conversation.id, sender_id: DEMO_AGENT_ID, client_msg_id: `welcome-${userId}`, type: 'text', content: { text: WELCOME[locale] } });
+}
 
 /**
  * Sign-ins by name live in their own namespace: ids that start with "~",

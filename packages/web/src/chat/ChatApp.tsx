@@ -19,7 +19,7 @@ export function ChatApp() {
 }
 
 function SignIn({ onSignedIn }: { onSignedIn: (s: ChatSession) => void }) {
-  const { t } = useI18n();
+  const { t, locale } = useI18n();
   const [byName, setByName] = useState<boolean | undefined>(undefined);
   const [withToken, setWithToken] = useState(false);
   const [value, setValue] = useState('');
@@ -39,7 +39,7 @@ function SignIn({ onSignedIn }: { onSignedIn: (s: ChatSession) => void }) {
     setBusy(true);
     setError(undefined);
     try {
-      onSignedIn(withToken ? await tokenSignIn(value.trim()) : await devSignIn(value.trim()));
+      onSignedIn(withToken ? await tokenSignIn(value.trim()) : await devSignIn(value.trim(), locale));
     } catch (err) {
       setError(t('signin.failed', { message: errorText(err) }));
       setBusy(false);

@@ -168,7 +168,7 @@ function AgentForm({ client, agent, models, prices, kbs, onSaved, onTry, justSav
       <label className="field"><span>{t('agents.maxTokens')}</span><input type="number" min={1} max={32000} value={d.max_tokens} onChange={(e) => set('max_tokens', e.target.value)} /></label>
       <label className="field">
         <span>{t('agents.history')}</span>
-        <input type="number" min={256} max={1000000} step={1000} value={d.history} onChange={(e) => set('history', e.target.value)} aria-describedby="agent-history-cost" />
+        <input type="number" min={256} max={1000000} value={d.history} onChange={(e) => set('history', e.target.value)} aria-describedby="agent-history-cost" />
         <span className="hint" id="agent-history-cost" data-testid="history-cost">
           {cost
             ? t('agents.historyCost', { cost: formatMoney(cost.atMost, cost.currency), cached: formatMoney(cost.cached, cost.currency), model: d.model, tokens: cost.promptTokens.toLocaleString() })
