@@ -79,7 +79,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const apps = new Apps(store);
   const users = new Users(store, tokens, publish);
   const auth = new Authenticator(store, tokens, master.key);
-  const files = new Files(store, conversations, path.join(config.dataDir, 'files'), config.maxUploadBytes, new FileLinks(master.key, config.fileLinkTtlSeconds));
+  const files = new Files(store, conversations, path.join(config.dataDir, 'files'), config.maxUploadBytes, new FileLinks(master.key, config.fileLinkTtlSeconds), config.maxUploadsPerUser);
   const defaultApp = await apps.ensureDefault(config.dataDir);
 
   // Models, money and knowledge.
@@ -124,11 +124,12 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const gatewayFiles = new GatewayFiles({ store, dir: path.join(config.dataDir, 'gateway-files') });
   const batchRunner = new BatchRunner({
     store, files: gatewayFiles, execute: executeThroughGateway(gateway), models: () => router.models(),
-    stopGraceMs: Math.floor(config.shutdownGraceMs / 2),
+    stopGraceMs: Math.floor(config.shutdownGraceMs / 2), leaseMs: config.batchLeaseMs,
     log: { info: (o, m) => log?.info(o, m), warn: (o, m) => log?.warn(o, m), error: (o, m) => log?.error(o, m) },
   });
   const batches = new Batches({ store, files: gatewayFiles, signals: batchRunner });
-  const knowledge = new KnowledgeBases(store);
+  // Each node keeps its own search index: a change made here is replayed on the others.
+  const knowledge = new KnowledgeBases(store, { onChange: (change) => broker.signal({ kind: 'knowledge_changed', ...change }) });
   await knowledge.load();
   // Agent tools call URLs an app gave: only public https addresses, unless warbler.yaml's outbound: allows a host.
   const outboundPolicy = new OutboundPolicy(file?.outbound);
@@ -151,12 +152,15 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       return { currency: cost.currency, amount: formatNanoAmount(BigInt(cost.nanos)) };
     },
     onError: (err, where) => log?.error({ err }, `agents: ${where}`),
+    repliesPerUser: config.agentRepliesPerUser,
   });
+  messages.useSendCheck((appId, conversationId, senderId) => runtime.admitSend(appId, conversationId, senderId));
   const agents = new Agents({
     store, users, runtime, knownModels: () => router.models(), outbound: outboundPolicy,
     knowledgeBaseIds: async (appId) => (await knowledge.list(appId)).map((kb) => kb.id),
     secrets: new SecretBox(master.key, { purpose: 'agent-tool-headers' }),
     warn: (message) => log?.warn(message),
+    onChange: (appId, agentId) => broker.signal({ kind: 'agent_changed', app_id: appId, agent_id: agentId }),
   });
   await agents.load();
   await seedDemoAgent(agents, knowledge, defaultApp.appId, seedDocsDir(), router.models());
@@ -205,7 +209,9 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     return true;
   };
   broker.onSignal((signal) => {
-    if (signal.kind !== 'stop_reply') return;
+    // The node that stored a message answers it, so every node's runtime must know every agent.
+    if (signal.kind === 'agent_changed') return void agents.reload(signal.app_id, signal.agent_id).catch((err: unknown) => logError(err));
+    if (signal.kind === 'knowledge_changed') return void knowledge.reload(signal).catch((err: unknown) => logError(err));
     runtime.stop({ appId: signal.app_id, ...(signal.user_id ? { userId: signal.user_id } : {}) }, signal.message_id)
       .catch((err: unknown) => logError(err));
   });
