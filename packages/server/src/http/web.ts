@@ -31,7 +31,9 @@ export const webStatic = (distDir: string): FastifyPluginAsync => async (app) =>
     app.log.warn(`No web app at ${distDir}: run \`npm run build:web\` to serve it at /.`);
     return;
   }
-  await app.register(fastifyStatic, { root: distDir, serve: false });
+  // preCompressed: the build writes .br and .gz copies (packages/web/scripts/precompress.mjs);
+  // the copy the browser accepts is sent, with Vary: Accept-Encoding.
+  await app.register(fastifyStatic, { root: distDir, serve: false, preCompressed: true });
 
   app.get('/*', { schema: { hide: true } }, async (request, reply) => {
     const url = request.url.split('?')[0] ?? '/';
