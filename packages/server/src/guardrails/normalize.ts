@@ -25,7 +25,7 @@ export interface NormalizedText {
 }
 
 // Per code point: what it becomes (NFKC: full-width and styled letters to plain ones; lower case; traditional to simplified).
-const mapped = new Map<number, string>();
+const mapped = new Map<number, Mapped>();
 const kindCache = new Map<number, number>();
 /** Bounds the caches against text made of every code point there is. */
 const CACHE_LIMIT = 200_000;
@@ -38,7 +38,13 @@ const IGNORABLE = /[\p{M}\p{Cf}]/u;
 // Sentence punctuation ends a phrase: a word is not matched across it, unless it separates single characters (代，开，发，票).
 const SENTENCE_PUNCT = /[,.!?;:。、｡､]/u;
 
-function mapCodePoint(cp: number): string {
+/** What one non-ASCII code point becomes: its units and their kinds, computed once per code point. */
+interface Mapped {
+  codes: number[];
+  kinds: number[];
+}
+
+function mapCodePoint(cp: number): Mapped {
   const cached = mapped.get(cp);
   if (cached !== undefined) return cached;
   let out = String.fromCodePoint(cp).normalize('NFKC').toLowerCase();
@@ -46,8 +52,19 @@ function mapCodePoint(cp: number): string {
     const convert = (t2s ??= Converter({ from: 't', to: 'cn' }));
     out = convert(out);
   }
-  if (mapped.size < CACHE_LIMIT) mapped.set(cp, out);
-  return out;
+  const m: Mapped = { codes: [], kinds: [] };
+  for (let j = 0; j < out.length; ) {
+    const ocp = out.codePointAt(j)!;
+    const k = kindOf(ocp);
+    const width = ocp > 0xffff ? 2 : 1;
+    for (let w = 0; w < width; w++) {
+      m.codes.push(out.charCodeAt(j + w));
+      m.kinds.push(k);
+    }
+    j += width;
+  }
+  if (mapped.size < CACHE_LIMIT) mapped.set(cp, m);
+  return m;
 }
 
 function kindOf(cp: number): number {
@@ -65,6 +82,14 @@ function kindOf(cp: number): number {
 
 const SENTENCE_PUNCT_ASCII = new Uint8Array(128);
 for (const c of ',.!?;:') SENTENCE_PUNCT_ASCII[c.charCodeAt(0)] = 1;
+/** ASCII, folded: its lower-case unit and kind, by table (most prompts are mostly ASCII). */
+const ASCII_LOWER = new Uint16Array(128);
+const ASCII_KIND = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const lower = c >= 65 && c <= 90 ? c + 32 : c;
+  ASCII_LOWER[c] = lower;
+  ASCII_KIND[c] = kindOf(lower);
+}
 
 /** Scratch buffers, reused between calls (the matcher runs on every prompt). */
 class Units {
@@ -103,30 +128,26 @@ function mapUnits(text: string, into: Units): void {
   into.n = 0;
   let lastSep = -1;
   for (let i = 0; i < text.length; ) {
-    const cp = text.codePointAt(i)!;
-    const width = cp > 0xffff ? 2 : 1;
+    let cp = text.charCodeAt(i);
     const from = i;
-    i += width;
     if (cp < 128) {
-      const lower = cp >= 65 && cp <= 90 ? cp + 32 : cp;
-      const k = kindOf(lower);
+      i++;
+      const k = ASCII_KIND[cp]!;
       if (k === WORD) {
-        into.push(lower, WORD, from, i);
+        into.push(ASCII_LOWER[cp]!, WORD, from, i);
         lastSep = -1;
       } else lastSep = addSeparator(into, lastSep, k, from, i);
       continue;
     }
-    const out = mapCodePoint(cp);
-    for (let j = 0; j < out.length; ) {
-      const ocp = out.codePointAt(j)!;
-      const ow = ocp > 0xffff ? 2 : 1;
-      const k = kindOf(ocp);
+    if (cp >= 0xd800 && cp <= 0xdbff) cp = text.codePointAt(i)!;
+    i += cp > 0xffff ? 2 : 1;
+    const m = mapCodePoint(cp);
+    for (let j = 0; j < m.codes.length; j++) {
+      const k = m.kinds[j]!;
       if (k === WORD || k === CJK) {
-        into.push(out.charCodeAt(j), k, from, i);
-        if (ow === 2) into.push(out.charCodeAt(j + 1), k, from, i);
+        into.push(m.codes[j]!, k, from, i);
         lastSep = -1;
       } else if (k !== DROP) lastSep = addSeparator(into, lastSep, k, from, i);
-      j += ow;
     }
   }
 }

@@ -25,11 +25,12 @@ describe('bank cards (Luhn)', () => {
 
 describe('finding personal data in text', () => {
   it('finds each kind, with its separators, and only valid numbers', () => {
-    expect(kinds('我的手机是13800138000，身份证11010519491231002X，卡号6222 0210 0112 3456 789，邮箱 li.lei+shop@example.com.cn')).toEqual([
+    expect(kinds('我的手机是13800138000，身份证11010519491231002X，卡号6222 0210 0112 3456 789，邮箱 li.lei+shop@example.com.cn，或 wang_fang@mail.qq.com')).toEqual([
       ['mobile', '13800138000'],
       ['id_card', '11010519491231002X'],
       ['bank_card', '6222 0210 0112 3456 789'],
       ['email', 'li.lei+shop@example.com.cn'],
+      ['email', 'wang_fang@mail.qq.com'],
     ]);
     expect(kinds('call +86 139-1234-5678 or 186 1234 5678')).toEqual([['mobile', '+86 139-1234-5678'], ['mobile', '186 1234 5678']]);
   });

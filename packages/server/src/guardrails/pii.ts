@@ -17,7 +17,9 @@ export interface PiiSpan {
 const MOBILE = /(?<![\dA-Za-z])(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?![\dA-Za-z])/g;
 const ID_CARD = /(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])/g;
 const CARD = /(?<![\dA-Za-z])\d(?:[ -]?\d){12,18}(?![\dA-Za-z])/g;
-const EMAIL = /(?<![\w.+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w-])/g;
+// Emails are found from their @ outwards: a regex that starts anywhere backtracks over every word of the text.
+const EMAIL_DOMAIN = /[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w-])/y;
+const LOCAL_CHAR = /[\w.%+-]/;
 
 const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const ID_CHECK = '10X98765432';
@@ -74,7 +76,18 @@ export function findPii(text: string, kinds: ReadonlySet<PiiKind> | readonly Pii
     });
     scan('mobile', MOBILE, () => true);
   }
-  if (text.includes('@')) scan('email', EMAIL, () => true);
+  if (want.has('email')) {
+    for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
+      let start = at;
+      while (start > 0 && at - start < 64 && LOCAL_CHAR.test(text[start - 1]!)) start--;
+      if (start === at || (start > 0 && /[\w.+-]/.test(text[start - 1]!))) continue;
+      EMAIL_DOMAIN.lastIndex = at + 1;
+      const domain = EMAIL_DOMAIN.exec(text);
+      if (!domain) continue;
+      const end = at + 1 + domain[0].length;
+      if (!taken(start, end)) found.push({ kind: 'email', start, end, value: text.slice(start, end) });
+    }
+  }
   return found.sort((a, b) => a.start - b.start);
 }
 
@@ -143,7 +156,8 @@ export class PiiVault {
   }
 
   private tokenFor(s: PiiSpan): string {
-    const key = `${s.kind}\u0000${s.kind === 'email' ? s.value.toLowerCase() : s.value.replace(/[ -]/g, '')}`;
+    // Kinds cannot share a value (digits vs an address), so the value alone is the key.
+    const key = s.kind === 'email' ? s.value.toLowerCase() : /[ -]/.test(s.value) ? s.value.replace(/[ -]/g, '') : s.value;
     let token = this.byValue.get(key);
     if (!token) {
       const n = (this.counts.get(s.kind) ?? 0) + 1;
