@@ -38,6 +38,6 @@ export {
   type OpenedStream,
 } from './service.ts';
 export { legacyToChat, TextCompletionChunks, textCompletionBody } from './legacy-completions.ts';
-export { MODERATION_CATEGORIES, Moderations, moderationTexts, type ModerationRules, type ModerationUpstream } from './moderations.ts';
+export { MODERATION_CATEGORIES, Moderations, moderationRulesFrom, moderationTexts, type GuardrailsWords, type ModerationRules, type ModerationUpstream } from './moderations.ts';
 export { parseChatBody, parseEmbeddingsBody, type ChatBody, type EmbeddingsBody } from './validate.ts';
 export { ChunkWriter, SSE_DONE, completionBody, embeddingBase64, wireUsage, type WireUsage } from './wire.ts';

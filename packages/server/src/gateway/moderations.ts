@@ -38,10 +38,25 @@ export function moderationTexts(raw: unknown): string[] {
   if (Array.isArray(input) && input.length > 0) {
     if (input.every((s) => typeof s === 'string')) return input as string[];
     // Multimodal: one input made of parts; its text parts are judged together.
-    const text = input.map((p) => (isObject(p) && p.type === 'text' && typeof p.text === 'string' ? p.text : '')).join('\n');
+    const text = input.flatMap((p) => (isObject(p) && p.type === 'text' && typeof p.text === 'string' ? [p.text] : [])).join('\n');
     if (input.every((p) => isObject(p) && (p.type === 'text' || p.type === 'image_url'))) return [text];
   }
   throw invalidRequest('input must be a string, an array of strings, or an array of { type: "text" | "image_url" } parts.', 'input');
+}
+
+/** The part of the guardrails room moderation uses: an app's policy and its word matcher. */
+export interface GuardrailsWords {
+  policyFor(scope: { appId: string; path: 'v1'; who: null }): { words?: { find(text: string): ReadonlyArray<{ list: string }> } | undefined };
+}
+
+/** Moderation by the operator's sensitive-word lists: the app's policy, the rules named as guardrails logs them (words:<list>). */
+export function moderationRulesFrom(guardrails: GuardrailsWords): ModerationRules {
+  return {
+    check(appId, text) {
+      const hits = guardrails.policyFor({ appId, path: 'v1', who: null }).words?.find(text) ?? [];
+      return { flagged: hits.length > 0, rules: [...new Set(hits.map((h) => `words:${h.list}`))] };
+    },
+  };
 }
 
 export class Moderations {
