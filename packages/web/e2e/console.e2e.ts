@@ -106,10 +106,28 @@ describe('the operator console', () => {
     await textOf(reply.getByTestId('citation-popover'), 'Petrel');
     expect(jane.errors).toEqual([]);
     await jane.context.close();
+
+    // The document, then the knowledge base, can be deleted from the console, each after a question.
+    const again = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const op = await again.newPage();
+    await consoleSignIn(op);
+    await op.getByRole('link', { name: 'Knowledge bases' }).click();
+    await op.locator('.pick-list button', { hasText: 'Lighthouse handbook' }).click();
+    const docRow = op.locator('tr[data-doc="Lighthouse handbook"]');
+    await docRow.getByRole('button', { name: 'Delete' }).click();
+    await docRow.getByRole('group', { name: 'Delete the document Lighthouse handbook?' }).getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => docRow.count()).toBe(0);
+    await op.locator('.split-main .form-head').getByRole('button', { name: 'Delete' }).click();
+    await screenshot(op, 'console-delete-kb');
+    await op.getByRole('group', { name: /Delete the knowledge base Lighthouse handbook/ }).getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => op.locator('.pick-list', { hasText: 'Lighthouse handbook' }).count()).toBe(0);
+    const left = await adminApi<{ knowledge_bases: Array<{ name: string }> }>(url, 'GET', '/api/knowledge-bases');
+    expect(left.knowledge_bases.map((k) => k.name)).not.toContain('Lighthouse handbook');
+    await again.close();
   });
 
   it('creates an agent, checks a model, charts usage and exports it as CSV, and creates (shown once) and revokes a gateway key', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true, permissions: ['clipboard-read', 'clipboard-write'] });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -144,6 +162,11 @@ describe('the operator console', () => {
     await textOf(edit.getByRole('status'), 'Saved');
     const resaved = (await adminApi<{ agents: Array<Record<string, unknown>> }>(url, 'GET', '/api/agents')).agents.find((a) => a.id === created!.id);
     expect(resaved).toMatchObject({ name: 'Tea Sommelier', system_prompt: 'You recommend teas.', model: 'local/kb-answer', knowledge_base_ids: ['warbler-docs'], monthly_budget_usd: 2.5 });
+    // And it can be deleted, after saying what that means.
+    await edit.getByRole('button', { name: 'Delete' }).click();
+    await edit.getByRole('group', { name: /Delete the agent Tea Sommelier\?/ }).getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => page.locator('.pick-list', { hasText: 'Tea Sommelier' }).count()).toBe(0);
+    expect((await adminApi<{ agents: Array<{ id: string }> }>(url, 'GET', '/api/agents')).agents.some((a) => a.id === created!.id)).toBe(false);
 
     await page.getByRole('link', { name: 'Providers & models' }).click();
     const row = page.locator('tr[data-model="local/kb-answer"]');
@@ -173,13 +196,23 @@ describe('the operator console', () => {
     await page.getByRole('button', { name: 'Create' }).click();
     const secret = (await page.getByTestId('new-key-secret').textContent()) ?? '';
     expect(secret).toMatch(/^wk-/);
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await textOf(page.getByRole('status').filter({ hasText: 'Copied' }), 'Copied');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
     const keyRow = page.locator('tr', { hasText: 'Reporting script' });
     await textOf(keyRow, 'active');
     await textOf(keyRow, '60');
     expect((await keyRow.textContent()) ?? '').not.toContain(secret);
     await screenshot(page, 'console-keys');
     expect((await fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200);
+    // Revoking asks first; Cancel changes nothing.
     await keyRow.getByRole('button', { name: 'Revoke' }).click();
+    const ask = keyRow.getByRole('group', { name: 'Revoke the key Reporting script? It stops working at once.' });
+    await ask.getByRole('button', { name: 'Cancel' }).click();
+    await textOf(keyRow, 'active');
+    expect((await fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200);
+    await keyRow.getByRole('button', { name: 'Revoke' }).click();
+    await ask.getByRole('button', { name: 'Revoke' }).click();
     await textOf(keyRow, 'revoked');
     expect((await fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(401);
     // Shown once: a reload lists the key without its secret.

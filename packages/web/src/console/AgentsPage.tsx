@@ -6,6 +6,7 @@ import { useI18n } from '../ui/i18n.tsx';
 import { useStore } from '../ui/useStore.ts';
 import { DEFAULT_HISTORY_TOKENS, formatMoney, replyCost, type ModelPrice } from './agent-budget.ts';
 import type { ConsoleApi } from './client.ts';
+import { ConfirmButton } from './Confirm.tsx';
 import { useLoad } from './useLoad.ts';
 
 interface Agent {
@@ -90,6 +91,7 @@ export function AgentsPage({ client }: { client: ConsoleApi }) {
               prices={new Map(models.data?.models.map((m) => [m.name, m.price]) ?? [])}
               kbs={kbs.data?.knowledge_bases ?? []}
               onSaved={(a) => { setLastSaved(a); agents.reload(); setEditing(a.id); }}
+              onDeleted={() => { setEditing(undefined); setTrying(undefined); setLastSaved(undefined); agents.reload(); }}
               onTry={current ? () => setTrying(current) : undefined}
               justSaved={current !== undefined && current === lastSaved}
             />
@@ -101,13 +103,14 @@ export function AgentsPage({ client }: { client: ConsoleApi }) {
   );
 }
 
-function AgentForm({ client, agent, models, prices, kbs, onSaved, onTry, justSaved = false }: {
+function AgentForm({ client, agent, models, prices, kbs, onSaved, onDeleted, onTry, justSaved = false }: {
   client: ConsoleApi;
   agent: Agent | undefined;
   models: string[];
   prices: ReadonlyMap<string, ModelPrice | null>;
   kbs: Array<{ id: string; name: string }>;
   onSaved: (a: Agent) => void;
+  onDeleted: () => void;
   onTry: (() => void) | undefined;
   /** Opened right after a Create: say it was saved. */
   justSaved?: boolean;
@@ -155,6 +158,16 @@ function AgentForm({ client, agent, models, prices, kbs, onSaved, onTry, justSav
       <div className="form-head">
         <h2>{agent ? t('agents.edit', { name: agent.name }) : t('agents.new')}</h2>
         {onTry && <button type="button" onClick={onTry}>{t('agents.try')}</button>}
+        {agent && (
+          <ConfirmButton label={t('console.delete')} question={t('agents.deleteQuestion', { name: agent.name })} onConfirm={async () => {
+            try {
+              await client.call('DELETE', `/api/agents/${encodeURIComponent(agent.id)}`);
+              onDeleted();
+            } catch (err) {
+              setProblem(errorText(err));
+            }
+          }} />
+        )}
       </div>
       <label className="field"><span>{t('console.name')}</span><input value={d.name} onChange={(e) => set('name', e.target.value)} required maxLength={100} /></label>
       <label className="field">

@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { errorText } from '../api.ts';
 import { useI18n } from '../ui/i18n.tsx';
 import type { ConsoleApi } from './client.ts';
+import { ConfirmButton, CopyButton } from './Confirm.tsx';
 import { useLoad } from './useLoad.ts';
 
 interface KeyView {
@@ -89,7 +90,7 @@ export function KeysPage({ client }: { client: ConsoleApi }) {
         <div className="banner ok" role="status">
           <p>{t('keys.shownOnce')}</p>
           <code className="secret" data-testid="new-key-secret">{secret}</code>
-          <button type="button" onClick={() => void navigator.clipboard?.writeText(secret)}>⧉</button>
+          <CopyButton value={secret} />
         </div>
       )}
       <form className="card form-grid" onSubmit={submit}>
@@ -119,7 +120,7 @@ export function KeysPage({ client }: { client: ConsoleApi }) {
                 <td>{k.rpm ?? '—'} / {k.tpm ?? '—'}</td>
                 <td>
                   {!k.revoked_at && <button type="button" onClick={() => edit(k)}>{t('msg.edit')}</button>}
-                  {!k.revoked_at && <button type="button" className="danger" onClick={() => void revoke(k.id)}>{t('keys.revoke')}</button>}
+                  {!k.revoked_at && <ConfirmButton label={t('keys.revoke')} question={t('keys.revokeQuestion', { name: k.name })} onConfirm={() => revoke(k.id)} />}
                 </td>
               </tr>
             ))}

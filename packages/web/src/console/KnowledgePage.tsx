@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { errorText } from '../api.ts';
 import { useI18n } from '../ui/i18n.tsx';
 import type { ConsoleApi } from './client.ts';
+import { ConfirmButton } from './Confirm.tsx';
 import { useLoad } from './useLoad.ts';
 
 interface Kb {
@@ -79,13 +80,16 @@ export function KnowledgePage({ client }: { client: ConsoleApi }) {
             <button type="submit" className="primary" disabled={!name.trim()}>{t('console.create')}</button>
           </form>
         </div>
-        {current && <KbDetail key={current} client={client} kb={kbs.data?.knowledge_bases.find((k) => k.id === current)} kbId={current} />}
+        {current && (
+          <KbDetail key={current} client={client} kb={kbs.data?.knowledge_bases.find((k) => k.id === current)} kbId={current}
+            onDeleted={() => { setSelected(undefined); kbs.reload(); }} />
+        )}
       </div>
     </section>
   );
 }
 
-function KbDetail({ client, kbId, kb }: { client: ConsoleApi; kbId: string; kb: Kb | undefined }) {
+function KbDetail({ client, kbId, kb, onDeleted }: { client: ConsoleApi; kbId: string; kb: Kb | undefined; onDeleted: () => void }) {
   const { t, locale } = useI18n();
   const docs = useLoad(() => client.call<{ documents: Doc[] }>('GET', `/api/knowledge-bases/${encodeURIComponent(kbId)}/documents`), [client, kbId]);
   const [progress, setProgress] = useState<number>();
@@ -130,9 +134,30 @@ function KbDetail({ client, kbId, kb }: { client: ConsoleApi; kbId: string; kb: 
     }
   };
 
+  const removeKb = async () => {
+    try {
+      await client.call('DELETE', `/api/knowledge-bases/${encodeURIComponent(kbId)}`);
+      onDeleted();
+    } catch (err) {
+      setProblem(errorText(err));
+    }
+  };
+  const removeDoc = async (docId: string) => {
+    try {
+      await client.call('DELETE', `/api/knowledge-bases/${encodeURIComponent(kbId)}/documents/${encodeURIComponent(docId)}`);
+      if (chunks?.docId === docId) setChunks(undefined);
+      docs.reload();
+    } catch (err) {
+      setProblem(errorText(err));
+    }
+  };
+
   return (
     <div className="split-main">
-      <h2>{kb?.name ?? kbId}</h2>
+      <div className="form-head">
+        <h2>{kb?.name ?? kbId}</h2>
+        <ConfirmButton label={t('console.delete')} question={t('kb.deleteQuestion', { name: kb?.name ?? kbId })} onConfirm={removeKb} />
+      </div>
       {kb?.description && <p className="hint">{kb.description}</p>}
       <div className="card">
         <label className="field">
@@ -160,7 +185,10 @@ function KbDetail({ client, kbId, kb }: { client: ConsoleApi; kbId: string; kb: 
                 <td>{d.title}<div className="hint">{d.source}</div></td>
                 <td>{d.chunk_count}</td>
                 <td>{(d.bytes / 1024).toFixed(1)}</td>
-                <td><button type="button" aria-expanded={chunks?.docId === d.id} onClick={() => void showChunks(d.id)}>{t('kb.showChunks')}</button></td>
+                <td>
+                  <button type="button" aria-expanded={chunks?.docId === d.id} onClick={() => void showChunks(d.id)}>{t('kb.showChunks')}</button>
+                  <ConfirmButton label={t('console.delete')} question={t('kb.deleteDocQuestion', { name: d.title })} onConfirm={() => removeDoc(d.id)} />
+                </td>
               </tr>
             ))}
           </tbody>
