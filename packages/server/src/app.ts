@@ -7,7 +7,7 @@ import type { Config } from './config.ts';
 import { lockDataDir } from './data-dir.ts';
 import { FileLinks, Files } from './files/index.ts';
 import { Guardrails } from './guardrails/index.ts';
-import { Gateway, Keys, Moderations, noteGatewayAttempt, RateLimits, RedisRateLimits } from './gateway/index.ts';
+import { Gateway, Keys, Moderations, moderationRulesFrom, noteGatewayAttempt, RateLimits, RedisRateLimits } from './gateway/index.ts';
 import { Responses } from './gateway/responses/index.ts';
 import { Batches, BatchRunner, executeThroughGateway, GatewayFiles } from './gateway/batches/index.ts';
 import { buildHttp, defaultWebDist, Guards, webAppDeps } from './http/index.ts';
@@ -119,7 +119,10 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   // /v1/responses runs on the chat path and keeps its responses in the store; moderations go to OpenAI when it is configured.
   const responses = new Responses(store);
   const moderationUpstream = openAiPassThrough(file, config.env);
-  const moderations = new Moderations(moderationUpstream ? { upstream: new UpstreamHttp(moderationUpstream) } : {});
+  // Without OpenAI, moderation answers from the operator's word lists (guardrails:), when there are any.
+  const moderations = new Moderations(moderationUpstream
+    ? { upstream: new UpstreamHttp(moderationUpstream) }
+    : file?.guardrails?.lists.length ? { rules: moderationRulesFrom(guardrails) } : {});
   // Batches run their lines through the gateway in the background; state is in the store, so they resume after a restart.
   const gatewayFiles = new GatewayFiles({ store, dir: path.join(config.dataDir, 'gateway-files') });
   const batchRunner = new BatchRunner({

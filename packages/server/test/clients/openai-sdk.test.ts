@@ -1,6 +1,9 @@
 // The official `openai` SDK, unmodified, against Warbler's /v1 with the
 // upstream fixture behind it: Responses (create, stream, multi-turn,
 // retrieve), embeddings, moderations, legacy completions, unknown endpoints.
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import OpenAI, { NotFoundError } from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, storeKinds, type TestServer } from '../harness.ts';
@@ -129,5 +132,24 @@ describe.each(storeKinds())('moderations with no OpenAI provider on %s', (kind) 
     expect(res.results[0]!.flagged).toBe(false);
     expect(Object.keys(res.results[0]!.categories)).toContain('violence');
     expect((res as unknown as { warbler: { source: string; note: string } }).warbler).toMatchObject({ source: 'none', note: expect.stringContaining('OPENAI_API_KEY') });
+  });
+});
+
+describe.each(storeKinds())("moderations by the operator's word lists (no OpenAI) on %s", (kind) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    const configPath = path.join(tmpdir(), `warbler-moderation-${kind}-${process.pid}.yaml`);
+    await writeFile(configPath, ['version: 1', 'guardrails:', '  lists:', '    illegal:', '      action: block', '      words: [代开发票, money laundering]', '  allow: [替代开发票据]', ''].join('\n'));
+    server = await startServer(kind, { WARBLER_CONFIG: configPath });
+  });
+  afterAll(() => server?.stop());
+
+  it('flags listed words (evasions included) under illicit and names the rule; innocent text passes', async () => {
+    const openai = new OpenAI({ apiKey: server.masterKey, baseURL: `${server.url}/v1`, maxRetries: 0 });
+    const res = await openai.moderations.create({ input: ['能 代.开.發.票 吗', '替代开发票据的流程', 'Money  Laundering tips', 'hello'] });
+    expect(res.results.map((r) => r.flagged)).toEqual([true, false, true, false]);
+    expect(res.results[0]!.categories.illicit).toBe(true);
+    expect((res.results[0] as unknown as { warbler_rules: string[] }).warbler_rules).toEqual(['words:illegal']);
+    expect((res as unknown as { warbler: { source: string } }).warbler.source).toBe('local-rules');
   });
 });
