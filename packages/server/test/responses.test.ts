@@ -30,7 +30,10 @@ describe.each(storeKinds())('/v1/responses on %s', (kind) => {
   beforeAll(async () => {
     upstream = await startUpstreamFixture({ apiKey: 'sk-fixture' });
     const configPath = path.join(tmpdir(), `warbler-responses-${kind}-${process.pid}.yaml`);
-    await writeFile(configPath, ['version: 1', 'router:', '  retry: { max_retries: 0 }', ''].join('\n'));
+    await writeFile(configPath, [
+      'version: 1', 'router:', '  retry: { max_retries: 0 }',
+      'guardrails:', '  lists:', '    illegal:', '      action: block', '      words: [代开发票]', '',
+    ].join('\n'));
     server = await startServer(kind, { OPENAI_API_KEY: 'sk-fixture', OPENAI_BASE_URL: upstream.url, WARBLER_CONFIG: configPath });
     v1 = `${server.url}/v1`;
   });
@@ -236,5 +239,14 @@ describe.each(storeKinds())('/v1/responses on %s', (kind) => {
     expect((await client(key.secret).responses.retrieve(id)).status).toBe('cancelled');
     const again = await client(key.secret).responses.cancel(id);
     expect(again.status).toBe('cancelled');
+  });
+
+  it('guardrails hold on /v1/responses as on chat: a blocked word is refused before any call, and costs nothing', async () => {
+    const key = await newKey();
+    const e = await client(key.secret).responses.create({ model: 'gpt-4o-mini', input: [{ role: 'user', content: [{ type: 'input_text', text: '可以代 开 發 票吗' }] }] }).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(BadRequestError);
+    expect((e as BadRequestError).code).toBe('content_policy_violation');
+    expect(chatRequests()).toHaveLength(0);
+    expect(await rows(key.id)).toHaveLength(0);
   });
 });
