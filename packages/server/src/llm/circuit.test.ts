@@ -117,4 +117,28 @@ describe('CircuitBreaker', () => {
       expect(cb.state).toBe('open');
     });
   });
+
+  describe('shared between nodes', () => {
+    it('tells when its own verdicts open and close it, and takes other nodes\' verdicts without telling them back', () => {
+      const c = clock();
+      const changes: unknown[] = [];
+      const cb = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 1000, now: c.now, onChange: (change) => changes.push(change) });
+      cb.failure(cb.begin());
+      cb.failure(cb.begin());
+      expect(changes).toEqual([{ state: 'open', openedAt: 1_000 }]);
+      c.advance(1000);
+      cb.success(cb.begin());
+      expect(changes).toEqual([{ state: 'open', openedAt: 1_000 }, { state: 'closed' }]);
+
+      const other = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 1000, now: c.now, onChange: (change) => changes.push(change) });
+      other.apply({ state: 'open', openedAt: 1_500 });
+      expect(other.state).toBe('open');
+      expect(other.retryInMs).toBe(500);
+      other.apply({ state: 'open', openedAt: 1_200 });
+      expect(other.retryInMs).toBe(500);
+      other.apply({ state: 'closed' });
+      expect(other.state).toBe('closed');
+      expect(changes).toHaveLength(2);
+    });
+  });
 });

@@ -12,12 +12,17 @@
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
+/** A circuit opened (at `openedAt`, ms since the epoch) or closed: what several nodes share, so all stop calling a failing deployment. */
+export type CircuitChange = { state: 'open'; openedAt: number } | { state: 'closed' };
+
 export interface CircuitOptions {
   /** Consecutive failures that open the circuit. Default 5. */
   failureThreshold?: number;
   /** How long an open circuit rejects calls before it lets one probe through. Default 30 s. */
   cooldownMs?: number;
   now?: () => number;
+  /** Told when this breaker opens or closes by its own verdicts (not by apply()). */
+  onChange?: (change: CircuitChange) => void;
 }
 
 /** Handed out by `begin()`; report exactly one verdict on it. */
@@ -31,6 +36,7 @@ export class CircuitBreaker {
   private readonly threshold: number;
   private readonly cooldownMs: number;
   private readonly now: () => number;
+  private readonly onChange: ((change: CircuitChange) => void) | undefined;
   private failures = 0;
   private openedAt: number | undefined;
   private probing = false;
@@ -39,6 +45,20 @@ export class CircuitBreaker {
     this.threshold = options.failureThreshold ?? 5;
     this.cooldownMs = options.cooldownMs ?? 30_000;
     this.now = options.now ?? Date.now;
+    this.onChange = options.onChange;
+  }
+
+  /**
+   * Another node's verdict: open from its moment (a later opening wins), or
+   * closed after its probe succeeded. A probe out here still reports its own.
+   */
+  apply(change: CircuitChange): void {
+    if (change.state === 'closed') {
+      this.openedAt = undefined;
+      this.failures = 0;
+    } else if (this.openedAt === undefined || change.openedAt > this.openedAt) {
+      this.openedAt = change.openedAt;
+    }
   }
 
   get state(): CircuitState {
@@ -76,7 +96,10 @@ export class CircuitBreaker {
 
   success(ticket: CircuitTicket): void {
     if (ticket.probe) this.probing = false;
-    if (ticket.probe || ticket.lastResort) this.openedAt = undefined;
+    if ((ticket.probe || ticket.lastResort) && this.openedAt !== undefined) {
+      this.openedAt = undefined;
+      this.onChange?.({ state: 'closed' });
+    }
     // A call that started before the circuit opened proves little about now.
     if (this.openedAt === undefined) this.failures = 0;
   }
@@ -84,16 +107,20 @@ export class CircuitBreaker {
   failure(ticket: CircuitTicket): void {
     if (ticket.probe) {
       this.probing = false;
-      this.openedAt = this.now();
-      return;
+      return this.open();
     }
     if (this.openedAt !== undefined) {
       // The most recent evidence: the router's last resort then tries the deployment that failed longest ago.
-      if (ticket.lastResort) this.openedAt = this.now();
+      if (ticket.lastResort) this.open();
       return;
     }
     this.failures += 1;
-    if (this.failures >= this.threshold) this.openedAt = this.now();
+    if (this.failures >= this.threshold) this.open();
+  }
+
+  private open(): void {
+    this.openedAt = this.now();
+    this.onChange?.({ state: 'open', openedAt: this.openedAt });
   }
 
   /** The call ended with no verdict on the deployment (the caller stopped, or the request itself was bad). */

@@ -46,7 +46,7 @@ export {
   type RouterCallOptions,
   type RouterOptions,
 } from './router.ts';
-export type { CircuitOptions, CircuitState } from './circuit.ts';
+export type { CircuitChange, CircuitOptions, CircuitState } from './circuit.ts';
 export { countChatTokens, countMessageTokens, countOutputTokens, countTextTokens, estimateUsage, quickPromptTokens } from './tokens.ts';
 export {
   PriceTable,

@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { abortError, linkAbort, type LinkedAbort } from './abort.ts';
-import { CircuitBreaker, type CircuitOptions, type CircuitState, type CircuitTicket } from './circuit.ts';
+import { CircuitBreaker, type CircuitChange, type CircuitOptions, type CircuitState, type CircuitTicket } from './circuit.ts';
 import { asLlmError, LlmError } from './errors.ts';
 import { estimateUsage, type OutputSoFar } from './tokens.ts';
 import type {
@@ -73,6 +73,8 @@ export interface RouterOptions {
   onAttempt?: (report: AttemptReport) => void;
   /** Called as each attempt is sent, before any answer: the ledger writes its in-flight row here, so a crash cannot lose the call. */
   onAttemptStart?: (start: AttemptStart) => void;
+  /** A deployment's circuit opened or closed on this node: other nodes apply it (applyCircuitChange). */
+  onCircuitChange?: (deploymentId: string, change: CircuitChange) => void;
   /** For tests: a fixed jitter. */
   random?: () => number;
 }
@@ -253,7 +255,9 @@ export class Router implements LlmProvider {
       if (this.routes.has(route.model)) throw new Error(`Model "${route.model}" is routed twice.`);
       this.routes.set(route.model, route);
       for (const d of route.deployments) {
-        if (!this.states.has(d.id)) this.states.set(d.id, { circuit: new CircuitBreaker(options.circuit), notBefore: 0 });
+        if (this.states.has(d.id)) continue;
+        const onChange = options.onCircuitChange && ((change: CircuitChange) => options.onCircuitChange!(d.id, change));
+        this.states.set(d.id, { circuit: new CircuitBreaker({ ...options.circuit, ...(onChange ? { onChange } : {}) }), notBefore: 0 });
       }
     }
     for (const route of options.routes) {
@@ -272,6 +276,11 @@ export class Router implements LlmProvider {
   /** The model names callers may ask for. */
   models(): string[] {
     return [...this.routes.keys()];
+  }
+
+  /** Another node's circuit verdict on a deployment (unknown deployments, from a differently configured node, are ignored). */
+  applyCircuitChange(deploymentId: string, change: CircuitChange): void {
+    this.states.get(deploymentId)?.circuit.apply(change);
   }
 
   health(): DeploymentHealth[] {

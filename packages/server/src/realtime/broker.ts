@@ -5,7 +5,10 @@ export type ClusterSignal =
   | { kind: 'stop_reply'; app_id: string; message_id: string; user_id?: string }
   | { kind: 'agent_changed'; app_id: string; agent_id: string }
   /** A knowledge base was deleted (no document id), or one of its documents added, replaced or deleted. */
-  | { kind: 'knowledge_changed'; app_id: string; kb_id: string; document_id?: string };
+  | { kind: 'knowledge_changed'; app_id: string; kb_id: string; document_id?: string }
+  /** A deployment's circuit opened or closed: every node stops (or resumes) calling it. */
+  | { kind: 'circuit_changed'; deployment: string; state: 'open'; opened_at: number }
+  | { kind: 'circuit_changed'; deployment: string; state: 'closed' };
 
 /**
  * The Broker port carries chat events to every node's hub, and signals to the

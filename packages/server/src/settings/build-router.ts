@@ -74,6 +74,8 @@ export interface BuildRouterOptions {
   onAttempt?: RouterOptions['onAttempt'];
   /** Every attempt as it is sent, for the ledger's in-flight rows: `ledger.onAttemptStart`. */
   onAttemptStart?: RouterOptions['onAttemptStart'];
+  /** Circuit verdicts to share with other nodes. */
+  onCircuitChange?: RouterOptions['onCircuitChange'];
   /** Told about what was left out (fallbacks to models of providers the file marked optional). */
   onWarning?: (message: string) => void;
 }
@@ -82,7 +84,7 @@ export interface RoutePlan {
   /** Every provider by name: enabled presets and the file's providers. */
   providers: Map<string, { provider: LlmProvider; preset?: PresetName }>;
   routes: Route[];
-  options: Omit<RouterOptions, 'routes' | 'onAttempt' | 'onAttemptStart'>;
+  options: Omit<RouterOptions, 'routes' | 'onAttempt' | 'onAttemptStart' | 'onCircuitChange'>;
 }
 
 const localMap = (local: LocalProviders | undefined): Map<string, LlmProvider> =>
@@ -219,6 +221,7 @@ export function buildRouter(file: WarblerFile | undefined, env: Env = process.en
     routes: plan.routes,
     ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
     ...(options.onAttemptStart ? { onAttemptStart: options.onAttemptStart } : {}),
+    ...(options.onCircuitChange ? { onCircuitChange: options.onCircuitChange } : {}),
   });
 }
 

@@ -140,4 +140,24 @@ describe.skipIf(!clusterAvailable())('two nodes on PostgreSQL and Redis', () => 
     const result = await onB.request<ResultFrame>({ type: 'stop', message_id: 'msg_nothing_here' });
     expect(result.data).toEqual({ stopped: false });
   });
+
+  // Last in the file: it leaves gpt-4o-mini's deployment open.
+  it('opens a failing deployment\'s circuit on every node, not only the one that saw the failures', async () => {
+    const [a, b] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0]];
+    const deployments = async (node: typeof a) =>
+      ((await cluster.api(node, 'GET', '/api/models')).body.models as { name: string; deployments: { id: string; state: string }[] }[])
+        .find((m) => m.name === 'gpt-4o-mini')!.deployments;
+    expect((await deployments(b)).map((d) => d.state)).toEqual(['closed']);
+    upstream.script({ promptContains: 'break the deployment', fault: 'status', status: 500, times: 50 });
+    const call = () =>
+      fetch(`${a.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${cluster.masterKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'break the deployment' }] }),
+      }).then((r) => r.status);
+    // Each call is tried three times (two retries): two calls are past the threshold of five failures.
+    expect([await call(), await call()].every((status) => status >= 500)).toBe(true);
+    expect((await deployments(a)).map((d) => d.state)).toEqual(['open']);
+    await until(async () => (await deployments(b))[0]!.state === 'open');
+  });
 });
