@@ -80,7 +80,8 @@ export class Guardrails {
   /** The screen for one call; undefined when its policy does nothing (no cost on the hot path). */
   screen(scope: ScreenScope): PromptScreen | undefined {
     const policy = this.policyFor(scope);
-    if (!policy.screensPrompts && !policy.injectionScreen) return undefined;
+    // Only agents read passages and tool results: /v1 and batches need a screen only for words and PII.
+    if (!policy.screensPrompts && (!policy.injectionScreen || scope.path !== 'agent')) return undefined;
     return new PromptScreen(policy, scope, this.deps.onIntervention);
   }
 }
