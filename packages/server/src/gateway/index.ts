@@ -37,6 +37,7 @@ export {
   type GatewayModels,
   type OpenedStream,
 } from './service.ts';
+export { MAX_CACHE_TTL_SECONDS, ResponseCache, cacheTtlMs } from './response-cache.ts';
 export { legacyToChat, TextCompletionChunks, textCompletionBody } from './legacy-completions.ts';
 export { MODERATION_CATEGORIES, Moderations, moderationRulesFrom, moderationTexts, type GuardrailsWords, type ModerationRules, type ModerationUpstream } from './moderations.ts';
 export { parseChatBody, parseEmbeddingsBody, type ChatBody, type EmbeddingsBody } from './validate.ts';

@@ -12,7 +12,7 @@ import {
   type EmbedResult,
   type RouterCallOptions,
 } from '../llm/index.ts';
-import type { ApiKeyRow } from '../store/index.ts';
+import type { ApiKeyRow, LedgerRow } from '../store/index.ts';
 import { bearer } from '../tenancy/index.ts';
 import { asksForOutput, expectedOutputTokens, type BudgetCheck, type BudgetScope, type UsageContext } from '../usage/index.ts';
 import { mayUse, type GatewayCaller } from './caller.ts';
@@ -28,6 +28,7 @@ import type { Keys } from './keys.ts';
 import { looksLikeKey } from './keys.ts';
 import { TURN_WAIT_MS, type Turns } from '../turns.ts';
 import { rateLimitHeaders, type KeyLimits } from './limits.ts';
+import { cacheHitRow, cacheTtlMs, type ResponseCache } from './response-cache.ts';
 import { parseChatBody, parseEmbeddingsBody, type ChatBody, type EmbeddingsBody } from './validate.ts';
 import { completionBody, embeddingBase64 } from './wire.ts';
 
@@ -52,6 +53,10 @@ export interface GatewayDeps {
   appExists(appId: string): Promise<boolean>;
   /** Sensitive words and PII masking on every chat prompt (HTTP and batches); absent: none. */
   guardrails?: Guardrails;
+  /** Exact-match answers for keys that opt in (metadata.cache_ttl_seconds); absent: no caching. */
+  cache?: ResponseCache;
+  /** Where a cache hit's zero-cost ledger row goes (the Ledger's append). */
+  ledger?: { append(row: LedgerRow): void };
   now?: () => number;
 }
 
@@ -276,8 +281,29 @@ export class Gateway {
     return new GatewayUsage(caller.appId, source, caller.key?.id ?? null, caller.requestId);
   }
 
-  /** A non-streaming chat completion through the router (the caller was admitted). */
+  /** A non-streaming chat completion through the router (the caller was admitted); from the key's answer cache when it opted in. */
   async complete(caller: GatewayCaller, chat: ChatBody, admission: Admission, options: CallOptions = {}): Promise<Answer> {
+    // A guardrails screen makes the answer depend on more than the request (masked values put back): never cached.
+    const ttl = this.deps.cache && caller.key && !admission.screen ? cacheTtlMs(caller.key, chat.request) : 0;
+    if (ttl === 0) return this.completeUncached(caller, chat, admission, options);
+    const cacheKey = this.deps.cache!.keyOf(caller.key!.id, chat.request);
+    const hit = this.deps.cache!.get(cacheKey);
+    if (hit) {
+      this.settle(caller, admission, 0);
+      admission.headers['x-warbler-cache'] = 'hit';
+      this.deps.ledger?.append(cacheHitRow({
+        appId: caller.appId, keyId: caller.key!.id, requestId: caller.requestId, source: options.source ?? 'gateway',
+        model: chat.request.model, deployment: hit.deployment, now: this.now(),
+      }));
+      return { body: hit.body, deployment: hit.deployment, upstreamMs: 0 };
+    }
+    const answer = await this.completeUncached(caller, chat, admission, options);
+    admission.headers['x-warbler-cache'] = 'miss';
+    this.deps.cache!.set(cacheKey, answer, ttl);
+    return answer;
+  }
+
+  private async completeUncached(caller: GatewayCaller, chat: ChatBody, admission: Admission, options: CallOptions): Promise<Answer> {
     const context = this.usage(caller, options.source);
     const t0 = performance.now();
     let completion: ChatCompletion;
