@@ -93,6 +93,8 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       noteGatewayAttempt(report);
     },
     onAttemptStart: ledger.onAttemptStart,
+    onCircuitChange: (deployment, change) =>
+      broker.signal(change.state === 'open' ? { kind: 'circuit_changed', deployment, state: 'open', opened_at: change.openedAt } : { kind: 'circuit_changed', deployment, state: 'closed' }),
     onWarning: (message) => log?.warn(message),
   });
   // The OpenAI-compatible gateway, and the metrics of everything.
@@ -217,6 +219,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     // The node that stored a message answers it, so every node's runtime must know every agent.
     if (signal.kind === 'agent_changed') return void agents.reload(signal.app_id, signal.agent_id).catch((err: unknown) => logError(err));
     if (signal.kind === 'knowledge_changed') return void knowledge.reload(signal).catch((err: unknown) => logError(err));
+    if (signal.kind === 'circuit_changed') return router.applyCircuitChange(signal.deployment, signal.state === 'open' ? { state: 'open', openedAt: signal.opened_at } : { state: 'closed' });
     runtime.stop({ appId: signal.app_id, ...(signal.user_id ? { userId: signal.user_id } : {}) }, signal.message_id)
       .catch((err: unknown) => logError(err));
   });
