@@ -1,4 +1,5 @@
 import type { Browser } from 'playwright-core';
+import { crc32, deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launch, messages, openDirect, screenshot, send, signedIn, textOf } from './browser.ts';
 import { adminApi } from './warbler.ts';
@@ -16,7 +17,49 @@ afterAll(async () => {
 // A 2×2 PNG, so the image path (upload, message, preview) runs on a real image.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
 
+/** A solid PNG of any size (zlib + CRC32 from Node), for images that take real room in the list. */
+function solidPng(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), 8 + data.length);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, 0x5a)]);
+  const pixels = deflateSync(Buffer.concat(Array.from({ length: height }, () => row)));
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header), chunk('IDAT', pixels), chunk('IEND', Buffer.alloc(0))]);
+}
+
 describe('chat between people', () => {
+  it('opens a chat at its newest message even when the last messages are images', async () => {
+    const ivy = await signedIn(browser, url, 'Ivy');
+    const jon = await signedIn(browser, url, 'Jon');
+    await openDirect(ivy.page, 'Jon');
+    for (let i = 0; i < 12; i++) await send(ivy.page, `Line ${i} of a long enough chat to scroll`);
+    for (const name of ['wide.png', 'tall.png']) {
+      await ivy.page.locator('.composer input[type="file"]').setInputFiles({ name, mimeType: 'image/png', buffer: name === 'wide.png' ? solidPng(600, 400) : solidPng(300, 500) });
+      await ivy.page.getByRole('button', { name: new RegExp(`Image preview: ${name}`) }).waitFor();
+    }
+    await jon.page.reload();
+    await jon.page.locator('.conversation-item', { hasText: 'Ivy' }).click();
+    const list = jon.page.locator('.messages');
+    await jon.page.getByRole('button', { name: /Image preview: tall\.png/ }).locator('img').evaluate((img: HTMLImageElement) => img.decode());
+    // Give layout a frame after the last image.
+    await jon.page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    const gap = await list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+    await screenshot(jon.page, 'images-at-bottom');
+    expect(gap).toBeLessThan(4);
+    expect([...ivy.errors, ...jon.errors]).toEqual([]);
+    await ivy.context.close();
+    await jon.context.close();
+  });
+
   it('two people in two browsers see each other\'s messages, typing, unread badges and read receipts live', async () => {
     const bob = await signedIn(browser, url, 'Bob');
     const alice = await signedIn(browser, url, 'Alice');

@@ -1,4 +1,4 @@
-import { useLayoutEffect, useRef, useState } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useI18n } from '../ui/i18n.tsx';
 import { errorMessage } from '../i18n.ts';
 import { Avatar } from './Avatar.tsx';
@@ -49,6 +49,18 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
       el.scrollTop = el.scrollHeight;
     }
   });
+
+  // An image that finishes loading after the list was laid out makes it taller: a reader at
+  // the bottom stays there (load events do not bubble, so listen in the capture phase).
+  useEffect(() => {
+    const el = list.current;
+    if (!el) return;
+    const keepBottom = () => {
+      if (stick.current && !before.current) el.scrollTop = el.scrollHeight;
+    };
+    el.addEventListener('load', keepBottom, true);
+    return () => el.removeEventListener('load', keepBottom, true);
+  }, [id]);
 
   const onScroll = () => {
     const el = list.current;

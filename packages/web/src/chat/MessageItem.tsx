@@ -1,5 +1,5 @@
 import type { Message, MessageContent } from '@warbler/sdk';
-import { useMemo, useState, type KeyboardEvent, type MouseEvent } from 'react';
+import { useMemo, useState, type CSSProperties, type KeyboardEvent, type MouseEvent } from 'react';
 import { renderMarkdown } from '../markdown.ts';
 import { Dialog } from '../ui/Dialog.tsx';
 import { useI18n } from '../ui/i18n.tsx';
@@ -159,7 +159,7 @@ function Body({ store, message, citations, onClick }: { store: ChatStore; messag
   if (message.type === 'image' && c.file_id) {
     const src = store.fileUrl(c.file_id);
     // Until its link has arrived the image is a placeholder that cannot be opened yet.
-    if (!src) return <span className="image-thumb loading" aria-busy="true" />;
+    if (!src) return <span className="image-thumb loading" aria-busy="true" style={thumbBox(c.width, c.height)} />;
     return (
       <>
         <button type="button" className="image-thumb" onClick={() => setPreview(true)} aria-label={`${t('msg.preview')}: ${c.name ?? ''}`}>
@@ -219,6 +219,20 @@ function EditBox({ initial, onSave, onCancel }: { initial: string; onSave: (text
       </div>
     </div>
   );
+}
+
+/** Largest side of an image in the list (px); styles.css bounds the <img> the same way. */
+const THUMB_MAX = 280;
+
+/**
+ * The box an image will take, from the size stored with the message, so the
+ * list does not grow (and leave the reader short of the newest message) when
+ * the link or the image arrives.
+ */
+function thumbBox(width?: number, height?: number): CSSProperties | undefined {
+  if (!width || !height) return undefined;
+  const scale = Math.min(1, THUMB_MAX / width, THUMB_MAX / height);
+  return { width: Math.round(width * scale), height: 'auto', aspectRatio: `${width} / ${height}`, maxWidth: '60vw' };
 }
 
 /** A message still on its way (or refused): shown as sent, marked as waiting. */
