@@ -58,13 +58,24 @@ export function luhn(digits: string): boolean {
 export function findPii(text: string, kinds: ReadonlySet<PiiKind> | readonly PiiKind[]): PiiSpan[] {
   const want = kinds instanceof Set ? kinds : new Set(kinds);
   const found: PiiSpan[] = [];
-  const taken = (s: number, e: number) => found.some((f) => s < f.end && f.start < e);
+  // Characters already inside a span: a bitmap, so a prompt of 100k numbers costs linear time, not quadratic.
+  let covered: Uint8Array | undefined;
+  const taken = (s: number, e: number) => {
+    if (!covered) return false;
+    for (let i = s; i < e; i++) if (covered[i]) return true;
+    return false;
+  };
+  const add = (span: PiiSpan) => {
+    covered ??= new Uint8Array(text.length);
+    covered.fill(1, span.start, span.end);
+    found.push(span);
+  };
   const scan = (kind: PiiKind, re: RegExp, valid: (v: string) => boolean) => {
     if (!want.has(kind)) return;
     for (const m of text.matchAll(re)) {
       const start = m.index;
       const end = start + m[0].length;
-      if (valid(m[0]) && !taken(start, end)) found.push({ kind, start, end, value: m[0] });
+      if (valid(m[0]) && !taken(start, end)) add({ kind, start, end, value: m[0] });
     }
   };
   // Cheap gates: no digits, no numbers; no @, no email.
@@ -85,7 +96,7 @@ export function findPii(text: string, kinds: ReadonlySet<PiiKind> | readonly Pii
       const domain = EMAIL_DOMAIN.exec(text);
       if (!domain) continue;
       const end = at + 1 + domain[0].length;
-      if (!taken(start, end)) found.push({ kind: 'email', start, end, value: text.slice(start, end) });
+      if (!taken(start, end)) add({ kind: 'email', start, end, value: text.slice(start, end) });
     }
   }
   return found.sort((a, b) => a.start - b.start);

@@ -117,7 +117,7 @@ export class PromptScreen {
       const own = m.role === 'assistant' || (answering !== undefined && m !== answering);
       if (typeof m.content === 'string') m.content = this.text(m.content, hits, own);
       else if (Array.isArray(m.content)) {
-        for (const part of m.content) if (part.type === 'text') part.text = this.text(part.text, hits, own);
+        for (const part of m.content) if (part.type === 'text' && typeof part.text === 'string') part.text = this.text(part.text, hits, own);
       }
     }
     this.reportWords(hits);

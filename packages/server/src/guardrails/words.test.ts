@@ -105,3 +105,14 @@ describe('sensitive words: ranges and masks', () => {
     expect(empty.find('anything')).toEqual([]);
   });
 });
+
+describe('hostile input', () => {
+  it('stays linear on a prompt full of listed words and allowed phrases', () => {
+    const text = '替代开发票据 代开发票 fuck '.repeat(30_000);
+    const t0 = performance.now();
+    const hits = matcher.find(text);
+    expect(performance.now() - t0).toBeLessThan(3_000);
+    expect(hits.filter((h) => h.word === '代开发票')).toHaveLength(30_000);
+    expect(hits.filter((h) => h.word === 'fuck*')).toHaveLength(30_000);
+  });
+});

@@ -89,14 +89,28 @@ export class WordMatcher {
       if (p.endBoundary && isWordUnit(n, end)) return;
       hits.push({ p, s, e: end });
     });
+    const inside = allowedCover(allowed, n.length);
     const out: WordHit[] = [];
     for (const h of hits) {
-      if (allowed.some(([a, b]) => a <= h.s && h.e <= b)) continue;
+      if (inside && inside[h.s]! >= h.e) continue;
       const l = this.lists[h.p.list]!;
       out.push({ list: l.name, action: l.action, word: h.p.word, start: n.start[h.s]!, end: n.end[h.e - 1]! });
     }
     return out.sort((a, b) => a.start - b.start || b.end - a.end);
   }
+}
+
+/**
+ * For each position, the furthest end of an allowed phrase starting at or
+ * before it: a hit [s, e) lies inside one when cover[s] >= e. Linear, so a
+ * prompt full of allowed phrases and listed words stays linear.
+ */
+function allowedCover(allowed: ReadonlyArray<[number, number]>, length: number): Int32Array | undefined {
+  if (allowed.length === 0) return undefined;
+  const cover = new Int32Array(length + 1).fill(-1);
+  for (const [a, b] of allowed) if (b > cover[a]!) cover[a] = b;
+  for (let i = 1; i <= length; i++) if (cover[i - 1]! > cover[i]!) cover[i] = cover[i - 1]!;
+  return cover;
 }
 
 /** Replaces the ranges of the hits with ***, merging overlaps. */
