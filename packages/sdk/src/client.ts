@@ -200,6 +200,17 @@ export class WarblerClient {
     return opened;
   }
 
+  /**
+   * Tries to reconnect now instead of at the end of the current backoff: for
+   * when the app knows the network is back (the browser's `online` event).
+   * Does nothing unless the client is waiting to reconnect.
+   */
+  reconnectNow(): void {
+    if (this.state.status !== 'reconnecting' || this.reconnectTimer === undefined) return;
+    clearTimeout(this.reconnectTimer);
+    void this.open();
+  }
+
   /** Closes the socket and stops reconnecting. Queued sends stay queued (and stored) for the next connect(). */
   close(): void {
     if (this.state.status === 'closed') {

@@ -77,4 +77,32 @@ describe('offline', () => {
     await mia.context.close();
     await liam.context.close();
   });
+
+  it('says "offline" the moment the browser knows, keeps a file picked offline and sends it when the network is back', async () => {
+    const nia = await signedIn(browser, warbler.url, 'Nia');
+    const oto = await signedIn(browser, warbler.url, 'Oto');
+    await openDirect(nia.page, 'Oto');
+    await send(nia.page, 'hello before going offline');
+    await oto.page.locator('.conversation-item', { hasText: 'Nia' }).click();
+    await textOf(messages(oto.page).last(), 'hello before going offline');
+
+    await nia.context.setOffline(true);
+    const started = Date.now();
+    await textOf(nia.page.getByTestId('reconnecting'), 'You are offline', 3_000);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await nia.page.locator('.composer input[type="file"]').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('picked while offline') });
+    await textOf(nia.page.getByTestId('queued-upload'), 'notes.txt will be sent when the network is back');
+    await textOf(nia.page.getByTestId('reconnecting'), '1 waiting to send');
+    await screenshot(nia.page, 'offline-upload-queued');
+
+    await nia.context.setOffline(false);
+    await nia.page.getByTestId('reconnecting').waitFor({ state: 'detached', timeout: 20_000 });
+    await expect.poll(() => nia.page.getByTestId('queued-upload').count(), { timeout: 20_000 }).toBe(0);
+    await expect.poll(() => oto.page.locator('[data-testid="message"][data-type="file"]').count(), { timeout: 20_000 }).toBe(1);
+    // No stale error from the outage is left on screen.
+    expect(await nia.page.locator('.banner.error').count()).toBe(0);
+    expect([...nia.errors, ...oto.errors]).toEqual([]);
+    await nia.context.close();
+    await oto.context.close();
+  });
 });

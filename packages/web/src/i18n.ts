@@ -26,6 +26,7 @@ const en = {
   'signout': 'Sign out',
 
   'status.reconnecting': 'Reconnecting… messages you send will go out when the connection is back.',
+  'status.offline': 'You are offline. Messages and files you send will go out when the network is back.',
   'status.connecting': 'Connecting…',
   'status.closed': 'Signed out: your session is no longer valid. Sign in again.',
   'status.pending': '{count} waiting to send',
@@ -67,6 +68,7 @@ const en = {
   'composer.send': 'Send',
   'composer.attach': 'Attach a file or image',
   'composer.uploading': 'Uploading {name}…',
+  'composer.uploadQueued': '{name} will be sent when the network is back.',
   'composer.mentions': 'People to mention',
   'composer.tooLong': 'This message is {count} characters; a message holds at most {max}. Shorten it, or',
   'composer.sendAsFile': 'send it as a file',
@@ -237,6 +239,7 @@ const zh: Record<MessageKey, string> = {
   'signout': '退出登录',
 
   'status.reconnecting': '正在重新连接…… 你发送的消息会在连接恢复后发出。',
+  'status.offline': '网络已断开。你发送的消息和文件会在网络恢复后发出。',
   'status.connecting': '正在连接……',
   'status.closed': '已退出：登录已失效，请重新登录。',
   'status.pending': '{count} 条待发送',
@@ -278,6 +281,7 @@ const zh: Record<MessageKey, string> = {
   'composer.send': '发送',
   'composer.attach': '发送文件或图片',
   'composer.uploading': '正在上传 {name}……',
+  'composer.uploadQueued': '{name} 将在网络恢复后发送。',
   'composer.mentions': '可以提及的人',
   'composer.tooLong': '这条消息有 {count} 个字符，一条消息最多 {max} 个。请缩短，或',
   'composer.sendAsFile': '作为文件发送',

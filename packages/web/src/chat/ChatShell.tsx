@@ -39,9 +39,10 @@ export function ChatShell({ session, onSignOut }: { session: ChatSession; onSign
         <LanguageSwitch />
         <button type="button" className="link" onClick={onSignOut}>{t('signout')}</button>
       </header>
-      {status === 'reconnecting' && (
+      {(status === 'reconnecting' || store.offline) && (
         <div className="banner warn" role="status" data-testid="reconnecting">
-          {t('status.reconnecting')}{pending > 0 && ` · ${t('status.pending', { count: pending })}`}
+          {store.offline ? t('status.offline') : t('status.reconnecting')}
+          {pending + store.queuedUploads.length > 0 && ` · ${t('status.pending', { count: pending + store.queuedUploads.length })}`}
         </div>
       )}
       {status === 'closed' && store.status.reason === 'unauthorized' && (

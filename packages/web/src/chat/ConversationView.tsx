@@ -108,6 +108,9 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
         {pending.map((p) => <PendingItem key={p.client_msg_id} content={p.content} type={p.msg_type} />)}
         {refused.map(([key, r]) => <PendingItem key={key} content={r.content} type="text" error={errorMessage(r.error, t)} />)}
         {uploads.map((u) => <p key={u.id} className="hint upload">{t('composer.uploading', { name: u.name })}</p>)}
+        {store.queuedUploads.filter((q) => q.conversationId === id).map((q) => (
+          <p key={q.id} className="hint upload" data-testid="queued-upload">{t('composer.uploadQueued', { name: q.file.name })}</p>
+        ))}
         {last === undefined && pending.length === 0 && !thread.loaded && <p className="hint center">…</p>}
       </div>
       <div className="activity" role="status" aria-live="polite">

@@ -63,6 +63,10 @@ export class ChatStore {
   readonly me: string;
   token: string;
   status: StatusChange = { status: 'connecting', reason: 'connect' };
+  /** The browser says it has no network: known at once, long before a heartbeat misses. */
+  offline = typeof navigator !== 'undefined' && navigator.onLine === false;
+  /** Files picked while the network was away, sent when it is back (kept in memory: a reload forgets them). */
+  queuedUploads: Array<{ id: string; conversationId: string; file: File }> = [];
   conversations = new Map<string, ConversationView>();
   threads = new Map<string, Thread>();
   members = new Map<string, Member[]>();
@@ -125,7 +129,13 @@ export class ChatStore {
       c.on('status', (s) => {
         this.status = s;
         this.refreshPending();
-        if (s.status === 'open') void this.loadConversations();
+        if (s.status === 'open') {
+          // Back: errors from the outage are stale, and what waited goes out.
+          this.lastError = undefined;
+          this.offline = false;
+          void this.loadConversations();
+          this.flushUploads();
+        }
         this.changed();
       }),
       c.on('message', (m) => this.onMessage(m)),
@@ -146,6 +156,19 @@ export class ChatStore {
     };
     document.addEventListener('visibilitychange', onVisible);
     this.off.push(() => document.removeEventListener('visibilitychange', onVisible));
+    const onOffline = () => {
+      this.offline = true;
+      this.changed();
+    };
+    const onOnline = () => {
+      this.offline = false;
+      this.client.reconnectNow();
+      this.flushUploads();
+      this.changed();
+    };
+    window.addEventListener('offline', onOffline);
+    window.addEventListener('online', onOnline);
+    this.off.push(() => window.removeEventListener('offline', onOffline), () => window.removeEventListener('online', onOnline));
     this.client.connect().catch(() => {
       if (this.status.status === 'closed' && this.status.reason === 'unauthorized') this.onSignedOut();
     });
@@ -286,7 +309,22 @@ export class ChatStore {
     );
   }
 
+  /** Sends the files that waited for the network, in the order they were picked. */
+  private flushUploads(): void {
+    if (this.offline || this.queuedUploads.length === 0) return;
+    const queued = this.queuedUploads.splice(0);
+    this.changed();
+    void (async () => {
+      for (const q of queued) await this.sendFile(q.conversationId, q.file);
+    })();
+  }
+
   async sendFile(conversationId: string, file: File): Promise<void> {
+    if (this.offline) {
+      this.queuedUploads = [...this.queuedUploads, { id: `${Date.now()}-${Math.random()}`, conversationId, file }];
+      this.changed();
+      return;
+    }
     const upload: Upload = { id: `${Date.now()}-${Math.random()}`, conversationId, name: file.name };
     this.uploads = [...this.uploads, upload];
     this.changed();
@@ -297,7 +335,10 @@ export class ChatStore {
       const size = image ? await imageSize(file) : undefined;
       this.send(conversationId, { file_id: stored.id, ...(size && size) }, image ? 'image' : 'file');
     } catch (error) {
-      this.lastError = errorText(error);
+      // The network went away mid-upload ("Failed to fetch"): keep the file for when it is back.
+      if (error instanceof TypeError || this.offline || (typeof navigator !== 'undefined' && navigator.onLine === false)) {
+        this.queuedUploads = [...this.queuedUploads, { id: upload.id, conversationId, file }];
+      } else this.lastError = errorText(error);
     } finally {
       this.uploads = this.uploads.filter((u) => u !== upload);
       this.changed();
