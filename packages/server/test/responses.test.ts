@@ -249,4 +249,22 @@ describe.each(storeKinds())('/v1/responses on %s', (kind) => {
     expect(chatRequests()).toHaveLength(0);
     expect(await rows(key.id)).toHaveLength(0);
   });
+
+  it('a store that fails to keep a finished response does not take the answer from the client (JSON and stream)', async () => {
+    const key = await newKey();
+    const store = server.warbler.store;
+    const put = store.putResponse;
+    store.putResponse = async () => {
+      throw new Error('database went away');
+    };
+    try {
+      upstream.script({ text: 'still yours' });
+      expect((await client(key.secret).responses.create({ model: 'gpt-4o-mini', input: 'x' })).output_text).toBe('still yours');
+      upstream.script({ text: 'streamed anyway' });
+      const events = await sse(await post(key.secret, '/responses', { model: 'gpt-4o-mini', input: 'y', stream: true }));
+      expect(events.at(-1)!.event).toBe('response.completed');
+    } finally {
+      store.putResponse = put;
+    }
+  });
 });

@@ -38,16 +38,30 @@ export const responsesRoutes = (deps: ResponsesRouteDeps, kit: V1RouteKit): Fast
     return prepared.body.stream ? stream(request, reply, who, prepared, admission, abort) : json(reply, who, prepared, admission, abort);
   });
 
+  /**
+   * Stores a finished response; a store that fails does not take the answer
+   * from the client, who was billed for it: it is logged, and a later
+   * previous_response_id to it gets the 404 that says it was not kept.
+   */
+  async function keep(request: FastifyRequest, prepared: PreparedResponse, who: GatewayCaller, response: Record<string, unknown>): Promise<void> {
+    try {
+      await responses.keep(prepared, who, response);
+    } catch (err) {
+      request.log.error({ err, response_id: prepared.head.id }, 'a finished response could not be stored; it was sent to the client');
+    }
+  }
+
   async function json(reply: FastifyReply, who: GatewayCaller, prepared: PreparedResponse, admission: Admission, abort: AbortController) {
     const run = responses.track(who, prepared, abort, (status) => responseObject(prepared.head, status, [], null));
     try {
       const answer = await gateway.complete(who, prepared.chat, admission, { signal: abort.signal });
-      const body = await responses.finishJson(prepared, who, answer.body);
+      const body = responses.finishJson(prepared, answer.body);
+      await keep(reply.request, prepared, who, body);
       return kit.sendJson(reply, ROUTE, body, answer.upstreamMs, admission.headers, answer.deployment);
     } catch (err) {
       if (!run.cancelled) throw err;
       const body = responseObject(prepared.head, 'cancelled', [], null);
-      await responses.keep(prepared, who, body);
+      await keep(reply.request, prepared, who, body);
       return kit.sendJson(reply, ROUTE, body, 0, admission.headers, null);
     } finally {
       run.end();
@@ -65,7 +79,7 @@ export const responsesRoutes = (deps: ResponsesRouteDeps, kit: V1RouteKit): Fast
       run.end();
       if (!run.cancelled) throw err;
       const body = writer.snapshot('cancelled');
-      await responses.keep(prepared, who, body);
+      await keep(request, prepared, who, body);
       return kit.sendJson(reply, ROUTE, body, 0, admission.headers, null);
     }
     const preUpstream = reply.elapsedTime - (performance.now() - opened.upstreamStart);
@@ -81,14 +95,14 @@ export const responsesRoutes = (deps: ResponsesRouteDeps, kit: V1RouteKit): Fast
           // A client that left is told nothing and nothing is kept; a cancel is kept as cancelled.
           if (abort.signal.aborted && !run.cancelled) break;
           const failed = run.cancelled ? writer.fail(CANCELLED, part.usage ?? null, 'cancelled') : writer.fail(toOpenAiError(part.error).toJSON().error, part.usage ?? null);
-          await responses.keep(prepared, who, failed.response);
+          await keep(request, prepared, who, failed.response);
           res.write(failed.text);
           break;
         }
         if (part.type === 'finish') {
           const done = writer.finish(part.finishReason, part.usage);
           // Kept before the client hears it is done, so its next turn finds it.
-          await responses.keep(prepared, who, done.response);
+          await keep(request, prepared, who, done.response);
           res.write(done.text);
           break;
         }

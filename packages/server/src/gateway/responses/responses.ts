@@ -107,13 +107,11 @@ export class Responses {
     return run;
   }
 
-  /** The Response of a finished non-streamed call, from the chat body the gateway relays; stored when asked. */
-  async finishJson(prepared: PreparedResponse, caller: GatewayCaller, chatBody: Record<string, unknown>): Promise<Record<string, unknown>> {
+  /** The Response of a finished non-streamed call, from the chat body the gateway relays (keep() stores it). */
+  finishJson(prepared: PreparedResponse, chatBody: Record<string, unknown>): Record<string, unknown> {
     const { output, finish } = outputFromChatBody(prepared.head.id, chatBody);
     const incomplete = incompleteReason(finish);
-    const response = responseObject(prepared.head, incomplete ? 'incomplete' : 'completed', output, responseUsage(usageOfChatBody(chatBody)), { incomplete });
-    await this.keep(prepared, caller, response);
-    return response;
+    return responseObject(prepared.head, incomplete ? 'incomplete' : 'completed', output, responseUsage(usageOfChatBody(chatBody)), { incomplete });
   }
 
   /** Stores a finished, failed or cancelled Response when the request said store (the default). */
