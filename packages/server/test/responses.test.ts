@@ -267,4 +267,18 @@ describe.each(storeKinds())('/v1/responses on %s', (kind) => {
       store.putResponse = put;
     }
   });
+
+  it('in-process models answer through the same translation (local/kb-answer, no upstream call)', async () => {
+    const key = await newKey();
+    const openai = client(key.secret);
+    const r = await openai.responses.create({ model: 'local/kb-answer', input: 'How do I start Warbler?' });
+    expect(r.status).toBe('completed');
+    expect(r.output_text.length).toBeGreaterThan(0);
+    let streamed = '';
+    for await (const e of await openai.responses.create({ model: 'local/kb-answer', input: 'How do I start Warbler?', stream: true })) {
+      if (e.type === 'response.output_text.delta') streamed += e.delta;
+    }
+    expect(streamed).toBe(r.output_text);
+    expect(chatRequests()).toHaveLength(0);
+  });
 });
