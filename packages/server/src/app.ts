@@ -17,6 +17,7 @@ import { Metrics } from './metrics/index.ts';
 import { Outbound, OutboundPolicy } from './outbound/index.ts';
 import { Hub, LocalBroker, RealtimeGateway, RedisBroker, type Broker } from './realtime/index.ts';
 import { RedisLink } from './redis/index.ts';
+import { NodePresence } from './cluster/index.ts';
 import { buildRouter, currencyRatesFrom, loadWarblerConfig, openAiPassThrough, priceTableFrom } from './settings/index.ts';
 import { openStore, type Store } from './store/index.ts';
 import { Apps, Authenticator, loadMasterKey, Users } from './tenancy/index.ts';
@@ -76,6 +77,17 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const conversations = new Conversations(store, directory, publish);
   const messages = new Messages(store, conversations, publish);
   const streams = new StreamingReplies(store, messages, publish);
+  // Several nodes: each says it is alive and claims the replies it streams, so no node fails another's reply as orphaned.
+  const presence = redis ? new NodePresence(store, config.batchLeaseMs) : undefined;
+  if (presence) {
+    await presence.start();
+    const work = (id: string) => `reply:${id}`;
+    streams.useClaims({
+      claim: (id) => presence.claim(work(id)),
+      release: (id) => presence.release(work(id)),
+      heldElsewhere: async (ids) => new Set([...(await presence.heldByOthers(ids.map(work)))].map((name) => name.slice('reply:'.length))),
+    });
+  }
   const apps = new Apps(store);
   const users = new Users(store, tokens, publish);
   const auth = new Authenticator(store, tokens, master.key);
@@ -182,6 +194,9 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     },
   });
   await streams.failOrphans();
+  // A node that dies leaves its replies streaming: the others fail them once its presence runs out.
+  const orphanSweep = presence && setInterval(() => void streams.failOrphans(config.batchLeaseMs).catch((err: unknown) => log?.error({ err }, 'could not fail orphaned replies')), config.batchLeaseMs);
+  orphanSweep?.unref();
   runtime.start();
 
   let ready = false;
@@ -257,6 +272,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         cutoff.unref();
         realtime.shutdown(1_000);
         hub.stop();
+        clearInterval(orphanSweep);
         // Replies under way are stopped and finished as such, so none is left 'streaming' in the store.
         await runtime.close(true);
         // Lines in flight finish and are recorded (or, past the grace, run again after restart) while the router and ledger still work.
@@ -272,6 +288,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         await moderations.close();
         await outbound.close();
         await broker.close();
+        await presence?.stop();
         await redis?.close();
         await store.close();
       })();

@@ -10,6 +10,14 @@ export interface StreamOptions {
   persistEveryMs: number;
 }
 
+/** Several nodes: who streams which reply, so no node fails a reply another live node is still writing. */
+export interface ReplyClaims {
+  claim(messageId: string): Promise<unknown>;
+  release(messageId: string): Promise<void>;
+  /** Of these message ids, those another live node is streaming. */
+  heldElsewhere(messageIds: string[]): Promise<Set<string>>;
+}
+
 interface Live {
   appId: string;
   conversationId: string;
@@ -33,6 +41,7 @@ interface Live {
  */
 export class StreamingReplies {
   private readonly live = new Map<string, Live>();
+  private claims: ReplyClaims | undefined;
 
   constructor(
     private readonly store: Store,
@@ -41,6 +50,11 @@ export class StreamingReplies {
     private readonly options: StreamOptions = { coalesceMs: 8, persistEveryMs: 2_000 },
   ) {
     messages.useOverlay((list) => this.overlay(list));
+  }
+
+  /** Marks this node's replies as its own, for the other nodes' failOrphans. */
+  useClaims(claims: ReplyClaims): void {
+    this.claims = claims;
   }
 
   /** Creates the streaming message as the agent, pushed to every member like any new message. */
@@ -54,6 +68,8 @@ export class StreamingReplies {
       appId, conversationId, message, text: '', pending: '', pendingOffset: 0,
       lastFlush: 0, flushTimer: undefined, lastPersist: now, persisting: undefined,
     });
+    // A failed claim leaves the reply to be failed by another node's sweep: better than a reply stuck as streaming.
+    await this.claims?.claim(message.id).catch(() => undefined);
     return message;
   }
 
@@ -99,7 +115,9 @@ export class StreamingReplies {
     this.flush(live, Date.now());
     await live.persisting;
     this.live.delete(messageId);
-    return this.messages.replace(live.appId, messageId, { content: end.content, state: end.state, updated_at: Date.now() });
+    const done = await this.messages.replace(live.appId, messageId, { content: end.content, state: end.state, updated_at: Date.now() });
+    await this.claims?.release(messageId).catch(() => undefined);
+    return done;
   }
 
   get size(): number {
@@ -119,14 +137,20 @@ export class StreamingReplies {
   }
 
   /**
-   * Replies left `streaming` by a crash can never finish: at start, mark them
-   * failed with what was saved of their text, and tell their conversations.
+   * Replies left `streaming` by a crash can never finish: mark them failed
+   * with what was saved of their text, and tell their conversations. At
+   * start, and (several nodes) now and then: a reply another live node is
+   * writing, or one younger than `minAgeMs` (its claim may not be written
+   * yet), is left alone.
    */
-  async failOrphans(): Promise<number> {
+  async failOrphans(minAgeMs = 0): Promise<number> {
     let failed = 0;
     for (;;) {
-      const orphans = (await this.store.listStreamingMessages(100)).filter((m) => !this.live.has(m.id));
-      if (orphans.length === 0) return failed;
+      const page = await this.store.listStreamingMessages(100);
+      const cutoff = Date.now() - minAgeMs;
+      const candidates = page.filter((m) => !this.live.has(m.id) && m.created_at <= cutoff);
+      const held = this.claims && candidates.length > 0 ? await this.claims.heldElsewhere(candidates.map((m) => m.id)) : new Set<string>();
+      const orphans = candidates.filter((m) => !held.has(m.id));
       for (const m of orphans) {
         await this.messages.replace(m.app_id, m.id, {
           state: 'failed',
@@ -135,6 +159,8 @@ export class StreamingReplies {
         });
         failed++;
       }
+      // A full page may hide more behind it; each round fails at least one, so this ends.
+      if (orphans.length === 0 || page.length < 100) return failed;
     }
   }
 }

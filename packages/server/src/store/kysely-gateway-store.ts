@@ -10,6 +10,7 @@ import type {
   GatewayFileRow,
   GatewayStore,
   StoredResponseRow,
+  LeaseRow,
 } from './port-gateway.ts';
 import type { ApiKeysTable, BatchesTable, BatchItemsTable, Database, ResponsesTable } from './schema.ts';
 import { guardWrite } from './guard-write.ts';
@@ -230,6 +231,19 @@ export class KyselyGatewayStore implements GatewayStore {
 
   async dropLease(name: string, owner: string): Promise<void> {
     await this.db.deleteFrom('leases').where('name', '=', name).where('owner', '=', owner).execute();
+  }
+
+  async listLeases(query: { names: string[] } | { prefix: string }): Promise<LeaseRow[]> {
+    let select = this.db.selectFrom('leases').select(['name', 'owner', 'until']);
+    if ('names' in query) {
+      if (query.names.length === 0) return [];
+      select = select.where('name', 'in', query.names);
+    } else {
+      // Callers pass fixed prefixes ('node:'), without LIKE's wildcards.
+      select = select.where('name', 'like', `${query.prefix}%`);
+    }
+    const rows = await select.execute();
+    return rows.map((r) => ({ name: r.name, owner: r.owner, until: Number(r.until) }));
   }
 
   async listBatchItems(appId: string, batchId: string): Promise<BatchItemRow[]> {

@@ -590,6 +590,7 @@ export class KyselyStore implements Store {
   putBatchItems: GatewayStore['putBatchItems'] = (items) => this.gateway.putBatchItems(items);
   takeLease: GatewayStore['takeLease'] = (name, owner, now, ttlMs) => this.gateway.takeLease(name, owner, now, ttlMs);
   dropLease: GatewayStore['dropLease'] = (name, owner) => this.gateway.dropLease(name, owner);
+  listLeases: GatewayStore['listLeases'] = (query) => this.gateway.listLeases(query);
   listBatchItems: GatewayStore['listBatchItems'] = (appId, batchId) => this.gateway.listBatchItems(appId, batchId);
 
   // ---- internals ----

@@ -54,6 +54,15 @@ export interface GatewayStore {
   takeLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean>;
   /** Gives the lease up, if `owner` still holds it. */
   dropLease(name: string, owner: string): Promise<void>;
+  /** Leases by name, or every lease whose name starts with `prefix`, expired ones included. */
+  listLeases(query: { names: string[] } | { prefix: string }): Promise<LeaseRow[]>;
+}
+
+export interface LeaseRow {
+  name: string;
+  owner: string;
+  /** Ms since the epoch; the lease is free from then on. */
+  until: number;
 }
 
 export interface ApiKeyRow {

@@ -328,5 +328,17 @@ export function describeGatewayStoreContract(getStore: () => Store): void {
       await store.dropLease(name, other);
       expect(await store.takeLease(name, holder, 50_003, 30_000)).toBe(true);
     });
+
+    it('lists leases by name or by prefix, with their owner and end', async () => {
+      const store = getStore();
+      const tag = Math.random().toString(36).slice(2);
+      await store.takeLease(`node:${tag}:a`, 'a', 1_000, 5_000);
+      await store.takeLease(`node:${tag}:b`, 'b', 1_000, 9_000);
+      await store.takeLease(`reply:${tag}`, 'a', 1_000, 5_000);
+      const nodes = (await store.listLeases({ prefix: `node:${tag}:` })).sort((x, y) => x.name.localeCompare(y.name));
+      expect(nodes).toEqual([{ name: `node:${tag}:a`, owner: 'a', until: 6_000 }, { name: `node:${tag}:b`, owner: 'b', until: 10_000 }]);
+      expect(await store.listLeases({ names: [`reply:${tag}`, 'reply:none'] })).toEqual([{ name: `reply:${tag}`, owner: 'a', until: 6_000 }]);
+      expect(await store.listLeases({ names: [] })).toEqual([]);
+    });
   });
 }
