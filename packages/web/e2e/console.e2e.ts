@@ -223,4 +223,22 @@ describe('the operator console', () => {
     expect(errors).toEqual([]);
     await context.close();
   });
+
+  it('fits a phone: nothing sticks out sideways and Sign out is on screen, on every page', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN' });
+    const page = await context.newPage();
+    await page.goto(url + '/console');
+    await page.getByLabel('主密钥').fill(MASTER_KEY);
+    await page.getByRole('button', { name: '登录', exact: true }).click();
+    for (const link of ['模型与供应商', '智能体', '知识库', '用量与费用', '网关密钥']) {
+      await page.getByRole('link', { name: link }).click();
+      await page.locator('main h1').waitFor();
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), link).toBeLessThanOrEqual(390);
+      const signOut = await page.getByRole('button', { name: '退出登录' }).boundingBox();
+      expect(signOut, link).not.toBeNull();
+      expect(signOut!.x + signOut!.width, link).toBeLessThanOrEqual(390);
+    }
+    await screenshot(page, 'console-phone-zh');
+    await context.close();
+  });
 });
