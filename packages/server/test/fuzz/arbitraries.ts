@@ -113,7 +113,9 @@ export type Mutation =
   | { op: 'set'; value: unknown }
   | { op: 'delete' }
   | { op: 'extra'; key: string; value: unknown }
-  | { op: 'swap-id'; value: string };
+  | { op: 'swap-id'; value: string }
+  /** An edge value of the slot's own type (a number for a number, text for text): gets past type checks to the range checks and the stores. */
+  | { op: 'edge'; number: unknown; text: string; other: unknown };
 
 /** Every place in a body a mutation can land: the body itself and each field or element, to depth 4. */
 function slots(value: unknown, path: Array<string | number> = [], out: Array<Array<string | number>> = []): Array<Array<string | number>> {
@@ -128,6 +130,11 @@ export function applyMutation(body: unknown, mutation: Mutation, pick: number): 
   const copy = structuredCloneJson(body);
   const all = slots(copy);
   const path = all[pick % all.length]!;
+  if (mutation.op === 'edge') {
+    const current = get(copy, path);
+    const value = typeof current === 'number' ? mutation.number : typeof current === 'string' ? mutation.text : mutation.other;
+    return applyMutation(copy, { op: 'set', value }, all.indexOf(path));
+  }
   if (path.length === 0) {
     if (mutation.op === 'set' || mutation.op === 'swap-id') return mutation.value;
     if (mutation.op === 'delete') return undefined;
@@ -176,6 +183,7 @@ export function mutation(ids: readonly string[]): fc.Arbitrary<Mutation> {
     { weight: 1, arbitrary: fc.constant<Mutation>({ op: 'delete' }) },
     { weight: 2, arbitrary: fc.record({ key: hostileKey, value: hostileValue }).map(({ key, value }): Mutation => ({ op: 'extra', key, value })) },
     { weight: 2, arbitrary: fc.constantFrom(...ids).map((value): Mutation => ({ op: 'swap-id', value })) },
+    { weight: 4, arbitrary: fc.record({ number: hostileNumber, text: hostileString, other: hostileValue }).map((m): Mutation => ({ op: 'edge', ...m })) },
   );
 }
 

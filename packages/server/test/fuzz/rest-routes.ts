@@ -138,7 +138,7 @@ export function restProbe(w: World, masterKey: string, style: BodyStyle): fc.Arb
     const wire: fc.Arbitrary<WireBody | undefined> = style === 'raw'
       ? (route.upload ? fc.oneof(rawBody, multipartJunk) : rawBody)
       : route.body
-        ? fc.oneof({ weight: 1, arbitrary: route.body.map(jsonBody) }, { weight: 5, arbitrary: mutated(route.body, ids).map(jsonBody) }, ...(route.upload ? [{ weight: 2, arbitrary: multipartJunk }] : []))
+        ? fc.oneof({ weight: 2, arbitrary: route.body.map(jsonBody) }, { weight: 5, arbitrary: mutated(route.body, ids).map(jsonBody) }, ...(route.upload ? [{ weight: 2, arbitrary: multipartJunk }] : []))
         : route.upload ? multipartJunk : fc.option(mutated(fc.constant({}), ids).map(jsonBody), { nil: undefined });
     return fc.record({ values: fc.record(params), query, wire, who: credentials(w, masterKey) }).map(({ values, query, wire, who }): Probe => ({
       method: route.method,

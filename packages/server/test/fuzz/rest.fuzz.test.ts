@@ -11,7 +11,7 @@ import { buildWorld, snapshot, snapshotDiff, type World } from './world.ts';
 
 const SCHEMA_RUNS = 80;
 const RAW_RUNS = 40;
-const timeoutFor = (runs: number) => Math.max(60_000, fuzzRuns(runs) * 400);
+const timeoutFor = (runs: number) => Math.max(90_000, fuzzRuns(runs) * 1_000);
 
 describe.each(storeKinds())('REST fuzz on %s', (kind) => {
   let server: TestServer;
