@@ -179,8 +179,13 @@ describe('the operator console', () => {
     const table = page.getByTestId('usage-table');
     await table.waitFor();
     await expect.poll(async () => Number(await table.locator('tfoot td').first().textContent()), { timeout: 15_000 }).toBeGreaterThan(0);
+    await page.getByLabel('Group by').selectOption('agent');
+    // Agents by name, not by id.
+    await textOf(table, 'Warbler Assistant');
     await page.getByLabel('Group by').selectOption('model');
     await textOf(table, 'local/kb-answer');
+    // Money reads as money: one amount per row, no trailing zeros of a fixed six digits.
+    expect((await table.locator('tfoot').textContent()) ?? '').not.toMatch(/USD|\$\d+\.\d{6}\b/);
     await page.getByRole('radio', { name: 'Average latency (ms)' }).check();
     await page.locator('figure.chart svg rect').first().waitFor();
     await screenshot(page, 'console-usage');

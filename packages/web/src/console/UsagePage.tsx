@@ -3,6 +3,7 @@ import { useI18n } from '../ui/i18n.tsx';
 import { BarChart } from './charts.tsx';
 import type { ConsoleApi } from './client.ts';
 import { daysBetween, latencyByKey, toCsv, tokensOf, withLatency, type GroupBy, type LedgerCall, type UsageReport, type UsageRow } from './usage.ts';
+import { formatMoney } from './agent-budget.ts';
 import { useLoad } from './useLoad.ts';
 
 const DAY = 86_400_000;
@@ -46,6 +47,14 @@ export function UsagePage({ client }: { client: ConsoleApi }) {
     return { report: r, rows: withLatency(r.groups, latencyByKey(calls, by)), total: { ...r.total, avgLatencyMs: calls.length ? avg(calls) : null } };
   }, [client, by, from, to]);
 
+  const names = useLoad(async () => {
+    const [agents, keys] = await Promise.all([
+      client.call<{ agents: Array<{ id: string; name: string }> }>('GET', '/api/agents').catch(() => ({ agents: [] })),
+      client.call<{ keys: Array<{ id: string; name: string }> }>('GET', '/api/gateway/keys').catch(() => ({ keys: [] })),
+    ]);
+    return new Map([...agents.agents, ...keys.keys].map((x) => [x.id, x.name] as const));
+  }, [client]);
+
   const rows: UsageRow[] = useMemo(() => {
     const data = report.data?.rows ?? [];
     if (by !== 'day' || !report.data) return data;
@@ -62,9 +71,10 @@ export function UsagePage({ client }: { client: ConsoleApi }) {
       case 'latency': return r.avgLatencyMs ?? 0;
     }
   };
-  const format = (n: number) => (metric === 'cost' ? `$${n < 1 ? n.toPrecision(2) : n.toFixed(2)}` : Math.round(n).toLocaleString(locale));
+  const format = (n: number) => (metric === 'cost' ? formatMoney(n, 'USD') : Math.round(n).toLocaleString(locale));
   const metricLabel: Record<Metric, string> = { cost: t('usage.cost'), tokens: t('usage.tokens'), calls: t('usage.calls'), errors: t('usage.errors'), latency: t('usage.latency') };
-  const label = (k: string | null) => k ?? t('usage.none');
+  // Agents and keys by their names (ids only for ones since deleted).
+  const label = (k: string | null) => (k === null ? t('usage.none') : (by === 'agent' || by === 'key' ? names.data?.get(k) : undefined) ?? k);
 
   const exportCsv = () => {
     const blob = new Blob([toCsv(rows, by)], { type: 'text/csv;charset=utf-8' });
@@ -114,7 +124,7 @@ export function UsagePage({ client }: { client: ConsoleApi }) {
                   <tr key={r.key ?? '(none)'}>
                     <td>{label(r.key)}</td><td>{r.attempts}</td><td>{r.failed}</td>
                     <td>{tokensOf(r).toLocaleString(locale)} <span className="hint">({r.promptTokens} + {r.completionTokens})</span></td>
-                    <td>${r.costUsd.toFixed(6)} <span className="hint">{Object.entries(r.cost).map(([c, a]) => `${a} ${c}`).join(', ')}</span></td>
+                    <td>{formatMoney(r.costUsd, 'USD')} <span className="hint">{otherCurrencies(r.cost)}</span></td>
                     <td>{r.avgLatencyMs ?? '—'}</td>
                   </tr>
                 ))}
@@ -122,7 +132,7 @@ export function UsagePage({ client }: { client: ConsoleApi }) {
               <tfoot>
                 <tr>
                   <th>{t('usage.total')}</th><td>{report.data.report.total.attempts}</td><td>{report.data.report.total.failed}</td>
-                  <td>{tokensOf(report.data.report.total).toLocaleString(locale)}</td><td>${report.data.report.total.costUsd.toFixed(6)}</td>
+                  <td>{tokensOf(report.data.report.total).toLocaleString(locale)}</td><td>{formatMoney(report.data.report.total.costUsd, 'USD')}</td>
                   <td>{report.data.total.avgLatencyMs ?? '—'}</td>
                 </tr>
               </tfoot>
@@ -136,4 +146,12 @@ export function UsagePage({ client }: { client: ConsoleApi }) {
 
 function avg(calls: readonly LedgerCall[]): number {
   return calls.length ? Math.round(calls.reduce((s, c) => s + c.latency_ms, 0) / calls.length) : 0;
+}
+
+/** Amounts billed in other currencies than USD (Doubao and Qwen bill in CNY), beside their USD value. */
+function otherCurrencies(cost: Record<string, string | number>): string {
+  return Object.entries(cost)
+    .filter(([currency]) => currency.toUpperCase() !== 'USD')
+    .map(([currency, amount]) => formatMoney(Number(amount), currency))
+    .join(', ');
 }

@@ -1,4 +1,4 @@
-import { niceCeiling } from './usage.ts';
+import { axisTicks } from './usage.ts';
 
 /** A small bar chart in SVG: enough for usage by day, model, agent or key, with no chart library to ship. */
 export function BarChart({ title, data, format }: { title: string; data: Array<{ label: string; value: number }>; format: (n: number) => string }) {
@@ -10,11 +10,11 @@ export function BarChart({ title, data, format }: { title: string; data: Array<{
   const innerW = width - pad.left - pad.right;
   const innerH = height - pad.top - pad.bottom;
   const max = Math.max(0, ...data.map((d) => d.value));
-  const top = niceCeiling(max) || 1;
+  const ticks = axisTicks(max);
+  const top = ticks.at(-1)!;
   const band = data.length > 0 ? innerW / data.length : innerW;
   const barW = Math.max(2, Math.min(48, band * 0.7));
   const every = Math.max(1, Math.ceil(data.length / 12));
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * top);
 
   return (
     <figure className="chart">

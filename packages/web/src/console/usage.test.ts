@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvField, daysBetween, latencyByKey, niceCeiling, toCsv, type LedgerCall, type UsageRow } from './usage.ts';
+import { axisTicks, csvField, daysBetween, latencyByKey, niceCeiling, toCsv, type LedgerCall, type UsageRow } from './usage.ts';
 
 const call = (over: Partial<LedgerCall>): LedgerCall => ({ id: 'l', model: 'gpt-4o-mini', upstream_model: null, agent_id: null, key_id: null, latency_ms: 100, created_at: Date.UTC(2026, 0, 2, 12), ...over });
 
@@ -34,5 +34,16 @@ describe('usage table helpers', () => {
       'model,calls,failed,prompt_tokens,cached_tokens,completion_tokens,reasoning_tokens,cost_usd,cost_by_currency,avg_latency_ms\r\n'
       + 'gpt-4o-mini,2,1,10,0,5,0,0.000012,0.000012 USD,120\r\n',
     );
+  });
+});
+
+describe('axis ticks', () => {
+  it('steps by 1, 2 or 5 times a power of ten, up to at least the largest value', () => {
+    expect(axisTicks(37)).toEqual([0, 10, 20, 30, 40]);
+    expect(axisTicks(0.00094)).toEqual([0, 0.0005, 0.001]);
+    expect(axisTicks(5)).toEqual([0, 2, 4, 6]);
+    expect(axisTicks(1)).toEqual([0, 0.5, 1]);
+    expect(axisTicks(0.3)).toEqual([0, 0.1, 0.2, 0.3]);
+    expect(axisTicks(0)).toEqual([0, 1]);
   });
 });

@@ -105,3 +105,16 @@ export function niceCeiling(n: number): number {
   for (const m of [1, 2, 5, 10]) if (m * power >= n) return m * power;
   return 10 * power;
 }
+
+/**
+ * Round ticks for an axis up to at least `max`: a step of 1, 2 or 5 times a
+ * power of ten, about four of them (0, 10, 20, 30, 40 — never 0, 1.25, 2.5).
+ */
+export function axisTicks(max: number): number[] {
+  if (!(max > 0)) return [0, 1];
+  const step = niceCeiling(max / 4);
+  const count = Math.max(1, Math.ceil(max / step - 1e-9));
+  // Multiplying by integers and rounding to the step's digits keeps 0.1 + 0.2 from showing as 0.30000000000000004.
+  const digits = Math.max(0, -Math.floor(Math.log10(step)) + 1);
+  return Array.from({ length: count + 1 }, (_, i) => Number((i * step).toFixed(digits)));
+}
