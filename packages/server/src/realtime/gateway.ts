@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CloseCode, WsAuth, type ByeFrame } from '@warbler/protocol';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { CloseCode, MAX_CLIENT_FRAME_BYTES, WsAuth, type ByeFrame } from '@warbler/protocol';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { Messages } from '../chat/index.ts';
 import { WarblerError } from '../errors.ts';
 import { isStoreUnavailable } from '../store/index.ts';
@@ -25,6 +25,18 @@ export interface RealtimeOptions extends SessionLimits {
 }
 
 /**
+ * ws closes a socket whose frame is over maxPayload with a bare 1009 and no
+ * reason. A frame that large breaks the protocol (64 KiB at most), so it is
+ * closed like every other breach: 4009 (back off), with a reason a client can show.
+ */
+class WarblerSocket extends WebSocket {
+  override close(code?: number, data?: string | Buffer): void {
+    if (code === 1009 && data === undefined) return super.close(CloseCode.policy, `frame too large: at most ${MAX_CLIENT_FRAME_BYTES} bytes`);
+    super.close(code, data);
+  }
+}
+
+/**
  * The WebSocket endpoint: authenticates the upgrade, runs a Session per
  * socket, and keeps sockets honest with one heartbeat timer for all of them.
  */
@@ -35,6 +47,7 @@ export class RealtimeGateway {
     perMessageDeflate: false,
     // Frames between 64 KiB and this get a clear error frame; beyond it ws closes with 1009.
     maxPayload: 1024 * 1024,
+    WebSocket: WarblerSocket,
     clientTracking: false,
     // A client that offers Warbler's subprotocol (with its token beside it) gets it selected; see WsAuth.
     handleProtocols: (protocols) => (protocols.has(WsAuth.subprotocol) ? WsAuth.subprotocol : false),
