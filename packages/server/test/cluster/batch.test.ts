@@ -17,7 +17,7 @@ describe.skipIf(!clusterAvailable())('a batch whose node dies', () => {
     // Each line takes ~150 ms upstream, so 40 lines four at a time run for ~1.5 s: time to kill the node in the middle.
     upstream = await startUpstreamFixture({ apiKey: 'sk-fixture', defaults: { ttftMs: 150, intervalMs: 0 } });
     cluster = await startCluster(2, { OPENAI_API_KEY: 'sk-fixture', OPENAI_BASE_URL: upstream.url, WARBLER_BATCH_LEASE_MS: '2000' });
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     await cluster?.close();
     await upstream?.close();

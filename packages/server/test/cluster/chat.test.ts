@@ -36,7 +36,7 @@ describe.skipIf(!clusterAvailable())('two nodes on PostgreSQL and Redis', () => 
       expect((await cluster.api(a!, 'POST', '/api/users', { id, name: id })).status).toBe(201);
       tokens[id] = (await cluster.api(a!, 'POST', `/api/users/${id}/tokens`, {})).body.token;
     }
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     for (const s of sockets) s.drop();
     await cluster?.close();

@@ -17,7 +17,7 @@ describe.skipIf(!clusterAvailable())('three nodes, one killed with -9', () => {
   beforeAll(async () => {
     upstream = await startUpstreamFixture({ apiKey: 'sk-fixture', defaults: { intervalMs: 1 } });
     cluster = await startCluster(3, { OPENAI_API_KEY: 'sk-fixture', OPENAI_BASE_URL: upstream.url });
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     for (const c of cleanups.reverse()) await c();
     await cluster?.close();

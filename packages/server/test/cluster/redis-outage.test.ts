@@ -13,7 +13,7 @@ describe.skipIf(!clusterAvailable())('Redis restarted under traffic', () => {
 
   beforeAll(async () => {
     cluster = await startCluster(2);
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     for (const c of clients) c.close();
     await cluster?.close();

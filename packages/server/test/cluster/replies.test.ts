@@ -26,7 +26,7 @@ describe.skipIf(!clusterAvailable())('agent replies while nodes come and go', ()
     token = (await cluster.api(a!, 'POST', '/api/users/alice/tokens', {})).body.token;
     agentId = (await cluster.api(a!, 'POST', '/api/agents', { name: 'Slowpoke', model: 'gpt-4o-mini', system_prompt: 'Be slow.', max_tokens: 500 })).body.id;
     chat = (await cluster.api(a!, 'POST', '/api/conversations', { kind: 'direct', member_ids: [agentId] }, token)).body.id;
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     for (const s of sockets) s.drop();
     await cluster?.close();
