@@ -1,5 +1,5 @@
 // Found by the fuzz suite (test/fuzz): URLs Fastify refuses before any route
-// runs left in Fastify's own error shape, unknown /v1 routes in ours instead of OpenAI's, and ids longer than 100 characters,
+// runs left in Fastify's own error shape, unknown /v1 routes in ours instead of OpenAI's, a model id holding % was a 500, and ids longer than 100 characters,
 // which the users API accepts, could not be used in a path at all. Requests
 // Node's HTTP parser refuses (a 70 KB URL, broken HTTP) answered likewise.
 import { connect } from 'node:net';
@@ -37,6 +37,24 @@ describe.each(storeKinds())('malformed and long URLs on %s', (kind) => {
       const res = await get(path, server.masterKey);
       expect(res.status, path).toBe(404);
       expect(res.body, path).toEqual({ error: { message: expect.stringMatching(/No route/), type: 'invalid_request_error', param: null, code: 'not_found' } });
+    }
+  });
+
+  it('answers a model id holding % (decoded once, by the router) with 404 model_not_found, not 500', async () => {
+    for (const path of ['/v1/models/a%25b', '/v1/models/y%3AO%25e%24']) {
+      const res = await get(path, server.masterKey);
+      expect(res.status, path).toBe(404);
+      expect(res.body.error, path).toMatchObject({ type: 'invalid_request_error', code: 'model_not_found' });
+    }
+    expect((await get('/v1/models/local%2Fkb-answer', server.masterKey)).body).toMatchObject({ id: 'local/kb-answer', object: 'model' });
+  });
+
+  it('answers a bad body to a /v1 URL without a route in the OpenAI shape', async () => {
+    for (const [contentType, body] of [['application/json', '{"broken'], ['text/plain', 'x']] as const) {
+      const res = await fetch(`${server.url}/v1/nothing-here`, { method: 'POST', headers: { authorization: `Bearer ${server.masterKey}`, 'content-type': contentType }, body });
+      const json = (await res.json()) as { error: Record<string, unknown> };
+      expect(res.status, contentType).toBeGreaterThanOrEqual(400);
+      expect(json.error, contentType).toEqual({ message: expect.any(String), type: 'invalid_request_error', param: null, code: expect.any(String) });
     }
   });
 

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import type { ErrorBody } from '@warbler/protocol';
+import { errorStatus, type ErrorBody } from '@warbler/protocol';
 import { WarblerError } from '../errors.ts';
 import { openAiErrorBody } from '../gateway/index.ts';
 import { isStoreUnavailable, storeUnavailable } from '../store/index.ts';
@@ -13,34 +13,36 @@ import { isStoreUnavailable, storeUnavailable } from '../store/index.ts';
  */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    // A /v1 URL lands here only when no /v1 route matched (its routes have their own handler): answer as OpenAI would.
+    const shaped = request.url.startsWith('/v1/') ? openAiShaped : warblerShaped;
     if (err instanceof WarblerError) {
-      return reply.status(err.status).send(body(err.code, err.message, err.details));
+      return reply.status(err.status).send(shaped(err.code, err.message, err.details));
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
       const first = err.validation[0];
       const where = first ? `${err.validationContext ?? 'body'}${first.instancePath.replaceAll('/', '.')}` : 'request';
       const details = err.validation.map((v) => ({ path: `${err.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`, message: v.message }));
-      return reply.status(400).send(body('bad_request', `Invalid ${where}: ${first?.message ?? 'bad value'}.`, details));
+      return reply.status(400).send(shaped('bad_request', `Invalid ${where}: ${first?.message ?? 'bad value'}.`, details));
     }
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return reply.status(415).send(body('unsupported_media_type', 'Send JSON with Content-Type: application/json (or multipart/form-data for uploads).'));
+      return reply.status(415).send(shaped('unsupported_media_type', 'Send JSON with Content-Type: application/json (or multipart/form-data for uploads).'));
     }
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.code === 'FST_REQ_FILE_TOO_LARGE' || err.statusCode === 413) {
-      return reply.status(413).send(body('payload_too_large', 'The request body is too large.'));
+      return reply.status(413).send(shaped('payload_too_large', 'The request body is too large.'));
     }
     if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (err.statusCode === 400 && err instanceof SyntaxError)) {
-      return reply.status(400).send(body('bad_request', 'The body is not valid JSON.'));
+      return reply.status(400).send(shaped('bad_request', 'The body is not valid JSON.'));
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      return reply.status(err.statusCode).send(body(err.statusCode === 404 ? 'not_found' : 'bad_request', err.message));
+      return reply.status(err.statusCode).send(shaped(err.statusCode === 404 ? 'not_found' : 'bad_request', err.message));
     }
     if (isStoreUnavailable(err)) {
       request.log.warn({ err }, 'store unavailable');
       const unavailable = storeUnavailable();
-      return reply.status(unavailable.status).header('retry-after', '2').send(body(unavailable.code, unavailable.message));
+      return reply.status(unavailable.status).header('retry-after', '2').send(shaped(unavailable.code, unavailable.message));
     }
     request.log.error({ err }, 'unhandled error');
-    return reply.status(500).send(body('internal', 'Something went wrong on the server; nothing was changed. Try again, and report the x-request-id if it persists.'));
+    return reply.status(500).send(shaped('internal', 'Something went wrong on the server; nothing was changed. Try again, and report the x-request-id if it persists.'));
   });
   app.setNotFoundHandler((request, reply) => {
     const message = `No route ${request.method} ${request.url.split('?')[0]}. See /openapi.json for the API.`;
@@ -88,4 +90,10 @@ export function clientErrors(err: NodeJS.ErrnoException, socket: Duplex): void {
 
 function body(code: ErrorBody['error']['code'], message: string, details?: unknown): ErrorBody {
   return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+const warblerShaped = body;
+
+function openAiShaped(code: ErrorBody['error']['code'], message: string, _details?: unknown): ReturnType<typeof openAiErrorBody> {
+  return openAiErrorBody(errorStatus[code], message, code === 'internal' || code === 'unavailable' ? 'server_error' : 'invalid_request_error', code);
 }

@@ -183,7 +183,8 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
 
   app.get<{ Params: { model: string } }>('/v1/models/:model', { schema: { tags: ['gateway'], summary: 'One model, if this key may use it' } }, async (request) => {
     const who = await caller(request);
-    const model = decodeURIComponent(request.params.model);
+    // Already decoded by the router (local%2Fkb-answer arrives as local/kb-answer); decoding again threw on any %.
+    const model = request.params.model;
     if (!gateway.models(who).includes(model)) {
       throw new OpenAiError(404, `The model \`${model}\` does not exist or this key may not use it.`, 'invalid_request_error', 'model_not_found', 'model');
     }
