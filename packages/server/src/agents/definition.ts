@@ -13,10 +13,11 @@ export const AgentTool = z.object({
 export type AgentTool = z.infer<typeof AgentTool>;
 
 /**
- * The default history budget: room for 15–30 exchanges of chat verbatim, at most about $0.0012 of
- * gpt-4o-mini input per reply (docs/decisions/0010-conversation-memory.md has the measurements).
+ * The default history budget: 12–30 exchanges of chat verbatim (it folds down to half), at most about
+ * $0.0006 of gpt-4o-mini input per reply; the largest budget that kept a 200-turn chat at a third of the
+ * whole window's cost (docs/decisions/0010-conversation-memory.md has the measurements).
  */
-export const DEFAULT_HISTORY_TOKENS = 8_000;
+export const DEFAULT_HISTORY_TOKENS = 4_000;
 
 /** What an operator defines for an agent (REST, console or warbler.yaml). */
 export const AgentConfig = z.object({

@@ -11,7 +11,7 @@ export interface ModelPrice {
 }
 
 /** The server's default history budget (agents/definition.ts). */
-export const DEFAULT_HISTORY_TOKENS = 8_000;
+export const DEFAULT_HISTORY_TOKENS = 4_000;
 
 export interface ReplyCost {
   /** Prompt tokens of a reply when the history is full: the budget plus the system prompt. */
