@@ -81,7 +81,7 @@ describe.each(storeKinds())('/v1 fuzz on %s', (kind) => {
   });
 
   const asMaster = async (appId: string, p: string) => {
-    const res = await fetch(server.url + p, { headers: { authorization: `Bearer ${server.masterKey}`, 'x-warbler-app': appId } });
+    const res = await fetch(server.url + p, { headers: { authorization: `Bearer ${server.masterKey}`, 'x-warbler-app': appId }, signal: AbortSignal.timeout(15_000) });
     return res.status === 200 ? res.json() : { status: res.status, text: await res.text() };
   };
 

@@ -116,7 +116,8 @@ async function agentReply(server: TestServer, a: AppWorld & { people: Person[] }
 
 /** GET with the master key acting for an app: sees everything, and is never rotated or revoked by the fuzzer. */
 async function read(server: TestServer, appId: string, path: string): Promise<unknown> {
-  const res = await fetch(server.url + path, { headers: { authorization: `Bearer ${server.masterKey}`, 'x-warbler-app': appId } });
+  // A read that never answers is a hang, and a finding: fail within seconds instead of at the test's timeout.
+  const res = await fetch(server.url + path, { headers: { authorization: `Bearer ${server.masterKey}`, 'x-warbler-app': appId }, signal: AbortSignal.timeout(15_000) });
   const text = await res.text();
   // A listing that fails is itself a finding: it would be part of the snapshot diff.
   return res.status === 200 ? JSON.parse(text) : { status: res.status, text };

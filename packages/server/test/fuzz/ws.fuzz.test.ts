@@ -130,7 +130,7 @@ describe.each(storeKinds())('WebSocket fuzz on %s', (kind) => {
 
   async function snapshot(user: Person): Promise<Record<string, unknown>> {
     const read = async (appId: string, path: string) => {
-      const res = await fetch(server.url + path, { headers: { authorization: `Bearer ${server.masterKey}`, 'x-warbler-app': appId } });
+      const res = await fetch(server.url + path, { headers: { authorization: `Bearer ${server.masterKey}`, 'x-warbler-app': appId }, signal: AbortSignal.timeout(15_000) });
       return res.status === 200 ? res.json() : { status: res.status };
     };
     const [g, d, other, inbox, gMembers] = await Promise.all([
