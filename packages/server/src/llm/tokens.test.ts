@@ -10,6 +10,14 @@ describe('tokens', () => {
     expect(countTextTokens('你好，世界')).toBeGreaterThan(0);
   });
 
+  it('counts a megabyte without whitespace in bounded time, within a token per 256 characters of exact', () => {
+    const started = performance.now();
+    expect(countTextTokens('z'.repeat(1_100_000))).toBe(550_000);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    const mixed = `intro ${'ab1!'.repeat(2_000)} outro 😀${'😀'.repeat(300)}`;
+    expect(Math.abs(countTextTokens(mixed) - gpt4oCount(mixed))).toBeLessThanOrEqual(Math.ceil(mixed.length / 256));
+  });
+
   it('treats special-token lookalikes in user text as plain text', () => {
     expect(() => countTextTokens('see <|endoftext|> here')).not.toThrow();
   });
