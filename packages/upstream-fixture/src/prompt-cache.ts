@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { encode } from 'gpt-tokenizer/encoding/o200k_base';
+import { boundedEncode } from './bounded-tokens.ts';
 
 // OpenAI's automatic prompt caching, as far as a client can see it: a prompt
 // whose beginning repeats one sent before (same model, same tools, same
@@ -11,7 +11,6 @@ import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 export const CACHE_MIN_TOKENS = 1024;
 export const CACHE_STEP_TOKENS = 128;
 
-const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
 /** Encoded texts kept for reuse: a long chat resends the same turns on every request. */
 const MAX_MEMO = 20_000;
 
@@ -79,7 +78,7 @@ export class PromptCache {
     let tokens = this.memo.get(text);
     if (!tokens) {
       if (this.memo.size >= MAX_MEMO) this.memo.clear();
-      tokens = Uint32Array.from(text.length === 0 ? [] : encode(text, PLAIN_TEXT));
+      tokens = Uint32Array.from(text.length === 0 ? [] : boundedEncode(text));
       this.memo.set(text, tokens);
     }
     return tokens;

@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+import { boundedCount } from './bounded-tokens.ts';
 import { embedText, toBase64 } from './embeddings.ts';
 import { PromptCache } from './prompt-cache.ts';
 import { isFault, Script, type FaultStep, type ReplyShape, type ReplyStep, type Step } from './script.ts';
@@ -69,7 +69,6 @@ export interface UpstreamFixture {
 }
 
 const DEFAULT_MODELS = ['gpt-4o-mini', 'gpt-4o', 'text-embedding-3-small'];
-const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
 const WORD_CHUNK = /\S+\s*|\s+/g;
 
 const now = () => performance.timeOrigin + performance.now();
@@ -81,7 +80,7 @@ function newId(prefix: string): string {
 }
 
 function tokens(text: string): number {
-  return text.length === 0 ? 0 : countTokens(text, PLAIN_TEXT);
+  return boundedCount(text);
 }
 
 function contentText(content: unknown): string {
