@@ -58,10 +58,16 @@ export function registerErrorHandling(app: FastifyInstance): void {
  * in Fastify's shape, which no client of ours parses. Ours on /api, OpenAI's on /v1.
  */
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-    ? 'A path segment is too long: ids are at most 128 characters.'
-    : 'The URL is not valid: percent-encode it as UTF-8 (%XX per byte) and try again.';
-  if (err.code !== 'FST_ERR_BAD_URL' && err.code !== 'FST_ERR_MAX_PARAM_LENGTH') {
+  // No id is that long, so nothing is there: the same 404 as any unknown path, whether or not a
+  // catch-all route (the web app's files, present only once it is built) saw the URL first.
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    const message = `No route ${request.method} ${request.url.split('?')[0].slice(0, 200)}…: a path segment is too long (ids are at most 128 characters).`;
+    if (request.url.startsWith('/v1/')) void reply.status(404).send(openAiErrorBody(404, message, 'invalid_request_error', 'not_found'));
+    else void reply.status(404).send(body('not_found', message));
+    return;
+  }
+  const message = 'The URL is not valid: percent-encode it as UTF-8 (%XX per byte) and try again.';
+  if (err.code !== 'FST_ERR_BAD_URL') {
     request.log.error({ err }, 'router error');
     void reply.status(500).send(body('internal', 'Something went wrong on the server; nothing was changed. Try again, and report the x-request-id if it persists.'));
     return;
