@@ -5,6 +5,7 @@ import { UserTokens } from './auth/tokens.ts';
 import { Conversations, MemberDirectory, Messages, StreamingReplies } from './chat/index.ts';
 import type { Config } from './config.ts';
 import { lockDataDir } from './data-dir.ts';
+import { DomainEvents } from './events/index.ts';
 import { FileLinks, Files } from './files/index.ts';
 import { Guardrails } from './guardrails/index.ts';
 import { Gateway, Keys, Moderations, moderationRulesFrom, noteGatewayAttempt, ResponseCache, RateLimits, RedisRateLimits } from './gateway/index.ts';
@@ -46,6 +47,8 @@ export interface Warbler {
   batchRunner: BatchRunner;
   keys: Keys;
   metrics: Metrics;
+  /** What happened in an app, for webhooks and other listeners outside the room that caused it. */
+  events: DomainEvents;
   masterKey: string;
   masterKeyFile: string | undefined;
   defaultApp: { appId: string; secretFile: string; created: boolean };
@@ -72,6 +75,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const broker = options.broker ?? (redis ? new RedisBroker(redis, { onError: (err) => log?.error({ err }, 'broker error') }) : new LocalBroker());
   const publish = broker.publish.bind(broker);
 
+  const events = new DomainEvents((err, event) => log?.error({ err, event: event.type }, 'domain event listener failed'));
   const tokens = new UserTokens(master.key);
   const directory = new MemberDirectory(store);
   const conversations = new Conversations(store, directory, publish);
@@ -248,7 +252,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
 
   let closing: Promise<void> | undefined;
   return {
-    config, store, http, realtime, apps, users, conversations, messages, agents, runtime, knowledge, router, ledger, budgets, gateway, keys, metrics,
+    config, store, http, realtime, apps, users, conversations, messages, agents, runtime, knowledge, router, ledger, budgets, gateway, keys, metrics, events,
     masterKey: master.key, masterKeyFile: master.file, defaultApp,
     batches, batchRunner,
     async listen() {
