@@ -61,7 +61,7 @@ export function frameworkErrors(err: FastifyError, request: FastifyRequest, repl
   // No id is that long, so nothing is there: the same 404 as any unknown path, whether or not a
   // catch-all route (the web app's files, present only once it is built) saw the URL first.
   if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    const message = `No route ${request.method} ${request.url.split('?')[0].slice(0, 200)}…: a path segment is too long (ids are at most 128 characters).`;
+    const message = `No route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)}…: a path segment is too long (ids are at most 128 characters).`;
     if (request.url.startsWith('/v1/')) void reply.status(404).send(openAiErrorBody(404, message, 'invalid_request_error', 'not_found'));
     else void reply.status(404).send(body('not_found', message));
     return;
