@@ -22,7 +22,8 @@ export interface UsageContext {
   batch_rates?: boolean;
 }
 
-const SOURCES = new Set(['agent', 'gateway', 'batch']);
+// 'shadow': an experiment's replays and its judge, paid from the experiment's own budget (docs/experiments.md).
+const SOURCES = new Set(['agent', 'gateway', 'batch', 'shadow']);
 
 export function isUsageContext(value: unknown): value is UsageContext {
   if (typeof value !== 'object' || value === null) return false;
