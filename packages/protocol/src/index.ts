@@ -1,3 +1,4 @@
 export * from './models.ts';
 export * from './errors.ts';
 export * from './frames.ts';
+export * from './widget.ts';
