@@ -110,6 +110,10 @@ export class KyselyStore implements Store {
     }
   }
 
+  roomTables(): Kysely<any> {
+    return this.db;
+  }
+
   async close(): Promise<void> {
     // Appends already accepted are written before the connection goes.
     await this.batcher.idle();

@@ -11,6 +11,7 @@ import type {
   User,
   UserKind,
 } from '@warbler/protocol';
+import type { Kysely } from 'kysely';
 import type { AiStore } from './port-ai.ts';
 import type { GatewayStore } from './port-gateway.ts';
 
@@ -29,6 +30,12 @@ export interface Store extends AiStore, GatewayStore {
   /** Runs pending migrations; called once at start. Safe to call again. */
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * The database handle, for rooms that bring their own tables (audit, privacy):
+   * each queries only its own tables through it and reads other rooms' data
+   * through their services. Not for new methods on this port.
+   */
+  roomTables(): Kysely<any>;
 
   // ---- apps ----
   createApp(app: AppRow): Promise<void>;
