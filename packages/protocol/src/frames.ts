@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { ErrorCode } from './errors.ts';
 import { Conversation, Id, Member, Message, MessageContent, MessageType } from './models.ts';
+import type { SupportPushFrame } from './support.ts';
 
 /** Largest frame a client may send, in bytes. Larger frames are refused with payload_too_large. */
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 
 /** Client request ids correlate a reply with the request; any short string the client likes. */
-const RequestId = z.string().min(1).max(64);
+export const RequestId = z.string().min(1).max(64);
 const Seq = z.number().int().nonnegative();
 
 export const SendFrame = z.object({
@@ -216,6 +217,7 @@ export type PushFrame =
   | TypingPushFrame
   | MemberPushFrame
   | ConversationPushFrame
-  | AgentStateFrame;
+  | AgentStateFrame
+  | SupportPushFrame;
 
 export type ServerFrame = ReadyFrame | AckFrame | ResultFrame | ErrorFrame | PongFrame | ByeFrame | PushFrame;

@@ -189,6 +189,10 @@ describe.each(storeKinds())('realtime chat on %s', (kind) => {
     expect(tooLong).toMatchObject({ type: 'error', code: 'bad_request', message: expect.stringMatching(/32,000/) });
     const empty = await a.request<ErrorFrame>({ type: 'send', conversation_id: conversationId, client_msg_id: 'empty', content: {} });
     expect(empty).toMatchObject({ type: 'error', code: 'bad_request' });
+    // An id of 50 emoji is 100 UTF-16 units but 50 characters, within the 64 allowed: its refusal carries it back.
+    const emojiId = '😀'.repeat(50);
+    a.send({ type: 'edit', id: emojiId, message_id: 'm-none', content: { text: 'x' } });
+    expect(await a.next((f) => f.type === 'error')).toMatchObject({ id: emojiId, code: 'not_found' });
     const history = await server.api('GET', `/api/conversations/${conversationId}/messages`);
     expect(history.body.messages).toEqual([]);
     // The socket still works after all that.

@@ -3,6 +3,7 @@ import {
   ClientFrame,
   CloseCode,
   MAX_CLIENT_FRAME_BYTES,
+  RequestId,
   type ByeFrame,
   type ErrorCode,
   type ServerFrame,
@@ -293,6 +294,8 @@ export class Session implements Connection {
 
 /** A frame's request id, when it has a usable one, so even a refusal can be matched to its request. */
 function frameId(frame: unknown): string | undefined {
+  // The frame schema's own rule, so an id the schema accepts is always echoed (zod counts code points:
+  // fifty emoji are 100 UTF-16 units but a valid id, and its reply must carry it back).
   const id = (frame as { id?: unknown } | undefined)?.id;
-  return typeof id === 'string' && id.length <= 64 && !id.includes('\u0000') ? id : undefined;
+  return RequestId.safeParse(id).success && !(id as string).includes('\u0000') ? (id as string) : undefined;
 }
