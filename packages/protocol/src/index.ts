@@ -1,4 +1,5 @@
 export * from './models.ts';
 export * from './errors.ts';
 export * from './frames.ts';
+export * from './webhooks.ts';
 export * from './widget.ts';

@@ -21,3 +21,4 @@ export type {
   StoredFile,
   TypingPushFrame,
 } from '@warbler/protocol';
+export { verifyWebhook, WebhookVerificationError, type VerifyWebhookOptions } from './webhooks.ts';

@@ -24,6 +24,7 @@ import { openStore, type Store } from './store/index.ts';
 import { Apps, Authenticator, loadMasterKey, Users } from './tenancy/index.ts';
 import { Budgets, formatNanoAmount, INTERRUPTED_BY_SHUTDOWN, Ledger, settleInterruptedCalls } from './usage/index.ts';
 import { Turns } from './turns.ts';
+import { Webhooks, webhookSettingsFrom } from './webhooks/index.ts';
 
 export const VERSION = '0.1.0';
 
@@ -157,6 +158,13 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   // Agent tools call URLs an app gave: only public https addresses, unless warbler.yaml's outbound: allows a host.
   const outboundPolicy = new OutboundPolicy(file?.outbound);
   const outbound = new Outbound(outboundPolicy);
+  // Signed event delivery from a durable outbox; URLs under the same outbound policy as agent tools.
+  const webhooks = new Webhooks({
+    db: store.roomTables(), masterKey: master.key, policy: outboundPolicy, settings: webhookSettingsFrom(config.env),
+    log: { warn: (o, m) => log?.warn(o, m), error: (o, m) => log?.error(o, m) },
+  });
+  webhooks.start(events);
+  messages.useEvents(events);
   const runtime = new AgentRuntime({
     store, messages, streams, directory, publish, models: router, guardrails,
     knowledge: { search: (appId, kbIds, query, k) => knowledge.search(appId, kbIds, query, k) },
@@ -214,6 +222,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         keys: { keys, budgets },
         metrics: { metrics, public: config.metricsPublic },
       },
+      webhooks,
       webApp: webAppDeps({ store, file, env: config.env, router, prices, defaultAppId: defaultApp.appId, devSignIn: config.devSignIn, distDir: defaultWebDist() }),
     },
     { logLevel: config.logLevel, version: VERSION },
@@ -286,6 +295,8 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         const sweep = setInterval(() => http.server.closeIdleConnections(), 50);
         await http.close().finally(() => clearInterval(sweep));
         clearTimeout(cutoff);
+        // Deliveries in flight finish (and are recorded) or go back to the outbox for the next start.
+        await webhooks.stop(Math.floor(config.shutdownGraceMs / 4));
         await ledger.close().catch((err: unknown) => http.log.error({ err }, 'ledger rows could not be written at shutdown'));
         budgets.close();
         await router.close();

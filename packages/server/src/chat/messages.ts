@@ -6,6 +6,7 @@ import type { Actor } from './actor.ts';
 import { acceptContent } from './content.ts';
 import type { Conversations } from './conversations.ts';
 import type { PublishChatEvent } from './events.ts';
+import type { DomainEvents } from '../events/index.ts';
 
 export interface SendInput {
   conversation_id: string;
@@ -35,6 +36,7 @@ export class Messages {
   private readonly listeners = new Set<(message: Message) => void>();
   private overlay: (messages: Message[]) => Message[] = (messages) => messages;
   private sendCheck: SendCheck = async () => {};
+  private events: Pick<DomainEvents, 'emit'> | undefined;
 
   constructor(
     private readonly store: Store,
@@ -83,6 +85,8 @@ export class Messages {
         frame: { type: 'message', message: r.message, ts: r.message.created_at },
       });
       for (const listener of this.listeners) listener(r.message);
+      // A streaming reply is announced when it completes (replace), with its whole text.
+      if (r.message.state === 'complete') await this.announceCreated(actor.appId, r.message);
     }
     return r;
   }
@@ -101,6 +105,18 @@ export class Messages {
     return () => this.listeners.delete(listener);
   }
 
+  /** Tells domain-event listeners (webhooks) of each message stored; their writes are done before a send answers. */
+  useEvents(events: Pick<DomainEvents, 'emit'>): void {
+    this.events = events;
+  }
+
+  private async announceCreated(appId: string, m: Message): Promise<void> {
+    await this.events?.emit({
+      type: 'message.created', appId, at: m.created_at,
+      data: { message_id: m.id, conversation_id: m.conversation_id, seq: m.seq, sender_id: m.sender_id, type: m.type, content: m.content, created_at: m.created_at },
+    });
+  }
+
   /** A check every person's send passes before it is stored (agents bound the replies one person may wait for); it throws to refuse. */
   useSendCheck(check: SendCheck): void {
     this.sendCheck = check;
@@ -116,6 +132,8 @@ export class Messages {
     const updated = await this.store.updateMessage(appId, messageId, patch);
     if (!updated) throw notFound('The message');
     this.announceUpdate({ appId }, updated);
+    // Only a streaming reply finishing sets state 'complete' here (edits go through edit()).
+    if (patch.state === 'complete') await this.announceCreated(appId, updated);
     return updated;
   }
 

@@ -19,6 +19,7 @@ import { userRoutes } from './users.ts';
 import { v1Routes } from './v1.ts';
 import { batchRoutes } from './v1-batches.ts';
 import { webAppRoutes } from './web-app.ts';
+import { webhookRoutes } from './webhooks.ts';
 
 export { Guards } from './auth.ts';
 export type { HttpDeps } from './deps.ts';
@@ -138,6 +139,7 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
   if (deps.gateway) await app.register(gatewayKeyRoutes(deps, deps.gateway.keys));
   if (deps.gateway?.metrics) await app.register(metricsRoutes(deps, deps.gateway.metrics));
   if (deps.batches) await app.register(batchRoutes(deps.batches));
+  if (deps.webhooks) await app.register(webhookRoutes(deps, deps.webhooks));
   // Last: it adds the web app's catch-all page route, which every API route above outranks anyway.
   if (deps.webApp) await app.register(webAppRoutes(deps, deps.webApp));
   return app;
