@@ -39,7 +39,8 @@ class Receiver {
         const p = req.url ?? '/';
         const hit = (this.hits.get(p) ?? 0) + 1;
         this.hits.set(p, hit);
-        const { status, delayMs = 0 } = (this.behaviours.get(p) ?? (() => ({ status: 200 })))(hit);
+        const behaviour: Behaviour = this.behaviours.get(p) ?? (() => ({ status: 200 }));
+        const { status, delayMs = 0 } = behaviour(hit);
         const record: Received = { path: p, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now(), answered: 0 };
         this.received.push(record);
         setTimeout(() => {
