@@ -7,6 +7,7 @@ import type { Guards } from './auth.ts';
 import type { BatchRouteDeps } from './v1-batches.ts';
 import type { GatewayHttpDeps } from './v1.ts';
 import type { WebAppDeps } from './web-app.ts';
+import type { Widget } from '../widget/index.ts';
 import type { Webhooks } from '../webhooks/index.ts';
 
 /** What the HTTP routes are given by the composition root. */
@@ -26,6 +27,8 @@ export interface HttpDeps {
   batches?: BatchRouteDeps;
   /** The web app's routes (sign-in by name, people, feedback, model status) and its static files; absent in tests that do not need them. */
   webApp?: WebAppDeps;
+  /** The website widget: its script, visitor sessions, and CORS from the origins each app allows. */
+  widget?: Pick<Widget, 'cors' | 'routes'>;
   /** Webhook endpoints, the delivery log, test events and redelivery. */
   webhooks?: Webhooks;
   /** The OpenAI-compatible gateway: /v1, /api/gateway/keys, /metrics. */

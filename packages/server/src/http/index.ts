@@ -107,6 +107,8 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
   });
   registerErrorHandling(app);
   registerJsonBody(app);
+  // Before every route: a call from a page on another origin is answered only when its app allows that origin.
+  if (deps.widget) app.addHook('onRequest', deps.widget.cors);
   if (deps.gateway?.metrics) observeHttp(app, deps.gateway.metrics.metrics);
 
   await app.register(swagger, {
@@ -139,6 +141,7 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
   if (deps.gateway) await app.register(gatewayKeyRoutes(deps, deps.gateway.keys));
   if (deps.gateway?.metrics) await app.register(metricsRoutes(deps, deps.gateway.metrics));
   if (deps.batches) await app.register(batchRoutes(deps.batches));
+  if (deps.widget) await app.register(deps.widget.routes);
   if (deps.webhooks) await app.register(webhookRoutes(deps, deps.webhooks));
   // Last: it adds the web app's catch-all page route, which every API route above outranks anyway.
   if (deps.webApp) await app.register(webAppRoutes(deps, deps.webApp));

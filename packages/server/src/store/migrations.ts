@@ -432,6 +432,30 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0018_widget': {
+    async up(db: Kysely<any>) {
+      // The widget room's tables (src/widget): who may embed an app's widget, and the signed identities already used.
+      await db.schema
+        .createTable('widget_settings')
+        .addColumn('app_id', 'text', (c) => c.primaryKey().references('apps.id'))
+        .addColumn('allowed_origins', 'text', (c) => c.notNull())
+        .addColumn('agent_id', 'text')
+        .addColumn('captcha_url', 'text')
+        .addColumn('identified_only', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('identity_secret', 'text')
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // A signature is remembered until it expires, so a replay of it is refused on every node.
+      await db.schema
+        .createTable('widget_identity_uses')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('signature', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('widget_identity_uses_pk', ['app_id', 'signature'])
+        .execute();
+      await db.schema.createIndex('widget_identity_uses_by_expiry').on('widget_identity_uses').columns(['expires_at']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
