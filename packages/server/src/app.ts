@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { AuditLog, AuditStore } from './audit/index.ts';
 import { AgentRuntime, Agents, applyFileAgents, DEMO_AGENT_ID, HttpTools, seedDemoAgent } from './agents/index.ts';
 import { UserTokens } from './auth/tokens.ts';
 import { Conversations, MemberDirectory, Messages, StreamingReplies } from './chat/index.ts';
@@ -20,12 +19,10 @@ import { Outbound, OutboundPolicy } from './outbound/index.ts';
 import { Hub, LocalBroker, RealtimeGateway, RedisBroker, type Broker } from './realtime/index.ts';
 import { RedisLink } from './redis/index.ts';
 import { NodePresence } from './cluster/index.ts';
-import { buildRouter, configuredProviders, ConsoleProviders, currencyRatesFrom, loadWarblerConfig, openAiPassThrough, priceTableFrom } from './settings/index.ts';
-import { PrivacyStore, Retention, UserData } from './privacy/index.ts';
+import { buildRouter, currencyRatesFrom, loadWarblerConfig, openAiPassThrough, priceTableFrom } from './settings/index.ts';
 import { openStore, type Store } from './store/index.ts';
 import { Apps, Authenticator, loadMasterKey, Users } from './tenancy/index.ts';
-import { Budgets, formatNanoAmount, INTERRUPTED_BY_SHUTDOWN, Ledger, nanosToUsd, settleInterruptedCalls } from './usage/index.ts';
-import { isUniqueViolation, Support, SupportStore } from './support/index.ts';
+import { Budgets, formatNanoAmount, INTERRUPTED_BY_SHUTDOWN, Ledger, settleInterruptedCalls } from './usage/index.ts';
 import { Turns } from './turns.ts';
 import { buildWidget } from './widget/index.ts';
 import { Webhooks, webhookSettingsFrom } from './webhooks/index.ts';
@@ -54,8 +51,6 @@ export interface Warbler {
   metrics: Metrics;
   /** What happened in an app, for webhooks and other listeners outside the room that caused it. */
   events: DomainEvents;
-  /** Support conversations: open-or-get a visitor's (openFor), handoff, the inbox, outcomes. */
-  support: Support;
   masterKey: string;
   masterKeyFile: string | undefined;
   defaultApp: { appId: string; secretFile: string; created: boolean };
@@ -106,9 +101,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const defaultApp = await apps.ensureDefault(config.dataDir);
 
   // Models, money and knowledge.
-  const basePrices = priceTableFrom(file, { localModels: [KB_ANSWER_MODEL] });
-  // Console providers' prices join the table when they change (ConsoleProviders.load), so this is the current one.
-  let prices = basePrices;
+  const prices = priceTableFrom(file, { localModels: [KB_ANSWER_MODEL] });
   const ledger = new Ledger({ store, prices, log: { warn: (o, m) => log?.warn(o, m), error: (o, m) => log?.error(o, m) } });
   const budgets = new Budgets({ store, ledger, rates: currencyRatesFrom(file) });
   const router = buildRouter(file, config.env, {
@@ -201,47 +194,9 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     warn: (message) => log?.warn(message),
     onChange: (appId, agentId) => broker.signal({ kind: 'agent_changed', app_id: appId, agent_id: agentId }),
   });
-  // Providers entered in the console: keys sealed, routed at once here and, by signal, on every other node.
-  const consoleProviders = new ConsoleProviders({
-    db: store.roomTables(), box: new SecretBox(master.key, { purpose: 'provider-keys' }), router, policy: outboundPolicy, outbound,
-    configured: configuredProviders(file, config.env),
-    onPrices: (added) => {
-      prices = basePrices.with(added);
-      ledger.setPrices(prices);
-    },
-    onChange: () => broker.signal({ kind: 'providers_changed' }),
-  });
-  await consoleProviders.load();
   await agents.load();
   await seedDemoAgent(agents, knowledge, defaultApp.appId, seedDocsDir(), router.models());
   if (file?.agents.length) await applyFileAgents(agents, knowledge, file.agents, defaultApp.appId);
-  // Support conversations: the AI answers only while no person holds them; the room hears every message and each reply's end.
-  const supportRates = currencyRatesFrom(file);
-  const support = new Support({
-    store: new SupportStore(store.roomTables(), isUniqueViolation),
-    chat: {
-      createSupport: (appId, customerId, agentId, title) => conversations.createSupport(appId, customerId, agentId, title),
-      addMember: async (appId, conversationId, userId) => void (await conversations.addMembers({ appId }, conversationId, [userId])),
-      removeMember: (appId, conversationId, userId) => conversations.removeMember({ appId }, conversationId, userId),
-      notice: async (appId, conversationId, agentId, key, content) =>
-        void (await messages.append({ appId }, { conversation_id: conversationId, sender_id: agentId, client_msg_id: key, type: 'system', state: 'complete', content })),
-      userName: async (appId, userId) => (await store.getUser(appId, userId))?.name,
-    },
-    agents: {
-      get: (appId, agentId) => runtime.get(appId, agentId),
-      defaultFor: async (appId) => (await agents.list(appId)).at(0)?.id,
-      stopReplies: (appId, conversationId) => void runtime.stopConversation(appId, conversationId, 'support'),
-    },
-    events, publish,
-    toUsd: (currency, nanos) => {
-      const usd = supportRates.toUsdNanos(currency, nanos);
-      return usd === undefined ? undefined : nanosToUsd(usd);
-    },
-    onError: (err, where) => log?.error({ err }, where),
-  });
-  runtime.useSupport(support.replies);
-  messages.onMessage((message) => support.observe(message));
-  await support.start();
   // Calls the last run left in flight (a crash) are settled before this one makes any; an agent reply's stored text says what was delivered.
   await settleInterruptedCalls({
     store, prices,
@@ -270,36 +225,6 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     appOf: (request) => widgetGuards.app(request),
     warn: (message) => log?.warn(message),
   });
-  // The audit log (one hash chain per app), a user's data on request, and retention.
-  const audit = new AuditLog(new AuditStore(store.roomTables()), events);
-  const privacyStore = new PrivacyStore(store.roomTables());
-  const userData = new UserData({
-    store: privacyStore,
-    getUser: async (appId, userId) => store.getUser(appId, userId) as Promise<Record<string, unknown> | undefined>,
-    revokeTokens: (appId, userId) => users.revokeTokens(appId, userId),
-    conversationIdsOf: (appId, userId) => store.listConversationIdsForUser(appId, userId),
-    getConversation: (appId, id) => store.getConversation(appId, id),
-    listMembers: (appId, id) => store.listMembers(appId, id),
-    listMessages: (appId, id, page) => store.listMessages(appId, id, page),
-    getMessage: (appId, id) => store.getMessage(appId, id),
-    replaceMessage: (appId, id, patch) => messages.replace(appId, id, patch),
-    removeMember: (appId, id, userId) => conversations.removeMember({ appId }, id, userId),
-    forgetMembers: (appId, id) => directory.forget(appId, id),
-    openFile: async (appId, fileId) => (await files.open({ appId }, fileId)).stream,
-    filesDir: path.join(config.dataDir, 'files'),
-    masterKey: master.key,
-  });
-  const retention = new Retention({
-    store: privacyStore,
-    removeBytes: (relative) => userData.removeBytes(relative),
-    forgetMembers: (appId, id) => directory.forget(appId, id),
-    lease: { take: (name, owner, now, ttl) => store.takeLease(name, owner, now, ttl), drop: (name, owner) => store.dropLease(name, owner) },
-    onRemoved: async (appId, removed) => void (await audit.record({
-      appId, actor: { kind: 'system', id: 'retention' }, action: 'retention.enforce', resource: 'retention_policy', after: removed,
-    })),
-    log: { error: (o, m) => log?.error(o, m) },
-  });
-
   let ready = false;
   const http = await buildHttp(
     {
@@ -313,7 +238,6 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       },
       webhooks,
       widget,
-      audit, providers: consoleProviders, privacy: { userData, retention },
       webApp: webAppDeps({ store, file, env: config.env, router, prices, defaultAppId: defaultApp.appId, devSignIn: config.devSignIn, distDir: defaultWebDist() }),
     },
     { logLevel: config.logLevel, version: VERSION },
@@ -338,7 +262,6 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     // The node that stored a message answers it, so every node's runtime must know every agent.
     if (signal.kind === 'agent_changed') return void agents.reload(signal.app_id, signal.agent_id).catch((err: unknown) => logError(err));
     if (signal.kind === 'knowledge_changed') return void knowledge.reload(signal).catch((err: unknown) => logError(err));
-    if (signal.kind === 'providers_changed') return void consoleProviders.load().catch((err: unknown) => logError(err));
     if (signal.kind === 'circuit_changed') return router.applyCircuitChange(signal.deployment, signal.state === 'open' ? { state: 'open', openedAt: signal.opened_at } : { state: 'closed' });
     runtime.stop({ appId: signal.app_id, ...(signal.user_id ? { userId: signal.user_id } : {}) }, signal.message_id)
       .catch((err: unknown) => logError(err));
@@ -353,14 +276,13 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
 
   let closing: Promise<void> | undefined;
   return {
-    config, store, http, realtime, apps, users, conversations, messages, agents, runtime, knowledge, router, ledger, budgets, gateway, keys, metrics, events, support,
+    config, store, http, realtime, apps, users, conversations, messages, agents, runtime, knowledge, router, ledger, budgets, gateway, keys, metrics, events,
     masterKey: master.key, masterKeyFile: master.file, defaultApp,
     batches, batchRunner,
     async listen() {
       await http.listen({ port: config.port, host: config.host });
       ready = true;
       await batchRunner.start();
-      retention.start(config.retentionIntervalMs);
       const address = http.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -379,12 +301,10 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         realtime.shutdown(1_000);
         hub.stop();
         clearInterval(orphanSweep);
-        support.stop();
         // Replies under way are stopped and finished as such, so none is left 'streaming' in the store.
         await runtime.close(true);
         // Lines in flight finish and are recorded (or, past the grace, run again after restart) while the router and ledger still work.
         await batchRunner.stop();
-        await retention.stop();
         // Node closes idle keep-alive sockets once, when the server closes; a response still streaming then leaves its socket
         // open for the keep-alive timeout (72 s) after it ends. Sweeping until the close is done frees them as they go idle.
         const sweep = setInterval(() => http.server.closeIdleConnections(), 50);
