@@ -3,3 +3,4 @@ export * from './errors.ts';
 export * from './frames.ts';
 export * from './webhooks.ts';
 export * from './widget.ts';
+export * from './audit.ts';

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { AuditLog, AuditStore } from './audit/index.ts';
 import { AgentRuntime, Agents, applyFileAgents, DEMO_AGENT_ID, HttpTools, seedDemoAgent } from './agents/index.ts';
 import { UserTokens } from './auth/tokens.ts';
 import { Conversations, MemberDirectory, Messages, StreamingReplies } from './chat/index.ts';
@@ -19,7 +20,8 @@ import { Outbound, OutboundPolicy } from './outbound/index.ts';
 import { Hub, LocalBroker, RealtimeGateway, RedisBroker, type Broker } from './realtime/index.ts';
 import { RedisLink } from './redis/index.ts';
 import { NodePresence } from './cluster/index.ts';
-import { buildRouter, currencyRatesFrom, loadWarblerConfig, openAiPassThrough, priceTableFrom } from './settings/index.ts';
+import { buildRouter, configuredProviders, ConsoleProviders, currencyRatesFrom, loadWarblerConfig, openAiPassThrough, priceTableFrom } from './settings/index.ts';
+import { PrivacyStore, Retention, UserData } from './privacy/index.ts';
 import { openStore, type Store } from './store/index.ts';
 import { Apps, Authenticator, loadMasterKey, Users } from './tenancy/index.ts';
 import { Budgets, formatNanoAmount, INTERRUPTED_BY_SHUTDOWN, Ledger, settleInterruptedCalls } from './usage/index.ts';
@@ -101,7 +103,9 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const defaultApp = await apps.ensureDefault(config.dataDir);
 
   // Models, money and knowledge.
-  const prices = priceTableFrom(file, { localModels: [KB_ANSWER_MODEL] });
+  const basePrices = priceTableFrom(file, { localModels: [KB_ANSWER_MODEL] });
+  // Console providers' prices join the table when they change (ConsoleProviders.load), so this is the current one.
+  let prices = basePrices;
   const ledger = new Ledger({ store, prices, log: { warn: (o, m) => log?.warn(o, m), error: (o, m) => log?.error(o, m) } });
   const budgets = new Budgets({ store, ledger, rates: currencyRatesFrom(file) });
   const router = buildRouter(file, config.env, {
@@ -194,6 +198,17 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     warn: (message) => log?.warn(message),
     onChange: (appId, agentId) => broker.signal({ kind: 'agent_changed', app_id: appId, agent_id: agentId }),
   });
+  // Providers entered in the console: keys sealed, routed at once here and, by signal, on every other node.
+  const consoleProviders = new ConsoleProviders({
+    db: store.roomTables(), box: new SecretBox(master.key, { purpose: 'provider-keys' }), router, policy: outboundPolicy, outbound,
+    configured: configuredProviders(file, config.env),
+    onPrices: (added) => {
+      prices = basePrices.with(added);
+      ledger.setPrices(prices);
+    },
+    onChange: () => broker.signal({ kind: 'providers_changed' }),
+  });
+  await consoleProviders.load();
   await agents.load();
   await seedDemoAgent(agents, knowledge, defaultApp.appId, seedDocsDir(), router.models());
   if (file?.agents.length) await applyFileAgents(agents, knowledge, file.agents, defaultApp.appId);
@@ -225,6 +240,36 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     appOf: (request) => widgetGuards.app(request),
     warn: (message) => log?.warn(message),
   });
+  // The audit log (one hash chain per app), a user's data on request, and retention.
+  const audit = new AuditLog(new AuditStore(store.roomTables()), events);
+  const privacyStore = new PrivacyStore(store.roomTables());
+  const userData = new UserData({
+    store: privacyStore,
+    getUser: async (appId, userId) => store.getUser(appId, userId) as Promise<Record<string, unknown> | undefined>,
+    revokeTokens: (appId, userId) => users.revokeTokens(appId, userId),
+    conversationIdsOf: (appId, userId) => store.listConversationIdsForUser(appId, userId),
+    getConversation: (appId, id) => store.getConversation(appId, id),
+    listMembers: (appId, id) => store.listMembers(appId, id),
+    listMessages: (appId, id, page) => store.listMessages(appId, id, page),
+    getMessage: (appId, id) => store.getMessage(appId, id),
+    replaceMessage: (appId, id, patch) => messages.replace(appId, id, patch),
+    removeMember: (appId, id, userId) => conversations.removeMember({ appId }, id, userId),
+    forgetMembers: (appId, id) => directory.forget(appId, id),
+    openFile: async (appId, fileId) => (await files.open({ appId }, fileId)).stream,
+    filesDir: path.join(config.dataDir, 'files'),
+    masterKey: master.key,
+  });
+  const retention = new Retention({
+    store: privacyStore,
+    removeBytes: (relative) => userData.removeBytes(relative),
+    forgetMembers: (appId, id) => directory.forget(appId, id),
+    lease: { take: (name, owner, now, ttl) => store.takeLease(name, owner, now, ttl), drop: (name, owner) => store.dropLease(name, owner) },
+    onRemoved: async (appId, removed) => void (await audit.record({
+      appId, actor: { kind: 'system', id: 'retention' }, action: 'retention.enforce', resource: 'retention_policy', after: removed,
+    })),
+    log: { error: (o, m) => log?.error(o, m) },
+  });
+
   let ready = false;
   const http = await buildHttp(
     {
@@ -238,6 +283,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       },
       webhooks,
       widget,
+      audit, providers: consoleProviders, privacy: { userData, retention },
       webApp: webAppDeps({ store, file, env: config.env, router, prices, defaultAppId: defaultApp.appId, devSignIn: config.devSignIn, distDir: defaultWebDist() }),
     },
     { logLevel: config.logLevel, version: VERSION },
@@ -262,6 +308,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     // The node that stored a message answers it, so every node's runtime must know every agent.
     if (signal.kind === 'agent_changed') return void agents.reload(signal.app_id, signal.agent_id).catch((err: unknown) => logError(err));
     if (signal.kind === 'knowledge_changed') return void knowledge.reload(signal).catch((err: unknown) => logError(err));
+    if (signal.kind === 'providers_changed') return void consoleProviders.load().catch((err: unknown) => logError(err));
     if (signal.kind === 'circuit_changed') return router.applyCircuitChange(signal.deployment, signal.state === 'open' ? { state: 'open', openedAt: signal.opened_at } : { state: 'closed' });
     runtime.stop({ appId: signal.app_id, ...(signal.user_id ? { userId: signal.user_id } : {}) }, signal.message_id)
       .catch((err: unknown) => logError(err));
@@ -283,6 +330,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       await http.listen({ port: config.port, host: config.host });
       ready = true;
       await batchRunner.start();
+      retention.start(config.retentionIntervalMs);
       const address = http.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -305,6 +353,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         await runtime.close(true);
         // Lines in flight finish and are recorded (or, past the grace, run again after restart) while the router and ledger still work.
         await batchRunner.stop();
+        await retention.stop();
         // Node closes idle keep-alive sockets once, when the server closes; a response still streaming then leaves its socket
         // open for the keep-alive timeout (72 s) after it ends. Sweeping until the close is done frees them as they go idle.
         const sweep = setInterval(() => http.server.closeIdleConnections(), 50);

@@ -24,6 +24,8 @@ const EnvSchema = z.object({
   WARBLER_REDIS_LIMITS_ON_ERROR: z.enum(['open', 'closed']).default('open'),
   /** How long a node's hold on a running batch lasts unless renewed: how soon another node resumes the batch of one that died. */
   WARBLER_BATCH_LEASE_MS: z.coerce.number().int().min(1_000, 'must be at least 1000 (milliseconds)').default(30_000),
+  /** How often retention policies are enforced in the background (one node at a time, under a lease). */
+  WARBLER_RETENTION_INTERVAL_MS: z.coerce.number().int().min(1_000, 'must be at least 1000 (milliseconds)').default(3_600_000),
   WARBLER_MASTER_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   WARBLER_PUBLIC_URL: z.string().url().optional(),
   WARBLER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -81,6 +83,7 @@ export interface Config {
   redisUrl: string | undefined;
   redisLimitsOnError: 'open' | 'closed';
   batchLeaseMs: number;
+  retentionIntervalMs: number;
   masterKey: string | undefined;
   publicUrl: string | undefined;
   logLevel: z.infer<typeof EnvSchema>['WARBLER_LOG_LEVEL'];
@@ -133,6 +136,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: e.WARBLER_REDIS_URL,
     redisLimitsOnError: e.WARBLER_REDIS_LIMITS_ON_ERROR,
     batchLeaseMs: e.WARBLER_BATCH_LEASE_MS,
+    retentionIntervalMs: e.WARBLER_RETENTION_INTERVAL_MS,
     masterKey: e.WARBLER_MASTER_KEY,
     publicUrl: e.WARBLER_PUBLIC_URL,
     logLevel: e.WARBLER_LOG_LEVEL,

@@ -1,9 +1,12 @@
 import type { Agents } from '../agents/index.ts';
+import type { AuditLog } from '../audit/index.ts';
+import type { ConsoleProviders } from '../settings/index.ts';
 import type { Conversations, Messages } from '../chat/index.ts';
 import type { Files } from '../files/index.ts';
 import type { KnowledgeBases } from '../kb/index.ts';
 import type { Apps, Users } from '../tenancy/index.ts';
 import type { Guards } from './auth.ts';
+import type { PrivacyHttpDeps } from './privacy.ts';
 import type { BatchRouteDeps } from './v1-batches.ts';
 import type { GatewayHttpDeps } from './v1.ts';
 import type { WebAppDeps } from './web-app.ts';
@@ -33,4 +36,10 @@ export interface HttpDeps {
   webhooks?: Webhooks;
   /** The OpenAI-compatible gateway: /v1, /api/gateway/keys, /metrics. */
   gateway?: GatewayHttpDeps;
+  /** The audit log: records every administrative write (one hook), and /api/audit reads it. */
+  audit?: AuditLog;
+  /** Providers added in the console: /api/providers. */
+  providers?: ConsoleProviders;
+  /** A user's data on request and retention: /api/privacy, /api/retention. */
+  privacy?: PrivacyHttpDeps;
 }

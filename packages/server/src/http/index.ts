@@ -4,6 +4,7 @@ import pino from 'pino';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import { adminRoutes } from './admin.ts';
+import { auditRoutes, registerAuditTrail } from './audit.ts';
 import { agentRoutes } from './agents.ts';
 import { conversationRoutes } from './conversations.ts';
 import type { HttpDeps } from './deps.ts';
@@ -14,6 +15,8 @@ import { gatewayKeyRoutes } from './gateway-keys.ts';
 import { knowledgeRoutes } from './knowledge.ts';
 import { redactUrl } from './log-url.ts';
 import { metricsRoutes, observeHttp } from './metrics.ts';
+import { privacyRoutes } from './privacy.ts';
+import { providerRoutes } from './providers.ts';
 import { usageRoutes, type UsageDeps } from './usage.ts';
 import { userRoutes } from './users.ts';
 import { v1Routes } from './v1.ts';
@@ -130,6 +133,8 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  // Before every route, so none escapes it (decision 0020).
+  if (deps.audit) registerAuditTrail(app, deps, deps.audit);
   await app.register(adminRoutes(deps));
   await app.register(userRoutes(deps));
   await app.register(conversationRoutes(deps));
@@ -141,6 +146,9 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
   if (deps.gateway) await app.register(gatewayKeyRoutes(deps, deps.gateway.keys));
   if (deps.gateway?.metrics) await app.register(metricsRoutes(deps, deps.gateway.metrics));
   if (deps.batches) await app.register(batchRoutes(deps.batches));
+  if (deps.audit) await app.register(auditRoutes(deps, deps.audit));
+  if (deps.providers) await app.register(providerRoutes(deps, deps.providers));
+  if (deps.privacy) await app.register(privacyRoutes(deps, deps.privacy));
   if (deps.widget) await app.register(deps.widget.routes);
   if (deps.webhooks) await app.register(webhookRoutes(deps, deps.webhooks));
   // Last: it adds the web app's catch-all page route, which every API route above outranks anyway.

@@ -269,8 +269,43 @@ export class Router implements LlmProvider {
 
   /** Closes every deployment's provider (each once, however many routes share it). */
   async close(): Promise<void> {
-    const providers = new Set(this.options.routes.flatMap((r) => r.deployments.map((d) => d.provider)));
+    const providers = new Set([...this.options.routes, ...this.runtime].flatMap((r) => r.deployments.map((d) => d.provider)));
     await Promise.all([...providers].map((p) => p.close?.()));
+  }
+
+  /** Routes added while running (providers entered in the console); they replace configured routes of the same model. */
+  private runtime: Route[] = [];
+
+  /**
+   * Swaps the routes added at run time for these, without a restart: calls
+   * already running keep the deployment they picked; a model no longer routed
+   * at run time goes back to its configured route, if it had one. Returns the
+   * providers no route uses any more, for the caller to close once idle.
+   */
+  replaceRuntimeRoutes(routes: readonly Route[]): LlmProvider[] {
+    const configured = new Map(this.options.routes.map((r) => [r.model, r]));
+    for (const r of this.runtime) {
+      const base = configured.get(r.model);
+      if (base) this.routes.set(r.model, base);
+      else this.routes.delete(r.model);
+    }
+    for (const route of routes) {
+      for (const f of route.fallbacks ?? []) {
+        if (!this.routes.has(f) && !routes.some((r) => r.model === f)) throw new Error(`Model "${route.model}" falls back to "${f}", which has no route.`);
+      }
+    }
+    const before = new Set(this.runtime.flatMap((r) => r.deployments.map((d) => d.provider)));
+    this.runtime = [...routes];
+    for (const route of routes) {
+      this.routes.set(route.model, route);
+      for (const d of route.deployments) {
+        if (this.states.has(d.id)) continue;
+        const onChange = this.options.onCircuitChange && ((change: CircuitChange) => this.options.onCircuitChange!(d.id, change));
+        this.states.set(d.id, { circuit: new CircuitBreaker({ ...this.options.circuit, ...(onChange ? { onChange } : {}) }), notBefore: 0 });
+      }
+    }
+    const still = new Set(routes.flatMap((r) => r.deployments.map((d) => d.provider)));
+    return [...before].filter((p) => !still.has(p));
   }
 
   /** The model names callers may ask for. */

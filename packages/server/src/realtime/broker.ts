@@ -8,7 +8,9 @@ export type ClusterSignal =
   | { kind: 'knowledge_changed'; app_id: string; kb_id: string; document_id?: string }
   /** A deployment's circuit opened or closed: every node stops (or resumes) calling it. */
   | { kind: 'circuit_changed'; deployment: string; state: 'open'; opened_at: number }
-  | { kind: 'circuit_changed'; deployment: string; state: 'closed' };
+  | { kind: 'circuit_changed'; deployment: string; state: 'closed' }
+  /** A provider was added, edited or removed in the console: every node reloads its runtime routes. */
+  | { kind: 'providers_changed' };
 
 /**
  * The Broker port carries chat events to every node's hub, and signals to the

@@ -27,3 +27,4 @@ export {
   type LocalProviders,
   type RoutePlan,
 } from './build-router.ts';
+export { ConsoleProviders, configuredProviders, type ConsoleProvidersOptions } from './console-providers.ts';

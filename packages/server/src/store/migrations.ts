@@ -456,6 +456,135 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('widget_identity_uses_by_expiry').on('widget_identity_uses').columns(['expires_at']).execute();
     },
   },
+  '0016_audit': {
+    async up(db: Kysely<any>) {
+      // The audit room's hash chain, one per app (src/audit): rows are only inserted; seq is dense per app, so a deleted row shows as a gap.
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('actor_kind', 'text', (c) => c.notNull())
+        .addColumn('actor_id', 'text')
+        .addColumn('ip', 'text')
+        .addColumn('user_agent', 'text')
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('resource', 'text', (c) => c.notNull())
+        .addColumn('resource_id', 'text')
+        .addColumn('before', 'text')
+        .addColumn('after', 'text')
+        .addColumn('request_id', 'text')
+        .addColumn('prev_hash', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('audit_log_pk', ['app_id', 'seq'])
+        .execute();
+      await db.schema.createIndex('audit_log_by_time').on('audit_log').columns(['app_id', 'at']).execute();
+      // Providers added in the console (settings/console-providers.ts); installation-wide like warbler.yaml's; the key sealed.
+      await db.schema
+        .createTable('console_providers')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('base_url', 'text')
+        .addColumn('sealed_key', 'text')
+        .addColumn('key_hint', 'text')
+        .addColumn('models', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // Retention per app and conversation kind (src/privacy): 'all' covers kinds without their own row.
+      await db.schema
+        .createTable('retention_policies')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('days', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('retention_policies_pk', ['app_id', 'kind'])
+        .execute();
+    },
+  },
+  '0018_widget': {
+    async up(db: Kysely<any>) {
+      // The widget room's tables (src/widget): who may embed an app's widget, and the signed identities already used.
+      await db.schema
+        .createTable('widget_settings')
+        .addColumn('app_id', 'text', (c) => c.primaryKey().references('apps.id'))
+        .addColumn('allowed_origins', 'text', (c) => c.notNull())
+        .addColumn('agent_id', 'text')
+        .addColumn('captcha_url', 'text')
+        .addColumn('identified_only', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('identity_secret', 'text')
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // A signature is remembered until it expires, so a replay of it is refused on every node.
+      await db.schema
+        .createTable('widget_identity_uses')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('signature', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('widget_identity_uses_pk', ['app_id', 'signature'])
+        .execute();
+      await db.schema.createIndex('widget_identity_uses_by_expiry').on('widget_identity_uses').columns(['expires_at']).execute();
+    },
+  },
+  '0017_experiments': {
+    async up(db: Kysely<any>) {
+      // The experiments room (src/experiments): experiments with their settings, every measured live or candidate answer, and A/B assignments.
+      await db.schema
+        .createTable('experiments')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('agent_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('mode', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('stopped_reason', 'text')
+        .addColumn('settings', 'text', (c) => c.notNull())
+        .addColumn('counters', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('experiments_pk', ['app_id', 'id'])
+        .execute();
+      await db.schema.createIndex('experiments_by_agent').on('experiments').columns(['app_id', 'agent_id', 'created_at']).execute();
+      await db.schema
+        .createTable('experiment_turns')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('experiment_id', 'text', (c) => c.notNull())
+        .addColumn('arm', 'text', (c) => c.notNull())
+        .addColumn('conversation_id', 'text', (c) => c.notNull())
+        .addColumn('message_id', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('failed', 'integer', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('cost_nanos', 'bigint', (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('cost_usd_nanos', 'bigint')
+        .addColumn('judge_usd_nanos', 'bigint', (c) => c.notNull())
+        .addColumn('ttft_ms', 'integer')
+        .addColumn('latency_ms', 'integer', (c) => c.notNull())
+        .addColumn('output_tokens', 'integer', (c) => c.notNull())
+        .addColumn('support', 'real')
+        .addColumn('cited', 'integer', (c) => c.notNull())
+        .addColumn('judge_grounded', 'integer')
+        .addColumn('preference', 'integer')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('experiment_turns_pk', ['app_id', 'id'])
+        .addForeignKeyConstraint('experiment_turns_experiment_fk', ['app_id', 'experiment_id'], 'experiments', ['app_id', 'id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+      await db.schema.createIndex('experiment_turns_by_experiment').on('experiment_turns').columns(['app_id', 'experiment_id', 'created_at']).execute();
+      await db.schema
+        .createTable('experiment_assignments')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('experiment_id', 'text', (c) => c.notNull())
+        .addColumn('conversation_id', 'text', (c) => c.notNull())
+        .addColumn('arm', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('experiment_assignments_pk', ['app_id', 'experiment_id', 'conversation_id'])
+        .addForeignKeyConstraint('experiment_assignments_experiment_fk', ['app_id', 'experiment_id'], 'experiments', ['app_id', 'id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

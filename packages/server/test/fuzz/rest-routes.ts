@@ -102,11 +102,33 @@ export function restRoutes(w: World): Route[] {
     { method: 'PATCH', path: '/api/gateway/keys/:keyId', params: { keyId: keys }, body: fc.record({ name: text, ...keyFields }, { requiredKeys: [] }) },
     { method: 'POST', path: '/api/gateway/keys/:keyId/revoke', params: { keyId: [b.keyId, 'key_missing'] } },
     { method: 'DELETE', path: '/api/gateway/keys/:keyId', params: { keyId: [b.keyId, 'key_missing'] } },
+    ...webhookRoutes(w),
     { method: 'GET', path: '/api/dev/sign-in' },
     { method: 'POST', path: '/api/dev/sign-in', body: fc.record({ name: text }) },
     { method: 'GET', path: '/api/people', query: { q: text, kind: fc.constantFrom('human', 'agent'), limit: numberText } },
     { method: 'GET', path: '/api/models' },
     { method: 'POST', path: '/api/models/check', body: fc.record({ model: fc.constantFrom('local/kb-answer', 'gpt-4o-mini', 'nope') }) },
+  ];
+}
+
+function webhookRoutes({ a, b }: World): Route[] {
+  const endpoints = [a.webhookEndpointId, b.webhookEndpointId, 'whe_missing'];
+  const endpointBody = fc.record({
+    url: fc.constantFrom('https://example.com/hook', 'http://127.0.0.1:9/x', 'https://169.254.169.254/', 'ftp://example.com/', 'https://例子.测试/hook'),
+    description: text,
+    event_types: fc.constantFrom([], ['message.created'], ['conversation.handoff', 'csat.submitted'], ['webhook.test']),
+    enabled: fc.boolean(),
+  }, { requiredKeys: [] });
+  return [
+    { method: 'POST', path: '/api/webhooks/endpoints', body: endpointBody },
+    { method: 'GET', path: '/api/webhooks/endpoints' },
+    { method: 'GET', path: '/api/webhooks/endpoints/:endpointId', params: { endpointId: endpoints } },
+    { method: 'PATCH', path: '/api/webhooks/endpoints/:endpointId', params: { endpointId: endpoints }, body: endpointBody },
+    { method: 'DELETE', path: '/api/webhooks/endpoints/:endpointId', params: { endpointId: [b.webhookEndpointId, 'whe_missing'] } },
+    { method: 'POST', path: '/api/webhooks/endpoints/:endpointId/rotate-secret', params: { endpointId: [b.webhookEndpointId, 'whe_missing'] } },
+    { method: 'POST', path: '/api/webhooks/endpoints/:endpointId/test', params: { endpointId: endpoints } },
+    { method: 'GET', path: '/api/webhooks/endpoints/:endpointId/deliveries', params: { endpointId: endpoints }, query: { limit: numberText, before: numberText } },
+    { method: 'POST', path: '/api/webhooks/deliveries/:deliveryId/redeliver', params: { deliveryId: [a.webhookDeliveryId, b.webhookDeliveryId, 'whd_missing'] } },
   ];
 }
 

@@ -21,6 +21,8 @@ export interface AppWorld {
   keyId: string;
   keySecret: string;
   fileId: string;
+  webhookEndpointId: string;
+  webhookDeliveryId: string;
 }
 
 export interface World {
@@ -71,9 +73,12 @@ async function appWorld(server: TestServer, secret: string, appId: string, prefi
   const agent = await ok(api('POST', '/api/agents', { id: `${prefix}-agent`, name: 'Fuzz agent', model: 'local/kb-answer', knowledge_base_ids: [kb.id] }, secret));
   const key = await ok(api('POST', '/api/gateway/keys', { name: `${prefix} key` }, secret));
   const fileId = await upload(server, group.id, alice.token);
+  const webhook = await ok(api('POST', '/api/webhooks/endpoints', { url: `https://example.com/${prefix}-hook`, event_types: ['conversation.created'] }, secret));
+  const webhookDelivery = await ok(api('POST', `/api/webhooks/endpoints/${webhook.endpoint.id}/test`, undefined, secret), [202]);
   return {
     appId, secret, people, users: people, conversationIds: [group.id, direct.id], messageIds,
     agentId: agent.id, kbId: kb.id, docId: doc.id, keyId: key.key.id, keySecret: key.secret, fileId,
+    webhookEndpointId: webhook.endpoint.id, webhookDeliveryId: webhookDelivery.id,
   };
 }
 
@@ -145,6 +150,7 @@ export async function snapshot(server: TestServer, world: World): Promise<Record
     reads.push([`${p} kbs`, read(server, p, '/api/knowledge-bases')]);
     reads.push([`${p} docs`, read(server, p, `/api/knowledge-bases/${app.kbId}/documents`)]);
     reads.push([`${p} keys`, read(server, p, '/api/gateway/keys')]);
+    reads.push([`${p} webhook endpoints`, read(server, p, '/api/webhooks/endpoints')]);
     for (const user of app.users) reads.push([`${p} conversations of ${user.id}`, read(server, p, `/api/conversations?user_id=${encodeURIComponent(user.id)}&limit=200`)]);
     for (const c of app.conversationIds) {
       reads.push([`${p} history ${c}`, read(server, p, `/api/conversations/${c}/messages?limit=200`)]);

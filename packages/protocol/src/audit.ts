@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { ConversationKind, Id } from './models.ts';
+
+// The audit log, runtime providers, a user's data on request and retention:
+// what the console and an app's backend send and get back.
+
+export const AuditActorKind = z.enum(['master_key', 'app_secret', 'user', 'system']);
+export type AuditActorKind = z.infer<typeof AuditActorKind>;
+
+const Word = z.string().min(1).max(100).regex(/^[a-z0-9_.]+$/, 'lowercase letters, digits, _ and . only');
+
+export const AuditQuery = z.object({
+  action: Word.optional(),
+  resource: Word.optional(),
+  actor_kind: AuditActorKind.optional(),
+  since: z.coerce.number().int().min(0).max(8.64e15).optional(),
+  until: z.coerce.number().int().min(0).max(8.64e15).optional(),
+  before_seq: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export type AuditQuery = z.infer<typeof AuditQuery>;
+
+export const AuditEntry = z.object({
+  id: z.string(),
+  app_id: z.string(),
+  seq: z.number().int(),
+  at: z.number().int(),
+  actor: z.object({ kind: z.string(), id: z.string().nullable() }),
+  ip: z.string().nullable(),
+  user_agent: z.string().nullable(),
+  action: z.string(),
+  resource: z.string(),
+  resource_id: z.string().nullable(),
+  before: z.unknown(),
+  after: z.unknown(),
+  request_id: z.string().nullable(),
+  prev_hash: z.string(),
+  hash: z.string(),
+});
+export type AuditEntry = z.infer<typeof AuditEntry>;
+
+export const AuditVerification = z.object({
+  app_id: z.string(),
+  ok: z.boolean(),
+  entries: z.number().int(),
+  head: z.object({ seq: z.number().int(), hash: z.string() }),
+  broken: z.object({ seq: z.number().int(), reason: z.enum(['hash_mismatch', 'prev_hash_mismatch', 'gap']) }).optional(),
+});
+export type AuditVerification = z.infer<typeof AuditVerification>;
+
+// ---- providers added at run time ----
+
+export const ProviderKind = z.enum(['openai', 'openai-compatible', 'deepseek', 'doubao', 'qwen', 'ollama']);
+export type ProviderKind = z.infer<typeof ProviderKind>;
+
+const ModelName = z.string().min(1).max(200).regex(/^[^\s\u0000-\u001f]+$/, 'no spaces or control characters');
+const Price = z.number().min(0).max(1_000_000);
+
+export const ProviderModel = z.object({
+  /** The model id clients ask for (e.g. deepseek-chat). */
+  name: ModelName,
+  /** The id sent upstream, when it differs. */
+  upstream: ModelName.optional(),
+  /** Per 1M tokens. */
+  input_per_million: Price.optional(),
+  output_per_million: Price.optional(),
+  cached_input_per_million: Price.optional(),
+  currency: z.string().regex(/^[A-Z]{3}$/).default('USD'),
+});
+export type ProviderModel = z.infer<typeof ProviderModel>;
+
+export const ProviderInput = z.object({
+  id: z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _'),
+  kind: ProviderKind,
+  base_url: z.string().url().max(2_000).optional(),
+  api_key: z.string().min(1).max(4_000).optional(),
+  models: z.array(ProviderModel).min(1).max(100),
+});
+export type ProviderInput = z.infer<typeof ProviderInput>;
+
+/** An edit: every field optional; a missing api_key keeps the stored one. */
+export const ProviderPatch = ProviderInput.omit({ id: true }).partial();
+export type ProviderPatch = z.infer<typeof ProviderPatch>;
+
+export const ProviderView = z.object({
+  id: z.string(),
+  kind: z.string(),
+  base_url: z.string().nullable(),
+  /** The key's last four characters behind dots; never the key. */
+  api_key: z.string().nullable(),
+  models: z.array(ProviderModel),
+  /** console: added here, editable; file: warbler.yaml; env: an environment variable. The last two are read-only. */
+  source: z.enum(['console', 'file', 'env']),
+  updated_at: z.number().int().nullable(),
+});
+export type ProviderView = z.infer<typeof ProviderView>;
+
+export const ProviderTestResult = z.object({
+  ok: z.boolean(),
+  model: z.string(),
+  latency_ms: z.number().int(),
+  message: z.string(),
+});
+export type ProviderTestResult = z.infer<typeof ProviderTestResult>;
+
+// ---- retention ----
+
+export const RetentionScope = z.union([ConversationKind, z.literal('all')]);
+export type RetentionScope = z.infer<typeof RetentionScope>;
+
+export const RetentionPolicy = z.object({
+  /** Which conversations: one kind, or 'all' for every kind without its own policy. */
+  kind: RetentionScope,
+  /** Conversations with no message for this many days are removed. */
+  days: z.number().int().min(1).max(36_500),
+});
+export type RetentionPolicy = z.infer<typeof RetentionPolicy>;
+
+export const RetentionPolicies = z.object({ policies: z.array(RetentionPolicy).max(4) });
+export type RetentionPolicies = z.infer<typeof RetentionPolicies>;
+
+export const RetentionPreview = z.object({
+  conversations: z.number().int(),
+  messages: z.number().int(),
+  files: z.number().int(),
+  /** The first few, oldest activity first. */
+  sample: z.array(z.object({ id: Id, kind: ConversationKind, title: z.string().nullable(), last_activity_at: z.number().int() })),
+});
+export type RetentionPreview = z.infer<typeof RetentionPreview>;
+
+// ---- a user's data ----
+
+export const UserErasure = z.object({
+  user_id: z.string(),
+  messages_replaced: z.number().int(),
+  files_removed: z.number().int(),
+  memberships_removed: z.number().int(),
+  ledger_rows_anonymized: z.number().int(),
+  agent_memories_removed: z.number().int(),
+});
+export type UserErasure = z.infer<typeof UserErasure>;

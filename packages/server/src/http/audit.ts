@@ -1,0 +1,159 @@
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { AuditEntry, AuditQuery, AuditVerification } from '@warbler/protocol';
+import { z } from 'zod';
+import { publicEntry, routeAction, type AuditActorKind, type AuditLog, type RouteAction } from '../audit/index.ts';
+import type { Principal } from '../tenancy/index.ts';
+import type { HttpDeps } from './deps.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** How the audit log names a write to this route, when the path alone does not say it well (e.g. user_data.erase). */
+    audit?: RouteAction;
+  }
+}
+
+const MAX_BEFORE_BYTES = 256 * 1024;
+
+const details = new WeakMap<FastifyRequest, { resourceId?: string; after?: unknown }>();
+
+/** Lets a route say what its audit entry names and shows, when its path and answer do not (a download, a pseudonymised user). */
+export function auditDetail(request: FastifyRequest, detail: { resourceId?: string; after?: unknown }): void {
+  details.set(request, detail);
+}
+
+/**
+ * The one hook point of the audit log (decision 0020): every successful write
+ * to a route that is not ordinary use (audit/route-actions.ts) is recorded
+ * before its answer leaves, so a client that got its answer finds the entry.
+ * A new route is recorded without anyone remembering to. What changed: the
+ * resource as GET answered just before the write (when it has a GET at the
+ * same path), and the write's answer (or its body, for answers without one);
+ * secrets masked.
+ */
+export function registerAuditTrail(app: FastifyInstance, deps: HttpDeps, audit: AuditLog): void {
+  const before = new WeakMap<FastifyRequest, unknown>();
+  const actionOf = (request: FastifyRequest): RouteAction | undefined => {
+    const url = request.routeOptions.url;
+    if (!url) return undefined;
+    return request.routeOptions.config.audit ?? routeAction(request.method, url);
+  };
+
+  app.addHook('preHandler', async (request) => {
+    const url = request.routeOptions.url;
+    if (!url || (request.method !== 'PATCH' && request.method !== 'PUT' && request.method !== 'DELETE')) return;
+    if (!actionOf(request) || !app.hasRoute({ method: 'GET', url })) return;
+    const headers: Record<string, string> = {};
+    for (const name of ['authorization', 'x-warbler-app'] as const) {
+      const value = request.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    const answer = await app.inject({ method: 'GET', url: request.url, headers });
+    if (answer.statusCode === 200 && answer.rawPayload.length <= MAX_BEFORE_BYTES) before.set(request, parseJson(answer.payload));
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (reply.statusCode >= 400) return payload;
+    const action = actionOf(request);
+    if (!action) return payload;
+    try {
+      await record(request, reply, action, payload);
+    } catch (err) {
+      // The change is made; failing its answer now would only mislead the client. The log line is the trail of last resort.
+      request.log.error({ err, action: action.action }, 'audit entry could not be written');
+    }
+    return payload;
+  });
+
+  async function record(request: FastifyRequest, _reply: FastifyReply, action: RouteAction, payload: unknown): Promise<void> {
+    const principal = await deps.guards.principal(request).catch(() => undefined);
+    if (!principal) return;
+    const params = (request.params ?? {}) as Record<string, string>;
+    const answer = typeof payload === 'string' ? parseJson(payload) : undefined;
+    const body = request.body;
+    const detail = details.get(request);
+    const after = detail?.after ?? (request.method === 'DELETE' ? null : answer ?? (isObject(body) ? body : undefined));
+    const createdId = idOf(answer);
+    // An app's own chain holds what was done to it, even by the operator acting from another app's console.
+    const appId = params.appId ?? (action.action === 'app.create' ? createdId : undefined) ?? principal.appId ?? '*';
+    const resourceId = detail?.resourceId ?? ((action.idParam && params[action.idParam]) || createdId || null);
+    await audit.record({
+      appId,
+      actor: actorOf(principal),
+      ip: request.ip,
+      userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : null,
+      requestId: request.id,
+      action: action.action,
+      resource: action.resource,
+      resourceId,
+      before: before.get(request),
+      after,
+    });
+  }
+}
+
+function actorOf(p: Principal): { kind: AuditActorKind; id: string | null } {
+  if (p.kind === 'user') return { kind: 'user', id: p.userId };
+  if (p.kind === 'app') return { kind: 'app_secret', id: p.appId };
+  return { kind: 'master_key', id: null };
+}
+
+/** Reading the trail: a filtered page, the whole chain as JSONL, and its verification. */
+export const auditRoutes = (deps: HttpDeps, audit: AuditLog): FastifyPluginAsyncZod => async (app) => {
+  app.get('/api/audit', {
+    schema: {
+      tags: ['audit'], summary: 'Audit entries of the app, newest first; filter by action, resource, actor kind and time; page with before_seq',
+      querystring: AuditQuery, response: { 200: z.object({ entries: z.array(AuditEntry), next_before_seq: z.number().int().nullable() }) },
+    },
+  }, async (request) => {
+    const appId = await deps.guards.app(request);
+    const q = request.query;
+    const rows = await audit.list(appId, {
+      limit: q.limit, ...(q.action ? { action: q.action } : {}), ...(q.resource ? { resource: q.resource } : {}),
+      ...(q.actor_kind ? { actor_kind: q.actor_kind } : {}), ...(q.since !== undefined ? { since: q.since } : {}),
+      ...(q.until !== undefined ? { until: q.until } : {}), ...(q.before_seq !== undefined ? { before_seq: q.before_seq } : {}),
+    });
+    const last = rows[rows.length - 1];
+    return { entries: rows.map((r) => publicEntry(r) as AuditEntry), next_before_seq: rows.length === q.limit && last ? last.seq : null };
+  });
+
+  app.get('/api/audit/export', {
+    schema: { tags: ['audit'], summary: 'The whole audit chain of the app as JSON Lines, oldest first (with hashes, so it can be verified offline)' },
+  }, async (request, reply) => {
+    const appId = await deps.guards.app(request);
+    async function* lines() {
+      for await (const row of audit.entries(appId)) yield `${JSON.stringify(publicEntry(row))}\n`;
+    }
+    return reply
+      .type('application/x-ndjson; charset=utf-8')
+      .header('content-disposition', `attachment; filename="audit-${appId.replace(/[^A-Za-z0-9_.-]/g, '_')}.jsonl"`)
+      .send(Readable.from(lines()));
+  });
+
+  app.get('/api/audit/verify', {
+    schema: { tags: ['audit'], summary: "Recompute the app's hash chain: ok, or the first entry that was changed, removed or inserted", response: { 200: AuditVerification } },
+  }, async (request) => audit.verify(await deps.guards.app(request)));
+};
+
+function parseJson(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The id a create answered with: { id } or, for apps, { app: { id } }. */
+function idOf(answer: unknown): string | undefined {
+  if (!isObject(answer)) return undefined;
+  if (typeof answer.id === 'string') return answer.id;
+  // { app: {...}, secret } and { key: {...}, secret }: the thing created is the one object beside its secret.
+  const inner = Object.values(answer).find((v) => isObject(v) && typeof v.id === 'string') as { id: string } | undefined;
+  return inner?.id;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
