@@ -4,3 +4,4 @@ export * from './frames.ts';
 export * from './webhooks.ts';
 export * from './widget.ts';
 export * from './audit.ts';
+export * from './experiments.ts';

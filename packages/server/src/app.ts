@@ -26,6 +26,7 @@ import { openStore, type Store } from './store/index.ts';
 import { Apps, Authenticator, loadMasterKey, Users } from './tenancy/index.ts';
 import { Budgets, formatNanoAmount, INTERRUPTED_BY_SHUTDOWN, Ledger, settleInterruptedCalls } from './usage/index.ts';
 import { Turns } from './turns.ts';
+import { Experiments, ExperimentStore } from './experiments/index.ts';
 import { buildWidget } from './widget/index.ts';
 import { Webhooks, webhookSettingsFrom } from './webhooks/index.ts';
 
@@ -42,6 +43,8 @@ export interface Warbler {
   messages: Messages;
   agents: Agents;
   runtime: AgentRuntime;
+  /** Model experiments: shadow runs, A/B splits, the switching report. */
+  experiments: Experiments;
   knowledge: KnowledgeBases;
   router: Router;
   ledger: Ledger;
@@ -170,8 +173,23 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   });
   webhooks.start(events);
   messages.useEvents(events);
+  // Shadow runs and A/B splits: paid from each experiment's own budget, run behind live replies (docs/experiments.md).
+  const experiments: Experiments = new Experiments({
+    store: new ExperimentStore(store.roomTables()), router, prices: { lookup: (model) => prices.lookup(model) }, rates: () => currencyRatesFrom(file),
+    agent: (appId, agentId) => runtime.get(appId, agentId),
+    feedback: async (appId, ids) => {
+      const thumbs = new Map<string, 'up' | 'down'>();
+      for (const id of ids.slice(-2_000)) {
+        const votes = Object.values(((await store.getMessage(appId, id))?.content.feedback ?? {}) as Record<string, unknown>);
+        if (votes.includes('down')) thumbs.set(id, 'down');
+        else if (votes.includes('up')) thumbs.set(id, 'up');
+      }
+      return thumbs;
+    },
+    onError: (err, where) => log?.error({ err }, `experiments: ${where}`),
+  });
   const runtime = new AgentRuntime({
-    store, messages, streams, directory, publish, models: router, guardrails,
+    store, messages, streams, directory, publish, models: router, guardrails, experiments,
     knowledge: { search: (appId, kbIds, query, k) => knowledge.search(appId, kbIds, query, k) },
     httpTools: new HttpTools(outbound, (details, message) => log?.warn(details, message)),
     spend: {
@@ -225,6 +243,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   // A node that dies leaves its replies streaming: the others fail them once its presence runs out.
   const orphanSweep = presence && setInterval(() => void streams.failOrphans(config.batchLeaseMs).catch((err: unknown) => log?.error({ err }, 'could not fail orphaned replies')), config.batchLeaseMs);
   orphanSweep?.unref();
+  await experiments.start();
   runtime.start();
 
   // The website widget: visitor sessions and the origins each app allows to embed it.
@@ -282,6 +301,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         metrics: { metrics, public: config.metricsPublic },
       },
       webhooks,
+      experiments,
       widget,
       audit, providers: consoleProviders, privacy: { userData, retention },
       webApp: webAppDeps({ store, file, env: config.env, router, prices, defaultAppId: defaultApp.appId, devSignIn: config.devSignIn, distDir: defaultWebDist() }),
@@ -323,7 +343,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
 
   let closing: Promise<void> | undefined;
   return {
-    config, store, http, realtime, apps, users, conversations, messages, agents, runtime, knowledge, router, ledger, budgets, gateway, keys, metrics, events,
+    config, store, http, realtime, apps, users, conversations, messages, agents, runtime, experiments, knowledge, router, ledger, budgets, gateway, keys, metrics, events,
     masterKey: master.key, masterKeyFile: master.file, defaultApp,
     batches, batchRunner,
     async listen() {
@@ -351,6 +371,8 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         clearInterval(orphanSweep);
         // Replies under way are stopped and finished as such, so none is left 'streaming' in the store.
         await runtime.close(true);
+        // Shadow replays under way end (their calls are in the ledger) before the ledger closes; waiting ones are dropped.
+        await experiments.close();
         // Lines in flight finish and are recorded (or, past the grace, run again after restart) while the router and ledger still work.
         await batchRunner.stop();
         await retention.stop();

@@ -2,8 +2,9 @@ import type { AgentStateFrame, Conversation, Message, MessageContent } from '@wa
 import { KeyedSerial, type MemberDirectory, type Messages, type PublishChatEvent, type StreamingReplies } from '../chat/index.ts';
 import { ContentBlocked, type Guardrails, type PromptScreen } from '../guardrails/index.ts';
 import { formatKnowledgeBlock, type Passage } from '../kb/index.ts';
-import { countTextTokens, isLlmError, type ChatMessage, type LlmError, type LlmProvider, type RouterCallOptions, type ToolCall, type Usage } from '../llm/index.ts';
+import { countTextTokens, isLlmError, type ChatMessage, type LlmError, type LlmProvider, type RouterCallOptions, type ToolCall, type ToolDefinition, type Usage } from '../llm/index.ts';
 import type { AgentMemoryRow, Store } from '../store/index.ts';
+import type { LiveTurn } from '../experiments/index.ts';
 import { buildContext, fixedTokens, foldCount, historyLimit, SUMMARY_MAX_TOKENS, summaryRequest, truncatedSummary, turnCosts } from './context.ts';
 import { WarblerError } from '../errors.ts';
 import type { Agent } from './definition.ts';
@@ -53,6 +54,15 @@ export interface RuntimeDeps {
   onError: (err: unknown, where: string) => void;
   /** Agent replies one person may be waiting for at once (queued or streaming, over all conversations); default 5. */
   repliesPerUser?: number;
+  /** Model experiments: which settings answer a conversation (A/B), and every reply as it ended (shadow runs, reports). */
+  experiments?: ReplyExperiments;
+}
+
+/** What the experiments room takes from replies; app.ts wires it in. */
+export interface ReplyExperiments {
+  variantFor(agent: Agent, conversation: Conversation): Promise<{ agent: Agent; arm: LiveTurn['arm'] } | undefined>;
+  /** Must return at once: what it starts runs behind live replies. */
+  observe(turn: LiveTurn): void;
 }
 
 interface Running {
@@ -231,6 +241,9 @@ export class AgentRuntime {
   }
 
   private async reply(agent: Agent, conversation: Conversation, trigger: Message): Promise<void> {
+    // An A/B split may answer this conversation with a candidate's model and settings (sticky per conversation).
+    const variant = await this.deps.experiments?.variantFor(agent, conversation);
+    if (variant) agent = variant.agent;
     const { app_id: appId } = agent;
     this.state(agent, conversation.id, 'thinking');
     const message = await this.deps.streams.start(appId, conversation.id, agent.id, { model: agent.config.model, reply_to: trigger.id });
@@ -246,6 +259,13 @@ export class AgentRuntime {
     const passages: Passage[] = [];
     const screen = this.deps.guardrails?.screen({ appId, path: 'agent', who: agent.id, policy: agent.config.guardrails });
     const shown = screen?.restorer();
+    // What an experiment replays: the first call's prompt and tools, and each tool's result (replays never run tools).
+    let prompt: ChatMessage[] | undefined;
+    let toolDefs: ToolDefinition[] = [];
+    const toolLog: LiveTurn['tool_results'] = [];
+    let started = performance.now();
+    let ttftMs: number | null = null;
+    let failure: string | null = null;
     try {
       if (agent.config.knowledge_base_ids.length > 0 && messageText(trigger)) {
         this.state(agent, conversation.id, 'searching', message.id);
@@ -256,6 +276,11 @@ export class AgentRuntime {
       const messages: ChatMessage[] = built.messages;
       // Only the message being answered can be refused: an earlier one (already refused) must not lock the conversation.
       screen?.messages(messages, messages.at(-1));
+      if (this.deps.experiments) {
+        prompt = messages.slice();
+        toolDefs = tools;
+      }
+      started = performance.now();
       this.state(agent, conversation.id, 'generating', message.id);
       for (let round = 1; ; round++) {
         const calls: ToolCall[] = [];
@@ -272,6 +297,7 @@ export class AgentRuntime {
         )) {
           if (part.type === 'start') answeredBy = part.model;
           else if (part.type === 'text-delta') {
+            ttftMs ??= performance.now() - started;
             roundText += part.text;
             const delta = shown ? shown.push(part.text) : part.text;
             text += delta;
@@ -298,6 +324,7 @@ export class AgentRuntime {
         for (const call of calls) {
           const result = await this.runTool(agent, call, passages, run.controller.signal, screen);
           messages.push({ role: 'tool', tool_call_id: call.id, content: screen ? screen.retrieved(result) : result });
+          if (prompt) toolLog.push({ name: call.name, arguments: call.arguments, result });
         }
         this.state(agent, conversation.id, 'generating', message.id);
       }
@@ -311,6 +338,7 @@ export class AgentRuntime {
       const reason = stopped
         ? { code: 'stopped', message: text ? 'Stopped.' : 'Stopped before the answer began.' }
         : blocked ? { code: 'content_policy_violation', message: err.message } : explain(err, agent.config.model);
+      failure = reason.code;
       if (!stopped && !blocked && !isLlmError(err)) this.deps.onError(err, `agent ${agent.id} reply ${message.id}`);
       await this.deps.streams.finish(message.id, {
         state: stopped && text ? 'complete' : 'failed',
@@ -319,6 +347,15 @@ export class AgentRuntime {
     } finally {
       this.running.delete(message.id);
       this.state(agent, conversation.id, 'idle', message.id);
+      if (prompt && run.stoppedBy === undefined) {
+        this.deps.experiments?.observe({
+          app_id: appId, agent_id: agent.id, conversation_id: conversation.id, message_id: message.id, user_id: trigger.sender_id,
+          question: messageText(trigger), messages: prompt, tools: toolDefs, tool_results: toolLog, passages: passages.map((p) => p.chunk.text),
+          system_prompt: agent.config.system_prompt, max_tokens: agent.config.max_tokens, model: answeredBy, answer: text, usage,
+          ttft_ms: ttftMs === null ? null : Math.round(ttftMs), latency_ms: Math.round(performance.now() - started),
+          failed: failure !== null || !text, error: failure ?? (text ? null : 'empty_reply'), ...(variant?.arm && { arm: variant.arm }),
+        });
+      }
     }
   }
 

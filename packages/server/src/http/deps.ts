@@ -1,4 +1,5 @@
 import type { Agents } from '../agents/index.ts';
+import type { Experiments } from '../experiments/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { ConsoleProviders } from '../settings/index.ts';
 import type { Conversations, Messages } from '../chat/index.ts';
@@ -34,6 +35,8 @@ export interface HttpDeps {
   widget?: Pick<Widget, 'cors' | 'routes'>;
   /** Webhook endpoints, the delivery log, test events and redelivery. */
   webhooks?: Webhooks;
+  /** Model experiments: /api/experiments and the switching report. */
+  experiments?: Experiments;
   /** The OpenAI-compatible gateway: /v1, /api/gateway/keys, /metrics. */
   gateway?: GatewayHttpDeps;
   /** The audit log: records every administrative write (one hook), and /api/audit reads it. */

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { adminRoutes } from './admin.ts';
 import { auditRoutes, registerAuditTrail } from './audit.ts';
 import { agentRoutes } from './agents.ts';
+import { experimentRoutes } from './experiments.ts';
 import { conversationRoutes } from './conversations.ts';
 import type { HttpDeps } from './deps.ts';
 import { clientErrors, frameworkErrors, registerErrorHandling } from './errors.ts';
@@ -151,6 +152,7 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
   if (deps.privacy) await app.register(privacyRoutes(deps, deps.privacy));
   if (deps.widget) await app.register(deps.widget.routes);
   if (deps.webhooks) await app.register(webhookRoutes(deps, deps.webhooks));
+  if (deps.experiments) await app.register(experimentRoutes(deps, deps.experiments));
   // Last: it adds the web app's catch-all page route, which every API route above outranks anyway.
   if (deps.webApp) await app.register(webAppRoutes(deps, deps.webApp));
   return app;

@@ -585,6 +585,64 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0017_experiments': {
+    async up(db: Kysely<any>) {
+      // The experiments room (src/experiments): experiments with their settings, every measured live or candidate answer, and A/B assignments.
+      await db.schema
+        .createTable('experiments')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('agent_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('mode', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('stopped_reason', 'text')
+        .addColumn('settings', 'text', (c) => c.notNull())
+        .addColumn('counters', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('experiments_pk', ['app_id', 'id'])
+        .execute();
+      await db.schema.createIndex('experiments_by_agent').on('experiments').columns(['app_id', 'agent_id', 'created_at']).execute();
+      await db.schema
+        .createTable('experiment_turns')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('experiment_id', 'text', (c) => c.notNull())
+        .addColumn('arm', 'text', (c) => c.notNull())
+        .addColumn('conversation_id', 'text', (c) => c.notNull())
+        .addColumn('message_id', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('failed', 'integer', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('cost_nanos', 'bigint', (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('cost_usd_nanos', 'bigint')
+        .addColumn('judge_usd_nanos', 'bigint', (c) => c.notNull())
+        .addColumn('ttft_ms', 'integer')
+        .addColumn('latency_ms', 'integer', (c) => c.notNull())
+        .addColumn('output_tokens', 'integer', (c) => c.notNull())
+        .addColumn('support', 'real')
+        .addColumn('cited', 'integer', (c) => c.notNull())
+        .addColumn('judge_grounded', 'integer')
+        .addColumn('preference', 'integer')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('experiment_turns_pk', ['app_id', 'id'])
+        .addForeignKeyConstraint('experiment_turns_experiment_fk', ['app_id', 'experiment_id'], 'experiments', ['app_id', 'id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+      await db.schema.createIndex('experiment_turns_by_experiment').on('experiment_turns').columns(['app_id', 'experiment_id', 'created_at']).execute();
+      await db.schema
+        .createTable('experiment_assignments')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('experiment_id', 'text', (c) => c.notNull())
+        .addColumn('conversation_id', 'text', (c) => c.notNull())
+        .addColumn('arm', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('experiment_assignments_pk', ['app_id', 'experiment_id', 'conversation_id'])
+        .addForeignKeyConstraint('experiment_assignments_experiment_fk', ['app_id', 'experiment_id'], 'experiments', ['app_id', 'id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

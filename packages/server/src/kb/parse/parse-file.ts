@@ -1,0 +1,51 @@
+import { parseDocx } from './docx.ts';
+import { parseHtml } from './html.ts';
+import { parsePdf } from './pdf.ts';
+import { parsePptx } from './pptx.ts';
+import { decodeCsv, parseSheet } from './sheet.ts';
+import { byteSizeText } from './size.ts';
+import { ParseFailure, type ParsedDocument, type ParseLimits, type SourceFormat } from './types.ts';
+
+/**
+ * One file to Markdown, in this thread. The server calls it through
+ * parseBounded (a worker with a memory limit and a time budget); tests and
+ * tools may call it directly.
+ */
+export async function parseFile(data: Uint8Array, format: SourceFormat, limits: ParseLimits): Promise<ParsedDocument> {
+  if (data.byteLength > limits.maxFileBytes) throw new ParseFailure(`The file is larger than ${byteSizeText(limits.maxFileBytes)}. Split it into smaller files.`);
+  if (data.byteLength === 0) throw new ParseFailure('The file is empty.');
+  const parsed = await parseByFormat(data, format, limits);
+  if (parsed.markdown.length > limits.maxChars) {
+    throw new ParseFailure(`The file holds more than ${byteSizeText(limits.maxChars)} of text; split it into smaller documents.`);
+  }
+  if (!parsed.markdown.trim()) throw new ParseFailure('No text found in this file.');
+  return parsed;
+}
+
+async function parseByFormat(data: Uint8Array, format: SourceFormat, limits: ParseLimits): Promise<ParsedDocument> {
+  switch (format) {
+    case 'pdf': return parsePdf(data, limits);
+    case 'docx': return parseDocx(data, limits);
+    case 'xlsx':
+    case 'xls':
+    case 'csv': return parseSheet(data, format, limits);
+    case 'pptx': return parsePptx(data, limits);
+    case 'html': return parseHtml(decodeCsv(data));
+    case 'markdown':
+    case 'text': {
+      const text = decodeText(data);
+      if (text === undefined) throw new ParseFailure('The file is not UTF-8 (or UTF-16) text. Save it as UTF-8 and re-upload.');
+      return { format, markdown: text, parts: 1 };
+    }
+  }
+}
+
+function decodeText(bytes: Uint8Array): string | undefined {
+  const encoding = bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : 'utf-8';
+  try {
+    const text = new TextDecoder(encoding, { fatal: true }).decode(bytes);
+    return text.includes('\u0000') ? undefined : text.replace(/^\uFEFF/, '');
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,47 @@
+/** The formats a knowledge base takes; every one is turned into Markdown before chunking. */
+export const SOURCE_FORMATS = ['markdown', 'text', 'pdf', 'docx', 'xlsx', 'xls', 'csv', 'html', 'pptx'] as const;
+export type SourceFormat = (typeof SOURCE_FORMATS)[number];
+
+/**
+ * A parsed document: Markdown whose headings carry where each part came from
+ * ("Page 3", "Sheet Prices › Rows 2–21", "Slide 4: Pricing"), so a chunk's
+ * heading path is the place a citation points to.
+ */
+export interface ParsedDocument {
+  format: SourceFormat;
+  markdown: string;
+  title?: string;
+  /** Pages, sheets or slides read. */
+  parts: number;
+}
+
+/** Bounds on what one file may cost to read; a file past any of them fails with a reason. */
+export interface ParseLimits {
+  /** The file itself. */
+  maxFileBytes: number;
+  /** Sum of the uncompressed sizes inside a zip container (DOCX, XLSX, PPTX). */
+  maxUnzippedBytes: number;
+  maxZipEntries: number;
+  maxPages: number;
+  maxSheets: number;
+  maxRowsPerSheet: number;
+  maxSlides: number;
+  /** Characters of Markdown produced. */
+  maxChars: number;
+}
+
+export const defaultParseLimits: ParseLimits = {
+  maxFileBytes: 20 * 1024 * 1024,
+  maxUnzippedBytes: 200 * 1024 * 1024,
+  maxZipEntries: 5_000,
+  maxPages: 2_000,
+  maxSheets: 100,
+  maxRowsPerSheet: 50_000,
+  maxSlides: 1_000,
+  maxChars: 10 * 1024 * 1024,
+};
+
+/** A file that cannot be read, with a reason a person can act on. */
+export class ParseFailure extends Error {
+  override name = 'ParseFailure';
+}
