@@ -104,7 +104,10 @@ describe('languages, phones and keyboards', () => {
     await page.keyboard.press('Enter');
     const box = page.getByRole('combobox', { name: 'Message' });
     await box.waitFor();
-    await box.focus();
+    // The chat opens with its message box focused: typing goes there, not to the New chat button
+    // (which would reopen the picker), and no click is needed.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('composer');
+    expect(await page.getByRole('dialog').count()).toBe(0);
     await page.keyboard.type('Hello from the keyboard');
     await page.keyboard.press('Enter');
     await textOf(page.locator('[data-testid="message"].mine').last(), 'Hello from the keyboard');

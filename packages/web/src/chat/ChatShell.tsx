@@ -32,8 +32,9 @@ export function ChatShell({ session, onSignOut }: { session: ChatSession; onSign
   const pending = store.pending.length;
   return (
     <div className={`chat ${openId ? 'has-open' : ''}`}>
+      <a className="skip-link" href={openId ? '#composer' : '#conversation-list'}>{openId ? t('a11y.skipToComposer') : t('a11y.skipToList')}</a>
       <header className="topbar">
-        <span className="brand">{t('app.name')}</span>
+        <h1 className="brand">{t('app.name')}</h1>
         <span className="me" title={store.me}>{session.name}</span>
         <span className="spacer" />
         <LanguageSwitch />

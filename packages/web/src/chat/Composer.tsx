@@ -1,4 +1,4 @@
-import { useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { useI18n } from '../ui/i18n.tsx';
 import { Paperclip } from '../ui/icons.tsx';
 import { Avatar } from './Avatar.tsx';
@@ -19,6 +19,12 @@ export function Composer({ store, conversationId, members }: { store: ChatStore;
   const picked = useRef(new Map<string, string>());
   const box = useRef<HTMLTextAreaElement>(null);
   const file = useRef<HTMLInputElement>(null);
+
+  // Opening a chat is for writing in it: the box takes focus, so typing goes there (not to the
+  // button that opened the chat). Not on touch screens, where focus would pop the keyboard over the chat.
+  useEffect(() => {
+    if (matchMedia('(pointer: fine)').matches) box.current?.focus({ preventScroll: true });
+  }, [conversationId]);
 
   const mention = mentionAt(text, caret);
   const candidates: Person[] = mention && dismissed !== mention.start
@@ -115,6 +121,7 @@ export function Composer({ store, conversationId, members }: { store: ChatStore;
         )}
         <textarea
           ref={box}
+          id="composer"
           rows={1}
           value={text}
           aria-label={t('composer.label')}

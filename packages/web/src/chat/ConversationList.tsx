@@ -20,7 +20,7 @@ export function ConversationList({ store, openId, onOpen }: { store: ChatStore; 
         <button type="button" onClick={() => setDialog('group')}>{t('list.newGroup')}</button>
       </div>
       {store.listLoaded && list.length === 0 && <p className="hint pad">{t('list.empty')}</p>}
-      <ul className="conversations" data-testid="conversation-list">
+      <ul className="conversations" data-testid="conversation-list" id="conversation-list" tabIndex={-1}>
         {list.map((c) => {
           const last = store.lastMessageOf(c.id);
           const title = store.titleOf(c.id);

@@ -15,8 +15,12 @@ export function Dialog({ title, onClose, children, className }: { title: string;
     // showModal focuses the first focusable element, the close button; people want to type.
     dialog?.querySelector<HTMLElement>('.dialog-body input:not([type="hidden"]):not([type="checkbox"]), .dialog-body textarea, .dialog-body select, .dialog-body button, .dialog-body a')?.focus();
     return () => {
+      // Focus goes back to where it was only if it is still in the dialog: a choice that moved it on
+      // (picking a person opens the chat and focuses its message box) keeps it where it went.
+      const active = document.activeElement;
+      const stillHere = !active || active === document.body || (dialog?.contains(active) ?? false);
       dialog?.close();
-      before?.focus?.();
+      if (stillHere) before?.focus?.();
     };
   }, []);
   return (

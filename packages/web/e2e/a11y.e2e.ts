@@ -1,0 +1,99 @@
+import { createRequire } from 'node:module';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { launch, openDirect, screenshot, send, signedIn, textOf, REPLY_TO_ME } from './browser.ts';
+import { MASTER_KEY } from './warbler.ts';
+
+const url = inject('warblerUrl');
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+let browser: Browser;
+
+beforeAll(async () => {
+  browser = await launch();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+interface Violation { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }
+
+/** axe-core's WCAG 2.1 A/AA rules on the page as it is now; the serious and critical findings. */
+async function seriousViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: Violation[] }> } }).axe;
+    const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return result.violations;
+  });
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+describe('accessibility', () => {
+  for (const [locale, scheme] of [['en-US', 'light'], ['zh-CN', 'dark']] as const) {
+    it(`has no serious or critical axe findings on sign-in, chat and console (${locale}, ${scheme})`, async () => {
+      // bypassCSP: the app's CSP (script-src 'self') would refuse the injected axe script, as it should refuse any.
+      const context = await browser.newContext({ locale, colorScheme: scheme, viewport: { width: 1280, height: 800 }, bypassCSP: true });
+      const page = await context.newPage();
+      await page.goto(url + '/');
+      await page.locator('input[name="name"]').waitFor();
+      expect(await seriousViolations(page), 'sign-in').toEqual([]);
+
+      await page.locator('input[name="name"]').fill(`Axe ${locale}`);
+      await page.locator('form button[type="submit"]').click();
+      await page.getByTestId('conversation-list').waitFor();
+      await openDirect(page, 'Warbler Assistant');
+      await send(page, locale === 'zh-CN' ? '你能做什么？' : 'What can you do?');
+      const reply = page.locator(REPLY_TO_ME).last();
+      await expect.poll(() => reply.getAttribute('data-state'), { timeout: 20_000 }).toBe('complete');
+      expect(await seriousViolations(page), 'chat').toEqual([]);
+      await screenshot(page, `a11y-chat-${locale}-${scheme}`);
+
+      // The console's pages, in the same language and scheme (its navigation links are the page names).
+      await page.goto(url + '/console');
+      await page.locator('input[type="password"]').fill(MASTER_KEY);
+      await page.locator('form button[type="submit"]').click();
+      const nav = page.locator('nav').first();
+      await nav.waitFor();
+      expect(await seriousViolations(page), 'console').toEqual([]);
+      const links = await nav.getByRole('link').all();
+      for (const link of links) {
+        const name = (await link.textContent())?.trim() ?? '';
+        await link.click();
+        await page.waitForLoadState('networkidle');
+        expect(await seriousViolations(page), `console: ${name}`).toEqual([]);
+      }
+      await context.close();
+    });
+  }
+
+  it('lets a keyboard user skip to the message box, and gives phone users 44 px targets', async () => {
+    const desk = await signedIn(browser, url, 'Skipper');
+    // The first Tab on a fresh page reaches the skip link, shown when focused.
+    await desk.page.keyboard.press('Tab');
+    const toList = desk.page.getByRole('link', { name: 'Skip to your chats' });
+    expect(await toList.evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await toList.isVisible()).toBe(true);
+    await desk.page.keyboard.press('Enter');
+    await expect.poll(() => desk.page.evaluate(() => document.activeElement?.id)).toBe('conversation-list');
+    // With a chat open it leads to the message box.
+    await openDirect(desk.page, 'Warbler Assistant');
+    const toBox = desk.page.getByRole('link', { name: 'Skip to the message box' });
+    await toBox.focus();
+    await desk.page.keyboard.press('Enter');
+    await expect.poll(() => desk.page.evaluate(() => document.activeElement?.id)).toBe('composer');
+    await desk.context.close();
+
+    const phone = await signedIn(browser, url, 'Thumb', { locale: 'zh-CN', viewport: { width: 390, height: 844 } });
+    await openDirect(phone.page, 'Warbler Assistant');
+    await textOf(phone.page.locator('.conversation-name'), 'Warbler Assistant');
+    const small = await phone.page.evaluate(() => [...document.querySelectorAll('button, select, a[href]')]
+      .filter((el) => (el as HTMLElement).offsetParent !== null && !el.classList.contains('skip-link'))
+      .map((el) => ({ el: (el.getAttribute('aria-label') ?? el.textContent ?? '').trim().slice(0, 30), h: el.getBoundingClientRect().height, w: el.getBoundingClientRect().width }))
+      .filter((box) => box.h < 44 || box.w < 44));
+    expect(small).toEqual([]);
+    await screenshot(phone.page, 'a11y-phone-zh');
+    await phone.context.close();
+  });
+});
