@@ -1,3 +1,4 @@
+import type { AuditRow } from '../src/audit/index.ts';
 import type { DomainEvent } from '../src/events/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, storeKinds, TestSocket, type TestServer } from './harness.ts';
@@ -97,7 +98,7 @@ describe.each(storeKinds())('audit log on %s', (kind) => {
     expect(await verify()).toMatchObject({ ok: false, broken: { seq: 2, reason: 'hash_mismatch' }, entries: 1 });
     // Recomputing the row's own hash is not enough: the next row's link still names the old one.
     const { entryHash } = await import('../src/audit/index.ts');
-    const forged = entryHash(row.prev_hash, { ...row, seq: Number(row.seq), at: Number(row.at), after: '{"name":"Someone else"}' });
+    const forged = entryHash(row.prev_hash, { ...(row as AuditRow), seq: Number(row.seq), at: Number(row.at), after: '{"name":"Someone else"}' });
     await db.updateTable('audit_log').set({ hash: forged }).where('app_id', '=', 'default').where('seq', '=', 2).execute();
     expect(await verify()).toMatchObject({ ok: false, broken: { seq: 3, reason: 'prev_hash_mismatch' } });
     await db.updateTable('audit_log').set({ after: row.after, hash: row.hash }).where('app_id', '=', 'default').where('seq', '=', 2).execute();
