@@ -24,6 +24,8 @@ class Widget {
   private session: Session | undefined;
   private status: SupportStatus | null = null;
   private started: Promise<void> | undefined;
+  /** What the visitor should keep seeing (a person was called), under passing states. */
+  private notice = '';
 
   constructor(private readonly config: WidgetConfig) {
     this.sessions = new Sessions(config);
@@ -108,8 +110,10 @@ class Widget {
     client.on('message', (m) => this.onMessage(m));
     client.on('message.updated', (m) => this.onMessage(m));
     client.on('message.delta', (d) => this.view.delta(d.message_id, d.offset, d.text));
-    client.on('agent.state', (s) => this.view.setHint(s.state === 'thinking' || s.state === 'generating' ? w.thinking : s.state === 'searching' ? w.searching : ''));
-    client.on('status', (s) => this.view.setHint(s.status === 'reconnecting' ? w.offline : ''));
+    // Passing states (thinking, reconnecting) show over the standing notice, which comes back after them.
+    const passingHint = (text: string) => this.view.setHint(text || this.notice);
+    client.on('agent.state', (s) => passingHint(s.state === 'thinking' || s.state === 'generating' ? w.thinking : s.state === 'searching' ? w.searching : ''));
+    client.on('status', (s) => passingHint(s.status === 'reconnecting' ? w.offline : ''));
     await client.connect();
     await this.loadHistory(client, session);
   }
@@ -145,10 +149,12 @@ class Widget {
       await client.send(s.conversation_id, w.human);
       this.setStatus('pending_human');
     }
-    this.view.setHint(w.handoffAsked);
+    this.notice = w.handoffAsked;
+    this.view.setHint(this.notice);
   }
 
   private setStatus(status: SupportStatus | null): void {
+    if (status !== 'pending_human') this.notice = '';
     this.status = status;
     this.view.setStatus(status);
   }

@@ -34,7 +34,7 @@ export class WidgetView {
   private readonly panel: HTMLElement;
   private readonly log: HTMLOListElement;
   private readonly state: HTMLElement;
-  private readonly hint: HTMLElement;
+  private readonly hintLine: HTMLElement;
   private readonly human: HTMLButtonElement;
   private readonly rating: HTMLElement;
   private readonly input: HTMLTextAreaElement;
@@ -59,7 +59,7 @@ export class WidgetView {
     const close = el('button', { class: 'close', type: 'button', 'aria-label': words.close }, '×');
     this.log = el('ol', { class: 'log', 'aria-live': 'polite', 'data-testid': 'widget-log' },
       el('li', { class: 'msg', 'data-kind': 'greeting' }, config.greeting ?? words.greeting));
-    this.hint = el('div', { class: 'hint', 'data-testid': 'widget-hint' });
+    this.hintLine = el('div', { class: 'hint', 'data-testid': 'widget-hint' });
     this.human = el('button', { type: 'button', 'data-testid': 'talk-to-person' }, words.human);
     this.rating = el('div', { class: 'rating', hidden: true }, words.rate, ...[1, 2, 3, 4, 5].map((n) =>
       el('button', { type: 'button', 'data-rating': String(n), 'aria-label': `${n}/5` }, '★'.repeat(n))));
@@ -69,7 +69,7 @@ export class WidgetView {
     const form = el('form', {}, attach, file, this.input, el('button', { type: 'submit', class: 'send' }, words.send));
     this.panel = el('section', { class: 'panel', role: 'dialog', 'aria-label': config.title ?? words.title, hidden: true, 'data-testid': 'widget-panel' },
       el('header', {}, el('div', { class: 'who' }, el('div', { class: 'title' }, config.title ?? words.title), this.state), close),
-      this.log, this.hint, el('div', { class: 'actions' }, this.human, this.rating), form);
+      this.log, this.hintLine, el('div', { class: 'actions' }, this.human, this.rating), form);
     this.root = el('div', { class: 'wb', 'data-position': config.position, lang: config.locale }, this.panel, bubble);
     shadow.append(this.root);
     // Custom properties through the CSSOM: allowed by a CSP that forbids style attributes.
@@ -139,7 +139,7 @@ export class WidgetView {
   }
 
   setHint(text: string): void {
-    this.hint.textContent = text;
+    this.hintLine.textContent = text;
   }
 
   rated(): void {
@@ -191,7 +191,9 @@ export class WidgetView {
     const citations = citationsOf(message);
     if (citations.length > 0 && message.state !== 'streaming') {
       const list = el('ol', {}, ...citations.map((c) => {
-        const label = [c.title, c.heading].filter(Boolean).join(' › ') || `[${c.index}]`;
+        // The heading path usually starts with the document's own title: say it once.
+        const heading = (c.heading ?? '').split(' › ').filter((part, i) => part && !(i === 0 && part === c.title));
+        const label = [c.title, ...heading].filter(Boolean).join(' › ') || `[${c.index}]`;
         return el('li', { 'data-testid': 'citation', value: String(c.index) },
           isUrl(c.source) ? el('a', { href: c.source, target: '_blank', rel: 'noopener noreferrer' }, label) : label);
       }));

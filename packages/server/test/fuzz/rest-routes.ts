@@ -6,7 +6,7 @@ import { numberText, pathParam, queryOf, type Probe } from './probe.ts';
 import type { World } from './world.ts';
 
 interface Route {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** With :name parameters, filled from `params`. */
   path: string;
   params?: Record<string, readonly string[]>;
@@ -103,6 +103,7 @@ export function restRoutes(w: World): Route[] {
     { method: 'POST', path: '/api/gateway/keys/:keyId/revoke', params: { keyId: [b.keyId, 'key_missing'] } },
     { method: 'DELETE', path: '/api/gateway/keys/:keyId', params: { keyId: [b.keyId, 'key_missing'] } },
     ...webhookRoutes(w),
+    ...widgetRoutes(w),
     { method: 'GET', path: '/api/dev/sign-in' },
     { method: 'POST', path: '/api/dev/sign-in', body: fc.record({ name: text }) },
     { method: 'GET', path: '/api/people', query: { q: text, kind: fc.constantFrom('human', 'agent'), limit: numberText } },
@@ -129,6 +130,33 @@ function webhookRoutes({ a, b }: World): Route[] {
     { method: 'POST', path: '/api/webhooks/endpoints/:endpointId/test', params: { endpointId: endpoints } },
     { method: 'GET', path: '/api/webhooks/endpoints/:endpointId/deliveries', params: { endpointId: endpoints }, query: { limit: numberText, before: numberText } },
     { method: 'POST', path: '/api/webhooks/deliveries/:deliveryId/redeliver', params: { deliveryId: [a.webhookDeliveryId, b.webhookDeliveryId, 'whd_missing'] } },
+  ];
+}
+
+function widgetRoutes({ a, b }: World): Route[] {
+  const origins = fc.array(fc.constantFrom('https://shop.example.com', 'http://127.0.0.1:8080', 'https://shop.example.com/path', 'javascript:alert(1)', 'https://例子.测试'), { maxLength: 3 });
+  const identity = fc.record({
+    user_id: fc.constantFrom(a.alice.id, 'cust-1', a.agentId, '~dev'),
+    expires_at: fc.constantFrom(0, Math.floor(Date.now() / 1000) + 600, 2 ** 40),
+    signature: fc.constantFrom('0'.repeat(64), 'f'.repeat(63)),
+    name: text,
+  }, { requiredKeys: ['user_id', 'expires_at', 'signature'] });
+  return [
+    { method: 'GET', path: '/api/widget/settings' },
+    {
+      method: 'PUT', path: '/api/widget/settings',
+      body: fc.record({
+        allowed_origins: origins, agent_id: fc.constantFrom(null, a.agentId, b.agentId, 'agent-missing'),
+        captcha_url: fc.constantFrom(null, 'https://captcha.example.com/verify', 'http://127.0.0.1:9/x'), identified_only: fc.boolean(),
+      }, { requiredKeys: ['allowed_origins'] }),
+    },
+    { method: 'POST', path: '/api/widget/identity-secret' },
+    {
+      method: 'POST', path: '/api/widget/session',
+      body: fc.record({
+        app_id: fc.constantFrom(a.appId, b.appId, 'app_missing'), visitor_key: hostileString, identity, captcha_token: text, locale: fc.constantFrom('zh-CN', 'en'),
+      }, { requiredKeys: ['app_id'] }),
+    },
   ];
 }
 
