@@ -103,12 +103,32 @@ export function restRoutes(w: World): Route[] {
     { method: 'POST', path: '/api/gateway/keys/:keyId/revoke', params: { keyId: [b.keyId, 'key_missing'] } },
     { method: 'DELETE', path: '/api/gateway/keys/:keyId', params: { keyId: [b.keyId, 'key_missing'] } },
     ...webhookRoutes(w),
+    ...experimentRoutes(w),
     ...widgetRoutes(w),
     { method: 'GET', path: '/api/dev/sign-in' },
     { method: 'POST', path: '/api/dev/sign-in', body: fc.record({ name: text }) },
     { method: 'GET', path: '/api/people', query: { q: text, kind: fc.constantFrom('human', 'agent'), limit: numberText } },
     { method: 'GET', path: '/api/models' },
     { method: 'POST', path: '/api/models/check', body: fc.record({ model: fc.constantFrom('local/kb-answer', 'gpt-4o-mini', 'nope') }) },
+  ];
+}
+
+function experimentRoutes({ a, b }: World): Route[] {
+  const ids = ['exp_missing'];
+  const candidate = fc.record(
+    { name: text, model: fc.constantFrom('gpt-4o-mini', 'local/kb-answer'), temperature: fc.constantFrom(0, 1), share: fc.constantFrom(0, 0.5, 1) },
+    { requiredKeys: ['model'] },
+  );
+  const body = fc.record({
+    agent_id: fc.constantFrom(a.agentId, b.agentId, 'missing'), name: text, mode: fc.constantFrom('shadow', 'ab'),
+    candidates: fc.array(candidate, { minLength: 1, maxLength: 2 }), sample_rate: fc.constantFrom(0, 0.1, 1), daily_budget_usd: fc.constantFrom(0.01, 5),
+  }, { requiredKeys: ['agent_id', 'name', 'mode', 'candidates'] });
+  return [
+    { method: 'POST', path: '/api/experiments', body },
+    { method: 'GET', path: '/api/experiments', query: { agent_id: fc.constantFrom(a.agentId, b.agentId) } },
+    { method: 'GET', path: '/api/experiments/:experimentId', params: { experimentId: ids } },
+    { method: 'GET', path: '/api/experiments/:experimentId/report', params: { experimentId: ids }, query: { format: fc.constantFrom('json', 'csv') } },
+    { method: 'POST', path: '/api/experiments/:experimentId/stop', params: { experimentId: ids }, body: fc.record({ candidate_id: fc.constant('c1'), reason: text }, { requiredKeys: [] }) },
   ];
 }
 
