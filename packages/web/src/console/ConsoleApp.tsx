@@ -7,8 +7,9 @@ import { KeysPage } from './KeysPage.tsx';
 import { KnowledgePage } from './KnowledgePage.tsx';
 import { ModelsPage } from './ModelsPage.tsx';
 import { UsagePage } from './UsagePage.tsx';
+import { WebhooksPage } from './WebhooksPage.tsx';
 
-const PAGES = ['models', 'agents', 'knowledge', 'usage', 'keys'] as const;
+const PAGES = ['models', 'agents', 'knowledge', 'usage', 'keys', 'webhooks'] as const;
 type Page = (typeof PAGES)[number];
 
 function pageFromPath(): Page {
@@ -78,6 +79,7 @@ function Console({ session, onChange }: { session: { masterKey: string; appId: s
           {page === 'knowledge' && <KnowledgePage client={client} />}
           {page === 'usage' && <UsagePage client={client} />}
           {page === 'keys' && <KeysPage client={client} />}
+          {page === 'webhooks' && <WebhooksPage client={client} />}
         </main>
       </div>
     </div>
