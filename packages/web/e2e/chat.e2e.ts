@@ -211,4 +211,44 @@ describe('chat between people', () => {
     expect(frank.errors).toEqual([]);
     await frank.context.close();
   });
+  it('reads like a chat app: day separators, grouped runs, a jump-to-latest count, unread in the tab title, mentions of me, code you can copy', async () => {
+    await adminApi(url, 'POST', '/api/users', { id: 'chatty', name: 'Chatty' }).catch(() => undefined);
+    const gus = await signedIn(browser, url, 'Gus');
+    await gus.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
+    const conv = await adminApi<{ id: string }>(url, 'POST', '/api/conversations', { kind: 'group', title: 'Chatty room', member_ids: ['~gus', 'chatty'] });
+    const say = (content: Record<string, unknown>) => adminApi(url, 'POST', `/api/conversations/${conv.id}/messages`, { sender_id: 'chatty', type: 'text', content });
+    for (let i = 1; i <= 40; i++) await say({ text: `Line ${i}` });
+    await say({ text: 'Run this:\n\n```sh\nnpm ci && npm test\n```' });
+    await say({ text: 'Look @Gus', mentions: ['~gus'] });
+    const { page } = gus;
+    // Unread, while the chat is not open: the tab title counts it (42 here and the assistant's welcome).
+    await expect.poll(() => page.title(), { timeout: 15_000 }).toBe('(43) Warbler');
+    // Settled: it does not count some messages twice a moment later.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await page.title()).toBe('(43) Warbler');
+    await page.locator('.conversation-item', { hasText: 'Chatty room' }).click();
+    await textOf(messages(page).last(), 'Look @Gus');
+    await expect.poll(() => page.title(), { timeout: 15_000 }).toBe('(1) Warbler');
+    expect(await page.getByTestId('day-separator').allTextContents()).toEqual(['Today']);
+    // One sender's run reads as one block: the name shows once.
+    expect(await page.locator('[data-testid="message"] .sender').count()).toBe(1);
+    expect(await messages(page).last().evaluate((el) => el.classList.contains('mentions-me'))).toBe(true);
+    const code = messages(page).filter({ hasText: 'npm ci' });
+    await code.getByRole('button', { name: 'Copy' }).click();
+    await textOf(code.getByRole('button', { name: 'Copied' }), 'Copied');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('npm ci && npm test\n');
+
+    // Reading above: what arrives is counted on the jump button, which brings the newest into view.
+    await page.getByTestId('messages').evaluate((el) => el.scrollTo({ top: 0 }));
+    await say({ text: 'New one' });
+    await say({ text: 'And another' });
+    const jump = page.getByTestId('jump-latest');
+    await textOf(jump, '2 new');
+    await screenshot(page, 'chat-jump-latest');
+    await jump.click();
+    await expect.poll(() => page.getByTestId('messages').evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 60)).toBe(true);
+    await expect.poll(() => jump.count()).toBe(0);
+    expect(gus.errors).toEqual([]);
+    await gus.context.close();
+  });
 });

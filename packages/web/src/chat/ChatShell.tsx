@@ -4,6 +4,7 @@ import { LanguageSwitch, useI18n } from '../ui/i18n.tsx';
 import { useStore } from '../ui/useStore.ts';
 import { ConversationList } from './ConversationList.tsx';
 import { ConversationView } from './ConversationView.tsx';
+import { tabTitle } from './logic.ts';
 import { ChatStore } from './store.ts';
 
 /** The signed-in chat: list on the left, the open conversation on the right (one at a time on a phone). */
@@ -27,6 +28,12 @@ export function ChatShell({ session, onSignOut }: { session: ChatSession; onSign
     else url.searchParams.delete('c');
     history.replaceState(null, '', url);
   }, [store, openId]);
+
+  // A hidden tab says how much is unread (the favicon stays; the title is what the tab strip shows).
+  const unread = [...store.conversations.values()].reduce((sum, c) => sum + (c.unread ?? 0), 0);
+  useEffect(() => {
+    document.title = tabTitle(t('app.name'), unread);
+  }, [unread, t]);
 
   const { status } = store.status;
   const pending = store.pending.length;

@@ -1,9 +1,9 @@
-import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { Fragment, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useI18n } from '../ui/i18n.tsx';
-import { errorMessage } from '../i18n.ts';
+import { errorMessage, type Locale, type Translate } from '../i18n.ts';
 import { Avatar } from './Avatar.tsx';
 import { Composer } from './Composer.tsx';
-import { receiptOf } from './logic.ts';
+import { continuesBlock, receiptOf, startsNewDay } from './logic.ts';
 import { MessageItem, PendingItem } from './MessageItem.tsx';
 import { PeoplePicker } from './PeoplePicker.tsx';
 import type { ChatStore } from './store.ts';
@@ -12,10 +12,13 @@ import type { ChatStore } from './store.ts';
 const LOAD_OLDER_AT = 120;
 
 export function ConversationView({ store, id, onBack }: { store: ChatStore; id: string; onBack: () => void }) {
-  const { t } = useI18n();
+  const { t, locale } = useI18n();
   const [adding, setAdding] = useState(false);
   const list = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
+  // The newest seq the reader has seen at the bottom; what arrived after it while they read above is counted on the jump button.
+  const [atBottom, setAtBottom] = useState(true);
+  const seenSeq = useRef(0);
   /** Set while an older page is on its way: the height and first message before it, to keep the reader's place. */
   const before = useRef<{ height: number; firstSeq: number } | undefined>(undefined);
 
@@ -34,6 +37,15 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
   const messages = thread.messages;
   const last = messages.at(-1);
   const lastMine = lastMineId(messages, store.me);
+  if (atBottom && last) seenSeq.current = Math.max(seenSeq.current, last.seq);
+  const newBelow = atBottom ? 0 : messages.filter((m) => m.seq > seenSeq.current && m.sender_id !== store.me).length;
+  const jumpToLatest = () => {
+    const el = list.current;
+    if (!el) return;
+    el.scrollTo({ top: el.scrollHeight, behavior: 'smooth' });
+    stick.current = true;
+    setAtBottom(true);
+  };
 
   // Keep the newest message in view while the reader is at the bottom; keep the reader's place when older pages arrive above.
   useLayoutEffect(() => {
@@ -66,6 +78,7 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
     const el = list.current;
     if (!el) return;
     stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 60;
+    if (stick.current !== atBottom) setAtBottom(stick.current);
     if (el.scrollTop < LOAD_OLDER_AT) loadOlder();
   };
   const loadOlder = () => {
@@ -93,16 +106,22 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
         {messages.map((m, i) => {
           const prev = messages[i - 1];
           const mine = m.sender_id === store.me;
+          const grouped = continuesBlock(prev, m);
           return (
-            <MessageItem
-              key={m.id}
-              store={store}
-              message={m}
-              mine={mine}
-              showSender={!mine && (isGroup || store.people.get(m.sender_id)?.kind === 'agent') && prev?.sender_id !== m.sender_id}
-              receipt={mine && m.id === lastMine ? receiptOf(m.seq, others) : undefined}
-              group={isGroup}
-            />
+            <Fragment key={m.id}>
+              {startsNewDay(prev, m) && (
+                <div className="day-separator" role="separator" data-testid="day-separator"><span>{dayLabel(m.created_at, locale, t)}</span></div>
+              )}
+              <MessageItem
+                store={store}
+                message={m}
+                mine={mine}
+                showSender={!mine && (isGroup || store.people.get(m.sender_id)?.kind === 'agent') && !grouped}
+                grouped={grouped}
+                receipt={mine && m.id === lastMine ? receiptOf(m.seq, others) : undefined}
+                group={isGroup}
+              />
+            </Fragment>
           );
         })}
         {pending.map((p) => <PendingItem key={p.client_msg_id} content={p.content} type={p.msg_type} />)}
@@ -113,6 +132,11 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
         ))}
         {last === undefined && pending.length === 0 && !thread.loaded && <p className="hint center">…</p>}
       </div>
+      {!atBottom && (
+        <button type="button" className="jump-latest" data-testid="jump-latest" onClick={jumpToLatest}>
+          ↓ {newBelow > 0 ? t('conv.newBelow', { count: newBelow }) : t('conv.jumpLatest')}
+        </button>
+      )}
       <div className="activity" role="status" aria-live="polite">
         {activity && activityText && (
           <span className={`agent-state ${activity.state}`} data-testid="agent-state" data-state={activity.state}>
@@ -149,4 +173,14 @@ function lastMineId(messages: ReadonlyArray<{ id: string; sender_id: string; sta
     if (m.sender_id === me && m.state !== 'recalled') return m.id;
   }
   return undefined;
+}
+
+/** Today, Yesterday, or the date (with the year when it is not this year). */
+function dayLabel(ts: number, locale: Locale, t: Translate): string {
+  const day = new Date(ts);
+  const today = new Date();
+  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+  if (day.toDateString() === today.toDateString()) return t('conv.today');
+  if (day.toDateString() === yesterday.toDateString()) return t('conv.yesterday');
+  return day.toLocaleDateString(locale, { weekday: 'short', month: 'long', day: 'numeric', ...(day.getFullYear() === today.getFullYear() ? {} : { year: 'numeric' }) });
 }

@@ -1,11 +1,11 @@
 import type { Message, MessageContent } from '@warbler/sdk';
-import { useMemo, useState, type CSSProperties, type KeyboardEvent, type MouseEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type CSSProperties, type KeyboardEvent, type MouseEvent } from 'react';
 import { renderMarkdown } from '../markdown.ts';
 import { Dialog } from '../ui/Dialog.tsx';
 import { useI18n } from '../ui/i18n.tsx';
 import { FileIcon, StopIcon, ThumbDown, ThumbUp } from '../ui/icons.tsx';
 import { Avatar } from './Avatar.tsx';
-import { formatBytes, textOf, type ReceiptState } from './logic.ts';
+import { formatBytes, mentionsMe, textOf, type ReceiptState } from './logic.ts';
 import type { ChatStore } from './store.ts';
 
 interface Citation {
@@ -32,11 +32,13 @@ function headingOf(c: Citation): string {
 
 const isUrl = (s: string | null | undefined): s is string => typeof s === 'string' && /^https?:\/\//i.test(s);
 
-export function MessageItem({ store, message, mine, showSender, receipt, group }: {
+export function MessageItem({ store, message, mine, showSender, grouped = false, receipt, group }: {
   store: ChatStore;
   message: Message;
   mine: boolean;
   showSender: boolean;
+  /** Continues the block of the message above (same sender, a few minutes apart): drawn closer to it. */
+  grouped?: boolean;
   receipt: { state: ReceiptState; readBy: number } | undefined;
   group: boolean;
 }) {
@@ -64,7 +66,7 @@ export function MessageItem({ store, message, mine, showSender, receipt, group }
 
   return (
     <article
-      className={`message ${mine ? 'mine' : 'theirs'} ${isAgent ? 'from-agent' : ''} state-${message.state}`}
+      className={`message ${mine ? 'mine' : 'theirs'} ${isAgent ? 'from-agent' : ''} ${grouped ? 'grouped' : ''} ${!mine && mentionsMe(message.content, store.me) ? 'mentions-me' : ''} state-${message.state}`}
       data-testid="message"
       data-seq={message.seq}
       data-id={message.id}
@@ -185,7 +187,33 @@ function Body({ store, message, citations, onClick }: { store: ChatStore; messag
   }
   if (message.type === 'system') return <p className="system">{text}</p>;
   // Sanitised by renderMarkdown (marked + DOMPurify): see markdown.ts.
-  return <div className="markdown" onClick={onClick} dangerouslySetInnerHTML={{ __html: html }} />;
+  return <Markdown html={html} onClick={onClick} copyLabel={t('msg.copyCode')} copiedLabel={t('msg.copied')} />;
+}
+
+/**
+ * Rendered Markdown with a copy button on each code block. The buttons are added to the sanitised
+ * HTML after it is in the page (React does not own that subtree), so DOMPurify never has to allow buttons.
+ */
+function Markdown({ html, onClick, copyLabel, copiedLabel }: { html: string; onClick: (e: MouseEvent<HTMLDivElement>) => void; copyLabel: string; copiedLabel: string }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    for (const pre of ref.current?.querySelectorAll('pre') ?? []) {
+      if (pre.querySelector(':scope > button.copy-code')) continue;
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'copy-code';
+      button.textContent = copyLabel;
+      button.addEventListener('click', () => {
+        const code = pre.querySelector('code')?.textContent ?? pre.textContent ?? '';
+        void navigator.clipboard?.writeText(code).then(() => {
+          button.textContent = copiedLabel;
+          setTimeout(() => { button.textContent = copyLabel; }, 2_000);
+        });
+      });
+      pre.append(button);
+    }
+  }, [html, copyLabel, copiedLabel]);
+  return <div ref={ref} className="markdown" onClick={onClick} dangerouslySetInnerHTML={{ __html: html }} />;
 }
 
 function EditBox({ initial, onSave, onCancel }: { initial: string; onSave: (text: string) => void; onCancel: () => void }) {

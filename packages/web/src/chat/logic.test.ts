@@ -1,6 +1,6 @@
 import type { Message } from '@warbler/sdk';
 import { describe, expect, it } from 'vitest';
-import { applyDelta, insertMention, mentionAt, mentionedIds, mergeMessages, preview, receiptOf } from './logic.ts';
+import { applyDelta, continuesBlock, insertMention, mentionAt, mentionedIds, mentionsMe, mergeMessages, preview, receiptOf, startsNewDay, tabTitle } from './logic.ts';
 
 const msg = (seq: number, over: Partial<Message> = {}): Message => ({
   id: `m${seq}`, app_id: 'a', conversation_id: 'c', seq, sender_id: 'u', client_msg_id: null, type: 'text',
@@ -60,5 +60,36 @@ describe('receipts and previews', () => {
     expect(preview(msg(1, { type: 'image', content: { file_id: 'f' } }), labels)).toBe('[Image]');
     expect(preview(msg(1, { type: 'file', content: { file_id: 'f', name: 'x.pdf' } }), labels)).toBe('[File] x.pdf');
     expect(preview(msg(1, { state: 'recalled', content: {} }), labels)).toBe('Recalled');
+  });
+});
+
+describe('reading a thread', () => {
+  const at = (iso: string) => new Date(iso).getTime();
+  it('puts a day separator before the first message and where the local day changes', () => {
+    expect(startsNewDay(undefined, { created_at: at('2026-12-04T10:00:00') })).toBe(true);
+    expect(startsNewDay({ created_at: at('2026-12-04T10:00:00') }, { created_at: at('2026-12-04T23:59:00') })).toBe(false);
+    expect(startsNewDay({ created_at: at('2026-12-04T23:59:00') }, { created_at: at('2026-12-05T00:01:00') })).toBe(true);
+  });
+
+  it('groups one sender\'s messages within five minutes on the same day, never across senders or system lines', () => {
+    const m = (sender_id: string, iso: string, type = 'text') => ({ sender_id, created_at: at(iso), type });
+    expect(continuesBlock(m('a', '2026-12-04T10:00:00'), m('a', '2026-12-04T10:04:59'))).toBe(true);
+    expect(continuesBlock(m('a', '2026-12-04T10:00:00'), m('a', '2026-12-04T10:05:00'))).toBe(false);
+    expect(continuesBlock(m('a', '2026-12-04T10:00:00'), m('b', '2026-12-04T10:01:00'))).toBe(false);
+    expect(continuesBlock(m('a', '2026-12-04T10:00:00', 'system'), m('a', '2026-12-04T10:01:00'))).toBe(false);
+    expect(continuesBlock(m('a', '2026-12-04T23:58:00'), m('a', '2026-12-05T00:01:00'))).toBe(false);
+    expect(continuesBlock(undefined, m('a', '2026-12-04T10:00:00'))).toBe(false);
+  });
+
+  it('shows the unread count in the tab title, capped like the badges', () => {
+    expect(tabTitle('Warbler', 0)).toBe('Warbler');
+    expect(tabTitle('Warbler', 3)).toBe('(3) Warbler');
+    expect(tabTitle('Warbler', 250)).toBe('(99+) Warbler');
+  });
+
+  it('knows a message that mentions me', () => {
+    expect(mentionsMe({ text: 'hi @Ann', mentions: ['ann', 'bo'] }, 'ann')).toBe(true);
+    expect(mentionsMe({ text: 'hi @Ann' }, 'ann')).toBe(false);
+    expect(mentionsMe({ text: 'x', mentions: 'ann' }, 'ann')).toBe(false);
   });
 });

@@ -78,3 +78,27 @@ export function formatBytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
+
+/** Consecutive messages from one sender within this long read as one block, as chat apps group them. */
+export const GROUP_WITHIN_MS = 5 * 60_000;
+
+/** A day separator goes before a message whose local day differs from the one before it (and before the first). */
+export function startsNewDay(prev: { created_at: number } | undefined, message: { created_at: number }): boolean {
+  return !prev || new Date(prev.created_at).toDateString() !== new Date(message.created_at).toDateString();
+}
+
+/** A message continues the block above it: same sender, same day, within GROUP_WITHIN_MS, neither a system line. */
+export function continuesBlock(prev: { sender_id: string; created_at: number; type: string } | undefined, message: { sender_id: string; created_at: number; type: string }): boolean {
+  return !!prev && prev.sender_id === message.sender_id && prev.type !== 'system' && message.type !== 'system'
+    && message.created_at - prev.created_at < GROUP_WITHIN_MS && !startsNewDay(prev, message);
+}
+
+/** The tab's title: the unread count first, so a hidden tab shows there is something new. */
+export function tabTitle(base: string, unread: number): string {
+  return unread > 0 ? `(${unread > 99 ? '99+' : unread}) ${base}` : base;
+}
+
+/** Whether a message mentions me (its content lists the ids it mentions). */
+export function mentionsMe(content: Record<string, unknown>, me: string): boolean {
+  return Array.isArray(content.mentions) && content.mentions.includes(me);
+}

@@ -423,11 +423,13 @@ export class ChatStore {
       void this.discover(m);
     } else {
       const mine = m.sender_id === this.me;
+      // Only a message newer than the last one counted adds to unread: the same message arriving twice
+      // (live, then again in a sync or a discovery racing it) or an older one must not count again.
+      const newer = !c.last_message || c.last_message.seq < m.seq;
       this.conversations.set(c.id, {
         ...c,
-        last_message: m,
-        last_activity: Math.max(c.last_activity, m.created_at),
-        unread: mine || this.isWatching(c.id) ? c.unread : c.unread + 1,
+        ...(newer && { last_message: m, last_activity: Math.max(c.last_activity, m.created_at) }),
+        unread: mine || !newer || this.isWatching(c.id) ? c.unread : c.unread + 1,
       });
     }
     if (m.sender_id === this.me) {
@@ -562,7 +564,7 @@ export class ChatStore {
       const c = this.conversations.get(m.conversation_id);
       if (c) {
         const newer = !c.last_message || c.last_message.seq < m.seq;
-        const unread = m.sender_id !== this.me && !this.isWatching(c.id) ? c.unread + 1 : c.unread;
+        const unread = newer && m.sender_id !== this.me && !this.isWatching(c.id) ? c.unread + 1 : c.unread;
         this.conversations.set(c.id, { ...c, unread, ...(newer && { last_message: m, last_activity: Math.max(c.last_activity, m.created_at) }) });
       }
       this.changed();
