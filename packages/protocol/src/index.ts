@@ -5,3 +5,4 @@ export * from './webhooks.ts';
 export * from './widget.ts';
 export * from './audit.ts';
 export * from './experiments.ts';
+export * from './encryption.ts';

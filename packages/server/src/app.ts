@@ -6,6 +6,7 @@ import { UserTokens } from './auth/tokens.ts';
 import { Conversations, MemberDirectory, Messages, StreamingReplies } from './chat/index.ts';
 import type { Config } from './config.ts';
 import { lockDataDir } from './data-dir.ts';
+import { openAtRest, type AtRest } from './at-rest/index.ts';
 import { DomainEvents } from './events/index.ts';
 import { FileLinks, Files } from './files/index.ts';
 import { Guardrails } from './guardrails/index.ts';
@@ -58,6 +59,8 @@ export interface Warbler {
   events: DomainEvents;
   masterKey: string;
   masterKeyFile: string | undefined;
+  /** Encryption at rest: keys, rotation and its progress. */
+  atRest: AtRest;
   defaultApp: { appId: string; secretFile: string; created: boolean };
   /** Starts listening; resolves with the base URL. */
   listen(): Promise<string>;
@@ -71,8 +74,19 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   for (const unfixed of await lockDataDir(config.dataDir)) process.emitWarning(`Could not make ${unfixed} owner-only; fix its mode (0700 folders, 0600 files) by hand.`, 'WarblerDataDirWarning');
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.databaseTimeoutMs });
   await store.migrate();
-  const master = await loadMasterKey(config.masterKey, config.dataDir);
+  // Encryption at rest: the keys open (or a wrong or missing key stops the start here) before any row is read or written.
   let log: FastifyInstance['log'] | undefined;
+  const atRest = await openAtRest({
+    db: store.roomTables(), dataDir: config.dataDir, filesDir: path.join(config.dataDir, 'files'),
+    key: config.encryptionKey, enabled: config.encryption === 'on',
+    warn: (message) => process.emitWarning(message, 'WarblerEncryptionWarning'),
+    onError: (err) => log?.error({ err }, 'encryption at rest: re-sealing'),
+  }).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  store.useSealer(atRest.rows);
+  const master = await loadMasterKey(config.masterKey, config.dataDir);
   // Several nodes on one PostgreSQL share events, key limits and leases through Redis; a node starts (degraded) without it.
   const redis = config.redisUrl ? new RedisLink(config.redisUrl, (message) => log?.warn(message)) : undefined;
   if (redis) {
@@ -102,8 +116,10 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const apps = new Apps(store);
   const users = new Users(store, tokens, publish);
   const auth = new Authenticator(store, tokens, master.key);
-  const files = new Files(store, conversations, path.join(config.dataDir, 'files'), config.maxUploadBytes, new FileLinks(master.key, config.fileLinkTtlSeconds), config.maxUploadsPerUser);
+  const files = new Files(store, conversations, path.join(config.dataDir, 'files'), config.maxUploadBytes, new FileLinks(master.key, config.fileLinkTtlSeconds), config.maxUploadsPerUser, atRest.files);
   const defaultApp = await apps.ensureDefault(config.dataDir);
+  // Rows stored in plaintext before encryption existed are sealed in the background, like a rotation.
+  await atRest.adopt((await store.listApps()).map((app) => app.id));
 
   // Models, money and knowledge.
   const basePrices = priceTableFrom(file, { localModels: [KB_ANSWER_MODEL] });
@@ -303,7 +319,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       webhooks,
       experiments,
       widget,
-      audit, providers: consoleProviders, privacy: { userData, retention },
+      audit, providers: consoleProviders, privacy: { userData, retention }, encryption: atRest,
       webApp: webAppDeps({ store, file, env: config.env, router, prices, defaultAppId: defaultApp.appId, devSignIn: config.devSignIn, distDir: defaultWebDist() }),
     },
     { logLevel: config.logLevel, version: VERSION },
@@ -344,12 +360,13 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   let closing: Promise<void> | undefined;
   return {
     config, store, http, realtime, apps, users, conversations, messages, agents, runtime, experiments, knowledge, router, ledger, budgets, gateway, keys, metrics, events,
-    masterKey: master.key, masterKeyFile: master.file, defaultApp,
+    masterKey: master.key, masterKeyFile: master.file, defaultApp, atRest,
     batches, batchRunner,
     async listen() {
       await http.listen({ port: config.port, host: config.host });
       ready = true;
       await batchRunner.start();
+      atRest.start();
       retention.start(config.retentionIntervalMs);
       const address = http.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
@@ -391,6 +408,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         await broker.close();
         await presence?.stop();
         await redis?.close();
+        await atRest.stop();
         await store.close();
       })();
       return closing;

@@ -27,6 +27,10 @@ const EnvSchema = z.object({
   /** How often retention policies are enforced in the background (one node at a time, under a lease). */
   WARBLER_RETENTION_INTERVAL_MS: z.coerce.number().int().min(1_000, 'must be at least 1000 (milliseconds)').default(3_600_000),
   WARBLER_MASTER_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** The secret message content, files and knowledge are sealed under (via per-app data keys). Unset: data/encryption.key, generated on first start. */
+  WARBLER_ENCRYPTION_KEY: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
+  /** off: store plaintext (benchmarks, disks encrypted some other way); refused once the database holds encrypted data. */
+  WARBLER_ENCRYPTION: z.enum(['on', 'off']).default('on'),
   WARBLER_PUBLIC_URL: z.string().url().optional(),
   WARBLER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest upload accepted, bytes. */
@@ -85,6 +89,9 @@ export interface Config {
   batchLeaseMs: number;
   retentionIntervalMs: number;
   masterKey: string | undefined;
+  /** Encryption at rest: the secret (unset: the data dir's encryption.key) and whether it is on. */
+  encryptionKey: string | undefined;
+  encryption: 'on' | 'off';
   publicUrl: string | undefined;
   logLevel: z.infer<typeof EnvSchema>['WARBLER_LOG_LEVEL'];
   maxUploadBytes: number;
@@ -138,6 +145,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     batchLeaseMs: e.WARBLER_BATCH_LEASE_MS,
     retentionIntervalMs: e.WARBLER_RETENTION_INTERVAL_MS,
     masterKey: e.WARBLER_MASTER_KEY,
+    encryptionKey: e.WARBLER_ENCRYPTION_KEY,
+    encryption: e.WARBLER_ENCRYPTION,
     publicUrl: e.WARBLER_PUBLIC_URL,
     logLevel: e.WARBLER_LOG_LEVEL,
     maxUploadBytes: e.WARBLER_MAX_UPLOAD_BYTES,

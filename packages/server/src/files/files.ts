@@ -1,15 +1,16 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { pipeline as pipe, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { buffer } from 'node:stream/consumers';
 import type { StoredFile } from '@warbler/protocol';
 import type { Actor, Conversations } from '../chat/index.ts';
 import { badRequest, forbidden, notFound, WarblerError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Store } from '../store/index.ts';
 import type { FileLinks, SignedFileUrl } from './file-links.ts';
-import { ACCEPTED_MIME, claimedMime, sniffMime } from './media-type.ts';
+import { ACCEPTED_MIME, claimedMime, sniffMimeOf } from './media-type.ts';
 import { Turns } from '../turns.ts';
 
 /** How long an upload over its user's cap waits for one of their uploads to end: long, as a phone's upload takes a while. */
@@ -25,6 +26,16 @@ export interface Upload {
   data: Readable;
   /** Set by the multipart parser when the stream hit the size limit. */
   truncated: () => boolean;
+}
+
+/**
+ * How bytes go to disk and come back (encryption at rest: the at-rest room).
+ * seal() wraps an upload on its way in and counts its plaintext bytes; open()
+ * turns a stored file (`file`, its path) back into what was uploaded.
+ */
+export interface FileSealing {
+  seal(appId: string, fileId: string): Promise<{ stream: Transform; bytes(): number }>;
+  open(appId: string, fileId: string, file: string): Promise<Transform>;
 }
 
 /** An upload whose bytes are on disk but not yet recorded: commit() or discard() it. */
@@ -49,6 +60,7 @@ export class Files {
     readonly maxBytes: number,
     private readonly links: FileLinks,
     readonly uploadsPerUser = 3,
+    private readonly sealing: FileSealing = PLAIN_FILES,
   ) {
     this.turns = new Turns(uploadsPerUser, UPLOAD_TURN_WAIT_MS);
   }
@@ -97,13 +109,16 @@ export class Files {
     await mkdir(folder, { recursive: true, mode: 0o700 });
     const target = path.join(folder, id);
     try {
-      await pipeline(upload.data, createWriteStream(target, { flags: 'wx', mode: 0o600 }));
+      // Sealed as it streams to disk: the plaintext is never written, and never held whole in memory.
+      const sealed = await this.sealing.seal(actor.appId, id);
+      await pipeline(upload.data, sealed.stream, createWriteStream(target, { flags: 'wx', mode: 0o600 }));
       if (upload.truncated()) throw this.tooLarge();
-      const { size } = await stat(target);
+      const size = sealed.bytes();
       if (size === 0) throw badRequest('The file is empty.');
+      const mime = await sniffMimeOf(await this.plaintext(actor.appId, id, target), claimed);
       const file: StoredFile = {
         id, app_id: actor.appId, conversation_id: upload.conversationId, uploader_id: uploader,
-        name: cleanName(upload.name), mime: await sniffMime(target, claimed), size, created_at: Date.now(),
+        name: cleanName(upload.name), mime, size, created_at: Date.now(),
       };
       return { file, target };
     } catch (err) {
@@ -135,7 +150,7 @@ export class Files {
   async dataUrl(appId: string, fileId: string, maxBytes: number): Promise<string | undefined> {
     const row = await this.store.getFile(appId, fileId);
     if (!row || !row.mime.startsWith('image/') || row.size > maxBytes) return undefined;
-    const bytes = await readFile(path.join(this.dir, row.path));
+    const bytes = await buffer(await this.plaintext(appId, fileId, path.join(this.dir, row.path)));
     return `data:${row.mime};base64,${bytes.toString('base64')}`;
   }
 
@@ -166,11 +181,31 @@ export class Files {
     return row;
   }
 
-  private read(row: StoredFile & { path: string }): { file: StoredFile; stream: Readable } {
+  private async read(row: StoredFile & { path: string }): Promise<{ file: StoredFile; stream: Readable }> {
     const { path: relative, ...file } = row;
-    return { file, stream: createReadStream(path.join(this.dir, relative)) };
+    return { file, stream: await this.plaintext(row.app_id, row.id, path.join(this.dir, relative)) };
+  }
+
+  /** A stored file's bytes as uploaded; a read or integrity error fails the stream. */
+  private async plaintext(appId: string, fileId: string, file: string): Promise<Readable> {
+    return pipe(createReadStream(file), await this.sealing.open(appId, fileId, file), () => {});
   }
 }
+
+/** Encryption at rest off: bytes go to disk as they came. */
+const PLAIN_FILES: FileSealing = {
+  async seal() {
+    let n = 0;
+    const stream = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        n += chunk.length;
+        done(null, chunk);
+      },
+    });
+    return { stream, bytes: () => n };
+  },
+  open: async () => new Transform({ transform: (chunk, _enc, done) => done(null, chunk) }),
+};
 
 function safeSegment(s: string): string {
   return s.replace(/[^A-Za-z0-9_-]/g, '_');

@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimedMime, showsInline, sniffMime } from './media-type.ts';
+import { createReadStream } from 'node:fs';
+import { claimedMime, showsInline, sniffMimeOf } from './media-type.ts';
 
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201e2a8f70b0000000049454e44ae426082', 'hex');
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0]);
@@ -22,7 +23,7 @@ afterAll(async () => {
 async function sniff(bytes: Buffer, claimed: string): Promise<string> {
   const file = path.join(dir, `f${Math.random()}`);
   await writeFile(file, bytes);
-  return sniffMime(file, claimed);
+  return sniffMimeOf(createReadStream(file), claimed);
 }
 
 describe('uploaded file types', () => {

@@ -1,4 +1,5 @@
-import { fileTypeFromFile } from 'file-type';
+import type { Readable } from 'node:stream';
+import { fileTypeFromStream } from 'file-type';
 
 /** MIME types accepted for upload; anything else is refused with 415. */
 export const ACCEPTED_MIME = new Set([
@@ -29,8 +30,8 @@ export function claimedMime(contentType: string): string {
  * stays text; anything else (an "image" that is HTML, an executable) becomes
  * application/octet-stream, which is never shown in place nor sent as an image.
  */
-export async function sniffMime(file: string, claimed: string): Promise<string> {
-  const found = await fileTypeFromFile(file);
+export async function sniffMimeOf(bytes: Readable, claimed: string): Promise<string> {
+  const found = await fileTypeFromStream(bytes).finally(() => bytes.destroy());
   if (found) return ACCEPTED_MIME.has(found.mime) ? found.mime : UNKNOWN_MIME;
   return TEXT.has(claimed) ? claimed : UNKNOWN_MIME;
 }

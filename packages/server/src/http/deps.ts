@@ -1,4 +1,5 @@
 import type { Agents } from '../agents/index.ts';
+import type { AtRest } from '../at-rest/index.ts';
 import type { Experiments } from '../experiments/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { ConsoleProviders } from '../settings/index.ts';
@@ -45,4 +46,6 @@ export interface HttpDeps {
   providers?: ConsoleProviders;
   /** A user's data on request and retention: /api/privacy, /api/retention. */
   privacy?: PrivacyHttpDeps;
+  /** Encryption at rest: /admin/encryption, key rotation and its progress. */
+  encryption?: AtRest;
 }

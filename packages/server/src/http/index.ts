@@ -4,6 +4,7 @@ import pino from 'pino';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import { adminRoutes } from './admin.ts';
+import { encryptionRoutes } from './encryption.ts';
 import { auditRoutes, registerAuditTrail } from './audit.ts';
 import { agentRoutes } from './agents.ts';
 import { experimentRoutes } from './experiments.ts';
@@ -153,6 +154,7 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
   if (deps.widget) await app.register(deps.widget.routes);
   if (deps.webhooks) await app.register(webhookRoutes(deps, deps.webhooks));
   if (deps.experiments) await app.register(experimentRoutes(deps, deps.experiments));
+  if (deps.encryption) await app.register(encryptionRoutes(deps, deps.encryption));
   // Last: it adds the web app's catch-all page route, which every API route above outranks anyway.
   if (deps.webApp) await app.register(webAppRoutes(deps, deps.webApp));
   return app;

@@ -14,6 +14,7 @@ import type {
 import type { AgentsTable, Database, KbChunksTable, LedgerTable } from './schema.ts';
 import { guardWrite } from './guard-write.ts';
 import { StoreConflict } from './port.ts';
+import { PLAINTEXT, type RowSealer } from './sealing.ts';
 
 // Rows per multi-row INSERT: the widest table (ledger, 28 columns) stays far
 // below both databases' bound-parameter limits.
@@ -84,10 +85,17 @@ type LedgerWhere = Pick<LedgerFilter, 'since' | 'until' | 'agent_id' | 'key_id' 
 
 /** The AI half of the Store on Kysely; KyselyStore delegates to it, so both dialects share it. */
 export class KyselyAiStore implements AiStore {
+  /** Knowledge text (documents and chunks) is sealed with it: see KyselyStore.useSealer. */
+  private sealer: RowSealer = PLAINTEXT;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly traits: DialectTraits,
   ) {}
+
+  useSealer(sealer: RowSealer): void {
+    this.sealer = sealer;
+  }
 
   // ---- agents ----
 
@@ -189,7 +197,10 @@ export class KyselyAiStore implements AiStore {
   async putDocument(doc: KbDocumentRow, chunks: KbChunkRow[]): Promise<void> {
     const stray = chunks.find((c) => c.app_id !== doc.app_id || c.kb_id !== doc.kb_id || c.document_id !== doc.id);
     if (stray) throw new Error(`Chunk ${stray.id} does not belong to document ${doc.id} of knowledge base ${doc.kb_id}`);
-    const { app_id, id, kb_id, title, source, format, text, bytes, chunk_count, created_at, updated_at } = doc;
+    const { app_id, id, kb_id, title, source, format, bytes, chunk_count, created_at, updated_at } = doc;
+    await this.sealer.ready(app_id, { seal: true });
+    const text = this.sealer.seal(app_id, 'kb_documents.text', id, doc.text);
+    const sealedChunks = chunks.map((c) => ({ ...c, text: this.sealer.seal(app_id, 'kb_chunks.text', c.id, c.text) }));
     await guardWrite(
       this.traits,
       { conflict: `A chunk id of document ${id} is repeated or taken by another document`, missing: `Knowledge base ${kb_id} does not exist` },
@@ -203,7 +214,7 @@ export class KyselyAiStore implements AiStore {
             )
             .execute();
           await trx.deleteFrom('kb_chunks').where('app_id', '=', app_id).where('document_id', '=', id).execute();
-          for (const batch of batches(chunks, INSERT_BATCH)) {
+          for (const batch of batches(sealedChunks, INSERT_BATCH)) {
             await trx.insertInto('kb_chunks').values(batch.map(chunkRow)).execute();
           }
         }),
@@ -211,7 +222,7 @@ export class KyselyAiStore implements AiStore {
   }
 
   async listDocuments(appId: string, kbId: string): Promise<KbDocumentRow[]> {
-    return this.db
+    const rows = await this.db
       .selectFrom('kb_documents')
       .selectAll()
       .where('app_id', '=', appId)
@@ -219,10 +230,20 @@ export class KyselyAiStore implements AiStore {
       .orderBy('created_at')
       .orderBy('id')
       .execute();
+    return this.opened(rows, 'kb_documents.text');
   }
 
   async getDocument(appId: string, documentId: string): Promise<KbDocumentRow | undefined> {
-    return this.db.selectFrom('kb_documents').selectAll().where('app_id', '=', appId).where('id', '=', documentId).executeTakeFirst();
+    const row = await this.db.selectFrom('kb_documents').selectAll().where('app_id', '=', appId).where('id', '=', documentId).executeTakeFirst();
+    return row && (await this.opened([row], 'kb_documents.text'))[0];
+  }
+
+  /** Rows with their text opened; each app's keys are loaded first. A text whose seal does not open throws: knowledge is not shown half-read. */
+  private async opened<R extends { app_id: string; id: string; text: string }>(rows: R[], field: 'kb_documents.text' | 'kb_chunks.text'): Promise<R[]> {
+    for (const appId of new Set(rows.map((r) => r.app_id))) {
+      await this.sealer.ready(appId, { stored: rows.filter((r) => r.app_id === appId).map((r) => r.text) });
+    }
+    return rows.map((r) => ({ ...r, text: this.sealer.open(r.app_id, field, r.id, r.text) }));
   }
 
   async deleteDocument(appId: string, documentId: string): Promise<boolean> {
@@ -241,7 +262,7 @@ export class KyselyAiStore implements AiStore {
       .where('document_id', '=', documentId)
       .orderBy('ordinal')
       .execute();
-    return rows.map(toChunk);
+    return (await this.opened(rows, 'kb_chunks.text')).map(toChunk);
   }
 
   async scanChunks(page: { after?: string; limit: number }): Promise<KbChunkRow[]> {
@@ -262,7 +283,7 @@ export class KyselyAiStore implements AiStore {
         .execute();
       rows.push(...ties);
     }
-    return rows.map(toChunk);
+    return (await this.opened(rows, 'kb_chunks.text')).map(toChunk);
   }
 
   // ---- ledger ----

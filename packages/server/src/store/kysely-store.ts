@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { readStoredContent } from './stored-content.ts';
+import { readStoredContent, UNREADABLE_CONTENT } from './stored-content.ts';
+import { PLAINTEXT, type RowSealer } from './sealing.ts';
 import type { Conversation, Member, Message, StoredFile } from '@warbler/protocol';
 import { runMigrations } from './migrations.ts';
 import { KyselyAiStore } from './kysely-ai-store.ts';
@@ -56,7 +57,7 @@ export interface SyncAppendWriter {
    * synchronous anyway, and skipping Kysely's per-statement promise machinery
    * is most of the send path's CPU.
    */
-  readonly appendBatchSync: (batch: readonly NewMessage[]) => Array<{ ok: true; seq: number } | { ok: false; error: unknown }>;
+  readonly appendBatchSync: (batch: readonly StoredAppend[]) => Array<{ ok: true; seq: number } | { ok: false; error: unknown }>;
   readonly appendBatchStatement?: undefined;
 }
 
@@ -68,14 +69,17 @@ export interface StatementAppendWriter {
    * stored message). Throws, having written nothing, on anything else; the
    * batch is then written one by one with appendStatement.
    */
-  readonly appendBatchStatement: (batch: readonly NewMessage[]) => Promise<Array<number | undefined>>;
+  readonly appendBatchStatement: (batch: readonly StoredAppend[]) => Promise<Array<number | undefined>>;
   /**
    * One append as a single statement, returning its seq (undefined when the
    * conversation does not exist): data-modifying CTEs, one round trip, the
    * conversation's row lock held for that one statement.
    */
-  readonly appendStatement: (db: Kysely<Database>, message: NewMessage) => Promise<number | undefined>;
+  readonly appendStatement: (db: Kysely<Database>, message: StoredAppend) => Promise<number | undefined>;
 }
+
+/** A message on its way to the writers, its content already serialized (and sealed, with encryption at rest on). */
+export type StoredAppend = NewMessage & { readonly stored_content: string };
 
 type AppendResult = { message: Message; duplicate: boolean };
 
@@ -90,6 +94,8 @@ export class KyselyStore implements Store {
   private readonly batcher = new AppendBatcher((batch) => this.appendBatch(batch));
   private readonly ai: KyselyAiStore;
   private readonly gateway: KyselyGatewayStore;
+  /** Seals message content (and, through the AI part, knowledge text) on the way in and opens it on the way out. */
+  private sealer: RowSealer = PLAINTEXT;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -112,6 +118,11 @@ export class KyselyStore implements Store {
 
   roomTables(): Kysely<any> {
     return this.db;
+  }
+
+  useSealer(sealer: RowSealer): void {
+    this.sealer = sealer;
+    this.ai.useSealer(sealer);
   }
 
   async close(): Promise<void> {
@@ -331,6 +342,7 @@ export class KyselyStore implements Store {
       query = query.where((eb) => eb.or([eb(activity, '<', before), eb.and([eb(activity, '=', before), eb('c.id', '<', beforeId)])]));
     } else if (before !== undefined) query = query.where(activity, '<', before);
     const rows = await query.orderBy(activity, 'desc').orderBy('c.id', 'desc').limit(page.limit).execute();
+    await this.sealer.ready(appId, { stored: rows.flatMap((r) => (r.msg_content === null ? [] : [r.msg_content])) });
 
     return rows.map((r) => {
       const conversation = toConversation(r);
@@ -359,7 +371,7 @@ export class KyselyStore implements Store {
               created_at: r.msg_created_at!,
               updated_at: r.msg_updated_at!,
               edited_at: r.msg_edited_at,
-            });
+            }, this.sealer);
       return { conversation, member, last_message };
     });
   }
@@ -460,13 +472,15 @@ export class KyselyStore implements Store {
 
   // ---- messages ----
 
-  appendMessage(message: NewMessage): Promise<AppendResult> {
-    return this.batcher.append(message);
+  async appendMessage(message: NewMessage): Promise<AppendResult> {
+    await this.sealer.ready(message.app_id, { seal: true });
+    const stored_content = this.sealer.seal(message.app_id, 'messages.content', message.id, JSON.stringify(message.content));
+    return this.batcher.append({ ...message, stored_content });
   }
 
   async getMessage(appId: string, messageId: string): Promise<Message | undefined> {
     const row = await this.db.selectFrom('messages').selectAll().where('app_id', '=', appId).where('id', '=', messageId).executeTakeFirst();
-    return row && toMessage(row);
+    return row && (await this.toMessages([row]))[0];
   }
 
   async listMessages(
@@ -484,14 +498,15 @@ export class KyselyStore implements Store {
     const has_more = rows.length > limit;
     const pageRows = rows.slice(0, limit);
     if (!ascending) pageRows.reverse();
-    return { messages: pageRows.map(toMessage), has_more };
+    return { messages: await this.toMessages(pageRows), has_more };
   }
 
   async updateMessage(appId: string, messageId: string, patch: MessagePatch): Promise<Message | undefined> {
+    if (patch.content !== undefined) await this.sealer.ready(appId, { seal: true });
     const row = await this.db
       .updateTable('messages')
       .set({
-        ...(patch.content !== undefined && { content: JSON.stringify(patch.content) }),
+        ...(patch.content !== undefined && { content: this.sealer.seal(appId, 'messages.content', messageId, JSON.stringify(patch.content)) }),
         ...(patch.state !== undefined && { state: patch.state }),
         ...(patch.edited_at !== undefined && { edited_at: patch.edited_at }),
         updated_at: patch.updated_at,
@@ -500,7 +515,7 @@ export class KyselyStore implements Store {
       .where('id', '=', messageId)
       .returningAll()
       .executeTakeFirst();
-    return row && toMessage(row);
+    return row && (await this.toMessages([row]))[0];
   }
 
   async listMessagesUpdatedSince(appId: string, conversationIds: readonly string[], since: number, limit: number): Promise<Message[]> {
@@ -526,13 +541,13 @@ export class KyselyStore implements Store {
     found.sort(
       (a, b) => a.updated_at - b.updated_at || compare(a.conversation_id, b.conversation_id) || a.seq - b.seq,
     );
-    return found.slice(0, limit).map(toMessage);
+    return this.toMessages(found.slice(0, limit));
   }
 
   async listStreamingMessages(limit: number): Promise<Message[]> {
     // Across apps on purpose: run once at start to close replies a crash left open.
     const rows = await this.db.selectFrom('messages').selectAll().where('state', '=', 'streaming').orderBy('created_at').limit(limit).execute();
-    return rows.map(toMessage);
+    return this.toMessages(rows);
   }
 
   // ---- files ----
@@ -599,7 +614,15 @@ export class KyselyStore implements Store {
 
   // ---- internals ----
 
-  private async appendAlone(message: NewMessage, write: StatementAppendWriter['appendStatement']): Promise<AppendResult> {
+  /** Rows to messages, their content opened: each app's keys are loaded first (the rows of a call are nearly always one app's). */
+  private async toMessages(rows: readonly Selectable<MessagesTable>[]): Promise<Message[]> {
+    for (const appId of new Set(rows.map((r) => r.app_id))) {
+      await this.sealer.ready(appId, { stored: rows.filter((r) => r.app_id === appId).map((r) => r.content) });
+    }
+    return rows.map((r) => toMessage(r, this.sealer));
+  }
+
+  private async appendAlone(message: StoredAppend, write: StatementAppendWriter['appendStatement']): Promise<AppendResult> {
     let seq: number | undefined;
     try {
       seq = await write(this.db, message);
@@ -702,7 +725,7 @@ export class KyselyStore implements Store {
       .where('sender_id', '=', m.sender_id)
       .where('client_msg_id', '=', m.client_msg_id)
       .executeTakeFirst();
-    return row && { message: toMessage(row), duplicate: true };
+    return row && { message: (await this.toMessages([row]))[0]!, duplicate: true };
   }
 
   private async moveCursors(
@@ -764,7 +787,7 @@ function appended(m: NewMessage, seq: number): Message {
 }
 
 interface PendingAppend {
-  message: NewMessage;
+  message: StoredAppend;
   resolve(result: AppendResult): void;
   reject(error: unknown): void;
 }
@@ -784,7 +807,7 @@ class AppendBatcher {
 
   constructor(private readonly write: (batch: readonly PendingAppend[]) => Promise<void>) {}
 
-  append(message: NewMessage): Promise<AppendResult> {
+  append(message: StoredAppend): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ message, resolve, reject });
       this.draining ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
@@ -847,7 +870,7 @@ function toMember(r: Pick<Selectable<MembersTable>, (typeof memberColumns)[numbe
   };
 }
 
-function toMessage(r: Selectable<MessagesTable>): Message {
+function toMessage(r: Selectable<MessagesTable>, sealer: RowSealer): Message {
   return {
     id: r.id,
     app_id: r.app_id,
@@ -856,12 +879,23 @@ function toMessage(r: Selectable<MessagesTable>): Message {
     sender_id: r.sender_id,
     client_msg_id: r.client_msg_id,
     type: r.type,
-    content: readStoredContent(r.content),
+    content: openedContent(r, sealer),
     state: r.state,
     created_at: r.created_at,
     updated_at: r.updated_at,
     edited_at: r.edited_at,
   };
+}
+
+/** A row whose seal does not open (altered, or moved from another row) is shown as unreadable, like malformed JSON. */
+function openedContent(r: Selectable<MessagesTable>, sealer: RowSealer): Message['content'] {
+  let text: string;
+  try {
+    text = sealer.open(r.app_id, 'messages.content', r.id, r.content);
+  } catch {
+    return UNREADABLE_CONTENT;
+  }
+  return readStoredContent(text);
 }
 
 function* chunks<T>(items: T[], size: number): Generator<T[]> {

@@ -456,6 +456,34 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('widget_identity_uses_by_expiry').on('widget_identity_uses').columns(['expires_at']).execute();
     },
   },
+  '0015_encryption': {
+    async up(db: Kysely<any>) {
+      // The at-rest room's tables (src/at-rest): each app's data keys, sealed by the key-encryption key (never stored),
+      // and the background job that re-seals an app's rows after a rotation or an upgrade from plaintext.
+      await db.schema
+        .createTable('data_keys')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('sealed_key', 'text', (c) => c.notNull())
+        .addColumn('kek_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('data_keys_pk', ['app_id', 'version'])
+        .execute();
+      await db.schema
+        .createTable('encryption_jobs')
+        .addColumn('app_id', 'text', (c) => c.primaryKey())
+        .addColumn('target_version', 'integer', (c) => c.notNull())
+        .addColumn('phase', 'text', (c) => c.notNull())
+        .addColumn('cursor', 'text')
+        .addColumn('resealed', 'bigint', (c) => c.notNull())
+        .addColumn('passes', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('finished_at', 'bigint')
+        .execute();
+    },
+  },
   '0016_audit': {
     async up(db: Kysely<any>) {
       // The audit room's hash chain, one per app (src/audit): rows are only inserted; seq is dense per app, so a deleted row shows as a gap.

@@ -13,6 +13,7 @@ import type {
 } from '@warbler/protocol';
 import type { Kysely } from 'kysely';
 import type { AiStore } from './port-ai.ts';
+import type { RowSealer } from './sealing.ts';
 import type { GatewayStore } from './port-gateway.ts';
 
 /**
@@ -30,6 +31,8 @@ export interface Store extends AiStore, GatewayStore {
   /** Runs pending migrations; called once at start. Safe to call again. */
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /** Seals message content and knowledge text from now on (encryption at rest); set once at start, before any write. */
+  useSealer(sealer: RowSealer): void;
   /**
    * The database handle, for rooms that bring their own tables (audit, privacy):
    * each queries only its own tables through it and reads other rooms' data

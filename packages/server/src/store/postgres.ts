@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { KyselyStore, type DialectTraits, type StatementAppendWriter } from './kysely-store.ts';
+import { KyselyStore, type DialectTraits, type StatementAppendWriter, type StoredAppend } from './kysely-store.ts';
 import type { NewMessage, Store } from './port.ts';
 import type { Database } from './schema.ts';
 
@@ -12,7 +12,7 @@ import type { Database } from './schema.ts';
  * Any failure (a duplicate client_msg_id) rolls the whole statement back, seq
  * included. No row from the CTE means no such conversation in this app.
  */
-async function appendStatement(db: Kysely<Database>, m: NewMessage): Promise<number | undefined> {
+async function appendStatement(db: Kysely<Database>, m: StoredAppend): Promise<number | undefined> {
   const { rows } = await sql<{ seq: number }>`
     with bumped as (
       update conversations set last_seq = last_seq + 1, last_message_at = ${m.created_at}::bigint
@@ -25,7 +25,7 @@ async function appendStatement(db: Kysely<Database>, m: NewMessage): Promise<num
     )
     insert into messages (app_id, id, conversation_id, seq, sender_id, client_msg_id, type, content, state, created_at, updated_at, edited_at)
     select ${m.app_id}::text, ${m.id}::text, ${m.conversation_id}::text, bumped.last_seq, ${m.sender_id}::text,
-      ${m.client_msg_id}::text, ${m.type}::text, ${JSON.stringify(m.content)}::text, ${m.state}::text,
+      ${m.client_msg_id}::text, ${m.type}::text, ${m.stored_content}::text, ${m.state}::text,
       ${m.created_at}::bigint, ${m.created_at}::bigint, null
     from bumped
     returning seq`.execute(db);
@@ -86,7 +86,7 @@ function batchAppender(pool: pg.Pool): StatementAppendWriter['appendBatchStateme
       text: APPEND_BATCH,
       values: [
         column('app_id'), column('id'), column('conversation_id'), column('sender_id'), column('client_msg_id'),
-        column('type'), batch.map((m) => JSON.stringify(m.content)), column('state'), column('created_at'),
+        column('type'), batch.map((m) => m.stored_content), column('state'), column('created_at'),
       ],
     });
     const seqs: Array<number | undefined> = new Array(batch.length).fill(undefined);

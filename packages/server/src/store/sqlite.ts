@@ -8,9 +8,9 @@ import {
   type Driver,
   type QueryResult,
 } from 'kysely';
-import { KyselyStore, type DialectTraits, type SyncAppendWriter } from './kysely-store.ts';
+import { KyselyStore, type DialectTraits, type StoredAppend, type SyncAppendWriter } from './kysely-store.ts';
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.ts';
-import { StoreNotFound, type NewMessage, type Store } from './port.ts';
+import { StoreNotFound, type Store } from './port.ts';
 import type { Database } from './schema.ts';
 
 const traits: DialectTraits = {
@@ -76,16 +76,16 @@ function syncAppender(db: Sqlite.Database): SyncAppendWriter['appendBatchSync'] 
       ),
       cursors: db.prepare('update members set read_seq = ?, delivered_seq = ? where app_id = ? and conversation_id = ? and user_id = ?'),
     });
-  const one = db.transaction((m: NewMessage): number => {
+  const one = db.transaction((m: StoredAppend): number => {
     const { bump, insert, cursors } = prepared();
     const row = bump.get(m.created_at, m.app_id, m.conversation_id) as { last_seq: number } | undefined;
     if (!row) throw new StoreNotFound(`Conversation ${m.conversation_id} does not exist`);
-    insert.run(m.app_id, m.id, m.conversation_id, row.last_seq, m.sender_id, m.client_msg_id, m.type, JSON.stringify(m.content), m.state, m.created_at, m.created_at);
+    insert.run(m.app_id, m.id, m.conversation_id, row.last_seq, m.sender_id, m.client_msg_id, m.type, m.stored_content, m.state, m.created_at, m.created_at);
     // seq is the conversation's new maximum inside this transaction, so plain assignment never moves a cursor back.
     cursors.run(row.last_seq, row.last_seq, m.app_id, m.conversation_id, m.sender_id);
     return row.last_seq;
   });
-  const all = db.transaction((batch: readonly NewMessage[]) =>
+  const all = db.transaction((batch: readonly StoredAppend[]) =>
     batch.map((m) => {
       try {
         return { ok: true as const, seq: one(m) };

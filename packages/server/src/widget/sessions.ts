@@ -116,11 +116,12 @@ export class WidgetSessions {
 
     const kind = await this.deps.people.kindOf(appId, userId);
     if (kind === 'agent') throw new WarblerError('forbidden', 'An agent cannot be a widget visitor; sign the id of a person.');
-    const locale = body.locale ?? 'en';
-    if (!kind) await this.deps.people.create(appId, { id: userId, name, metadata: { source: 'widget', locale } });
     const agentId = settings.agent_id ?? this.deps.defaultAgentId;
     const agentName = await this.deps.people.agentName(appId, agentId);
-    if (!agentName) throw new WarblerError('unavailable', "The widget's agent is gone: the operator names another one (PUT /api/widget/settings, agent_id).");
+    // Checked before the visitor is created: a refusal changes nothing.
+    if (!agentName) throw new WarblerError('not_found', "The widget's agent is gone: the operator names another one (PUT /api/widget/settings, agent_id).");
+    const locale = body.locale ?? 'en';
+    if (!kind) await this.deps.people.create(appId, { id: userId, name, metadata: { source: 'widget', locale } });
     const conversation = await this.deps.open(appId, userId, agentId, locale);
     const minted = await this.deps.people.mintToken(appId, userId, WIDGET_TOKEN_TTL_SECONDS);
     return {

@@ -151,6 +151,7 @@ export async function snapshot(server: TestServer, world: World): Promise<Record
     reads.push([`${p} docs`, read(server, p, `/api/knowledge-bases/${app.kbId}/documents`)]);
     reads.push([`${p} keys`, read(server, p, '/api/gateway/keys')]);
     reads.push([`${p} webhook endpoints`, read(server, p, '/api/webhooks/endpoints')]);
+    reads.push([`${p} widget settings`, read(server, p, '/api/widget/settings')]);
     for (const user of app.users) reads.push([`${p} conversations of ${user.id}`, read(server, p, `/api/conversations?user_id=${encodeURIComponent(user.id)}&limit=200`)]);
     for (const c of app.conversationIds) {
       reads.push([`${p} history ${c}`, read(server, p, `/api/conversations/${c}/messages?limit=200`)]);

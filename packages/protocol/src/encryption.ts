@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+/**
+ * Encryption at rest, as the operator sees it: which data key version an app
+ * seals with, and how far the background re-sealing (after a rotation, or an
+ * upgrade from plaintext) has come. Keys themselves never leave the server.
+ */
+export const EncryptionColumn = z.enum(['messages.content', 'kb_documents.text', 'kb_chunks.text']);
+
+export const EncryptionJob = z.object({
+  state: z.enum(['running', 'done']),
+  target_version: z.number().int(),
+  /** Where the job is: a column, 'files', 'check' (counting what is left), or 'done'. */
+  phase: z.string(),
+  /** Rows and files re-sealed so far. */
+  resealed: z.number().int(),
+  /** Walks over the app's data; another starts when rows written meanwhile by another node are still old. */
+  passes: z.number().int(),
+  started_at: z.number().int(),
+  finished_at: z.number().int().nullable(),
+});
+
+export const AppEncryptionStatus = z.object({
+  app_id: z.string(),
+  current_version: z.number().int(),
+  versions: z.array(z.number().int()),
+  job: EncryptionJob.nullable(),
+  /** Rows not yet sealed with the current version (plaintext or an older version), per column. */
+  remaining: z.record(EncryptionColumn, z.number().int()),
+});
+export type AppEncryptionStatus = z.infer<typeof AppEncryptionStatus>;
+
+export const EncryptionOverview = z.object({
+  enabled: z.boolean(),
+  /** Where the master secret comes from: the environment, the data dir's encryption.key, or off. */
+  key_source: z.enum(['env', 'file', 'off']),
+  /** A fingerprint of the key-encryption key (not the key): compare it across nodes. */
+  key_id: z.string().nullable(),
+  apps: z.array(AppEncryptionStatus),
+});
+export type EncryptionOverview = z.infer<typeof EncryptionOverview>;

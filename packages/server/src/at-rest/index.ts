@@ -1,0 +1,141 @@
+// Encryption at rest: message content, knowledge text and uploaded files are
+// sealed with per-app data keys (envelope encryption, decision 0019).
+import type { Kysely } from 'kysely';
+import { PassThrough, Transform } from 'node:stream';
+import type { RowSealer } from '../store/index.ts';
+import { envelopeVersion } from './envelope.ts';
+import { fileVersionOnDisk } from './file-stream.ts';
+import { deriveKek, hasDataKeys, Keyring } from './keyring.ts';
+import { EncryptionKeyError, loadMasterSecret } from './master-secret.ts';
+import { Resealer, type RotationStatus } from './rotation.ts';
+
+export { EncryptionKeyError } from './master-secret.ts';
+export type { RotationStatus } from './rotation.ts';
+
+/** What the files room stores uploads through: bytes are sealed on the way to disk and opened on the way out. */
+export interface FileSealing {
+  seal(appId: string, fileId: string): Promise<{ stream: Transform; bytes(): number }>;
+  /** `file` is the path on disk: its header names the key version it was sealed with. */
+  open(appId: string, fileId: string, file: string): Promise<Transform>;
+}
+
+export interface AtRestOptions {
+  db: Kysely<any>;
+  dataDir: string;
+  filesDir: string;
+  /** WARBLER_ENCRYPTION_KEY; unset: data/encryption.key, generated on the first start. */
+  key: string | undefined;
+  /** WARBLER_ENCRYPTION=off: store plaintext (refused once encrypted data exists). */
+  enabled: boolean;
+  warn(message: string): void;
+  onError(err: unknown): void;
+}
+
+export interface AtRest {
+  readonly enabled: boolean;
+  /** Where the master secret came from. */
+  readonly keySource: 'env' | 'file' | 'off';
+  /** Fingerprint of the key-encryption key (not secret): tells two installs' keys apart. */
+  readonly keyId: string | null;
+  readonly rows: RowSealer;
+  readonly files: FileSealing;
+  /** Seals plaintext rows of apps that have never been through it (databases from before encryption). */
+  adopt(appIds: readonly string[]): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+  rotate(appId: string): Promise<RotationStatus>;
+  status(appId: string): Promise<RotationStatus>;
+  settled(timeoutMs?: number): Promise<void>;
+}
+
+/** Opens the keys, or stops the start with an EncryptionKeyError saying what to do. */
+export async function openAtRest(options: AtRestOptions): Promise<AtRest> {
+  const encrypted = await hasDataKeys(options.db);
+  if (!options.enabled) {
+    if (encrypted) {
+      throw new EncryptionKeyError(
+        'WARBLER_ENCRYPTION=off, but this database holds encrypted data: Warbler would read none of it and write new data in plaintext beside it. ' +
+          'Remove WARBLER_ENCRYPTION=off and give the key (WARBLER_ENCRYPTION_KEY or data/encryption.key).',
+      );
+    }
+    options.warn('Encryption at rest is OFF (WARBLER_ENCRYPTION=off): messages, files and knowledge are stored in plaintext.');
+    return plaintextAtRest();
+  }
+  const secret = await loadMasterSecret(options.key, options.dataDir, encrypted);
+  const keyring = new Keyring(options.db, deriveKek(secret.secret));
+  await keyring.verify();
+  if (secret.generated) {
+    options.warn(
+      `Generated the encryption key ${secret.file}. BACK IT UP NOW, apart from the database backups: without it no message, file or ` +
+        'knowledge document can ever be read again. For several nodes, or to keep the key off the data volume, set WARBLER_ENCRYPTION_KEY instead.',
+    );
+  }
+  const resealer = new Resealer(options.db, keyring, options.filesDir, options.onError);
+  return {
+    enabled: true,
+    keySource: secret.source,
+    keyId: keyring.kekId,
+    rows: {
+      ready: (appId, use) => keyring.ready(appId, { seal: use.seal, versions: versionsOf(use.stored) }),
+      seal: (appId, field, rowId, plaintext) => keyring.seal(appId, field, rowId, plaintext),
+      open: (appId, field, rowId, stored) => keyring.open(appId, field, rowId, stored),
+    },
+    files: {
+      async seal(appId, fileId) {
+        await keyring.ready(appId, { seal: true });
+        const stream = keyring.encryptFile(appId, fileId);
+        return { stream, bytes: () => stream.plaintextBytes };
+      },
+      async open(appId, fileId, file) {
+        // The header names the version, which may be newer than this node has seen (another node rotated).
+        const version = await fileVersionOnDisk(file).catch(() => undefined);
+        await keyring.ready(appId, { versions: version === undefined ? [] : [version] });
+        return keyring.decryptFile(appId, fileId);
+      },
+    },
+    adopt: (appIds) => resealer.adopt(appIds),
+    start: () => resealer.start(),
+    stop: () => resealer.stop(),
+    rotate: (appId) => resealer.rotate(appId),
+    status: (appId) => resealer.status(appId),
+    settled: (timeoutMs) => resealer.settled(timeoutMs),
+  };
+}
+
+function versionsOf(stored: readonly string[] | undefined): number[] {
+  const versions = new Set<number>();
+  for (const value of stored ?? []) {
+    const v = envelopeVersion(value);
+    if (v !== undefined) versions.add(v);
+  }
+  return [...versions];
+}
+
+function plaintextAtRest(): AtRest {
+  const refuse = async (): Promise<never> => {
+    throw new EncryptionKeyError('Encryption at rest is off (WARBLER_ENCRYPTION=off): there are no keys to rotate.');
+  };
+  return {
+    enabled: false, keySource: 'off', keyId: null,
+    rows: { ready: () => {}, seal: (_a, _f, _r, plaintext) => plaintext, open: (_a, _f, _r, stored) => stored },
+    files: {
+      async seal() {
+        let n = 0;
+        const stream = new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            n += chunk.length;
+            done(null, chunk);
+          },
+        });
+        return { stream, bytes: () => n };
+      },
+      open: async () => new PassThrough(),
+    },
+    adopt: async () => {},
+    start: () => {},
+    stop: async () => {},
+    rotate: refuse,
+    status: refuse,
+    settled: async () => {},
+  };
+}

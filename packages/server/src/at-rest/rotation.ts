@@ -1,0 +1,250 @@
+// Re-sealing in the background: after a key rotation (rows sealed with an
+// older data key version), and on the first start after an upgrade (rows
+// stored as plaintext before encryption existed). Batched, so traffic goes
+// on; each row is replaced only if it still holds what was read (a
+// compare-and-set), so an edit or a streaming reply written meanwhile wins;
+// the cursor is saved after each batch, so a restart resumes where it was.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { sql, type Kysely } from 'kysely';
+import { ENVELOPE_PREFIX, envelopeVersion } from './envelope.ts';
+import { fileVersionOnDisk } from './file-stream.ts';
+import type { Keyring, SealedField } from './keyring.ts';
+
+/** The sealed columns, in the order a job walks them, then the files on disk. */
+const COLUMNS: ReadonlyArray<{ field: SealedField; table: string; column: string }> = [
+  { field: 'messages.content', table: 'messages', column: 'content' },
+  { field: 'kb_documents.text', table: 'kb_documents', column: 'text' },
+  { field: 'kb_chunks.text', table: 'kb_chunks', column: 'text' },
+];
+const PHASES = [...COLUMNS.map((c) => c.field), 'files', 'check'] as const;
+type Phase = (typeof PHASES)[number];
+
+const ROW_BATCH = 200;
+const FILE_BATCH = 20;
+const IDLE_POLL_MS = 2_000;
+const MAX_PASSES = 5;
+
+export interface JobRow {
+  app_id: string;
+  target_version: number;
+  phase: Phase | 'done';
+  cursor: string | null;
+  resealed: number;
+  passes: number;
+  state: 'running' | 'done';
+  started_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+export interface RotationStatus {
+  app_id: string;
+  current_version: number;
+  versions: number[];
+  job: {
+    state: 'running' | 'done';
+    target_version: number;
+    phase: string;
+    resealed: number;
+    passes: number;
+    started_at: number;
+    finished_at: number | null;
+  } | null;
+  /** Rows not yet sealed with the current version (plaintext or older), per column. */
+  remaining: Record<SealedField, number>;
+}
+
+export class Resealer {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+
+  constructor(
+    private readonly db: Kysely<any>,
+    private readonly keyring: Keyring,
+    private readonly filesDir: string,
+    private readonly onError: (err: unknown) => void,
+    private readonly batchPauseMs = 0,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Starts a job sealing every row of the app with its current key (replacing any job before it). */
+  async begin(appId: string): Promise<void> {
+    await this.keyring.ready(appId, { seal: true });
+    const now = Date.now();
+    const row = { target_version: this.keyring.current(appId).version, phase: PHASES[0], cursor: null, resealed: 0, passes: 1, state: 'running', started_at: now, updated_at: now, finished_at: null };
+    await this.db
+      .insertInto('encryption_jobs')
+      .values({ app_id: appId, ...row })
+      .onConflict((oc) => oc.column('app_id').doUpdateSet(row))
+      .execute();
+    if (!this.stopped) this.schedule(0);
+  }
+
+  /** Apps that have never had a job: a database from before encryption, whose rows may be plaintext. */
+  async adopt(appIds: readonly string[]): Promise<void> {
+    const known = new Set((await this.db.selectFrom('encryption_jobs').select('app_id').execute()).map((r) => r.app_id as string));
+    for (const appId of appIds) if (!known.has(appId)) await this.begin(appId);
+  }
+
+  /** A new data key version for the app, and a job re-sealing its rows with it. */
+  async rotate(appId: string): Promise<RotationStatus> {
+    await this.keyring.addVersion(appId);
+    await this.begin(appId);
+    return this.status(appId);
+  }
+
+  async status(appId: string): Promise<RotationStatus> {
+    await this.keyring.ready(appId, {});
+    const versions = this.keyring.versions(appId);
+    const current = versions.at(-1) ?? 0;
+    const job = (await this.db.selectFrom('encryption_jobs').selectAll().where('app_id', '=', appId).executeTakeFirst()) as JobRow | undefined;
+    const remaining = {} as Record<SealedField, number>;
+    for (const c of COLUMNS) remaining[c.field] = await this.countRemaining(c, appId, current);
+    return {
+      app_id: appId,
+      current_version: current,
+      versions,
+      job: job
+        ? {
+            state: job.state, target_version: Number(job.target_version), phase: job.phase, resealed: Number(job.resealed), passes: Number(job.passes),
+            started_at: Number(job.started_at), finished_at: job.finished_at === null ? null : Number(job.finished_at),
+          }
+        : null,
+      remaining,
+    };
+  }
+
+  /** Waits until no job is running (tests, and a caller that wants the rotation finished). */
+  async settled(timeoutMs = 60_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while ((await this.db.selectFrom('encryption_jobs').select('app_id').where('state', '=', 'running').executeTakeFirst()) !== undefined) {
+      if (Date.now() > until) throw new Error('re-sealing did not finish in time');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped || this.running) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.running = this.step()
+        .then((busy) => busy, (err: unknown) => (this.onError(err), false))
+        .then((busy) => {
+          this.running = undefined;
+          this.schedule(busy ? this.batchPauseMs : IDLE_POLL_MS);
+        });
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** One batch of the oldest running job; false when there was nothing to do. */
+  private async step(): Promise<boolean> {
+    const job = (await this.db.selectFrom('encryption_jobs').selectAll().where('state', '=', 'running').orderBy('updated_at').limit(1).executeTakeFirst()) as JobRow | undefined;
+    if (!job) return false;
+    await this.keyring.ready(job.app_id, { seal: true });
+    const target = this.keyring.current(job.app_id).version;
+    const column = COLUMNS.find((c) => c.field === job.phase);
+    let done: { cursor: string | null; resealed: number; finished: boolean };
+    if (column) done = await this.rows(column, job.app_id, job.cursor, target);
+    else if (job.phase === 'files') done = await this.files(job.app_id, job.cursor, target);
+    else return this.check(job, target);
+    const phase = done.finished ? PHASES[PHASES.indexOf(job.phase as Phase) + 1]! : job.phase;
+    await this.db
+      .updateTable('encryption_jobs')
+      .set({ phase, cursor: done.finished ? null : done.cursor, resealed: sql`resealed + ${done.resealed}`, target_version: target, updated_at: Date.now() })
+      .where('app_id', '=', job.app_id)
+      .where('started_at', '=', job.started_at)
+      .execute();
+    return true;
+  }
+
+  private async rows(c: (typeof COLUMNS)[number], appId: string, cursor: string | null, target: number) {
+    let query = this.db.selectFrom(c.table).select(['id', `${c.column} as value`]).where('app_id', '=', appId);
+    if (cursor !== null) query = query.where('id', '>', cursor);
+    const rows = (await query.orderBy('id').limit(ROW_BATCH).execute()) as Array<{ id: string; value: string }>;
+    const stale = rows.filter((r) => envelopeVersion(r.value) !== target);
+    await this.keyring.ready(appId, { versions: stale.flatMap((r) => envelopeVersion(r.value) ?? []) });
+    let resealed = 0;
+    await this.db.transaction().execute(async (trx) => {
+      for (const row of stale) {
+        let plaintext: string;
+        try {
+          plaintext = this.keyring.open(appId, c.field, row.id, row.value);
+        } catch (err) {
+          // An altered row cannot be re-sealed; it stays as it is (and is shown as unreadable), the rest go on.
+          this.onError(new Error(`${c.field} of row ${row.id} (app ${appId}) does not open, so it was not re-sealed: ${(err as Error).message}`));
+          continue;
+        }
+        const result = await trx
+          .updateTable(c.table)
+          .set({ [c.column]: this.keyring.seal(appId, c.field, row.id, plaintext) })
+          .where('app_id', '=', appId)
+          .where('id', '=', row.id)
+          .where(c.column, '=', row.value)
+          .executeTakeFirst();
+        resealed += Number(result.numUpdatedRows);
+      }
+    });
+    return { cursor: rows.at(-1)?.id ?? cursor, resealed, finished: rows.length < ROW_BATCH };
+  }
+
+  private async files(appId: string, cursor: string | null, target: number) {
+    let query = this.db.selectFrom('files').select(['id', 'path']).where('app_id', '=', appId);
+    if (cursor !== null) query = query.where('id', '>', cursor);
+    const rows = (await query.orderBy('id').limit(FILE_BATCH).execute()) as Array<{ id: string; path: string }>;
+    let resealed = 0;
+    for (const row of rows) if (await this.resealFile(appId, row.id, path.join(this.filesDir, row.path), target)) resealed++;
+    return { cursor: rows.at(-1)?.id ?? cursor, resealed, finished: rows.length < FILE_BATCH };
+  }
+
+  // Written beside the old file and renamed over it: a download already reading the old one keeps its open file.
+  private async resealFile(appId: string, fileId: string, file: string, target: number): Promise<boolean> {
+    const version = await fileVersionOnDisk(file).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
+    if (version === null || version === target) return false;
+    if (version !== undefined) await this.keyring.ready(appId, { versions: [version] });
+    const next = `${file}.reseal`;
+    try {
+      await pipeline(createReadStream(file), this.keyring.decryptFile(appId, fileId), this.keyring.encryptFile(appId, fileId), createWriteStream(next, { mode: 0o600 }));
+      await rename(next, file);
+    } catch (err) {
+      await rm(next, { force: true });
+      throw err;
+    }
+    return true;
+  }
+
+  /** Rows written by a node that had not yet seen the new key are still old: walk again until none are. */
+  private async check(job: JobRow, target: number): Promise<boolean> {
+    let left = 0;
+    for (const c of COLUMNS) left += await this.countRemaining(c, job.app_id, target);
+    const now = Date.now();
+    // A row that does not open cannot be re-sealed: after a few passes the job ends, and status shows what remains.
+    const set = left > 0 && Number(job.passes) < MAX_PASSES ? { phase: PHASES[0], cursor: null, passes: Number(job.passes) + 1, updated_at: now } : { phase: 'done', state: 'done', finished_at: now, updated_at: now };
+    await this.db.updateTable('encryption_jobs').set(set).where('app_id', '=', job.app_id).where('started_at', '=', job.started_at).execute();
+    return true;
+  }
+
+  private async countRemaining(c: (typeof COLUMNS)[number], appId: string, target: number): Promise<number> {
+    const row = await this.db
+      .selectFrom(c.table)
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('app_id', '=', appId)
+      .where(sql`substr(${sql.ref(c.column)}, 1, ${ENVELOPE_PREFIX.length + String(target).length + 1})`, '!=', `${ENVELOPE_PREFIX}${target}.`)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+}
