@@ -1,6 +1,7 @@
 export * from './models.ts';
 export * from './errors.ts';
 export * from './frames.ts';
+export * from './support.ts';
 export * from './webhooks.ts';
 export * from './widget.ts';
 export * from './audit.ts';

@@ -25,7 +25,8 @@ import { buildRouter, configuredProviders, ConsoleProviders, currencyRatesFrom, 
 import { PrivacyStore, Retention, UserData } from './privacy/index.ts';
 import { openStore, type Store } from './store/index.ts';
 import { Apps, Authenticator, loadMasterKey, Users } from './tenancy/index.ts';
-import { Budgets, formatNanoAmount, INTERRUPTED_BY_SHUTDOWN, Ledger, settleInterruptedCalls } from './usage/index.ts';
+import { Budgets, formatNanoAmount, INTERRUPTED_BY_SHUTDOWN, Ledger, nanosToUsd, settleInterruptedCalls } from './usage/index.ts';
+import { isUniqueViolation, Support, SupportStore } from './support/index.ts';
 import { Turns } from './turns.ts';
 import { Experiments, ExperimentStore } from './experiments/index.ts';
 import { buildWidget } from './widget/index.ts';
@@ -57,6 +58,8 @@ export interface Warbler {
   metrics: Metrics;
   /** What happened in an app, for webhooks and other listeners outside the room that caused it. */
   events: DomainEvents;
+  /** Support conversations: open-or-get a visitor's (openFor), handoff, the inbox, outcomes. */
+  support: Support;
   masterKey: string;
   masterKeyFile: string | undefined;
   /** Encryption at rest: keys, rotation and its progress. */
@@ -246,6 +249,33 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   await agents.load();
   await seedDemoAgent(agents, knowledge, defaultApp.appId, seedDocsDir(), router.models());
   if (file?.agents.length) await applyFileAgents(agents, knowledge, file.agents, defaultApp.appId);
+  // Support conversations: the AI answers only while no person holds them; the room hears every message and each reply's end.
+  const supportRates = currencyRatesFrom(file);
+  const support = new Support({
+    store: new SupportStore(store.roomTables(), isUniqueViolation),
+    chat: {
+      createSupport: (appId, customerId, agentId, title) => conversations.createSupport(appId, customerId, agentId, title),
+      addMember: async (appId, conversationId, userId) => void (await conversations.addMembers({ appId }, conversationId, [userId])),
+      removeMember: (appId, conversationId, userId) => conversations.removeMember({ appId }, conversationId, userId),
+      notice: async (appId, conversationId, agentId, key, content) =>
+        void (await messages.append({ appId }, { conversation_id: conversationId, sender_id: agentId, client_msg_id: key, type: 'system', state: 'complete', content })),
+      userName: async (appId, userId) => (await store.getUser(appId, userId))?.name,
+    },
+    agents: {
+      get: (appId, agentId) => runtime.get(appId, agentId),
+      defaultFor: async (appId) => (await agents.list(appId)).at(0)?.id,
+      stopReplies: (appId, conversationId) => void runtime.stopConversation(appId, conversationId, 'support'),
+    },
+    events, publish,
+    toUsd: (currency, nanos) => {
+      const usd = supportRates.toUsdNanos(currency, nanos);
+      return usd === undefined ? undefined : nanosToUsd(usd);
+    },
+    onError: (err, where) => log?.error({ err }, where),
+  });
+  runtime.useSupport(support.replies);
+  messages.onMessage((message) => support.observe(message));
+  await support.start();
   // Calls the last run left in flight (a crash) are settled before this one makes any; an agent reply's stored text says what was delivered.
   await settleInterruptedCalls({
     store, prices,
@@ -359,7 +389,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
 
   let closing: Promise<void> | undefined;
   return {
-    config, store, http, realtime, apps, users, conversations, messages, agents, runtime, experiments, knowledge, router, ledger, budgets, gateway, keys, metrics, events,
+    config, store, http, realtime, apps, users, conversations, messages, agents, runtime, experiments, knowledge, router, ledger, budgets, gateway, keys, metrics, events, support,
     masterKey: master.key, masterKeyFile: master.file, defaultApp, atRest,
     batches, batchRunner,
     async listen() {
@@ -386,6 +416,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         realtime.shutdown(1_000);
         hub.stop();
         clearInterval(orphanSweep);
+        support.stop();
         // Replies under way are stopped and finished as such, so none is left 'streaming' in the store.
         await runtime.close(true);
         // Shadow replays under way end (their calls are in the ledger) before the ledger closes; waiting ones are dropped.

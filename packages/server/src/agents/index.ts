@@ -1,6 +1,6 @@
 export { AgentConfig, AgentTool, type Agent, type AgentConfigInput } from './definition.ts';
 export { modelFacts, type ModelFacts } from './models.ts';
-export { AgentRuntime, citationsIn, explain, type AgentCallContext, type KnowledgeSearch, type RuntimeDeps, type SpendGuard } from './runtime.ts';
+export { AgentRuntime, citationsIn, explain, type AgentCallContext, type KnowledgeSearch, type RuntimeDeps, type SpendGuard, type SupportReplies } from './runtime.ts';
 export { Agents, type AgentsDeps } from './service.ts';
 export { HttpTools, type ToolRefusalLog } from './tools.ts';
 export { maskToolHeaders } from './tool-secrets.ts';

@@ -65,6 +65,22 @@ export interface ReplyExperiments {
   observe(turn: LiveTurn): void;
 }
 
+/**
+ * What the support room says about an agent's replies in support conversations
+ * (app.ts wires it in with useSupport). The runtime stays ignorant of
+ * support states: it asks before each reply, and offers the handoff tool.
+ */
+export interface SupportReplies {
+  /** Whether the agent answers this message now: never while a person holds the conversation. Asked again once the reply has started. */
+  mayReply(agent: Agent, conversation: Conversation, trigger: Message): Promise<boolean>;
+  /** The built-in handoff tool offered to the agent in support conversations. */
+  readonly handoffTool: ToolDefinition;
+  /** Runs the handoff tool; returns what the model is told. */
+  handoff(agent: Agent, conversation: Conversation, trigger: Message, args: string): Promise<string>;
+  /** A reply in a support conversation ended: how many knowledge passages it had, and how it ended. */
+  replied(agent: Agent, conversation: Conversation, reply: { message_id: string; state: 'complete' | 'failed'; passages: number; stopped: boolean }): void;
+}
+
 interface Running {
   controller: AbortController;
   appId: string;
@@ -97,8 +113,25 @@ export class AgentRuntime {
   /** Agent replies each person is waiting for (queued or streaming), by app and sender: what admitSend() bounds. */
   private readonly waitingFor = new Map<string, number>();
   private unsubscribe: (() => void) | undefined;
+  private support: SupportReplies | undefined;
 
   constructor(private readonly deps: RuntimeDeps) {}
+
+  useSupport(support: SupportReplies): void {
+    this.support = support;
+  }
+
+  /** Stops every reply streaming on this node in the conversation (a person took it over); returns how many. */
+  stopConversation(appId: string, conversationId: string, by: string): number {
+    let stopped = 0;
+    for (const run of this.running.values()) {
+      if (run.appId !== appId || run.conversationId !== conversationId || run.controller.signal.aborted) continue;
+      run.stoppedBy = by;
+      run.controller.abort();
+      stopped++;
+    }
+    return stopped;
+  }
 
   start(): void {
     this.unsubscribe ??= this.deps.messages.onMessage((m) => {
@@ -213,6 +246,7 @@ export class AgentRuntime {
 
   private async answer(agent: Agent, conversation: Conversation, trigger: Message): Promise<void> {
     try {
+      if (conversation.kind === 'support' && !(await this.support?.mayReply(agent, conversation, trigger))) return;
       if (isReset(trigger)) return await this.reset(agent, conversation, trigger);
       const allowed = await this.deps.spend.check(agent.app_id, agent.id, agent.config.monthly_budget_usd);
       if (!allowed.ok) {
@@ -249,6 +283,8 @@ export class AgentRuntime {
     const message = await this.deps.streams.start(appId, conversation.id, agent.id, { model: agent.config.model, reply_to: trigger.id });
     const run: Running = { controller: new AbortController(), appId, conversationId: conversation.id };
     this.running.set(message.id, run);
+    const support = conversation.kind === 'support' ? this.support : undefined;
+    let ended: 'complete' | 'failed' = 'failed';
     const context: AgentCallContext = {
       source: 'agent', app_id: appId, agent_id: agent.id, user_id: trigger.sender_id,
       conversation_id: conversation.id, message_id: message.id, purpose: 'reply',
@@ -267,12 +303,18 @@ export class AgentRuntime {
     let ttftMs: number | null = null;
     let failure: string | null = null;
     try {
+      // A person may have taken the conversation while this reply was being stored: it is stopped before a word is said.
+      if (support && !(await support.mayReply(agent, conversation, trigger))) {
+        run.stoppedBy = 'support';
+        run.controller.abort();
+      }
       if (agent.config.knowledge_base_ids.length > 0 && messageText(trigger)) {
         this.state(agent, conversation.id, 'searching', message.id);
         passages.push(...(await this.search(agent, messageText(trigger), screen)));
       }
       const built = await this.context(agent, conversation, trigger, passages, context);
       const tools = toolDefinitions(agent.config.tools, agent.config.knowledge_base_ids.length > 0 && agent.config.model !== 'local/kb-answer');
+      if (support) tools.push(support.handoffTool);
       const messages: ChatMessage[] = built.messages;
       // Only the message being answered can be refused: an earlier one (already refused) must not lock the conversation.
       screen?.messages(messages, messages.at(-1));
@@ -322,14 +364,17 @@ export class AgentRuntime {
           tool_calls: calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })),
         });
         for (const call of calls) {
-          const result = await this.runTool(agent, call, passages, run.controller.signal, screen);
+          const result = support && call.name === support.handoffTool.function.name
+            ? await support.handoff(agent, conversation, trigger, call.arguments)
+            : await this.runTool(agent, call, passages, run.controller.signal, screen);
           messages.push({ role: 'tool', tool_call_id: call.id, content: screen ? screen.retrieved(result) : result });
           if (prompt) toolLog.push({ name: call.name, arguments: call.arguments, result });
         }
         this.state(agent, conversation.id, 'generating', message.id);
       }
+      ended = text ? 'complete' : 'failed';
       await this.deps.streams.finish(message.id, {
-        state: text ? 'complete' : 'failed',
+        state: ended,
         content: this.finalContent(agent, trigger, text, passages, usage, answeredBy, built.unseenImages, text ? undefined : { code: 'empty_reply', message: 'The model returned an empty answer. Try asking again or rephrasing.' }),
       });
     } catch (err) {
@@ -340,8 +385,9 @@ export class AgentRuntime {
         : blocked ? { code: 'content_policy_violation', message: err.message } : explain(err, agent.config.model);
       failure = reason.code;
       if (!stopped && !blocked && !isLlmError(err)) this.deps.onError(err, `agent ${agent.id} reply ${message.id}`);
+      ended = stopped && text ? 'complete' : 'failed';
       await this.deps.streams.finish(message.id, {
-        state: stopped && text ? 'complete' : 'failed',
+        state: ended,
         content: { ...this.finalContent(agent, trigger, text, passages, usage, answeredBy, 0, reason), ...(stopped && { stopped: true }) },
       });
     } finally {
@@ -356,6 +402,7 @@ export class AgentRuntime {
           failed: failure !== null || !text, error: failure ?? (text ? null : 'empty_reply'), ...(variant?.arm && { arm: variant.arm }),
         });
       }
+      support?.replied(agent, conversation, { message_id: message.id, state: ended, passages: passages.length, stopped: run.stoppedBy !== undefined });
     }
   }
 

@@ -32,7 +32,8 @@ export function shouldReply(agent: Agent, kind: ConversationKind, message: Messa
   if (message.sender_id === agent.id) return false;
   if (message.state !== 'complete' || message.type === 'system') return false;
   if (senderIsAgent && (agentChain >= MAX_AGENT_CHAIN || !mentions(message, agent))) return false;
-  if (kind === 'direct') return true;
+  // A support conversation's customer is always answered, unless the support room says a person holds it (SupportReplies).
+  if (kind === 'direct' || kind === 'support') return true;
   return agent.config.trigger.group === 'all' ? !senderIsAgent || mentions(message, agent) : mentions(message, agent);
 }
 

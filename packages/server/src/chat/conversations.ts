@@ -211,6 +211,24 @@ export class Conversations {
     return updated;
   }
 
+  /**
+   * A support conversation: the customer and the app's agent, both plain
+   * members (a customer cannot add people, rename it or remove the agent).
+   * Only the support room creates these; people who take it over join later.
+   */
+  async createSupport(appId: string, customerId: string, agentId: string, title: string | null): Promise<Conversation> {
+    const users = await this.store.getUsers(appId, [customerId, agentId]);
+    if (!users.some((u) => u.id === customerId)) throw notFound('The customer');
+    if (!users.some((u) => u.id === agentId && u.kind === 'agent')) throw notFound('The support agent');
+    const now = Date.now();
+    const conversation = await this.store.createConversation(
+      { id: newId('cnv'), app_id: appId, kind: 'support', title, direct_key: null, created_by: customerId, created_at: now },
+      [{ user_id: customerId, role: 'member', joined_at: now }, { user_id: agentId, role: 'member', joined_at: now }],
+    );
+    this.announceNew(conversation, [customerId, agentId]);
+    return conversation;
+  }
+
   private announceNew(conversation: Conversation, memberIds: string[]): void {
     for (const user_id of memberIds) {
       this.publish({ to: 'user', app_id: conversation.app_id, user_id, frame: { type: 'conversation', conversation, ts: Date.now() } });

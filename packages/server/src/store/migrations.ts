@@ -377,6 +377,100 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0011_support': {
+    async up(db: Kysely<any>) {
+      // The support room's tables (src/support): one row per support conversation beside the chat conversation it describes.
+      await db.schema
+        .createTable('support_conversations')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('conversation_id', 'text', (c) => c.notNull())
+        .addColumn('customer_id', 'text', (c) => c.notNull())
+        .addColumn('agent_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('locale', 'text', (c) => c.notNull())
+        .addColumn('assignee_id', 'text')
+        .addColumn('handoff_reason', 'text')
+        .addColumn('handoff_detail', 'text')
+        .addColumn('handoff_at', 'bigint')
+        .addColumn('handoffs', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('reopens', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('outcome', 'text')
+        .addColumn('no_knowledge_streak', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('first_customer_at', 'bigint')
+        .addColumn('first_response_at', 'bigint')
+        .addColumn('first_human_response_at', 'bigint')
+        .addColumn('human_messages', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('csat_rating', 'integer')
+        .addColumn('csat_comment', 'text')
+        .addColumn('csat_at', 'bigint')
+        .addColumn('model', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('resolved_at', 'bigint')
+        .addPrimaryKeyConstraint('support_conversations_pk', ['app_id', 'conversation_id'])
+        .execute();
+      // One open conversation per visitor and agent (a closed one is history: the visitor's next visit starts anew);
+      // queues read by status and recency.
+      await db.schema.createIndex('support_open_by_customer').on('support_conversations').columns(['app_id', 'customer_id', 'agent_id']).unique()
+        .where(sql.ref('status'), '<>', 'closed').execute();
+      await db.schema.createIndex('support_by_status').on('support_conversations').columns(['app_id', 'status', 'updated_at']).execute();
+      await db.schema.createIndex('support_by_created').on('support_conversations').columns(['app_id', 'created_at']).execute();
+      // Every handoff, resolve and reopen, with its reason: the report counts these, not just the last one.
+      await db.schema
+        .createTable('support_events')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('conversation_id', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('actor_id', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('support_events_pk', ['app_id', 'id'])
+        .execute();
+      await db.schema.createIndex('support_events_by_conversation').on('support_events').columns(['app_id', 'conversation_id', 'created_at']).execute();
+      await db.schema
+        .createTable('support_notes')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('conversation_id', 'text', (c) => c.notNull())
+        .addColumn('author_id', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('support_notes_pk', ['app_id', 'id'])
+        .execute();
+      await db.schema.createIndex('support_notes_by_conversation').on('support_notes').columns(['app_id', 'conversation_id', 'created_at']).execute();
+      await db.schema
+        .createTable('support_canned_replies')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('support_canned_replies_pk', ['app_id', 'id'])
+        .execute();
+      // Who may work the inbox (the `support` role), granted by the app.
+      await db.schema
+        .createTable('support_staff')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('granted_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('support_staff_pk', ['app_id', 'user_id'])
+        .execute();
+      // Handoff policy and working hours: agent_id '' is the app's default, an agent's row overrides it.
+      await db.schema
+        .createTable('support_policies')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('agent_id', 'text', (c) => c.notNull())
+        .addColumn('policy', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('support_policies_pk', ['app_id', 'agent_id'])
+        .execute();
+      // A support conversation's exact cost is the sum of its ledger rows (copilot included): read by conversation, not by time.
+      await db.schema.createIndex('ledger_by_conversation').on('ledger').columns(['app_id', 'conversation_id']).where('conversation_id', 'is not', null).execute();
+    },
+  },
   '0012_webhooks': {
     async up(db: Kysely<any>) {
       // The webhooks room's tables (src/webhooks/webhook-store.ts). The secret is sealed with the master key.
