@@ -244,6 +244,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       ledger.setPrices(prices);
     },
     onChange: () => broker.signal({ kind: 'providers_changed' }),
+    onRoutes: () => gateway.refreshModels(),
   });
   await consoleProviders.load();
   await agents.load();

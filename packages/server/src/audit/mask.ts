@@ -9,6 +9,8 @@ const MAX_KEYS = 200;
 
 /** The last four characters of a secret behind dots; short ones are hidden whole. */
 export function lastFour(secret: string): string {
+  // Already masked (a view that shows a stored key's hint): masking again would hide the hint too.
+  if (/^•+[^•]{0,4}$/.test(secret)) return secret;
   return secret.length <= 8 ? '••••' : `••••${secret.slice(-4)}`;
 }
 

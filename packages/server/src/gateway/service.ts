@@ -128,8 +128,8 @@ const completionId = () => `chatcmpl-w${idBase}${(++idCounter).toString(36)}`;
  * Router with limits and metering on every path (HTTP and batches alike).
  */
 export class Gateway {
-  private readonly modelSet: Set<string>;
-  private readonly modelList: string[];
+  private modelSet: Set<string>;
+  private modelList: string[];
   private readonly knownApps = new Set<string>();
   private readonly now: () => number;
 
@@ -137,6 +137,12 @@ export class Gateway {
     this.modelList = deps.models.models();
     this.modelSet = new Set(this.modelList);
     this.now = deps.now ?? Date.now;
+  }
+
+  /** The router's models changed (a provider added or removed in the console): /v1 serves the new list from now on. */
+  refreshModels(): void {
+    this.modelList = this.deps.models.models();
+    this.modelSet = new Set(this.modelList);
   }
 
   /**

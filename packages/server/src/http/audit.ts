@@ -15,6 +15,8 @@ declare module 'fastify' {
 }
 
 const MAX_BEFORE_BYTES = 256 * 1024;
+/** The chain of operator actions that name no app. */
+const INSTALLATION = '*';
 
 const details = new WeakMap<FastifyRequest, { resourceId?: string; after?: unknown }>();
 
@@ -76,7 +78,7 @@ export function registerAuditTrail(app: FastifyInstance, deps: HttpDeps, audit: 
     const after = detail?.after ?? (request.method === 'DELETE' ? null : answer ?? (isObject(body) ? body : undefined));
     const createdId = idOf(answer);
     // An app's own chain holds what was done to it, even by the operator acting from another app's console.
-    const appId = params.appId ?? (action.action === 'app.create' ? createdId : undefined) ?? principal.appId ?? '*';
+    const appId = params.appId ?? (action.action === 'app.create' ? createdId : undefined) ?? principal.appId ?? INSTALLATION;
     const resourceId = detail?.resourceId ?? ((action.idParam && params[action.idParam]) || createdId || null);
     await audit.record({
       appId,
@@ -129,6 +131,22 @@ export const auditRoutes = (deps: HttpDeps, audit: AuditLog): FastifyPluginAsync
       .type('application/x-ndjson; charset=utf-8')
       .header('content-disposition', `attachment; filename="audit-${appId.replace(/[^A-Za-z0-9_.-]/g, '_')}.jsonl"`)
       .send(Readable.from(lines()));
+  });
+
+  // What the operator did with no app named (X-Warbler-App): installation-wide changes such as providers, in the chain '*'.
+  app.get('/admin/audit', {
+    schema: { tags: ['audit'], summary: "The operator's installation-wide audit entries (made with the master key and no X-Warbler-App), newest first", querystring: AuditQuery },
+  }, async (request) => {
+    await deps.guards.operator(request);
+    const rows = await audit.list(INSTALLATION, { limit: request.query.limit, ...(request.query.before_seq !== undefined ? { before_seq: request.query.before_seq } : {}) });
+    return { entries: rows.map((r) => publicEntry(r)) };
+  });
+
+  app.get('/admin/audit/verify', {
+    schema: { tags: ['audit'], summary: "Recompute the installation chain's hashes", response: { 200: AuditVerification } },
+  }, async (request) => {
+    await deps.guards.operator(request);
+    return audit.verify(INSTALLATION);
   });
 
   app.get('/api/audit/verify', {

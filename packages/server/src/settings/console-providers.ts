@@ -42,6 +42,8 @@ export interface ConsoleProvidersOptions {
   onPrices: (prices: ModelPrice[]) => void;
   /** Tell the other nodes to reload. */
   onChange: () => void;
+  /** The router's models changed on this node (the gateway refreshes its list). */
+  onRoutes?: () => void;
 }
 
 const MAX_PROVIDERS = 50;
@@ -65,7 +67,9 @@ export class ConsoleProviders {
         routes.push({ model: m.name, deployments: [{ id: `console:${row.id}/${upstream}`, provider, model: upstream }] });
         if (m.input_per_million !== undefined && m.output_per_million !== undefined) {
           prices.push(definePrice({
-            model: upstream, ...(upstream !== m.name ? { aliases: [m.name] } : {}), currency: m.currency as ModelPrice['currency'], effectiveFrom: '2000-01-01',
+            // This provider's price for the model, from the day it was entered: it wins over seed prices of the same model.
+            model: upstream, ...(upstream !== m.name ? { aliases: [m.name] } : {}), provider: row.id, currency: m.currency as ModelPrice['currency'],
+            effectiveFrom: new Date(Number(row.updated_at)).toISOString().slice(0, 10),
             perMillion: { input: String(m.input_per_million), output: String(m.output_per_million), ...(m.cached_input_per_million !== undefined ? { cachedInput: String(m.cached_input_per_million) } : {}) },
             note: `entered in the console for provider ${row.id}`,
           }));
@@ -74,6 +78,7 @@ export class ConsoleProviders {
     }
     const unused = this.options.router.replaceRuntimeRoutes(routes);
     this.options.onPrices(prices);
+    this.options.onRoutes?.();
     // Calls in flight finish on the old adapter; close it once they have had time to.
     if (unused.length) setTimeout(() => void Promise.all(unused.map((p) => p.close?.())).catch(() => {}), 60_000).unref();
   }
