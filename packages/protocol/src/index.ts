@@ -7,3 +7,4 @@ export * from './widget.ts';
 export * from './audit.ts';
 export * from './experiments.ts';
 export * from './encryption.ts';
+export * from './knowledge.ts';

@@ -14,7 +14,7 @@ import { Gateway, Keys, Moderations, moderationRulesFrom, noteGatewayAttempt, Re
 import { Responses } from './gateway/responses/index.ts';
 import { Batches, BatchRunner, executeThroughGateway, GatewayFiles } from './gateway/batches/index.ts';
 import { buildHttp, defaultWebDist, Guards, webAppDeps } from './http/index.ts';
-import { createKbAnswerProvider, KB_ANSWER_MODEL, KnowledgeBases, seedDocsDir } from './kb/index.ts';
+import { createFaqProvider, createKbAnswerProvider, FAQ_MODEL, faqFirst, Faqs, FaqStore, IngestStore, KB_ANSWER_MODEL, KnowledgeBases, KnowledgeIngestion, ratedRepliesFrom, seedDocsDir } from './kb/index.ts';
 import { costOf, SecretBox, UpstreamHttp, type Router } from './llm/index.ts';
 import { Metrics } from './metrics/index.ts';
 import { Outbound, OutboundPolicy } from './outbound/index.ts';
@@ -125,13 +125,13 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   await atRest.adopt((await store.listApps()).map((app) => app.id));
 
   // Models, money and knowledge.
-  const basePrices = priceTableFrom(file, { localModels: [KB_ANSWER_MODEL] });
+  const basePrices = priceTableFrom(file, { localModels: [KB_ANSWER_MODEL, FAQ_MODEL] });
   // Console providers' prices join the table when they change (ConsoleProviders.load), so this is the current one.
   let prices = basePrices;
   const ledger = new Ledger({ store, prices, log: { warn: (o, m) => log?.warn(o, m), error: (o, m) => log?.error(o, m) } });
   const budgets = new Budgets({ store, ledger, rates: currencyRatesFrom(file) });
   const router = buildRouter(file, config.env, {
-    localProviders: { [KB_ANSWER_MODEL]: createKbAnswerProvider() },
+    localProviders: { [KB_ANSWER_MODEL]: createKbAnswerProvider(), [FAQ_MODEL]: createFaqProvider() },
     onAttempt: (report) => {
       ledger.onAttempt(report);
       noteGatewayAttempt(report);
@@ -182,6 +182,14 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   // Each node keeps its own search index: a change made here is replayed on the others.
   const knowledge = new KnowledgeBases(store, { onChange: (change) => broker.signal({ kind: 'knowledge_changed', ...change }) });
   await knowledge.load();
+  // Uploads of PDF, Word, spreadsheets, HTML and slides wait in the database and are parsed in the background; one node alone takes back what its last run left processing.
+  const ingestion = new KnowledgeIngestion({ store: new IngestStore(store.roomTables()), knowledge, singleNode: !redis, onError: (err, where) => log?.error({ err }, where) });
+  knowledge.useChunkOptions(ingestion.chunkOptions);
+  // FAQs answer a close match as written, through local/faq (a zero-cost ledger row), before any model is called.
+  const faqs = new Faqs({
+    store: new FaqStore(store.roomTables()), knowledge,
+    messages: ratedRepliesFrom({ getMessage: (appId, id) => store.getMessage(appId, id), isAgent: async (appId, userId) => (await users.get(appId, userId)).kind === 'agent' }),
+  });
   // Agent tools call URLs an app gave: only public https addresses, unless warbler.yaml's outbound: allows a host.
   const outboundPolicy = new OutboundPolicy(file?.outbound);
   const outbound = new Outbound(outboundPolicy);
@@ -208,7 +216,12 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     onError: (err, where) => log?.error({ err }, `experiments: ${where}`),
   });
   const runtime = new AgentRuntime({
-    store, messages, streams, directory, publish, models: router, guardrails, experiments,
+    store, messages, streams, directory, publish, guardrails, experiments,
+    models: faqFirst(router, {
+      knowledgeBasesOf: async (appId, agentId): Promise<readonly string[]> => (await agents.get(appId, agentId)).config.knowledge_base_ids,
+      match: (appId, kbIds, question) => faqs.match(appId, kbIds, question),
+      onError: (err) => log?.error({ err }, 'FAQ lookup failed; the model answers'),
+    }),
     knowledge: { search: (appId, kbIds, query, k) => knowledge.search(appId, kbIds, query, k) },
     httpTools: new HttpTools(outbound, (details, message) => log?.warn(details, message)),
     spend: {
@@ -339,7 +352,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   let ready = false;
   const http = await buildHttp(
     {
-      guards: new Guards(auth), apps, users, conversations, messages, files, knowledge, agents, isReady: () => ready,
+      guards: new Guards(auth), apps, users, conversations, messages, files, knowledge, ingestion, faqs, agents, isReady: () => ready,
       degraded: () => (broker.connected ? [] : ['redis']),
       batches: { gateway, files: gatewayFiles, batches },
       gateway: {
@@ -397,6 +410,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       await http.listen({ port: config.port, host: config.host });
       ready = true;
       await batchRunner.start();
+      await ingestion.start();
       atRest.start();
       retention.start(config.retentionIntervalMs);
       const address = http.server.address();
@@ -424,6 +438,8 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         await experiments.close();
         // Lines in flight finish and are recorded (or, past the grace, run again after restart) while the router and ledger still work.
         await batchRunner.stop();
+        // The upload in hand finishes; one cut off is taken again at the next start (its row says processing).
+        await ingestion.stop();
         await retention.stop();
         // Node closes idle keep-alive sockets once, when the server closes; a response still streaming then leaves its socket
         // open for the keep-alive timeout (72 s) after it ends. Sweeping until the close is done frees them as they go idle.

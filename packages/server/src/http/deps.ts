@@ -5,7 +5,7 @@ import type { AuditLog } from '../audit/index.ts';
 import type { ConsoleProviders } from '../settings/index.ts';
 import type { Conversations, Messages } from '../chat/index.ts';
 import type { Files } from '../files/index.ts';
-import type { KnowledgeBases } from '../kb/index.ts';
+import type { Faqs, KnowledgeBases, KnowledgeIngestion } from '../kb/index.ts';
 import type { Apps, Users } from '../tenancy/index.ts';
 import type { Guards } from './auth.ts';
 import type { PrivacyHttpDeps } from './privacy.ts';
@@ -24,6 +24,10 @@ export interface HttpDeps {
   messages: Messages;
   files: Files;
   knowledge: KnowledgeBases;
+  /** Uploads of PDF, Word, spreadsheets, HTML and slides, parsed in the background; per-knowledge-base settings. */
+  ingestion?: KnowledgeIngestion;
+  /** Question/answer pairs answered without a model call. */
+  faqs?: Faqs;
   agents: Agents;
   isReady: () => boolean;
   /** Parts this node works without, for now (e.g. 'redis': other nodes do not hear its events): /healthz says degraded, still 200. */

@@ -15,6 +15,8 @@ import { registerJsonBody } from './json-body.ts';
 import { fileRoutes } from './files.ts';
 import { gatewayKeyRoutes } from './gateway-keys.ts';
 import { knowledgeRoutes } from './knowledge.ts';
+import { knowledgeFaqRoutes } from './knowledge-faqs.ts';
+import { knowledgeUploadRoutes } from './knowledge-uploads.ts';
 import { redactUrl } from './log-url.ts';
 import { metricsRoutes, observeHttp } from './metrics.ts';
 import { privacyRoutes } from './privacy.ts';
@@ -143,6 +145,8 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
   await app.register(fileRoutes(deps));
   await app.register(agentRoutes(deps));
   await app.register(knowledgeRoutes(deps));
+  await app.register(knowledgeUploadRoutes(deps));
+  await app.register(knowledgeFaqRoutes(deps));
   if (usage) await app.register(usageRoutes(deps, usage));
   if (deps.gateway) await app.register(v1Routes(deps.gateway.v1));
   if (deps.gateway) await app.register(gatewayKeyRoutes(deps, deps.gateway.keys));

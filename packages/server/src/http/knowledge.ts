@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { badRequest } from '../errors.ts';
-import { answerFromKnowledge, byteSize, documentTooLarge, knowledgeLabel, knowledgePassages, type DocumentUpload, type Passage } from '../kb/index.ts';
+import { answerFromKnowledge, byteSize, detectFormat, documentTooLarge, isBinaryFormat, knowledgeLabel, knowledgePassages, type DocumentUpload, type Passage } from '../kb/index.ts';
 import type { HttpDeps } from './deps.ts';
 import { multipartProblem } from './multipart-errors.ts';
 
@@ -22,7 +22,8 @@ const DocumentBody = z.object({
  * operator's console (app secret, or master key with X-Warbler-App).
  */
 export const knowledgeRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async (app) => {
-  const maxBytes = deps.knowledge.maxDocumentBytes;
+  // PDFs, Word and spreadsheets may be larger than a text document; each format's own limit is checked after.
+  const maxBytes = Math.max(deps.knowledge.maxDocumentBytes, deps.ingestion?.limits.maxFileBytes ?? 0);
   // Registered here as well as for files: each plugin scope gets its own parser and limits.
   await app.register(multipart, { limits: { fileSize: maxBytes, files: 1, fields: 10, parts: 11, fieldSize: 64 * 1024 } });
 
@@ -50,7 +51,7 @@ export const knowledgeRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async 
     bodyLimit: maxBytes * 3 + 64 * 1024,
     schema: {
       tags: ['knowledge'], params: Kb,
-      summary: `Add a Markdown or text document: JSON {text, title?, source?, format?}, or multipart/form-data with the file in a field named "file" (.md, .markdown or .txt; fields title, source, format optional). At most ${byteSize(maxBytes)}.`,
+      summary: `Add a document: JSON {text, title?, source?, format?} (Markdown or text, added at once: 201), or multipart/form-data with the file in a field named "file". A .md or .txt file is added at once (201); a PDF, Word (.docx), Excel (.xlsx, .xls), CSV, HTML or PowerPoint (.pptx) file is queued (202) and parsed in the background: follow it at /uploads/{id}. At most ${byteSize(maxBytes)}.`,
       // Optional so a multipart request, whose body the multipart parser leaves null, passes validation.
       body: DocumentBody.nullish(),
     },
@@ -58,7 +59,12 @@ export const knowledgeRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async 
     const appId = await deps.guards.app(request);
     const { kbId } = request.params;
     if (request.isMultipart()) {
-      return reply.status(201).send(await deps.knowledge.uploadDocument(appId, kbId, await readUpload(request, maxBytes)));
+      const upload = await readUpload(request, maxBytes);
+      const format = detectFormat(upload.filename, upload.mime);
+      if (deps.ingestion && !upload.format && format && isBinaryFormat(format)) {
+        return reply.status(202).send(await deps.ingestion.enqueue(appId, kbId, upload));
+      }
+      return reply.status(201).send(await deps.knowledge.uploadDocument(appId, kbId, upload));
     }
     if (!request.body) throw badRequest('Send JSON {"text": "..."} or a multipart/form-data upload with the file in a field named "file".');
     return reply.status(201).send(await deps.knowledge.addDocument(appId, kbId, request.body));
@@ -110,7 +116,7 @@ function view({ chunk, score }: Passage, i: number) {
 }
 
 /** The one file of a multipart request and the fields around it, in any order. */
-async function readUpload(request: FastifyRequest, maxBytes: number): Promise<DocumentUpload> {
+export async function readUpload(request: FastifyRequest, maxBytes: number): Promise<DocumentUpload> {
   const fields: Record<string, string> = {};
   let file: { filename: string; mime: string; data: Buffer } | undefined;
   try {

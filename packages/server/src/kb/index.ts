@@ -26,3 +26,7 @@ export {
 export { seedDocsDir } from './seed.ts';
 // The same terms as knowledge search, for agents that search a conversation's own history.
 export { queryTerms, searchTerms } from './terms.ts';
+// Every format a knowledge base takes, parsed off the event loop; the upload queue; FAQs answered without a model.
+export { ACCEPTED_EXTENSIONS, detectFormat, isBinaryFormat, parseFile, ParseFailure, type ParsedDocument, type SourceFormat } from './parse/index.ts';
+export { IngestStore, KnowledgeIngestion, type IngestJob } from './ingest/index.ts';
+export { createFaqProvider, FAQ_MODEL, faqFirst, Faqs, FaqStore, ratedRepliesFrom, type RatedReplies } from './faq/index.ts';

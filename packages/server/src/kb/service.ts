@@ -101,6 +101,8 @@ export class KnowledgeBases {
   /** Per knowledge base: a document's Store write and its index update must not interleave with another change to the same base. */
   private readonly serial = new KeyedSerial();
   private readonly now: () => number;
+  /** Chunk size and overlap of one knowledge base (its settings); the options' chunk when absent. */
+  private chunkOptionsOf: (appId: string, kbId: string) => Promise<ChunkOptions | undefined> = async () => undefined;
 
   constructor(
     private readonly store: KnowledgeStore,
@@ -108,6 +110,11 @@ export class KnowledgeBases {
   ) {
     this.maxDocumentBytes = options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
     this.now = options.now ?? Date.now;
+  }
+
+  /** Per-knowledge-base chunking (kb/ingest settings); set once by the composition root. */
+  useChunkOptions(of: (appId: string, kbId: string) => Promise<ChunkOptions | undefined>): void {
+    this.chunkOptionsOf = of;
   }
 
   /** Rebuilds the index from every stored chunk; run once at start, before serving. */
@@ -211,7 +218,8 @@ export class KnowledgeBases {
       if (existing && existing.kb_id !== kbId) {
         throw new WarblerError('conflict', `Document ${id} belongs to another knowledge base of this app.`);
       }
-      const chunks = await chunkDocumentInSlices({ id, app_id: appId, kb_id: kbId, title, source, text, format }, this.options.chunk);
+      const chunkOptions = (await this.chunkOptionsOf(appId, kbId)) ?? this.options.chunk;
+      const chunks = await chunkDocumentInSlices({ id, app_id: appId, kb_id: kbId, title, source, text, format }, chunkOptions);
       if (!chunks.length) throw badRequest('The document has no text to index: it holds only headings, front matter or blank lines.');
       const now = this.now();
       const row: KbDocumentRow = {
@@ -320,7 +328,7 @@ export class KnowledgeBases {
   private async unchangedChunks(existing: KbDocumentRow, title: string, source: string, text: string): Promise<Chunk[] | undefined> {
     if (existing.text !== text || existing.title !== title || existing.source !== source) return undefined;
     const stored = await this.store.listChunks(existing.app_id, existing.id);
-    const fresh = await chunkDocumentInSlices({ ...existing }, this.options.chunk);
+    const fresh = await chunkDocumentInSlices({ ...existing }, (await this.chunkOptionsOf(existing.app_id, existing.kb_id)) ?? this.options.chunk);
     return stored.length === fresh.length && fresh.every((c, i) => sameChunk(c, stored[i]!)) ? stored : undefined;
   }
 }

@@ -366,6 +366,60 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0013_kb_ingest': {
+    async up(db: Kysely<any>) {
+      // Uploads waiting to be parsed, and why one failed; the file's bytes (base64) stay until it is ready, so a restart or a retry loses nothing.
+      await db.schema
+        .createTable('kb_ingest_jobs')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('kb_id', 'text', (c) => c.notNull())
+        .addColumn('filename', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('title', 'text')
+        .addColumn('format', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('progress', 'integer', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('bytes', 'integer', (c) => c.notNull())
+        .addColumn('data', 'text')
+        .addColumn('lease_until', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('kb_ingest_jobs_pk', ['app_id', 'id'])
+        .addForeignKeyConstraint('kb_ingest_jobs_kb_fk', ['app_id', 'kb_id'], 'knowledge_bases', ['app_id', 'id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+      await db.schema.createIndex('kb_ingest_jobs_by_kb').on('kb_ingest_jobs').columns(['app_id', 'kb_id', 'created_at']).execute();
+      await db.schema.createIndex('kb_ingest_jobs_waiting').on('kb_ingest_jobs').columns(['status', 'created_at']).execute();
+      // Chunk size, overlap, top-k and citation style per knowledge base, as JSON; absent means the defaults.
+      await db.schema
+        .createTable('kb_settings')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('kb_id', 'text', (c) => c.notNull())
+        .addColumn('settings', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('kb_settings_pk', ['app_id', 'kb_id'])
+        .addForeignKeyConstraint('kb_settings_kb_fk', ['app_id', 'kb_id'], 'knowledge_bases', ['app_id', 'id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+      // Question/answer pairs answered as they are, without a model call.
+      await db.schema
+        .createTable('kb_faqs')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('kb_id', 'text', (c) => c.notNull())
+        .addColumn('question', 'text', (c) => c.notNull())
+        .addColumn('answer', 'text', (c) => c.notNull())
+        .addColumn('origin', 'text', (c) => c.notNull())
+        .addColumn('message_id', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('kb_faqs_pk', ['app_id', 'id'])
+        .addForeignKeyConstraint('kb_faqs_kb_fk', ['app_id', 'kb_id'], 'knowledge_bases', ['app_id', 'id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+      await db.schema.createIndex('kb_faqs_by_kb').on('kb_faqs').columns(['app_id', 'kb_id', 'created_at']).execute();
+    },
+  },
   '0010_leases': {
     async up(db: Kysely<any>) {
       // Several nodes on one database: a batch is run by the node holding its lease; a dead node's lease runs out and another takes it.

@@ -1,0 +1,48 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { IngestJob, KnowledgeSettings } from '@warbler/protocol';
+import { z } from 'zod';
+import type { HttpDeps } from './deps.ts';
+
+const Kb = z.object({ kbId: z.string().min(1).max(200) });
+const Upload = Kb.extend({ uploadId: z.string().min(1).max(200) });
+
+/**
+ * Uploads on their way into a knowledge base (status, progress, why one
+ * failed, retry) and the knowledge base's settings. Registered only when the
+ * ingestion pipeline runs.
+ */
+export const knowledgeUploadRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async (app) => {
+  const ingestion = deps.ingestion;
+  if (!ingestion) return;
+
+  app.get('/api/knowledge-bases/:kbId/uploads', {
+    schema: { tags: ['knowledge'], summary: 'Uploads of this knowledge base, newest first: queued, processing, ready or failed (with the reason)', params: Kb, response: { 200: z.object({ uploads: z.array(IngestJob) }) } },
+  }, async (request) => ({ uploads: await ingestion.list(await deps.guards.app(request), request.params.kbId) }));
+
+  app.get('/api/knowledge-bases/:kbId/uploads/:uploadId', {
+    schema: { tags: ['knowledge'], summary: 'One upload; once ready, the document with the same id holds its text', params: Upload, response: { 200: IngestJob } },
+  }, async (request) => ingestion.get(await deps.guards.app(request), request.params.kbId, request.params.uploadId));
+
+  app.post('/api/knowledge-bases/:kbId/uploads/:uploadId/retry', {
+    schema: { tags: ['knowledge'], summary: 'Queue a failed upload again', params: Upload, response: { 200: IngestJob } },
+  }, async (request) => ingestion.retry(await deps.guards.app(request), request.params.kbId, request.params.uploadId));
+
+  app.delete('/api/knowledge-bases/:kbId/uploads/:uploadId', {
+    schema: { tags: ['knowledge'], summary: 'Forget an upload that is not being processed (a ready document stays)', params: Upload },
+  }, async (request, reply) => {
+    await ingestion.remove(await deps.guards.app(request), request.params.kbId, request.params.uploadId);
+    return reply.status(204).send();
+  });
+
+  app.get('/api/knowledge-bases/:kbId/settings', {
+    schema: { tags: ['knowledge'], summary: 'Chunk size, overlap, top-k and citation style of this knowledge base', params: Kb, response: { 200: KnowledgeSettings } },
+  }, async (request) => ingestion.settings(await deps.guards.app(request), request.params.kbId));
+
+  app.put('/api/knowledge-bases/:kbId/settings', {
+    schema: {
+      tags: ['knowledge'], params: Kb, body: KnowledgeSettings,
+      summary: 'Change the settings; a new chunk size or overlap re-indexes every document (the answer says how many)',
+      response: { 200: z.object({ settings: KnowledgeSettings, reindexed: z.number().int() }) },
+    },
+  }, async (request) => ingestion.putSettings(await deps.guards.app(request), request.params.kbId, request.body));
+};

@@ -1,0 +1,233 @@
+import { randomBytes } from 'node:crypto';
+import { basename } from 'node:path';
+import type { KnowledgeSettings } from '@warbler/protocol';
+import { badRequest, notFound, WarblerError } from '../../errors.ts';
+import { defaultParseLimits, detectFormat, isBinaryFormat, parseBounded, ParseFailure, type ParseBudget, type ParseLimits } from '../parse/index.ts';
+import type { KnowledgeBases } from '../service.ts';
+import type { IngestJob, IngestStore } from './ingest-store.ts';
+import { changesChunks, chunkOptionsOf, readSettings } from './settings.ts';
+
+export interface IngestionOptions {
+  store: IngestStore;
+  knowledge: KnowledgeBases;
+  limits?: Partial<ParseLimits>;
+  budget?: ParseBudget;
+  /** How long a node holds a job it processes before another may take it; 5 min by default. */
+  leaseMs?: number;
+  /** How often the queue is looked at when nothing woke it; 2 s by default. */
+  pollMs?: number;
+  /** One node alone on its database: jobs its last run left processing are taken back at start, without waiting out their lease. */
+  singleNode?: boolean;
+  /** Attempts before a job that failed for no reason of its file is marked failed; 3 by default. */
+  maxAttempts?: number;
+  now?: () => number;
+  onError?: (err: unknown, where: string) => void;
+}
+
+export interface IngestUpload {
+  filename: string;
+  mime: string;
+  data: Uint8Array;
+  title?: string;
+  source?: string;
+}
+
+/**
+ * The ingestion pipeline: an upload of a PDF, Word, spreadsheet, slide or web
+ * file is a row in the database (status queued, the file kept with it), parsed
+ * in the background in a bounded worker, then added as a Markdown document
+ * under the same id. A restart loses nothing: queued rows wait, and rows left
+ * processing are taken again.
+ */
+export class KnowledgeIngestion {
+  readonly limits: ParseLimits;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+  private wake = false;
+
+  constructor(private readonly options: IngestionOptions) {
+    this.limits = { ...defaultParseLimits, ...options.limits };
+    this.now = options.now ?? Date.now;
+  }
+
+  // ---- uploads ----
+
+  /** Queues an upload of a format parsed in the background; Markdown and text go straight to the knowledge base instead. */
+  async enqueue(appId: string, kbId: string, upload: IngestUpload): Promise<IngestJob> {
+    const format = detectFormat(upload.filename, upload.mime);
+    if (!format || !isBinaryFormat(format)) {
+      throw new WarblerError('unsupported_media_type', `${upload.filename || 'This file'} is not a format a knowledge base takes. Upload PDF, Word (.docx), Excel (.xlsx, .xls), CSV, HTML, PowerPoint (.pptx), Markdown or text.`);
+    }
+    if (upload.data.byteLength === 0) throw badRequest('The file is empty.');
+    if (upload.data.byteLength > this.limits.maxFileBytes) {
+      throw new WarblerError('payload_too_large', `Files are at most ${Math.round(this.limits.maxFileBytes / 1024 / 1024)} MiB; split larger ones.`);
+    }
+    await this.options.knowledge.get(appId, kbId);
+    const now = this.now();
+    const filename = cleanName(upload.filename) || `upload.${format}`;
+    const row = {
+      app_id: appId, id: `doc_${randomBytes(16).toString('base64url')}`, kb_id: kbId, filename,
+      source: (upload.source?.trim() || filename).slice(0, 1000), title: upload.title?.trim().slice(0, 300) || null,
+      format, status: 'queued' as const, reason: null, progress: 0, attempts: 0, bytes: upload.data.byteLength,
+      data: Buffer.from(upload.data).toString('base64'), lease_until: null, created_at: now, updated_at: now,
+    };
+    await this.options.store.insert(row);
+    this.kick();
+    const { data: _data, lease_until: _lease, ...job } = row;
+    return job;
+  }
+
+  async list(appId: string, kbId: string): Promise<IngestJob[]> {
+    await this.options.knowledge.get(appId, kbId);
+    return this.options.store.list(appId, kbId);
+  }
+
+  async get(appId: string, kbId: string, id: string): Promise<IngestJob> {
+    const job = await this.options.store.get(appId, id);
+    if (!job || job.kb_id !== kbId) throw notFound('The upload');
+    return job;
+  }
+
+  /** Puts a failed upload back in the queue (after the operator fixed what its reason said, e.g. raised a limit). */
+  async retry(appId: string, kbId: string, id: string): Promise<IngestJob> {
+    const job = await this.get(appId, kbId, id);
+    if (job.status !== 'failed') throw new WarblerError('conflict', `This upload is ${job.status}; only a failed upload can be retried.`);
+    if (!(await this.options.store.requeue(appId, id, this.now()))) throw new WarblerError('conflict', 'This upload cannot be retried: its file is no longer kept. Upload it again.');
+    this.kick();
+    return this.get(appId, kbId, id);
+  }
+
+  /** Forgets an upload that is not being processed (its document, if ready, stays). */
+  async remove(appId: string, kbId: string, id: string): Promise<void> {
+    const job = await this.get(appId, kbId, id);
+    if (job.status === 'processing') throw new WarblerError('conflict', 'This upload is being processed; wait until it is ready or failed.');
+    await this.options.store.delete(appId, id);
+  }
+
+  // ---- settings ----
+
+  async settings(appId: string, kbId: string): Promise<KnowledgeSettings> {
+    await this.options.knowledge.get(appId, kbId);
+    return readSettings(await this.options.store.getSettings(appId, kbId));
+  }
+
+  /** Saves the settings; when chunk size or overlap changed, every document is chunked and indexed again. */
+  async putSettings(appId: string, kbId: string, next: KnowledgeSettings): Promise<{ settings: KnowledgeSettings; reindexed: number }> {
+    const before = await this.settings(appId, kbId);
+    await this.options.store.putSettings(appId, kbId, JSON.stringify(next), this.now());
+    let reindexed = 0;
+    if (changesChunks(before, next)) {
+      for (const doc of await this.options.knowledge.listDocuments(appId, kbId)) {
+        const full = await this.options.knowledge.getDocument(appId, kbId, doc.id).catch(() => undefined);
+        if (!full) continue;
+        await this.options.knowledge.addDocument(appId, kbId, { id: full.id, title: full.title, source: full.source, text: full.text, format: full.format });
+        reindexed++;
+      }
+    }
+    return { settings: next, reindexed };
+  }
+
+  /** For KnowledgeBases.useChunkOptions: the chunking a knowledge base's settings ask for. */
+  readonly chunkOptions = async (appId: string, kbId: string) => {
+    const stored = await this.options.store.getSettings(appId, kbId);
+    return stored ? chunkOptionsOf(readSettings(stored)) : undefined;
+  };
+
+  // ---- the worker loop ----
+
+  async start(): Promise<void> {
+    if (this.options.singleNode) await this.options.store.releaseProcessing(this.now());
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Stops taking jobs and waits for the one in hand; a job cut off here is taken again at the next start. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Looks at the queue now (an upload just arrived). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.wake = true;
+      return;
+    }
+    this.schedule(0);
+  }
+
+  /** Processes what is waiting until the queue is empty; resolves when it is. For tests and tools. */
+  async drain(): Promise<void> {
+    while (this.running) await this.running;
+    await this.runOnce(true);
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.running = this.runOnce().finally(() => {
+        this.running = undefined;
+        if (this.stopped) return;
+        const again = this.wake;
+        this.wake = false;
+        this.schedule(again ? 0 : this.options.pollMs ?? 2_000);
+      });
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async runOnce(force = false): Promise<void> {
+    try {
+      for (;;) {
+        const waiting = await this.options.store.waiting(this.now(), 10);
+        if (!waiting.length) return;
+        for (const { app_id, id } of waiting) {
+          if (this.stopped && !force) return;
+          await this.process(app_id, id);
+        }
+      }
+    } catch (err) {
+      this.options.onError?.(err, 'knowledge ingestion');
+    }
+  }
+
+  private async process(appId: string, id: string): Promise<void> {
+    const { store, knowledge } = this.options;
+    const job = await store.claim(appId, id, this.now(), this.options.leaseMs ?? 5 * 60_000);
+    if (!job) return;
+    const step = (progress: number) => store.update(appId, id, { progress, updated_at: this.now() });
+    try {
+      if (!job.data) throw new ParseFailure('The uploaded file is no longer kept. Upload it again.');
+      await step(10);
+      const parsed = await parseBounded(Buffer.from(job.data, 'base64'), job.format, this.limits, this.options.budget);
+      await step(60);
+      const title = job.title ?? parsed.title ?? basename(job.filename).replace(/\.[^.]+$/, '');
+      await knowledge.addDocument(appId, job.kb_id, { id: job.id, title, source: job.source, text: parsed.markdown, format: 'markdown' });
+      // Ready: the document holds the text now; the file is not kept.
+      await store.update(appId, id, { status: 'ready', progress: 100, reason: null, data: null, lease_until: null, title, updated_at: this.now() });
+    } catch (err) {
+      await this.failed(job.app_id, job.id, job.attempts + 1, err);
+    }
+  }
+
+  private async failed(appId: string, id: string, attempts: number, err: unknown): Promise<void> {
+    const { store } = this.options;
+    // The file's own fault (or a refusal of the knowledge base) will not change on a retry: failed at once, with the reason.
+    const final = err instanceof ParseFailure || err instanceof WarblerError || attempts >= (this.options.maxAttempts ?? 3);
+    if (!(err instanceof ParseFailure) && !(err instanceof WarblerError)) this.options.onError?.(err, `knowledge ingestion of ${id}`);
+    const reason = err instanceof ParseFailure || err instanceof WarblerError
+      ? err.message
+      : `Processing failed ${attempts} times (${err instanceof Error ? err.message.slice(0, 200) : 'unknown error'}). Retry later; if it persists, check the server log.`;
+    await store.update(appId, id, final
+      ? { status: 'failed', reason, attempts, lease_until: null, updated_at: this.now() }
+      : { status: 'queued', attempts, progress: 0, lease_until: null, updated_at: this.now() }).catch((e: unknown) => this.options.onError?.(e, 'knowledge ingestion'));
+  }
+}
+
+function cleanName(name: string): string {
+  return basename(name.replaceAll('\\', '/')).replace(/[\u0000-\u001f]/g, '_').trim().slice(0, 300);
+}
