@@ -12,7 +12,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function upload(server: { url: string; appSecret: string }, kbId: string, name: string, data: Uint8Array, mime = 'application/octet-stream') {
   const form = new FormData();
-  form.append('file', new Blob([data], { type: mime }), name);
+  form.append('file', new Blob([new Uint8Array(data)], { type: mime }), name);
   const res = await fetch(`${server.url}/api/knowledge-bases/${kbId}/documents`, { method: 'POST', headers: { authorization: `Bearer ${server.appSecret}` }, body: form });
   return { status: res.status, body: await res.json() as any };
 }
@@ -143,7 +143,7 @@ describe.each(storeKinds())('a restart in the middle of ingesting loses nothing,
       const ids: string[] = [];
       for (const [name, data] of [['a.pdf', makePdf([['Alpha pages survive restarts.']])], ['b.pptx', makePptx([{ title: '重启', bullets: ['重启之后文档不会丢失'] }])]] as const) {
         const form = new FormData();
-        form.append('file', new Blob([data]), name);
+        form.append('file', new Blob([new Uint8Array(data)]), name);
         const req = new Request('http://x/', { method: 'POST', body: form });
         const res = await first.http.inject({ method: 'POST', url: `/api/knowledge-bases/${kb.id}/documents`, headers: { authorization: `Bearer ${secret}`, 'content-type': req.headers.get('content-type')! }, payload: Buffer.from(await req.arrayBuffer()) });
         expect(res.statusCode, res.body).toBe(202);
