@@ -312,9 +312,10 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     db: store.roomTables(), masterKey: master.key, env: config.env, outbound, defaultAgentId: DEMO_AGENT_ID,
     take: async (key, perMinute) => limits.take(key, perMinute, null, 0),
     users,
-    open: async (appId, userId, agentId) => {
-      const { conversation } = await conversations.create({ appId }, { kind: 'direct', member_ids: [userId, agentId] });
-      return { conversationId: conversation.id, supportStatus: null };
+    // A visitor's conversation is a support conversation: the AI answers, a person takes over when it should.
+    open: async (appId, userId, agentId, locale) => {
+      const { conversation } = await support.openFor(appId, userId, { agentId, locale });
+      return { conversationId: conversation.conversation_id, supportStatus: conversation.status };
     },
     appOf: (request) => widgetGuards.app(request),
     warn: (message) => log?.warn(message),

@@ -104,6 +104,9 @@ describe.each(storeKinds())('the website widget on %s', (kind) => {
     expect(first.body.user_id).toMatch(/^wv_/);
     expect(first.body.visitor_key).toMatch(/^wvk\.wv_/);
     expect(first.body.agent).toEqual({ id: 'warbler-assistant', name: 'Warbler Assistant' });
+    // A support conversation, answered by the AI until a person takes it.
+    expect(first.body.support_status).toBe('bot');
+    expect((await asVisitor(first.body.token, `/api/conversations/${first.body.conversation_id}`)).body.kind).toBe('support');
     expect(first.body.expires_at - Date.now()).toBeLessThanOrEqual(30 * 60_000 + 5_000);
     const members = await asVisitor(first.body.token, `/api/conversations/${first.body.conversation_id}/members`);
     expect(members.status).toBe(200);
