@@ -76,7 +76,8 @@ describe('offline', () => {
     expect([...mia.errors, ...liam.errors]).toEqual([]);
     await mia.context.close();
     await liam.context.close();
-  });
+    // Two server restarts (each a new process) take most of it; on a loaded 2-core machine that can pass 90 s.
+  }, 180_000);
 
   it('says "offline" the moment the browser knows, keeps a file picked offline and sends it when the network is back', async () => {
     const nia = await signedIn(browser, warbler.url, 'Nia');
@@ -104,5 +105,37 @@ describe('offline', () => {
     expect([...nia.errors, ...oto.errors]).toEqual([]);
     await nia.context.close();
     await oto.context.close();
+  });
+  it('reloads without network into the app and the chats it last showed, and catches up when the network is back', async () => {
+    const pia = await signedIn(browser, warbler.url, 'Pia');
+    const quin = await signedIn(browser, warbler.url, 'Quin');
+    await openDirect(pia.page, 'Quin');
+    await send(pia.page, 'cached before the reload');
+    await textOf(messages(pia.page).last(), 'cached before the reload');
+    // The service worker holds the app shell once it controls the page.
+    await expect.poll(() => pia.page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state), { timeout: 15_000 }).toBe('activated');
+    await pia.page.reload();
+    await expect.poll(() => pia.page.evaluate(() => navigator.serviceWorker.controller !== null), { timeout: 15_000 }).toBe(true);
+    await textOf(messages(pia.page).last(), 'cached before the reload');
+    // Let the cache be written (a second after the last change).
+    await pia.page.waitForTimeout(1_500);
+
+    await pia.context.setOffline(true);
+    await pia.page.reload();
+    await textOf(pia.page.getByTestId('reconnecting'), 'You are offline', 10_000);
+    await textOf(pia.page.locator('.conversation-item', { hasText: 'Quin' }), 'cached before the reload');
+    await textOf(messages(pia.page).last(), 'cached before the reload');
+    expect(await pia.page.locator('.banner.error').count()).toBe(0);
+    await screenshot(pia.page, 'offline-reload');
+
+    // Meanwhile Quin answers; back online, it arrives without another reload.
+    await quin.page.locator('.conversation-item', { hasText: 'Pia' }).click();
+    await send(quin.page, 'written while Pia was offline');
+    await pia.context.setOffline(false);
+    await pia.page.getByTestId('reconnecting').waitFor({ state: 'detached', timeout: 20_000 });
+    await textOf(messages(pia.page).last(), 'written while Pia was offline', 20_000);
+    expect([...pia.errors, ...quin.errors]).toEqual([]);
+    await pia.context.close();
+    await quin.context.close();
   });
 });

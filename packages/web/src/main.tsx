@@ -25,3 +25,11 @@ createRoot(document.getElementById('root')!).render(
     <App />
   </StrictMode>,
 );
+
+// The app shell works offline once a service worker holds it (public/sw.js); browsers allow one on
+// https and on localhost only, and a failure to register changes nothing else.
+if ('serviceWorker' in navigator && window.isSecureContext) {
+  window.addEventListener('load', () => {
+    navigator.serviceWorker.register('/sw.js').catch(() => undefined);
+  });
+}

@@ -3,6 +3,7 @@ import { errorText } from '../api.ts';
 import { devSignIn, devSignInEnabled, loadSession, saveSession, tokenSignIn, type ChatSession } from '../session.ts';
 import { LanguageSwitch, useI18n } from '../ui/i18n.tsx';
 import { ChatShell } from './ChatShell.tsx';
+import { clearChatCache } from './offline-cache.ts';
 
 export function ChatApp() {
   const [session, setSession] = useState<ChatSession | undefined>(() => loadSession(localStorage));
@@ -11,6 +12,7 @@ export function ChatApp() {
     setSession(s);
   };
   const signOut = () => {
+    if (session) clearChatCache(localStorage, session.userId);
     saveSession(localStorage, undefined);
     setSession(undefined);
   };

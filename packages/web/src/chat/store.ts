@@ -14,6 +14,7 @@ import { api, errorText } from '../api.ts';
 import { devSignIn, saveSession, type ChatSession } from '../session.ts';
 import { FileLinks } from './file-links.ts';
 import { applyDelta, mergeMessages } from './logic.ts';
+import { loadChatCache, saveChatCache } from './offline-cache.ts';
 
 export interface Person {
   id: string;
@@ -105,6 +106,37 @@ export class ChatStore {
       }
       : session.token;
     this.client = new WarblerClient({ url: location.origin, token, storage: webStorage(localStorage) });
+    this.restoreCache();
+  }
+
+  // ---- offline cache ----
+
+  private saveTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** What this browser showed last time, so a reload without network is not an empty screen; refreshed from the server once connected. */
+  private restoreCache(): void {
+    const cached = typeof localStorage === 'undefined' ? undefined : loadChatCache(localStorage, this.me);
+    if (!cached) return;
+    for (const c of cached.conversations) this.conversations.set(c.id, c);
+    // Not 'loaded': opening one still fetches its newest page (and the SDK syncs what was missed).
+    for (const [id, messages] of cached.threads) this.threads.set(id, { messages, loaded: false, hasOlder: true, loadingOlder: false });
+    for (const [id, list] of cached.members) this.members.set(id, list);
+    for (const p of cached.people) this.people.set(p.id, p);
+    this.listLoaded = cached.conversations.length > 0;
+  }
+
+  /** Written a second after the last change, not on every streamed piece of a reply. */
+  private scheduleSave(): void {
+    if (this.saveTimer || typeof localStorage === 'undefined') return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      saveChatCache(localStorage, this.me, {
+        conversations: [...this.conversations.values()],
+        threads: [...this.threads.entries()].map(([id, t]) => [id, t.messages]),
+        members: [...this.members.entries()],
+        people: [...this.people.values()],
+      });
+    }, 1_000);
   }
 
   // ---- subscription (useSyncExternalStore) ----
@@ -117,6 +149,7 @@ export class ChatStore {
   snapshot = (): number => this.version;
 
   private changed(): void {
+    this.scheduleSave();
     this.version++;
     for (const l of this.listeners) l();
   }
@@ -177,6 +210,8 @@ export class ChatStore {
   stop(): void {
     for (const off of this.off.splice(0)) off();
     clearInterval(this.typingTimer);
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
     this.fileLinks.stop();
     this.client.close();
   }
@@ -231,6 +266,8 @@ export class ChatStore {
       await Promise.all([this.loadThread(id), this.loadMembers(id)]);
       this.markRead(id);
     } catch (error) {
+      // Offline, the cached messages are what there is: the banner already says why nothing newer shows.
+      if (this.offline || this.status.status !== 'open') return;
       // A stale link (?c=…) to a conversation that is gone, or one we were removed from.
       this.lastError = errorText(error);
       this.changed();
