@@ -119,7 +119,7 @@ export class ChatStore {
     if (!cached) return;
     for (const c of cached.conversations) this.conversations.set(c.id, c);
     // Not 'loaded': opening one still fetches its newest page (and the SDK syncs what was missed).
-    for (const [id, messages] of cached.threads) this.threads.set(id, { messages, loaded: false, hasOlder: true, loadingOlder: false });
+    for (const [id, messages] of cached.threads) this.threads.set(id, { messages, loaded: false, hasOlder: (messages[0]?.seq ?? 1) > 1, loadingOlder: false });
     for (const [id, list] of cached.members) this.members.set(id, list);
     for (const p of cached.people) this.people.set(p.id, p);
     this.listLoaded = cached.conversations.length > 0;
