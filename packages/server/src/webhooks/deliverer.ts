@@ -135,7 +135,8 @@ export class WebhookDeliverer {
   }
 
   private async attempt(row: DeliveryRow): Promise<void> {
-    const endpoint = await this.store.getEndpoint(row.app_id, row.endpoint_id);
+    // The app's endpoints as the outbox last read them (changes on this node apply at once, elsewhere within seconds).
+    const endpoint = await this.endpoints.cached(row.app_id, row.endpoint_id);
     // Deleted meanwhile (its rows go with it) or disabled: the row waits, unclaimed, for the endpoint to be enabled again.
     if (!endpoint || (endpoint.enabled !== 1 && row.event_type !== 'webhook.test')) return this.store.release(row.id, this.owner);
     const started = this.now();

@@ -98,6 +98,7 @@ export class WebhookEndpoints {
       secret: this.box.seal(secret, sealContext(appId, id)), secret_prefix: secretPrefix(secret),
       previous_secret: old.secret, previous_secret_until: now + PREVIOUS_SECRET_GRACE_MS, updated_at: now,
     });
+    this.cache.delete(appId);
     if (!row) throw notFound('The webhook endpoint');
     return { endpoint: endpointView(row), secret };
   }
@@ -112,6 +113,16 @@ export class WebhookEndpoints {
 
   /** The app's enabled endpoints that want this event type (read at most every few seconds per app). */
   async subscribers(appId: string, type: WebhookEventType): Promise<EndpointRow[]> {
+    const rows = await this.appEndpoints(appId);
+    return rows.filter((r) => r.enabled === 1 && wants(r, type));
+  }
+
+  /** One endpoint as the cache has it; read from the store when the cache does not know it yet. */
+  async cached(appId: string, id: string): Promise<EndpointRow | undefined> {
+    return (await this.appEndpoints(appId)).find((r) => r.id === id) ?? this.store.getEndpoint(appId, id);
+  }
+
+  private async appEndpoints(appId: string): Promise<EndpointRow[]> {
     const now = this.now();
     let cached = this.cache.get(appId);
     if (!cached || now - cached.at > CACHE_MS) {
@@ -121,8 +132,7 @@ export class WebhookEndpoints {
       // Apps come and go; keep the map from growing without bound on a long-running node.
       if (this.cache.size > 10_000) this.cache.delete(this.cache.keys().next().value as string);
     }
-    const rows = await cached.rows;
-    return rows.filter((r) => r.enabled === 1 && wants(r, type));
+    return cached.rows;
   }
 
   async row(appId: string, id: string): Promise<EndpointRow> {

@@ -152,27 +152,30 @@ export class WebhookStore {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  /** Records an attempt and moves the row on, if `owner` still holds it; false when the claim was lost (nothing written). */
+  /**
+   * Moves the row on and records the attempt, if `owner` still holds it; false
+   * when the claim was lost (nothing written). Two statements, not a
+   * transaction: a crash between them loses one line of the log, never a
+   * delivery, and the send path shares the database with this.
+   */
   async finishAttempt(id: string, owner: string, attempt: AttemptRow, outcome: AttemptOutcome): Promise<boolean> {
-    return this.db.transaction().execute(async (tx) => {
-      const r = await tx
-        .updateTable('webhook_deliveries')
-        .set({
-          status: outcome.status,
-          attempts: attempt.attempt,
-          next_attempt_at: outcome.status === 'pending' ? outcome.next_attempt_at : null,
-          delivered_at: outcome.status === 'delivered' ? outcome.at : null,
-          claimed_by: null,
-          claimed_until: null,
-        })
-        .where('id', '=', id)
-        .where('claimed_by', '=', owner)
-        .where('status', '=', 'pending')
-        .executeTakeFirst();
-      if (Number(r.numUpdatedRows) !== 1) return false;
-      await tx.insertInto('webhook_attempts').values(attempt).execute();
-      return true;
-    });
+    const r = await this.db
+      .updateTable('webhook_deliveries')
+      .set({
+        status: outcome.status,
+        attempts: attempt.attempt,
+        next_attempt_at: outcome.status === 'pending' ? outcome.next_attempt_at : null,
+        delivered_at: outcome.status === 'delivered' ? outcome.at : null,
+        claimed_by: null,
+        claimed_until: null,
+      })
+      .where('id', '=', id)
+      .where('claimed_by', '=', owner)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) return false;
+    await this.db.insertInto('webhook_attempts').values(attempt).execute();
+    return true;
   }
 
   /** Gives a claimed row back untouched (the node is stopping mid-attempt): another node or the next start tries it. */
