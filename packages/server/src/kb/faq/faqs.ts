@@ -111,7 +111,7 @@ export class Faqs {
     if (!reply.rated_up) throw badRequest('Only a reply someone rated thumbs-up can become an FAQ.');
     const question = reply.reply_to ? (await messages.get(appId, reply.reply_to))?.text.trim() : undefined;
     if (!question) throw badRequest('The question this reply answered is gone (recalled or deleted); add the FAQ by hand.');
-    const answer = reply.text.replace(/\[(\d{1,2})\](?!\()/g, '').replace(/[ \t]+\n/g, '\n').trim();
+    const answer = reply.text.replace(/[ \t]?\[(\d{1,2})\](?!\()/g, '').replace(/[ \t]+\n/g, '\n').trim();
     return this.add(appId, kbId, { question: question.slice(0, 1000), answer: answer.slice(0, 20_000) }, 'rated_reply', messageId);
   }
 
