@@ -22,6 +22,7 @@ const en = {
   error: 'Something went wrong; try again.',
   handoffAsked: 'We asked a person to join. They will answer here.',
   you: 'You',
+  person: 'Support agent',
   rate: 'How did we do?',
   thanks: 'Thanks for your rating!',
 } as const;
@@ -49,6 +50,7 @@ const zh: Words = {
   error: '出错了，请重试。',
   handoffAsked: '已为您呼叫人工客服，请在此稍候。',
   you: '我',
+  person: '人工客服',
   rate: '请为本次服务评分',
   thanks: '感谢您的评价！',
 };

@@ -135,7 +135,12 @@ class Widget {
     // A person answering is the surest sign one holds the conversation.
     if (message.type !== 'system' && message.sender_id !== this.session.user_id && message.sender_id !== this.session.agent.id) this.setStatus('human');
     const support = (message.content as { support?: { status?: SupportStatus } }).support;
-    if (message.type === 'system' && support?.status) this.setStatus(support.status);
+    // The support room's own notice says it better than ours: ours steps aside.
+    if (message.type === 'system' && support?.status) {
+      this.setStatus(support.status);
+      this.notice = '';
+      this.view.setHint('');
+    }
   }
 
   private async askForPerson(client: WarblerClient, s: Session): Promise<void> {

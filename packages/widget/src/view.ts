@@ -178,7 +178,7 @@ export class WidgetView {
     const previous = this.items.get(message.id);
     if (previous?.dataset.deltas) item.dataset.deltas = previous.dataset.deltas;
     const content = message.content as Record<string, unknown>;
-    if (kind === 'person') item.append(el('span', { class: 'sender' }, this.words.stateHuman));
+    if (kind === 'person') item.append(el('span', { class: 'sender' }, this.words.person));
     if (message.type === 'image' && typeof content.file_id === 'string') {
       const img = el('img', { alt: typeof content.name === 'string' ? content.name : '', 'data-testid': 'widget-image' });
       this.imageUrl(content.file_id).then((url) => img.setAttribute('src', url), () => img.setAttribute('alt', this.words.error));
