@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { api, errorText } from '../api.ts';
 import { LanguageSwitch, useI18n } from '../ui/i18n.tsx';
 import { AgentsPage } from './AgentsPage.tsx';
+import { ExperimentsPage } from './ExperimentsPage.tsx';
 import { AuditPage } from './AuditPage.tsx';
 import { ConsoleApi, loadConsoleSession, saveConsoleSession } from './client.ts';
 import { KeysPage } from './KeysPage.tsx';
@@ -11,7 +12,7 @@ import { ProvidersPage } from './ProvidersPage.tsx';
 import { UsagePage } from './UsagePage.tsx';
 import { WebhooksPage } from './WebhooksPage.tsx';
 
-const PAGES = ['models', 'agents', 'knowledge', 'usage', 'keys', 'webhooks', 'providers', 'audit'] as const;
+const PAGES = ['models', 'agents', 'knowledge', 'usage', 'keys', 'webhooks', 'providers', 'audit', 'experiments'] as const;
 type Page = (typeof PAGES)[number];
 
 function pageFromPath(): Page {
@@ -81,6 +82,7 @@ function Console({ session, onChange }: { session: { masterKey: string; appId: s
           {page === 'knowledge' && <KnowledgePage client={client} />}
           {page === 'usage' && <UsagePage client={client} />}
           {page === 'keys' && <KeysPage client={client} />}
+          {page === 'experiments' && <ExperimentsPage client={client} />}
           {page === 'providers' && <ProvidersPage client={client} />}
           {page === 'audit' && <AuditPage client={client} />}
           {page === 'webhooks' && <WebhooksPage client={client} />}
