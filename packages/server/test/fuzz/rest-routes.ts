@@ -108,6 +108,7 @@ export function restRoutes(w: World): Route[] {
     ...webhookRoutes(w),
     ...experimentRoutes(w),
     ...widgetRoutes(w),
+    ...auditPrivacyRoutes(w),
     { method: 'GET', path: '/api/dev/sign-in' },
     { method: 'POST', path: '/api/dev/sign-in', body: fc.record({ name: text }) },
     { method: 'GET', path: '/api/people', query: { q: text, kind: fc.constantFrom('human', 'agent'), limit: numberText } },
@@ -153,6 +154,37 @@ function webhookRoutes({ a, b }: World): Route[] {
     { method: 'POST', path: '/api/webhooks/endpoints/:endpointId/test', params: { endpointId: endpoints } },
     { method: 'GET', path: '/api/webhooks/endpoints/:endpointId/deliveries', params: { endpointId: endpoints }, query: { limit: numberText, before: numberText } },
     { method: 'POST', path: '/api/webhooks/deliveries/:deliveryId/redeliver', params: { deliveryId: [a.webhookDeliveryId, b.webhookDeliveryId, 'whd_missing'] } },
+  ];
+}
+
+// Issue 16: the audit log, console providers, a user's data and retention. Erasure only ever hits users the world can lose.
+function auditPrivacyRoutes({ a, b, disposable }: World): Route[] {
+  const word = fc.constantFrom('agent.update', 'provider', 'user_data', 'a'.repeat(101), "' OR 1=1--");
+  const model = fc.record({ name: fc.constantFrom('fz-model', 'local/kb-answer', 'x y'), upstream: text, input_per_million: fc.constantFrom(0, 1.5, -1, 1e9), output_per_million: fc.constantFrom(0, 2), currency: fc.constantFrom('USD', 'CNY', 'usd') }, { requiredKeys: ['name'] });
+  const provider = {
+    kind: fc.constantFrom('openai-compatible', 'openai', 'deepseek', 'ollama', 'azure'),
+    base_url: fc.constantFrom('https://llm.example.com/v1', 'http://169.254.169.254/latest', 'https://localhost/v1', 'http://10.0.0.1/v1', 'file:///etc/passwd'),
+    api_key: text, models: fc.array(model, { minLength: 1, maxLength: 3 }),
+  };
+  const providers = ['fz-missing', 'Bad Id', 'deepseek'];
+  return [
+    { method: 'GET', path: '/api/audit', query: { action: word, resource: word, actor_kind: fc.constantFrom('master_key', 'user', 'robot'), since: numberText, until: numberText, before_seq: numberText, limit: numberText } },
+    { method: 'GET', path: '/api/audit/export' },
+    { method: 'GET', path: '/api/audit/verify' },
+    { method: 'GET', path: '/admin/audit', query: { limit: numberText, before_seq: numberText } },
+    { method: 'GET', path: '/admin/audit/verify' },
+    { method: 'GET', path: '/api/providers' },
+    { method: 'POST', path: '/api/providers', body: fc.record({ id: fc.oneof(fresh, fc.constantFrom('deepseek', 'Bad Id')), ...provider }, { requiredKeys: ['id', 'kind', 'models'] }) },
+    { method: 'GET', path: '/api/providers/:providerId', params: { providerId: providers } },
+    { method: 'PATCH', path: '/api/providers/:providerId', params: { providerId: providers }, body: fc.record(provider, { requiredKeys: [] }) },
+    { method: 'DELETE', path: '/api/providers/:providerId', params: { providerId: providers } },
+    { method: 'POST', path: '/api/providers/:providerId/test', params: { providerId: providers }, body: fc.record({ model: text }, { requiredKeys: [] }) },
+    { method: 'POST', path: '/api/privacy/users/:userId/export', params: { userId: [a.alice.id, b.victim.id, 'missing-user'] } },
+    { method: 'POST', path: '/api/privacy/users/:userId/erase', params: { userId: [disposable.userId, b.victim.id, a.agentId, 'missing-user'] } },
+    { method: 'GET', path: '/api/retention' },
+    { method: 'PUT', path: '/api/retention', body: fc.record({ policies: fc.array(fc.record({ kind: fc.constantFrom('direct', 'group', 'support', 'all', 'chat'), days: fc.constantFrom(1, 30, 180, 0, 40_000) }), { maxLength: 5 }) }) },
+    { method: 'GET', path: '/api/retention/preview' },
+    { method: 'POST', path: '/api/retention/enforce' },
   ];
 }
 
