@@ -10,4 +10,9 @@ describe('citation markers', () => {
     expect(linkCitations('`arr[1]` and\n```\nx[1]\n```', cited)).toBe('`arr[1]` and\n```\nx[1]\n```');
     expect(linkCitations('a [1](http://x) link', cited)).toBe('a [1](http://x) link');
   });
+
+  it('leaves a literal [1] inside a quoted passage alone, and links the marker before the quote', () => {
+    const reply = '[1] Guide › Arrays (guide.md)\n> The first item is arr[1] in Lua, see [1] in the spec.\n>\n> ```lua\n> print(t[1])\n> ```';
+    expect(linkCitations(reply, new Set([1]))).toBe('[[1]](#cite-1) Guide › Arrays (guide.md)\n> The first item is arr[1] in Lua, see [1] in the spec.\n>\n> ```lua\n> print(t[1])\n> ```');
+  });
 });

@@ -50,14 +50,22 @@ function hookLinks(): void {
 
 /**
  * Turns `[n]` markers that match a citation into links the message view can
- * open as a popover. Markers inside code spans and fenced blocks stay text.
+ * open as a popover. Markers inside code spans, fenced blocks and quoted
+ * passages (blockquotes) stay text.
  */
 export function linkCitations(text: string, cited: ReadonlySet<number>): string {
   if (cited.size === 0) return text;
   const parts = text.split(/(```[\s\S]*?(?:```|$)|`[^`\n]*`)/);
   return parts
-    .map((part, i) => (i % 2 === 1 ? part : part.replace(/(^|[^\]!\\])\[(\d{1,2})\](?!\()/g, (m, before: string, n: string) => (cited.has(Number(n)) ? `${before}[[${n}]](#cite-${n})` : m))))
+    .map((part, i) => (i % 2 === 1 ? part : part.split('\n').map((line) => (QUOTED.test(line) ? line : linkLine(line, cited))).join('\n')))
     .join('');
+}
+
+// A quoted passage is the source's own text: a literal "[1]" in it is not this reply's citation.
+const QUOTED = /^ {0,3}>/;
+
+function linkLine(line: string, cited: ReadonlySet<number>): string {
+  return line.replace(/(^|[^\]!\\])\[(\d{1,2})\](?!\()/g, (m, before: string, n: string) => (cited.has(Number(n)) ? `${before}[[${n}]](#cite-${n})` : m));
 }
 
 /** Safe HTML for a message's Markdown text. */

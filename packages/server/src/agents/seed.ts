@@ -1,4 +1,4 @@
-import type { KnowledgeBases } from '../kb/index.ts';
+import { isDeveloperRecord, type KnowledgeBases } from '../kb/index.ts';
 import type { FileAgent } from '../settings/index.ts';
 import { AgentConfig } from './definition.ts';
 import type { Agents } from './service.ts';
@@ -22,7 +22,7 @@ const DEMO_PROMPT = [
  */
 export async function seedDemoAgent(agents: Agents, knowledge: KnowledgeBases, appId: string, docsDir: string | undefined, models: string[]): Promise<void> {
   await knowledge.ensure(appId, { id: DEMO_KB_ID, name: 'Warbler docs', description: "Warbler's own documentation" });
-  if (docsDir) await knowledge.importFolder(appId, DEMO_KB_ID, docsDir, { prune: true });
+  if (docsDir) await knowledge.importFolder(appId, DEMO_KB_ID, docsDir, { prune: true, exclude: isDeveloperRecord });
   const model = models.includes('gpt-4o-mini') ? 'gpt-4o-mini' : 'local/kb-answer';
   const existing = await agents.get(appId, DEMO_AGENT_ID).catch(() => undefined);
   if (!existing) {

@@ -33,11 +33,25 @@ const port = passage('config', 'The server listens on port 3000. Change the port
 });
 
 describe('answerFromPassages', () => {
+  it('quotes a passage that fits whole, its code block intact and a literal [1] in it left as text', () => {
+    const code = passage('cli', 'Start the server:\n\n```sh\nnpm start -- --port 3000\nwarbler serve [1]\n```\n\nThen open the console.', 10);
+    const { text, citations } = answerFromPassages('how do I start the server', [code]);
+    expect(citations[0]!.snippet).toBe('Start the server:\n\n```sh\nnpm start -- --port 3000\nwarbler serve [1]\n```\n\nThen open the console.');
+    expect(text).toContain('> ```sh\n> npm start -- --port 3000\n> warbler serve [1]\n> ```');
+  });
+
+  it('a long passage is quoted by its best sentences, but a code block in it is never cut', () => {
+    const fence = ['```sh', ...Array.from({ length: 30 }, (_, i) => `echo step ${i} of the install script`), '```'].join('\n');
+    const long = passage('long', `Install the server like this.\n\n${fence}`, 10);
+    const { citations } = answerFromPassages('install script', [long], 'en', { wholeTokens: 50, maxSnippetTokens: 40 });
+    expect(citations[0]!.snippet).toContain(fence);
+  });
+
   it('quotes the best passages with numbered markers and says it writes nothing of its own', () => {
     const { text, citations } = answerFromPassages('How do I install the server and which port does it use?', [
       install,
       port,
-    ]);
+    ], 'en', { wholeTokens: 0 });
     expect(text).toBe(
       [
         "I found these passages in the knowledge base. I only quote them; I don't write answers of my own.",
@@ -72,7 +86,7 @@ describe('answerFromPassages', () => {
       9,
       { title: '退款政策', heading_path: ['退款政策', '退款到账时间'] },
     );
-    const { text, citations } = answerFromPassages('退款多久能到账？', [refund]);
+    const { text, citations } = answerFromPassages('退款多久能到账？', [refund], 'en', { wholeTokens: 0 });
     expect(text).toBe(
       '我在知识库中找到了这些段落。以下是原文引用，我不会自己生成回答。\n\n' +
         '[1] 退款政策 › 退款到账时间 (docs/refund.md)\n' +

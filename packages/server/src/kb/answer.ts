@@ -1,11 +1,13 @@
 import { bestSnippet } from './snippet.ts';
-import { textLanguage } from './text.ts';
+import { countTokens, textLanguage } from './text.ts';
 import type { Chunk, Citation, KbAnswer, Passage } from './types.ts';
 
 export interface AnswerOptions {
   /** At most this many passages are quoted; 3 by default. */
   maxQuotes?: number;
-  /** Each quote is trimmed to about this many tokens; 120 by default. */
+  /** A passage of at most this many tokens is quoted whole; 400 by default. */
+  wholeTokens?: number;
+  /** A longer passage is quoted by its best sentences, about this many tokens; 120 by default. */
   maxSnippetTokens?: number;
   /** Passages scoring below this share of the best one are left out; 0.3 by default. */
   minRelativeScore?: number;
@@ -49,13 +51,14 @@ export function answerFromPassages(
 }
 
 function quote(question: string, passages: readonly Passage[], options: AnswerOptions) {
-  const { maxQuotes = 3, maxSnippetTokens = 120, minRelativeScore = 0.3 } = options;
+  const { maxQuotes = 3, maxSnippetTokens = 120, minRelativeScore = 0.3, wholeTokens = 400 } = options;
   const best = Math.max(0, ...passages.map((p) => p.score));
   const quoted: { citation: Citation; label: string }[] = [];
   for (const passage of [...passages].sort((a, b) => b.score - a.score)) {
     const { chunk, score } = passage;
     if (quoted.length >= maxQuotes || score <= 0 || score < best * minRelativeScore) break;
-    const snippet = bestSnippet(question, chunk.text, maxSnippetTokens);
+    // Whole when it fits: a passage is written to be read as one, and its lists and code blocks stay intact.
+    const snippet = countTokens(chunk.text) <= wholeTokens ? chunk.text.trim() : bestSnippet(question, chunk.text, maxSnippetTokens);
     // Overlapping chunks of one section can yield the same sentences twice.
     const text = bare(snippet);
     if (quoted.some(({ citation }) => bare(citation.snippet).includes(text) || text.includes(bare(citation.snippet)))) {

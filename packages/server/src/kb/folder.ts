@@ -16,6 +16,8 @@ export interface FolderImportOptions {
   documentId?: (source: string) => string;
   /** Larger files are skipped; 5 MiB by default. */
   maxBytes?: number;
+  /** Paths (relative, with /) left out of the import, as if absent: pruning then removes them too. */
+  exclude?: (source: string) => boolean;
 }
 
 export interface FolderImport {
@@ -37,6 +39,7 @@ export async function importFolder(dir: string, options: FolderImportOptions): P
   const result: FolderImport = { documents: [], skipped: [] };
   for (const path of await walk(dir)) {
     const source = relative(dir, path).split(sep).join('/');
+    if (options.exclude?.(source)) continue;
     const { size } = await stat(path);
     if (size > maxBytes) {
       result.skipped.push({ source, reason: `larger than ${maxBytes} bytes` });

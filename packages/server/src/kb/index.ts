@@ -23,7 +23,7 @@ export {
   type KnowledgeBasesOptions,
   type KnowledgeStore,
 } from './service.ts';
-export { seedDocsDir } from './seed.ts';
+export { isDeveloperRecord, seedDocsDir } from './seed.ts';
 // The same terms as knowledge search, for agents that search a conversation's own history.
 export { queryTerms, searchTerms } from './terms.ts';
 // Every format a knowledge base takes, parsed off the event loop; the upload queue; FAQs answered without a model.

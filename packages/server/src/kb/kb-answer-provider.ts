@@ -17,6 +17,7 @@ import {
 } from '../llm/index.ts';
 import { answerFromPassages, type AnswerOptions } from './answer.ts';
 import { parseKnowledgeBlock, type KnowledgePassage } from './knowledge-block.ts';
+import { assistantName, smallTalk, smallTalkReply, type SmallTalk } from './small-talk.ts';
 import { queryTerms, searchTerms } from './terms.ts';
 import { segments, textLanguage } from './text.ts';
 import type { KbAnswer, Passage } from './types.ts';
@@ -142,6 +143,8 @@ async function* streamAnswer(
 
 function replyTo(messages: readonly ChatMessage[], options: KbAnswerProviderOptions): string {
   const question = lastUserText(messages);
+  const talk = smallTalk(question);
+  if (talk) return smallTalkTo(talk, question, messages, options);
   let passages: KnowledgePassage[] | undefined;
   for (const m of messages) {
     if (m.role !== 'system' && m.role !== 'developer') continue;
@@ -156,6 +159,14 @@ function replyTo(messages: readonly ChatMessage[], options: KbAnswerProviderOpti
     return noKnowledge[lang];
   }
   return answerFromKnowledge(question, passages, options.locale, options.answer).text;
+}
+
+/** A greeting or "what can you do", answered with the assistant's name and what its knowledge covers. */
+function smallTalkTo(talk: SmallTalk, question: string, messages: readonly ChatMessage[], options: KbAnswerProviderOptions): string {
+  const system = messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => textOf(m.content));
+  const topics = new Set<string>();
+  for (const text of system) for (const p of parseKnowledgeBlock(text) ?? []) topics.add(p.title);
+  return smallTalkReply(talk, question, assistantName(system.join('\n')), options.locale ?? 'en', [...topics]);
 }
 
 function lastUserText(messages: readonly ChatMessage[]): string {

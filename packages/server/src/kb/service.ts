@@ -280,9 +280,9 @@ export class KnowledgeBases {
    * not in the folder (any more) are deleted: for a knowledge base that mirrors
    * a folder, like the demo agent's docs.
    */
-  async importFolder(appId: string, kbId: string, dir: string, options: { prune?: boolean } = {}): Promise<FolderImportResult> {
+  async importFolder(appId: string, kbId: string, dir: string, options: { prune?: boolean; exclude?: (source: string) => boolean } = {}): Promise<FolderImportResult> {
     await this.get(appId, kbId);
-    const folder = await readFolder(dir, { appId, kbId, maxBytes: this.maxDocumentBytes });
+    const folder = await readFolder(dir, { appId, kbId, maxBytes: this.maxDocumentBytes, ...(options.exclude && { exclude: options.exclude }) });
     const result: FolderImportResult = { added: [], updated: [], unchanged: 0, removed: 0, skipped: [...folder.skipped] };
     for (const doc of folder.documents) {
       const existing = await this.store.getDocument(appId, doc.id);

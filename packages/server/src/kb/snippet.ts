@@ -116,19 +116,10 @@ function unwrap(lines: readonly string[]): string {
   return out;
 }
 
-/** Cuts one over-long unit at a word (or, for code, a line) boundary. */
+/** Cuts one over-long sentence at a word boundary; a code fence stays whole. */
 function truncate(unit: Unit, maxTokens: number): string {
-  if (countTokens(unit.text) <= maxTokens) return unit.text;
-  if (unit.fence) {
-    const lines = unit.text.split('\n');
-    const close = lines[0]!.trim().replace(/[^`~].*$/, '');
-    const kept: string[] = [];
-    for (const line of lines.slice(0, -1)) {
-      if (countTokens([...kept, line, '…', close].join('\n')) > maxTokens) break;
-      kept.push(line);
-    }
-    return [...kept, '…', close].join('\n');
-  }
+  // A code block is quoted whole or not at all: half a command is worse than none (chunks bound a fence's size).
+  if (unit.fence || countTokens(unit.text) <= maxTokens) return unit.text;
   let out = '';
   for (const { segment } of segments(unit.text)) {
     if (countTokens(out + segment) > maxTokens) break;
