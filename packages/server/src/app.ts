@@ -26,7 +26,7 @@ import { PrivacyStore, Retention, UserData } from './privacy/index.ts';
 import { openStore, type Store } from './store/index.ts';
 import { Apps, Authenticator, loadMasterKey, Users } from './tenancy/index.ts';
 import { Budgets, formatNanoAmount, INTERRUPTED_BY_SHUTDOWN, Ledger, nanosToUsd, settleInterruptedCalls } from './usage/index.ts';
-import { isUniqueViolation, Support, SupportStore } from './support/index.ts';
+import { buildSupport, type Support } from './support/index.ts';
 import { Turns } from './turns.ts';
 import { Experiments, ExperimentStore } from './experiments/index.ts';
 import { buildWidget } from './widget/index.ts';
@@ -265,8 +265,8 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   if (file?.agents.length) await applyFileAgents(agents, knowledge, file.agents, defaultApp.appId);
   // Support conversations: the AI answers only while no person holds them; the room hears every message and each reply's end.
   const supportRates = currencyRatesFrom(file);
-  const support = new Support({
-    store: new SupportStore(store.roomTables(), isUniqueViolation),
+  const { support, http: supportHttp } = buildSupport({
+    db: store.roomTables(),
     chat: {
       createSupport: (appId, customerId, agentId, title) => conversations.createSupport(appId, customerId, agentId, title),
       addMember: async (appId, conversationId, userId) => void (await conversations.addMembers({ appId }, conversationId, [userId])),
@@ -285,6 +285,10 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       const usd = supportRates.toUsdNanos(currency, nanos);
       return usd === undefined ? undefined : nanosToUsd(usd);
     },
+    models: router,
+    knowledge: { search: (appId, kbIds, query, k) => knowledge.search(appId, kbIds, query, k) },
+    history: (appId, conversationId, page) => messages.history({ appId }, conversationId, page),
+    isPerson: async (appId, userId) => (await store.getUser(appId, userId))?.kind === 'human',
     onError: (err, where) => log?.error({ err }, where),
   });
   runtime.useSupport(support.replies);
@@ -362,6 +366,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         metrics: { metrics, public: config.metricsPublic },
       },
       webhooks,
+      support: supportHttp,
       experiments,
       widget,
       audit, providers: consoleProviders, privacy: { userData, retention }, encryption: atRest,

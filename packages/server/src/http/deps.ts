@@ -14,6 +14,7 @@ import type { GatewayHttpDeps } from './v1.ts';
 import type { WebAppDeps } from './web-app.ts';
 import type { Widget } from '../widget/index.ts';
 import type { Webhooks } from '../webhooks/index.ts';
+import type { SupportHttp } from '../support/index.ts';
 
 /** What the HTTP routes are given by the composition root. */
 export interface HttpDeps {
@@ -40,6 +41,8 @@ export interface HttpDeps {
   widget?: Pick<Widget, 'cors' | 'routes'>;
   /** Webhook endpoints, the delivery log, test events and redelivery. */
   webhooks?: Webhooks;
+  /** Support conversations, the inbox, policies and the report: /api/support; and the thumbs-down that may hand off. */
+  support?: SupportHttp;
   /** Model experiments: /api/experiments and the switching report. */
   experiments?: Experiments;
   /** The OpenAI-compatible gateway: /v1, /api/gateway/keys, /metrics. */

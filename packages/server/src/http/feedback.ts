@@ -37,6 +37,8 @@ export const feedbackRoutes = (deps: HttpDeps, web: WebAppDeps): FastifyPluginAs
       if (request.body.rating === null) delete feedback[userId];
       else feedback[userId] = request.body.rating;
       const updated = await deps.messages.replace(actor.appId, messageId, { content: { ...message.content, feedback }, updated_at: Date.now() });
+      // A customer's thumbs-down in a support conversation may hand it to a person (the app's policy decides).
+      await deps.support?.rated(actor.appId, updated, userId, request.body.rating);
       return { message_id: updated.id, feedback };
     });
   });

@@ -157,6 +157,7 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
   if (deps.privacy) await app.register(privacyRoutes(deps, deps.privacy));
   if (deps.widget) await app.register(deps.widget.routes);
   if (deps.webhooks) await app.register(webhookRoutes(deps, deps.webhooks));
+  if (deps.support) await app.register(deps.support.routes(deps.guards));
   if (deps.experiments) await app.register(experimentRoutes(deps, deps.experiments));
   if (deps.encryption) await app.register(encryptionRoutes(deps, deps.encryption));
   // Last: it adds the web app's catch-all page route, which every API route above outranks anyway.

@@ -20,9 +20,10 @@ const EN_REQUESTS: RegExp[] = [
   new RegExp(String.raw`\b(?:is there|are there|is|can|could) (?:a |an |any |some )?(?:real |live |actual )?(?:person|human|agent|representative|anyone|anybody|someone|somebody|people)(?: there)? (?:i can|i could|to|who can|that can|available to)(?: talk| speak| chat| help| answer)`),
   // "transfer me", "escalate this", "escalate to support"
   /\b(?:transfer me|escalate (?:this|it|my (?:case|issue|ticket))|escalate to (?:a |the )?(?:human|person|support|agent|manager|supervisor))\b/,
-  // "not a bot", "stop the bot", "no more bot", "i don't want (to talk to) a bot/ai"
-  /\b(?:not (?:a|the|this) (?:bot|robot|machine|ai)|(?:don'?t|do not) want (?:to (?:talk|speak|chat) (?:to|with) )?(?:a |the |this |an )?(?:bot|robot|machine|ai)|stop (?:the )?bot)\b/,
 ];
+
+/** Refusing the bot is asking for a person: "not a bot", "I don't want (to talk to) a bot", "stop the bot". */
+const EN_REFUSES_BOT = /\b(?:not (?:a|the|this) (?:bot|robot|machine|ai)|(?:don'?t|do not) want (?:to (?:talk|speak|chat) (?:to|with) )?(?:a |the |this |an )?(?:bot|robot|machine|ai)|stop (?:the )?bot)\b/;
 
 /** Bare pleas, the whole message: "human", "agent please", "real person!", "customer service". */
 const EN_BARE = new RegExp(String.raw`^(?:(?:a |an |the )?(?:real |live |actual )?(?:human|person|agent|representative|rep|operator|human agent|live agent|live chat|customer service|customer support|support)|talk to (?:a )?(?:human|person))(?: please| pls| now| asap)*$`);
@@ -62,8 +63,9 @@ function englishAsks(lower: string): boolean {
   const bare = flat.replace(/[^a-z' ]/g, ' ').replace(/\s+/g, ' ').trim();
   if (EN_BARE.test(bare)) return true;
   // Clause by clause, so "I love the bot. But I want a real person" hands off and a negation stays in its own clause.
-  for (const clause of flat.split(/(?<=[.!?;])\s+|,\s*(?:but|and|so)\s+|\s+but\s+/)) {
+  for (const clause of flat.split(/(?<=[.!?;])\s+|,\s*(?:but|and|so)?\s*|\s+but\s+/)) {
     const words = clause.replace(/[^a-z'.!?,;: ]/g, ' ').replace(/\s+/g, ' ').trim();
+    if (EN_REFUSES_BOT.test(words)) return true;
     for (const request of EN_REQUESTS) {
       const found = request.exec(words);
       if (!found) continue;

@@ -115,6 +115,14 @@ export class SupportStore {
     return this.get(appId, conversationId);
   }
 
+  /** Sets the rating only while there is none: the once-only rule holds even for two requests at the same moment. */
+  async rate(appId: string, conversationId: string, csat: { rating: number; comment: string | null; at: number }): Promise<SupportRow | undefined> {
+    const done = await this.db.updateTable('support_conversations')
+      .set({ csat_rating: csat.rating, csat_comment: csat.comment, csat_at: csat.at, updated_at: csat.at })
+      .where('app_id', '=', appId).where('conversation_id', '=', conversationId).where('csat_rating', 'is', null).executeTakeFirst();
+    return Number(done.numUpdatedRows) === 0 ? undefined : this.get(appId, conversationId);
+  }
+
   /** Adds to counters in place (no read-modify-write race between two messages at once). */
   async bump(appId: string, conversationId: string, counter: 'human_messages' | 'no_knowledge_streak', now: number): Promise<void> {
     await this.db.updateTable('support_conversations')

@@ -270,15 +270,32 @@ export class Support {
   private async reopenNow(row: SupportRow, actorId: string | null): Promise<SupportRow> {
     const now = this.now();
     const after = await this.deps.store.update(row.app_id, row.conversation_id, {
-      status: 'bot', outcome: null, resolved_at: null, assignee_id: null, reopens: row.reopens + 1, no_knowledge_streak: 0,
-      // A reopened conversation has not been rated for its new round yet.
-      csat_rating: null, csat_comment: null, csat_at: null, updated_at: now,
+      status: 'bot', outcome: null, resolved_at: null, assignee_id: null, reopens: row.reopens + 1, no_knowledge_streak: 0, updated_at: now,
     }, { status: ['resolved'] });
     if (!after) return this.row(row.app_id, row.conversation_id);
     await this.record(after, 'reopened', null, actorId, now);
     if (row.assignee_id) await this.deps.chat.removeMember(row.app_id, row.conversation_id, row.assignee_id).catch(() => {});
     await this.announce(after, 'reopened', 'conversation.reopened', { status: after.status, reopens: after.reopens });
     return after;
+  }
+
+  /**
+   * The customer's rating, once per conversation, after it is resolved. A
+   * second rating is refused (409), so a widget retried or replayed cannot
+   * change or stack ratings.
+   */
+  async rate(appId: string, conversationId: string, customerId: string, rating: number, comment: string | null): Promise<SupportConversation> {
+    const row = await this.row(appId, conversationId);
+    if (row.customer_id !== customerId) throw forbidden('Only the customer of this conversation can rate it.');
+    if (row.status !== 'resolved' && row.status !== 'closed') throw badRequest('Rate the conversation once it is resolved.');
+    if (row.csat_rating !== null) throw new WarblerError('conflict', 'This conversation has already been rated; a rating is given once.');
+    const now = this.now();
+    const after = await this.deps.store.rate(appId, conversationId, { rating, comment, at: now });
+    if (!after) throw new WarblerError('conflict', 'This conversation has already been rated; a rating is given once.');
+    await this.record(after, 'csat', String(rating), customerId, now);
+    await this.pushToStaff(after, 'updated');
+    await this.deps.events.emit({ type: 'csat.submitted', appId, data: { conversation_id: conversationId, customer_id: customerId, agent_id: after.agent_id, assignee_id: after.assignee_id, rating, outcome: after.outcome } });
+    return toWire(after);
   }
 
   // ---- what the runtime asks (SupportReplies) ----
@@ -304,18 +321,19 @@ export class Support {
     return 'The conversation has been handed to a human support person, who will answer next. Tell the customer so in one short sentence; do not answer further.';
   }
 
-  private replied(_agent: Agent, conversation: Conversation, reply: { message_id: string; state: 'complete' | 'failed'; passages: number; stopped: boolean }): void {
-    void this.afterReply(conversation.app_id, conversation.id, reply).catch((err: unknown) => this.deps.onError?.(err, 'support: after an AI reply'));
+  private replied(agent: Agent, conversation: Conversation, reply: { message_id: string; state: 'complete' | 'failed'; passages: number; stopped: boolean }): void {
+    void this.afterReply(conversation.app_id, conversation.id, reply, agent.config.knowledge_base_ids.length > 0).catch((err: unknown) => this.deps.onError?.(err, 'support: after an AI reply'));
   }
 
-  private async afterReply(appId: string, conversationId: string, reply: { state: 'complete' | 'failed'; passages: number; stopped: boolean }): Promise<void> {
+  private async afterReply(appId: string, conversationId: string, reply: { state: 'complete' | 'failed'; passages: number; stopped: boolean }, hasKnowledge: boolean): Promise<void> {
     if (reply.stopped || reply.state !== 'complete') return;
     const now = this.now();
     await this.deps.store.setOnce(appId, conversationId, 'first_response_at', now);
     const row = await this.deps.store.get(appId, conversationId);
     if (!row || row.status !== 'bot') return;
     const policy = await policyFor(this.deps.store, appId, row.agent_id);
-    if (reply.passages > 0) {
+    // An agent without a knowledge base never "finds nothing": the streak is about knowledge it should have had.
+    if (!hasKnowledge || reply.passages > 0) {
       if (row.no_knowledge_streak > 0) await this.deps.store.update(appId, conversationId, { no_knowledge_streak: 0, updated_at: now });
     } else {
       await this.deps.store.bump(appId, conversationId, 'no_knowledge_streak', now);
