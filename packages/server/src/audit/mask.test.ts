@@ -17,6 +17,15 @@ describe('maskForAudit', () => {
   it('cuts long strings and deep nesting so one entry stays small', () => {
     const deep = JSON.parse('['.repeat(50) + ']'.repeat(50));
     expect(JSON.stringify(maskForAudit(deep)).length).toBeLessThan(40);
-    expect((maskForAudit('x'.repeat(10_000)) as string).length).toBeLessThan(2_100);
+    expect((maskForAudit('x'.repeat(10_000)) as string).length).toBeLessThan(600);
+  });
+
+  it('keeps only the size and a digest of bodies (document text, message content), not a copy outside encryption at rest', () => {
+    const doc = `# Handbook\n\n${'The secret recipe is in the blue folder. '.repeat(10)}`;
+    const masked = maskForAudit({ title: 'Handbook', text: doc, content: { text: 'short' } }) as Record<string, unknown>;
+    expect(masked.title).toBe('Handbook');
+    expect(masked.text).toMatch(/^\(\d+ characters, sha256:[0-9a-f]{16}\)$/);
+    expect(JSON.stringify(masked)).not.toContain('recipe');
+    expect(masked.content).toEqual({ text: 'short' });
   });
 });

@@ -2,8 +2,13 @@
 // changed, never a secret. A field whose name says it holds a secret keeps
 // only its last four characters, as the console shows provider keys.
 
+import { createHash } from 'node:crypto';
+
 const SECRET_NAME = /(secret|password|passwd|authorization|credential|private_key|api_?key|^key$|^token$|_token$|^headers$)/i;
-const MAX_STRING = 2_000;
+const MAX_STRING = 500;
+/** Bodies (a knowledge document's text, a message's content): the log keeps their size and digest, not a copy outside encryption at rest. */
+const BODY_NAME = /^(text|content|body|data|input)$/i;
+const MAX_BODY = 80;
 const MAX_DEPTH = 8;
 const MAX_KEYS = 200;
 
@@ -18,7 +23,8 @@ export function lastFour(secret: string): string {
 export function maskForAudit(value: unknown, depth = 0, name = ''): unknown {
   if (typeof value === 'string') {
     if (SECRET_NAME.test(name)) return lastFour(value);
-    return value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}… (${value.length} characters)` : value;
+    if (BODY_NAME.test(name) && value.length > MAX_BODY) return `(${value.length} characters, sha256:${digest(value)})`;
+    return value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}… (${value.length} characters, sha256:${digest(value)})` : value;
   }
   if (value === null || typeof value !== 'object') return value ?? null;
   if (depth >= MAX_DEPTH) return '…';
@@ -33,4 +39,9 @@ function maskObject(value: object, depth: number, allSecret: boolean): unknown {
     out[k] = allSecret && typeof v === 'string' ? lastFour(v) : maskForAudit(v, depth + 1, k);
   }
   return out;
+}
+
+// Enough of a digest to see that a long value changed between two entries, without keeping it.
+function digest(value: string): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 16);
 }
