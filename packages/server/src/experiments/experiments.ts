@@ -60,8 +60,8 @@ interface Running {
   minute: { start: number; count: number };
   /** A/B: each arm's turns and failures on this node, and its latest reply ids (the feedback guard reads them). */
   arms: Map<string, { turns: number; failures: number; recent: string[] }>;
-  /** One replay of an experiment at a time, so each sees what the one before it spent (the budget holds exactly). */
-  chain: Promise<void>;
+  /** Shadow calls of this experiment under way: each holds back the dearest call so far from the budget. */
+  inFlight: number;
 }
 
 const FLUSH_MS = 2_000;
@@ -229,41 +229,46 @@ export class Experiments {
     const candidates = run.settings.candidates.filter((c) => !c.stopped_reason && this.random() < c.share);
     if (candidates.length === 0) return;
     run.minute.count++;
-    const job = () => {
-      const next = run.chain.then(() => this.shadow(run, turn, candidates));
-      run.chain = next.catch(() => {});
-      return next;
-    };
-    if (!this.queue.offer(job)) run.counters.dropped_queue_full++;
+    if (!this.queue.offer(() => this.shadow(run, turn, candidates))) run.counters.dropped_queue_full++;
   }
 
   private async shadow(run: Running, turn: LiveTurn, candidates: ExperimentCandidate[]): Promise<void> {
     const live = this.liveRow(run, turn, 'live');
-    const rows: ExperimentTurnRow[] = [];
-    for (const c of candidates) {
-      if (run.row.status !== 'running' || !this.canSpend(run)) {
-        run.counters.skipped_budget++;
-        break;
-      }
-      const id = rowId('ext');
-      const result = await replayTurn(this.deps.router, turn, c, this.shadowContext(run, turn, id, 'shadow_reply'));
-      const cost = this.cost(result.model, result.usage);
-      this.spent(run, cost.usd ?? 0);
-      const grounding = lexicalGrounding(result.answer, turn.passages);
-      const row: ExperimentTurnRow = {
-        app_id: run.row.app_id, id, experiment_id: run.row.id, arm: c.id, conversation_id: turn.conversation_id, message_id: turn.message_id,
-        model: result.model, failed: result.failed, error: result.error, cost_nanos: cost.nanos, currency: cost.currency, cost_usd_nanos: cost.usd,
-        judge_usd_nanos: 0, ttft_ms: result.ttft_ms, latency_ms: result.latency_ms, output_tokens: result.usage.completionTokens,
-        support: result.failed ? null : grounding.support, cited: grounding.cited, judge_grounded: null, preference: null, created_at: this.now(),
-      };
-      if (!result.failed) await this.judge(run, turn, row, result.answer);
-      rows.push(row);
-    }
+    // Candidates are replayed side by side: a replay waits on the model, not on this node.
+    const rows = (await Promise.all(candidates.map((c) => this.replayOne(run, turn, c)))).filter((r): r is ExperimentTurnRow => r !== undefined);
     if (rows.length === 0) return;
     if (run.settings.judge_model && turn.passages.length > 0) await this.judgeLive(run, turn, live);
     await this.deps.store.insertTurns([live, ...rows]);
     run.counters.replayed++;
     run.dirty = true;
+  }
+
+  private async replayOne(run: Running, turn: LiveTurn, c: ExperimentCandidate): Promise<ExperimentTurnRow | undefined> {
+    // Until one call has shown what a call costs, calls go one at a time, so the budget cannot be overrun by a burst.
+    while (run.spend.reserve === 0 && run.inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+    if (run.row.status !== 'running' || !this.canSpend(run)) {
+      run.counters.skipped_budget++;
+      return undefined;
+    }
+    const id = rowId('ext');
+    run.inFlight++;
+    let result;
+    try {
+      result = await replayTurn(this.deps.router, turn, c, this.shadowContext(run, turn, id, 'shadow_reply'));
+    } finally {
+      run.inFlight--;
+    }
+    const cost = this.cost(result.model, result.usage);
+    this.spent(run, cost.usd ?? 0);
+    const grounding = lexicalGrounding(result.answer, turn.passages);
+    const row: ExperimentTurnRow = {
+      app_id: run.row.app_id, id, experiment_id: run.row.id, arm: c.id, conversation_id: turn.conversation_id, message_id: turn.message_id,
+      model: result.model, failed: result.failed, error: result.error, cost_nanos: cost.nanos, currency: cost.currency, cost_usd_nanos: cost.usd,
+      judge_usd_nanos: 0, ttft_ms: result.ttft_ms, latency_ms: result.latency_ms, output_tokens: result.usage.completionTokens,
+      support: result.failed ? null : grounding.support, cited: grounding.cited, judge_grounded: null, preference: null, created_at: this.now(),
+    };
+    if (!result.failed) await this.judge(run, turn, row, result.answer);
+    return row;
   }
 
   private async judge(run: Running, turn: LiveTurn, row: ExperimentTurnRow, answer: string): Promise<void> {
@@ -406,7 +411,7 @@ export class Experiments {
   /** Room for one more shadow call today: what was spent plus the dearest call so far stays within the daily budget. */
   private canSpend(run: Running): boolean {
     this.rollDay(run);
-    return run.spend.usdNanos + run.spend.reserve < run.settings.daily_budget_usd * 1e9;
+    return run.spend.usdNanos + run.spend.reserve * (run.inFlight + 1) < run.settings.daily_budget_usd * 1e9;
   }
 
   private spent(run: Running, usdNanos: number): void {
@@ -478,7 +483,7 @@ export class Experiments {
 function parse(row: ExperimentRow): Running {
   return {
     row: { ...row }, settings: JSON.parse(row.settings) as Settings, counters: { ...emptyCounters(), ...(JSON.parse(row.counters) as Partial<Counters>) },
-    dirty: false, spend: { day: new Date().toISOString().slice(0, 10), usdNanos: 0, reserve: 0 }, minute: { start: 0, count: 0 }, arms: new Map(), chain: Promise.resolve(),
+    dirty: false, spend: { day: new Date().toISOString().slice(0, 10), usdNanos: 0, reserve: 0 }, minute: { start: 0, count: 0 }, arms: new Map(), inFlight: 0,
   };
 }
 

@@ -7,7 +7,7 @@
 export interface ShadowQueueOptions {
   /** Jobs waiting at most. Default 200. */
   capacity?: number;
-  /** Jobs running at once. Default 2. */
+  /** Jobs running at once. Default 4. */
   concurrency?: number;
   onError: (err: unknown) => void;
 }
@@ -22,7 +22,7 @@ export class ShadowQueue {
 
   constructor(private readonly options: ShadowQueueOptions) {
     this.capacity = options.capacity ?? 200;
-    this.concurrency = options.concurrency ?? 2;
+    this.concurrency = options.concurrency ?? 4;
   }
 
   /** False when the job was dropped (queue full or closing). */
