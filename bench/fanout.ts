@@ -21,7 +21,7 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { pinningEnabled, pinSelf, waitForQuiet, type ServerProcess } from './lib/proc.ts';
 import { CpuWindow, Latency, type CpuShare } from './lib/stats.ts';
-import { ALL_SYSTEMS, makeSystem, type Conn, type SystemName } from './lib/systems.ts';
+import { ALL_SYSTEMS, KNOWN_SYSTEMS, makeSystem, type Conn, type SystemName } from './lib/systems.ts';
 import { ensureFdLimit, envList, envNumber, log, mapLimit, round, sleep } from './lib/util.ts';
 
 const CLIENTS = envNumber('FANOUT_CLIENTS', 1000);
@@ -34,7 +34,7 @@ const CLOSED_SECONDS = envNumber('FANOUT_CLOSED_SECONDS', 10);
 const WINDOW = envNumber('FANOUT_WINDOW', 1);
 const DRAIN_SECONDS = envNumber('FANOUT_DRAIN_SECONDS', 5);
 const QUIESCE_SECONDS = envNumber('FANOUT_QUIESCE_SECONDS', 60);
-const SYSTEMS = envList('FANOUT_SYSTEMS', ALL_SYSTEMS);
+const SYSTEMS = process.env.FANOUT_SYSTEMS ? envList('FANOUT_SYSTEMS', KNOWN_SYSTEMS) : [...ALL_SYSTEMS];
 
 const GROUPS = Math.floor(CLIENTS / GROUP_SIZE);
 if (GROUP_SIZE < 2 || GROUP_SIZE > 32) throw new Error('FANOUT_GROUP_SIZE must be 2..32 (one bit per member)');
@@ -442,6 +442,7 @@ async function main(): Promise<void> {
     bench: 'fanout',
     offered_per_s: RATE * GROUP_SIZE,
     systems,
+    ...encryptionCost(systems),
     ...(Object.keys(failures).length ? { failures } : {}),
     setup: {
       clients: GROUPS * GROUP_SIZE,
@@ -460,6 +461,24 @@ async function main(): Promise<void> {
   };
   // Exit explicitly: keep-alive fetch sockets and client timers would otherwise hold the process.
   process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
+}
+
+/** With warbler and warbler-plain in one run: what encryption at rest costs, as ratios of encrypted to plaintext. */
+function encryptionCost(systems: Partial<Record<SystemName, FanoutResult | null>>) {
+  const on = systems.warbler;
+  const off = systems['warbler-plain'];
+  if (!on || !off) return {};
+  const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
+  return {
+    encryption_cost: {
+      closed_max_per_s: ratio(on.max_per_s, off.max_per_s),
+      open_p50_ms: ratio(on.p50_ms, off.p50_ms),
+      open_p99_ms: ratio(on.p99_ms, off.p99_ms),
+      closed_p99_ms: ratio(on.closed_p99_ms, off.closed_p99_ms),
+      open_server_cpu: ratio(on.cpu_pct.open.server_pct, off.cpu_pct.open.server_pct),
+      rss_mb: ratio(on.rss_mb, off.rss_mb),
+    },
+  };
 }
 
 await main();

@@ -13,8 +13,10 @@ import { log, mapLimit } from './util.ts';
 // and get told when (k, t) arrives. Every payload carries the message number
 // k and its intended send time t (performance.now() of the generator).
 
-export type SystemName = 'warbler' | 'socketio' | 'ws';
+export type SystemName = 'warbler' | 'warbler-plain' | 'socketio' | 'ws';
 export const ALL_SYSTEMS: readonly SystemName[] = ['warbler', 'socketio', 'ws'];
+/** Every system a bench may be asked for by name; warbler-plain is Warbler with encryption at rest off (WARBLER_ENCRYPTION=off), to measure its cost. */
+export const KNOWN_SYSTEMS: readonly SystemName[] = [...ALL_SYSTEMS, 'warbler-plain'];
 
 export interface RosterMember {
   userId: string;
@@ -129,7 +131,7 @@ function pickId(body: unknown, envelope: string): string {
   return inner.id;
 }
 
-function warbler(): System {
+function warbler(name: 'warbler' | 'warbler-plain' = 'warbler'): System {
   const masterKey = randomBytes(24).toString('base64url');
   const script = 'packages/server/src/main.ts';
   let dataDir: string | undefined;
@@ -139,7 +141,7 @@ function warbler(): System {
     const dir = dataDir;
     const port = await freePort();
     const server = await startServer({
-      name: 'warbler',
+      name,
       script,
       port,
       cpu,
@@ -151,6 +153,7 @@ function warbler(): System {
         // Every simulated client connects from 127.0.0.1: one address standing for a thousand users.
         WARBLER_WS_HANDSHAKE_RATE: '100000',
         WARBLER_WS_HANDSHAKE_BURST: '100000',
+        ...(name === 'warbler-plain' ? { WARBLER_ENCRYPTION: 'off' } : {}),
       },
     });
     const stop = server.stop;
@@ -163,7 +166,7 @@ function warbler(): System {
     return server;
   };
   return {
-    name: 'warbler',
+    name,
     script,
     start: launch,
     async restart(server, cpu) {
@@ -341,6 +344,8 @@ export function makeSystem(name: SystemName): System {
   switch (name) {
     case 'warbler':
       return warbler();
+    case 'warbler-plain':
+      return warbler('warbler-plain');
     case 'socketio':
       return socketio();
     case 'ws':
