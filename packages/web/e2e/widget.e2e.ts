@@ -117,9 +117,52 @@ describe('the website widget on another origin with a strict CSP', () => {
     await expect.poll(() => page.getByTestId('agent-state').getAttribute('data-state')).toBe('pending_human');
     await textOf(page.getByTestId('agent-state'), '正在为您转接人工');
     expect(await page.getByTestId('talk-to-person').isDisabled()).toBe(true);
-    await textOf(page.getByTestId('widget-hint'), '已为您呼叫人工客服');
+    // Told in words too: the support room's notice in the conversation, or the widget's own line without it.
+    await textOf(page.getByTestId('widget-panel'), /正在为您转接人工客服|已为您呼叫人工客服/);
     await screenshot(page, 'widget-desktop-zh-handoff');
 
+    expect(v.problems).toEqual([]);
+    await v.context.close();
+  });
+
+  it('shows a person taking over, their reply, and asks the visitor to rate once it is resolved', async () => {
+    const staffId = `e2e-staff-${Date.now()}`;
+    await adminApi(url, 'POST', '/api/users', { id: staffId, name: 'Ann Support' });
+    await adminApi(url, 'PUT', `/api/support/staff/${staffId}`);
+    const { token } = await adminApi<{ token: string }>(url, 'POST', `/api/users/${staffId}/tokens`, {});
+    const asStaff = async (method: string, p: string, body?: unknown) => {
+      const res = await fetch(url + p, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
+      return res.json() as Promise<any>;
+    };
+
+    const v = await visit('/en', 'en-US', DESKTOP);
+    const { page } = v;
+    await page.getByTestId('widget-bubble').click();
+    await page.getByTestId('widget-input').fill('My order has not arrived');
+    await page.getByTestId('widget-input').press('Enter');
+    await expect.poll(() => aiAnswers(page).count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    await page.getByTestId('talk-to-person').click();
+    await expect.poll(() => page.getByTestId('agent-state').getAttribute('data-state')).toBe('pending_human');
+    const conversationId = await page.evaluate(() => (JSON.parse(localStorage.getItem('warbler.widget.default.session')!) as { conversation_id: string }).conversation_id);
+
+    // A support user takes it and answers: the visitor sees a person, and their words.
+    await asStaff('POST', `/api/support/conversations/${conversationId}/claim`);
+    await expect.poll(() => page.getByTestId('agent-state').getAttribute('data-state'), { timeout: 15_000 }).toBe('human');
+    await textOf(page.getByTestId('agent-state'), 'A person is here');
+    await asStaff('POST', `/api/conversations/${conversationId}/messages`, { type: 'text', content: { text: 'Hi, I am Ann. Let me check your order.' } });
+    await textOf(page.locator('[data-testid="widget-message"][data-kind="person"]'), 'Hi, I am Ann. Let me check your order.');
+    await screenshot(page, 'widget-desktop-en-person');
+
+    // Resolved: the visitor is asked to rate, rates 4, and is thanked; the rating is stored.
+    await asStaff('POST', `/api/support/conversations/${conversationId}/resolve`, {});
+    await expect.poll(() => page.getByTestId('agent-state').getAttribute('data-state'), { timeout: 15_000 }).toBe('resolved');
+    await screenshot(page, 'widget-desktop-en-resolved');
+    await page.locator('[data-rating="4"]').click();
+    await textOf(page.getByTestId('widget-panel'), 'Thanks for your rating!');
+    await screenshot(page, 'widget-desktop-en-rated');
+    const state = await asStaff('GET', `/api/support/conversations/${conversationId}`);
+    expect(state).toMatchObject({ status: 'resolved', outcome: 'resolved_by_human', csat: { rating: 4 } });
     expect(v.problems).toEqual([]);
     await v.context.close();
   });
