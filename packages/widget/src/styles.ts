@@ -34,6 +34,14 @@ header .close { background: transparent; border: 0; color: inherit; font-size: 2
 .msg img { display: block; max-width: 100%; max-height: 240px; border-radius: 8px; }
 .msg .caret::after { content: "▍"; animation: blink 1s steps(2) infinite; }
 @keyframes blink { 50% { opacity: 0; } }
+.body.md { white-space: normal; }
+.md p { margin: 0 0 6px; white-space: pre-wrap; }
+.md p:last-child { margin-bottom: 0; }
+.md blockquote { margin: 4px 0 6px; padding-left: 8px; border-left: 3px solid #d1d5db; color: #374151; }
+.md pre { background: #f3f4f6; padding: 6px 8px; border-radius: 6px; overflow-x: auto; white-space: pre; margin: 4px 0 6px; }
+.md code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
+.md p code { background: #f3f4f6; padding: 0 3px; border-radius: 3px; }
+.msg .body.caret { white-space: pre-wrap; }
 .sources { margin-top: 6px; padding-top: 6px; border-top: 1px solid #e5e7eb; font-size: 12px; white-space: normal; }
 .sources ol { margin: 2px 0 0; padding-left: 18px; }
 .sources a { color: #1d4ed8; }

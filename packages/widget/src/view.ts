@@ -1,6 +1,7 @@
 import type { Message } from '@warbler/sdk';
 import type { WidgetConfig } from './config.ts';
 import { CHAT_ICON, el, icon, IMAGE_ICON } from './dom.ts';
+import { renderMarkdown } from './markdown.ts';
 import type { Words } from './i18n.ts';
 import type { SupportStatus } from './session.ts';
 import { CSS } from './styles.ts';
@@ -185,7 +186,9 @@ export class WidgetView {
       item.append(img);
     }
     const text = typeof content.text === 'string' ? content.text : typeof content.caption === 'string' ? content.caption : '';
-    const body = el('span', { class: message.state === 'streaming' ? 'body caret' : 'body' }, text);
+    // An agent's finished answer is markdown; anything else (and a reply still streaming) is plain text.
+    const markdown = kind === 'ai' && message.state !== 'streaming';
+    const body = el('div', { class: message.state === 'streaming' ? 'body caret' : markdown ? 'body md' : 'body' }, markdown ? renderMarkdown(text) : text);
     if (message.type !== 'image' || text) item.append(body);
     if (message.state === 'failed') item.append(el('div', { class: 'sender' }, this.words.failed));
     const citations = citationsOf(message);
