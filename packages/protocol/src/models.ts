@@ -70,10 +70,20 @@ const Mentions = z.array(Id).max(50);
  * that is not listed is refused, so nobody can store fields only the server
  * writes (an agent reply's citations, model, cost, error, feedback).
  */
+/**
+ * The message a message answers (a quote, as in Telegram or WhatsApp): the
+ * sender names it; the server checks it is in the same conversation and adds
+ * its sender. No copy of its text is kept, so an edit, a recall or an erasure
+ * of the quoted message shows in every reply to it.
+ */
+export const ReplyRef = z.strictObject({ message_id: Id });
+export type ReplyRef = z.infer<typeof ReplyRef>;
+
 export const TextContent = z.strictObject({
   text: z.string().min(1).max(32_000),
   mentions: Mentions.optional(),
   metadata: MessageMetadata.optional(),
+  reply_to: ReplyRef.optional(),
 });
 export const FileRef = z.strictObject({
   file_id: Id,
@@ -85,6 +95,7 @@ export const FileRef = z.strictObject({
   caption: z.string().max(4_000).optional(),
   mentions: Mentions.optional(),
   metadata: MessageMetadata.optional(),
+  reply_to: ReplyRef.optional(),
 });
 export const MessageContent = z.record(z.string(), z.unknown());
 export type MessageContent = z.infer<typeof MessageContent>;

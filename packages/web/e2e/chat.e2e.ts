@@ -251,4 +251,34 @@ describe('chat between people', () => {
     expect(gus.errors).toEqual([]);
     await gus.context.close();
   });
+  it('answers a message with a quote that both people see and that leads back to it', async () => {
+    const hal = await signedIn(browser, url, 'Hal');
+    const ida = await signedIn(browser, url, 'Ida', { locale: 'zh-CN' });
+    await openDirect(hal.page, 'Ida');
+    await send(hal.page, 'Which train do we take on Friday?');
+    await send(hal.page, 'And who brings the tickets?');
+    await ida.page.locator('.conversation-item', { hasText: 'Hal' }).click();
+    const question = messages(ida.page).filter({ hasText: 'Which train' });
+    await question.waitFor();
+    await question.getByRole('button', { name: '回复', exact: true }).click();
+    await textOf(ida.page.getByTestId('replying'), '回复 Hal');
+    await textOf(ida.page.getByTestId('replying'), 'Which train do we take on Friday?');
+    // The reply button hands the keyboard to the message box.
+    await expect.poll(() => ida.page.evaluate(() => document.activeElement?.id)).toBe('composer');
+    await ida.page.keyboard.type('The 8:15 from the central station');
+    await ida.page.keyboard.press('Enter');
+    await expect.poll(() => ida.page.getByTestId('replying').count()).toBe(0);
+
+    const answer = messages(hal.page).filter({ hasText: 'The 8:15' });
+    await answer.waitFor();
+    await textOf(answer.getByTestId('quote'), 'Which train do we take on Friday?');
+    await textOf(messages(ida.page).filter({ hasText: 'The 8:15' }).getByTestId('quote'), 'Hal');
+    await answer.getByTestId('quote').click();
+    await expect.poll(() => messages(hal.page).filter({ hasText: 'Which train' }).first().evaluate((el) => el.classList.contains('flash'))).toBe(true);
+    await screenshot(hal.page, 'chat-reply');
+    await screenshot(ida.page, 'chat-reply-zh');
+    expect([...hal.errors, ...ida.errors]).toEqual([]);
+    await hal.context.close();
+    await ida.context.close();
+  });
 });

@@ -148,7 +148,10 @@ export class Messages {
     const message = await this.ownMessage(actor, messageId);
     if (message.type !== 'text') throw badRequest('Only text messages can be edited; recall and resend a file instead.');
     if (message.state !== 'complete') throw badRequest(`A ${message.state} message cannot be edited.`);
-    const accepted = await acceptContent(this.store, actor.appId, message.conversation_id, 'text', content);
+    // An edit changes the words; the message it answers stays unless the edit names another.
+    const kept = message.content.reply_to as { message_id?: unknown } | undefined;
+    const edited = content.reply_to === undefined && typeof kept?.message_id === 'string' ? { ...content, reply_to: { message_id: kept.message_id } } : content;
+    const accepted = await acceptContent(this.store, actor.appId, message.conversation_id, 'text', edited);
     const now = Date.now();
     const updated = await this.store.updateMessage(actor.appId, messageId, { content: accepted, edited_at: now, updated_at: now });
     if (!updated) throw notFound('The message');

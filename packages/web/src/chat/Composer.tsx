@@ -2,7 +2,7 @@ import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { useI18n } from '../ui/i18n.tsx';
 import { Paperclip } from '../ui/icons.tsx';
 import { Avatar } from './Avatar.tsx';
-import { insertMention, mentionAt, mentionedIds } from './logic.ts';
+import { insertMention, mentionAt, mentionedIds, preview } from './logic.ts';
 import type { ChatStore, Person } from './store.ts';
 
 /** Longest text message the server stores (TextContent in @warbler/protocol); longer text goes as a file. */
@@ -89,13 +89,30 @@ export function Composer({ store, conversationId, members }: { store: ChatStore;
         return;
       }
     }
+    if (e.key === 'Escape' && store.replyingTo.has(conversationId)) {
+      e.preventDefault();
+      store.cancelReply(conversationId);
+      return;
+    }
     if (e.key === 'Enter' && !e.shiftKey) {
       e.preventDefault();
       send();
     }
   };
 
+  const replyTo = store.replyingTo.get(conversationId);
+  const quoted = replyTo ? store.held(conversationId, replyTo) : undefined;
+  const labels = { image: t('msg.image'), file: t('msg.file'), recalled: t('msg.recalled') };
+
   return (
+    <>
+    {replyTo && (
+      <div className="replying" data-testid="replying">
+        <span className="replying-label">{t('composer.replyingTo', { name: quoted ? store.nameOf(quoted.sender_id) : '…' })}</span>
+        <span className="replying-preview">{quoted ? preview(quoted, labels) : ''}</span>
+        <button type="button" className="icon" aria-label={t('composer.cancelReply')} onClick={() => { store.cancelReply(conversationId); box.current?.focus(); }}>×</button>
+      </div>
+    )}
     <form className="composer" onSubmit={(e) => { e.preventDefault(); send(); }}>
       <button type="button" className="icon attach" aria-label={t('composer.attach')} title={t('composer.attach')} onClick={() => file.current?.click()}><Paperclip /></button>
       <input
@@ -150,5 +167,6 @@ export function Composer({ store, conversationId, members }: { store: ChatStore;
       </div>
       <button type="submit" className="primary send" disabled={!text.trim()}>{t('composer.send')}</button>
     </form>
+    </>
   );
 }

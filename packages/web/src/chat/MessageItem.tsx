@@ -5,7 +5,7 @@ import { Dialog } from '../ui/Dialog.tsx';
 import { useI18n } from '../ui/i18n.tsx';
 import { FileIcon, StopIcon, ThumbDown, ThumbUp } from '../ui/icons.tsx';
 import { Avatar } from './Avatar.tsx';
-import { formatBytes, mentionsMe, textOf, type ReceiptState } from './logic.ts';
+import { formatBytes, mentionsMe, preview, textOf, type ReceiptState } from './logic.ts';
 import type { ChatStore } from './store.ts';
 
 interface Citation {
@@ -80,6 +80,7 @@ export function MessageItem({ store, message, mine, showSender, grouped = false,
       <div className="bubble-wrap">
         {showSender && <div className="sender">{store.nameOf(message.sender_id)}</div>}
         <div className={`bubble ${failed ? 'failed' : ''}`}>
+          {!recalled && <Quote store={store} message={message} />}
           {recalled ? <p className="recalled">{t('msg.recalled')}</p>
             : editing ? <EditBox initial={textOf(message)} onCancel={() => setEditing(false)} onSave={(text) => { setEditing(false); void store.edit(message.id, text); }} />
             : <Body store={store} message={message} citations={citations} onClick={onBodyClick} />}
@@ -123,6 +124,10 @@ export function MessageItem({ store, message, mine, showSender, grouped = false,
           </span>}
           {streaming && isAgent && (
             <button type="button" className="stop" data-testid="stop" onClick={() => void store.stopReply(message.id)}><StopIcon /> {t('msg.stop')}</button>
+          )}
+          {!streaming && !recalled && message.state !== 'failed' && (
+            <button type="button" className="icon reply" aria-label={t('msg.reply')} title={t('msg.reply')} data-testid="reply"
+              onClick={() => { store.startReply(message.conversation_id, message.id); document.getElementById('composer')?.focus(); }}>↩</button>
           )}
           {isAgent && !streaming && !recalled && (
             <span className="feedback">
@@ -275,5 +280,28 @@ export function PendingItem({ content, type, error }: { content: MessageContent;
         <div className="meta">{error ? <span className="error-text">{t('msg.notSent', { message: error })}</span> : <span>{t('msg.sending')}</span>}</div>
       </div>
     </article>
+  );
+}
+
+/** The message this one answers, above its text; a click brings it into view when it is loaded. */
+function Quote({ store, message }: { store: ChatStore; message: Message }) {
+  const { t } = useI18n();
+  const ref = message.content.reply_to as { message_id?: unknown; sender_id?: unknown } | undefined;
+  if (typeof ref?.message_id !== 'string') return null;
+  const quoted = store.held(message.conversation_id, ref.message_id);
+  const sender = typeof ref.sender_id === 'string' ? store.nameOf(ref.sender_id) : '';
+  const labels = { image: t('msg.image'), file: t('msg.file'), recalled: t('msg.recalled') };
+  const jump = () => {
+    const el = document.querySelector<HTMLElement>(`[data-testid="message"][data-id="${CSS.escape(ref.message_id as string)}"]`);
+    if (!el) return;
+    el.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    el.classList.add('flash');
+    setTimeout(() => el.classList.remove('flash'), 1_500);
+  };
+  return (
+    <button type="button" className="quote" data-testid="quote" onClick={jump} aria-label={t('msg.quoteOf', { name: sender })}>
+      <strong>{sender}</strong>
+      <span>{quoted ? preview(quoted, labels) : t('msg.quoteEarlier')}</span>
+    </button>
   );
 }

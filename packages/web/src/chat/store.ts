@@ -328,7 +328,27 @@ export class ChatStore {
     this.changed();
   }
 
+  /** The message each conversation's composer is answering, until it is sent or the reply is cancelled. */
+  replyingTo = new Map<string, string>();
+
+  startReply(conversationId: string, messageId: string): void {
+    this.replyingTo.set(conversationId, messageId);
+    this.changed();
+  }
+
+  cancelReply(conversationId: string): void {
+    if (this.replyingTo.delete(conversationId)) this.changed();
+  }
+
+  /** A message already held for this conversation, for quoting it (undefined when it is further back than what is loaded). */
+  held(conversationId: string, messageId: string): Message | undefined {
+    return this.threads.get(conversationId)?.messages.find((m) => m.id === messageId);
+  }
+
   send(conversationId: string, content: MessageContent, type: 'text' | 'image' | 'file' = 'text'): void {
+    const replyTo = this.replyingTo.get(conversationId);
+    if (replyTo && content.reply_to === undefined) content = { ...content, reply_to: { message_id: replyTo } };
+    this.replyingTo.delete(conversationId);
     const sent = this.client.send(conversationId, { type, content });
     this.refreshPending();
     this.changed();
