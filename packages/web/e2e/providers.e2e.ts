@@ -88,6 +88,31 @@ describe('provider keys and the audit log in the console', () => {
     await context.close();
   });
 
+  it("exports and erases a user's data and sets retention with a preview, all in the audit log", async () => {
+    await adminApi(warbler.url, 'POST', '/api/users', { id: 'erin-e2e', name: 'Erin' });
+    const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await consoleAt(page, 'privacy');
+    await page.locator('input[name="privacy-user-id"]').fill('erin-e2e');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export (zip)' }).click()]);
+    expect(download.suggestedFilename()).toBe('warbler-user-erin-e2e.zip');
+    await page.getByRole('button', { name: 'Erase', exact: true }).click();
+    await page.getByRole('group', { name: 'Erase user erin-e2e? This cannot be undone.' }).getByRole('button', { name: 'Erase' }).click();
+    await textOf(page.getByRole('status'), /Erased: 0 messages replaced/);
+    await page.locator('input[name="retention-support"]').fill('180');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await textOf(page.getByTestId('retention-preview'), 'Enforcing now would remove 0 conversations, 0 messages and 0 files.');
+    await screenshot(page, 'console-privacy-desktop-en');
+    await page.locator('nav.console-nav a[href="/console/audit"]').click();
+    await textOf(page.locator('tr[data-action="retention_policy.update"]'), 'Operator (master key)');
+    await textOf(page.locator('tr[data-action="user_data.erase"]'), /subject_[0-9a-f]{24}/);
+    await textOf(page.locator('tr[data-action="user_data.export"]'), /subject_[0-9a-f]{24}/);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it('fits a phone and reads in Chinese', async () => {
     for (const [locale, viewport, size] of [
       ['zh-CN', { width: 390, height: 844 }, 'phone'], ['en-US', { width: 390, height: 844 }, 'phone'], ['zh-CN', { width: 1280, height: 800 }, 'desktop'],
@@ -107,6 +132,10 @@ describe('provider keys and the audit log in the console', () => {
       await textOf(page.locator('tr[data-action="provider.create"]'), locale === 'zh-CN' ? '运维（主密钥）' : 'Operator (master key)');
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);
       await screenshot(page, `console-audit-${tag}`);
+      await page.locator('nav.console-nav a[href="/console/privacy"]').click();
+      await textOf(page.locator('h1'), locale === 'zh-CN' ? '数据与保留' : 'Data & retention');
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);
+      await screenshot(page, `console-privacy-${tag}`);
       await context.close();
     }
   });

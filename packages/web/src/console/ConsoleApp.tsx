@@ -8,11 +8,12 @@ import { ConsoleApi, loadConsoleSession, saveConsoleSession } from './client.ts'
 import { KeysPage } from './KeysPage.tsx';
 import { KnowledgePage } from './KnowledgePage.tsx';
 import { ModelsPage } from './ModelsPage.tsx';
+import { PrivacyPage } from './PrivacyPage.tsx';
 import { ProvidersPage } from './ProvidersPage.tsx';
 import { UsagePage } from './UsagePage.tsx';
 import { WebhooksPage } from './WebhooksPage.tsx';
 
-const PAGES = ['models', 'agents', 'knowledge', 'usage', 'keys', 'webhooks', 'providers', 'audit', 'experiments'] as const;
+const PAGES = ['models', 'agents', 'knowledge', 'usage', 'keys', 'webhooks', 'providers', 'audit', 'experiments', 'privacy'] as const;
 type Page = (typeof PAGES)[number];
 
 function pageFromPath(): Page {
@@ -85,6 +86,7 @@ function Console({ session, onChange }: { session: { masterKey: string; appId: s
           {page === 'experiments' && <ExperimentsPage client={client} />}
           {page === 'providers' && <ProvidersPage client={client} />}
           {page === 'audit' && <AuditPage client={client} />}
+          {page === 'privacy' && <PrivacyPage client={client} />}
           {page === 'webhooks' && <WebhooksPage client={client} />}
         </main>
       </div>
