@@ -1,9 +1,14 @@
-import { useState, type FormEvent } from 'react';
+import { useCallback, useRef, useState, type FormEvent } from 'react';
 import { errorText } from '../api.ts';
 import { useI18n } from '../ui/i18n.tsx';
 import type { ConsoleApi } from './client.ts';
 import { ConfirmButton } from './Confirm.tsx';
+import { KbFaqs } from './KbFaqs.tsx';
+import { KbSettings } from './KbSettings.tsx';
+import { KbUploads } from './KbUploads.tsx';
 import { useLoad } from './useLoad.ts';
+
+const ACCEPT = '.md,.markdown,.txt,.pdf,.docx,.xlsx,.xls,.csv,.html,.htm,.pptx,text/markdown,text/plain';
 
 interface Kb {
   id: string;
@@ -98,6 +103,10 @@ function KbDetail({ client, kbId, kb, onDeleted }: { client: ConsoleApi; kbId: s
   const [chunks, setChunks] = useState<{ docId: string; list: ChunkRow[] }>();
   const [query, setQuery] = useState('');
   const [result, setResult] = useState<SearchResult>();
+  const [uploadsSeen, setUploadsSeen] = useState(0);
+  const docsNow = useRef(docs);
+  docsNow.current = docs;
+  const reloadDocs = useCallback(() => docsNow.current.reload(), []);
 
   const upload = async (file: File) => {
     setProblem(undefined);
@@ -106,10 +115,16 @@ function KbDetail({ client, kbId, kb, onDeleted }: { client: ConsoleApi; kbId: s
     const form = new FormData();
     form.set('file', file, file.name);
     try {
-      const doc = await client.upload<Doc>(`/api/knowledge-bases/${encodeURIComponent(kbId)}/documents`, form, setProgress);
+      const doc = await client.upload<Doc | { status: string; filename: string }>(`/api/knowledge-bases/${encodeURIComponent(kbId)}/documents`, form, setProgress);
       setProgress(1);
-      setUploaded(t('kb.uploaded', { title: doc.title, chunks: doc.chunk_count }));
-      docs.reload();
+      // PDF, Word, spreadsheets, HTML and slides are queued (202) and parsed in the background.
+      if ('status' in doc) {
+        setUploaded(t('kb.queued', { name: doc.filename }));
+        setUploadsSeen((n) => n + 1);
+      } else {
+        setUploaded(t('kb.uploaded', { title: doc.title, chunks: doc.chunk_count }));
+        docs.reload();
+      }
     } catch (err) {
       setProblem(errorText(err));
       setProgress(undefined);
@@ -161,8 +176,8 @@ function KbDetail({ client, kbId, kb, onDeleted }: { client: ConsoleApi; kbId: s
       {kb?.description && <p className="hint">{kb.description}</p>}
       <div className="card">
         <label className="field">
-          <span>{t('kb.upload')}</span>
-          <input type="file" accept=".md,.markdown,.txt,text/markdown,text/plain" data-testid="kb-upload"
+          <span>{t('kb.uploadAny')}</span>
+          <input type="file" accept={ACCEPT} data-testid="kb-upload"
             onChange={(e) => { const f = e.target.files?.[0]; if (f) void upload(f); e.target.value = ''; }} />
         </label>
         {progress !== undefined && (
@@ -174,6 +189,8 @@ function KbDetail({ client, kbId, kb, onDeleted }: { client: ConsoleApi; kbId: s
         {uploaded && <p className="ok-text" role="status" data-testid="kb-uploaded">{uploaded}</p>}
         {problem && <p className="error" role="alert">{problem}</p>}
       </div>
+      <KbSettings client={client} kbId={kbId} onReindexed={reloadDocs} />
+      <KbUploads client={client} kbId={kbId} refresh={uploadsSeen} onReady={reloadDocs} />
       <h3>{t('kb.documents')}</h3>
       <div className="table-wrap">
         <table>
@@ -204,6 +221,7 @@ function KbDetail({ client, kbId, kb, onDeleted }: { client: ConsoleApi; kbId: s
           ))}
         </ol>
       )}
+      <KbFaqs client={client} kbId={kbId} />
       <h3>{t('kb.test')}</h3>
       <form className="inline-form" onSubmit={search}>
         <input aria-label={t('kb.test')} value={query} onChange={(e) => setQuery(e.target.value)} />
