@@ -5,7 +5,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { verifyWebhook } from '@warbler/sdk';
+import { verifyWebhook } from '@warbler/sdk/webhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWarbler, type Warbler } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
@@ -89,12 +89,18 @@ class Node {
   constructor(
     private readonly kind: StoreKind,
     private readonly env: Record<string, string>,
+    /** Another node's database: this one shares it (and leaves dropping it to that node). */
+    private readonly sharedDb?: { url: string },
   ) {}
+
+  get databaseUrl(): string | undefined {
+    return this.db?.url;
+  }
 
   async start(configPath: string): Promise<void> {
     if (!this.dataDir) {
       this.dataDir = await mkdtemp(path.join(tmpdir(), 'warbler-webhooks-'));
-      if (this.kind === 'postgres') this.db = await createTestDatabase();
+      if (this.kind === 'postgres') this.db = this.sharedDb ? { url: this.sharedDb.url, drop: async () => {} } : await createTestDatabase();
     }
     this.warbler = await buildWarbler(loadConfig({
       WARBLER_PORT: '0', WARBLER_HOST: '127.0.0.1', WARBLER_DATA_DIR: this.dataDir, WARBLER_MASTER_KEY: 'webhooks-test-master-key-1',
@@ -125,8 +131,11 @@ class Node {
 }
 
 const TEST_ENV = {
+  // Several nodes on one database must share the key that seals data at rest.
+  WARBLER_ENCRYPTION_KEY: 'webhooks-test-encryption-key-0123456789abcdef',
   WARBLER_WEBHOOK_RETRY_SCHEDULE_MS: '300,600',
-  WARBLER_WEBHOOK_TIMEOUT_MS: '800',
+  // Generous for a loaded test machine: a timeout here means the receiver may have taken an event Warbler then retries.
+  WARBLER_WEBHOOK_TIMEOUT_MS: '2000',
   WARBLER_WEBHOOK_POLL_MS: '100',
   WARBLER_WEBHOOK_CONCURRENCY_PER_ENDPOINT: '2',
 };
@@ -198,7 +207,7 @@ describe.each(storeKinds())('webhooks on %s', (kind) => {
 
   it('retries after 500s and timeouts with backoff, keeps the first 2 KB of each answer, then fails for good', async () => {
     const { body: { endpoint, secret } } = await node.api('POST', '/api/webhooks/endpoints', {
-      url: receiver.on('/flaky', (hit) => (hit === 1 ? { status: 500 } : hit === 2 ? { status: 200, delayMs: 1_500 } : { status: 200 })),
+      url: receiver.on('/flaky', (hit) => (hit === 1 ? { status: 500 } : hit === 2 ? { status: 200, delayMs: 2_600 } : { status: 200 })),
       event_types: ['csat.submitted'],
     });
     const down = (await node.api('POST', '/api/webhooks/endpoints', { url: receiver.on('/down', () => ({ status: 503 })), event_types: ['csat.submitted'] })).body.endpoint;
@@ -209,9 +218,9 @@ describe.each(storeKinds())('webhooks on %s', (kind) => {
     const ids = new Set(flaky.map((r) => r.headers['warbler-webhook-id']));
     expect(ids.size).toBe(1); // one event, tried three times
     for (const r of flaky) await verified(node, secret, r); // each attempt signed afresh
-    // 300 ms ±20 % after the 500; 600 ms ±20 % after the 800 ms timeout.
+    // 300 ms ±20 % after the 500; 600 ms ±20 % after the 2 s timeout.
     expect(flaky[1]!.at - flaky[0]!.at).toBeGreaterThanOrEqual(240);
-    expect(flaky[2]!.at - flaky[1]!.at).toBeGreaterThanOrEqual(800 + 480 - 50);
+    expect(flaky[2]!.at - flaky[1]!.at).toBeGreaterThanOrEqual(2_000 + 480 - 50);
 
     const waitFor = async (endpointId: string, status: string) => {
       for (let i = 0; i < 100; i++) {
@@ -224,8 +233,8 @@ describe.each(storeKinds())('webhooks on %s', (kind) => {
     const done = await waitFor(endpoint.id, 'delivered');
     expect(done.log.map((a: { status_code: number | null }) => a.status_code)).toEqual([500, null, 200]);
     expect(done.log[0].response).toHaveLength(2048);
-    expect(done.log[1].error).toMatch(/no answer within 800 ms/);
-    expect(done.log[1].latency_ms).toBeGreaterThanOrEqual(750);
+    expect(done.log[1].error).toMatch(/no answer within 2000 ms/);
+    expect(done.log[1].latency_ms).toBeGreaterThanOrEqual(1_950);
 
     const failed = await waitFor(down.id, 'failed');
     expect(failed.attempts).toBe(3); // the first try and the schedule's two retries
@@ -318,7 +327,8 @@ describe.each(storeKinds())('webhooks on %s', (kind) => {
     const conversations = await Promise.all(acknowledged.map(async (r) => (await verified(node, secret, r)).data.conversation_id));
     expect(new Set(conversations).size).toBe(10);
     const log = (await node.api('GET', `/api/webhooks/endpoints/${endpoint.id}/deliveries`)).body.deliveries;
-    expect(log.map((d: { status: string; attempts: number }) => `${d.status}/${d.attempts}`)).toEqual(Array(10).fill('delivered/1'));
+    // (An attempt may time out on a loaded machine and be retried; what was acknowledged is never sent again.)
+    expect(log.map((d: { status: string }) => d.status)).toEqual(Array(10).fill('delivered'));
 
     // Restarted with a policy that no longer allows the receiver: the stored URL is refused when delivering, and nothing reaches it.
     await node.close();
@@ -336,5 +346,31 @@ describe.each(storeKinds())('webhooks on %s', (kind) => {
     await node.close();
     await node.start(allowed);
     await node.api('DELETE', `/api/webhooks/endpoints/${endpoint.id}`);
+  }, 60_000);
+
+  it.skipIf(kind !== 'postgres')('two nodes on one database deliver each event once between them', async () => {
+    const other = new Node(kind, TEST_ENV, { url: node.databaseUrl! });
+    other.secret = node.secret;
+    await other.start(allowed);
+    // A node started on a fresh data dir gives the default app a new secret (it keeps it in that dir): take one both know.
+    node.secret = other.secret = await node.warbler.apps.rotateSecret('default');
+    try {
+      const url = receiver.on('/two-nodes', () => ({ status: 200, delayMs: 100 }));
+      const { body: { endpoint } } = await node.api('POST', '/api/webhooks/endpoints', { url, event_types: ['conversation.resolved'] });
+      // Half the events are written on each node; both deliverers poll the one outbox, two at a time each.
+      for (let i = 0; i < 30; i++) {
+        const on = i % 2 === 0 ? node : other;
+        await on.warbler.events.emit({ type: 'conversation.resolved', appId: 'default', data: { conversation_id: `cnv_${i}`, outcome: 'resolved_by_ai' } });
+      }
+      await receiver.until('/two-nodes', (rs) => rs.filter((r) => r.answered === 200).length >= 30);
+      await new Promise((r) => setTimeout(r, 700));
+      const ids = receiver.at('/two-nodes').map((r) => r.headers['warbler-webhook-id']);
+      expect(ids).toHaveLength(30);
+      expect(new Set(ids).size).toBe(30);
+      await node.api('DELETE', `/api/webhooks/endpoints/${endpoint.id}`);
+    } finally {
+      await other.close();
+      await other.destroy();
+    }
   }, 60_000);
 });
