@@ -205,6 +205,21 @@ describe.each(storeKinds())('webhooks on %s', (kind) => {
     await node.api('DELETE', `/api/webhooks/endpoints/${endpoint.id}`);
   });
 
+  it('announces an AI agent\'s streamed reply once, when it completes, with its whole text', async () => {
+    const { body: { endpoint, secret } } = await node.api('POST', '/api/webhooks/endpoints', { url: receiver.on('/agent', () => ({ status: 200 })), event_types: ['message.created'] });
+    const direct = await node.api('POST', '/api/conversations', { kind: 'direct', member_ids: ['ben', 'warbler-assistant'] });
+    expect(direct.status).toBe(201);
+    await node.api('POST', `/api/conversations/${direct.body.id}/messages`, { sender_id: 'ben', type: 'text', content: { text: 'What is Warbler?' } });
+    const got = await receiver.until('/agent', (rs) => rs.length >= 2);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(receiver.at('/agent')).toHaveLength(2);
+    const [question, reply] = await Promise.all(got.map((r) => verified(node, secret, r)));
+    expect(question!.data).toMatchObject({ sender_id: 'ben', conversation_id: direct.body.id });
+    expect(reply!.data).toMatchObject({ sender_id: 'warbler-assistant', conversation_id: direct.body.id, seq: 2 });
+    expect(String((reply!.data.content as { text?: unknown }).text ?? '').length).toBeGreaterThan(10);
+    await node.api('DELETE', `/api/webhooks/endpoints/${endpoint.id}`);
+  });
+
   it('retries after 500s and timeouts with backoff, keeps the first 2 KB of each answer, then fails for good', async () => {
     const { body: { endpoint, secret } } = await node.api('POST', '/api/webhooks/endpoints', {
       url: receiver.on('/flaky', (hit) => (hit === 1 ? { status: 500 } : hit === 2 ? { status: 200, delayMs: 2_600 } : { status: 200 })),
