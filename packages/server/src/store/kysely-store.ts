@@ -96,6 +96,8 @@ export class KyselyStore implements Store {
   private readonly gateway: KyselyGatewayStore;
   /** Seals message content (and, through the AI part, knowledge text) on the way in and opens it on the way out. */
   private sealer: RowSealer = PLAINTEXT;
+  /** Appends waiting for their app's key before they join the batch. */
+  private readonly admitting = new Set<Promise<unknown>>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -127,6 +129,7 @@ export class KyselyStore implements Store {
 
   async close(): Promise<void> {
     // Appends already accepted are written before the connection goes.
+    await Promise.allSettled([...this.admitting]);
     await this.batcher.idle();
     await this.db.destroy();
   }
@@ -472,10 +475,22 @@ export class KyselyStore implements Store {
 
   // ---- messages ----
 
-  async appendMessage(message: NewMessage): Promise<AppendResult> {
-    await this.sealer.ready(message.app_id, { seal: true });
-    const stored_content = this.sealer.seal(message.app_id, 'messages.content', message.id, JSON.stringify(message.content));
-    return this.batcher.append({ ...message, stored_content });
+  appendMessage(message: NewMessage): Promise<AppendResult> {
+    const enqueue = (): Promise<AppendResult> => {
+      try {
+        const stored_content = this.sealer.seal(message.app_id, 'messages.content', message.id, JSON.stringify(message.content));
+        return this.batcher.append({ ...message, stored_content });
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    };
+    const ready = this.sealer.ready(message.app_id, { seal: true });
+    if (!ready) return enqueue();
+    // The app's key is still loading: close() waits for this append too, as for any accepted one.
+    const admitted = ready.then(enqueue);
+    this.admitting.add(admitted);
+    void admitted.catch(() => {}).finally(() => this.admitting.delete(admitted));
+    return admitted;
   }
 
   async getMessage(appId: string, messageId: string): Promise<Message | undefined> {
