@@ -122,6 +122,7 @@ export function restRoutes(w: World): Route[] {
     { method: 'POST', path: '/api/gateway/keys/:keyId/revoke', params: { keyId: [b.keyId, 'key_missing'] } },
     { method: 'DELETE', path: '/api/gateway/keys/:keyId', params: { keyId: [b.keyId, 'key_missing'] } },
     ...webhookRoutes(w),
+    ...supportRoutes(w),
     ...experimentRoutes(w),
     ...widgetRoutes(w),
     ...auditPrivacyRoutes(w),
@@ -149,6 +150,45 @@ function experimentRoutes({ a, b }: World): Route[] {
     { method: 'GET', path: '/api/experiments/:experimentId', params: { experimentId: ids } },
     { method: 'GET', path: '/api/experiments/:experimentId/report', params: { experimentId: ids }, query: { format: fc.constantFrom('json', 'csv') } },
     { method: 'POST', path: '/api/experiments/:experimentId/stop', params: { experimentId: ids }, body: fc.record({ candidate_id: fc.constant('c1'), reason: text }, { requiredKeys: [] }) },
+  ];
+}
+
+function supportRoutes({ a, b }: World): Route[] {
+  const conv = [a.supportConversationId, b.supportConversationId, ...a.conversationIds, 'cnv_missing'];
+  const users = [a.alice.id, a.bob.id, a.carol.id, b.users[0]!.id, 'missing-user'];
+  const policy = fc.record({
+    no_knowledge_streak: fc.constantFrom(null, 1, 3, 50), thumbs_down: fc.boolean(), cost_cap_usd: fc.constantFrom(null, 0, 0.5),
+    keywords: fc.constantFrom([], ['refund', '退款']),
+    working_hours: fc.constantFrom(null, { time_zone: 'Asia/Shanghai', spans: [{ day: 1, from: '09:00', to: '18:00' }] }, { time_zone: 'Nowhere/Land', spans: [] }),
+  }, { requiredKeys: [] });
+  const canned = fc.record({ title: text, text });
+  return [
+    { method: 'POST', path: '/api/support/conversations', body: fc.record({ customer_id: fc.constantFrom(...users), agent_id: fc.constantFrom(a.agentId, b.agentId, 'missing'), locale: fc.constantFrom('en', 'zh-CN') }, { requiredKeys: [] }) },
+    { method: 'GET', path: '/api/support/conversations/:conversationId', params: { conversationId: conv } },
+    { method: 'POST', path: '/api/support/conversations/:conversationId/handoff', params: { conversationId: conv }, body: fc.record({ note: text }, { requiredKeys: [] }) },
+    { method: 'POST', path: '/api/support/conversations/:conversationId/csat', params: { conversationId: conv }, body: fc.record({ rating: fc.integer({ min: 0, max: 6 }), comment: text }, { requiredKeys: ['rating'] }) },
+    { method: 'POST', path: '/api/support/conversations/:conversationId/resolve', params: { conversationId: conv }, body: fc.record({ outcome: fc.constantFrom('resolved_by_ai', 'resolved_by_human', 'abandoned', 'spam') }, { requiredKeys: [] }) },
+    { method: 'GET', path: '/api/support/queue', query: { queue: fc.constantFrom('unassigned', 'mine', 'all', 'resolved'), limit: numberText, before: numberText } },
+    { method: 'GET', path: '/api/support/conversations/:conversationId/messages', params: { conversationId: conv }, query: { before: numberText, after: numberText, limit: numberText } },
+    { method: 'POST', path: '/api/support/conversations/:conversationId/claim', params: { conversationId: conv } },
+    { method: 'POST', path: '/api/support/conversations/:conversationId/assign', params: { conversationId: conv }, body: fc.record({ user_id: fc.constantFrom(...users) }) },
+    { method: 'POST', path: '/api/support/conversations/:conversationId/transfer', params: { conversationId: conv }, body: fc.record({ user_id: fc.constantFrom(...users) }) },
+    { method: 'POST', path: '/api/support/conversations/:conversationId/hand-back', params: { conversationId: conv } },
+    { method: 'GET', path: '/api/support/conversations/:conversationId/notes', params: { conversationId: conv } },
+    { method: 'POST', path: '/api/support/conversations/:conversationId/notes', params: { conversationId: conv }, body: fc.record({ text }) },
+    { method: 'POST', path: '/api/support/conversations/:conversationId/suggest', params: { conversationId: [b.supportConversationId, 'cnv_missing'] } },
+    { method: 'GET', path: '/api/support/canned-replies' },
+    { method: 'POST', path: '/api/support/canned-replies', body: canned },
+    { method: 'PUT', path: '/api/support/canned-replies/:cannedId', params: { cannedId: ['cnd_missing'] }, body: canned },
+    { method: 'DELETE', path: '/api/support/canned-replies/:cannedId', params: { cannedId: ['cnd_missing'] } },
+    { method: 'GET', path: '/api/support/staff' },
+    { method: 'PUT', path: '/api/support/staff/:userId', params: { userId: users } },
+    { method: 'DELETE', path: '/api/support/staff/:userId', params: { userId: users } },
+    { method: 'GET', path: '/api/support/policy' },
+    { method: 'PUT', path: '/api/support/policy', body: policy },
+    { method: 'GET', path: '/api/support/agents/:agentId/policy', params: { agentId: [a.agentId, b.agentId, 'missing'] } },
+    { method: 'PUT', path: '/api/support/agents/:agentId/policy', params: { agentId: [a.agentId, b.agentId, 'missing'] }, body: policy },
+    { method: 'GET', path: '/api/support/report', query: { since: numberText, until: numberText, group_by: fc.constantFrom('day', 'agent', 'model', 'handoff_reason') } },
   ];
 }
 

@@ -23,6 +23,8 @@ export interface AppWorld {
   fileId: string;
   webhookEndpointId: string;
   webhookDeliveryId: string;
+  /** Carol's support conversation with the agent (issue 11). */
+  supportConversationId: string;
 }
 
 export interface World {
@@ -75,10 +77,11 @@ async function appWorld(server: TestServer, secret: string, appId: string, prefi
   const fileId = await upload(server, group.id, alice.token);
   const webhook = await ok(api('POST', '/api/webhooks/endpoints', { url: `https://example.com/${prefix}-hook`, event_types: ['conversation.created'] }, secret));
   const webhookDelivery = await ok(api('POST', `/api/webhooks/endpoints/${webhook.endpoint.id}/test`, undefined, secret), [202]);
+  const support = await ok(api('POST', '/api/support/conversations', { customer_id: people[2]!.id, agent_id: agent.id }, secret));
   return {
     appId, secret, people, users: people, conversationIds: [group.id, direct.id], messageIds,
     agentId: agent.id, kbId: kb.id, docId: doc.id, keyId: key.key.id, keySecret: key.secret, fileId,
-    webhookEndpointId: webhook.endpoint.id, webhookDeliveryId: webhookDelivery.id,
+    webhookEndpointId: webhook.endpoint.id, webhookDeliveryId: webhookDelivery.id, supportConversationId: support.conversation.conversation_id,
   };
 }
 
@@ -151,6 +154,10 @@ export async function snapshot(server: TestServer, world: World): Promise<Record
     reads.push([`${p} docs`, read(server, p, `/api/knowledge-bases/${app.kbId}/documents`)]);
     reads.push([`${p} keys`, read(server, p, '/api/gateway/keys')]);
     reads.push([`${p} webhook endpoints`, read(server, p, '/api/webhooks/endpoints')]);
+    for (const queue of ['all', 'resolved']) reads.push([`${p} support ${queue}`, read(server, p, `/api/support/queue?queue=${queue}&limit=200`)]);
+    reads.push([`${p} support policy`, read(server, p, '/api/support/policy')]);
+    reads.push([`${p} support staff`, read(server, p, '/api/support/staff')]);
+    reads.push([`${p} canned replies`, read(server, p, '/api/support/canned-replies')]);
     reads.push([`${p} widget settings`, read(server, p, '/api/widget/settings')]);
     for (const user of app.users) reads.push([`${p} conversations of ${user.id}`, read(server, p, `/api/conversations?user_id=${encodeURIComponent(user.id)}&limit=200`)]);
     for (const c of app.conversationIds) {
