@@ -21,4 +21,4 @@ export type {
   StoredFile,
   TypingPushFrame,
 } from '@warbler/protocol';
-export { verifyWebhook, WebhookVerificationError, type VerifyWebhookOptions } from './webhooks.ts';
+// Webhook receivers (servers) import '@warbler/sdk/webhooks': kept out of this entry so browser bundles of the client do not carry the protocol's schemas.

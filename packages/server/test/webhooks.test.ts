@@ -5,7 +5,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { verifyWebhook } from '@warbler/sdk';
+import { verifyWebhook } from '@warbler/sdk/webhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWarbler, type Warbler } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
