@@ -252,5 +252,5 @@ function difference(m: MetricComparison): string {
   const d = m.difference;
   if (d.estimate === null) return '–';
   const sign = d.estimate > 0 ? '+' : '';
-  return `${sign}${show(m, d.estimate)}${d.p === null ? '' : ` (p = ${d.p < 0.001 ? '<0.001' : d.p.toFixed(3)})`}`;
+  return `${sign}${show(m, d.estimate)}${d.p === null ? '' : ` (p ${d.p < 0.001 ? '< 0.001' : `= ${d.p.toFixed(3)}`})`}`;
 }
