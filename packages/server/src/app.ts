@@ -183,7 +183,11 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const knowledge = new KnowledgeBases(store, { onChange: (change) => broker.signal({ kind: 'knowledge_changed', ...change }) });
   await knowledge.load();
   // Uploads of PDF, Word, spreadsheets, HTML and slides wait in the database and are parsed in the background; one node alone takes back what its last run left processing.
-  const ingestion = new KnowledgeIngestion({ store: new IngestStore(store.roomTables()), knowledge, singleNode: !redis, onError: (err, where) => log?.error({ err }, where) });
+  const ingestion = new KnowledgeIngestion({
+    store: new IngestStore(store.roomTables()), knowledge, singleNode: !redis, onError: (err, where) => log?.error({ err }, where),
+    // Web imports go through the outbound room, under the same address policy as agent tools.
+    fetchPage: (url, init) => outbound.send(url, init),
+  });
   knowledge.useChunkOptions(ingestion.chunkOptions);
   // FAQs answer a close match as written, through local/faq (a zero-cost ledger row), before any model is called.
   const faqs = new Faqs({

@@ -1,4 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -180,4 +182,59 @@ describe.each(storeKinds())('a restart in the middle of ingesting loses nothing,
       await rm(dataDir, { recursive: true, force: true });
     }
   }, 180_000);
+});
+
+describe.each(storeKinds())('importing a web page on %s', (kind) => {
+  let server: TestServer;
+  let site: Server;
+  let siteUrl: string;
+  let configPath: string;
+  let body = '';
+
+  beforeAll(async () => {
+    site = createServer((req, res) => {
+      if (req.url === '/gone') return void res.writeHead(404).end('no');
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(body);
+    });
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+    siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+    configPath = path.join(tmpdir(), `warbler-kb-import-${kind}-${process.pid}.yaml`);
+    // The test site is on loopback, which imports (like agent tools) may only reach when the operator allows it.
+    await writeFile(configPath, 'version: 1\noutbound: { allow_hosts: ["127.0.0.1"], allow_http_hosts: ["127.0.0.1"] }\n');
+    server = await startServer(kind, { WARBLER_CONFIG: configPath });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await new Promise((resolve) => site?.close(resolve));
+    await rm(configPath, { force: true });
+  });
+
+  it('fetches the page under the outbound policy, parses it in the queue, and replaces it when imported again', async () => {
+    const kb = (await server.api('POST', '/api/knowledge-bases', { name: 'Site' })).body.id;
+    body = '<html><head><title>Returns</title></head><body><nav>Home</nav><article><h1>Returns</h1><p>Unworn shoes can be returned within sixty days for a full refund, postage paid by us.</p></article></body></html>';
+    const first = await server.api('POST', `/api/knowledge-bases/${kb}/imports`, { url: `${siteUrl}/help/returns` });
+    expect(first.status, JSON.stringify(first.body)).toBe(202);
+    expect(await settled(server, kb, first.body.id)).toMatchObject({ status: 'ready', source: `${siteUrl}/help/returns` });
+    expect((await server.api('POST', `/api/knowledge-bases/${kb}/search`, { query: 'unworn shoes sixty days' })).body.passages[0]).toMatchObject({ title: 'Returns', source: `${siteUrl}/help/returns` });
+
+    body = body.replace('sixty days', 'ninety days');
+    const again = await server.api('POST', `/api/knowledge-bases/${kb}/imports`, { url: `${siteUrl}/help/returns` });
+    expect(again.body.id).toBe(first.body.id);
+    await settled(server, kb, again.body.id);
+    const docs = (await server.api('GET', `/api/knowledge-bases/${kb}/documents`)).body.documents;
+    expect(docs).toHaveLength(1);
+    expect((await server.api('GET', `/api/knowledge-bases/${kb}/documents/${docs[0].id}`)).body.text).toContain('ninety days');
+  });
+
+  it('refuses a private address, a page that is not found and a non-web scheme, changing nothing', async () => {
+    const kb = (await server.api('POST', '/api/knowledge-bases', { name: 'Refusals' })).body.id;
+    const metadata = await server.api('POST', `/api/knowledge-bases/${kb}/imports`, { url: 'http://169.254.169.254/latest/meta-data/' });
+    expect(metadata.status).toBe(400);
+    expect(metadata.body.error.message).toMatch(/address|allowed|private|link-local|refused/i);
+    const gone = await server.api('POST', `/api/knowledge-bases/${kb}/imports`, { url: `${siteUrl}/gone` });
+    expect(gone.status).toBe(400);
+    expect(gone.body.error.message).toMatch(/HTTP 404/);
+    expect((await server.api('POST', `/api/knowledge-bases/${kb}/imports`, { url: 'file:///etc/passwd' })).status).toBe(400);
+    expect((await server.api('GET', `/api/knowledge-bases/${kb}/uploads`)).body.uploads).toEqual([]);
+  });
 });

@@ -34,6 +34,13 @@ export const knowledgeUploadRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => 
     return reply.status(204).send();
   });
 
+  app.post('/api/knowledge-bases/:kbId/imports', {
+    schema: {
+      tags: ['knowledge'], params: Kb, body: z.object({ url: z.string().trim().min(1).max(2000) }), response: { 202: IngestJob },
+      summary: 'Import one web page: fetched under the outbound address policy, then queued and parsed like an HTML upload; the same URL again replaces its document',
+    },
+  }, async (request, reply) => reply.status(202).send(await ingestion.importUrl(await deps.guards.app(request), request.params.kbId, request.body.url)));
+
   app.get('/api/knowledge-bases/:kbId/settings', {
     schema: { tags: ['knowledge'], summary: 'Chunk size, overlap, top-k and citation style of this knowledge base', params: Kb, response: { 200: KnowledgeSettings } },
   }, async (request) => ingestion.settings(await deps.guards.app(request), request.params.kbId));

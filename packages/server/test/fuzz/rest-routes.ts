@@ -101,6 +101,7 @@ export function restRoutes(w: World): Route[] {
     { method: 'GET', path: '/api/knowledge-bases/:kbId/uploads/:uploadId', params: { kbId: kbs, uploadId: [...docs, 'upl_missing'] } },
     { method: 'POST', path: '/api/knowledge-bases/:kbId/uploads/:uploadId/retry', params: { kbId: kbs, uploadId: [...docs, 'upl_missing'] } },
     { method: 'DELETE', path: '/api/knowledge-bases/:kbId/uploads/:uploadId', params: { kbId: kbs, uploadId: [b.docId, 'upl_missing'] } },
+    { method: 'POST', path: '/api/knowledge-bases/:kbId/imports', params: { kbId: kbs }, body: fc.record({ url: fc.constantFrom('http://169.254.169.254/', 'https://127.0.0.1:1/x', 'file:///etc/passwd', 'not a url') }) },
     { method: 'GET', path: '/api/knowledge-bases/:kbId/settings', params: { kbId: kbs } },
     {
       method: 'PUT', path: '/api/knowledge-bases/:kbId/settings', params: { kbId: [b.kbId, 'kb-missing'] },

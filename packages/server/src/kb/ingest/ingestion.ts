@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import type { KnowledgeSettings } from '@warbler/protocol';
 import { badRequest, notFound, WarblerError } from '../../errors.ts';
@@ -22,6 +22,8 @@ export interface IngestionOptions {
   maxAttempts?: number;
   now?: () => number;
   onError?: (err: unknown, where: string) => void;
+  /** Fetches a web page under the outbound room's address policy (the SSRF rules of agent tools); without it, URL imports are refused. */
+  fetchPage?: (url: string, init: { method: 'GET'; headers: Record<string, string>; signal: AbortSignal; maxBytes: number }) => Promise<{ status: number; text: string; url: string }>;
 }
 
 export interface IngestUpload {
@@ -55,9 +57,10 @@ export class KnowledgeIngestion {
   // ---- uploads ----
 
   /** Queues an upload of a format parsed in the background; Markdown and text go straight to the knowledge base instead. */
-  async enqueue(appId: string, kbId: string, upload: IngestUpload): Promise<IngestJob> {
+  async enqueue(appId: string, kbId: string, upload: IngestUpload, id?: string): Promise<IngestJob> {
     const format = detectFormat(upload.filename, upload.mime);
-    if (!format || !isBinaryFormat(format)) {
+    // A web page in Markdown is queued too: imports all go through the queue.
+    if (!format || (!isBinaryFormat(format) && id === undefined)) {
       throw new WarblerError('unsupported_media_type', `${upload.filename || 'This file'} is not a format a knowledge base takes. Upload PDF, Word (.docx), Excel (.xlsx, .xls), CSV, HTML, PowerPoint (.pptx), Markdown or text.`);
     }
     if (upload.data.byteLength === 0) throw badRequest('The file is empty.');
@@ -68,7 +71,7 @@ export class KnowledgeIngestion {
     const now = this.now();
     const filename = cleanName(upload.filename) || `upload.${format}`;
     const row = {
-      app_id: appId, id: `doc_${randomBytes(16).toString('base64url')}`, kb_id: kbId, filename,
+      app_id: appId, id: id ?? `doc_${randomBytes(16).toString('base64url')}`, kb_id: kbId, filename,
       source: (upload.source?.trim() || filename).slice(0, 1000), title: upload.title?.trim().slice(0, 300) || null,
       format, status: 'queued' as const, reason: null, progress: 0, attempts: 0, bytes: upload.data.byteLength,
       data: Buffer.from(upload.data).toString('base64'), lease_until: null, created_at: now, updated_at: now,
@@ -77,6 +80,43 @@ export class KnowledgeIngestion {
     this.kick();
     const { data: _data, lease_until: _lease, ...job } = row;
     return job;
+  }
+
+  /**
+   * Imports one web page: fetched now (under the outbound address policy, 20 s,
+   * at most the file size limit), then queued and parsed like an uploaded HTML
+   * file. Importing the same URL again replaces its document.
+   */
+  async importUrl(appId: string, kbId: string, address: string): Promise<IngestJob> {
+    const fetchPage = this.options.fetchPage;
+    if (!fetchPage) throw new WarblerError('unavailable', 'Web imports are not available on this server.');
+    let url: URL;
+    try {
+      url = new URL(address);
+    } catch {
+      throw badRequest('Give a full web address, like https://example.com/help/shipping.');
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw badRequest('Only http and https pages can be imported.');
+    await this.options.knowledge.get(appId, kbId);
+    let page: { status: number; text: string; url: string };
+    try {
+      page = await fetchPage(url.href, {
+        method: 'GET', headers: { accept: 'text/html, text/markdown;q=0.9, text/plain;q=0.8', 'user-agent': 'Warbler knowledge import' },
+        signal: AbortSignal.timeout(20_000), maxBytes: this.limits.maxFileBytes,
+      });
+    } catch (err) {
+      if (err instanceof Error && err.name === 'OutboundRefused') throw badRequest(err.message);
+      throw badRequest(`${url.host} could not be reached (${err instanceof Error && err.name === 'TimeoutError' ? 'no answer in 20 s' : 'connection failed'}). Check the address and try again.`);
+    }
+    if (page.status < 200 || page.status > 299) throw badRequest(`${url.href} answered HTTP ${page.status}; import a page that opens in a browser.`);
+    if (!page.text.trim()) throw badRequest(`${url.href} is empty.`);
+    const id = `doc_${createHash('sha256').update(`${appId}\u0000${kbId}\u0000${page.url}`).digest('base64url').slice(0, 22)}`;
+    const existing = await this.options.store.get(appId, id);
+    if (existing?.status === 'processing') throw new WarblerError('conflict', 'This page is being imported right now; wait until it is ready.');
+    if (existing) await this.options.store.delete(appId, id);
+    const name = `${url.host}${url.pathname === '/' ? '' : url.pathname}`.slice(0, 300);
+    const markdown = /\.(md|markdown)$/i.test(url.pathname);
+    return this.enqueue(appId, kbId, { filename: markdown ? name : `${name}.html`, mime: markdown ? 'text/markdown' : 'text/html', data: new TextEncoder().encode(page.text), source: page.url }, id);
   }
 
   async list(appId: string, kbId: string): Promise<IngestJob[]> {
