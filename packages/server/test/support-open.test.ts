@@ -44,6 +44,22 @@ describe.each(storeKinds())('support conversations on %s', (kind) => {
     await expect(server.warbler.support.openFor('default', 'nobody-at-all')).rejects.toMatchObject({ code: 'not_found' });
   });
 
+  it('starts a new conversation once the last one was closed (spam or abandoned), and keeps a resolved one to reopen', async () => {
+    const visitor = await server.user('Visitor');
+    const first = (await server.warbler.support.openFor('default', visitor.id)).conversation.conversation_id;
+    await server.warbler.support.resolve('default', first, 'resolved_by_ai', null);
+    expect((await server.warbler.support.openFor('default', visitor.id)).conversation).toMatchObject({ conversation_id: first, status: 'resolved' });
+    const closed = await server.warbler.support.resolve('default', first, 'spam', null);
+    expect(closed.status).toBe('resolved');
+    const opened = await server.api('POST', `/api/support/conversations/${first}/handoff`, {}, visitor.token);
+    expect(opened.body).toMatchObject({ status: 'pending_human', reopens: 1 });
+    expect((await server.warbler.support.resolve('default', first, 'spam', null))).toMatchObject({ status: 'closed', outcome: 'spam' });
+    expect((await server.api('POST', `/api/support/conversations/${first}/handoff`, {}, visitor.token)).status).toBe(400);
+    const next = await server.warbler.support.openFor('default', visitor.id);
+    expect(next.created).toBe(true);
+    expect(next.conversation.conversation_id).not.toBe(first);
+  });
+
   it('keeps the AI silent while the conversation waits for a person', async () => {
     const visitor = await server.user('Visitor');
     const { conversation } = await server.warbler.support.openFor('default', visitor.id);

@@ -419,7 +419,8 @@ export class Support {
   // ---- telling people ----
 
   private async say(row: SupportRow, key: string, notice: Notice): Promise<void> {
-    await this.deps.chat.notice(row.app_id, row.conversation_id, row.agent_id, `support:${key}`, {
+    // The resend key is unique per sender across conversations, so it names the conversation too.
+    await this.deps.chat.notice(row.app_id, row.conversation_id, row.agent_id, `support:${row.conversation_id}:${key}`, {
       text: noticeText(row.locale, notice), support: { event: notice.kind, status: row.status },
     });
   }
