@@ -53,7 +53,8 @@ describe('the demo knowledge base', () => {
   it.each([
     ['How do I use PostgreSQL?', 'guide/en.md', 'Self-hosting with PostgreSQL', 'WARBLER_DATABASE_URL'],
     ['How do I create a user token?', 'guide/en.md', 'Creating user tokens', 'ttl_seconds'],
-    ['Which file types can I add to a knowledge base?', 'guide/en.md', 'Adding documents', '.markdown'],
+    // The knowledge guide, which has the table of formats, answers before the user guide's short paragraph.
+    ['Which file types can I add to a knowledge base?', 'knowledge.md', 'Formats: which file types you can add', '.docx'],
     ['What happens when an agent runs out of budget?', 'guide/en.md', 'Budgets', 'monthly_budget_usd'],
     ['怎么给用户签发令牌？', 'guide/zh.md', '为用户签发令牌', '60 秒到 30 天'],
     ['知识库支持哪些文件类型？', 'guide/zh.md', '添加文档', '5 MiB'],
@@ -62,7 +63,7 @@ describe('the demo knowledge base', () => {
     const { top, text } = await ask(question);
     expect(top).toMatchObject({ source });
     expect(top!.heading_path.at(-1)).toBe(heading);
-    const title = source.endsWith('zh.md') ? 'Warbler 用户指南' : 'Warbler user guide';
+    const title = source === 'knowledge.md' ? 'Knowledge bases: files, uploads, settings and FAQs' : source.endsWith('zh.md') ? 'Warbler 用户指南' : 'Warbler user guide';
     expect(text).toContain(`[1] ${title} › `);
     expect(text).toContain(`${heading} (${source})`);
     expect(text).toContain(quoted);
