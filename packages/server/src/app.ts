@@ -282,7 +282,13 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     agents: {
       get: (appId, agentId) => runtime.get(appId, agentId),
       defaultFor: async (appId) => (await agents.list(appId)).at(0)?.id,
-      stopReplies: (appId, conversationId) => void runtime.stopConversation(appId, conversationId, 'support'),
+      stopReplies: (appId, conversationId) => {
+        if (runtime.stopConversation(appId, conversationId, 'support') > 0 || broker instanceof LocalBroker || !broker.connected) return;
+        // The reply may be streaming on the node that stored the customer's message: it is stopped there.
+        void store.listMessages(appId, conversationId, { limit: 20 }).then(({ messages: recent }) => {
+          for (const m of recent) if (m.state === 'streaming') broker.signal({ kind: 'stop_reply', app_id: appId, message_id: m.id });
+        }).catch((err: unknown) => log?.error({ err }, 'support: could not stop a reply on another node'));
+      },
     },
     events, publish,
     toUsd: (currency, nanos) => {
