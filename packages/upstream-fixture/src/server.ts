@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { boundedCount } from './bounded-tokens.ts';
 import { embedText, toBase64 } from './embeddings.ts';
+import { rerank } from './rerank.ts';
 import { PromptCache } from './prompt-cache.ts';
 import { isFault, Script, type FaultStep, type ReplyShape, type ReplyStep, type Step } from './script.ts';
 import {
@@ -62,7 +63,7 @@ export interface UpstreamFixture {
   /** Requests received so far, oldest first (a live array). */
   readonly requests: RecordedRequest[];
   /** Requests answered per endpoint since start (counted even when recording is off). */
-  readonly counts: { chat: number; embeddings: number; models: number };
+  readonly counts: { chat: number; embeddings: number; models: number; rerank: number };
   /** Drop queued steps, recorded requests and the prompt cache. */
   reset(): void;
   close(): Promise<void>;
@@ -186,7 +187,7 @@ function sendFaultStatus(res: ServerResponse, step: FaultStep, model: string | u
 export async function startUpstreamFixture(options: FixtureOptions = {}): Promise<UpstreamFixture> {
   const script = new Script();
   const requests: RecordedRequest[] = [];
-  const counts = { chat: 0, embeddings: 0, models: 0 };
+  const counts = { chat: 0, embeddings: 0, models: 0, rerank: 0 };
   const keep = options.recordRequests ?? 10_000;
   const stampChunks = options.stampChunks ?? true;
   const models = options.models ?? DEFAULT_MODELS;
@@ -417,6 +418,11 @@ export async function startUpstreamFixture(options: FixtureOptions = {}): Promis
       return embeddings(req, res, body ?? {}, step);
     }
     if (method === 'POST' && path === '/v1/moderations') return json(res, 200, moderation(body));
+    if (method === 'POST' && path === '/v1/rerank') {
+      counts.rerank++;
+      const answer = rerank(body, tokens);
+      return json(res, answer.status, answer.body);
+    }
     json(res, 404, errorBody(`Unknown request URL: ${method} ${path}.`, 'invalid_request_error', 'unknown_url'));
   }
 

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { badRequest } from '../errors.ts';
-import { answerFromKnowledge, byteSize, detectFormat, documentTooLarge, isBinaryFormat, knowledgeLabel, knowledgePassages, type DocumentUpload, type Passage } from '../kb/index.ts';
+import { answerFromKnowledge, formatKnowledgeBlock, type RetrieverScores, byteSize, detectFormat, documentTooLarge, isBinaryFormat, knowledgeLabel, knowledgePassages, type DocumentUpload, type Passage } from '../kb/index.ts';
 import type { HttpDeps } from './deps.ts';
 import { multipartProblem } from './multipart-errors.ts';
 
@@ -96,15 +96,36 @@ export const knowledgeRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async 
     const { kbId } = request.params;
     await deps.knowledge.get(appId, kbId);
     const { query, k, locale } = request.body;
-    const passages = await deps.knowledge.search(appId, [kbId], query, k);
-    return { query, passages: passages.map(view), answer: answerFromKnowledge(query, knowledgePassages(passages), locale) };
+    // The agents' own pipeline (KnowledgeBases.retrieve): what this shows is what an agent receives.
+    const { passages, retrievers, degraded } = await deps.knowledge.retrieve(appId, [kbId], query, k);
+    return {
+      query, retrievers, ...(degraded ? { degraded } : {}),
+      passages: passages.map(view),
+      agent_context: passages.length ? formatKnowledgeBlock(passages) : '',
+      answer: answerFromKnowledge(query, knowledgePassages(passages), locale),
+    };
   });
+
+  app.get('/api/knowledge-bases/:kbId/retrieval', {
+    schema: { tags: ['knowledge'], params: Kb, summary: 'The embedding and rerank models of hybrid retrieval (null: keywords only) and how many chunks have vectors' },
+  }, async (request) => deps.knowledge.retrievalSettings(await deps.guards.app(request), request.params.kbId));
+
+  app.put('/api/knowledge-bases/:kbId/retrieval', {
+    schema: {
+      tags: ['knowledge'], params: Kb, body: RetrievalSettingsBody,
+      summary: 'Set the embedding and rerank models; a new embedding model embeds every chunk again (cached by content, billed in the ledger)',
+    },
+  }, async (request) => deps.knowledge.setRetrievalSettings(await deps.guards.app(request), request.params.kbId, request.body));
 };
 
-function view({ chunk, score }: Passage, i: number) {
+const ModelName = z.string().trim().min(1).max(200).regex(/^[\w.:/@-]+$/, 'a model name: letters, digits and . : / @ - _');
+const RetrievalSettingsBody = z.object({ embedding_model: ModelName.nullable(), rerank_model: ModelName.nullable().default(null) }).strict();
+
+function view({ chunk, score, scores }: Passage & { scores?: RetrieverScores }, i: number) {
   return {
     index: i + 1,
     score,
+    scores: scores ?? { bm25: score },
     label: knowledgeLabel(chunk),
     document_id: chunk.document_id,
     chunk_id: chunk.id,

@@ -30,3 +30,5 @@ export { queryTerms, searchTerms } from './terms.ts';
 export { ACCEPTED_EXTENSIONS, detectFormat, isBinaryFormat, parseFile, ParseFailure, type ParsedDocument, type SourceFormat } from './parse/index.ts';
 export { IngestStore, KnowledgeIngestion, type IngestJob } from './ingest/index.ts';
 export { createFaqProvider, FAQ_MODEL, faqFirst, Faqs, FaqStore, ratedRepliesFrom, type RatedReplies } from './faq/index.ts';
+// Hybrid retrieval: embeddings (cached, in the ledger), vectors, fusion, rerank.
+export { EmbeddingCache, HybridRetrieval, KbVectorStore, rerankerFrom, routerEmbedder, type Retrieval, type RetrieverScores } from './retrieval/index.ts';

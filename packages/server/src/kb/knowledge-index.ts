@@ -1,6 +1,7 @@
 import MiniSearch from 'minisearch';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { queryTerms, searchTerms } from './terms.ts';
+import { expandedSearch, type FeedbackSource, type WeightedTerm } from './retrieval/query-expansion.ts';
 import type { Chunk, Passage } from './types.ts';
 
 export interface KbSearchOptions {
@@ -8,6 +9,12 @@ export interface KbSearchOptions {
   kbIds: readonly string[];
   /** How many passages at most; 5 by default. */
   limit?: number;
+  /**
+   * Add synonyms and pseudo-relevance feedback terms to the question at lower
+   * weights, so a question in other words than the document's still finds it
+   * (decision 0018). Off by default here; the retrieval pipeline turns it on.
+   */
+  expand?: boolean;
 }
 
 /**
@@ -132,14 +139,54 @@ export class InMemoryKnowledgeIndex implements KnowledgeIndex {
   search(appId: string, query: string, options: KbSearchOptions): Passage[] {
     const kbIds = new Set(options.kbIds);
     if (!kbIds.size) return [];
-    const inScope = (key: string) => {
-      const chunk = this.entries.get(key);
-      return !!chunk && chunk.app_id === appId && kbIds.has(chunk.kb_id);
-    };
+    const limit = options.limit ?? 5;
+    if (options.expand) return expandedSearch(this.feedbackSource(appId, kbIds), query, limit);
     return this.miniSearch
-      .search(query, { filter: (result) => inScope(result.id as string) })
-      .slice(0, options.limit ?? 5)
+      .search(query, { filter: (result) => this.inScope(result.id as string, appId, kbIds) })
+      .slice(0, limit)
       .map((result) => ({ chunk: this.entries.get(result.id as string)!, score: result.score }));
+  }
+
+  /** The chunks of a knowledge base, in no particular order. */
+  chunksOf(appId: string, kbId: string): Chunk[] {
+    return [...this.entries.values()].filter((c) => c.app_id === appId && c.kb_id === kbId);
+  }
+
+  private inScope(key: string, appId: string, kbIds: ReadonlySet<string>): boolean {
+    const chunk = this.entries.get(key);
+    return !!chunk && chunk.app_id === appId && kbIds.has(chunk.kb_id);
+  }
+
+  private feedbackSource(appId: string, kbIds: ReadonlySet<string>): FeedbackSource<Passage> {
+    // MiniSearch keeps per-term postings but has no public document frequency; read them when present, else treat every term as rare.
+    const postings = (this.miniSearch as unknown as { _index?: { get(term: string): Map<number, Map<number, number>> | undefined } })._index;
+    return {
+      passageCount: this.entries.size,
+      documentFrequency: (term) => {
+        const byField = postings?.get(term);
+        if (!byField) return 1;
+        let df = 0;
+        for (const docs of byField.values()) df = Math.max(df, docs.size);
+        return df;
+      },
+      searchWeighted: (terms: readonly WeightedTerm[], limit: number) => {
+        const weightOf = new Map(terms.map((t) => [t.term, t.weight]));
+        return this.miniSearch
+          .search(terms.map((t) => t.term).join('\u0000'), {
+            tokenize: (text) => text.split('\u0000'),
+            boostTerm: (_term, i) => terms[i]?.weight ?? 1,
+            filter: (result) => this.inScope(result.id as string, appId, kbIds),
+          })
+          .map((result) => {
+            // MiniSearch multiplies a score by how many query terms matched; an added term must count by its weight, not as 1.
+            const matched = result.queryTerms.length || 1;
+            const weight = result.queryTerms.reduce((sum, term) => sum + (weightOf.get(term) ?? 1), 0);
+            return { chunk: this.entries.get(result.id as string)!, score: (result.score / matched) * weight };
+          })
+          .sort((a, b) => b.score - a.score)
+          .slice(0, limit);
+      },
+    };
   }
 }
 

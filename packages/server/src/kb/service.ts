@@ -7,6 +7,7 @@ import { chunkDocumentInSlices, type ChunkOptions } from './chunk.ts';
 import { importFolder as readFolder } from './folder.ts';
 import { InMemoryKnowledgeIndex } from './knowledge-index.ts';
 import { firstHeading, stripFrontMatter } from './markdown.ts';
+import { HybridRetrieval, type ModelSettings, type Retrieval, type RetrievalCaller } from './retrieval/index.ts';
 import type { Chunk, Passage } from './types.ts';
 
 /** What the knowledge room keeps in the Store. */
@@ -78,6 +79,12 @@ export interface KnowledgeBasesOptions {
    * in-memory index up to date (reloadDocument, forgetKnowledgeBase).
    */
   onChange?: (change: KnowledgeChange) => void;
+  /** Vectors, fusion and rerank for knowledge bases that name an embedding model; BM25 alone without it. */
+  retrieval?: HybridRetrieval;
+  /** The models the Router serves: an embedding model must be one of them. */
+  servedModels?: () => readonly string[];
+  /** A failure that must not fail the caller (an embedding provider down while indexing). */
+  onError?: (err: unknown, what: string) => void;
 }
 
 export type KnowledgeChange = { app_id: string; kb_id: string; document_id?: string };
@@ -141,6 +148,8 @@ export class KnowledgeBases {
       list.sort((a, b) => a.ordinal - b.ordinal);
       await this.index.putDocumentInSlices(list[0]!.app_id, list[0]!.document_id, list);
     }
+    await this.options.retrieval?.loadSettings();
+    for (const list of byDocument.values()) await this.embed(list[0]!.app_id, list[0]!.kb_id, list);
     return { documents: byDocument.size, chunks };
   }
 
@@ -182,6 +191,7 @@ export class KnowledgeBases {
     await this.serial.run(kbKey(appId, kbId), async () => {
       if (!(await this.store.deleteKnowledgeBase(appId, kbId))) throw notFound('The knowledge base');
       this.index.removeKnowledgeBase(appId, kbId);
+      await this.options.retrieval?.forgetKnowledgeBase(appId, kbId);
     });
     this.options.onChange?.({ app_id: appId, kb_id: kbId });
   }
@@ -190,11 +200,16 @@ export class KnowledgeBases {
   async reload(change: KnowledgeChange): Promise<void> {
     const { app_id: appId, kb_id: kbId, document_id: documentId } = change;
     await this.serial.run(kbKey(appId, kbId), async () => {
-      if (documentId === undefined) return this.index.removeKnowledgeBase(appId, kbId);
+      if (documentId === undefined) {
+        this.options.retrieval?.vectors.removeKnowledgeBase(appId, kbId);
+        return this.index.removeKnowledgeBase(appId, kbId);
+      }
+      this.options.retrieval?.vectors.removeDocument(appId, kbId, documentId);
       const doc = await this.store.getDocument(appId, documentId);
       if (!doc || doc.kb_id !== kbId) return this.index.removeDocument(appId, documentId);
       const chunks = (await this.store.listChunks(appId, documentId)).sort((a, b) => a.ordinal - b.ordinal);
       await this.index.putDocumentInSlices(appId, documentId, chunks);
+      await this.embed(appId, kbId, chunks);
     });
   }
 
@@ -228,6 +243,8 @@ export class KnowledgeBases {
       };
       await this.store.putDocument(row, chunks.map(toRow));
       await this.index.putDocumentInSlices(appId, id, chunks);
+      this.options.retrieval?.vectors.removeDocument(appId, kbId, id);
+      await this.embed(appId, kbId, chunks);
       this.options.onChange?.({ app_id: appId, kb_id: kbId, document_id: id });
       return info(row);
     });
@@ -269,6 +286,7 @@ export class KnowledgeBases {
       await this.getDocument(appId, kbId, documentId);
       await this.store.deleteDocument(appId, documentId);
       this.index.removeDocument(appId, documentId);
+      this.options.retrieval?.vectors.removeDocument(appId, kbId, documentId);
     });
     this.options.onChange?.({ app_id: appId, kb_id: kbId, document_id: documentId });
   }
@@ -315,10 +333,71 @@ export class KnowledgeBases {
   // ---- retrieval ----
 
   /** The best passages for `query` across the given knowledge bases of the app, best first. */
-  async search(appId: string, kbIds: readonly string[], query: string, k = 5): Promise<Passage[]> {
+  async search(appId: string, kbIds: readonly string[], query: string, k = 5, caller: RetrievalCaller = {}): Promise<Passage[]> {
+    return (await this.retrieve(appId, kbIds, query, k, caller)).passages;
+  }
+
+  /**
+   * search() with each passage's score per retriever: the one pipeline agents
+   * and the console's retrieval test share (decision 0018).
+   */
+  async retrieve(appId: string, kbIds: readonly string[], query: string, k = 5, caller: RetrievalCaller = {}): Promise<Retrieval> {
     const limit = Math.max(1, Math.min(Math.floor(k) || 5, this.options.maxResults ?? 20));
-    if (!query.trim()) return [];
-    return this.index.search(appId, query, { kbIds, limit });
+    if (!query.trim()) return { passages: [], retrievers: ['bm25'] };
+    const bm25 = (n: number) => this.index.search(appId, query, { kbIds, limit: n, expand: true });
+    const retrieval = this.options.retrieval;
+    if (!retrieval) return { passages: bm25(limit).map((p) => ({ ...p, scores: { bm25: p.score } })), retrievers: ['bm25'] };
+    return retrieval.retrieve(bm25, appId, kbIds, query, limit, caller);
+  }
+
+  /** The knowledge base's embedding and rerank models; null for none (BM25 only, the offline default). */
+  async retrievalSettings(appId: string, kbId: string): Promise<ModelSettings & { embedded_chunks: number }> {
+    await this.get(appId, kbId);
+    const retrieval = this.options.retrieval;
+    const settings = retrieval?.settingsOf(appId, kbId) ?? { embedding_model: null, rerank_model: null };
+    const embedded = settings.embedding_model ? retrieval!.vectors.count(appId, kbId, settings.embedding_model) : 0;
+    return { ...settings, embedded_chunks: embedded };
+  }
+
+  /**
+   * Sets the models; a new embedding model embeds every chunk again (from the
+   * cache where this model embedded the same text before). A provider failure
+   * is the caller's error here: the operator is there to see it.
+   */
+  async setRetrievalSettings(appId: string, kbId: string, next: ModelSettings): Promise<ModelSettings & { embedded_chunks: number }> {
+    const retrieval = this.options.retrieval;
+    if (!retrieval) throw badRequest('Hybrid retrieval is not available on this server.');
+    const served = this.options.servedModels?.() ?? [];
+    if (next.embedding_model && !served.includes(next.embedding_model)) {
+      throw badRequest(`${next.embedding_model} is not a model this server serves. Configure a provider that serves it (OPENAI_API_KEY for text-embedding-3-small, a Qwen key for text-embedding-v4, Ollama for bge-m3…); served now: ${served.join(', ') || 'none'}.`);
+    }
+    if (next.rerank_model && !retrieval.canRerank) {
+      throw badRequest('No rerank endpoint is configured: set WARBLER_RERANK_BASE_URL (and WARBLER_RERANK_API_KEY) and restart, or leave rerank_model null.');
+    }
+    await this.serial.run(kbKey(appId, kbId), async () => {
+      await this.get(appId, kbId);
+      const before = retrieval.settingsOf(appId, kbId);
+      await retrieval.saveSettings(appId, kbId, next);
+      if (next.embedding_model !== before.embedding_model) retrieval.vectors.removeKnowledgeBase(appId, kbId);
+      if (next.embedding_model) {
+        try {
+          await retrieval.embedChunks(appId, kbId, this.index.chunksOf(appId, kbId));
+        } catch (err) {
+          throw new WarblerError('unavailable', `The embedding model ${next.embedding_model} did not answer (${err instanceof Error ? err.message : String(err)}); the setting is saved, and searches use keywords until it does. Save again to retry.`);
+        }
+      }
+    });
+    this.options.onChange?.({ app_id: appId, kb_id: kbId });
+    return this.retrievalSettings(appId, kbId);
+  }
+
+  /** Embeds chunks for hybrid search; a failing provider leaves them to BM25 and is reported, not thrown. */
+  private async embed(appId: string, kbId: string, chunks: readonly Chunk[]): Promise<void> {
+    try {
+      await this.options.retrieval?.embedChunks(appId, kbId, chunks);
+    } catch (err) {
+      this.options.onError?.(err, `embedding ${chunks.length} chunks of knowledge base ${kbId}`);
+    }
   }
 
   /**

@@ -737,6 +737,31 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0014_kb_vectors': {
+    async up(db: Kysely<any>) {
+      // Knowledge embeddings by content hash (src/kb/retrieval): a text embedded once per app and model, whatever document holds it.
+      await db.schema
+        .createTable('kb_embeddings')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('content_hash', 'text', (c) => c.notNull())
+        .addColumn('dims', 'integer', (c) => c.notNull())
+        .addColumn('vector', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('kb_embeddings_pk', ['app_id', 'model', 'content_hash'])
+        .execute();
+      // Per knowledge base: which embedding and rerank models hybrid retrieval uses (none: BM25 only).
+      await db.schema
+        .createTable('kb_retrieval_settings')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('kb_id', 'text', (c) => c.notNull())
+        .addColumn('embedding_model', 'text')
+        .addColumn('rerank_model', 'text')
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('kb_retrieval_settings_pk', ['app_id', 'kb_id'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -114,6 +114,8 @@ export function restRoutes(w: World): Route[] {
     { method: 'POST', path: '/api/knowledge-bases/:kbId/faqs/import', params: { kbId: kbs }, upload: true },
     { method: 'POST', path: '/api/knowledge-bases/:kbId/faqs/from-reply', params: { kbId: kbs }, body: fc.record({ message_id: fc.constantFrom(...msgs) }) },
     { method: 'POST', path: '/api/knowledge-bases/:kbId/search', params: { kbId: kbs }, body: fc.record({ query: text, k: fc.integer({ min: 1, max: 20 }), locale: fc.constantFrom('en', 'zh-CN') }, { requiredKeys: ['query'] }) },
+    { method: 'GET', path: '/api/knowledge-bases/:kbId/retrieval', params: { kbId: kbs } },
+    { method: 'PUT', path: '/api/knowledge-bases/:kbId/retrieval', params: { kbId: kbs }, body: fc.record({ embedding_model: fc.option(fc.constantFrom('text-embedding-3-small', 'bge-m3', 'no-such-model'), { nil: null }), rerank_model: fc.option(fc.constantFrom('bge-reranker-v2-m3'), { nil: null }) }, { requiredKeys: ['embedding_model'] }) },
     { method: 'GET', path: '/api/usage', query: { group_by: fc.constantFrom('day', 'model', 'agent', 'key'), from: numberText, to: numberText } },
     { method: 'GET', path: '/api/usage/calls', query: { from: numberText, to: numberText, agent_id: fc.constant(a.agentId), key_id: fc.constant(a.keyId), limit: numberText, before_created_at: numberText, before_id: hostileString } },
     { method: 'POST', path: '/api/gateway/keys', body: fc.record({ name: text, ...keyFields }, { requiredKeys: ['name'] }) },
