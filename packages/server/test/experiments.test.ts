@@ -250,6 +250,24 @@ describe.each(storeKinds())('experiments on %s', (kind) => {
       .map((m) => [m.content.model, m.state])).toEqual([['gpt-4o-mini', 'complete']]);
   }, 60_000);
 
+  it('stops an A/B candidate whose support conversations are handed to a person too often, and reports the handoff rate', async () => {
+    upstream.script({ model: 'gpt-4o-mini', text: GOOD, times: Infinity }, { model: 'qwen-turbo', text: GOOD, times: Infinity });
+    const agentId = await newAgent();
+    const exp = await start({ agent_id: agentId, name: 'Handoffs', mode: 'ab', candidates: [{ model: 'qwen-turbo', share: 1 }], guards: { max_handoff_rate: 0.5, min_turns: 3 } });
+    for (let i = 0; i < 4; i++) {
+      const who = await server.user(`Visitor${i}`);
+      const { conversation } = await server.warbler.support.openFor('default', who.id, { agentId });
+      await server.api('POST', `/api/conversations/${conversation.conversation_id}/messages`, { content: { text: 'How long do refunds take?' } }, who.token);
+      await settle();
+      await server.api('POST', `/api/conversations/${conversation.conversation_id}/messages`, { content: { text: 'I want to talk to a human' } }, who.token);
+      await settle();
+    }
+    const stopped = (await server.api('GET', `/api/experiments/${exp.id}`)).body as Experiment;
+    expect(stopped.candidates[0]!.stopped_reason).toMatch(/^guard: handoff rate \d+% over 50% after \d+ turns$/);
+    const handoff = (await report(exp.id)).candidates[0]!.metrics.find((m) => m.metric === 'handoff_rate')!;
+    expect(handoff.candidate.value).toBe(1);
+  }, 60_000);
+
   it('has a kill switch per candidate, and refuses what it cannot run', async () => {
     const agentId = await newAgent();
     const exp = await start({ agent_id: agentId, name: 'Kill', mode: 'ab', candidates: [{ model: 'qwen-turbo', share: 0.5 }, { model: 'budget-mini', share: 0.5 }] });

@@ -32,6 +32,8 @@ export interface ExperimentsDeps {
   agent: (appId: string, agentId: string) => Agent | undefined;
   /** Thumbs on replies, by message id (A/B negative-feedback guard and report). */
   feedback: (appId: string, messageIds: string[]) => Promise<Map<string, 'up' | 'down'>>;
+  /** Support outcomes of conversations (A/B handoff guard and report); conversations that are not support ones are left out. */
+  outcomes?: (appId: string, conversationIds: string[]) => Promise<Map<string, { handedOff: boolean }>>;
   onError: (err: unknown, where: string) => void;
   queue?: Partial<Omit<ShadowQueueOptions, 'onError'>>;
   random?: () => number;
@@ -50,6 +52,14 @@ interface Settings {
 
 type Counters = Experiment['counters'];
 
+/** An A/B arm's turns on this node: failures, its latest replies (thumbs) and conversations (handoffs). */
+interface ArmTally {
+  turns: number;
+  failures: number;
+  recent: string[];
+  conversations: Set<string>;
+}
+
 interface Running {
   row: ExperimentRow;
   settings: Settings;
@@ -59,7 +69,7 @@ interface Running {
   spend: { day: string; usdNanos: number; reserve: number };
   minute: { start: number; count: number };
   /** A/B: each arm's turns and failures on this node, and its latest reply ids (the feedback guard reads them). */
-  arms: Map<string, { turns: number; failures: number; recent: string[] }>;
+  arms: Map<string, ArmTally>;
   /** Shadow calls of this experiment under way: each holds back the dearest call so far from the budget. */
   inFlight: number;
 }
@@ -163,11 +173,12 @@ export class Experiments {
     const turns = await this.deps.store.turns(appId, id);
     const agent = this.deps.agent(appId, run.row.agent_id);
     const feedback = run.row.mode === 'ab' ? await this.deps.feedback(appId, turns.map((t) => t.message_id)) : undefined;
+    const outcomes = run.row.mode === 'ab' ? await this.deps.outcomes?.(appId, [...new Set(turns.map((t) => t.conversation_id))].slice(-2_000)) : undefined;
     const days = Math.max(this.now() - run.row.created_at, 3_600_000) / 86_400_000;
     return switchingReport({
       experiment_id: id, agent_id: run.row.agent_id, agent_name: agent?.config.name ?? run.row.agent_id, mode: run.row.mode,
       live_model: agent?.config.model ?? 'the current model', candidates: run.settings.candidates, turns,
-      turns_per_day: run.counters.live_turns / days, min_detectable_effect: run.settings.min_detectable_effect, feedback, now: this.now(),
+      turns_per_day: run.counters.live_turns / days, min_detectable_effect: run.settings.min_detectable_effect, feedback, outcomes, now: this.now(),
     });
   }
 
@@ -329,17 +340,18 @@ export class Experiments {
     const row = this.liveRow(run, turn, arm);
     void this.deps.store.insertTurns([row]).catch((err) => this.deps.onError(err, `experiment ${run.row.id} recording a turn`));
     if (arm === 'live') return;
-    const stats = run.arms.get(arm) ?? { turns: 0, failures: 0, recent: [] };
+    const stats = run.arms.get(arm) ?? { turns: 0, failures: 0, recent: [], conversations: new Set<string>() };
     run.arms.set(arm, stats);
     stats.turns++;
     if (turn.failed) stats.failures++;
     stats.recent.push(turn.message_id);
     if (stats.recent.length > 500) stats.recent.shift();
+    if (stats.conversations.size < 500) stats.conversations.add(turn.conversation_id);
     void this.guard(run, arm, stats).catch((err) => this.deps.onError(err, `experiment ${run.row.id} guard`));
   }
 
   /** Stops an A/B candidate whose error rate or negative feedback crosses its guard. */
-  private async guard(run: Running, arm: string, stats: { turns: number; failures: number; recent: string[] }): Promise<void> {
+  private async guard(run: Running, arm: string, stats: ArmTally): Promise<void> {
     const g = run.settings.guards;
     const c = run.settings.candidates.find((x) => x.id === arm);
     if (!c || c.stopped_reason || stats.turns < g.min_turns) return;
@@ -347,7 +359,15 @@ export class Experiments {
     if (errorRate > g.max_error_rate) {
       return this.trip(run, c, `guard: error rate ${pct(errorRate)} over ${pct(g.max_error_rate)} after ${stats.turns} turns`);
     }
-    if (stats.turns % FEEDBACK_EVERY !== 0) return;
+    // Every turn while an arm is young (a bad candidate is stopped early), every tenth after that: each check reads the store.
+    if (stats.turns > 50 && stats.turns % FEEDBACK_EVERY !== 0) return;
+    const outcomes = await this.deps.outcomes?.(run.row.app_id, [...stats.conversations]);
+    if (outcomes && outcomes.size > 0) {
+      const handedOff = [...outcomes.values()].filter((o) => o.handedOff).length / outcomes.size;
+      if (handedOff > g.max_handoff_rate) {
+        return this.trip(run, c, `guard: handoff rate ${pct(handedOff)} over ${pct(g.max_handoff_rate)} after ${stats.turns} turns`);
+      }
+    }
     const thumbs = await this.deps.feedback(run.row.app_id, stats.recent);
     const down = [...thumbs.values()].filter((v) => v === 'down').length;
     const rate = down / stats.recent.length;

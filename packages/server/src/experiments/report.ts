@@ -25,6 +25,8 @@ export interface ReportInput {
   min_detectable_effect: number;
   /** A/B: the thumbs on each live reply, by message id ('down' counts as negative). */
   feedback?: ReadonlyMap<string, 'up' | 'down'>;
+  /** A/B: whether each support conversation was handed to a person, by conversation id. */
+  outcomes?: ReadonlyMap<string, { handedOff: boolean }>;
   now: number;
 }
 
@@ -47,6 +49,7 @@ function samples(input: ReportInput, candidateId: string): { live: ExperimentTur
 function candidateReport(input: ReportInput, c: ExperimentCandidate): CandidateReport {
   const { live, candidate } = samples(input, c.id);
   const metrics = compare(live, candidate, input.feedback, input.mode);
+  if (input.mode === 'ab' && input.outcomes && input.outcomes.size > 0) metrics.push(handoffs(live, candidate, input.outcomes));
   const prefs = candidate.map((t) => t.preference).filter((p): p is number => p !== null);
   const wins = prefs.filter((p) => p > 0).length;
   const losses = prefs.filter((p) => p < 0).length;
@@ -105,6 +108,15 @@ function rates(metric: MetricName, better: 'lower' | 'higher', live: ExperimentT
     metric, better, live: rate(k1, live.length), candidate: rate(k2, cand.length),
     difference: { estimate: z ? z.estimate : null, ci: z?.ci ?? null, p: z ? round(z.p, 4) : null, test: 'two_proportion_z', significant: z !== null && z.p < ALPHA },
   };
+}
+
+/** Share of each arm's support conversations handed to a person (per conversation, not per turn). */
+function handoffs(live: ExperimentTurnRow[], cand: ExperimentTurnRow[], outcomes: ReadonlyMap<string, { handedOff: boolean }>): MetricComparison {
+  const firstTurns = (rows: ExperimentTurnRow[]) => {
+    const seen = new Set<string>();
+    return rows.filter((r) => outcomes.has(r.conversation_id) && !seen.has(r.conversation_id) && seen.add(r.conversation_id));
+  };
+  return rates('handoff_rate', 'lower', firstTurns(live), firstTurns(cand), (r) => outcomes.get(r.conversation_id)!.handedOff);
 }
 
 function estimate(values: number[]): MetricEstimate {
