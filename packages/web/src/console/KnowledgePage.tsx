@@ -143,7 +143,9 @@ function KbDetail({ client, kbId, kb, onDeleted }: { client: ConsoleApi; kbId: s
     e.preventDefault();
     if (!query.trim()) return;
     try {
-      setResult(await client.call<SearchResult>('POST', `/api/knowledge-bases/${encodeURIComponent(kbId)}/search`, { query: query.trim(), k: 5, locale }));
+      // As many passages as the knowledge base's top-k setting asks for.
+      const settings = await client.call<{ top_k: number }>('GET', `/api/knowledge-bases/${encodeURIComponent(kbId)}/settings`).catch(() => ({ top_k: 5 }));
+      setResult(await client.call<SearchResult>('POST', `/api/knowledge-bases/${encodeURIComponent(kbId)}/search`, { query: query.trim(), k: settings.top_k, locale }));
     } catch (err) {
       setProblem(errorText(err));
     }
