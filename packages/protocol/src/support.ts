@@ -107,7 +107,8 @@ export type SupportPolicyInput = z.input<typeof SupportPolicy>;
 // ---- request bodies ----
 
 export const OpenSupportBody = z.object({
-  customer_id: Id,
+  /** With the app secret: the visitor (a user of the app). With a user token: leave out (it is you). */
+  customer_id: Id.optional(),
   agent_id: Id.optional(),
   locale: SupportLocale.optional(),
 }).strict();
@@ -159,8 +160,6 @@ export const SupportReportQuery = z.object({
   until: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   group_by: z.enum(['day', 'agent', 'model', 'handoff_reason']).default('day'),
 });
-
-export const SupportStaffBody = z.object({}).strict();
 
 /** An AI-suggested reply for the person holding the conversation; they edit it and send it as their own. */
 export const CopilotSuggestion = z.object({

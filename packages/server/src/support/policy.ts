@@ -28,9 +28,10 @@ export function validatePolicy(policy: SupportPolicy): SupportPolicy {
 }
 
 /**
- * The configured keyword the message holds, if any: case-insensitive; a
- * keyword of letters or digits matches whole words only ("refund" is not in
- * "refunded"? it is not: write both), one with CJK characters anywhere.
+ * The configured keyword the message holds, if any, case-insensitive. A
+ * keyword in a spaced script matches whole words only ("refund" does not fire
+ * on "refunded": list both if both should); one with CJK characters matches
+ * anywhere, since those scripts do not put spaces between words.
  */
 export function keywordIn(text: string, keywords: readonly string[]): string | undefined {
   const lower = text.normalize('NFKC').toLowerCase();

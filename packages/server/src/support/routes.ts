@@ -1,5 +1,5 @@
 import {
-  AssignBody, CannedReplyBody, CsatBody, HandoffBody, Id, ResolveBody, SupportLocale, SupportNoteBody, SupportPolicy, SupportQueueQuery, SupportReportQuery,
+  AssignBody, CannedReplyBody, CsatBody, HandoffBody, Id, OpenSupportBody, ResolveBody, SupportNoteBody, SupportPolicy, SupportQueueQuery, SupportReportQuery,
 } from '@warbler/protocol';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -29,12 +29,6 @@ const Conv = z.object({ conversationId: Id });
 const Canned = z.object({ cannedId: Id });
 const StaffParams = z.object({ userId: Id });
 const AgentParams = z.object({ agentId: Id });
-const OpenBody = z.object({
-  /** With the app secret: the visitor (a user of the app). With a user token: leave out (it is you). */
-  customer_id: Id.optional(),
-  agent_id: Id.optional(),
-  locale: SupportLocale.optional(),
-}).strict();
 const Page = z.object({
   before: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
@@ -73,7 +67,7 @@ export const supportRoutes = (deps: SupportRouteDeps): FastifyPluginAsyncZod => 
   // ---- the customer's side ----
 
   app.post('/api/support/conversations', {
-    schema: { tags, summary: 'Open the visitor\'s support conversation with an agent, or get the open one back', body: OpenBody },
+    schema: { tags, summary: 'Open the visitor\'s support conversation with an agent, or get the open one back', body: OpenSupportBody },
   }, async (request, reply) => {
     const actor = await deps.guards.actor(request);
     if (actor.userId && request.body.customer_id && request.body.customer_id !== actor.userId) throw forbidden('With a user token you open your own support conversation; leave customer_id out.');
