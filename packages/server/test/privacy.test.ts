@@ -122,6 +122,14 @@ describe.each(storeKinds())("a user's data on %s", (kind) => {
     expect((await server.api('GET', '/api/audit/verify')).body.ok).toBe(true);
   });
 
+  it('erases a user who never joined a conversation (PostgreSQL once answered 500 here; found by the fuzz suite)', async () => {
+    const loner = await server.user('Loner');
+    const res = await server.api('POST', `/api/privacy/users/${loner.id}/erase`, true);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ messages_replaced: 0, memberships_removed: 0 });
+    expect((await server.api('GET', `/api/users/${loner.id}`)).status).toBe(404);
+  });
+
   it('previews and enforces retention per conversation kind, in the background on the node holding the lease', async () => {
     const carol = await server.user('Carol');
     const dan = await server.user('Dan');

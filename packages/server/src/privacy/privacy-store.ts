@@ -74,8 +74,9 @@ export class PrivacyStore {
       const files = await tx.deleteFrom('files').where('app_id', '=', appId).where('uploader_id', '=', userId).executeTakeFirst();
       const ledger = await tx.updateTable('ledger').set({ user_id: pseudonym }).where('app_id', '=', appId).where('user_id', '=', userId).executeTakeFirst();
       await tx.updateTable('conversations').set({ created_by: pseudonym }).where('app_id', '=', appId).where('created_by', '=', userId).execute();
-      const direct = await tx.selectFrom('conversations').select(['id', 'direct_key']).where('app_id', '=', appId).where('kind', '=', 'direct')
-        .where('id', 'in', conversationIds.length ? [...conversationIds] : ['\u0000']).execute();
+      // No conversations, no query: a placeholder id would have to be one no row has, and PostgreSQL refuses NUL in text.
+      const direct = conversationIds.length === 0 ? [] : await tx.selectFrom('conversations').select(['id', 'direct_key']).where('app_id', '=', appId).where('kind', '=', 'direct')
+        .where('id', 'in', [...conversationIds]).execute();
       for (const c of direct as Array<{ id: string; direct_key: string | null }>) {
         if (!c.direct_key) continue;
         const key = c.direct_key.split(':').map((id) => (id === userId ? pseudonym : id)).sort().join(':');
