@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launch, screenshot, textOf } from './browser.ts';
-import { adminApi, freePort } from './warbler.ts';
+import { adminApi, freePort, MASTER_KEY } from './warbler.ts';
 
 const url = inject('warblerUrl');
 const PHONE = { width: 390, height: 844 };
@@ -165,6 +165,24 @@ describe('the website widget on another origin with a strict CSP', () => {
     expect(state).toMatchObject({ status: 'resolved', outcome: 'resolved_by_human', csat: { rating: 4 } });
     expect(v.problems).toEqual([]);
     await v.context.close();
+
+    // The operator's report counts it: resolved by a person, rated, with its cost from the ledger.
+    const report = await adminApi<{ total: { resolved_by_human: number; csat_count: number } }>(url, 'GET', '/api/support/report?group_by=agent');
+    expect(report.total.resolved_by_human).toBeGreaterThanOrEqual(1);
+    const operator = await browser.newContext({ locale: 'zh-CN', viewport: DESKTOP });
+    const op = await operator.newPage();
+    await op.goto(url + '/console');
+    await op.locator('input[type="password"]').fill(MASTER_KEY);
+    await op.locator('form button[type="submit"]').click();
+    await op.getByRole('link', { name: '客服成效' }).click();
+    const table = op.getByTestId('support-report');
+    await table.waitFor();
+    const totals = table.locator('tfoot tr');
+    await textOf(totals, `${report.total.resolved_by_human}`);
+    // Ratings: the total row averages every rated conversation, this one (4) included.
+    await textOf(totals, '/ 5');
+    await screenshot(op, 'console-support-zh');
+    await operator.close();
   });
 
   it('fits a phone and speaks the page\'s language, zh-CN and en', async () => {

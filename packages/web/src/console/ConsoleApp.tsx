@@ -2,8 +2,8 @@ import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { api, errorText } from '../api.ts';
 import { LanguageSwitch, useI18n } from '../ui/i18n.tsx';
 import { AgentsPage } from './AgentsPage.tsx';
-import { ExperimentsPage } from './ExperimentsPage.tsx';
 import { AuditPage } from './AuditPage.tsx';
+import { ExperimentsPage } from './ExperimentsPage.tsx';
 import { ConsoleApi, loadConsoleSession, saveConsoleSession } from './client.ts';
 import { KeysPage } from './KeysPage.tsx';
 import { KnowledgePage } from './KnowledgePage.tsx';
@@ -11,9 +11,10 @@ import { ModelsPage } from './ModelsPage.tsx';
 import { PrivacyPage } from './PrivacyPage.tsx';
 import { ProvidersPage } from './ProvidersPage.tsx';
 import { UsagePage } from './UsagePage.tsx';
+import { SupportPage } from './SupportPage.tsx';
 import { WebhooksPage } from './WebhooksPage.tsx';
 
-const PAGES = ['models', 'agents', 'knowledge', 'usage', 'keys', 'webhooks', 'providers', 'audit', 'experiments', 'privacy'] as const;
+const PAGES = ['models', 'agents', 'knowledge', 'usage', 'support', 'keys', 'webhooks', 'experiments', 'providers', 'audit', 'privacy'] as const;
 type Page = (typeof PAGES)[number];
 
 function pageFromPath(): Page {
@@ -82,11 +83,12 @@ function Console({ session, onChange }: { session: { masterKey: string; appId: s
           {page === 'agents' && <AgentsPage client={client} />}
           {page === 'knowledge' && <KnowledgePage client={client} />}
           {page === 'usage' && <UsagePage client={client} />}
+          {page === 'support' && <SupportPage client={client} />}
           {page === 'keys' && <KeysPage client={client} />}
-          {page === 'experiments' && <ExperimentsPage client={client} />}
           {page === 'providers' && <ProvidersPage client={client} />}
           {page === 'audit' && <AuditPage client={client} />}
           {page === 'privacy' && <PrivacyPage client={client} />}
+          {page === 'experiments' && <ExperimentsPage client={client} />}
           {page === 'webhooks' && <WebhooksPage client={client} />}
         </main>
       </div>
