@@ -387,7 +387,7 @@ export class KnowledgeBases {
         }
       }
     });
-    this.options.onChange?.({ app_id: appId, kb_id: kbId });
+    // Not signalled to other nodes: a change without a document id means a deleted knowledge base there. They read the models at start.
     return this.retrievalSettings(appId, kbId);
   }
 
