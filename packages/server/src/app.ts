@@ -14,6 +14,7 @@ import { Gateway, Keys, Moderations, moderationRulesFrom, noteGatewayAttempt, Re
 import { Responses } from './gateway/responses/index.ts';
 import { Batches, BatchRunner, executeThroughGateway, GatewayFiles } from './gateway/batches/index.ts';
 import { buildHttp, defaultWebDist, Guards, webAppDeps } from './http/index.ts';
+import { EmbeddingCache, HybridRetrieval, KbVectorStore, rerankerFrom, routerEmbedder } from './kb/index.ts';
 import { createFaqProvider, createKbAnswerProvider, FAQ_MODEL, faqFirst, Faqs, FaqStore, IngestStore, KB_ANSWER_MODEL, KnowledgeBases, KnowledgeIngestion, ratedRepliesFrom, seedDocsDir } from './kb/index.ts';
 import { costOf, SecretBox, UpstreamHttp, type Router } from './llm/index.ts';
 import { Metrics } from './metrics/index.ts';
@@ -180,7 +181,16 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   });
   const batches = new Batches({ store, files: gatewayFiles, signals: batchRunner });
   // Each node keeps its own search index: a change made here is replayed on the others.
-  const knowledge = new KnowledgeBases(store, { onChange: (change) => broker.signal({ kind: 'knowledge_changed', ...change }) });
+  // Hybrid retrieval for knowledge bases that name an embedding model: vectors cached by content hash, every embedding call a ledger row.
+  const kbVectors = new KbVectorStore(store.roomTables());
+  const kbRetrieval = new HybridRetrieval({
+    store: kbVectors, cache: new EmbeddingCache(routerEmbedder(router), kbVectors), reranker: rerankerFrom(config.env),
+    onError: (err, what) => log?.warn({ err }, what),
+  });
+  const knowledge = new KnowledgeBases(store, {
+    onChange: (change) => broker.signal({ kind: 'knowledge_changed', ...change }), retrieval: kbRetrieval, servedModels: () => router.models(),
+    onError: (err, what) => log?.warn({ err }, what),
+  });
   await knowledge.load();
   // Uploads of PDF, Word, spreadsheets, HTML and slides wait in the database and are parsed in the background; one node alone takes back what its last run left processing.
   const ingestion = new KnowledgeIngestion({
