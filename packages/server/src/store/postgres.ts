@@ -155,6 +155,12 @@ export function openPostgresPool(url: string, max: number, timeoutMs = 15_000): 
   // pool and the next query opens a new one; without a listener Node would
   // treat the 'error' event as fatal and crash the server.
   pool.on('error', () => {});
+  // The same for a connection that dies while checked out but between queries (a transaction awaiting
+  // the app, a key lookup mid-append): pg emits on the client itself, and with no listener that is an
+  // uncaught exception. The query in progress, or the next one, fails instead and is reported as unavailable.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   return pool;
 }
 
