@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launch, openDirect, screenshot, send, signedIn, textOf, REPLY_TO_ME } from './browser.ts';
-import { MASTER_KEY } from './warbler.ts';
+import { adminApi, MASTER_KEY } from './warbler.ts';
 
 const url = inject('warblerUrl');
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -10,6 +10,11 @@ let browser: Browser;
 
 beforeAll(async () => {
   browser = await launch();
+  // Pages as an operator sees them after some use: an active and a revoked gateway key (a revoked row once dimmed below 4.5:1).
+  const active = (await adminApi<{ key: { id: string } }>(inject('warblerUrl'), 'POST', '/api/gateway/keys', { name: 'axe active key' })).key;
+  const revoked = (await adminApi<{ key: { id: string } }>(inject('warblerUrl'), 'POST', '/api/gateway/keys', { name: 'axe revoked key' })).key;
+  await adminApi(inject('warblerUrl'), 'POST', `/api/gateway/keys/${revoked.id}/revoke`);
+  expect(active.id).not.toBe(revoked.id);
 });
 afterAll(async () => {
   await browser?.close();
