@@ -2,7 +2,7 @@ import type { AgentStateFrame, Conversation, Message, MessageContent } from '@wa
 import { KeyedSerial, type MemberDirectory, type Messages, type PublishChatEvent, type StreamingReplies } from '../chat/index.ts';
 import { ContentBlocked, type Guardrails, type PromptScreen } from '../guardrails/index.ts';
 import { formatKnowledgeBlock, type Passage } from '../kb/index.ts';
-import { countTextTokens, isLlmError, type ChatMessage, type LlmError, type LlmProvider, type RouterCallOptions, type ToolCall, type ToolDefinition, type Usage } from '../llm/index.ts';
+import { addUsage, countTextTokens, emptyUsage, isLlmError, type ChatMessage, type LlmError, type LlmProvider, type RouterCallOptions, type ToolCall, type ToolDefinition, type Usage } from '../llm/index.ts';
 import type { AgentMemoryRow, Store } from '../store/index.ts';
 import type { LiveTurn } from '../experiments/index.ts';
 import { buildContext, fixedTokens, foldCount, historyLimit, SUMMARY_MAX_TOKENS, summaryRequest, truncatedSummary, turnCosts } from './context.ts';
@@ -593,19 +593,6 @@ export function explain(err: unknown, model: string): { code: string; message: s
     bad_request: 'The model provider refused the request. An operator may need to check this assistant\'s settings.',
   };
   return { code: err.kind, message: messages[err.kind] ?? `The model could not answer (${err.message}).` };
-}
-
-function emptyUsage(): Usage {
-  return { promptTokens: 0, completionTokens: 0, totalTokens: 0, cachedTokens: 0, reasoningTokens: 0, estimated: false };
-}
-
-function addUsage(total: Usage, u: Usage): void {
-  total.promptTokens += u.promptTokens;
-  total.completionTokens += u.completionTokens;
-  total.totalTokens += u.totalTokens;
-  total.cachedTokens += u.cachedTokens;
-  total.reasoningTokens += u.reasoningTokens;
-  total.estimated ||= u.estimated;
 }
 
 const key = (appId: string, id: string) => `${appId}\u0000${id}`;

@@ -1,7 +1,7 @@
 // Encryption at rest: message content, knowledge text and uploaded files are
 // sealed with per-app data keys (envelope encryption, decision 0019).
 import type { Kysely } from 'kysely';
-import { PassThrough, Transform } from 'node:stream';
+import { plainFileSealing, type FileSealing } from '../files/index.ts';
 import type { RowSealer } from '../store/index.ts';
 import { envelopeVersion } from './envelope.ts';
 import { fileVersionOnDisk } from './file-stream.ts';
@@ -11,13 +11,6 @@ import { Resealer, type RotationStatus } from './rotation.ts';
 
 export { EncryptionKeyError } from './master-secret.ts';
 export type { RotationStatus } from './rotation.ts';
-
-/** What the files room stores uploads through: bytes are sealed on the way to disk and opened on the way out. */
-export interface FileSealing {
-  seal(appId: string, fileId: string): Promise<{ stream: Transform; bytes(): number }>;
-  /** `file` is the path on disk: its header names the key version it was sealed with. */
-  open(appId: string, fileId: string, file: string): Promise<Transform>;
-}
 
 export interface AtRestOptions {
   db: Kysely<any>;
@@ -118,19 +111,7 @@ function plaintextAtRest(): AtRest {
   return {
     enabled: false, keySource: 'off', keyId: null,
     rows: { ready: () => {}, seal: (_a, _f, _r, plaintext) => plaintext, open: (_a, _f, _r, stored) => stored },
-    files: {
-      async seal() {
-        let n = 0;
-        const stream = new Transform({
-          transform(chunk: Buffer, _enc, done) {
-            n += chunk.length;
-            done(null, chunk);
-          },
-        });
-        return { stream, bytes: () => n };
-      },
-      open: async () => new PassThrough(),
-    },
+    files: plainFileSealing,
     adopt: async () => {},
     start: () => {},
     stop: async () => {},

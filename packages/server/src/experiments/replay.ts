@@ -3,7 +3,7 @@
 // run: a call the candidate makes is answered with the live turn's recorded
 // result for the same tool and arguments, or the same tool, or a note that
 // there is none. Nothing here can reach a customer: it returns numbers.
-import type { ChatMessage, ChatRequest, LlmProvider, RouterCallOptions, ToolCall, ToolDefinition, Usage } from '../llm/index.ts';
+import { addUsage, emptyUsage, type ChatMessage, type ChatRequest, type LlmProvider, type RouterCallOptions, type ToolCall, type ToolDefinition, type Usage } from '../llm/index.ts';
 
 /** What the live reply used and produced, as the runtime hands it over after the reply ended. */
 export interface LiveTurn {
@@ -60,7 +60,7 @@ const REPLAY_TIMEOUT_MS = 120_000;
 
 export async function replayTurn(router: Router, turn: LiveTurn, candidate: CandidateSettings, context: Record<string, unknown>): Promise<ReplayResult> {
   const messages = promptFor(turn, candidate);
-  const usage: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, cachedTokens: 0, reasoningTokens: 0, estimated: false };
+  const usage = emptyUsage();
   const started = performance.now();
   let ttft: number | null = null;
   let answer = '';
@@ -83,9 +83,9 @@ export async function replayTurn(router: Router, turn: LiveTurn, candidate: Cand
           ttft ??= performance.now() - started;
           roundText += part.text;
         } else if (part.type === 'tool-call') calls.push(part);
-        else if (part.type === 'finish') add(usage, part.usage);
+        else if (part.type === 'finish') addUsage(usage, part.usage);
         else if (part.type === 'error') {
-          if (part.usage) add(usage, part.usage);
+          if (part.usage) addUsage(usage, part.usage);
           throw part.error;
         }
       }
@@ -136,15 +136,6 @@ function describe(err: unknown): string {
   const kind = (err as { kind?: unknown } | null)?.kind;
   const message = err instanceof Error ? err.message : String(err);
   return (typeof kind === 'string' ? `${kind}: ${message}` : message).slice(0, 300);
-}
-
-function add(total: Usage, u: Usage): void {
-  total.promptTokens += u.promptTokens;
-  total.completionTokens += u.completionTokens;
-  total.totalTokens += u.totalTokens;
-  total.cachedTokens += u.cachedTokens;
-  total.reasoningTokens += u.reasoningTokens;
-  total.estimated ||= u.estimated;
 }
 
 const round = (ms: number | null) => (ms === null ? null : Math.round(ms));

@@ -60,7 +60,7 @@ export class Files {
     readonly maxBytes: number,
     private readonly links: FileLinks,
     readonly uploadsPerUser = 3,
-    private readonly sealing: FileSealing = PLAIN_FILES,
+    private readonly sealing: FileSealing = plainFileSealing,
   ) {
     this.turns = new Turns(uploadsPerUser, UPLOAD_TURN_WAIT_MS);
   }
@@ -193,7 +193,7 @@ export class Files {
 }
 
 /** Encryption at rest off: bytes go to disk as they came. */
-const PLAIN_FILES: FileSealing = {
+export const plainFileSealing: FileSealing = {
   async seal() {
     let n = 0;
     const stream = new Transform({

@@ -4,6 +4,7 @@ import { badRequest, notFound, WarblerError } from '../errors.ts';
 import { KeyedSerial } from '../chat/serial.ts';
 import type { AiStore, KbChunkRow, KbDocumentRow, KnowledgeBaseRow } from '../store/index.ts';
 import { chunkDocumentInSlices, type ChunkOptions } from './chunk.ts';
+import { decodeText } from './decode-text.ts';
 import { importFolder as readFolder } from './folder.ts';
 import { InMemoryKnowledgeIndex } from './knowledge-index.ts';
 import { firstHeading, stripFrontMatter } from './markdown.ts';
@@ -443,17 +444,6 @@ function documentTitle(source: string, text: string, format: DocumentFormat): st
   if (fileTitle) return fileTitle;
   const firstLine = stripFrontMatter(text).body.trim().split('\n', 1)[0]!.replace(/^#+\s*/, '').trim();
   return firstLine.length > 80 ? `${firstLine.slice(0, 79)}…` : firstLine || 'Untitled';
-}
-
-function decodeText(bytes: Uint8Array): string | undefined {
-  // Windows editors still save "Unicode" text as UTF-16 with a byte order mark.
-  const encoding = bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : 'utf-8';
-  try {
-    const text = new TextDecoder(encoding, { fatal: true }).decode(bytes);
-    return text.includes('\u0000') ? undefined : text.replace(/^\uFEFF/, '');
-  } catch {
-    return undefined;
-  }
 }
 
 function requireName(name: string): string {

@@ -48,6 +48,7 @@ export {
 } from './router.ts';
 export type { CircuitChange, CircuitOptions, CircuitState } from './circuit.ts';
 export { countChatTokens, countMessageTokens, countOutputTokens, countTextTokens, estimateUsage, quickPromptTokens } from './tokens.ts';
+export { addUsage, emptyUsage } from './usage.ts';
 export {
   PriceTable,
   SEED_PRICES,

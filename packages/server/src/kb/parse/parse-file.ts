@@ -1,3 +1,4 @@
+import { decodeText } from '../decode-text.ts';
 import { parseDocx } from './docx.ts';
 import { parseHtml } from './html.ts';
 import { parsePdf } from './pdf.ts';
@@ -37,15 +38,5 @@ async function parseByFormat(data: Uint8Array, format: SourceFormat, limits: Par
       if (text === undefined) throw new ParseFailure('The file is not UTF-8 (or UTF-16) text. Save it as UTF-8 and re-upload.');
       return { format, markdown: text, parts: 1 };
     }
-  }
-}
-
-function decodeText(bytes: Uint8Array): string | undefined {
-  const encoding = bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : 'utf-8';
-  try {
-    const text = new TextDecoder(encoding, { fatal: true }).decode(bytes);
-    return text.includes('\u0000') ? undefined : text.replace(/^\uFEFF/, '');
-  } catch {
-    return undefined;
   }
 }
