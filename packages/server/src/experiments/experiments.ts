@@ -40,15 +40,8 @@ export interface ExperimentsDeps {
   now?: () => number;
 }
 
-interface Settings {
-  candidates: ExperimentCandidate[];
-  sample_rate: number;
-  max_turns_per_minute: number;
-  daily_budget_usd: number;
-  judge_model: string | null;
-  min_detectable_effect: number;
-  guards: ExperimentGuards;
-}
+/** What an experiment is set to, as the wire's Experiment names it; stored as JSON in its row. */
+type Settings = Pick<Experiment, 'candidates' | 'sample_rate' | 'max_turns_per_minute' | 'daily_budget_usd' | 'judge_model' | 'min_detectable_effect' | 'guards'>;
 
 type Counters = Experiment['counters'];
 
