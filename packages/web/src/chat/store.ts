@@ -87,6 +87,8 @@ export class ChatStore {
   private version = 0;
   private readonly listeners = new Set<() => void>();
   private readonly asking = new Map<string, Promise<Person | undefined>>();
+  /** Conversations being fetched because a message of theirs arrived first (see discover). */
+  private readonly discovering = new Map<string, Promise<void>>();
   private typingTimer: ReturnType<typeof setInterval> | undefined;
   private readonly off: Array<() => void> = [];
   private readonly fileLinks = new FileLinks((fileId) => this.client.fileLink(fileId), () => this.changed());
@@ -592,11 +594,13 @@ export class ChatStore {
 
   private upsertSummary(s: ConversationSummary): void {
     const held = this.conversations.get(s.id);
+    // Messages that arrived live after the server read this summary are newer than it: they stay counted.
+    const ahead = held?.last_message && held.last_message.seq > (s.last_message?.seq ?? 0) ? held.last_message.seq - (s.last_message?.seq ?? 0) : 0;
     this.conversations.set(s.id, {
       id: s.id, kind: s.kind, title: s.title,
-      last_message: held?.last_message && held.last_message.seq > (s.last_message?.seq ?? 0) ? held.last_message : s.last_message,
+      last_message: ahead > 0 ? held!.last_message : s.last_message,
       last_activity: Math.max(held?.last_activity ?? 0, s.last_message_at ?? s.created_at),
-      unread: this.isWatching(s.id) ? 0 : s.unread,
+      unread: this.isWatching(s.id) ? 0 : s.unread + (held?.last_message?.sender_id === this.me ? 0 : ahead),
       read_seq: s.read_seq,
     });
   }
@@ -614,20 +618,32 @@ export class ChatStore {
     this.changed();
   }
 
-  /** A message of a conversation not in the list yet (it was created elsewhere, or the list is still loading). */
+  /**
+   * A message of a conversation not in the list yet (it was created elsewhere, or the list is still loading).
+   * One fetch per conversation: messages that arrive meanwhile wait on it and are then counted in the order they
+   * arrived (promise reactions run in registration order), so a burst cannot count an older one after a newer one
+   * and lose it (seen as a tab title stuck at 28 of 43 unread).
+   */
   private async discover(m: Message): Promise<void> {
-    try {
-      this.upsertConversation(await this.client.conversations.get(m.conversation_id));
-      const c = this.conversations.get(m.conversation_id);
-      if (c) {
-        const newer = !c.last_message || c.last_message.seq < m.seq;
-        const unread = newer && m.sender_id !== this.me && !this.isWatching(c.id) ? c.unread + 1 : c.unread;
-        this.conversations.set(c.id, { ...c, unread, ...(newer && { last_message: m, last_activity: Math.max(c.last_activity, m.created_at) }) });
-      }
-      this.changed();
-    } catch {
-      // Not visible to us (removed meanwhile): nothing to show.
+    let found = this.discovering.get(m.conversation_id);
+    if (!found) {
+      found = this.client.conversations.get(m.conversation_id).then((conv) => this.upsertConversation(conv));
+      const done = found.finally(() => this.discovering.delete(m.conversation_id));
+      done.catch(() => undefined);
+      this.discovering.set(m.conversation_id, found);
     }
+    try {
+      await found;
+    } catch {
+      return; // Not visible to us (removed meanwhile): nothing to show.
+    }
+    const c = this.conversations.get(m.conversation_id);
+    if (c) {
+      const newer = !c.last_message || c.last_message.seq < m.seq;
+      const unread = newer && m.sender_id !== this.me && !this.isWatching(c.id) ? c.unread + 1 : c.unread;
+      this.conversations.set(c.id, { ...c, unread, ...(newer && { last_message: m, last_activity: Math.max(c.last_activity, m.created_at) }) });
+    }
+    this.changed();
   }
 
   private async loadMembers(conversationId: string, force = false): Promise<void> {
