@@ -198,3 +198,7 @@ export interface SupportPushFrame {
   note?: SupportNote;
   ts: number;
 }
+
+/** GET /api/support/me: whether the signed-in user has the support role (and so an inbox). */
+export const SupportMe = z.object({ user_id: Id, staff: z.boolean() });
+export type SupportMe = z.infer<typeof SupportMe>;

@@ -12,6 +12,7 @@ import type {
   ResultFrame,
   ServerFrame,
   StoredFile,
+  SupportPushFrame,
   SyncResult,
   TypingPushFrame,
 } from '@warbler/protocol';
@@ -20,6 +21,7 @@ import { Emitter } from './emitter.ts';
 import { isTransient, WarblerError } from './errors.ts';
 import { Outbox, type QueuedSend, type SendableType, type WarblerStorage } from './outbox.ts';
 import { ConversationsApi, type FetchLike, type FileData, type FileLink, fileLink, Rest, uploadFile } from './rest.ts';
+import { SupportApi } from './support.ts';
 import { Timeline } from './timeline.ts';
 import { type TokenProvider, TokenSource } from './token.ts';
 import { Connection, type RequestFrame, socketProtocols, socketUrl, type WebSocketConstructor } from './transport.ts';
@@ -56,6 +58,8 @@ export interface WarblerEvents {
   /** A conversation you were added to or that changed; also emitted for each conversation a resume finds new. */
   conversation: ConversationPushFrame;
   'agent.state': AgentStateFrame;
+  /** Support users only: a support conversation was created, handed off, assigned, resolved, reopened or updated, or got an internal note. */
+  support: SupportPushFrame;
   status: StatusChange;
   error: WarblerError;
 }
@@ -111,6 +115,8 @@ const HISTORY_PAGE = 200;
  */
 export class WarblerClient {
   readonly conversations: ConversationsApi;
+  /** The support inbox (for users with the support role). */
+  readonly support: SupportApi;
   private readonly emitter: Emitter<WarblerEvents>;
   private readonly tokens: TokenSource;
   private readonly rest: Rest;
@@ -154,6 +160,7 @@ export class WarblerClient {
     const fetcher: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.rest = new Rest(options.url, this.tokens, fetcher);
     this.conversations = new ConversationsApi(this.rest, () => this.whoAmI());
+    this.support = new SupportApi(this.rest);
     this.timeline = new Timeline(options.cursors, options.since);
     this.resumeFromCursors = options.cursors !== undefined;
     this.outbox = new Outbox(options.storage, (error) =>
@@ -532,6 +539,7 @@ export class WarblerClient {
       case 'receipt':
       case 'typing':
       case 'agent.state':
+      case 'support':
         return this.emitter.emit(frame.type, frame as never);
       default:
         return;

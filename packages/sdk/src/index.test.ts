@@ -5,7 +5,7 @@ import * as sdk from './index.ts';
 
 describe('@warbler/sdk', () => {
   it('exports the client, its error and the storage adapter', () => {
-    expect(Object.keys(sdk).sort()).toEqual(['CloseCode', 'WarblerClient', 'WarblerError', 'webStorage']);
+    expect(Object.keys(sdk).sort()).toEqual(['CloseCode', 'SupportApi', 'WarblerClient', 'WarblerError', 'supportAuthor', 'webStorage']);
   });
 
   it('stays browser-safe: no Node built-ins, no ws, and only types from @warbler/protocol (which carries zod)', () => {

@@ -4,6 +4,7 @@ export { WarblerError, type WarblerErrorCode } from './errors.ts';
 export { webStorage, type QueuedSend, type SendableType, type WarblerStorage } from './outbox.ts';
 export type { ConversationPage, ConversationsApi, FetchLike, FileData, FileLink } from './rest.ts';
 export type { TokenProvider } from './token.ts';
+export { SupportApi, supportAuthor, type SupportQueuePage } from './support.ts';
 export type { WebSocketConstructor, WebSocketLike } from './transport.ts';
 export { CloseCode, type BackoffOptions, type DropReason } from './backoff.ts';
 export type {
@@ -19,6 +20,12 @@ export type {
   MessageDeltaFrame,
   ReceiptPushFrame,
   StoredFile,
+  SupportConversation,
+  SupportMe,
+  SupportNote,
+  SupportPushFrame,
+  SupportQueue,
+  SupportStatus,
   TypingPushFrame,
 } from '@warbler/protocol';
 // Webhook receivers (servers) import '@warbler/sdk/webhooks': kept out of this entry so browser bundles of the client do not carry the protocol's schemas.

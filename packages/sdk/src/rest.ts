@@ -147,7 +147,8 @@ export async function fileLink(rest: Rest, fileId: string): Promise<FileLink> {
 
 const enc = encodeURIComponent;
 
-function query(params: Record<string, string | number | undefined>): string {
+/** A query string from the defined params ('' when there are none). */
+export function query(params: Record<string, string | number | undefined>): string {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value));
   const text = search.toString();

@@ -1,5 +1,5 @@
 import {
-  AssignBody, CannedReplyBody, CsatBody, HandoffBody, Id, OpenSupportBody, ResolveBody, SupportNoteBody, SupportPolicy, SupportQueueQuery, SupportReportQuery,
+  AssignBody, CannedReplyBody, CsatBody, HandoffBody, Id, OpenSupportBody, ResolveBody, SupportMe, SupportNoteBody, SupportPolicy, SupportQueueQuery, SupportReportQuery,
 } from '@warbler/protocol';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -107,6 +107,14 @@ export const supportRoutes = (deps: SupportRouteDeps): FastifyPluginAsyncZod => 
   });
 
   // ---- the inbox ----
+
+  // Any signed-in user may ask about themselves, so an app shows the inbox to staff without a probe that fails for everyone else.
+  app.get('/api/support/me', { schema: { tags, summary: 'Whether the signed-in user has the support role', response: { 200: SupportMe } } },
+    async (request) => {
+      const actor = await deps.guards.actor(request);
+      if (!actor.userId) throw badRequest('Ask with a user token: the app itself is not a support user.');
+      return { user_id: actor.userId, staff: await deps.store.isStaff(actor.appId, actor.userId) };
+    });
 
   app.get('/api/support/queue', { schema: { tags, summary: 'A queue: unassigned, mine, all (open) or resolved; newest activity first', querystring: SupportQueueQuery } },
     async (request) => {

@@ -171,6 +171,7 @@ function supportRoutes({ a, b }: World): Route[] {
     { method: 'POST', path: '/api/support/conversations/:conversationId/handoff', params: { conversationId: conv }, body: fc.record({ note: text }, { requiredKeys: [] }) },
     { method: 'POST', path: '/api/support/conversations/:conversationId/csat', params: { conversationId: conv }, body: fc.record({ rating: fc.integer({ min: 0, max: 6 }), comment: text }, { requiredKeys: ['rating'] }) },
     { method: 'POST', path: '/api/support/conversations/:conversationId/resolve', params: { conversationId: conv }, body: fc.record({ outcome: fc.constantFrom('resolved_by_ai', 'resolved_by_human', 'abandoned', 'spam') }, { requiredKeys: [] }) },
+    { method: 'GET', path: '/api/support/me' },
     { method: 'GET', path: '/api/support/queue', query: { queue: fc.constantFrom('unassigned', 'mine', 'all', 'resolved'), limit: numberText, before: numberText } },
     { method: 'GET', path: '/api/support/conversations/:conversationId/messages', params: { conversationId: conv }, query: { before: numberText, after: numberText, limit: numberText } },
     { method: 'POST', path: '/api/support/conversations/:conversationId/claim', params: { conversationId: conv } },
