@@ -14,7 +14,10 @@
 //
 // Before Warbler, the same streams are read by the bench straight from the
 // fixture (`baseline`): the floor set by the fixture, the loopback and the
-// bench itself on this 2-core machine.
+// bench itself on this 2-core machine. Then the same streams through the
+// bare relay (bench/peers/relay-server.ts: undici + SSE parse → ws, no store,
+// no agent logic), the floor of the same work: `warbler_over_relay` has
+// Warbler's CPU per chunk and relay p99 as ratios to it.
 //
 // Progress goes to stderr; the last stdout line is one JSON object.
 
@@ -23,7 +26,7 @@ import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { replyText, startFixture, type FixtureProcess } from './lib/fixture.ts';
-import { machineBusyMs, ownCpuMs, waitForQuiet } from './lib/proc.ts';
+import { freePort, machineBusyMs, ownCpuMs, startServer, waitForQuiet } from './lib/proc.ts';
 import { Latency } from './lib/stats.ts';
 import { ensureFdLimit, envNumber, log, mapLimit, round, sleep } from './lib/util.ts';
 import { api, createApp, pickId, startWarbler, type WarblerProcess } from './lib/warbler.ts';
@@ -36,6 +39,8 @@ const ROUNDS = Math.max(1, envNumber('AGENT_STREAM_ROUNDS', 3));
 const WARMUP_STREAMS = envNumber('AGENT_STREAM_WARMUP_STREAMS', 20);
 const TIMEOUT_SECONDS = envNumber('AGENT_STREAM_TIMEOUT_SECONDS', 60);
 const BASELINE = envNumber('AGENT_STREAM_BASELINE', 1) !== 0;
+/** The bare relay peer (bench/peers/relay-server.ts) in the same run; AGENT_STREAM_RELAY=0 skips it. */
+const RELAY = envNumber('AGENT_STREAM_RELAY', 1) !== 0;
 
 const FIXTURE_KEY = 'sk-bench-fixture';
 const STAMP = /\[\[t:(\d+(?:\.\d+)?)\]\]/g;
@@ -159,7 +164,13 @@ class Tally {
   failures: Record<string, number> = {};
 }
 
-class Client {
+/** A user socket that can ask a question and tally the reply: Warbler's user or the bare relay's client. */
+interface Asker {
+  ask(round: number, tallies: Tally[]): void;
+  close(): void;
+}
+
+class Client implements Asker {
   reply: Reply = newReply();
   ws!: WebSocket;
   tallies: Tally[] = [];
@@ -324,7 +335,7 @@ async function setup(server: WarblerProcess): Promise<Pair[]> {
 }
 
 /** All clients ask at once (one synchronous loop); resolves when every reply settled or the timeout passed. */
-async function runRound(clients: Client[], roundNo: number, tallies: Tally[], settled: { n: number }): Promise<boolean> {
+async function runRound(clients: Asker[], roundNo: number, tallies: Tally[], settled: { n: number }): Promise<boolean> {
   settled.n = 0;
   const done = new Promise<void>((resolve) => {
     const check = setInterval(() => {
@@ -343,7 +354,7 @@ async function runRound(clients: Client[], roundNo: number, tallies: Tally[], se
   return settled.n >= clients.length;
 }
 
-interface WarblerResult {
+interface RelayResult {
   p50_ms: number | null;
   p99_ms: number | null;
   completed: number;
@@ -371,7 +382,72 @@ interface WarblerResult {
   cpu_pct: CpuPct;
 }
 
-async function runWarbler(fixture: FixtureProcess): Promise<WarblerResult> {
+/** Warm-up, then the measured rounds against one server; the same for Warbler and the bare relay. */
+async function measure(
+  name: string,
+  server: { cpuMs(): number; rssKb(): number },
+  fixture: FixtureProcess,
+  clients: Asker[],
+  settled: { n: number },
+): Promise<RelayResult> {
+  if (WARMUP_STREAMS > 0) {
+    const warm = clients.slice(0, Math.min(WARMUP_STREAMS, clients.length));
+    const ok = await runRound(warm, 0, [new Tally()], settled);
+    log(`${name}: warm-up with ${warm.length} streams ${ok ? 'done' : 'TIMED OUT'}`);
+    await sleep(500);
+  }
+  const total = new Tally();
+  const roundP99: Array<number | null> = [];
+  let peakRssKb = server.rssKb();
+  const rssTimer = setInterval(() => (peakRssKb = Math.max(peakRssKb, server.rssKb())), 250);
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
+  const cpu = cpuWindow(server, fixture);
+  for (let r = 1; r <= ROUNDS; r++) {
+    const tally = new Tally();
+    const started = performance.now();
+    const ok = await runRound(clients, r, [tally, total], settled);
+    roundP99.push(tally.relay.percentileMs(99));
+    log(
+      `${name}: round ${r}: ${tally.completed}/${clients.length} complete, ${tally.failed} failed${ok ? '' : ' (TIMED OUT)'} in ` +
+        `${((performance.now() - started) / 1000).toFixed(1)} s; relay p50 ${tally.relay.percentileMs(50)} ms, ` +
+        `p99 ${tally.relay.percentileMs(99)} ms, max ${tally.relay.percentileMs(100)} ms; ` +
+        `upstream p99 ${tally.upstream.percentileMs(99)} ms, downstream p99 ${tally.downstream.percentileMs(99)} ms`,
+    );
+    if (r < ROUNDS) await sleep(500);
+  }
+  const cpuPct = cpu();
+  loopDelay.disable();
+  clearInterval(rssTimer);
+  return {
+    p50_ms: total.relay.percentileMs(50),
+    p99_ms: total.relay.percentileMs(99),
+    completed: total.completed,
+    replies: clients.length * ROUNDS,
+    failed: total.failed,
+    p999_ms: total.relay.percentileMs(99.9),
+    max_ms: total.relay.percentileMs(100),
+    chunks_expected: clients.length * ROUNDS * CHUNKS,
+    chunks_received: total.stamps,
+    deltas: total.deltas,
+    gaps: total.gaps,
+    mismatched: total.mismatched,
+    failures: total.failures,
+    upstream_p50_ms: total.upstream.percentileMs(50),
+    upstream_p99_ms: total.upstream.percentileMs(99),
+    downstream_p50_ms: total.downstream.percentileMs(50),
+    downstream_p99_ms: total.downstream.percentileMs(99),
+    first_delta_p50_ms: total.firstDelta.percentileMs(50),
+    first_delta_p99_ms: total.firstDelta.percentileMs(99),
+    round_p99_ms: roundP99,
+    bench_loop_delay_p99_ms: round(loopDelay.percentile(99) / 1e6, 2),
+    server_cpu_us_per_chunk: Math.round((cpuPct.server_ms * 1000) / Math.max(1, total.stamps)),
+    server_rss_mb: round(peakRssKb / 1024, 1),
+    cpu_pct: cpuPct,
+  };
+}
+
+async function runWarbler(fixture: FixtureProcess): Promise<RelayResult> {
   await waitForQuiet();
   const server = await startWarbler({ env: { OPENAI_API_KEY: FIXTURE_KEY, OPENAI_BASE_URL: fixture.baseUrl } });
   const clients: Client[] = [];
@@ -381,69 +457,136 @@ async function runWarbler(fixture: FixtureProcess): Promise<WarblerResult> {
     for (const pair of pairs) clients.push(new Client(pair, () => settled.n++));
     await mapLimit(clients, 50, (c) => c.connect(server.url));
     log(`warbler: ${clients.length} user sockets ready, server rss ${Math.round(server.rssKb() / 1024)} MB`);
-
-    if (WARMUP_STREAMS > 0) {
-      const warm = clients.slice(0, Math.min(WARMUP_STREAMS, clients.length));
-      const ok = await runRound(warm, 0, [new Tally()], settled);
-      log(`warbler: warm-up with ${warm.length} streams ${ok ? 'done' : 'TIMED OUT'}`);
-      await sleep(500);
-    }
-
-    const total = new Tally();
-    const roundP99: Array<number | null> = [];
-    let peakRssKb = server.rssKb();
-    const rssTimer = setInterval(() => (peakRssKb = Math.max(peakRssKb, server.rssKb())), 250);
-    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-    loopDelay.enable();
-    const cpu = cpuWindow(server, fixture);
-    for (let r = 1; r <= ROUNDS; r++) {
-      const tally = new Tally();
-      const started = performance.now();
-      const ok = await runRound(clients, r, [tally, total], settled);
-      roundP99.push(tally.relay.percentileMs(99));
-      log(
-        `warbler: round ${r}: ${tally.completed}/${clients.length} complete, ${tally.failed} failed${ok ? '' : ' (TIMED OUT)'} in ` +
-          `${((performance.now() - started) / 1000).toFixed(1)} s; relay p50 ${tally.relay.percentileMs(50)} ms, ` +
-          `p99 ${tally.relay.percentileMs(99)} ms, max ${tally.relay.percentileMs(100)} ms; ` +
-          `upstream p99 ${tally.upstream.percentileMs(99)} ms, downstream p99 ${tally.downstream.percentileMs(99)} ms`,
-      );
-      if (r < ROUNDS) await sleep(500);
-    }
-    const cpuPct = cpu();
-    loopDelay.disable();
-    clearInterval(rssTimer);
+    const result = await measure('warbler', server, fixture, clients, settled);
     const closed = clients.filter((c) => c.closedUnexpectedly).length;
     if (closed > 0) log(`warbler: WARNING: ${closed} user sockets were closed by the server`);
-    return {
-      p50_ms: total.relay.percentileMs(50),
-      p99_ms: total.relay.percentileMs(99),
-      completed: total.completed,
-      replies: clients.length * ROUNDS,
-      failed: total.failed,
-      p999_ms: total.relay.percentileMs(99.9),
-      max_ms: total.relay.percentileMs(100),
-      chunks_expected: clients.length * ROUNDS * CHUNKS,
-      chunks_received: total.stamps,
-      deltas: total.deltas,
-      gaps: total.gaps,
-      mismatched: total.mismatched,
-      failures: total.failures,
-      upstream_p50_ms: total.upstream.percentileMs(50),
-      upstream_p99_ms: total.upstream.percentileMs(99),
-      downstream_p50_ms: total.downstream.percentileMs(50),
-      downstream_p99_ms: total.downstream.percentileMs(99),
-      first_delta_p50_ms: total.firstDelta.percentileMs(50),
-      first_delta_p99_ms: total.firstDelta.percentileMs(99),
-      round_p99_ms: roundP99,
-      bench_loop_delay_p99_ms: round(loopDelay.percentile(99) / 1e6, 2),
-      server_cpu_us_per_chunk: Math.round((cpuPct.server_ms * 1000) / Math.max(1, total.stamps)),
-      server_rss_mb: round(peakRssKb / 1024, 1),
-      cpu_pct: cpuPct,
-    };
+    return result;
   } finally {
     for (const c of clients) c.close();
     await server.stop();
   }
+}
+
+// ---------------------------------------------------------------- bare relay: undici + SSE parse → ws, nothing else
+
+/** A client of bench/peers/relay-server.ts: one question per round, every delta tallied like Warbler's. */
+class RelayClient implements Asker {
+  private ws!: WebSocket;
+  private tallies: Tally[] = [];
+  private text = '';
+  private askedAt = 0;
+  private firstDelta = false;
+  private open = false;
+
+  constructor(
+    private readonly index: number,
+    private readonly onSettled: () => void,
+  ) {}
+
+  connect(url: string): Promise<void> {
+    this.ws = new WebSocket(`${url.replace('http', 'ws')}/ws`, { perMessageDeflate: false });
+    this.ws.on('message', (data) => this.onFrame(JSON.parse(data.toString()) as RelayFrame, wallNow()));
+    return new Promise((resolve, reject) => {
+      this.ws.once('error', reject);
+      this.ws.once('open', () => {
+        this.ws.off('error', reject);
+        this.ws.on('error', () => {});
+        resolve();
+      });
+    });
+  }
+
+  ask(round: number, tallies: Tally[]): void {
+    this.tallies = tallies;
+    this.text = '';
+    this.firstDelta = false;
+    this.open = true;
+    this.askedAt = wallNow();
+    this.ws.send(`Question ${round} from user ${this.index}: how do streaming replies work?`);
+  }
+
+  private onFrame(f: RelayFrame, arrivedAt: number): void {
+    if (!this.open) return;
+    if ('error' in f) {
+      log(`  relay client ${this.index}: ${f.error}`);
+      for (const t of this.tallies) {
+        t.failed++;
+        t.failures.relay = (t.failures.relay ?? 0) + 1;
+      }
+      return this.settle();
+    }
+    if ('done' in f) {
+      for (const t of this.tallies) {
+        t.completed++;
+        if (f.text !== this.text) t.mismatched++;
+      }
+      return this.settle();
+    }
+    if (f.offset !== this.text.length) for (const t of this.tallies) t.gaps++;
+    this.text = this.text.slice(0, f.offset) + f.text;
+    if (!this.firstDelta) {
+      this.firstDelta = true;
+      for (const t of this.tallies) t.firstDelta.recordMs(arrivedAt - this.askedAt);
+    }
+    const stamps = recordStamps(f.text, arrivedAt, this.tallies.map((t) => t.relay));
+    for (const m of f.text.matchAll(STAMP)) {
+      const stamp = Number(m[1]);
+      for (const t of this.tallies) {
+        t.upstream.recordMs(Math.max(0, f.ts - stamp));
+        t.downstream.recordMs(Math.max(0, arrivedAt - f.ts));
+      }
+    }
+    for (const t of this.tallies) {
+      t.deltas++;
+      t.stamps += stamps;
+    }
+  }
+
+  private settle(): void {
+    this.open = false;
+    this.onSettled();
+  }
+
+  close(): void {
+    this.ws?.terminate();
+  }
+}
+
+type RelayFrame = { offset: number; text: string; ts: number } | { done: true; text: string } | { error: string };
+
+async function runRelay(fixture: FixtureProcess): Promise<RelayResult> {
+  await waitForQuiet();
+  const port = await freePort();
+  const server = await startServer({
+    name: 'relay',
+    script: 'bench/peers/relay-server.ts',
+    port,
+    env: { PEER_PORT: String(port), RELAY_UPSTREAM: fixture.baseUrl, RELAY_API_KEY: FIXTURE_KEY },
+  });
+  const clients: RelayClient[] = [];
+  try {
+    const settled = { n: 0 };
+    for (let i = 0; i < STREAMS; i++) clients.push(new RelayClient(i, () => settled.n++));
+    await mapLimit(clients, 50, (c) => c.connect(server.url));
+    log(`relay: ${clients.length} sockets ready`);
+    return await measure('relay', server, fixture, clients, settled);
+  } finally {
+    for (const c of clients) c.close();
+    await server.stop();
+  }
+}
+
+/** Warbler ÷ the bare relay, for the figures issue 14 asks about (goal: CPU per chunk ≤ 1.5×). */
+function relayRatios(warbler: RelayResult, relay: RelayResult) {
+  const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? round(a / b, 2) : null);
+  const cpu = ratio(warbler.server_cpu_us_per_chunk, relay.server_cpu_us_per_chunk);
+  return {
+    cpu_per_chunk: cpu,
+    p99: ratio(warbler.p99_ms, relay.p99_ms),
+    p50: ratio(warbler.p50_ms, relay.p50_ms),
+    cpu_goal_max: 1.5,
+    cpu_goal_met: cpu !== null && cpu <= 1.5,
+  };
 }
 
 async function main(): Promise<void> {
@@ -454,12 +597,17 @@ async function main(): Promise<void> {
   );
   const fixture = await startFixture({ apiKey: FIXTURE_KEY, ttftMs: TTFT_MS, intervalMs: INTERVAL_MS, text: replyText(CHUNKS), stampText: true });
   let base: Awaited<ReturnType<typeof baseline>> | null = null;
-  let warbler: WarblerResult;
+  let warbler: RelayResult;
+  let relay: RelayResult | null = null;
   try {
     if (BASELINE) {
       await waitForQuiet();
       base = await baseline(fixture);
       log(`baseline (fixture → bench, no relay): ${base.chunks} chunks, p50 ${base.p50_ms} ms, p99 ${base.p99_ms} ms, max ${base.max_ms} ms`);
+    }
+    if (RELAY) {
+      relay = await runRelay(fixture);
+      log(`relay: p50 ${relay.p50_ms} ms, p99 ${relay.p99_ms} ms; ${relay.completed}/${relay.replies} complete; server cpu ${relay.server_cpu_us_per_chunk} µs per chunk`);
     }
     warbler = await runWarbler(fixture);
   } finally {
@@ -476,7 +624,8 @@ async function main(): Promise<void> {
   const result = {
     bench: 'agent-stream',
     streams: STREAMS,
-    systems: { warbler },
+    systems: { warbler, ...(relay ? { relay } : {}) },
+    ...(relay ? { warbler_over_relay: relayRatios(warbler, relay) } : {}),
     ...(base ? { baseline: base } : {}),
     target: { all_complete: allComplete, p99_ms_max: 10, met: targetMet },
     setup: {
