@@ -82,7 +82,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   let log: FastifyInstance['log'] | undefined;
   const atRest = await openAtRest({
     db: store.roomTables(), dataDir: config.dataDir, filesDir: path.join(config.dataDir, 'files'),
-    key: config.encryptionKey, enabled: config.encryption === 'on',
+    key: config.encryptionKey, previousKey: config.encryptionKeyPrevious, enabled: config.encryption === 'on',
     warn: (message) => process.emitWarning(message, 'WarblerEncryptionWarning'),
     onError: (err) => log?.error({ err }, 'encryption at rest: re-sealing'),
   }).catch(async (err: unknown) => {

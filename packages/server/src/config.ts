@@ -29,6 +29,8 @@ const EnvSchema = z.object({
   WARBLER_MASTER_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** The secret message content, files and knowledge are sealed under (via per-app data keys). Unset: data/encryption.key, generated on first start. */
   WARBLER_ENCRYPTION_KEY: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
+  /** Changing the master secret: the old one, whose data keys are re-sealed under WARBLER_ENCRYPTION_KEY at start. */
+  WARBLER_ENCRYPTION_KEY_PREVIOUS: z.string().min(1).optional(),
   /** off: store plaintext (benchmarks, disks encrypted some other way); refused once the database holds encrypted data. */
   WARBLER_ENCRYPTION: z.enum(['on', 'off']).default('on'),
   WARBLER_PUBLIC_URL: z.string().url().optional(),
@@ -91,6 +93,7 @@ export interface Config {
   masterKey: string | undefined;
   /** Encryption at rest: the secret (unset: the data dir's encryption.key) and whether it is on. */
   encryptionKey: string | undefined;
+  encryptionKeyPrevious: string | undefined;
   encryption: 'on' | 'off';
   publicUrl: string | undefined;
   logLevel: z.infer<typeof EnvSchema>['WARBLER_LOG_LEVEL'];
@@ -146,6 +149,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retentionIntervalMs: e.WARBLER_RETENTION_INTERVAL_MS,
     masterKey: e.WARBLER_MASTER_KEY,
     encryptionKey: e.WARBLER_ENCRYPTION_KEY,
+    encryptionKeyPrevious: e.WARBLER_ENCRYPTION_KEY_PREVIOUS,
     encryption: e.WARBLER_ENCRYPTION,
     publicUrl: e.WARBLER_PUBLIC_URL,
     logLevel: e.WARBLER_LOG_LEVEL,

@@ -278,6 +278,44 @@ describe.each(storeKinds())('encryption at rest on %s', { timeout: 120_000 }, (k
     expect(page.body.messages.map((m: Message) => m.content.text)).toEqual(['sealed']);
   });
 
+  it('moves to a new master secret: data keys re-sealed under it at start, nothing lost, the old key opens nothing after', async () => {
+    const at = await install(kind);
+    const oldKey = 'the-old-master-secret-of-this-install-0123';
+    const newKey = 'the-new-master-secret-of-this-install-4567';
+    const first = await boot(at, { WARBLER_ENCRYPTION_KEY: oldKey });
+    const chat = await people(first);
+    const m = marker('rewrap');
+    await sendText(first, chat.conversationId, chat.ann, `before the change ${m}`);
+    const file = await upload(first, chat.conversationId, chat.ann, `upload ${m}`);
+    const doc = await addDocument(first, `Policy ${m}: receipts within thirty days.`);
+    expect((await first.api('POST', '/admin/apps/default/encryption/rotate', undefined, first.warbler.masterKey)).status).toBe(202);
+    await first.warbler.atRest.settled(60_000);
+    const oldKeyId = first.warbler.atRest.keyId;
+    await first.warbler.close();
+
+    // A wrong previous key changes nothing and says which key ids it expected.
+    await expect(buildWarbler(configFor(at, { WARBLER_ENCRYPTION_KEY: newKey, WARBLER_ENCRYPTION_KEY_PREVIOUS: 'not-the-old-secret-at-all-0123456789' }))).rejects.toThrow(
+      new RegExp(`not the one this database was encrypted with \\(key id ${oldKeyId}\\).*WARBLER_ENCRYPTION_KEY_PREVIOUS`),
+    );
+    const moved = await boot(at, { WARBLER_ENCRYPTION_KEY: newKey, WARBLER_ENCRYPTION_KEY_PREVIOUS: oldKey });
+    expect(moved.warbler.atRest.rewrapped).toBe(2);
+    expect(moved.warbler.atRest.keyId).not.toBe(oldKeyId);
+    await sendText(moved, chat.conversationId, chat.ben, `after the change ${m}`);
+    await moved.warbler.close();
+
+    // The old key alone no longer starts it; the new one alone reads everything, old and new.
+    await expect(buildWarbler(configFor(at, { WARBLER_ENCRYPTION_KEY: oldKey }))).rejects.toThrow(/not the one this database was encrypted with/);
+    const after = await boot(at, { WARBLER_ENCRYPTION_KEY: newKey });
+    expect(after.warbler.atRest.rewrapped).toBe(0);
+    const page = await after.api('GET', `/api/conversations/${chat.conversationId}/messages`);
+    expect(page.body.messages.map((msg: Message) => msg.content.text)).toEqual([`before the change ${m}`, `after the change ${m}`]);
+    expect(await download(after, file.id)).toBe(`upload ${m}`);
+    expect((await search(after, doc.kbId, m)).join(' ')).toContain('thirty days');
+    const status = await after.api('GET', '/admin/apps/default/encryption', undefined, after.warbler.masterKey);
+    expect(status.body.versions).toEqual([1, 2]);
+    await expectNoPlaintext(at, [m]);
+  });
+
   it('seals what a database from before encryption holds, in the background, reading it meanwhile', async () => {
     const at = await install(kind);
     const plain = await boot(at, { WARBLER_ENCRYPTION: 'off' });

@@ -5,7 +5,7 @@ import { plainFileSealing, type FileSealing } from '../files/index.ts';
 import type { RowSealer } from '../store/index.ts';
 import { envelopeVersion } from './envelope.ts';
 import { fileVersionOnDisk } from './file-stream.ts';
-import { deriveKek, hasDataKeys, Keyring } from './keyring.ts';
+import { deriveKek, deriveSecret, hasDataKeys, Keyring } from './keyring.ts';
 import { EncryptionKeyError, loadMasterSecret } from './master-secret.ts';
 import { Resealer, type RotationStatus } from './rotation.ts';
 
@@ -18,6 +18,8 @@ export interface AtRestOptions {
   filesDir: string;
   /** WARBLER_ENCRYPTION_KEY; unset: data/encryption.key, generated on the first start. */
   key: string | undefined;
+  /** WARBLER_ENCRYPTION_KEY_PREVIOUS: the master secret being replaced; data keys sealed under it are re-sealed under `key` at start. */
+  previousKey?: string | undefined;
   /** WARBLER_ENCRYPTION=off: store plaintext (refused once encrypted data exists). */
   enabled: boolean;
   warn(message: string): void;
@@ -30,6 +32,10 @@ export interface AtRest {
   readonly keySource: 'env' | 'file' | 'off';
   /** Fingerprint of the key-encryption key (not secret): tells two installs' keys apart. */
   readonly keyId: string | null;
+  /** Data keys re-sealed under a new master secret at this start (WARBLER_ENCRYPTION_KEY_PREVIOUS). */
+  readonly rewrapped: number;
+  /** A 32-byte secret for `purpose`, derived from the master secret (the audit head's signing key); undefined when off. */
+  derive(purpose: string): { current: Buffer; previous?: Buffer } | undefined;
   readonly rows: RowSealer;
   readonly files: FileSealing;
   /** Seals plaintext rows of apps that have never been through it (databases from before encryption). */
@@ -55,8 +61,22 @@ export async function openAtRest(options: AtRestOptions): Promise<AtRest> {
     return plaintextAtRest();
   }
   const secret = await loadMasterSecret(options.key, options.dataDir, encrypted);
-  const keyring = new Keyring(options.db, deriveKek(secret.secret));
+  if (options.previousKey !== undefined && options.previousKey === secret.secret) {
+    throw new EncryptionKeyError('WARBLER_ENCRYPTION_KEY_PREVIOUS is the same as the current encryption key: set it to the key being replaced, or unset it.');
+  }
+  const previous = options.previousKey ? deriveKek(options.previousKey) : undefined;
+  const keyring = new Keyring(options.db, deriveKek(secret.secret), previous);
   await keyring.verify();
+  // Changing the master secret: the data keys are re-sealed under the new one before anything else reads them.
+  const rewrapped = await keyring.rewrap();
+  if (previous) {
+    options.warn(
+      rewrapped > 0
+        ? `Re-sealed ${rewrapped} data key(s) under the new encryption key (key id ${keyring.kekId}); the previous key (key id ${previous.id}) opens nothing now. ` +
+          'Remove WARBLER_ENCRYPTION_KEY_PREVIOUS once every node runs with the new key, and back the new key up.'
+        : `WARBLER_ENCRYPTION_KEY_PREVIOUS (key id ${previous.id}) opens nothing in this database any more: every data key is under key id ${keyring.kekId}. Remove it.`,
+    );
+  }
   if (secret.generated) {
     options.warn(
       `Generated the encryption key ${secret.file}. BACK IT UP NOW, apart from the database backups: without it no message, file or ` +
@@ -68,6 +88,11 @@ export async function openAtRest(options: AtRestOptions): Promise<AtRest> {
     enabled: true,
     keySource: secret.source,
     keyId: keyring.kekId,
+    rewrapped,
+    derive: (purpose) => ({
+      current: deriveSecret(secret.secret, purpose),
+      ...(options.previousKey ? { previous: deriveSecret(options.previousKey, purpose) } : {}),
+    }),
     rows: {
       ready: (appId, use) => keyring.ready(appId, { seal: use.seal, versions: versionsOf(use.stored) }),
       seal: (appId, field, rowId, plaintext) => keyring.seal(appId, field, rowId, plaintext),
@@ -109,7 +134,7 @@ function plaintextAtRest(): AtRest {
     throw new EncryptionKeyError('Encryption at rest is off (WARBLER_ENCRYPTION=off): there are no keys to rotate.');
   };
   return {
-    enabled: false, keySource: 'off', keyId: null,
+    enabled: false, keySource: 'off', keyId: null, rewrapped: 0, derive: () => undefined,
     rows: { ready: () => {}, seal: (_a, _f, _r, plaintext) => plaintext, open: (_a, _f, _r, stored) => stored },
     files: plainFileSealing,
     adopt: async () => {},

@@ -42,6 +42,11 @@ export function deriveKek(secret: string): Kek {
   return { key, id };
 }
 
+/** A 32-byte key for another purpose than sealing data keys (the audit head's signature), from the same master secret. */
+export function deriveSecret(secret: string, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), 'warbler/at-rest/v1', `purpose:${purpose}`, 32));
+}
+
 /** Whether this database holds any sealed data key, i.e. encrypted data that only the right key opens. */
 export async function hasDataKeys(db: Kysely<any>): Promise<boolean> {
   return (await db.selectFrom('data_keys').select('app_id').limit(1).executeTakeFirst()) !== undefined;
@@ -51,31 +56,87 @@ export class Keyring {
   private readonly apps = new Map<string, AppKeys>();
   private readonly loading = new Map<string, Promise<AppKeys>>();
 
+  /**
+   * `previous`: the KEK of the master secret being replaced
+   * (WARBLER_ENCRYPTION_KEY_PREVIOUS). Data keys sealed under it still open,
+   * so a node reads them while rewrap() (or another node) re-seals them.
+   */
   constructor(
     private readonly db: Kysely<any>,
     private readonly kek: Kek,
+    private readonly previous?: Kek,
   ) {}
 
   get kekId(): string {
     return this.kek.id;
   }
 
-  /** Start-up check: every sealed data key opens with this KEK; otherwise Warbler must not start. */
+  /**
+   * Start-up check: every sealed data key is under this KEK (or the previous
+   * one, which rewrap() then replaces) and the oldest opens; otherwise
+   * Warbler must not start.
+   */
   async verify(): Promise<void> {
-    const row = (await this.db.selectFrom('data_keys').selectAll().orderBy('created_at').limit(1).executeTakeFirst()) as DataKeyRow | undefined;
-    if (!row) return;
-    if (row.kek_id !== this.kek.id) {
+    const kekIds = (await this.db.selectFrom('data_keys').select('kek_id').distinct().execute()).map((r) => r.kek_id as string);
+    const unknown = kekIds.filter((id) => id !== this.kek.id && id !== this.previous?.id);
+    if (unknown.length > 0) {
+      const given = this.previous ? `key ids ${this.kek.id} and ${this.previous.id} (previous)` : `key id ${this.kek.id}`;
       throw new EncryptionKeyError(
-        `The encryption key given (key id ${this.kek.id}) is not the one this database was encrypted with (key id ${row.kek_id}). ` +
+        `The encryption key given (${given}) is not the one this database was encrypted with (key id ${unknown.join(', ')}). ` +
           'Start with the WARBLER_ENCRYPTION_KEY (or data/encryption.key) this data was sealed under; Warbler will not start with another, ' +
-          'as it could read nothing and would seal new data under a key that does not match the old.',
+          'as it could read nothing and would seal new data under a key that does not match the old. ' +
+          'To change the key, set the new one as WARBLER_ENCRYPTION_KEY and the old one as WARBLER_ENCRYPTION_KEY_PREVIOUS.',
       );
     }
+    const row = (await this.db.selectFrom('data_keys').selectAll().orderBy('created_at').limit(1).executeTakeFirst()) as DataKeyRow | undefined;
+    if (!row) return;
     try {
       this.unseal(row);
     } catch {
       throw new EncryptionKeyError(`The sealed data key of app ${row.app_id} (version ${row.version}) does not open with this encryption key: it was altered.`);
     }
+  }
+
+  /**
+   * Changing the master secret: every data key still sealed under the
+   * previous KEK is opened and sealed again under the current one, in one
+   * transaction (all or none), each row only if it is still under the
+   * previous KEK (another node may be doing the same). Rows and files are
+   * untouched: they are sealed by the data keys, which do not change.
+   */
+  async rewrap(): Promise<number> {
+    const previous = this.previous;
+    if (!previous) return 0;
+    return this.db.transaction().execute(async (trx) => {
+      const rows = (await trx.selectFrom('data_keys').selectAll().where('kek_id', '=', previous.id).execute()) as DataKeyRow[];
+      let rewrapped = 0;
+      for (const row of rows) {
+        let key: Buffer;
+        try {
+          key = openBytes(previous.key, Buffer.from(row.sealed_key, 'base64url'), keyContext(row.app_id, Number(row.version)));
+        } catch {
+          throw new EncryptionKeyError(
+            `The sealed data key of app ${row.app_id} (version ${row.version}) does not open with WARBLER_ENCRYPTION_KEY_PREVIOUS (key id ${previous.id}): it was altered. Nothing was re-sealed.`,
+          );
+        }
+        const sealed = sealBytes(this.kek.key, key, keyContext(row.app_id, Number(row.version))).toString('base64url');
+        const result = await trx
+          .updateTable('data_keys')
+          .set({ sealed_key: sealed, kek_id: this.kek.id })
+          .where('app_id', '=', row.app_id)
+          .where('version', '=', row.version)
+          .where('kek_id', '=', previous.id)
+          .executeTakeFirst();
+        rewrapped += Number(result.numUpdatedRows);
+      }
+      return rewrapped;
+    });
+  }
+
+  /** The app's data key versions with when each was made (the console's key list). */
+  async list(appId: string): Promise<Array<{ app_id: string; version: number; created_at: number; kek_id: string }>> {
+    const rows = (await this.db.selectFrom('data_keys').select(['app_id', 'version', 'created_at', 'kek_id']).where('app_id', '=', appId).orderBy('version').execute()) as DataKeyRow[];
+    return rows.map((r) => ({ app_id: r.app_id, version: Number(r.version), created_at: Number(r.created_at), kek_id: r.kek_id }));
   }
 
   /**
@@ -171,7 +232,8 @@ export class Keyring {
   }
 
   private unseal(row: DataKeyRow): Buffer {
-    return openBytes(this.kek.key, Buffer.from(row.sealed_key, 'base64url'), keyContext(row.app_id, Number(row.version)));
+    const kek = this.previous && row.kek_id === this.previous.id ? this.previous : this.kek;
+    return openBytes(kek.key, Buffer.from(row.sealed_key, 'base64url'), keyContext(row.app_id, Number(row.version)));
   }
 }
 
