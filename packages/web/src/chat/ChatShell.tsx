@@ -1,5 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../session.ts';
+import { InboxStore } from '../support/inbox-store.ts';
+import { SupportInbox } from '../support/SupportInbox.tsx';
 import { LanguageSwitch, useI18n } from '../ui/i18n.tsx';
 import { useStore } from '../ui/useStore.ts';
 import { ConversationList } from './ConversationList.tsx';
@@ -15,35 +17,62 @@ export function ChatShell({ session, onSignOut }: { session: ChatSession; onSign
   const store = useMemo(() => new ChatStore(session, () => signOut.current()), [session]);
   useStore(store);
   const [openId, setOpenId] = useState<string | undefined>(() => new URLSearchParams(location.search).get('c') ?? undefined);
+  // Support users also get the inbox (?inbox, ?inbox=<conversation>); everyone else never sees it.
+  const inbox = useMemo(() => new InboxStore(store), [store]);
+  useStore(inbox);
+  const [inboxId, setInboxId] = useState<string | undefined | null>(() => {
+    const q = new URLSearchParams(location.search);
+    return q.has('inbox') ? (q.get('inbox') || undefined) : null;
+  });
+  const inInbox = inboxId !== null && inbox.staff === true;
 
   useEffect(() => {
     store.start();
-    return () => store.stop();
-  }, [store]);
+    inbox.start();
+    return () => {
+      inbox.stop();
+      store.stop();
+    };
+  }, [store, inbox]);
 
   useEffect(() => {
-    void store.open(openId);
+    if (inboxId === null) return;
+    const url = new URL(location.href);
+    url.searchParams.set('inbox', inboxId ?? '');
+    history.replaceState(null, '', url);
+  }, [inboxId]);
+
+  useEffect(() => {
+    void store.open(inInbox ? undefined : openId);
     const url = new URL(location.href);
     if (openId) url.searchParams.set('c', openId);
     else url.searchParams.delete('c');
+    if (inboxId === null) url.searchParams.delete('inbox');
     history.replaceState(null, '', url);
-  }, [store, openId]);
+  }, [store, openId, inInbox, inboxId]);
 
   // A hidden tab says how much is unread (the favicon stays; the title is what the tab strip shows).
   const unread = [...store.conversations.values()].reduce((sum, c) => sum + (c.unread ?? 0), 0);
+  const waiting = inbox.staff ? inbox.waiting() : 0;
   useEffect(() => {
-    document.title = tabTitle(t('app.name'), unread);
-  }, [unread, t]);
+    document.title = tabTitle(t('app.name'), unread + waiting);
+  }, [unread, waiting, t]);
 
   const { status } = store.status;
   const pending = store.pending.length;
   return (
-    <div className={`chat ${openId ? 'has-open' : ''}`}>
-      <a className="skip-link" href={openId ? '#composer' : '#conversation-list'}>{openId ? t('a11y.skipToComposer') : t('a11y.skipToList')}</a>
+    <div className={`chat ${(inInbox ? inboxId : openId) ? 'has-open' : ''} ${inInbox ? 'in-inbox' : ''}`}>
+      {!inInbox && <a className="skip-link" href={openId ? '#composer' : '#conversation-list'}>{openId ? t('a11y.skipToComposer') : t('a11y.skipToList')}</a>}
       <header className="topbar">
         <h1 className="brand">{t('app.name')}</h1>
         <span className="me" title={store.me}>{session.name}</span>
         <span className="spacer" />
+        {inbox.staff && (
+          <button type="button" className="inbox-toggle" data-testid="inbox-toggle" onClick={() => setInboxId(inInbox ? null : undefined)}>
+            {inInbox ? t('inbox.backToChats') : t('inbox.open')}
+            {!inInbox && waiting > 0 && <span className="badge" data-testid="inbox-waiting">{waiting}<span className="sr-only"> {t('inbox.waiting')}</span></span>}
+          </button>
+        )}
         <LanguageSwitch />
         <button type="button" className="link" onClick={onSignOut}>{t('signout')}</button>
       </header>
@@ -63,12 +92,14 @@ export function ChatShell({ session, onSignOut }: { session: ChatSession; onSign
           {store.lastError} <button type="button" className="icon" aria-label={t('dialog.close')} onClick={() => store.dismissError()}>×</button>
         </div>
       )}
-      <div className="panes">
-        <ConversationList store={store} openId={openId} onOpen={setOpenId} />
-        {openId
-          ? <ConversationView key={openId} store={store} id={openId} onBack={() => setOpenId(undefined)} />
-          : <section className="conversation empty-state"><p>{t('conv.pick')}</p></section>}
-      </div>
+      {inInbox ? <SupportInbox chat={store} inbox={inbox} openId={inboxId ?? undefined} onOpen={setInboxId} /> : (
+        <div className="panes">
+          <ConversationList store={store} openId={openId} onOpen={setOpenId} />
+          {openId
+            ? <ConversationView key={openId} store={store} id={openId} onBack={() => setOpenId(undefined)} />
+            : <section className="conversation empty-state"><p>{t('conv.pick')}</p></section>}
+        </div>
+      )}
     </div>
   );
 }
