@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorCode } from './errors.ts';
 import { Conversation, Id, Member, Message, MessageContent, MessageType } from './models.ts';
+import type { ReactionPushFrame } from './reactions.ts';
 import type { SupportPushFrame } from './support.ts';
 
 /** Largest frame a client may send, in bytes. Larger frames are refused with payload_too_large. */
@@ -218,6 +219,7 @@ export type PushFrame =
   | MemberPushFrame
   | ConversationPushFrame
   | AgentStateFrame
+  | ReactionPushFrame
   | SupportPushFrame;
 
 export type ServerFrame = ReadyFrame | AckFrame | ResultFrame | ErrorFrame | PongFrame | ByeFrame | PushFrame;

@@ -8,3 +8,5 @@ export * from './audit.ts';
 export * from './experiments.ts';
 export * from './encryption.ts';
 export * from './knowledge.ts';
+export * from './reactions.ts';
+export * from './search.ts';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ReactionSummary } from './reactions.ts';
 
 /** Ids are opaque strings; the server mints them with a type prefix (usr_, cnv_, msg_, ...). */
 export const Id = z.string().min(1).max(128);
@@ -113,6 +114,8 @@ export const Message = z.object({
   created_at: z.number().int(),
   updated_at: z.number().int(),
   edited_at: z.number().int().nullable(),
+  /** Emoji reactions, in history and sync (absent: none, or a push that does not carry them; the `reaction` frame updates them). */
+  reactions: z.array(ReactionSummary).optional(),
 });
 export type Message = z.infer<typeof Message>;
 

@@ -24,6 +24,8 @@ import { RedisLink } from './redis/index.ts';
 import { NodePresence } from './cluster/index.ts';
 import { buildRouter, configuredProviders, ConsoleProviders, currencyRatesFrom, loadWarblerConfig, openAiPassThrough, priceTableFrom } from './settings/index.ts';
 import { PrivacyStore, Retention, UserData } from './privacy/index.ts';
+import { Reactions, ReactionsStore } from './reactions/index.ts';
+import { MessageSearch, MessageTermsStore } from './search/index.ts';
 import { openStore, type Store } from './store/index.ts';
 import { Apps, Authenticator, loadMasterKey, Users } from './tenancy/index.ts';
 import { Budgets, formatNanoAmount, INTERRUPTED_BY_SHUTDOWN, Ledger, nanosToUsd, settleInterruptedCalls } from './usage/index.ts';
@@ -327,6 +329,25 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   await settleInterruptedCalls({
     store, prices,
     deliveredText: async (row) => {
+  // Message search (a blind index kept in step by the chat room) and reactions; both budgets are per user, shared by nodes like key limits.
+  const underLimit = async (key: string, perMinute: number) => (await limits.take(key, perMinute, null, 0)).ok;
+  const search = new MessageSearch({
+    store: new MessageTermsStore(store.roomTables()),
+    indexKey: (appId) => atRest.indexKey(appId),
+    getMessage: (appId, id) => store.getMessage(appId, id),
+    requireMember: async (appId, conversationId, userId) => void (await conversations.requireMember(appId, conversationId, userId)),
+    take: underLimit,
+    onError: (err) => log?.error({ err }, 'message search: could not index a message'),
+  });
+  messages.useIndex(search);
+  const reactions = new Reactions({
+    store: new ReactionsStore(store.roomTables()),
+    getMessage: (appId, id) => store.getMessage(appId, id),
+    requireMember: async (appId, conversationId, userId) => void (await conversations.requireMember(appId, conversationId, userId)),
+    publish,
+    take: underLimit,
+  });
+  messages.useDecoration((appId, list) => reactions.attach(appId, list));
       if (row.message_id === null) return undefined;
       const text = (await store.getMessage(row.app_id, row.message_id))?.content.text;
       return typeof text === 'string' ? text : undefined;
@@ -386,7 +407,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   let ready = false;
   const http = await buildHttp(
     {
-      guards: new Guards(auth), apps, users, conversations, messages, files, knowledge, ingestion, faqs, agents, isReady: () => ready,
+      guards: new Guards(auth), apps, users, conversations, messages, search, reactions, files, knowledge, ingestion, faqs, agents, isReady: () => ready,
       degraded: () => (broker.connected ? [] : ['redis']),
       batches: { gateway, files: gatewayFiles, batches },
       gateway: {

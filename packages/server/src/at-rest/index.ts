@@ -1,5 +1,6 @@
 // Encryption at rest: message content, knowledge text and uploaded files are
 // sealed with per-app data keys (envelope encryption, decision 0019).
+import { hkdfSync } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { plainFileSealing, type FileSealing } from '../files/index.ts';
 import type { RowSealer } from '../store/index.ts';
@@ -38,6 +39,12 @@ export interface AtRest {
   derive(purpose: string): { current: Buffer; previous?: Buffer } | undefined;
   readonly rows: RowSealer;
   readonly files: FileSealing;
+  /**
+   * The app's search index key (decision 0026): HKDF of the app's first data
+   * key, so it stays the same across data-key rotations and master-secret
+   * changes, and is as secret as the data keys.
+   */
+  indexKey(appId: string): Promise<Buffer>;
   /** Seals plaintext rows of apps that have never been through it (databases from before encryption). */
   adopt(appIds: readonly string[]): Promise<void>;
   start(): void;
@@ -83,6 +90,7 @@ export async function openAtRest(options: AtRestOptions): Promise<AtRest> {
         'knowledge document can ever be read again. For several nodes, or to keep the key off the data volume, set WARBLER_ENCRYPTION_KEY instead.',
     );
   }
+  const indexKeys = new Map<string, Buffer>();
   const resealer = new Resealer(options.db, keyring, options.filesDir, options.onError);
   return {
     enabled: true,
@@ -111,6 +119,17 @@ export async function openAtRest(options: AtRestOptions): Promise<AtRest> {
         return keyring.decryptFile(appId, fileId);
       },
     },
+    async indexKey(appId) {
+      let key = indexKeys.get(appId);
+      if (!key) {
+        await keyring.ready(appId, { seal: true, versions: [1] });
+        const first = keyring.key(appId, 1);
+        if (!first) throw new Error(`Data key version 1 of app ${appId} is missing: the search index key is derived from it.`);
+        key = Buffer.from(hkdfSync('sha256', first, 'warbler/search/v1', `message-terms\u0000${appId}`, 32));
+        indexKeys.set(appId, key);
+      }
+      return key;
+    },
     adopt: (appIds) => resealer.adopt(appIds),
     start: () => resealer.start(),
     stop: () => resealer.stop(),
@@ -137,6 +156,8 @@ function plaintextAtRest(): AtRest {
     enabled: false, keySource: 'off', keyId: null, rewrapped: 0, derive: () => undefined,
     rows: { ready: () => {}, seal: (_a, _f, _r, plaintext) => plaintext, open: (_a, _f, _r, stored) => stored },
     files: plainFileSealing,
+    // Nothing is secret with encryption off (the messages themselves are plaintext): a fixed key per app.
+    indexKey: async (appId) => Buffer.from(hkdfSync('sha256', Buffer.from('warbler/search/plaintext'), 'warbler/search/v1', `message-terms\u0000${appId}`, 32)),
     adopt: async () => {},
     start: () => {},
     stop: async () => {},

@@ -17,6 +17,11 @@ export interface SendInput {
   content: MessageContent;
 }
 
+/** Keeps a search index in step with each message as stored (search room); put never throws. */
+export interface MessageIndex {
+  put(message: Message): Promise<void>;
+}
+
 /** Refuses a send before it is stored by throwing a WarblerError. */
 export type SendCheck = (appId: string, conversationId: string, senderId: string) => Promise<void>;
 
@@ -37,6 +42,8 @@ export class Messages {
   private overlay: (messages: Message[]) => Message[] = (messages) => messages;
   private sendCheck: SendCheck = async () => {};
   private events: Pick<DomainEvents, 'emit'> | undefined;
+  private index: MessageIndex | undefined;
+  private decorate: (appId: string, messages: Message[]) => Promise<Message[]> = async (_appId, messages) => messages;
 
   constructor(
     private readonly store: Store,
@@ -85,6 +92,7 @@ export class Messages {
         frame: { type: 'message', message: r.message, ts: r.message.created_at },
       });
       for (const listener of this.listeners) listener(r.message);
+      await this.index?.put(r.message);
       // A streaming reply is announced when it completes (replace), with its whole text.
       if (r.message.state === 'complete') await this.announceCreated(actor.appId, r.message);
     }
@@ -122,6 +130,16 @@ export class Messages {
     this.sendCheck = check;
   }
 
+  /** Indexes each message stored, edited, finished or recalled (message search). */
+  useIndex(index: MessageIndex): void {
+    this.index = index;
+  }
+
+  /** Adds what other rooms keep about messages (reactions) to history and sync pages. */
+  useDecoration(decorate: (appId: string, messages: Message[]) => Promise<Message[]>): void {
+    this.decorate = decorate;
+  }
+
   /** Lets streaming replies show their live text to readers of history and sync. */
   useOverlay(overlay: (messages: Message[]) => Message[]): void {
     this.overlay = overlay;
@@ -132,6 +150,7 @@ export class Messages {
     const updated = await this.store.updateMessage(appId, messageId, patch);
     if (!updated) throw notFound('The message');
     this.announceUpdate({ appId }, updated);
+    await this.index?.put(updated);
     // Only a streaming reply finishing sets state 'complete' here (edits go through edit()).
     if (patch.state === 'complete') await this.announceCreated(appId, updated);
     return updated;
@@ -141,7 +160,7 @@ export class Messages {
     if (page.before !== undefined && page.after !== undefined) throw badRequest('Give either before or after, not both.');
     await this.conversations.get(actor, conversationId);
     const result = await this.store.listMessages(actor.appId, conversationId, page);
-    return { ...result, messages: this.overlay(result.messages) };
+    return { ...result, messages: await this.decorate(actor.appId, this.overlay(result.messages)) };
   }
 
   async edit(actor: Actor, messageId: string, content: MessageContent): Promise<Message> {
@@ -156,6 +175,7 @@ export class Messages {
     const updated = await this.store.updateMessage(actor.appId, messageId, { content: accepted, edited_at: now, updated_at: now });
     if (!updated) throw notFound('The message');
     this.announceUpdate(actor, updated);
+    await this.index?.put(updated);
     return updated;
   }
 
@@ -165,6 +185,7 @@ export class Messages {
     const updated = await this.store.updateMessage(actor.appId, messageId, { content: {}, state: 'recalled', updated_at: Date.now() });
     if (!updated) throw notFound('The message');
     this.announceUpdate(actor, updated);
+    await this.index?.put(updated);
     return updated;
   }
 
@@ -206,7 +227,7 @@ export class Messages {
       known.push(conversation.id);
       if (conversation.last_seq <= cursor) continue;
       const page = await this.store.listMessages(actor.appId, conversation.id, { after: cursor, limit });
-      conversations.push({ conversation, messages: this.overlay(page.messages), has_more: page.has_more, is_new: false });
+      conversations.push({ conversation, messages: await this.decorate(actor.appId, this.overlay(page.messages)), has_more: page.has_more, is_new: false });
     }
     const mine = new Set(rows.map((r) => r.conversation.id));
     const removed = Object.keys(cursors).filter((id) => !mine.has(id));

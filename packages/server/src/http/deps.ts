@@ -5,6 +5,8 @@ import type { AuditLog } from '../audit/index.ts';
 import type { ConsoleProviders } from '../settings/index.ts';
 import type { Conversations, Messages } from '../chat/index.ts';
 import type { Files } from '../files/index.ts';
+import type { Reactions } from '../reactions/index.ts';
+import type { MessageSearch } from '../search/index.ts';
 import type { Faqs, KnowledgeBases, KnowledgeIngestion } from '../kb/index.ts';
 import type { Apps, Users } from '../tenancy/index.ts';
 import type { Guards } from './auth.ts';
@@ -23,6 +25,10 @@ export interface HttpDeps {
   users: Users;
   conversations: Conversations;
   messages: Messages;
+  /** Message search over the blind index: /api/search/messages. */
+  search?: MessageSearch;
+  /** Emoji reactions: /api/messages/:id/reactions/:emoji. */
+  reactions?: Reactions;
   files: Files;
   knowledge: KnowledgeBases;
   /** Uploads of PDF, Word, spreadsheets, HTML and slides, parsed in the background; per-knowledge-base settings. */

@@ -9,6 +9,8 @@ import { auditRoutes, registerAuditTrail } from './audit.ts';
 import { agentRoutes } from './agents.ts';
 import { experimentRoutes } from './experiments.ts';
 import { conversationRoutes } from './conversations.ts';
+import { messageSearchRoutes } from './message-search.ts';
+import { reactionRoutes } from './reactions.ts';
 import type { HttpDeps } from './deps.ts';
 import { clientErrors, frameworkErrors, registerErrorHandling } from './errors.ts';
 import { registerJsonBody } from './json-body.ts';
@@ -142,6 +144,8 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
   await app.register(adminRoutes(deps));
   await app.register(userRoutes(deps));
   await app.register(conversationRoutes(deps));
+  if (deps.search) await app.register(messageSearchRoutes(deps, deps.search));
+  if (deps.reactions) await app.register(reactionRoutes(deps, deps.reactions));
   await app.register(fileRoutes(deps));
   await app.register(agentRoutes(deps));
   await app.register(knowledgeRoutes(deps));

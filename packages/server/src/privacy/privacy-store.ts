@@ -72,6 +72,8 @@ export class PrivacyStore {
     return this.db.transaction().execute(async (tx) => {
       await tx.updateTable('messages').set({ sender_id: pseudonym, client_msg_id: null }).where('app_id', '=', appId).where('sender_id', '=', userId).execute();
       const files = await tx.deleteFrom('files').where('app_id', '=', appId).where('uploader_id', '=', userId).executeTakeFirst();
+      // Their reactions go (a reaction is only who reacted); their messages' index terms went when the content was replaced.
+      await tx.deleteFrom('message_reactions').where('app_id', '=', appId).where('user_id', '=', userId).execute();
       const ledger = await tx.updateTable('ledger').set({ user_id: pseudonym }).where('app_id', '=', appId).where('user_id', '=', userId).executeTakeFirst();
       await tx.updateTable('conversations').set({ created_by: pseudonym }).where('app_id', '=', appId).where('created_by', '=', userId).execute();
       // No conversations, no query: a placeholder id would have to be one no row has, and PostgreSQL refuses NUL in text.
@@ -145,6 +147,8 @@ export class PrivacyStore {
       await tx.deleteFrom('agent_memory').where('app_id', '=', appId).where('conversation_id', 'in', [...conversationIds]).execute();
       // Explicitly, not only by cascade: SQLite enforces foreign keys only when the connection turned them on.
       await tx.deleteFrom('files').where('app_id', '=', appId).where('conversation_id', 'in', [...conversationIds]).execute();
+      await tx.deleteFrom('message_terms').where('app_id', '=', appId).where('conversation_id', 'in', [...conversationIds]).execute();
+      await tx.deleteFrom('message_reactions').where('app_id', '=', appId).where('conversation_id', 'in', [...conversationIds]).execute();
       await tx.deleteFrom('messages').where('app_id', '=', appId).where('conversation_id', 'in', [...conversationIds]).execute();
       await tx.deleteFrom('members').where('app_id', '=', appId).where('conversation_id', 'in', [...conversationIds]).execute();
       const r = await tx.deleteFrom('conversations').where('app_id', '=', appId).where('id', 'in', [...conversationIds]).executeTakeFirst();

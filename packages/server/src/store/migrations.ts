@@ -762,6 +762,34 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0020_search_reactions': {
+    async up(db: Kysely<any>) {
+      // The search room's blind index (src/search, decision 0026): a message's terms as HMACs under the app's index key, never the words.
+      await db.schema
+        .createTable('message_terms')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('term', 'text', (c) => c.notNull())
+        .addColumn('message_id', 'text', (c) => c.notNull())
+        .addColumn('conversation_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('message_terms_pk', ['app_id', 'term', 'message_id'])
+        .execute();
+      await db.schema.createIndex('message_terms_by_message').on('message_terms').columns(['app_id', 'message_id']).execute();
+      await db.schema.createIndex('message_terms_by_conversation').on('message_terms').columns(['app_id', 'conversation_id']).execute();
+      // The reactions room (src/reactions): who reacted to which message with which emoji.
+      await db.schema
+        .createTable('message_reactions')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('message_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('emoji', 'text', (c) => c.notNull())
+        .addColumn('conversation_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('message_reactions_pk', ['app_id', 'message_id', 'user_id', 'emoji'])
+        .execute();
+      await db.schema.createIndex('message_reactions_by_user').on('message_reactions').columns(['app_id', 'user_id']).execute();
+      await db.schema.createIndex('message_reactions_by_conversation').on('message_reactions').columns(['app_id', 'conversation_id']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
