@@ -1,5 +1,5 @@
 // The audit log's own cost: appending entries to one app's hash chain
-// (read the head, hash, insert) and verifying the whole chain, on SQLite in
+// (read the head, hash, insert with the signed head) and verifying the whole chain, on SQLite in
 // a throwaway data dir. Against the floor of the same work: a bare insert of
 // the same row without reading the head or hashing. Prints one JSON line.
 //   npx tsx bench/audit-chain.ts [entries]
@@ -7,7 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { AuditLog, AuditStore } from '../packages/server/src/audit/index.ts';
+import { randomBytes } from 'node:crypto';
+import { AuditLog, AuditStore, HeadSigner } from '../packages/server/src/audit/index.ts';
 import { openSqliteStore } from '../packages/server/src/store/index.ts';
 
 const n = Number(process.argv[2] ?? 2_000);
@@ -15,7 +16,7 @@ const dir = await mkdtemp(path.join(tmpdir(), 'warbler-bench-audit-'));
 const store = openSqliteStore(path.join(dir, 'warbler.db'));
 await store.migrate();
 const db = store.roomTables();
-const log = new AuditLog(new AuditStore(db));
+const log = new AuditLog(new AuditStore(db), new HeadSigner({ current: randomBytes(32) }));
 const change = { name: 'Support bot', model: 'gpt-4o-mini', system_prompt: 'Answer from the help centre. '.repeat(8), tools: [{ name: 't', headers: { authorization: 'Bearer secret-value-1234' } }] };
 
 let t = performance.now();

@@ -39,12 +39,47 @@ export const AuditEntry = z.object({
 });
 export type AuditEntry = z.infer<typeof AuditEntry>;
 
+/**
+ * The chain's head (newest entry's seq and hash) signed with Ed25519 by a key
+ * derived from the master secret. Export it and keep it outside Warbler: a
+ * later verification against it shows entries deleted since.
+ */
+export const SignedAuditHead = z.object({
+  app_id: z.string().min(1).max(200),
+  seq: z.number().int().min(1),
+  hash: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hash in lowercase hex'),
+  at: z.number().int().min(0),
+  key_id: z.string().regex(/^[0-9a-f]{16}$/, 'the signing key id (16 hex characters)'),
+  signature: z.string().min(1).max(200).regex(/^[A-Za-z0-9_-]+$/, 'base64url'),
+});
+export type SignedAuditHead = z.infer<typeof SignedAuditHead>;
+
+export const AuditHeadExport = z.object({
+  head: SignedAuditHead.nullable(),
+  /** The Ed25519 public key (PEM, SPKI) that checks the signature without any secret. */
+  public_key: z.string(),
+  key_id: z.string(),
+});
+export type AuditHeadExport = z.infer<typeof AuditHeadExport>;
+
+export const AuditVerifyRequest = z.object({ head: SignedAuditHead }).strict();
+
 export const AuditVerification = z.object({
   app_id: z.string(),
   ok: z.boolean(),
   entries: z.number().int(),
   head: z.object({ seq: z.number().int(), hash: z.string() }),
-  broken: z.object({ seq: z.number().int(), reason: z.enum(['hash_mismatch', 'prev_hash_mismatch', 'gap']) }).optional(),
+  /** The signed head the chain was checked against: the stored one, or the one given. */
+  signed_head: SignedAuditHead.nullable(),
+  /**
+   * The first thing wrong: an entry changed, relinked or missing (gap), or the
+   * signed head: the chain stops before it (truncated), holds another entry at
+   * its seq (head_mismatch), its signature does not verify, or it was removed.
+   */
+  broken: z.object({
+    seq: z.number().int(),
+    reason: z.enum(['hash_mismatch', 'prev_hash_mismatch', 'gap', 'truncated', 'head_mismatch', 'head_signature_invalid', 'head_missing']),
+  }).optional(),
 });
 export type AuditVerification = z.infer<typeof AuditVerification>;
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { AuditLog, AuditStore } from './audit/index.ts';
+import { AuditLog, AuditStore, auditHeadSeed, HeadSigner } from './audit/index.ts';
 import { AgentRuntime, Agents, applyFileAgents, DEMO_AGENT_ID, HttpTools, seedDemoAgent } from './agents/index.ts';
 import { UserTokens } from './auth/tokens.ts';
 import { Conversations, MemberDirectory, Messages, StreamingReplies } from './chat/index.ts';
@@ -375,7 +375,9 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     warn: (message) => log?.warn(message),
   });
   // The audit log (one hash chain per app), a user's data on request, and retention.
-  const audit = new AuditLog(new AuditStore(store.roomTables()), events);
+  // The chain heads are signed with a key from the encryption master secret (or, with encryption off, the master key): never in the database.
+  const audit = new AuditLog(new AuditStore(store.roomTables()), new HeadSigner(atRest.derive('audit-head') ?? { current: auditHeadSeed(master.key) }), events);
+  await audit.signHeads();
   const privacyStore = new PrivacyStore(store.roomTables());
   const userData = new UserData({
     store: privacyStore,

@@ -313,6 +313,9 @@ describe.each(storeKinds())('encryption at rest on %s', { timeout: 120_000 }, (k
     expect((await search(after, doc.kbId, m)).join(' ')).toContain('thirty days');
     const status = await after.api('GET', '/admin/apps/default/encryption', undefined, after.warbler.masterKey);
     expect(status.body.versions).toEqual([1, 2]);
+    // The audit chain's head was signed again with the key from the new secret (the rotation is in the chain).
+    const verified = (await after.api('GET', '/api/audit/verify')).body;
+    expect(verified).toMatchObject({ ok: true, signed_head: { seq: verified.entries } });
     await expectNoPlaintext(at, [m]);
   });
 

@@ -107,6 +107,45 @@ describe.each(storeKinds())('audit log on %s', (kind) => {
     expect(await verify()).toMatchObject({ ok: false, broken: { seq: 3, reason: 'gap' } });
   });
 
+  it('signs the chain head, so deleting the newest entries shows as truncation, also against a head exported earlier', async () => {
+    const app = await server.api('POST', '/admin/apps', { name: 'Truncated app' }, server.masterKey);
+    const appId = app.body.app.id as string;
+    const secret = (await server.api('POST', `/admin/apps/${appId}/secret`, undefined, server.masterKey)).body.secret as string;
+    const api = (method: string, p: string, body?: unknown) => server.api(method, p, body, secret);
+    const agent = async (name: string) => expect((await api('POST', '/api/agents', { name, model: 'local/kb-answer' })).status).toBe(201);
+    await agent('First');
+    await agent('Second');
+    const early = (await api('GET', '/api/audit/head')).body;
+    await agent('Third');
+    await agent('Fourth');
+    const exported = (await api('GET', '/api/audit/head')).body;
+    const last = exported.head.seq as number;
+    expect(exported.head).toMatchObject({ app_id: appId, seq: early.head.seq + 2, key_id: exported.key_id });
+    // An auditor checks the exported head with the public key alone.
+    const { createPublicKey, verify: verifySignature } = await import('node:crypto');
+    const { headPayload } = await import('../src/audit/index.ts');
+    expect(verifySignature(null, headPayload(exported.head), createPublicKey(exported.public_key), Buffer.from(exported.head.signature, 'base64url'))).toBe(true);
+    expect((await api('GET', '/api/audit/verify')).body).toMatchObject({ ok: true, entries: last, signed_head: { seq: last } });
+
+    // Deleting the last two rows leaves a chain that is valid as far as it goes: the signed head says it went further.
+    const db = server.warbler.store.roomTables();
+    await db.deleteFrom('audit_log').where('app_id', '=', appId).where('seq', '>', last - 2).execute();
+    expect((await api('GET', '/api/audit/verify')).body).toMatchObject({ ok: false, entries: last - 2, broken: { seq: last - 1, reason: 'truncated' } });
+    // Removing the stored head too is seen.
+    await db.deleteFrom('audit_heads').where('app_id', '=', appId).execute();
+    expect((await api('GET', '/api/audit/verify')).body).toMatchObject({ ok: false, broken: { reason: 'head_missing' } });
+    // Putting back an older signed head makes the database agree with itself; the head exported later does not.
+    await db.insertInto('audit_heads').values(early.head).execute();
+    expect((await api('GET', '/api/audit/verify')).body).toMatchObject({ ok: true });
+    expect((await api('POST', '/api/audit/verify', { head: exported.head })).body).toMatchObject({ ok: false, broken: { seq: early.head.seq + 1, reason: 'truncated' } });
+    // A head whose seq was raised by hand no longer matches its signature.
+    const forged = { ...early.head, seq: early.head.seq + 5 };
+    expect((await api('POST', '/api/audit/verify', { head: forged })).body).toMatchObject({ ok: false, broken: { reason: 'head_signature_invalid' } });
+    const wrongApp = await server.api('POST', '/api/audit/verify', { head: exported.head });
+    expect(wrongApp).toMatchObject({ status: 400, body: { error: { code: 'bad_request', message: expect.stringContaining(`belongs to app ${appId}`) } } });
+    expect((await api('POST', '/api/audit/verify', { head: { ...exported.head, hash: 'not hex' } })).status).toBe(400);
+  });
+
   it('pages and filters, and refuses hostile queries with a clear error', async () => {
     const page = await server.api('GET', '/api/audit?limit=2');
     expect(page.body.entries).toHaveLength(2);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DomainEvents } from '../events/index.ts';
 import { entryHash, GENESIS_HASH, verifyChain, type ChainBreak } from './chain.ts';
+import type { HeadSigner, SignedHead } from './head-signature.ts';
 import { maskForAudit } from './mask.ts';
 import type { AuditFilter, AuditRow, AuditStore } from './audit-store.ts';
 
@@ -23,12 +24,17 @@ export interface AuditAction {
   after?: unknown;
 }
 
+/** Why verification failed beyond the chain itself: the signed head says the chain was longer, or differs, or is forged. */
+export type HeadBreak = 'truncated' | 'head_mismatch' | 'head_signature_invalid' | 'head_missing';
+
 export interface AuditVerification {
   app_id: string;
   ok: boolean;
   entries: number;
   head: { seq: number; hash: string };
-  broken?: ChainBreak;
+  /** The signed head the chain was checked against (null: the app has no entries). */
+  signed_head: SignedHead | null;
+  broken?: ChainBreak | { seq: number; reason: HeadBreak };
 }
 
 const PAGE = 500;
@@ -44,8 +50,37 @@ export class AuditLog {
 
   constructor(
     private readonly store: AuditStore,
+    private readonly signer: HeadSigner,
     private readonly events?: DomainEvents,
   ) {}
+
+  /** The key that signs chain heads: its id and public key (PEM), for checking an exported head elsewhere. */
+  get headKey(): { key_id: string; public_key: string } {
+    return { key_id: this.signer.keyId, public_key: this.signer.publicKeyPem };
+  }
+
+  /** The app's signed head, as exported to keep outside Warbler. */
+  head(appId: string): Promise<SignedHead | undefined> {
+    return this.store.head(appId);
+  }
+
+  /**
+   * At start: sign the heads of chains written before heads were signed
+   * (trusting the chain as it is now, which verify() checks), and sign again
+   * heads signed under a previous master secret. A head that no key of this
+   * node verifies is left as it is, so verify() keeps reporting it.
+   */
+  async signHeads(): Promise<number> {
+    let signed = 0;
+    for (const chain of await this.store.chains()) {
+      if (chain.head && (chain.head.key_id === this.signer.keyId || !this.signer.verify(chain.head))) continue;
+      const last = chain.head ? await this.store.at(chain.app_id, chain.head.seq) : await this.store.last(chain.app_id);
+      if (!last || (chain.head && last.hash !== chain.head.hash)) continue;
+      await this.store.setHead(this.signer.sign({ app_id: chain.app_id, seq: last.seq, hash: last.hash, at: chain.head?.at ?? Date.now() }));
+      signed++;
+    }
+    return signed;
+  }
 
   async record(action: AuditAction): Promise<AuditRow> {
     const row = await this.serial(action.appId, () => this.append(action));
@@ -68,18 +103,37 @@ export class AuditLog {
     }
   }
 
-  /** Recomputes the app's chain from the start: the first row whose content or links were changed (or that went missing) is reported. */
-  async verify(appId: string): Promise<AuditVerification> {
+  /**
+   * Recomputes the app's chain from the start: the first row whose content or
+   * links were changed (or that went missing) is reported; then the chain must
+   * reach the signed head (deleting the newest entries leaves a valid but
+   * shorter chain: 'truncated'). `against`: a head exported earlier, checked
+   * the same way (a rollback of both the rows and the stored head shows there).
+   */
+  async verify(appId: string, against?: SignedHead): Promise<AuditVerification> {
+    const signed = against ?? (await this.store.head(appId)) ?? null;
     let head = { seq: 0, hash: GENESIS_HASH };
     let entries = 0;
+    let hashAtSigned: string | undefined;
     for (;;) {
       const page = await this.store.range(appId, head.seq, PAGE);
       const result = verifyChain(page, head);
       entries += result.checked;
-      if (result.broken) return { app_id: appId, ok: false, entries, head: result.last, broken: result.broken };
+      if (signed && !hashAtSigned) hashAtSigned = page.find((e) => e.seq === signed.seq)?.hash;
+      if (result.broken) return { app_id: appId, ok: false, entries, head: result.last, signed_head: signed, broken: result.broken };
       head = result.last;
-      if (page.length < PAGE) return { app_id: appId, ok: true, entries, head };
+      if (page.length < PAGE) break;
     }
+    const broken = this.headBreak(signed, head, hashAtSigned, entries);
+    return { app_id: appId, ok: broken === undefined, entries, head, signed_head: signed, ...(broken ? { broken } : {}) };
+  }
+
+  private headBreak(signed: SignedHead | null, head: { seq: number }, hashAtSigned: string | undefined, entries: number): { seq: number; reason: HeadBreak } | undefined {
+    if (!signed) return entries > 0 ? { seq: head.seq, reason: 'head_missing' } : undefined;
+    if (!this.signer.verify(signed)) return { seq: signed.seq, reason: 'head_signature_invalid' };
+    if (signed.seq > head.seq) return { seq: head.seq + 1, reason: 'truncated' };
+    if (hashAtSigned !== signed.hash) return { seq: signed.seq, reason: 'head_mismatch' };
+    return undefined;
   }
 
   private async append(action: AuditAction): Promise<AuditRow> {
@@ -103,7 +157,7 @@ export class AuditLog {
       };
       const row: AuditRow = { ...content, prev_hash: last.hash, hash: entryHash(last.hash, content) };
       try {
-        await this.store.insert(row);
+        await this.store.insert(row, this.signer.sign({ app_id: row.app_id, seq: row.seq, hash: row.hash, at: row.at }));
         return row;
       } catch (err) {
         // Another node took this seq: read the new head and chain onto it.

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { AuditContent } from './chain.ts';
+import type { SignedHead } from './head-signature.ts';
 
 /** A stored audit entry: its content and the two hashes that chain it. */
 export interface AuditRow extends AuditContent {
@@ -26,6 +27,7 @@ interface AuditTables {
     user_agent: string | null; action: string; resource: string; resource_id: string | null; before: string | null;
     after: string | null; request_id: string | null; prev_hash: string; hash: string;
   };
+  audit_heads: { app_id: string; seq: number; hash: string; at: number; key_id: string; signature: string };
 }
 
 /** The audit room's tables: rows are only ever inserted, never updated or deleted, by Warbler. */
@@ -41,9 +43,39 @@ export class AuditStore {
     return row && { seq: Number(row.seq), hash: row.hash };
   }
 
-  /** Inserts one entry; a second writer at the same seq (another node) fails on the primary key and retries from the new head. */
-  async insert(row: AuditRow): Promise<void> {
-    await this.db.insertInto('audit_log').values(row).execute();
+  /**
+   * Inserts one entry and moves the app's signed head to it, in one
+   * transaction; a second writer at the same seq (another node) fails on the
+   * primary key and retries from the new head.
+   */
+  async insert(row: AuditRow, head: SignedHead): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('audit_log').values(row).execute();
+      await upsertHead(trx, head);
+    });
+  }
+
+  async head(appId: string): Promise<SignedHead | undefined> {
+    const row = await this.db.selectFrom('audit_heads').selectAll().where('app_id', '=', appId).executeTakeFirst();
+    return row && { ...row, seq: Number(row.seq), at: Number(row.at) };
+  }
+
+  /** Signs a chain's head again (a chain from before heads were signed, or after the master secret changed). */
+  async setHead(head: SignedHead): Promise<void> {
+    await upsertHead(this.db, head);
+  }
+
+  /** Apps with audit entries, and the signed head of each where there is one. */
+  async chains(): Promise<Array<{ app_id: string; head?: SignedHead }>> {
+    const apps = await this.db.selectFrom('audit_log').select('app_id').distinct().execute();
+    const heads = new Map((await this.db.selectFrom('audit_heads').selectAll().execute()).map((h) => [h.app_id, { ...h, seq: Number(h.seq), at: Number(h.at) }]));
+    return apps.map((a) => ({ app_id: a.app_id, ...(heads.has(a.app_id) ? { head: heads.get(a.app_id)! } : {}) }));
+  }
+
+  /** The entry at seq, if the chain still holds it. */
+  async at(appId: string, seq: number): Promise<AuditRow | undefined> {
+    const row = await this.db.selectFrom('audit_log').selectAll().where('app_id', '=', appId).where('seq', '=', seq).executeTakeFirst();
+    return row && normalise(row);
   }
 
   async list(appId: string, filter: AuditFilter): Promise<AuditRow[]> {
@@ -63,6 +95,16 @@ export class AuditStore {
     const rows = await this.db.selectFrom('audit_log').selectAll().where('app_id', '=', appId).where('seq', '>', afterSeq).orderBy('seq', 'asc').limit(limit).execute();
     return rows.map(normalise);
   }
+}
+
+// The head only moves forward: a slower writer (another node) never moves it back to an older entry.
+async function upsertHead(db: Kysely<AuditTables>, head: SignedHead): Promise<void> {
+  const { app_id: _app, ...set } = head;
+  await db
+    .insertInto('audit_heads')
+    .values(head)
+    .onConflict((oc) => oc.column('app_id').doUpdateSet(set).where('audit_heads.seq', '<=', head.seq))
+    .execute();
 }
 
 // PostgreSQL hands bigint columns back as strings.

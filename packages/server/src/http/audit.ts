@@ -1,10 +1,11 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { AuditEntry, AuditQuery, AuditVerification } from '@warbler/protocol';
+import { AuditEntry, AuditHeadExport, AuditQuery, AuditVerification, AuditVerifyRequest } from '@warbler/protocol';
 import { z } from 'zod';
 import { publicEntry, routeAction, type AuditActorKind, type AuditLog, type RouteAction } from '../audit/index.ts';
 import type { Principal } from '../tenancy/index.ts';
+import { badRequest } from '../errors.ts';
 import type { HttpDeps } from './deps.ts';
 
 declare module 'fastify' {
@@ -150,8 +151,35 @@ export const auditRoutes = (deps: HttpDeps, audit: AuditLog): FastifyPluginAsync
   });
 
   app.get('/api/audit/verify', {
-    schema: { tags: ['audit'], summary: "Recompute the app's hash chain: ok, or the first entry that was changed, removed or inserted", response: { 200: AuditVerification } },
+    schema: {
+      tags: ['audit'],
+      summary: "Recompute the app's hash chain and check it reaches its signed head: ok, or the first entry changed, removed or inserted, or 'truncated'",
+      response: { 200: AuditVerification },
+    },
   }, async (request) => audit.verify(await deps.guards.app(request)));
+
+  // A head exported earlier and kept outside Warbler: catches a rollback of both the entries and the stored head.
+  app.post('/api/audit/verify', {
+    schema: {
+      tags: ['audit'], summary: 'Verify the chain against a signed head exported earlier (GET /api/audit/head)',
+      body: AuditVerifyRequest, response: { 200: AuditVerification },
+    },
+  }, async (request) => {
+    const appId = await deps.guards.app(request);
+    if (request.body.head.app_id !== appId) throw badRequest(`This head belongs to app ${request.body.head.app_id}; verify it with that app's credential.`);
+    return audit.verify(appId, request.body.head);
+  });
+
+  app.get('/api/audit/head', {
+    schema: { tags: ['audit'], summary: "The app's signed chain head and the public key that checks it: keep a copy outside Warbler", response: { 200: AuditHeadExport } },
+  }, async (request) => ({ head: (await audit.head(await deps.guards.app(request))) ?? null, ...audit.headKey }));
+
+  app.get('/admin/audit/head', {
+    schema: { tags: ['audit'], summary: "The installation chain's signed head and the public key that checks it", response: { 200: AuditHeadExport } },
+  }, async (request) => {
+    await deps.guards.operator(request);
+    return { head: (await audit.head(INSTALLATION)) ?? null, ...audit.headKey };
+  });
 };
 
 function parseJson(text: string): unknown {

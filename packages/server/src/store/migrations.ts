@@ -679,6 +679,21 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0021_audit_heads': {
+    async up(db: Kysely<any>) {
+      // The audit room's signed chain heads (src/audit, decision 0027): per app, the newest entry's seq and hash, signed
+      // with a key derived from the master secret, so deleting the newest entries shows as a head the chain no longer reaches.
+      await db.schema
+        .createTable('audit_heads')
+        .addColumn('app_id', 'text', (c) => c.primaryKey())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('signature', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
   '0017_experiments': {
     async up(db: Kysely<any>) {
       // The experiments room (src/experiments): experiments with their settings, every measured live or candidate answer, and A/B assignments.

@@ -78,6 +78,9 @@ export function restRoutes(w: World): Route[] {
     { method: 'POST', path: '/api/conversations/:conversationId/read', params: { conversationId: conv }, body: fc.record({ seq: fc.integer({ min: 1, max: 10 }), user_id: fc.constantFrom(...users) }, { requiredKeys: ['seq'] }) },
     { method: 'PATCH', path: '/api/messages/:messageId', params: { messageId: msgs }, body: fc.record({ content: textContent }) },
     { method: 'POST', path: '/api/messages/:messageId/recall', params: { messageId: msgs } },
+    { method: 'PUT', path: '/api/messages/:messageId/reactions/:emoji', params: { messageId: msgs, emoji: ['👍', '❤️', '👨‍👩‍👧', '🇨🇳', '1️⃣', 'x', '👍👍'] }, query: { user_id: fc.constantFrom(...users) } },
+    { method: 'DELETE', path: '/api/messages/:messageId/reactions/:emoji', params: { messageId: msgs, emoji: ['👍', '❤️', 'x'] }, query: { user_id: fc.constantFrom(...users) } },
+    { method: 'GET', path: '/api/search/messages', query: { q: fc.constantFrom('hello', '会议室', 'ｈｅｌｌｏ', ' ', '"; drop table x', 'a b c d e f g h i j k l m n o p q'), conversation_id: fc.constantFrom(...conv), user_id: fc.constantFrom(...users), cursor: fc.constantFrom('msg_zzz', ''), limit: numberText } },
     { method: 'POST', path: '/api/messages/:messageId/feedback', params: { messageId: msgs }, body: fc.record({ rating: fc.constantFrom('up', 'down', null), user_id: fc.constantFrom(...users) }, { requiredKeys: ['rating'] }) },
     { method: 'POST', path: '/api/conversations/:conversationId/files', params: { conversationId: conv }, upload: true },
     { method: 'GET', path: '/api/files/:fileId/url', params: { fileId: files } },
@@ -233,6 +236,17 @@ function auditPrivacyRoutes({ a, b, disposable }: World): Route[] {
     { method: 'GET', path: '/api/audit/verify' },
     { method: 'GET', path: '/admin/audit', query: { limit: numberText, before_seq: numberText } },
     { method: 'GET', path: '/admin/audit/verify' },
+    { method: 'GET', path: '/api/audit/head' },
+    { method: 'GET', path: '/admin/audit/head' },
+    {
+      method: 'POST', path: '/api/audit/verify',
+      body: fc.record({
+        head: fc.record({
+          app_id: fc.constantFrom(a.appId, b.appId, 'app_missing'), seq: fc.constantFrom(1, 2, 1_000_000), hash: fc.constantFrom('0'.repeat(64), 'f'.repeat(64), 'xyz'),
+          at: fc.constantFrom(0, Date.now()), key_id: fc.constantFrom('0123456789abcdef', 'nothex'), signature: fc.constantFrom('AAAA', 'not base64!'),
+        }),
+      }),
+    },
     { method: 'GET', path: '/api/providers' },
     { method: 'POST', path: '/api/providers', body: fc.record({ id: fc.oneof(fresh, fc.constantFrom('deepseek', 'Bad Id')), ...provider }, { requiredKeys: ['id', 'kind', 'models'] }) },
     { method: 'GET', path: '/api/providers/:providerId', params: { providerId: providers } },
