@@ -119,7 +119,8 @@ export interface MetricDifference {
 
 export type MetricName =
   | 'cost_per_turn_usd' | 'ttft_ms' | 'latency_ms' | 'output_tokens' | 'failure_rate'
-  | 'grounding_score' | 'citation_rate' | 'judge_grounded_rate' | 'negative_feedback_rate' | 'handoff_rate';
+  | 'grounding_score' | 'citation_rate' | 'judge_grounded_rate' | 'negative_feedback_rate' | 'handoff_rate'
+  | 'resolution_rate' | 'csat' | 'reopen_rate';
 
 export interface MetricComparison {
   metric: MetricName;
@@ -159,8 +160,15 @@ export interface CandidateReport {
     change: { estimate: number | null; ci: [number, number] | null };
     monthly_live_usd: number | null;
     monthly_candidate_usd: number | null;
+    /** A/B on support conversations: what each arm spent per conversation the AI resolved, in USD (null without one). */
+    live_per_resolved_usd?: number | null;
+    candidate_per_resolved_usd?: number | null;
   };
 }
+
+/** Languages the switching report's sentences come in. */
+export const ReportLocale = z.enum(['en', 'zh-CN']);
+export type ReportLocale = z.infer<typeof ReportLocale>;
 
 export interface SwitchingReport {
   experiment_id: string;
@@ -169,6 +177,8 @@ export interface SwitchingReport {
   mode: ExperimentMode;
   live_model: string;
   generated_at: number;
+  /** The language of each candidate's `recommendation`. */
+  locale: ReportLocale;
   /** Live turns a day at the current volume (from the turns the experiment saw), for the monthly projection. */
   turns_per_day: number;
   candidates: CandidateReport[];

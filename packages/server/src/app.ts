@@ -10,7 +10,7 @@ import { openAtRest, type AtRest } from './at-rest/index.ts';
 import { DomainEvents } from './events/index.ts';
 import { FileLinks, Files } from './files/index.ts';
 import { Guardrails } from './guardrails/index.ts';
-import { Gateway, Keys, Moderations, moderationRulesFrom, noteGatewayAttempt, ResponseCache, RateLimits, RedisRateLimits } from './gateway/index.ts';
+import { Gateway, Keys, MediaCalls, Moderations, moderationRulesFrom, noteGatewayAttempt, ResponseCache, RateLimits, RedisRateLimits } from './gateway/index.ts';
 import { Responses } from './gateway/responses/index.ts';
 import { Batches, BatchRunner, executeThroughGateway, GatewayFiles } from './gateway/batches/index.ts';
 import { buildHttp, defaultWebDist, Guards, webAppDeps } from './http/index.ts';
@@ -31,7 +31,7 @@ import { Apps, Authenticator, loadMasterKey, Users } from './tenancy/index.ts';
 import { Budgets, formatNanoAmount, INTERRUPTED_BY_SHUTDOWN, Ledger, nanosToUsd, settleInterruptedCalls } from './usage/index.ts';
 import { buildSupport, type Support } from './support/index.ts';
 import { Turns } from './turns.ts';
-import { Experiments, ExperimentStore } from './experiments/index.ts';
+import { Experiments, ExperimentStore, type ConversationOutcome } from './experiments/index.ts';
 import { buildWidget } from './widget/index.ts';
 import { Webhooks, webhookSettingsFrom } from './webhooks/index.ts';
 
@@ -167,6 +167,8 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     // Opt-in per key (metadata.cache_ttl_seconds); hits are zero-cost ledger rows.
     cache: new ResponseCache(), ledger,
   });
+  // Audio and rerank on the same rails (keys, budgets, limits, ledger).
+  const media = new MediaCalls(gateway, router);
   // /v1/responses runs on the chat path and keeps its responses in the store; moderations go to OpenAI when it is configured.
   const responses = new Responses(store);
   const moderationUpstream = openAiPassThrough(file, config.env);
@@ -230,13 +232,18 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       return thumbs;
     },
     outcomes: async (appId, ids) => {
-      const handed = new Map<string, { handedOff: boolean }>();
+      const outcomes = new Map<string, ConversationOutcome>();
       for (const id of ids.slice(-2_000)) {
         // Only support conversations have outcomes; the others are left out.
         const row = await support.row(appId, id).catch(() => undefined);
-        if (row) handed.set(id, { handedOff: row.handoffs > 0 });
+        if (row) {
+          outcomes.set(id, {
+            handedOff: row.handoffs > 0, resolvedByAi: row.outcome === 'resolved_by_ai', ended: row.outcome !== null,
+            csat: row.csat_rating, reopened: row.reopens > 0,
+          });
+        }
       }
-      return handed;
+      return outcomes;
     },
     onError: (err, where) => log?.error({ err }, `experiments: ${where}`),
   });
@@ -324,11 +331,6 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   });
   runtime.useSupport(support.replies);
   messages.onMessage((message) => support.observe(message));
-  await support.start();
-  // Calls the last run left in flight (a crash) are settled before this one makes any; an agent reply's stored text says what was delivered.
-  await settleInterruptedCalls({
-    store, prices,
-    deliveredText: async (row) => {
   // Message search (a blind index kept in step by the chat room) and reactions; both budgets are per user, shared by nodes like key limits.
   const underLimit = async (key: string, perMinute: number) => (await limits.take(key, perMinute, null, 0)).ok;
   const search = new MessageSearch({
@@ -348,6 +350,11 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     take: underLimit,
   });
   messages.useDecoration((appId, list) => reactions.attach(appId, list));
+  await support.start();
+  // Calls the last run left in flight (a crash) are settled before this one makes any; an agent reply's stored text says what was delivered.
+  await settleInterruptedCalls({
+    store, prices,
+    deliveredText: async (row) => {
       if (row.message_id === null) return undefined;
       const text = (await store.getMessage(row.app_id, row.message_id))?.content.text;
       return typeof text === 'string' ? text : undefined;
@@ -413,7 +420,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       degraded: () => (broker.connected ? [] : ['redis']),
       batches: { gateway, files: gatewayFiles, batches },
       gateway: {
-        v1: { gateway, metrics, logBodies: config.logBodies, bodyLimit: config.maxUploadBytes, responses, moderations },
+        v1: { gateway, metrics, logBodies: config.logBodies, bodyLimit: config.maxUploadBytes, responses, moderations, media },
         keys: { keys, budgets },
         metrics: { metrics, public: config.metricsPublic },
       },

@@ -268,6 +268,39 @@ describe.each(storeKinds())('experiments on %s', (kind) => {
     expect(handoff.candidate.value).toBe(1);
   }, 60_000);
 
+  it('reports each arm\'s real support outcomes: resolved by the AI, the customer\'s rating, reopens, and the cost per resolved conversation, in Chinese when asked', async () => {
+    upstream.script({ model: 'gpt-4o-mini', text: GOOD, times: Infinity }, { model: 'qwen-turbo', text: GOOD, times: Infinity });
+    const agentId = await newAgent();
+    const exp = await start({ agent_id: agentId, name: 'Outcomes', mode: 'ab', candidates: [{ model: 'qwen-turbo', share: 0.5 }] });
+    for (let i = 0; i < 6; i++) {
+      const who = await server.user(`Rater${i}`);
+      const { conversation } = await server.warbler.support.openFor('default', who.id, { agentId });
+      const id = conversation.conversation_id;
+      await server.api('POST', `/api/conversations/${id}/messages`, { content: { text: 'How long do refunds take?' } }, who.token);
+      await settle();
+      const solved = await server.api('POST', `/api/support/conversations/${id}/resolve`, {}, who.token);
+      expect(solved.status, JSON.stringify(solved.body)).toBe(200);
+      const rated = await server.api('POST', `/api/support/conversations/${id}/csat`, { rating: i % 2 ? 5 : 4 }, who.token);
+      expect(rated.status, JSON.stringify(rated.body)).toBe(200);
+    }
+    const body = await report(exp.id);
+    const c = body.candidates[0]!;
+    const metric = (name: string) => c.metrics.find((m) => m.metric === name)!;
+    // Every conversation of either arm was resolved by the AI and rated; together they are the six conversations.
+    expect(metric('resolution_rate').live.n + metric('resolution_rate').candidate.n).toBe(6);
+    for (const side of ['live', 'candidate'] as const) {
+      if (metric('resolution_rate')[side].n > 0) expect(metric('resolution_rate')[side].value).toBe(1);
+    }
+    expect(metric('csat').live.n + metric('csat').candidate.n).toBe(6);
+    expect(metric('reopen_rate').live.value ?? 0).toBe(0);
+    if (metric('resolution_rate').live.n > 0) expect(c.cost.live_per_resolved_usd).toBeGreaterThan(0);
+    const zh = await server.api('GET', `/api/experiments/${exp.id}/report?locale=zh-CN`);
+    expect(zh.status).toBe(200);
+    expect(zh.body.locale).toBe('zh-CN');
+    expect(zh.body.candidates[0].recommendation).toMatch(/^数据还不够：还需要 [\d,]+ 轮（已有 \d+ \/ [\d,]+）。$/);
+    expect((await server.api('GET', `/api/experiments/${exp.id}/report?locale=fr`)).status).toBe(400);
+  }, 60_000);
+
   it('has a kill switch per candidate, and refuses what it cannot run', async () => {
     const agentId = await newAgent();
     const exp = await start({ agent_id: agentId, name: 'Kill', mode: 'ab', candidates: [{ model: 'qwen-turbo', share: 0.5 }, { model: 'budget-mini', share: 0.5 }] });

@@ -4,7 +4,7 @@
 // background behind live replies, through the router, on the experiment's
 // own daily budget, and only ever produces rows for the report.
 import type {
-  Experiment, ExperimentCandidate, ExperimentCreateParsed, ExperimentGuards, ExperimentStop, SwitchingReport,
+  Experiment, ExperimentCandidate, ExperimentCreateParsed, ExperimentGuards, ExperimentStop, ReportLocale, SwitchingReport,
 } from '@warbler/protocol';
 import { WarblerError } from '../errors.ts';
 import { randomBytes } from 'node:crypto';
@@ -15,7 +15,7 @@ import type { ExperimentRow, ExperimentStore, ExperimentTurnRow } from './experi
 import { lexicalGrounding } from './grounding.ts';
 import { judgeGrounding, judgePreference, type AskJudge } from './judge.ts';
 import { replayTurn, type LiveTurn } from './replay.ts';
-import { switchingReport } from './report.ts';
+import { switchingReport, type ConversationOutcome } from './report.ts';
 import { ShadowQueue, type ShadowQueueOptions } from './shadow-queue.ts';
 
 type Router = LlmProvider & {
@@ -33,7 +33,7 @@ export interface ExperimentsDeps {
   /** Thumbs on replies, by message id (A/B negative-feedback guard and report). */
   feedback: (appId: string, messageIds: string[]) => Promise<Map<string, 'up' | 'down'>>;
   /** Support outcomes of conversations (A/B handoff guard and report); conversations that are not support ones are left out. */
-  outcomes?: (appId: string, conversationIds: string[]) => Promise<Map<string, { handedOff: boolean }>>;
+  outcomes?: (appId: string, conversationIds: string[]) => Promise<Map<string, ConversationOutcome>>;
   onError: (err: unknown, where: string) => void;
   queue?: Partial<Omit<ShadowQueueOptions, 'onError'>>;
   random?: () => number;
@@ -161,7 +161,7 @@ export class Experiments {
     return this.view(run);
   }
 
-  async report(appId: string, id: string): Promise<SwitchingReport> {
+  async report(appId: string, id: string, locale?: ReportLocale): Promise<SwitchingReport> {
     const run = await this.load(appId, id);
     const turns = await this.deps.store.turns(appId, id);
     const agent = this.deps.agent(appId, run.row.agent_id);
@@ -172,6 +172,7 @@ export class Experiments {
       experiment_id: id, agent_id: run.row.agent_id, agent_name: agent?.config.name ?? run.row.agent_id, mode: run.row.mode,
       live_model: agent?.config.model ?? 'the current model', candidates: run.settings.candidates, turns,
       turns_per_day: run.counters.live_turns / days, min_detectable_effect: run.settings.min_detectable_effect, feedback, outcomes, now: this.now(),
+      ...(locale && { locale }),
     });
   }
 

@@ -6,5 +6,5 @@
 //   shutdown: await experiments.close() before the ledger closes.
 export { Experiments, type ExperimentsDeps } from './experiments.ts';
 export { ExperimentStore, type ExperimentRow, type ExperimentTurnRow } from './experiment-store.ts';
-export { reportCsv } from './report.ts';
+export { reportCsv, type ConversationOutcome } from './report.ts';
 export type { LiveTurn } from './replay.ts';

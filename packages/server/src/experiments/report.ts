@@ -3,10 +3,11 @@
 // one plain sentence that recommends, rejects, or says how many more turns it
 // needs before it can tell (a power calculation, not a guess).
 import type {
-  CandidateReport, CostFigure, ExperimentCandidate, ExperimentMode, MetricComparison, MetricEstimate, MetricName, SwitchingReport,
+  CandidateReport, CostFigure, ReportLocale, ExperimentCandidate, ExperimentMode, MetricComparison, MetricEstimate, MetricName, SwitchingReport,
 } from '@warbler/protocol';
 import { formatNanoAmount } from '../usage/index.ts';
 import type { ExperimentTurnRow } from './experiment-store.ts';
+import { reportWords, type CostWord } from './report-words.ts';
 import { meanInterval, sampleSizeForMeans, sampleSizeForProportions, signTest, summarize, twoProportionZ, welch, wilson } from './stats.ts';
 
 const ALPHA = 0.05;
@@ -25,15 +26,29 @@ export interface ReportInput {
   min_detectable_effect: number;
   /** A/B: the thumbs on each live reply, by message id ('down' counts as negative). */
   feedback?: ReadonlyMap<string, 'up' | 'down'>;
-  /** A/B: whether each support conversation was handed to a person, by conversation id. */
-  outcomes?: ReadonlyMap<string, { handedOff: boolean }>;
+  /** A/B: how each support conversation went, by conversation id. */
+  outcomes?: ReadonlyMap<string, ConversationOutcome>;
   now: number;
+  /** The language of the recommendation sentences (English by default). */
+  locale?: ReportLocale;
+}
+
+/** How a support conversation went, as the support room recorded it (A/B compares these per arm). */
+export interface ConversationOutcome {
+  handedOff: boolean;
+  /** Ended as resolved by the AI, with no person involved. */
+  resolvedByAi: boolean;
+  /** Ended at all (resolved by anyone, abandoned, spam): only ended conversations count for the resolution rate. */
+  ended: boolean;
+  /** The customer's rating, 1–5, when they gave one. */
+  csat: number | null;
+  reopened: boolean;
 }
 
 export function switchingReport(input: ReportInput): SwitchingReport {
   return {
     experiment_id: input.experiment_id, agent_id: input.agent_id, agent_name: input.agent_name, mode: input.mode, live_model: input.live_model,
-    generated_at: input.now, turns_per_day: round(input.turns_per_day, 1),
+    generated_at: input.now, locale: input.locale ?? 'en', turns_per_day: round(input.turns_per_day, 1),
     candidates: input.candidates.map((c) => candidateReport(input, c)),
   };
 }
@@ -49,7 +64,8 @@ function samples(input: ReportInput, candidateId: string): { live: ExperimentTur
 function candidateReport(input: ReportInput, c: ExperimentCandidate): CandidateReport {
   const { live, candidate } = samples(input, c.id);
   const metrics = compare(live, candidate, input.feedback, input.mode);
-  if (input.mode === 'ab' && input.outcomes && input.outcomes.size > 0) metrics.push(handoffs(live, candidate, input.outcomes));
+  const outcomes = input.mode === 'ab' && input.outcomes && input.outcomes.size > 0 ? input.outcomes : undefined;
+  if (outcomes) metrics.push(...outcomeMetrics(live, candidate, outcomes));
   const prefs = candidate.map((t) => t.preference).filter((p): p is number => p !== null);
   const wins = prefs.filter((p) => p > 0).length;
   const losses = prefs.filter((p) => p < 0).length;
@@ -59,7 +75,7 @@ function candidateReport(input: ReportInput, c: ExperimentCandidate): CandidateR
   })();
   const required = requiredTurns(live, candidate, input.min_detectable_effect);
   const n = Math.min(live.length, candidate.length);
-  const cost = costBlock(live, candidate, input.turns_per_day);
+  const cost = { ...costBlock(live, candidate, input.turns_per_day), ...(outcomes && perResolved(live, candidate, outcomes)) };
   const { verdict, sentence } = decide({ input, c, n, required, metrics, preference, cost });
   return {
     candidate_id: c.id, name: c.name, model: c.model, stopped_reason: c.stopped_reason, turns: n, verdict, recommendation: sentence,
@@ -110,13 +126,40 @@ function rates(metric: MetricName, better: 'lower' | 'higher', live: ExperimentT
   };
 }
 
-/** Share of each arm's support conversations handed to a person (per conversation, not per turn). */
-function handoffs(live: ExperimentTurnRow[], cand: ExperimentTurnRow[], outcomes: ReadonlyMap<string, { handedOff: boolean }>): MetricComparison {
-  const firstTurns = (rows: ExperimentTurnRow[]) => {
-    const seen = new Set<string>();
-    return rows.filter((r) => outcomes.has(r.conversation_id) && !seen.has(r.conversation_id) && seen.add(r.conversation_id));
+/**
+ * The real outcomes of each arm's support conversations, counted per conversation (not per turn): handed to a
+ * person, resolved by the AI (of those that ended), the customer's rating, and reopened after being resolved.
+ */
+function outcomeMetrics(live: ExperimentTurnRow[], cand: ExperimentTurnRow[], outcomes: ReadonlyMap<string, ConversationOutcome>): MetricComparison[] {
+  const live1 = firstTurns(live, outcomes);
+  const cand1 = firstTurns(cand, outcomes);
+  const of = (r: ExperimentTurnRow) => outcomes.get(r.conversation_id)!;
+  const ended = (rows: ExperimentTurnRow[]) => rows.filter((r) => of(r).ended);
+  const out = [
+    rates('handoff_rate', 'lower', live1, cand1, (r) => of(r).handedOff),
+    rates('resolution_rate', 'higher', ended(live1), ended(cand1), (r) => of(r).resolvedByAi),
+    rates('reopen_rate', 'lower', live1, cand1, (r) => of(r).reopened),
+  ];
+  const rated = (rows: ExperimentTurnRow[]) => rows.filter((r) => of(r).csat !== null);
+  if (rated(live1).length + rated(cand1).length > 0) out.push(means('csat', 'higher', rated(live1), rated(cand1), (r) => of(r).csat));
+  return out;
+}
+
+/** One row per support conversation of an arm (its first turn stands for it). */
+function firstTurns(rows: ExperimentTurnRow[], outcomes: ReadonlyMap<string, ConversationOutcome>): ExperimentTurnRow[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => outcomes.has(r.conversation_id) && !seen.has(r.conversation_id) && seen.add(r.conversation_id));
+}
+
+/** What an arm's turns cost, in USD, per support conversation the AI resolved (all the arm's turns over the resolved count). */
+function perResolved(live: ExperimentTurnRow[], cand: ExperimentTurnRow[], outcomes: ReadonlyMap<string, ConversationOutcome>) {
+  const of = (rows: ExperimentTurnRow[]) => {
+    const inSupport = rows.filter((r) => outcomes.has(r.conversation_id));
+    const resolved = firstTurns(inSupport, outcomes).filter((r) => outcomes.get(r.conversation_id)!.resolvedByAi).length;
+    if (resolved === 0 || inSupport.some((r) => r.cost_usd_nanos === null)) return null;
+    return round(inSupport.reduce((sum, r) => sum + r.cost_usd_nanos!, 0) / 1e9 / resolved, 6);
   };
-  return rates('handoff_rate', 'lower', firstTurns(live), firstTurns(cand), (r) => outcomes.get(r.conversation_id)!.handedOff);
+  return { live_per_resolved_usd: of(live), candidate_per_resolved_usd: of(cand) };
 }
 
 function estimate(values: number[]): MetricEstimate {
@@ -176,12 +219,9 @@ function per1000(rows: ExperimentTurnRow[]): CostFigure[] {
   }));
 }
 
-const LABEL: Record<MetricName, string> = {
-  cost_per_turn_usd: 'cost', ttft_ms: 'time to first token', latency_ms: 'latency', output_tokens: 'output length',
-  failure_rate: 'failure rate', grounding_score: 'grounding', citation_rate: 'citations', judge_grounded_rate: 'grounding (judge)',
-  negative_feedback_rate: 'negative feedback', handoff_rate: 'handoff rate',
-};
-const QUALITY: MetricName[] = ['failure_rate', 'grounding_score', 'citation_rate', 'judge_grounded_rate', 'negative_feedback_rate', 'handoff_rate'];
+const QUALITY: MetricName[] = [
+  'failure_rate', 'grounding_score', 'citation_rate', 'judge_grounded_rate', 'negative_feedback_rate', 'handoff_rate', 'resolution_rate', 'csat', 'reopen_rate',
+];
 
 interface Decision {
   input: ReportInput;
@@ -194,37 +234,35 @@ interface Decision {
 }
 
 function decide({ input, c, n, required, metrics, preference, cost }: Decision): { verdict: CandidateReport['verdict']; sentence: string } {
+  const w = reportWords(input.locale);
   const quality = metrics.filter((m) => QUALITY.includes(m.metric));
   const worse = quality.filter((m) => m.difference.significant && isWorse(m));
   const prefWorse = preference?.significant === true && preference.losses > preference.wins;
   if (worse.length > 0 || prefWorse) {
-    const reasons = worse.map((m) => `${LABEL[m.metric]} (${show(m, 'live')} vs ${show(m, 'candidate')}, ${pText(m.difference.p)})`);
-    if (prefWorse) reasons.push(`the judge preferred the current answers (${preference!.losses} to ${preference!.wins}, ${pText(preference!.p)})`);
-    return { verdict: 'reject', sentence: `Keep ${input.live_model}: ${c.model} is significantly worse in ${list(reasons)} (n = ${fmt(n)}).` };
+    const reasons = worse.map((m) => w.worseIn(w.label[m.metric], show(m, 'live'), show(m, 'candidate'), pText(m.difference.p)));
+    if (prefWorse) reasons.push(w.judgePreferredCurrent(preference!.losses, preference!.wins, pText(preference!.p)));
+    return { verdict: 'reject', sentence: w.reject(input.live_model, c.model, w.list(reasons), fmt(n)) };
   }
   if (n < required) {
-    return { verdict: 'not_enough_data', sentence: `Not enough data yet: ${fmt(required - n)} more turns needed (${fmt(n)} of ${fmt(required)}).` };
+    return { verdict: 'not_enough_data', sentence: w.notEnough(fmt(required - n), fmt(n), fmt(required)) };
   }
   const costMetric = metrics.find((m) => m.metric === 'cost_per_turn_usd')!;
   const pMin = Math.min(...quality.map((m) => m.difference.p ?? 1), preference?.p ?? 1);
-  const unchanged = `no significant change in ${list(quality.map((m) => LABEL[m.metric]).concat(preference ? ['preference'] : []))} (n = ${fmt(n)}, p = ${pMin.toFixed(2)})`;
+  const unchanged = w.unchanged(w.list(quality.map((m) => w.label[m.metric]).concat(preference ? [w.preference] : [])), fmt(n), pMin.toFixed(2));
   const change = cost.change.estimate;
   const half = cost.change.ci ? (cost.change.ci[1] - cost.change.ci[0]) / 2 : null;
   const pct = (x: number) => `${Math.abs(Math.round(x * 100))}%`;
   if (costMetric.difference.significant && change !== null && change < 0) {
-    return {
-      verdict: 'recommend',
-      sentence: `Switching ${input.agent_name} to ${c.model} would cut cost ${pct(change)}${half !== null ? ` (±${pct(half)})` : ''} with ${unchanged}.`,
-    };
+    return { verdict: 'recommend', sentence: w.cheaper(input.agent_name, c.model, pct(change), half === null ? '' : pct(half), unchanged) };
   }
   if (preference?.significant && preference.wins > preference.losses) {
     return {
       verdict: 'recommend',
-      sentence: `Switching ${input.agent_name} to ${c.model} would give answers the judge prefers (${preference.wins} to ${preference.losses}, ${pText(preference.p)})${change !== null && change > 0 ? ` at ${pct(change)} more cost` : ''}.`,
+      sentence: w.preferred(input.agent_name, c.model, preference.wins, preference.losses, pText(preference.p), change !== null && change > 0 ? pct(change) : null),
     };
   }
-  const costWord = change === null ? 'an unknown cost' : costMetric.difference.significant ? `${pct(change)} ${change > 0 ? 'more' : 'less'}` : 'about the same';
-  return { verdict: 'keep_current', sentence: `No reason to switch: ${c.model} costs ${costWord} with ${unchanged}.` };
+  const costWord: CostWord = change === null ? { kind: 'unknown' } : costMetric.difference.significant ? { kind: change > 0 ? 'more' : 'less', pct: pct(change) } : { kind: 'same' };
+  return { verdict: 'keep_current', sentence: w.keep(c.model, costWord, unchanged) };
 }
 
 function isWorse(m: MetricComparison): boolean {
@@ -241,11 +279,6 @@ function show(m: MetricComparison, side: 'live' | 'candidate'): string {
 const pText = (p: number | null) => (p === null ? 'p = –' : p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(3)}`);
 const fmt = (n: number) => n.toLocaleString('en-US');
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
-
-function list(items: string[]): string {
-  if (items.length <= 1) return items.join('');
-  return `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
-}
 
 /** The report as CSV: one line per candidate and metric. */
 export function reportCsv(report: SwitchingReport): string {

@@ -1,4 +1,4 @@
-import { ExperimentCreate, ExperimentStop } from '@warbler/protocol';
+import { ExperimentCreate, ExperimentStop, ReportLocale } from '@warbler/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { reportCsv, type Experiments } from '../experiments/index.ts';
@@ -24,9 +24,9 @@ export const experimentRoutes = (deps: HttpDeps, experiments: Experiments): Fast
   }, async (request) => experiments.stop(await deps.guards.app(request), request.params.experimentId, request.body));
 
   app.get('/api/experiments/:experimentId/report', {
-    schema: { tags: ['experiments'], summary: 'The switching report, as JSON or CSV', params: Params, querystring: z.object({ format: z.enum(['json', 'csv']).default('json') }) },
+    schema: { tags: ['experiments'], summary: 'The switching report, as JSON or CSV', params: Params, querystring: z.object({ format: z.enum(['json', 'csv']).default('json'), locale: ReportLocale.optional() }) },
   }, async (request, reply) => {
-    const report = await experiments.report(await deps.guards.app(request), request.params.experimentId);
+    const report = await experiments.report(await deps.guards.app(request), request.params.experimentId, request.query.locale);
     if (request.query.format === 'json') return report;
     return reply
       .header('content-type', 'text/csv; charset=utf-8')

@@ -155,8 +155,9 @@ export function ExperimentsPage({ client }: { client: ConsoleApi }) {
 }
 
 function Report({ client, experimentId, onProblem, onRefresh }: { client: ConsoleApi; experimentId: string; onProblem: (p: string | undefined) => void; onRefresh: () => void }) {
-  const { t } = useI18n();
-  const { data, error, reload } = useLoad(() => client.call<SwitchingReport>('GET', `${path(experimentId)}/report`), [client, experimentId]);
+  const { t, locale } = useI18n();
+  // The recommendation sentences come written in the console's language.
+  const { data, error, reload } = useLoad(() => client.call<SwitchingReport>('GET', `${path(experimentId)}/report?locale=${locale}`), [client, experimentId, locale]);
   const download = async () => {
     onProblem(undefined);
     try {
@@ -224,10 +225,15 @@ function CandidateCard({ c, liveModel }: { c: CandidateReport; liveModel: string
         {' '}
         {c.cost.monthly_live_usd !== null && c.cost.monthly_candidate_usd !== null &&
           t('experiments.monthly', { live: `$${c.cost.monthly_live_usd.toFixed(2)}`, candidate: `$${c.cost.monthly_candidate_usd.toFixed(2)}` })}
+        {' '}
+        {(c.cost.live_per_resolved_usd != null || c.cost.candidate_per_resolved_usd != null) &&
+          t('experiments.perResolved', { live: usd(c.cost.live_per_resolved_usd), candidate: usd(c.cost.candidate_per_resolved_usd) })}
       </p>
     </article>
   );
 }
+
+const usd = (x: number | null | undefined) => (x == null ? '–' : `$${x.toFixed(4)}`);
 
 function money(f: { currency: string; amount: string; usd: number | null }): string {
   const native = `${f.currency === 'CNY' ? '¥' : f.currency === 'USD' ? '$' : `${f.currency} `}${Number(f.amount).toFixed(4)}`;
@@ -238,7 +244,7 @@ function show(m: MetricComparison, v: number | null): string {
   if (v === null) return '–';
   if (m.metric.endsWith('_rate')) return `${(v * 100).toFixed(1)}%`;
   if (m.metric === 'cost_per_turn_usd') return `${v < 0 ? '-' : ''}$${Math.abs(v).toFixed(6)}`;
-  if (m.metric === 'grounding_score') return v.toFixed(2);
+  if (m.metric === 'grounding_score' || m.metric === 'csat') return v.toFixed(2);
   return String(Math.round(v));
 }
 
