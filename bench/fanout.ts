@@ -19,6 +19,7 @@
 // server did. The servers run with Node's defaults, as users run them.
 
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { stopServices } from './lib/cluster.ts';
 import { pinningEnabled, pinSelf, waitForQuiet, type ServerProcess } from './lib/proc.ts';
 import { CpuWindow, Latency, type CpuShare } from './lib/stats.ts';
 import { ALL_SYSTEMS, KNOWN_SYSTEMS, makeSystem, type Conn, type SystemName } from './lib/systems.ts';
@@ -56,12 +57,16 @@ interface PhaseStats {
   duplicated: number;
   errors: Record<string, number>;
   latency: Latency;
+  /** Deliveries to a member on another node than the sender's (multi-node systems only). */
+  crossNode: Latency;
 }
-const newPhase = (): PhaseStats => ({ sent: 0, delivered: 0, duplicated: 0, errors: {}, latency: new Latency() });
+const newPhase = (): PhaseStats => ({ sent: 0, delivered: 0, duplicated: 0, errors: {}, latency: new Latency(), crossNode: new Latency() });
 
 interface Client {
   group: number;
   index: number;
+  /** The node it is connected to (0 on single-node systems). */
+  node: number;
   conn: Conn;
   inflight: number;
 }
@@ -75,14 +80,16 @@ class Ledger {
   count = 0;
   group = new Int32Array(1 << 16);
   sender = new Uint8Array(1 << 16);
+  senderNode = new Uint8Array(1 << 16);
   phase = new Uint8Array(1 << 16);
   received = new Uint32Array(1 << 16);
 
-  add(group: number, sender: number, phase: Phase): number {
+  add(group: number, sender: number, senderNode: number, phase: Phase): number {
     if (this.count === this.group.length) this.grow();
     const k = this.count++;
     this.group[k] = group;
     this.sender[k] = sender;
+    this.senderNode[k] = senderNode;
     this.phase[k] = phase;
     return k;
   }
@@ -96,6 +103,7 @@ class Ledger {
     };
     this.group = grow(this.group, (n) => new Int32Array(n));
     this.sender = grow(this.sender, (n) => new Uint8Array(n));
+    this.senderNode = grow(this.senderNode, (n) => new Uint8Array(n));
     this.phase = grow(this.phase, (n) => new Uint8Array(n));
     this.received = grow(this.received, (n) => new Uint32Array(n));
   }
@@ -115,6 +123,13 @@ export interface FanoutResult {
   cpu_pct: { open: CpuShare; closed: CpuShare };
   /** This process's own event-loop delay during the open loop: a stalled generator stamps deliveries late. */
   generator_loop_delay_ms: { p99: number; max: number };
+  /** Server processes (nodes); CPU and RSS above are their sums. */
+  nodes: number;
+  /** Open loop, deliveries to a member on another node than the sender's; null on one node. */
+  cross_node_p50_ms: number | null;
+  cross_node_p99_ms: number | null;
+  cross_node_delivered: number;
+  closed_cross_node_p99_ms: number | null;
 }
 
 // FANOUT_SLOW_REPORT=1: per second of the open loop, how many deliveries took over 20 ms (acks among them)
@@ -199,6 +214,7 @@ class FanoutRun {
     this.deliveries++;
     stats.delivered++;
     stats.latency.recordMs(now - t);
+    if (ledger.senderNode[k] !== c.node) stats.crossNode.recordMs(now - t);
     if (phase === OPEN && SLOW_REPORT) this.slow.note(now, now - t, ledger.sender[k] === c.index);
     if (phase === CLOSED && ledger.sender[k] === c.index) this.closedLoopNext(c, 0);
   }
@@ -227,7 +243,7 @@ class FanoutRun {
 
   closedLoopSend(c: Client): void {
     if (!this.closedLoopOn) return;
-    const k = this.ledger.add(c.group, c.index, CLOSED);
+    const k = this.ledger.add(c.group, c.index, c.node, CLOSED);
     this.phases[CLOSED].sent++;
     c.inflight++;
     c.conn.send(k, performance.now());
@@ -255,7 +271,7 @@ class FanoutRun {
           if (n === warmCount && !windowStart) windowStart = { at: now, deliveries: this.deliveries };
           const c = senders[n % senders.length] as Client;
           const phase = n < warmCount ? WARM : OPEN;
-          const k = this.ledger.add(c.group, c.index, phase);
+          const k = this.ledger.add(c.group, c.index, c.node, phase);
           this.phases[phase].sent++;
           c.conn.send(k, due);
           n++;
@@ -324,7 +340,7 @@ function cpuText(c: CpuShare): string {
 async function runSystem(name: SystemName, pin: boolean): Promise<FanoutResult> {
   const system = makeSystem(name);
   await waitForQuiet();
-  log(`${name}: starting ${system.script}`);
+  log(`${name}: starting ${system.nodes > 1 ? `${system.nodes} × ` : ''}${system.script}`);
   const server = await system.start(pin ? 0 : undefined);
   const run = new FanoutRun(server);
   try {
@@ -332,7 +348,7 @@ async function runSystem(name: SystemName, pin: boolean): Promise<FanoutResult> 
     const slots = roster.groups.flatMap((group, g) => group.members.map((member, j) => ({ group, member, g, j })));
     const connectStarted = performance.now();
     run.clients = await mapLimit(slots, 50, async ({ group, member, g, j }) => {
-      const client: Client = { group: g, index: j, inflight: 0, conn: null as unknown as Conn };
+      const client: Client = { group: g, index: j, node: member.node ?? 0, inflight: 0, conn: null as unknown as Conn };
       client.conn = await system.connect(server, group, member, {
         onDelivery: (k, t) => run.onDelivery(client, k, t),
         onError: (k, code) => run.onError(client, k, code),
@@ -346,7 +362,7 @@ async function runSystem(name: SystemName, pin: boolean): Promise<FanoutResult> 
 
     const sampler = rssSampler(server, run);
     log(`${name}: open loop, ${RATE} msg/s from ${SENDERS_PER_GROUP * GROUPS} senders, ${WARMUP_SECONDS} s warm-up + ${OPEN_SECONDS} s measured`);
-    const openCpu = new CpuWindow(server.pid);
+    const openCpu = new CpuWindow(server);
     const loopDelay = monitorEventLoopDelay({ resolution: 1 });
     loopDelay.enable();
     const open = await run.openLoop();
@@ -362,16 +378,21 @@ async function runSystem(name: SystemName, pin: boolean): Promise<FanoutResult> 
       lost: sentOpen * GROUP_SIZE - run.phases[WARM].delivered - run.phases[OPEN].delivered,
       p50_ms: run.phases[OPEN].latency.percentileMs(50),
       p99_ms: run.phases[OPEN].latency.percentileMs(99),
+      cross_node_p50_ms: run.phases[OPEN].crossNode.percentileMs(50),
+      cross_node_p99_ms: run.phases[OPEN].crossNode.percentileMs(99),
+      cross_node_delivered: run.phases[OPEN].crossNode.count,
     };
     log(
       `${name}: open loop delivered ${openResult.delivered_per_s}/s, lost ${openResult.lost}, ` +
-        `p50 ${openResult.p50_ms} ms, p99 ${openResult.p99_ms} ms, ${cpuText(openCpuPct)}, ` +
+        `p50 ${openResult.p50_ms} ms, p99 ${openResult.p99_ms} ms, ` +
+        (system.nodes > 1 ? `cross-node p50 ${openResult.cross_node_p50_ms} ms, p99 ${openResult.cross_node_p99_ms} ms, ` : '') +
+        `${cpuText(openCpuPct)}, ` +
         `generator loop delay p99 ${generatorLoopDelay.p99} ms max ${generatorLoopDelay.max} ms`,
     );
 
     if (!(await run.quiesce(QUIESCE_SECONDS))) log(`${name}: WARNING: still delivering the open-loop backlog after ${QUIESCE_SECONDS} s`);
     log(`${name}: closed loop, all ${run.clients.length} clients send, window ${WINDOW}, ${CLOSED_SECONDS} s`);
-    const closedCpu = new CpuWindow(server.pid);
+    const closedCpu = new CpuWindow(server);
     const closedStart = performance.now();
     run.closedLoopOn = true;
     for (const c of run.clients) for (let w = 0; w < WINDOW; w++) run.closedLoopSend(c);
@@ -405,6 +426,8 @@ async function runSystem(name: SystemName, pin: boolean): Promise<FanoutResult> 
       closed_p99_ms: closedP99,
       cpu_pct: { open: openCpuPct, closed: closedCpuPct },
       generator_loop_delay_ms: generatorLoopDelay,
+      nodes: system.nodes,
+      closed_cross_node_p99_ms: closed.crossNode.percentileMs(99),
     };
   } finally {
     run.closing = true;
@@ -428,21 +451,26 @@ async function main(): Promise<void> {
   if (warblerStore === 'postgres') log('warbler stores in PostgreSQL (WARBLER_DATABASE_URL); its CPU is counted as "other"');
   const systems: Partial<Record<SystemName, FanoutResult | null>> = {};
   const failures: Partial<Record<SystemName, string>> = {};
-  for (const name of SYSTEMS) {
-    try {
-      systems[name] = await runSystem(name, pin);
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      log(`${name}: FAILED: ${message}`);
-      systems[name] = null;
-      failures[name] = message.split('\n')[0] ?? message;
+  try {
+    for (const name of SYSTEMS) {
+      try {
+        systems[name] = await runSystem(name, pin);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        log(`${name}: FAILED: ${message}`);
+        systems[name] = null;
+        failures[name] = message.split('\n')[0] ?? message;
+      }
     }
+  } finally {
+    await stopServices();
   }
   const result = {
     bench: 'fanout',
     offered_per_s: RATE * GROUP_SIZE,
     systems,
     ...encryptionCost(systems),
+    ...multiNode(systems),
     ...(Object.keys(failures).length ? { failures } : {}),
     setup: {
       clients: GROUPS * GROUP_SIZE,
@@ -463,12 +491,46 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
 }
 
+const ratio = (a: number | null | undefined, b: number | null | undefined) =>
+  a != null && b != null && b > 0 ? Math.round((a / b) * 1000) / 1000 : null;
+
+/**
+ * Issue 14: Warbler with 2 nodes on PostgreSQL + Redis against Socket.IO with
+ * 2 nodes on its Redis adapter (the floor of the same cross-node work) and
+ * against Warbler's 1 node on PostgreSQL. For p99s lower is better, for the
+ * closed-loop maximum higher.
+ */
+function multiNode(systems: Partial<Record<SystemName, FanoutResult | null>>) {
+  const two = systems['warbler-2nodes'];
+  if (!two) return {};
+  const peer = systems['socketio-redis'];
+  const one = systems['warbler-pg'];
+  const clean = (r: FanoutResult) => r.lost === 0 && r.duplicated === 0;
+  return {
+    multi_node: {
+      nothing_lost_or_duplicated: clean(two),
+      ...(peer && {
+        warbler_2nodes_over_socketio_redis: {
+          cross_node_p99_ms: ratio(two.cross_node_p99_ms, peer.cross_node_p99_ms),
+          closed_max_per_s: ratio(two.max_per_s, peer.max_per_s),
+          peer_nothing_lost_or_duplicated: clean(peer),
+        },
+      }),
+      ...(one && {
+        warbler_2nodes_over_1node: {
+          p99_ms: ratio(two.p99_ms, one.p99_ms),
+          closed_max_per_s: ratio(two.max_per_s, one.max_per_s),
+        },
+      }),
+    },
+  };
+}
+
 /** With warbler and warbler-plain in one run: what encryption at rest costs, as ratios of encrypted to plaintext. */
 function encryptionCost(systems: Partial<Record<SystemName, FanoutResult | null>>) {
   const on = systems.warbler;
   const off = systems['warbler-plain'];
   if (!on || !off) return {};
-  const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
   return {
     encryption_cost: {
       closed_max_per_s: ratio(on.max_per_s, off.max_per_s),

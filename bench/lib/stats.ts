@@ -36,15 +36,18 @@ export class CpuWindow {
   private readonly server: number;
   private readonly own = ownCpuMs();
   private readonly machine = machineBusyMs();
+  private readonly serverCpuMs: () => number;
 
-  constructor(private readonly serverPid: number) {
-    this.server = cpuMs(serverPid);
+  /** A pid, or a server whose cpuMs() sums its processes (several nodes count as one server). */
+  constructor(server: number | { cpuMs(): number }) {
+    this.serverCpuMs = typeof server === 'number' ? () => cpuMs(server) : () => server.cpuMs();
+    this.server = this.serverCpuMs();
   }
 
   end(): CpuShare {
     const wall = performance.now() - this.wall;
     const pct = (ms: number) => round((ms / wall) * 100, 0);
-    const server = cpuMs(this.serverPid) - this.server;
+    const server = this.serverCpuMs() - this.server;
     const own = ownCpuMs() - this.own;
     const machine = machineBusyMs() - this.machine;
     return { server_pct: pct(server), generator_pct: pct(own), other_pct: Math.max(0, pct(machine - server - own)) };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import { mintPeerToken } from '../peers/token.ts';
+import { freshDatabase, freshRedis } from './cluster.ts';
 import { freePort, startServer, type ServerProcess } from './proc.ts';
 import { log, mapLimit } from './util.ts';
 
@@ -13,8 +14,16 @@ import { log, mapLimit } from './util.ts';
 // and get told when (k, t) arrives. Every payload carries the message number
 // k and its intended send time t (performance.now() of the generator).
 
-export type SystemName = 'warbler' | 'warbler-plain' | 'socketio' | 'ws';
-export const ALL_SYSTEMS: readonly SystemName[] = ['warbler', 'socketio', 'ws'];
+export type SystemName = 'warbler' | 'warbler-plain' | 'socketio' | 'ws' | 'warbler-pg' | 'warbler-2nodes' | 'socketio-redis';
+/** One node each, Warbler on SQLite: the single-node comparison. */
+export const SINGLE_NODE_SYSTEMS: readonly SystemName[] = ['warbler', 'socketio', 'ws'];
+/**
+ * Several nodes (issue 14): Warbler with 2 nodes on PostgreSQL + Redis beside
+ * Warbler with 1 node on PostgreSQL, and Socket.IO with 2 nodes on its Redis
+ * adapter. Each group's members alternate between the nodes.
+ */
+export const MULTI_NODE_SYSTEMS: readonly SystemName[] = ['warbler-pg', 'warbler-2nodes', 'socketio-redis'];
+export const ALL_SYSTEMS: readonly SystemName[] = [...SINGLE_NODE_SYSTEMS, ...MULTI_NODE_SYSTEMS];
 /** Every system a bench may be asked for by name; warbler-plain is Warbler with encryption at rest off (WARBLER_ENCRYPTION=off), to measure its cost. */
 export const KNOWN_SYSTEMS: readonly SystemName[] = [...ALL_SYSTEMS, 'warbler-plain'];
 
@@ -22,6 +31,8 @@ export interface RosterMember {
   userId: string;
   /** What the client presents: a Warbler user token, a peer token, or nothing. */
   credential: string;
+  /** Which node (0-based) this member connects to; 0 for single-node systems. */
+  node?: number;
 }
 export interface RosterGroup {
   /** Warbler conversation id, Socket.IO room or ws group name. */
@@ -47,6 +58,8 @@ export interface Conn {
 
 export interface System {
   name: SystemName;
+  /** Server processes behind the one `start` returns (its cpuMs and rssKb are their sums). */
+  nodes: number;
   /** Where the server's entry file lives, relative to the repo root. */
   script: string;
   start(cpu?: number): Promise<ServerProcess>;
@@ -131,9 +144,23 @@ function pickId(body: unknown, envelope: string): string {
   return inner.id;
 }
 
-function warbler(name: 'warbler' | 'warbler-plain' = 'warbler'): System {
+const WARBLER_SCRIPT = 'packages/server/src/main.ts';
+
+function warblerEnv(port: number, dataDir: string, masterKey: string): Record<string, string> {
+  return {
+    WARBLER_PORT: String(port),
+    WARBLER_HOST: '127.0.0.1',
+    WARBLER_DATA_DIR: dataDir,
+    WARBLER_MASTER_KEY: masterKey,
+    // Every simulated client connects from 127.0.0.1: one address standing for a thousand users.
+    WARBLER_WS_HANDSHAKE_RATE: '100000',
+    WARBLER_WS_HANDSHAKE_BURST: '100000',
+  };
+}
+
+function warbler(name: 'warbler' | 'warbler-plain' = 'warbler'): System & { masterKey: string } {
   const masterKey = randomBytes(24).toString('base64url');
-  const script = 'packages/server/src/main.ts';
+  const script = WARBLER_SCRIPT;
   let dataDir: string | undefined;
   const stopKeepingData = new WeakMap<ServerProcess, () => Promise<void>>();
   const launch = async (cpu: number | undefined) => {
@@ -145,16 +172,7 @@ function warbler(name: 'warbler' | 'warbler-plain' = 'warbler'): System {
       script,
       port,
       cpu,
-      env: {
-        WARBLER_PORT: String(port),
-        WARBLER_HOST: '127.0.0.1',
-        WARBLER_DATA_DIR: dir,
-        WARBLER_MASTER_KEY: masterKey,
-        // Every simulated client connects from 127.0.0.1: one address standing for a thousand users.
-        WARBLER_WS_HANDSHAKE_RATE: '100000',
-        WARBLER_WS_HANDSHAKE_BURST: '100000',
-        ...(name === 'warbler-plain' ? { WARBLER_ENCRYPTION: 'off' } : {}),
-      },
+      env: { ...warblerEnv(port, dir, masterKey), ...(name === 'warbler-plain' ? { WARBLER_ENCRYPTION: 'off' } : {}) },
     });
     const stop = server.stop;
     stopKeepingData.set(server, stop);
@@ -167,7 +185,9 @@ function warbler(name: 'warbler' | 'warbler-plain' = 'warbler'): System {
   };
   return {
     name,
+    nodes: 1,
     script,
+    masterKey,
     start: launch,
     async restart(server, cpu) {
       await (stopKeepingData.get(server) ?? server.stop)();
@@ -261,10 +281,12 @@ function warbler(name: 'warbler' | 'warbler-plain' = 'warbler'): System {
 
 // ---------------------------------------------------------------- Socket.IO peer
 
-function socketio(): System {
+function socketio(): System & { secret: string } {
   const secret = randomBytes(24).toString('base64url');
   return {
+    secret,
     name: 'socketio',
+    nodes: 1,
     script: 'bench/peers/socketio-server.ts',
     async start(cpu) {
       const port = await freePort();
@@ -306,6 +328,7 @@ function socketio(): System {
 function wsPeer(): System {
   return {
     name: 'ws',
+    nodes: 1,
     script: 'bench/peers/ws-server.ts',
     async start(cpu) {
       const port = await freePort();
@@ -340,6 +363,130 @@ function wsPeer(): System {
   };
 }
 
+// ---------------------------------------------------------------- several nodes
+
+/** Several server processes as one for the harness: CPU and RSS are their sums; REST goes to the first. */
+function asOne(name: string, nodes: ServerProcess[], cleanup: () => Promise<void>): ServerProcess {
+  const first = nodes[0];
+  if (!first) throw new Error(`${name}: no nodes`);
+  return {
+    name,
+    pid: first.pid,
+    port: first.port,
+    url: first.url,
+    rssKb: () => nodes.reduce((sum, n) => sum + n.rssKb(), 0),
+    cpuMs: () => nodes.reduce((sum, n) => sum + n.cpuMs(), 0),
+    gc: () => first.gc(),
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+      await cleanup();
+    },
+  };
+}
+
+/** Starts `count` nodes one after another (the first creates the schema); on a failure stops those started. */
+async function startNodes(
+  name: string,
+  count: number,
+  start: (index: number) => Promise<ServerProcess>,
+  cleanup: () => Promise<void>,
+): Promise<{ one: ServerProcess; nodes: ServerProcess[] }> {
+  const nodes: ServerProcess[] = [];
+  try {
+    for (let i = 0; i < count; i++) nodes.push(await start(i));
+  } catch (err) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await cleanup();
+    throw err;
+  }
+  return { one: asOne(name, nodes, cleanup), nodes };
+}
+
+/** Members of each group alternate between the nodes, so each message reaches some members on another node. */
+function spreadOverNodes(roster: Roster, count: number): Roster {
+  return { groups: roster.groups.map((g) => ({ ...g, members: g.members.map((m, j) => ({ ...m, node: j % count })) })) };
+}
+
+/**
+ * Warbler on PostgreSQL: `count` nodes sharing one fresh database, a data dir
+ * (as they would share a volume) and, with more than one node, a Redis
+ * (WARBLER_REDIS_URL), as packages/server/test/cluster runs them.
+ */
+function warblerOnPostgres(name: 'warbler-pg' | 'warbler-2nodes', count: number): System {
+  const base = warbler();
+  const nodesOf = new WeakMap<ServerProcess, ServerProcess[]>();
+  return {
+    name,
+    nodes: count,
+    script: WARBLER_SCRIPT,
+    async start(cpu) {
+      const dataDir = mkdtempSync(join(tmpdir(), 'warbler-bench-'));
+      const databaseUrl = await freshDatabase();
+      const redis = count > 1 ? await freshRedis() : undefined;
+      const cleanup = async () => {
+        await redis?.remove();
+        rmSync(dataDir, { recursive: true, force: true });
+      };
+      const { one, nodes } = await startNodes(name, count, async (i) => {
+        const port = await freePort();
+        return startServer({
+          name: count > 1 ? `${name}[${i}]` : name,
+          script: WARBLER_SCRIPT,
+          port,
+          cpu,
+          env: { ...warblerEnv(port, dataDir, base.masterKey), WARBLER_DATABASE_URL: databaseUrl, ...(redis ? { WARBLER_REDIS_URL: redis.url } : {}) },
+        });
+      }, cleanup);
+      nodesOf.set(one, nodes);
+      return one;
+    },
+    restart() {
+      throw new Error(`${name}: restart is not supported`);
+    },
+    async setup(server, groups, groupSize) {
+      return spreadOverNodes(await base.setup(server, groups, groupSize), count);
+    },
+    connect(server, group, member, handlers) {
+      return base.connect(nodesOf.get(server)?.[member.node ?? 0] ?? server, group, member, handlers);
+    },
+  };
+}
+
+/** Socket.IO with @socket.io/redis-adapter: `count` peer nodes on one Redis. */
+function socketioOnRedis(count: number): System {
+  const base = socketio();
+  const nodesOf = new WeakMap<ServerProcess, ServerProcess[]>();
+  return {
+    name: 'socketio-redis',
+    nodes: count,
+    script: base.script,
+    async start(cpu) {
+      const redis = await freshRedis();
+      const { one, nodes } = await startNodes('socketio-redis', count, async (i) => {
+        const port = await freePort();
+        return startServer({
+          name: `socketio-redis[${i}]`,
+          script: base.script,
+          port,
+          cpu,
+          env: { PEER_PORT: String(port), PEER_SECRET: base.secret, PEER_REDIS_URL: redis.url },
+        });
+      }, () => redis.remove());
+      nodesOf.set(one, nodes);
+      return one;
+    },
+    restart() {
+      throw new Error('socketio-redis: restart is not supported');
+    },
+    async setup(server, groups, groupSize) {
+      return spreadOverNodes(await base.setup(server, groups, groupSize), count);
+    },
+    connect(server, group, member, handlers) {
+      return base.connect(nodesOf.get(server)?.[member.node ?? 0] ?? server, group, member, handlers);
+    },
+  };
+}
+
 export function makeSystem(name: SystemName): System {
   switch (name) {
     case 'warbler':
@@ -350,5 +497,11 @@ export function makeSystem(name: SystemName): System {
       return socketio();
     case 'ws':
       return wsPeer();
+    case 'warbler-pg':
+      return warblerOnPostgres('warbler-pg', 1);
+    case 'warbler-2nodes':
+      return warblerOnPostgres('warbler-2nodes', 2);
+    case 'socketio-redis':
+      return socketioOnRedis(2);
   }
 }

@@ -34,7 +34,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
 }
 
 /** Newest server under Debian's /usr/lib/postgresql/<version>/bin, else whatever initdb is on PATH. */
-function findPostgresBin(): string | undefined {
+export function findPostgresBin(): string | undefined {
   const root = '/usr/lib/postgresql';
   if (existsSync(root)) {
     const versions = readdirSync(root)
@@ -47,7 +47,8 @@ function findPostgresBin(): string | undefined {
     .find((dir) => dir && existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl')));
 }
 
-async function startCluster(bin: string): Promise<{ url: string; stop: () => Promise<void> }> {
+/** A throwaway PostgreSQL in a temp dir on a free 127.0.0.1 port; also what bench:fanout's multi-node systems store in. */
+export async function startCluster(bin: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'warbler-pg-'));
   const data = join(dir, 'data');
   const log = join(dir, 'postgres.log');
