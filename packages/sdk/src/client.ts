@@ -8,6 +8,7 @@ import type {
   MessageContent,
   MessageDeltaFrame,
   ReadyFrame,
+  ReactionPushFrame,
   ReceiptPushFrame,
   ResultFrame,
   ServerFrame,
@@ -58,6 +59,8 @@ export interface WarblerEvents {
   /** A conversation you were added to or that changed; also emitted for each conversation a resume finds new. */
   conversation: ConversationPushFrame;
   'agent.state': AgentStateFrame;
+  /** Someone added or took back a reaction: the message's whole set of reactions now. */
+  reaction: ReactionPushFrame;
   /** Support users only: a support conversation was created, handed off, assigned, resolved, reopened or updated, or got an internal note. */
   support: SupportPushFrame;
   status: StatusChange;
@@ -539,6 +542,7 @@ export class WarblerClient {
       case 'receipt':
       case 'typing':
       case 'agent.state':
+      case 'reaction':
       case 'support':
         return this.emitter.emit(frame.type, frame as never);
       default:

@@ -1,4 +1,4 @@
-import type { Conversation, ConversationKind, ConversationSummary, Member, MemberRole, StoredFile } from '@warbler/protocol';
+import type { Conversation, ConversationKind, ConversationSummary, Member, MemberRole, MessageReactions, MessageSearchResult, StoredFile } from '@warbler/protocol';
 import { WarblerError } from './errors.ts';
 import type { TokenSource } from './token.ts';
 import { restUrl } from './transport.ts';
@@ -117,6 +117,25 @@ export class ConversationsApi {
 
   async leave(conversationId: string): Promise<void> {
     return this.removeMember(conversationId, await this.me());
+  }
+
+  /**
+   * Messages with every word of `q` in the user's conversations (or `conversation_id` only), newest first, each with a
+   * plain-text snippet and the matched ranges. Pass the previous page's `next_cursor` as `cursor` for the next.
+   */
+  searchMessages(search: { q: string; conversation_id?: string; cursor?: string; limit?: number }): Promise<MessageSearchResult> {
+    const { q, conversation_id, cursor, limit } = search;
+    return this.rest.call('GET', `/api/search/messages${query({ q, conversation_id, cursor, limit })}`);
+  }
+
+  /** Reacts with one emoji (again: no change); every member hears a `reaction` event. */
+  react(messageId: string, emoji: string): Promise<MessageReactions> {
+    return this.rest.call('PUT', `/api/messages/${enc(messageId)}/reactions/${enc(emoji)}`);
+  }
+
+  /** Takes a reaction back. */
+  unreact(messageId: string, emoji: string): Promise<MessageReactions> {
+    return this.rest.call('DELETE', `/api/messages/${enc(messageId)}/reactions/${enc(emoji)}`);
   }
 }
 

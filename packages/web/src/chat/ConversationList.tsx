@@ -5,10 +5,12 @@ import { preview } from './logic.ts';
 import { PeoplePicker } from './PeoplePicker.tsx';
 import type { ChatStore } from './store.ts';
 import { Avatar } from './Avatar.tsx';
+import { MessageSearchBox, MessageSearchResults } from './MessageSearch.tsx';
 
 export function ConversationList({ store, openId, onOpen }: { store: ChatStore; openId: string | undefined; onOpen: (id: string) => void }) {
   const { t, locale } = useI18n();
   const [dialog, setDialog] = useState<'direct' | 'group'>();
+  const [query, setQuery] = useState('');
   const list = store.sortedConversations();
   const labels = { image: t('msg.image'), file: t('msg.file'), recalled: t('msg.recalled') };
 
@@ -19,8 +21,15 @@ export function ConversationList({ store, openId, onOpen }: { store: ChatStore; 
         <button type="button" onClick={() => setDialog('direct')}>{t('list.new')}</button>
         <button type="button" onClick={() => setDialog('group')}>{t('list.newGroup')}</button>
       </div>
-      {store.listLoaded && list.length === 0 && <p className="hint pad">{t('list.empty')}</p>}
-      <ul className="conversations" data-testid="conversation-list" id="conversation-list" tabIndex={-1}>
+      <MessageSearchBox query={query} onQuery={setQuery} />
+      {query.trim() && (
+        <MessageSearchResults store={store} query={query} onPick={(hit) => {
+          onOpen(hit.conversation_id);
+          void store.reveal(hit.conversation_id, hit.seq);
+        }} />
+      )}
+      {!query.trim() && store.listLoaded && list.length === 0 && <p className="hint pad">{t('list.empty')}</p>}
+      <ul className="conversations" data-testid="conversation-list" id="conversation-list" tabIndex={-1} hidden={query.trim() !== ''}>
         {list.map((c) => {
           const last = store.lastMessageOf(c.id);
           const title = store.titleOf(c.id);

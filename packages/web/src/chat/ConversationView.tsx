@@ -62,6 +62,26 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
     }
   });
 
+  // A search result opened here: once its message is held, bring it to the middle and mark it for a moment.
+  const [flashSeq, setFlashSeq] = useState<number>();
+  const focus = store.focus?.conversationId === id ? store.focus.seq : undefined;
+  const holdsFocus = focus !== undefined && messages.some((m) => m.seq === focus);
+  useLayoutEffect(() => {
+    if (focus === undefined || !holdsFocus) return;
+    const el = list.current?.querySelector<HTMLElement>(`[data-seq="${focus}"]`);
+    if (!el) return;
+    stick.current = false;
+    setAtBottom(false);
+    el.scrollIntoView({ block: 'center' });
+    setFlashSeq(focus);
+    store.focused();
+  }, [focus, holdsFocus, store]);
+  useEffect(() => {
+    if (flashSeq === undefined) return;
+    const timer = setTimeout(() => setFlashSeq(undefined), 2_500);
+    return () => clearTimeout(timer);
+  }, [flashSeq]);
+
   // An image that finishes loading after the list was laid out makes it taller: a reader at
   // the bottom stays there (load events do not bubble, so listen in the capture phase).
   useEffect(() => {
@@ -120,6 +140,7 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
                 grouped={grouped}
                 receipt={mine && m.id === lastMine ? receiptOf(m.seq, others) : undefined}
                 group={isGroup}
+                flash={m.seq === flashSeq}
               />
             </Fragment>
           );

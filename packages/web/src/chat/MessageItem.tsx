@@ -32,7 +32,12 @@ function headingOf(c: Citation): string {
 
 const isUrl = (s: string | null | undefined): s is string => typeof s === 'string' && /^https?:\/\//i.test(s);
 
-export function MessageItem({ store, message, mine, showSender, grouped = false, receipt, group }: {
+/** Offered in one tap (the protocol's QUICK_REACTIONS; the server takes any single emoji). */
+const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢'];
+/** How long a press on a phone must last to open the reaction bar. */
+const LONG_PRESS_MS = 450;
+
+export function MessageItem({ store, message, mine, showSender, grouped = false, receipt, group, flash = false }: {
   store: ChatStore;
   message: Message;
   mine: boolean;
@@ -41,11 +46,16 @@ export function MessageItem({ store, message, mine, showSender, grouped = false,
   grouped?: boolean;
   receipt: { state: ReceiptState; readBy: number } | undefined;
   group: boolean;
+  /** Just opened from a search result: highlighted for a moment. */
+  flash?: boolean;
 }) {
   const { t, locale } = useI18n();
   const [editing, setEditing] = useState(false);
   const [menu, setMenu] = useState(false);
   const [cite, setCite] = useState<Citation>();
+  const [reacting, setReacting] = useState(false);
+  const press = useRef<ReturnType<typeof setTimeout>>(undefined);
+  const canReact = message.state === 'complete' || message.state === 'failed';
   const sender = store.people.get(message.sender_id);
   const isAgent = sender?.kind === 'agent';
   const citations = citationsOf(message);
@@ -66,7 +76,7 @@ export function MessageItem({ store, message, mine, showSender, grouped = false,
 
   return (
     <article
-      className={`message ${mine ? 'mine' : 'theirs'} ${isAgent ? 'from-agent' : ''} ${grouped ? 'grouped' : ''} ${!mine && mentionsMe(message.content, store.me) ? 'mentions-me' : ''} state-${message.state}`}
+      className={`message ${mine ? 'mine' : 'theirs'} ${isAgent ? 'from-agent' : ''} ${grouped ? 'grouped' : ''} ${!mine && mentionsMe(message.content, store.me) ? 'mentions-me' : ''} ${flash ? 'flash' : ''} state-${message.state}`}
       data-testid="message"
       data-seq={message.seq}
       data-id={message.id}
@@ -75,6 +85,12 @@ export function MessageItem({ store, message, mine, showSender, grouped = false,
       data-sender={message.sender_id}
       data-deltas={store.deltas.get(message.id) ?? 0}
       aria-label={`${mine ? t('list.you') : store.nameOf(message.sender_id)}`}
+      data-flash={flash || undefined}
+      // A long press on a phone opens the reaction bar (a right-click does too, instead of the browser's menu).
+      onTouchStart={() => { if (canReact) press.current = setTimeout(() => setReacting(true), LONG_PRESS_MS); }}
+      onTouchEnd={() => clearTimeout(press.current)}
+      onTouchMove={() => clearTimeout(press.current)}
+      onContextMenu={(e) => { if (canReact && !(e.target as HTMLElement).closest('a, img')) { e.preventDefault(); setReacting(true); } }}
     >
       {!mine && (group || isAgent) && <span className="message-avatar">{showSender && <Avatar name={store.nameOf(message.sender_id)} agent={isAgent} small />}</span>}
       <div className="bubble-wrap">
@@ -114,6 +130,8 @@ export function MessageItem({ store, message, mine, showSender, grouped = false,
             </div>
           )}
         </div>
+        {!recalled && <ReactionChips store={store} message={message} />}
+        {reacting && canReact && <ReactionBar store={store} message={message} onDone={() => setReacting(false)} />}
         <div className="meta">
           <time dateTime={new Date(message.created_at).toISOString()}>{new Date(message.created_at).toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' })}</time>
           {message.edited_at && !recalled && <span>· {t('msg.edited')}</span>}
@@ -128,6 +146,10 @@ export function MessageItem({ store, message, mine, showSender, grouped = false,
           {!streaming && !recalled && message.state !== 'failed' && (
             <button type="button" className="icon reply" aria-label={t('msg.reply')} title={t('msg.reply')} data-testid="reply"
               onClick={() => { store.startReply(message.conversation_id, message.id); document.getElementById('composer')?.focus(); }}>↩</button>
+          )}
+          {canReact && (
+            <button type="button" className="icon react" aria-label={t('react.add')} title={t('react.add')} aria-expanded={reacting} data-testid="react"
+              onClick={() => setReacting(!reacting)}>☺</button>
           )}
           {isAgent && !streaming && !recalled && (
             <span className="feedback">
@@ -303,5 +325,44 @@ function Quote({ store, message }: { store: ChatStore; message: Message }) {
       <strong>{sender}</strong>
       <span>{quoted ? preview(quoted, labels) : t('msg.quoteEarlier')}</span>
     </button>
+  );
+}
+
+/** The reactions under a message: one chip per emoji with its count; mine are pressed, and a press takes mine back or adds it. */
+function ReactionChips({ store, message }: { store: ChatStore; message: Message }) {
+  const { t } = useI18n();
+  const reactions = store.reactionsOf(message);
+  if (reactions.length === 0) return null;
+  return (
+    <div className="reactions" data-testid="reactions">
+      {reactions.map((r) => {
+        const mine = r.user_ids.includes(store.me);
+        const names = r.user_ids.map((id) => (id === store.me ? t('list.you') : store.nameOf(id))).join(', ') + (r.count > r.user_ids.length ? ` +${r.count - r.user_ids.length}` : '');
+        return (
+          <button key={r.emoji} type="button" className={`reaction-chip ${mine ? 'mine' : ''}`} aria-pressed={mine} data-testid="reaction-chip" data-emoji={r.emoji}
+            aria-label={t('react.chip', { emoji: r.emoji, count: r.count, names })} title={names}
+            onClick={() => void store.toggleReaction(message, r.emoji)}>
+            <span aria-hidden="true">{r.emoji}</span> <span className="count" aria-hidden="true">{r.count}</span>
+          </button>
+        );
+      })}
+    </div>
+  );
+}
+
+/** A few emoji in one tap; Escape or a pick closes it. */
+function ReactionBar({ store, message, onDone }: { store: ChatStore; message: Message; onDone: () => void }) {
+  const { t } = useI18n();
+  const first = useRef<HTMLButtonElement>(null);
+  useEffect(() => first.current?.focus(), []);
+  return (
+    <div className="reaction-bar" role="toolbar" aria-label={t('react.bar')} data-testid="reaction-bar"
+      onKeyDown={(e) => { if (e.key === 'Escape') onDone(); }}>
+      {QUICK_REACTIONS.map((emoji, i) => (
+        <button key={emoji} ref={i === 0 ? first : undefined} type="button" className="icon" aria-label={t('react.with', { emoji })} data-emoji={emoji}
+          onClick={() => { onDone(); void store.toggleReaction(message, emoji); }}>{emoji}</button>
+      ))}
+      <button type="button" className="icon" aria-label={t('dialog.close')} onClick={onDone}>×</button>
+    </div>
   );
 }

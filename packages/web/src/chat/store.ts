@@ -7,7 +7,9 @@ import {
   type Member,
   type Message,
   type MessageContent,
+  type MessageSearchResult,
   type QueuedSend,
+  type ReactionSummary,
   type StatusChange,
 } from '@warbler/sdk';
 import { api, errorText } from '../api.ts';
@@ -81,6 +83,10 @@ export class ChatStore {
   openId: string | undefined;
   listLoaded = false;
   lastError: string | undefined;
+  /** Reactions per message id from `reaction` frames and our own changes; newer than the copy a history page carried. */
+  reactions = new Map<string, ReactionSummary[]>();
+  /** The message a search result asked to show, until the view has scrolled to it. */
+  focus: { conversationId: string; seq: number; at: number } | undefined;
   /** How many streamed pieces each reply got: lets tests (and curious people) see a reply really streamed. */
   deltas = new Map<string, number>();
 
@@ -181,6 +187,10 @@ export class ChatStore {
       c.on('member', (m) => this.onMember(m.conversation_id, m.event, m.user_id, m.member)),
       c.on('conversation', (f) => this.upsertConversation(f.conversation)),
       c.on('agent.state', (a) => this.onAgentState(a)),
+      c.on('reaction', (r) => {
+        this.reactions.set(r.message_id, r.reactions);
+        this.changed();
+      }),
       c.on('error', (e) => {
         this.lastError = e.message;
         this.changed();
@@ -402,6 +412,52 @@ export class ChatStore {
       this.uploads = this.uploads.filter((u) => u !== upload);
       this.changed();
     }
+  }
+
+  // ---- reactions and search ----
+
+  reactionsOf(message: Message): ReactionSummary[] {
+    return this.reactions.get(message.id) ?? message.reactions ?? [];
+  }
+
+  /** Adds my reaction with this emoji, or takes it back when I had it. */
+  async toggleReaction(message: Message, emoji: string): Promise<void> {
+    const mine = this.reactionsOf(message).some((r) => r.emoji === emoji && r.user_ids.includes(this.me));
+    await this.run(async () => {
+      const after = mine ? await this.client.conversations.unreact(message.id, emoji) : await this.client.conversations.react(message.id, emoji);
+      this.reactions.set(message.id, after.reactions);
+      this.changed();
+    });
+  }
+
+  /** Messages with every word of the query in my conversations, newest first. Throws (the search box says why). */
+  searchMessages(q: string, cursor?: string): Promise<MessageSearchResult> {
+    return this.client.conversations.searchMessages({ q, limit: 20, ...(cursor ? { cursor } : {}) });
+  }
+
+  /**
+   * Opens a conversation at a message: older pages are loaded (in order, so
+   * the thread has no gaps) until it is held with some context above it; the
+   * view scrolls to it and highlights it.
+   */
+  async reveal(conversationId: string, seq: number): Promise<void> {
+    this.focus = { conversationId, seq, at: Date.now() };
+    this.changed();
+    await this.loadThread(conversationId);
+    for (let pages = 0; pages < 50; pages++) {
+      const t = this.thread(conversationId);
+      const first = t.messages[0]?.seq ?? 1;
+      if (first <= Math.max(1, seq - 5) || !t.hasOlder) break;
+      const page = await this.client.history(conversationId, { before: first, limit: 200 });
+      const now = this.thread(conversationId);
+      this.threads.set(conversationId, { ...now, messages: mergeMessages(now.messages, page.messages), hasOlder: page.has_more });
+      this.changed();
+    }
+  }
+
+  /** The view has shown the focused message. */
+  focused(): void {
+    this.focus = undefined;
   }
 
   async edit(messageId: string, text: string): Promise<void> {
