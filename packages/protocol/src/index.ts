@@ -8,5 +8,6 @@ export * from './audit.ts';
 export * from './experiments.ts';
 export * from './encryption.ts';
 export * from './knowledge.ts';
+export * from './guardrails.ts';
 export * from './reactions.ts';
 export * from './search.ts';

@@ -9,7 +9,7 @@ import { lockDataDir } from './data-dir.ts';
 import { openAtRest, type AtRest } from './at-rest/index.ts';
 import { DomainEvents } from './events/index.ts';
 import { FileLinks, Files } from './files/index.ts';
-import { Guardrails } from './guardrails/index.ts';
+import { Guardrails, InterventionLog, InterventionStore } from './guardrails/index.ts';
 import { Gateway, Keys, MediaCalls, Moderations, moderationRulesFrom, noteGatewayAttempt, ResponseCache, RateLimits, RedisRateLimits } from './gateway/index.ts';
 import { Responses } from './gateway/responses/index.ts';
 import { Batches, BatchRunner, executeThroughGateway, GatewayFiles } from './gateway/batches/index.ts';
@@ -148,9 +148,15 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const metrics = new Metrics();
   ledger.subscribe(metrics.ledgerRow);
   // Sensitive words, PII masking and the injection screen on /v1, batches and agents alike; every intervention logged and counted.
+  // Kept for the console's Guardrails page (written in batches, removed after WARBLER_GUARDRAIL_RETENTION_DAYS).
+  const interventions = new InterventionLog({
+    store: new InterventionStore(store.roomTables()), retentionDays: config.guardrailRetentionDays,
+    log: { warn: (o, m) => log?.warn(o, m), error: (o, m) => log?.error(o, m) },
+  });
   const guardrails = new Guardrails(file?.guardrails, {
     onIntervention: (i) => {
       metrics.guardrail(i.rule, i.action, i.path, i.count);
+      interventions.record(i);
       log?.[i.action === 'block' ? 'warn' : 'info']({ guardrail: i }, `guardrail ${i.rule}: ${i.action} on ${i.path}`);
     },
     warn: (message) => log?.warn(message),
@@ -418,6 +424,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     {
       guards: new Guards(auth), apps, users, conversations, messages, search, reactions, files, knowledge, ingestion, faqs, agents, isReady: () => ready,
       degraded: () => (broker.connected ? [] : ['redis']),
+      interventions,
       batches: { gateway, files: gatewayFiles, batches },
       gateway: {
         v1: { gateway, metrics, logBodies: config.logBodies, bodyLimit: config.maxUploadBytes, responses, moderations, media },
@@ -478,6 +485,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       await ingestion.start();
       atRest.start();
       retention.start(config.retentionIntervalMs);
+      interventions.start();
       const address = http.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -506,6 +514,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         // The upload in hand finishes; one cut off is taken again at the next start (its row says processing).
         await ingestion.stop();
         await retention.stop();
+        await interventions.close().catch((err: unknown) => http.log.error({ err }, 'guardrail interventions could not be written at shutdown'));
         // Node closes idle keep-alive sockets once, when the server closes; a response still streaming then leaves its socket
         // open for the keep-alive timeout (72 s) after it ends. Sweeping until the close is done frees them as they go idle.
         const sweep = setInterval(() => http.server.closeIdleConnections(), 50);

@@ -65,6 +65,8 @@ const EnvSchema = z.object({
    * retry it). Bounds the share of the server one key's traffic can take from other tenants; raise it for a key-heavy batch client.
    */
   WARBLER_GATEWAY_MAX_CONCURRENT_PER_KEY: z.coerce.number().int().positive().default(16),
+  /** Days a guardrail intervention stays listed in the console (GET /api/guardrails/interventions); older rows are removed hourly. */
+  WARBLER_GUARDRAIL_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(90),
   /**
    * Agent replies one person may be waiting for at once (queued or streaming, over all their conversations); a message
    * to an agent beyond that is refused with rate_limited, not stored. Bounds the model calls one person can queue.
@@ -90,6 +92,7 @@ export interface Config {
   redisLimitsOnError: 'open' | 'closed';
   batchLeaseMs: number;
   retentionIntervalMs: number;
+  guardrailRetentionDays: number;
   masterKey: string | undefined;
   /** Encryption at rest: the secret (unset: the data dir's encryption.key) and whether it is on. */
   encryptionKey: string | undefined;
@@ -147,6 +150,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisLimitsOnError: e.WARBLER_REDIS_LIMITS_ON_ERROR,
     batchLeaseMs: e.WARBLER_BATCH_LEASE_MS,
     retentionIntervalMs: e.WARBLER_RETENTION_INTERVAL_MS,
+    guardrailRetentionDays: e.WARBLER_GUARDRAIL_RETENTION_DAYS,
     masterKey: e.WARBLER_MASTER_KEY,
     encryptionKey: e.WARBLER_ENCRYPTION_KEY,
     encryptionKeyPrevious: e.WARBLER_ENCRYPTION_KEY_PREVIOUS,

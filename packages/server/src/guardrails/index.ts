@@ -9,3 +9,5 @@ export { DEFAULT_GUARDRAILS, DEFAULT_POLICY, OFF_POLICY, type GuardrailsSettings
 export { PII_KINDS, findPii, luhn, validResidentId, type PiiKind } from './pii.ts';
 export { WordMatcher, type WordAction, type WordHit, type WordList } from './words.ts';
 export { INJECTION_RULES, screenInstructions } from './injection.ts';
+export { InterventionLog, type InterventionLogDeps } from './intervention-log.ts';
+export { InterventionStore, type InterventionFilter, type InterventionRow } from './intervention-store.ts';

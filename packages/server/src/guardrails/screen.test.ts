@@ -31,9 +31,10 @@ describe('PromptScreen', () => {
     screen.messages(messages);
     expect(messages[0]!.content).toEqual([{ type: 'text', text: '***, call [PHONE_1] or [PHONE_1]; acme' }]);
     expect(seen).toEqual([
-      { rule: 'words:rude', action: 'mask', count: 1, word: 'shit', path: 'v1', app_id: 'a', who: 'key_1', policy: 'default' },
-      { rule: 'words:watch', action: 'flag', count: 1, word: 'acme', path: 'v1', app_id: 'a', who: 'key_1', policy: 'default' },
-      { rule: 'pii:mobile', action: 'mask', count: 2, path: 'v1', app_id: 'a', who: 'key_1', policy: 'default' },
+      { rule: 'words:rude', action: 'mask', count: 1, word: 'shit', path: 'v1', app_id: 'a', who: 'key_1', policy: 'default', excerpt: '***, call [mobile] or [mobi…' },
+      { rule: 'words:watch', action: 'flag', count: 1, word: 'acme', path: 'v1', app_id: 'a', who: 'key_1', policy: 'default', excerpt: '…l [mobile] or [mobile]; ***' },
+      // The console's excerpt shows the placeholder the model saw, never the number.
+      { rule: 'pii:mobile', action: 'mask', count: 2, path: 'v1', app_id: 'a', who: 'key_1', policy: 'default', excerpt: '***, call [PHONE_1] or [PHONE_1]; acme' },
     ]);
     expect(screen.restore('Calling [PHONE_1]')).toBe('Calling 13800138000');
   });

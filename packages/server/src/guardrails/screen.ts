@@ -3,8 +3,9 @@
 // tool results before they enter the prompt (the injection screen), and to
 // the reply (masked personal data put back, where the operator allows).
 import type { ChatMessage } from '../llm/index.ts';
+import { excerptAround, excerptAtPlaceholder } from './excerpt.ts';
 import { screenInstructions } from './injection.ts';
-import { PiiVault } from './pii.ts';
+import { PiiVault, type PiiKind } from './pii.ts';
 import { buildPolicies, DEFAULT_GUARDRAILS, DEFAULT_POLICY, type GuardrailsSettings, type Policy } from './policy.ts';
 import { maskRanges, type WordHit } from './words.ts';
 
@@ -25,6 +26,8 @@ export interface Intervention {
   count: number;
   /** The listed word, for word rules (never the personal data itself). */
   word?: string;
+  /** A few words around the first occurrence, the word and any personal data masked (for the console). */
+  excerpt?: string;
 }
 
 /** Who a call is for, and the policy its key or agent names (if any). */
@@ -88,6 +91,9 @@ export class Guardrails {
 
 export class PromptScreen {
   private readonly vault: PiiVault | undefined;
+  /** Where each word hit and each kind of personal data was first seen, masked: computed only when something fired. */
+  private readonly excerpts = new Map<string, string>();
+  private readonly piiExcerpts = new Map<PiiKind, string>();
 
   constructor(
     readonly policy: Policy,
@@ -163,14 +169,28 @@ export class PromptScreen {
       if (found.length > 0) {
         const block = softBlock ? undefined : found.find((h) => h.action === 'block');
         if (block) {
-          this.emit({ rule: `words:${block.list}`, action: 'block', count: 1, word: block.word });
+          this.emit({ rule: `words:${block.list}`, action: 'block', count: 1, word: block.word, excerpt: excerptAround(out, block.start, block.end) });
           throw new ContentBlocked(block);
+        }
+        for (const h of found) {
+          const k = `${h.list}\u0000${h.word}`;
+          if (!this.excerpts.has(k)) this.excerpts.set(k, excerptAround(out, h.start, h.end));
         }
         hits.push(...found.map((h) => (h.action === 'block' ? { ...h, action: 'mask' as const } : h)));
         out = maskRanges(out, found.filter((h) => h.action !== 'flag'));
       }
     }
-    return this.vault ? this.vault.mask(out) : out;
+    if (!this.vault) return out;
+    const before = this.vault.size;
+    const masked = this.vault.mask(out);
+    // A new value masked here: note where, for the console (the first text that had one of its kind).
+    if (this.vault.size > before) {
+      for (const kind of this.vault.masked.keys()) if (!this.piiExcerpts.has(kind)) {
+        const e = excerptAtPlaceholder(masked, kind);
+        if (e) this.piiExcerpts.set(kind, e);
+      }
+    }
+    return masked;
   }
 
   private reportWords(hits: WordHit[]): void {
@@ -181,18 +201,22 @@ export class PromptScreen {
       if (g) g.count++;
       else grouped.set(k, { hit: h, count: 1 });
     }
-    for (const { hit, count } of grouped.values()) this.emit({ rule: `words:${hit.list}`, action: hit.action, count, word: hit.word });
+    for (const { hit, count } of grouped.values()) {
+      const excerpt = this.excerpts.get(`${hit.list}\u0000${hit.word}`);
+      this.emit({ rule: `words:${hit.list}`, action: hit.action, count, word: hit.word, ...(excerpt !== undefined && { excerpt }) });
+    }
   }
 
   private reportPii(before: Map<string, number> | undefined): void {
     if (!this.vault || !before) return;
     for (const [kind, n] of this.vault.masked) {
       const count = n - (before.get(kind) ?? 0);
-      if (count > 0) this.emit({ rule: `pii:${kind}`, action: 'mask', count });
+      const excerpt = this.piiExcerpts.get(kind);
+      if (count > 0) this.emit({ rule: `pii:${kind}`, action: 'mask', count, ...(excerpt !== undefined && { excerpt }) });
     }
   }
 
-  private emit(i: Pick<Intervention, 'rule' | 'action' | 'count' | 'word'>): void {
+  private emit(i: Pick<Intervention, 'rule' | 'action' | 'count' | 'word' | 'excerpt'>): void {
     this.report({ ...i, path: this.scope.path, app_id: this.scope.appId, who: this.scope.who, policy: this.policy.name });
   }
 }

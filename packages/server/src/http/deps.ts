@@ -2,6 +2,7 @@ import type { Agents } from '../agents/index.ts';
 import type { AtRest } from '../at-rest/index.ts';
 import type { Experiments } from '../experiments/index.ts';
 import type { AuditLog } from '../audit/index.ts';
+import type { InterventionLog } from '../guardrails/index.ts';
 import type { ConsoleProviders } from '../settings/index.ts';
 import type { Conversations, Messages } from '../chat/index.ts';
 import type { Files } from '../files/index.ts';
@@ -55,6 +56,8 @@ export interface HttpDeps {
   gateway?: GatewayHttpDeps;
   /** The audit log: records every administrative write (one hook), and /api/audit reads it. */
   audit?: AuditLog;
+  /** Guardrail interventions, kept for the console: /api/guardrails/interventions. */
+  interventions?: InterventionLog;
   /** Providers added in the console: /api/providers. */
   providers?: ConsoleProviders;
   /** A user's data on request and retention: /api/privacy, /api/retention. */

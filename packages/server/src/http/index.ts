@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { adminRoutes } from './admin.ts';
 import { encryptionRoutes } from './encryption.ts';
 import { auditRoutes, registerAuditTrail } from './audit.ts';
+import { guardrailRoutes } from './guardrails.ts';
 import { agentRoutes } from './agents.ts';
 import { experimentRoutes } from './experiments.ts';
 import { conversationRoutes } from './conversations.ts';
@@ -157,6 +158,7 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
   if (deps.gateway?.metrics) await app.register(metricsRoutes(deps, deps.gateway.metrics));
   if (deps.batches) await app.register(batchRoutes(deps.batches));
   if (deps.audit) await app.register(auditRoutes(deps, deps.audit));
+  if (deps.interventions) await app.register(guardrailRoutes(deps, deps.interventions));
   if (deps.providers) await app.register(providerRoutes(deps, deps.providers));
   if (deps.privacy) await app.register(privacyRoutes(deps, deps.privacy));
   if (deps.widget) await app.register(deps.widget.routes);

@@ -752,6 +752,29 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0023_guardrail_interventions': {
+    async up(db: Kysely<any>) {
+      // The guardrails room's interventions (src/guardrails/intervention-store.ts): every word block, mask or flag, personal
+      // data masked and planted instruction stripped, for the console; ids are time-ordered, rows removed after the retention period.
+      await db.schema
+        .createTable('guardrail_interventions')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('who', 'text')
+        .addColumn('rule', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('policy', 'text', (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addColumn('word', 'text')
+        .addColumn('excerpt', 'text')
+        .addPrimaryKeyConstraint('guardrail_interventions_pk', ['app_id', 'id'])
+        .execute();
+      await db.schema.createIndex('guardrail_interventions_by_rule').on('guardrail_interventions').columns(['app_id', 'rule', 'id']).execute();
+      await db.schema.createIndex('guardrail_interventions_by_time').on('guardrail_interventions').columns(['at']).execute();
+    },
+  },
   '0014_kb_vectors': {
     async up(db: Kysely<any>) {
       // Knowledge embeddings by content hash (src/kb/retrieval): a text embedded once per app and model, whatever document holds it.

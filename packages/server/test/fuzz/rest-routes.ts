@@ -234,6 +234,13 @@ function auditPrivacyRoutes({ a, b, disposable }: World): Route[] {
     { method: 'GET', path: '/api/audit', query: { action: word, resource: word, actor_kind: fc.constantFrom('master_key', 'user', 'robot'), since: numberText, until: numberText, before_seq: numberText, limit: numberText } },
     { method: 'GET', path: '/api/audit/export' },
     { method: 'GET', path: '/api/audit/verify' },
+    {
+      method: 'GET', path: '/api/guardrails/interventions',
+      query: {
+        action: fc.constantFrom('block', 'mask', 'flag', 'strip', 'drop'), rule: fc.constantFrom('words:illegal', 'pii:mobile', 'words:', 'x:y', "words:' OR 1=1--"),
+        path: fc.constantFrom('v1', 'agent', 'batch', 'ws'), since: numberText, until: numberText, before: fc.constantFrom('grd_0abc', '../x', ''), limit: numberText,
+      },
+    },
     { method: 'GET', path: '/admin/audit', query: { limit: numberText, before_seq: numberText } },
     { method: 'GET', path: '/admin/audit/verify' },
     { method: 'GET', path: '/api/audit/head' },
