@@ -116,6 +116,16 @@ describe.each(storeKinds())('message search and reactions on %s', (kind) => {
     expect(empty.body.error?.code).toBe('bad_request');
   });
 
+  it('keeps finding old and new messages after the app\'s data key is rotated (the index key stays)', async () => {
+    const before = `ibex${Date.now().toString(36)}`;
+    const old = await send(bob, group, `an ${before} before rotation`);
+    const rotated = await s.api('POST', '/admin/apps/default/encryption/rotate', undefined, s.masterKey);
+    expect(rotated.status, JSON.stringify(rotated.body)).toBe(202);
+    await s.warbler.atRest.settled(30_000);
+    const fresh = await send(bob, group, `an ${before} after rotation`);
+    expect((await search(alice, before)).body.hits.map((h) => h.message_id)).toEqual([fresh.id, old.id]);
+  });
+
   it('erasing a user removes their messages from the index', async () => {
     const dave = await s.user('Dave');
     const conv = (await s.api('POST', '/api/conversations', { kind: 'group', member_ids: [alice.id, dave.id] }, alice.token)).body.id;
