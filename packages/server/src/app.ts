@@ -427,7 +427,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       interventions,
       batches: { gateway, files: gatewayFiles, batches },
       gateway: {
-        v1: { gateway, metrics, logBodies: config.logBodies, bodyLimit: config.maxUploadBytes, responses, moderations, media },
+        v1: { gateway, metrics, logBodies: config.logBodies, bodyLimit: config.maxUploadBytes, responses, moderations, media, maxAudioBytes: config.gatewayAudioMaxBytes },
         keys: { keys, budgets },
         metrics: { metrics, public: config.metricsPublic },
       },

@@ -67,6 +67,10 @@ const EnvSchema = z.object({
   WARBLER_GATEWAY_MAX_CONCURRENT_PER_KEY: z.coerce.number().int().positive().default(16),
   /** Days a guardrail intervention stays listed in the console (GET /api/guardrails/interventions); older rows are removed hourly. */
   WARBLER_GUARDRAIL_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(90),
+  /** Largest audio upload to POST /v1/audio/transcriptions, bytes; OpenAI's own limit is 25 MB. */
+  WARBLER_GATEWAY_AUDIO_MAX_BYTES: z.coerce.number().int().positive().default(25 * 1024 * 1024),
+  /** Days a guardrail intervention stays listed in the console (GET /api/guardrails/interventions); older rows are removed hourly. */
+  WARBLER_GUARDRAIL_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(90),
   /**
    * Agent replies one person may be waiting for at once (queued or streaming, over all their conversations); a message
    * to an agent beyond that is refused with rate_limited, not stored. Bounds the model calls one person can queue.
@@ -101,6 +105,8 @@ export interface Config {
   publicUrl: string | undefined;
   logLevel: z.infer<typeof EnvSchema>['WARBLER_LOG_LEVEL'];
   maxUploadBytes: number;
+  /** Largest audio upload to /v1/audio/transcriptions, bytes. */
+  gatewayAudioMaxBytes: number;
   /** Uploads one user may have running at once on this node. */
   maxUploadsPerUser: number;
   fileLinkTtlSeconds: number;
@@ -173,6 +179,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       handshakeBurst: e.WARBLER_WS_HANDSHAKE_BURST,
     },
     gatewayMaxConcurrentPerKey: e.WARBLER_GATEWAY_MAX_CONCURRENT_PER_KEY,
+    gatewayAudioMaxBytes: e.WARBLER_GATEWAY_AUDIO_MAX_BYTES,
     agentRepliesPerUser: e.WARBLER_AGENT_REPLIES_PER_USER,
     shutdownGraceMs: e.WARBLER_SHUTDOWN_GRACE_MS,
     devSignIn: e.WARBLER_DEV_SIGN_IN === 'true' || e.WARBLER_DEV_SIGN_IN === '1',

@@ -1,6 +1,6 @@
 import type { FinishReason, UsageNumbers } from './wire.ts';
 
-export type Endpoint = 'chat' | 'embeddings';
+export type Endpoint = 'chat' | 'embeddings' | 'transcription' | 'speech' | 'rerank';
 
 /** Which requests a step answers. Unset fields match anything. */
 export interface StepMatch {

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { boundedCount } from './bounded-tokens.ts';
 import { embedText, toBase64 } from './embeddings.ts';
 import { rerank } from './rerank.ts';
+import { readForm, speech, transcription, type AudioAnswer } from './audio.ts';
 import { PromptCache } from './prompt-cache.ts';
 import { isFault, Script, type FaultStep, type ReplyShape, type ReplyStep, type Step } from './script.ts';
 import {
@@ -63,7 +64,7 @@ export interface UpstreamFixture {
   /** Requests received so far, oldest first (a live array). */
   readonly requests: RecordedRequest[];
   /** Requests answered per endpoint since start (counted even when recording is off). */
-  readonly counts: { chat: number; embeddings: number; models: number; rerank: number };
+  readonly counts: { chat: number; embeddings: number; models: number; rerank: number; audio: number };
   /** Drop queued steps, recorded requests and the prompt cache. */
   reset(): void;
   close(): Promise<void>;
@@ -187,7 +188,7 @@ function sendFaultStatus(res: ServerResponse, step: FaultStep, model: string | u
 export async function startUpstreamFixture(options: FixtureOptions = {}): Promise<UpstreamFixture> {
   const script = new Script();
   const requests: RecordedRequest[] = [];
-  const counts = { chat: 0, embeddings: 0, models: 0, rerank: 0 };
+  const counts = { chat: 0, embeddings: 0, models: 0, rerank: 0, audio: 0 };
   const keep = options.recordRequests ?? 10_000;
   const stampChunks = options.stampChunks ?? true;
   const models = options.models ?? DEFAULT_MODELS;
@@ -372,16 +373,46 @@ export async function startUpstreamFixture(options: FixtureOptions = {}): Promis
     json(res, 200, { object: 'list', data, model: String(body.model ?? ''), usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } });
   }
 
-  async function readBody(req: IncomingMessage): Promise<string> {
+  async function readBody(req: IncomingMessage): Promise<Buffer> {
     const parts: Buffer[] = [];
     for await (const c of req) parts.push(c as Buffer);
-    return Buffer.concat(parts).toString('utf8');
+    return Buffer.concat(parts);
+  }
+
+  function sendAudio(res: ServerResponse, answer: AudioAnswer): void {
+    res.writeHead(answer.status, { 'content-type': answer.contentType, 'content-length': Buffer.byteLength(answer.body) });
+    res.end(answer.body);
+  }
+
+  /** A scripted status or rate-limit fault for a non-chat endpoint, if one is queued; true when it answered. */
+  function scriptedFault(res: ServerResponse, endpoint: 'transcription' | 'speech' | 'rerank', model: string | undefined): { answered: boolean; text?: string } {
+    const step = script.take(endpoint, model);
+    if (step && isFault(step) && (step.fault === 'rate_limit' || step.fault === 'status')) {
+      sendFaultStatus(res, step, model);
+      return { answered: true };
+    }
+    return { answered: false, ...(step && !isFault(step) && step.text !== undefined ? { text: step.text } : {}) };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!;
     const method = req.method ?? 'GET';
-    const text = method === 'POST' ? await readBody(req) : '';
+    const raw = method === 'POST' ? await readBody(req) : Buffer.alloc(0);
+    const contentType = String(req.headers['content-type'] ?? '');
+    if (method === 'POST' && path === '/v1/audio/transcriptions') {
+      counts.audio++;
+      const form = await readForm(raw, contentType);
+      const model = form?.get('model');
+      const file = form?.get('file');
+      record(req, path, form ? { model, response_format: form.get('response_format'), language: form.get('language'), file: typeof file === 'object' && file ? { name: file.name, type: file.type, bytes: file.size } : undefined } : undefined);
+      if (options.apiKey && req.headers.authorization !== `Bearer ${options.apiKey}`) {
+        return json(res, 401, errorBody('Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key'));
+      }
+      const fault = scriptedFault(res, 'transcription', typeof model === 'string' ? model : undefined);
+      if (fault.answered) return;
+      return sendAudio(res, await transcription(form, fault.text));
+    }
+    const text = raw.toString('utf8');
     let body: any;
     if (text) {
       try {
@@ -418,10 +449,28 @@ export async function startUpstreamFixture(options: FixtureOptions = {}): Promis
       return embeddings(req, res, body ?? {}, step);
     }
     if (method === 'POST' && path === '/v1/moderations') return json(res, 200, moderation(body));
-    if (method === 'POST' && path === '/v1/rerank') {
+    if (method === 'POST' && path === '/v1/audio/speech') {
+      counts.audio++;
+      if (scriptedFault(res, 'speech', body?.model).answered) return;
+      return sendAudio(res, speech(body));
+    }
+    // Jina and SiliconFlow (/v1/rerank), Cohere v2 (/v2/rerank, which bills search units).
+    if (method === 'POST' && (path === '/v1/rerank' || path === '/v2/rerank')) {
       counts.rerank++;
+      if (scriptedFault(res, 'rerank', body?.model).answered) return;
       const answer = rerank(body, tokens);
-      return json(res, answer.status, answer.body);
+      const cohere = path === '/v2/rerank' && answer.status === 200;
+      const docs = Array.isArray(body?.documents) ? body.documents.length : 0;
+      return json(res, answer.status, cohere ? { ...(answer.body as object), usage: undefined, meta: { billed_units: { search_units: Math.max(1, Math.ceil(docs / 100)) } } } : answer.body);
+    }
+    // DashScope's native text rerank (gte-rerank): input/parameters in, output.results and usage.total_tokens out.
+    if (method === 'POST' && path === '/api/v1/services/rerank/text-rerank/text-rerank') {
+      counts.rerank++;
+      if (scriptedFault(res, 'rerank', body?.model).answered) return;
+      const answer = rerank({ model: body?.model, query: body?.input?.query, documents: body?.input?.documents, top_n: body?.parameters?.top_n }, tokens);
+      if (answer.status !== 200) return json(res, answer.status, answer.body);
+      const { results, usage } = answer.body as { results: unknown; usage: unknown };
+      return json(res, 200, { output: { results }, usage, request_id: newId('ds-') });
     }
     json(res, 404, errorBody(`Unknown request URL: ${method} ${path}.`, 'invalid_request_error', 'unknown_url'));
   }

@@ -42,3 +42,6 @@ export { legacyToChat, TextCompletionChunks, textCompletionBody } from './legacy
 export { MODERATION_CATEGORIES, Moderations, moderationRulesFrom, moderationTexts, type GuardrailsWords, type ModerationRules, type ModerationUpstream } from './moderations.ts';
 export { parseChatBody, parseEmbeddingsBody, type ChatBody, type EmbeddingsBody } from './validate.ts';
 export { ChunkWriter, SSE_DONE, completionBody, embeddingBase64, wireUsage, type WireUsage } from './wire.ts';
+export { MediaCalls, rerankBody, type MediaAnswer, type MediaModels } from './media-calls.ts';
+export { MAX_AUDIO_BYTES, MAX_RERANK_DOCUMENTS, MAX_SPEECH_CHARS, parseRerank, parseSpeech, parseTranscription, type RerankBody } from './media-requests.ts';
+export { mediaKindOf, type MediaKind } from './media-kinds.ts';

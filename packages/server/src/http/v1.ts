@@ -18,13 +18,15 @@ import {
 } from '../gateway/index.ts';
 import { isLlmError, quickPromptTokens } from '../llm/index.ts';
 import type { Metrics } from '../metrics/index.ts';
-import type { Moderations } from '../gateway/index.ts';
+import type { MediaCalls, Moderations } from '../gateway/index.ts';
 import type { Responses } from '../gateway/responses/index.ts';
 import type { GatewayKeysDeps } from './gateway-keys.ts';
 import type { MetricsDeps } from './metrics.ts';
 import { legacyCompletionRoutes } from './v1-completions.ts';
 import type { V1RouteKit } from './v1-kit.ts';
+import { audioRoutes } from './v1-audio.ts';
 import { moderationRoutes } from './v1-moderations.ts';
+import { rerankRoutes } from './v1-rerank.ts';
 import { responsesRoutes } from './v1-responses.ts';
 
 /** Everything the gateway's HTTP routes need; absent when a test builds the HTTP server without the gateway. */
@@ -45,6 +47,10 @@ export interface V1Deps {
   responses?: Responses;
   /** /v1/moderations; absent: the route is not served. */
   moderations?: Moderations;
+  /** /v1/audio/* and /v1/rerank; absent: the routes are not served. */
+  media?: MediaCalls;
+  /** Largest audio upload, bytes (default 25 MiB). */
+  maxAudioBytes?: number;
 }
 
 let streamSeq = 0;
@@ -175,6 +181,11 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
   if (deps.responses) await app.register(responsesRoutes({ gateway, responses: deps.responses, bodyLimit: deps.bodyLimit, ...(metrics ? { metrics } : {}) }, kit));
   await app.register(legacyCompletionRoutes({ gateway, bodyLimit: deps.bodyLimit }, kit));
   if (deps.moderations) await app.register(moderationRoutes({ gateway, moderations: deps.moderations }, kit));
+  if (deps.media) {
+    const audio = { media: deps.media, bodyLimit: deps.bodyLimit, ...(deps.maxAudioBytes ? { maxAudioBytes: deps.maxAudioBytes } : {}), ...(metrics ? { metrics } : {}) };
+    await app.register(audioRoutes(audio, kit));
+    await app.register(rerankRoutes({ media: deps.media, bodyLimit: deps.bodyLimit }, kit));
+  }
 
   app.get('/v1/models', { schema: { tags: ['gateway'], summary: 'The models this key may use' } }, async (request) => {
     const who = await caller(request);

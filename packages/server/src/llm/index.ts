@@ -53,6 +53,7 @@ export {
   PriceTable,
   SEED_PRICES,
   costOf,
+  costOfUnits,
   definePrice,
   formatNanos,
   priceId,
@@ -63,4 +64,24 @@ export {
   type ModelPrice,
   type PriceRates,
 } from './prices.ts';
+export {
+  SPEECH_FORMATS,
+  TRANSCRIPTION_FORMATS,
+  rerankTokens,
+  searchesFor,
+  type AudioFile,
+  type BilledUnit,
+  type BilledUnits,
+  type Reranking,
+  type RerankRequest,
+  type RerankResult,
+  type Speech,
+  type SpeechFormat,
+  type SpeechRequest,
+  type TranscribeRequest,
+  type Transcription,
+  type TranscriptionFormat,
+} from './media.ts';
+export { billedSeconds, silentWav, wavSeconds } from './audio-duration.ts';
+export { RERANK_PRESETS, rerankProvider, rerankProvidersFromEnv, type RerankPreset, type RerankPresetName } from './rerank-providers.ts';
 export { SecretBox, SecretBoxError, maskSecret, type SecretBoxFailure, type SecretBoxOptions } from './secret-box.ts';

@@ -9,6 +9,7 @@ import { finishReasonOf, ToolCallAssembler } from './stream.ts';
 import { countTextTokens, estimateUsage } from './tokens.ts';
 import type { CallOptions, ChatCompletion, ChatRequest, ChatStreamPart, EmbedRequest, EmbedResult, FinishReason, LlmProvider, Usage } from './types.ts';
 import { UpstreamHttp } from './upstream-http.ts';
+import { rerank, speak, transcribe } from './openai-media.ts';
 
 export interface OpenAICompatibleOptions {
   /** Names the provider in logs and the ledger, e.g. "openai", "deepseek". */
@@ -186,5 +187,14 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     return { model: res.model ?? request.model, vectors, usage: { promptTokens, totalTokens: res.usage?.total_tokens ?? promptTokens, estimated: counted === undefined } };
   }
 
-  return { name: options.name, chat, complete, embed, close: () => http.close() };
+  return {
+    name: options.name,
+    chat,
+    complete,
+    embed,
+    transcribe: (request, o) => transcribe(http, request, o),
+    speak: (request, o) => speak(http, request, o),
+    rerank: (request, o) => rerank(http, request, o),
+    close: () => http.close(),
+  };
 }

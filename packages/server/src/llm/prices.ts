@@ -12,6 +12,7 @@
 // - Cached tokens are a subset of prompt tokens and billed at the cached rate;
 //   the rest of the prompt at the input rate. Reasoning tokens are a subset of
 //   completion tokens and billed with them at the output rate.
+import type { BilledUnit, BilledUnits } from './media.ts';
 import type { Usage } from './types.ts';
 
 export type Currency = 'USD' | 'CNY';
@@ -39,6 +40,12 @@ export interface ModelPrice {
   /** YYYY-MM-DD. Several versions of a model may coexist; a call is priced by the newest in effect at its time. */
   effectiveFrom: string;
   perMillion: PriceRates;
+  /**
+   * For models billed in something other than tokens (audio seconds, TTS
+   * characters, rerank searches): integer micro-units per 1M of that unit.
+   * A call that reports units of this kind is billed by them alone.
+   */
+  perUnit?: { unit: BilledUnit; perMillion: number };
   source?: string;
   note?: string;
 }
@@ -61,13 +68,16 @@ export function toMicros(amount: string | number): number {
 type DecimalRates = { [K in keyof PriceRates]: PriceRates[K] extends number ? string | number : string | number | undefined };
 
 /** Builds a price from human decimals, the way providers publish them. */
-export function definePrice(p: Omit<ModelPrice, 'perMillion'> & { perMillion: DecimalRates }): ModelPrice {
+export function definePrice(
+  p: Omit<ModelPrice, 'perMillion' | 'perUnit'> & { perMillion: DecimalRates; perUnit?: { unit: BilledUnit; perMillion: string | number } },
+): ModelPrice {
   const perMillion: PriceRates = { input: toMicros(p.perMillion.input), output: toMicros(p.perMillion.output) };
   for (const k of ['cachedInput', 'batchInput', 'batchCachedInput', 'batchOutput'] as const) {
     const v = p.perMillion[k];
     if (v !== undefined) perMillion[k] = toMicros(v);
   }
-  return { ...p, perMillion };
+  const { perUnit, ...rest } = p;
+  return { ...rest, perMillion, ...(perUnit ? { perUnit: { unit: perUnit.unit, perMillion: toMicros(perUnit.perMillion) } } : {}) };
 }
 
 export interface Cost {
@@ -115,6 +125,13 @@ export function costOf(
     outputNanos,
     priceId: priceId(price),
   };
+}
+
+/** What units cost at a price billed in them; undefined when the price is not in that unit (the call is priced by tokens). */
+export function costOfUnits(units: BilledUnits, price: ModelPrice): Cost | undefined {
+  if (price.perUnit?.unit !== units.unit) return undefined;
+  const nanos = component(units.count, price.perUnit.perMillion);
+  return { currency: price.currency, nanos, inputNanos: nanos, cachedInputNanos: 0, outputNanos: 0, priceId: priceId(price) };
 }
 
 /** 75_000 nanos → "0.000075" (for display and the gateway; the ledger keeps the integer). */
@@ -322,6 +339,51 @@ export const SEED_PRICES: readonly ModelPrice[] = [
     perMillion: { input: '0.7', output: '0' },
     source: 'https://www.volcengine.com/docs/82379/1544106',
     note: 'from the published price list as of 2025-10, not re-checked here',
+  }),
+  // Audio (/v1/audio/*): OpenAI publishes Whisper and TTS per minute and per 1M characters; the gpt-4o
+  // transcribe and TTS models are billed per token there, and the per-minute figure is OpenAI's own estimate.
+  // Source: https://openai.com/api/pricing/ as last known (2025); not re-checked from this machine.
+  definePrice({
+    model: 'whisper-1', currency: 'USD', effectiveFrom: '2023-03-01', perMillion: { input: '0', output: '0' },
+    perUnit: { unit: 'second', perMillion: '100' }, source: 'https://openai.com/api/pricing/', note: '$0.006 per minute, rounded to the second',
+  }),
+  definePrice({
+    model: 'gpt-4o-transcribe', currency: 'USD', effectiveFrom: '2025-03-20', perMillion: { input: '0', output: '0' },
+    perUnit: { unit: 'second', perMillion: '100' }, source: 'https://openai.com/api/pricing/', note: "OpenAI's estimate of $0.006 per minute; OpenAI bills it per token",
+  }),
+  definePrice({
+    model: 'gpt-4o-mini-transcribe', currency: 'USD', effectiveFrom: '2025-03-20', perMillion: { input: '0', output: '0' },
+    perUnit: { unit: 'second', perMillion: '50' }, source: 'https://openai.com/api/pricing/', note: "OpenAI's estimate of $0.003 per minute; OpenAI bills it per token",
+  }),
+  definePrice({
+    model: 'tts-1', currency: 'USD', effectiveFrom: '2023-11-06', perMillion: { input: '0', output: '0' },
+    perUnit: { unit: 'character', perMillion: '15' }, source: 'https://openai.com/api/pricing/', note: '$15 per 1M characters',
+  }),
+  definePrice({
+    model: 'tts-1-hd', currency: 'USD', effectiveFrom: '2023-11-06', perMillion: { input: '0', output: '0' },
+    perUnit: { unit: 'character', perMillion: '30' }, source: 'https://openai.com/api/pricing/', note: '$30 per 1M characters',
+  }),
+  definePrice({
+    model: 'gpt-4o-mini-tts', currency: 'USD', effectiveFrom: '2025-03-20', perMillion: { input: '0', output: '0' },
+    perUnit: { unit: 'character', perMillion: '15' }, source: 'https://openai.com/api/pricing/',
+    note: 'an approximation: OpenAI bills it per token (about $0.015 per minute of audio); priced here like tts-1. Override it if you need exact figures',
+  }),
+  // Rerank (/v1/rerank). Not re-checked from this machine: see docs/gateway.md for what was checked and how.
+  definePrice({
+    model: 'rerank-v3.5', provider: 'cohere', currency: 'USD', effectiveFrom: '2024-12-02', perMillion: { input: '0', output: '0' },
+    perUnit: { unit: 'search', perMillion: '2000' }, source: 'https://cohere.com/pricing', note: '$2 per 1,000 searches (a search: one query with up to 100 documents)',
+  }),
+  definePrice({
+    model: 'jina-reranker-v2-base-multilingual', provider: 'jina', currency: 'USD', effectiveFrom: '2024-06-25', perMillion: { input: '0.02', output: '0' },
+    source: 'https://jina.ai/reranker/', note: 'per token of query and documents; unverified, Jina sells token packs',
+  }),
+  definePrice({
+    model: 'BAAI/bge-reranker-v2-m3', provider: 'siliconflow', currency: 'CNY', effectiveFrom: '2024-07-01', perMillion: { input: '0', output: '0' },
+    source: 'https://siliconflow.cn/pricing', note: 'listed as free; unverified',
+  }),
+  definePrice({
+    model: 'gte-rerank-v2', provider: 'dashscope-rerank', currency: 'CNY', effectiveFrom: '2024-11-01', perMillion: { input: '0.8', output: '0' },
+    source: 'https://help.aliyun.com/zh/model-studio/text-rerank-api', note: '¥0.0008 per 1K tokens; unverified',
   }),
   // Ollama runs on the operator's own machine: no bill.
   definePrice({

@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { abortError, linkAbort, type LinkedAbort } from './abort.ts';
 import { CircuitBreaker, type CircuitChange, type CircuitOptions, type CircuitState, type CircuitTicket } from './circuit.ts';
 import { asLlmError, LlmError } from './errors.ts';
+import { rerankTokens, searchesFor, type BilledUnits, type Reranking, type RerankRequest, type Speech, type SpeechRequest, type TranscribeRequest, type Transcription } from './media.ts';
 import { estimateUsage, type OutputSoFar } from './tokens.ts';
 import type {
   CallOptions,
@@ -90,7 +91,7 @@ export type AttemptOutcome = 'success' | 'failure' | 'aborted';
 
 export interface AttemptReport {
   callId: string;
-  operation: 'chat' | 'complete' | 'embed';
+  operation: 'chat' | 'complete' | 'embed' | 'transcribe' | 'speech' | 'rerank';
   /** What the caller asked for. */
   requestedModel: string;
   /** The route whose deployment ran (differs from requestedModel on fallback). */
@@ -104,6 +105,8 @@ export interface AttemptReport {
   error?: LlmError;
   /** From upstream, or estimated (flagged) when output reached the caller but usage did not; absent when unknown. */
   usage?: Usage;
+  /** Seconds, characters or searches, for calls priced in those (audio, rerank); tokens go in `usage`. */
+  units?: BilledUnits;
   finishReason?: FinishReason;
   /** Whether this attempt's output reached the caller; at most one attempt per call does. */
   committed: boolean;
@@ -313,6 +316,11 @@ export class Router implements LlmProvider {
     return [...this.routes.keys()];
   }
 
+  /** The upstream model ids a route's deployments run (what a name stands for, for aliases). */
+  upstreamModels(model: string): string[] {
+    return this.routes.get(model)?.deployments.map((d) => d.model) ?? [];
+  }
+
   /** Another node's circuit verdict on a deployment (unknown deployments, from a differently configured node, are ignored). */
   applyCircuitChange(deploymentId: string, change: CircuitChange): void {
     this.states.get(deploymentId)?.circuit.apply(change);
@@ -372,6 +380,55 @@ export class Router implements LlmProvider {
             estimated: e.usage.estimated,
           },
         })),
+      );
+      if (!r.ok) throw r.error;
+      return r.value;
+    } finally {
+      call.dispose();
+    }
+  }
+
+  /** Speech to text through the route's deployments (retries and fallbacks as for embed). */
+  async transcribe(request: TranscribeRequest, options: RouterCallOptions = {}): Promise<Transcription> {
+    return this.media('transcribe', request, { model: request.model, input: [] }, options, (provider) => provider.transcribe, (t) => ({ units: t.units }));
+  }
+
+  /** Text to speech through the route's deployments. */
+  async speak(request: SpeechRequest, options: RouterCallOptions = {}): Promise<Speech> {
+    return this.media('speech', request, { model: request.model, input: [request.input] }, options, (provider) => provider.speak, (s) => ({ units: s.units }));
+  }
+
+  /** Reranking through the route's deployments: tokens as the upstream counted them (else estimated), and searches. */
+  async rerank(request: RerankRequest, options: RouterCallOptions = {}): Promise<Reranking> {
+    const reserve = { model: request.model, input: [request.query, ...request.documents] };
+    return this.media('rerank', request, reserve, options, (provider) => provider.rerank, (r) => ({
+      usage: rerankUsage(r, request),
+      units: { unit: 'search', count: r.searches ?? searchesFor(request.documents.length), estimated: r.searches === undefined },
+    }));
+  }
+
+  /**
+   * One non-chat call: the deployment's method of that name, or a 400 when its
+   * provider has none (the operator routed a model to the wrong provider; it
+   * says nothing about the deployment's health, so its circuit is untouched).
+   */
+  private async media<R extends { model: string }, T>(
+    operation: 'transcribe' | 'speech' | 'rerank',
+    request: R,
+    reserve: EmbedRequest,
+    options: RouterCallOptions,
+    method: (provider: LlmProvider) => ((request: R, options?: CallOptions) => Promise<T>) | undefined,
+    describe: (value: T) => Pick<AttemptReport, 'usage' | 'units'>,
+  ): Promise<T> {
+    const call = this.startCall(operation, reserve, options);
+    try {
+      const r = await this.firstSuccess(call, (attempt) =>
+        this.once(attempt, (signal) => {
+          const provider = attempt.deployment.provider;
+          const run = method(provider);
+          if (!run) throw new LlmError('bad_request', `The model "${request.model}" is routed to ${attempt.deployment.id}, whose provider does not offer ${operation === 'speech' ? 'text to speech' : operation === 'rerank' ? 'reranking' : 'transcription'}.`);
+          return run.call(provider, { ...request, model: attempt.deployment.model }, { signal });
+        }, describe),
       );
       if (!r.ok) throw r.error;
       return r.value;
@@ -598,7 +655,7 @@ export class Router implements LlmProvider {
     return { ok: false, error };
   }
 
-  private async once<T>(attempt: Attempt, run: (signal: AbortSignal) => Promise<T>, describe: (value: T) => Pick<AttemptReport, 'usage' | 'finishReason'>): Promise<Result<T>> {
+  private async once<T>(attempt: Attempt, run: (signal: AbortSignal) => Promise<T>, describe: (value: T) => Pick<AttemptReport, 'usage' | 'finishReason' | 'units'>): Promise<Result<T>> {
     const { link } = attempt;
     const ms = attempt.call.attemptTimeoutMs;
     const timer = setTimeout(() => link.abort(new LlmError('timeout', `${attempt.deployment.id} did not answer within ${ms} ms.`)), ms);
@@ -724,4 +781,10 @@ export class Router implements LlmProvider {
       });
     }
   }
+}
+
+/** A rerank's tokens as its upstream counted them, or our o200k count, flagged. */
+function rerankUsage(r: Reranking, request: RerankRequest): Usage {
+  const tokens = r.tokens ?? rerankTokens(request);
+  return { promptTokens: tokens, completionTokens: 0, totalTokens: tokens, cachedTokens: 0, reasoningTokens: 0, estimated: r.tokens === undefined };
 }

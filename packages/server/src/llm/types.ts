@@ -4,6 +4,7 @@
 // through untouched. What comes back is ours (camelCase, typed stream parts
 // in the style of the Vercel AI SDK) so callers never parse wire chunks.
 import type { LlmError } from './errors.ts';
+import type { Reranking, RerankRequest, Speech, SpeechRequest, TranscribeRequest, Transcription } from './media.ts';
 
 export interface TextPart {
   type: 'text';
@@ -144,4 +145,10 @@ export interface LlmProvider {
   complete(request: ChatRequest, options?: CallOptions): Promise<ChatCompletion>;
   /** Rejects with an LlmError. */
   embed(request: EmbedRequest, options?: CallOptions): Promise<EmbedResult>;
+  /** Speech to text (OpenAI's /audio/transcriptions); absent: the provider has none. Rejects with an LlmError. */
+  transcribe?(request: TranscribeRequest, options?: CallOptions): Promise<Transcription>;
+  /** Text to speech (OpenAI's /audio/speech); absent: the provider has none. */
+  speak?(request: SpeechRequest, options?: CallOptions): Promise<Speech>;
+  /** Reranking (Jina/Cohere /rerank); absent: the provider has none. */
+  rerank?(request: RerankRequest, options?: CallOptions): Promise<Reranking>;
 }

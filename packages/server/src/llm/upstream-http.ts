@@ -140,6 +140,31 @@ export class UpstreamHttp {
     });
   }
 
+  /**
+   * POSTs a body already encoded (a multipart upload, or JSON for an answer
+   * that is not JSON, such as audio) and returns the answer's bytes and
+   * content type; throws an LlmError for a non-2xx answer or a broken socket.
+   */
+  async postBytes(path: string, body: Buffer | string, contentType: string, signal?: AbortSignal): Promise<{ bytes: Buffer; contentType: string }> {
+    try {
+      const res = await this.dispatcher.request({
+        origin: this.origin,
+        path: this.basePath + path,
+        method: 'POST',
+        headers: { ...this.headers, 'content-type': contentType, accept: '*/*' },
+        body,
+        ...(signal ? { signal } : {}),
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+      const bytes = Buffer.from(await res.body.arrayBuffer());
+      if (res.statusCode < 200 || res.statusCode >= 300) throw statusError(res.statusCode, res.headers, bytes.toString('utf8'));
+      return { bytes, contentType: firstValue(res.headers['content-type']) ?? 'application/octet-stream' };
+    } catch (err) {
+      throw transportError(err, signal, false);
+    }
+  }
+
   /** POSTs a JSON body and returns the parsed JSON answer; throws an LlmError for anything else. */
   async postJson(path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
     try {

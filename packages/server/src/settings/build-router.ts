@@ -15,6 +15,7 @@ import {
   presetOptions,
   providerFromPreset,
   providersFromEnv,
+  rerankProvidersFromEnv,
   seedPriceTable,
   type Deployment,
   type LlmProvider,
@@ -43,6 +44,13 @@ export const DEFAULT_MODELS: Readonly<Partial<Record<PresetName, readonly FileMo
     { name: 'gpt-4o', upstreamModel: 'gpt-4o' },
     { name: 'text-embedding-3-small', upstreamModel: 'text-embedding-3-small' },
     { name: 'text-embedding-3-large', upstreamModel: 'text-embedding-3-large' },
+    // /v1/audio/transcriptions and /v1/audio/speech.
+    { name: 'whisper-1', upstreamModel: 'whisper-1' },
+    { name: 'gpt-4o-transcribe', upstreamModel: 'gpt-4o-transcribe' },
+    { name: 'gpt-4o-mini-transcribe', upstreamModel: 'gpt-4o-mini-transcribe' },
+    { name: 'tts-1', upstreamModel: 'tts-1' },
+    { name: 'tts-1-hd', upstreamModel: 'tts-1-hd' },
+    { name: 'gpt-4o-mini-tts', upstreamModel: 'gpt-4o-mini-tts' },
   ],
   deepseek: [
     { name: 'deepseek-chat', upstreamModel: 'deepseek-chat' },
@@ -112,6 +120,9 @@ export function planRoutes(file: WarblerFile | undefined, env: Env = process.env
 
   const providers: RoutePlan['providers'] = new Map();
   for (const [name, provider] of providersFromEnv(env)) providers.set(name, { provider, preset: name });
+  // Rerank-only providers (Jina, Cohere, SiliconFlow, DashScope's gte-rerank), on by their keys like the presets.
+  const rerankers = rerankProvidersFromEnv(env);
+  for (const { provider } of rerankers.values()) providers.set(provider.name, { provider });
   // A file provider named like a preset replaces the one the environment made.
   for (const p of file?.providers ?? []) providers.set(p.name, { provider: providerOf(p, env), ...(p.preset ? { preset: p.preset } : {}) });
 
@@ -126,6 +137,14 @@ export function planRoutes(file: WarblerFile | undefined, env: Env = process.env
         route.deployments.push(deploymentOf(name, m));
         routes.set(m.name, route);
       }
+    }
+  }
+
+  if (file?.defaultRoutes !== false) {
+    for (const { provider, models } of rerankers.values()) {
+      // A file provider of the same name replaced the environment's; its own models: list says what it serves.
+      if (providers.get(provider.name)?.provider !== provider) continue;
+      for (const m of models) routes.set(m, { model: m, deployments: [deploymentOf(provider.name, { name: m, upstreamModel: m })] });
     }
   }
 

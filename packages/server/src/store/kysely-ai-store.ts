@@ -48,6 +48,8 @@ const ledgerColumns = [
   'outcome',
   'error',
   'created_at',
+  'billed_unit',
+  'billed_units',
 ] as const;
 
 /** Every column a ledger row is written with: the ones read back as they are, and cost_nanos (read through a cast). */
@@ -402,6 +404,8 @@ export class KyselyAiStore implements AiStore {
       outcome: r.outcome,
       error: r.error,
       created_at: r.created_at,
+      billed_unit: r.billed_unit ?? null,
+      billed_units: r.billed_units ?? null,
     };
   }
 }

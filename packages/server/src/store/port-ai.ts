@@ -155,6 +155,10 @@ export interface LedgerRow {
   outcome: string;
   error: string | null;
   created_at: number;
+  /** For calls billed in something other than tokens: 'second' (transcription), 'character' (speech), 'search' (rerank). */
+  billed_unit?: string | null;
+  /** How many of billed_unit the call used (what its cost was worked out from, when the price is in that unit). */
+  billed_units?: number | null;
 }
 
 export interface LedgerFilter {

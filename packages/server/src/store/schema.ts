@@ -197,6 +197,9 @@ export interface LedgerTable {
   price_id: string | null;
   ttft_ms: number | null;
   latency_ms: number;
+  /** 0022: set for calls billed in seconds, characters or searches. */
+  billed_unit: string | null;
+  billed_units: number | null;
   outcome: string;
   error: string | null;
   created_at: number;

@@ -2,7 +2,7 @@
 // in the ledger. The router already decides *what was used* (upstream usage,
 // an o200k estimate for partial output, nothing for an attempt that produced
 // nothing); this file decides what that costs and how the row reads.
-import { costOf, type AttemptReport, type AttemptStart, type LlmErrorKind, type ModelPrice, type PriceTable } from '../llm/index.ts';
+import { costOf, costOfUnits, type AttemptReport, type AttemptStart, type LlmErrorKind, type ModelPrice, type PriceTable } from '../llm/index.ts';
 import type { LedgerRow } from '../store/index.ts';
 import { reservedUsage } from './reservation.ts';
 
@@ -101,8 +101,11 @@ export interface PricedRow {
 export function ledgerRowFromAttempt(report: AttemptReport, input: RowInput): PricedRow {
   const { context } = input;
   const usage = report.usage;
-  const price = usage ? priceFor(report, input.prices) : undefined;
-  const cost = usage && price ? costOf(usage, price, { batch: context.batch_rates === true }) : undefined;
+  const units = report.units;
+  const price = usage || units ? priceFor(report, input.prices) : undefined;
+  // A price in the call's own unit (seconds, characters, searches) decides; otherwise its tokens do.
+  const byUnits = units && price ? costOfUnits(units, price) : undefined;
+  const cost = byUnits ?? (usage && price ? costOf(usage, price, { batch: context.batch_rates === true }) : undefined);
   const row: LedgerRow = {
     id: input.id,
     app_id: context.app_id,
@@ -123,7 +126,7 @@ export function ledgerRowFromAttempt(report: AttemptReport, input: RowInput): Pr
     cached_tokens: usage?.cachedTokens ?? 0,
     completion_tokens: usage?.completionTokens ?? 0,
     reasoning_tokens: usage?.reasoningTokens ?? 0,
-    estimated: usage?.estimated ?? false,
+    estimated: byUnits ? units!.estimated : (usage?.estimated ?? false),
     cost_nanos: BigInt(cost?.nanos ?? 0),
     // An unpriced row still needs a currency; USD keeps sums in one column.
     currency: cost?.currency ?? price?.currency ?? 'USD',
@@ -133,8 +136,9 @@ export function ledgerRowFromAttempt(report: AttemptReport, input: RowInput): Pr
     outcome: outcomeOf(report),
     error: errorText(report),
     created_at: input.createdAt,
+    ...(units ? { billed_unit: units.unit, billed_units: units.count } : {}),
   };
-  return usage && !price ? { row, unpriced: report.upstreamModel || report.model } : { row };
+  return (usage || units) && !price ? { row, unpriced: report.upstreamModel || report.model } : { row };
 }
 
 /**
