@@ -69,8 +69,6 @@ const EnvSchema = z.object({
   WARBLER_GUARDRAIL_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(90),
   /** Largest audio upload to POST /v1/audio/transcriptions, bytes; OpenAI's own limit is 25 MB. */
   WARBLER_GATEWAY_AUDIO_MAX_BYTES: z.coerce.number().int().positive().default(25 * 1024 * 1024),
-  /** Days a guardrail intervention stays listed in the console (GET /api/guardrails/interventions); older rows are removed hourly. */
-  WARBLER_GUARDRAIL_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(90),
   /**
    * Agent replies one person may be waiting for at once (queued or streaming, over all their conversations); a message
    * to an agent beyond that is refused with rate_limited, not stored. Bounds the model calls one person can queue.
