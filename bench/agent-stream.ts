@@ -449,7 +449,15 @@ async function measure(
 
 async function runWarbler(fixture: FixtureProcess): Promise<RelayResult> {
   await waitForQuiet();
-  const server = await startWarbler({ env: { OPENAI_API_KEY: FIXTURE_KEY, OPENAI_BASE_URL: fixture.baseUrl } });
+  const server = await startWarbler({
+    env: {
+      OPENAI_API_KEY: FIXTURE_KEY,
+      OPENAI_BASE_URL: fixture.baseUrl,
+      // Every simulated user connects from 127.0.0.1: one address standing for all of them (as bench:fanout does).
+      WARBLER_WS_HANDSHAKE_RATE: '100000',
+      WARBLER_WS_HANDSHAKE_BURST: '100000',
+    },
+  });
   const clients: Client[] = [];
   try {
     const pairs = await setup(server);

@@ -44,6 +44,8 @@ export class MessageSearch {
 
   /** Indexes a stored message as it is now (complete: its words; anything else: nothing). Never throws: a send is not undone by the index. */
   async put(message: Message): Promise<void> {
+    // A reply that is still streaming has never been complete, so it has no terms to remove: no write at all.
+    if (message.state === 'streaming') return;
     try {
       const text = message.state === 'complete' && INDEXED_TYPES.has(message.type) ? searchableText(message) : '';
       const terms = text ? await this.keyed(message.app_id, documentTerms(text)) : [];

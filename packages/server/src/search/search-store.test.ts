@@ -1,0 +1,41 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../store/index.ts';
+import { MessageTermsStore } from './search-store.ts';
+
+// Index changes are group-committed (many messages per transaction): each
+// call still resolves only once its own change is stored, and a message's
+// last change is the one that holds.
+describe('MessageTermsStore group commit', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'warbler-search-store-'));
+  const store = openSqliteStore(join(dir, 'search.db'));
+  const terms = new MessageTermsStore(store.roomTables());
+  const inConversation = (words: string[]) => terms.find('app', words, { conversationId: 'c1' }, { limit: 500 });
+
+  beforeAll(() => store.migrate());
+  afterAll(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores 200 messages indexed at once, each findable when its call resolves', async () => {
+    await Promise.all(Array.from({ length: 200 }, (_, i) => terms.replace('app', `m${String(i).padStart(3, '0')}`, 'c1', ['shared', `only${i}`])));
+    expect(await inConversation(['shared'])).toHaveLength(200);
+    expect(await inConversation(['only7'])).toEqual([{ message_id: 'm007', conversation_id: 'c1' }]);
+  });
+
+  it('keeps the last change of a message made in the same turn, and later changes replace earlier ones', async () => {
+    const first = terms.replace('app', 'x1', 'c1', ['draft']);
+    const second = terms.replace('app', 'x1', 'c1', ['final']);
+    const gone = terms.replace('app', 'x2', 'c1', ['draft']);
+    const removed = terms.remove('app', 'x2');
+    await Promise.all([first, second, gone, removed]);
+    expect(await inConversation(['draft'])).toEqual([]);
+    expect(await inConversation(['final'])).toEqual([{ message_id: 'x1', conversation_id: 'c1' }]);
+    await terms.replace('app', 'x1', 'c1', ['edited']);
+    expect(await inConversation(['final'])).toEqual([]);
+    expect(await inConversation(['edited'])).toEqual([{ message_id: 'x1', conversation_id: 'c1' }]);
+  });
+});
