@@ -9,7 +9,7 @@ import { lockDataDir } from './data-dir.ts';
 import { openAtRest, type AtRest } from './at-rest/index.ts';
 import { DomainEvents } from './events/index.ts';
 import { FileLinks, Files } from './files/index.ts';
-import { Guardrails, InterventionLog, InterventionStore } from './guardrails/index.ts';
+import { Guardrails, InterventionLog, InterventionStore, openAiModerator } from './guardrails/index.ts';
 import { Gateway, Keys, MediaCalls, Moderations, moderationRulesFrom, noteGatewayAttempt, ResponseCache, RateLimits, RedisRateLimits } from './gateway/index.ts';
 import { Responses } from './gateway/responses/index.ts';
 import { Batches, BatchRunner, executeThroughGateway, GatewayFiles } from './gateway/batches/index.ts';
@@ -153,7 +153,11 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     store: new InterventionStore(store.roomTables()), retentionDays: config.guardrailRetentionDays,
     log: { warn: (o, m) => log?.warn(o, m), error: (o, m) => log?.error(o, m) },
   });
+  // OpenAI's moderation, when an OpenAI provider is configured: /v1/moderations passes through to it, and guardrails policies with moderation: use it.
+  const moderationUpstream = openAiPassThrough(file, config.env);
+  const moderationHttp = moderationUpstream ? new UpstreamHttp(moderationUpstream) : undefined;
   const guardrails = new Guardrails(file?.guardrails, {
+    ...(moderationHttp ? { moderator: openAiModerator(moderationHttp) } : {}),
     onIntervention: (i) => {
       metrics.guardrail(i.rule, i.action, i.path, i.count);
       interventions.record(i);
@@ -177,10 +181,9 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const media = new MediaCalls(gateway, router);
   // /v1/responses runs on the chat path and keeps its responses in the store; moderations go to OpenAI when it is configured.
   const responses = new Responses(store);
-  const moderationUpstream = openAiPassThrough(file, config.env);
   // Without OpenAI, moderation answers from the operator's word lists (guardrails:), when there are any.
-  const moderations = new Moderations(moderationUpstream
-    ? { upstream: new UpstreamHttp(moderationUpstream) }
+  const moderations = new Moderations(moderationHttp
+    ? { upstream: moderationHttp }
     : file?.guardrails?.lists.length ? { rules: moderationRulesFrom(guardrails) } : {});
   // Batches run their lines through the gateway in the background; state is in the store, so they resume after a restart.
   const gatewayFiles = new GatewayFiles({ store, dir: path.join(config.dataDir, 'gateway-files') });

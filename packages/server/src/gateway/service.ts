@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { safeEqual } from '../auth/secrets.ts';
-import { ContentBlocked, type Guardrails, type PromptScreen } from '../guardrails/index.ts';
+import { ContentBlocked, ModerationFlagged, type Guardrails, type PromptScreen } from '../guardrails/index.ts';
+import { moderatedStream, withheldReply } from './output-moderation.ts';
 import {
   countChatTokens,
   countTextTokens,
@@ -209,6 +210,7 @@ export class Gateway {
     if (!this.modelSet.has(model)) throw modelNotFound(model);
     // Guardrails first: a blocked prompt takes nothing from the key's budget or buckets, and never leaves.
     const screen = output?.messages ? this.screenPrompt(caller, output.messages, source) : undefined;
+    if (screen?.moderatesInput) await moderateInput(screen, output!.messages!);
     const key = caller.key;
     const headers: Record<string, string> = {};
     if (!key) return { headers, reservedTokens: 0, ...(screen && { screen }) };
@@ -319,9 +321,12 @@ export class Gateway {
       this.settle(caller, admission, 0);
       throw err;
     }
-    const upstreamMs = performance.now() - t0;
     this.settle(caller, admission, completion.usage.totalTokens);
-    if (admission.screen?.restoresReply) restoreReply(completion, admission.screen);
+    // Judged as the model wrote it (masked values still masked: personal data does not go to the moderation model).
+    const flagged = await admission.screen?.moderateOutput(completion.text, options.signal);
+    const upstreamMs = performance.now() - t0;
+    if (flagged) withheldReply(completion, flagged);
+    else if (admission.screen?.restoresReply) restoreReply(completion, admission.screen);
     const raw = completion.raw as Record<string, unknown> | undefined;
     const body = raw && typeof raw === 'object' ? raw : completionBody(completion, chat.request.model, completionId());
     return { body, deployment: context.deployment, upstreamMs };
@@ -335,8 +340,11 @@ export class Gateway {
   async openStream(caller: GatewayCaller, chat: ChatBody, admission: Admission, signal?: AbortSignal): Promise<OpenedStream> {
     const context = this.usage(caller);
     const upstreamStart = performance.now();
-    const upstream = this.deps.models.chat(chat.request, { context, ...(signal ? { signal } : {}) });
-    const parts = this.settled(caller, admission, admission.screen?.restoresReply ? restoredStream(upstream, admission.screen) : upstream);
+    const screen = admission.screen;
+    const raw = this.deps.models.chat(chat.request, { context, ...(signal ? { signal } : {}) });
+    // Output moderation judges the text as the model wrote it (before masked values are put back), at the end (decision 0022).
+    const upstream = screen?.moderatesOutput ? moderatedStream(raw, screen, signal) : raw;
+    const parts = this.settled(caller, admission, screen?.restoresReply ? restoredStream(upstream, screen) : upstream);
     const first = await parts.next();
     if (first.done) throw new OpenAiError(502, 'The upstream stream ended before it began.', 'server_error', 'upstream_cut_stream');
     const part = first.value;
@@ -455,6 +463,16 @@ export function countEmbeddingTokens(input: readonly string[]): number {
   let n = 0;
   for (const s of input) n += countTextTokens(s);
   return n;
+}
+
+/** Provider moderation of the prompt: a flagged one is a 400 content_policy_violation, before anything is reserved or sent. */
+async function moderateInput(screen: PromptScreen, messages: ChatRequest['messages']): Promise<void> {
+  try {
+    await screen.moderateInput(messages);
+  } catch (err) {
+    if (err instanceof ModerationFlagged) throw new OpenAiError(400, err.message, 'invalid_request_error', 'content_policy_violation', 'messages', { 'x-should-retry': 'false' });
+    throw err;
+  }
 }
 
 /** Masked values put back into a finished reply: its text, and the upstream body relayed as it is. */

@@ -11,3 +11,4 @@ export { WordMatcher, type WordAction, type WordHit, type WordList } from './wor
 export { INJECTION_RULES, screenInstructions } from './injection.ts';
 export { InterventionLog, type InterventionLogDeps } from './intervention-log.ts';
 export { InterventionStore, type InterventionFilter, type InterventionRow } from './intervention-store.ts';
+export { ModerationFlagged, NO_MODERATION, openAiModerator, verdictOf, type ModerationSettings, type ModerationVerdict, type Moderator } from './moderation.ts';

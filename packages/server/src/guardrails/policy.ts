@@ -1,6 +1,7 @@
 // What an operator configures (warbler.yaml `guardrails:`, parsed by the
 // settings room) and how one call's policy is chosen: the key's or agent's
 // named policy, else the app's, else the default (the top-level settings).
+import { NO_MODERATION, type ModerationSettings } from './moderation.ts';
 import type { PiiKind } from './pii.ts';
 import { WordMatcher, type WordList } from './words.ts';
 
@@ -17,6 +18,7 @@ export interface PolicyOverride {
   lists?: string[];
   pii?: PiiSettings;
   injectionScreen?: boolean;
+  moderation?: ModerationSettings;
 }
 
 export interface GuardrailsSettings {
@@ -25,6 +27,8 @@ export interface GuardrailsSettings {
   allow: string[];
   pii: PiiSettings;
   injectionScreen: boolean;
+  /** Provider moderation of prompts and answers; unset: off. */
+  moderation?: ModerationSettings;
   policies: Record<string, PolicyOverride>;
   /** App id → policy name. */
   apps: Record<string, string>;
@@ -45,6 +49,7 @@ export class Policy {
   readonly pii: ReadonlySet<PiiKind>;
   readonly restoreInReply: boolean;
   readonly injectionScreen: boolean;
+  readonly moderation: ModerationSettings;
 
   constructor(
     readonly name: string,
@@ -59,6 +64,12 @@ export class Policy {
     this.pii = new Set(pii.mask);
     this.restoreInReply = pii.restoreInReply;
     this.injectionScreen = override.injectionScreen ?? settings.injectionScreen;
+    this.moderation = override.moderation ?? settings.moderation ?? NO_MODERATION;
+  }
+
+  /** Whether a prompt or its answer goes to the moderation model. */
+  get moderates(): boolean {
+    return this.moderation.input || this.moderation.output;
   }
 
   /** Whether a prompt needs looking at at all (most calls of an unconfigured server: no). */
@@ -71,7 +82,7 @@ export class Policy {
 export function buildPolicies(settings: GuardrailsSettings): Map<string, Policy> {
   const out = new Map<string, Policy>();
   out.set(DEFAULT_POLICY, new Policy(DEFAULT_POLICY, settings));
-  out.set(OFF_POLICY, new Policy(OFF_POLICY, { ...settings, lists: [] }, { lists: [], pii: { mask: [], restoreInReply: false }, injectionScreen: false }));
+  out.set(OFF_POLICY, new Policy(OFF_POLICY, { ...settings, lists: [] }, { lists: [], pii: { mask: [], restoreInReply: false }, injectionScreen: false, moderation: NO_MODERATION }));
   for (const [name, override] of Object.entries(settings.policies)) out.set(name, new Policy(name, settings, override));
   return out;
 }

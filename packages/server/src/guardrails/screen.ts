@@ -5,6 +5,7 @@
 import type { ChatMessage } from '../llm/index.ts';
 import { excerptAround, excerptAtPlaceholder } from './excerpt.ts';
 import { screenInstructions } from './injection.ts';
+import { ModerationFlagged, type Moderator } from './moderation.ts';
 import { PiiVault, type PiiKind } from './pii.ts';
 import { buildPolicies, DEFAULT_GUARDRAILS, DEFAULT_POLICY, type GuardrailsSettings, type Policy } from './policy.ts';
 import { maskRanges, type WordHit } from './words.ts';
@@ -14,7 +15,7 @@ export type GuardrailAction = 'block' | 'mask' | 'flag' | 'strip';
 
 /** One guardrail that fired: logged, and counted in warbler_guardrail_interventions_total{rule,action,path}. */
 export interface Intervention {
-  /** words:<list>, pii:<kind> or injection:<rule>. */
+  /** words:<list>, pii:<kind>, injection:<rule> or moderation:<category>. */
   rule: string;
   action: GuardrailAction;
   path: GuardrailPath;
@@ -54,6 +55,8 @@ export class ContentBlocked extends Error {
 export interface GuardrailsDeps {
   onIntervention(intervention: Intervention): void;
   warn?(message: string): void;
+  /** The moderation model policies with `moderation:` use (OpenAI's, when configured); absent: such policies warn and skip it. */
+  moderator?: Moderator;
 }
 
 /** The guardrails room's service: policies built once, a PromptScreen per call. */
@@ -84,8 +87,17 @@ export class Guardrails {
   screen(scope: ScreenScope): PromptScreen | undefined {
     const policy = this.policyFor(scope);
     // Only agents read passages and tool results: /v1 and batches need a screen only for words and PII.
-    if (!policy.screensPrompts && (!policy.injectionScreen || scope.path !== 'agent')) return undefined;
-    return new PromptScreen(policy, scope, this.deps.onIntervention);
+    const moderates = policy.moderates && this.moderatorFor(policy) !== undefined;
+    if (!policy.screensPrompts && !moderates && (!policy.injectionScreen || scope.path !== 'agent')) return undefined;
+    return new PromptScreen(policy, scope, this.deps.onIntervention, moderates ? { moderator: this.deps.moderator!, warn: (m) => this.deps.warn?.(m) } : undefined);
+  }
+
+  private moderatorFor(policy: Policy): Moderator | undefined {
+    if (!this.deps.moderator && !this.warned.has(`moderation:${policy.name}`)) {
+      this.warned.add(`moderation:${policy.name}`);
+      this.deps.warn?.(`guardrails: policy "${policy.name}" asks for provider moderation, but no moderation model is configured (set OPENAI_API_KEY); prompts and answers are not moderated.`);
+    }
+    return this.deps.moderator;
   }
 }
 
@@ -99,8 +111,54 @@ export class PromptScreen {
     readonly policy: Policy,
     private readonly scope: ScreenScope,
     private readonly report: (i: Intervention) => void,
+    private readonly moderation?: { moderator: Moderator; warn(message: string): void },
   ) {
     this.vault = policy.pii.size > 0 ? new PiiVault(policy.pii) : undefined;
+  }
+
+  /** Whether the prompt goes to the moderation model before it is sent. */
+  get moderatesInput(): boolean {
+    return this.moderation !== undefined && this.policy.moderation.input;
+  }
+
+  /** Whether the answer goes to the moderation model before the caller has it whole. */
+  get moderatesOutput(): boolean {
+    return this.moderation !== undefined && this.policy.moderation.output;
+  }
+
+  /**
+   * The new turn (the last user message, masked as it will be sent) judged by
+   * the moderation model; throws ModerationFlagged when it is flagged. A
+   * moderator that fails lets the call through (logged): moderation is a
+   * screen on top of the provider's own, not a reason to stop serving.
+   */
+  async moderateInput(messages: ChatMessage[], signal?: AbortSignal): Promise<void> {
+    if (!this.moderatesInput) return;
+    const last = [...messages].reverse().find((m) => m.role === 'user');
+    const text = last ? textOf(last.content) : '';
+    const flagged = text ? await this.judge('input', text, signal) : undefined;
+    if (flagged) throw flagged;
+  }
+
+  /** The model's whole answer judged; the ModerationFlagged to answer with when it is flagged, else undefined. */
+  async moderateOutput(text: string, signal?: AbortSignal): Promise<ModerationFlagged | undefined> {
+    if (!this.moderatesOutput || !text.trim()) return undefined;
+    return this.judge('output', text, signal);
+  }
+
+  private async judge(side: 'input' | 'output', text: string, signal?: AbortSignal): Promise<ModerationFlagged | undefined> {
+    let verdict;
+    try {
+      verdict = await this.moderation!.moderator.judge(text, signal);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      this.moderation!.warn(`guardrails: the moderation model failed on the ${side} of a call (${err instanceof Error ? err.message : String(err)}); it was let through unmoderated.`);
+      return undefined;
+    }
+    if (!verdict.flagged) return undefined;
+    const flagged = new ModerationFlagged(side, verdict.categories);
+    this.emit({ rule: flagged.rule, action: 'block', count: 1 });
+    return flagged;
   }
 
   /** Whether the reply gets masked values back (and so must pass through restore()). */
@@ -219,4 +277,10 @@ export class PromptScreen {
   private emit(i: Pick<Intervention, 'rule' | 'action' | 'count' | 'word' | 'excerpt'>): void {
     this.report({ ...i, path: this.scope.path, app_id: this.scope.appId, who: this.scope.who, policy: this.policy.name });
   }
+}
+
+function textOf(content: ChatMessage['content']): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.flatMap((p) => (p.type === 'text' && typeof p.text === 'string' ? [p.text] : [])).join('\n');
 }

@@ -286,16 +286,20 @@ const RawWordList = z
     file: z.string().min(1).optional(),
   })
   .refine((l) => l.words.length > 0 || l.file !== undefined, { message: 'give the list its words: [...] or a file: with one word a line' });
+/** Provider moderation (OpenAI's moderation model) of prompts (input) and answers (output). */
+const RawModeration = z.strictObject({ input: z.boolean().default(false), output: z.boolean().default(false) }, { message: 'write moderation: { input: true|false, output: true|false }' });
 const RawPolicy = z.strictObject({
   lists: z.array(z.string().min(1)).optional(),
   pii: RawPii.optional(),
   injection_screen: z.boolean().optional(),
+  moderation: RawModeration.optional(),
 });
 const RawGuardrails = z.strictObject({
   lists: z.record(z.string().regex(NAME, 'a list name is letters, digits, ".", "_" or "-"'), RawWordList).default({}),
   allow: z.array(z.string().trim().min(1)).default([]),
   pii: RawPii.default({ mask: [], restore_in_reply: false }),
   injection_screen: z.boolean().default(true),
+  moderation: RawModeration.optional(),
   policies: z.record(z.string().regex(NAME, 'a policy name is letters, digits, ".", "_" or "-"'), RawPolicy).default({}),
   apps: z.record(z.string().min(1), z.string().min(1)).default({}),
 });
@@ -431,6 +435,7 @@ function normaliseGuardrails(raw: RawFile['guardrails'], agents: RawFile['agents
       ...(p.lists ? { lists: p.lists } : {}),
       ...(p.pii !== undefined ? { pii: piiSettings(p.pii) } : {}),
       ...(p.injection_screen !== undefined ? { injectionScreen: p.injection_screen } : {}),
+      ...(p.moderation !== undefined ? { moderation: p.moderation } : {}),
     };
   }
   for (const [app, policy] of Object.entries(raw.apps)) {
@@ -438,7 +443,10 @@ function normaliseGuardrails(raw: RawFile['guardrails'], agents: RawFile['agents
       issues.push({ path: ['guardrails', 'apps', app], message: `no guardrails policy named "${policy}"; declare it under guardrails.policies, or use default or off` });
     }
   }
-  return { lists, allow: raw.allow, pii: piiSettings(raw.pii), injectionScreen: raw.injection_screen, policies, apps: raw.apps };
+  return {
+    lists, allow: raw.allow, pii: piiSettings(raw.pii), injectionScreen: raw.injection_screen, policies, apps: raw.apps,
+    ...(raw.moderation ? { moderation: raw.moderation } : {}),
+  };
 }
 
 function normalise(raw: RawFile, env: Env, issues: Issue[], baseDir = process.cwd()): Omit<WarblerFile, 'path' | 'locate'> {
