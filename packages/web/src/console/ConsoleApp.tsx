@@ -3,6 +3,7 @@ import { api, errorText } from '../api.ts';
 import { LanguageSwitch, useI18n } from '../ui/i18n.tsx';
 import { AgentsPage } from './AgentsPage.tsx';
 import { AuditPage } from './AuditPage.tsx';
+import { GuardrailsPage } from './GuardrailsPage.tsx';
 import { ExperimentsPage } from './ExperimentsPage.tsx';
 import { ConsoleApi, loadConsoleSession, saveConsoleSession } from './client.ts';
 import { KeysPage } from './KeysPage.tsx';
@@ -14,7 +15,7 @@ import { UsagePage } from './UsagePage.tsx';
 import { SupportPage } from './SupportPage.tsx';
 import { WebhooksPage } from './WebhooksPage.tsx';
 
-const PAGES = ['models', 'agents', 'knowledge', 'usage', 'support', 'keys', 'webhooks', 'experiments', 'providers', 'audit', 'privacy'] as const;
+const PAGES = ['models', 'agents', 'knowledge', 'usage', 'support', 'keys', 'webhooks', 'experiments', 'providers', 'guardrails', 'audit', 'privacy'] as const;
 type Page = (typeof PAGES)[number];
 
 function pageFromPath(): Page {
@@ -86,6 +87,7 @@ function Console({ session, onChange }: { session: { masterKey: string; appId: s
           {page === 'support' && <SupportPage client={client} />}
           {page === 'keys' && <KeysPage client={client} />}
           {page === 'providers' && <ProvidersPage client={client} />}
+          {page === 'guardrails' && <GuardrailsPage client={client} />}
           {page === 'audit' && <AuditPage client={client} />}
           {page === 'privacy' && <PrivacyPage client={client} />}
           {page === 'experiments' && <ExperimentsPage client={client} />}
