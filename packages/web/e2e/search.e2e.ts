@@ -1,6 +1,8 @@
 // Message search and reactions in the browser: a search finds a message
 // (English and Chinese) and opens its conversation at it, even when it is
 // older than the first page of history; two people see a reaction come and go.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launch, messages, openDirect, screenshot, send, signedIn, textOf } from './browser.ts';
@@ -28,6 +30,24 @@ async function openConversationId(page: Page): Promise<string> {
 /** Messages sent through the API as `senderId`, so a long history exists without typing it. */
 async function fill(conversationId: string, senderId: string, texts: string[]): Promise<void> {
   for (const text of texts) await adminApi(url, 'POST', `/api/conversations/${conversationId}/messages`, { sender_id: senderId, type: 'text', content: { text } });
+}
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * axe-core's WCAG 2.1 A/AA serious and critical findings in the parts this
+ * file is about (evaluated through the debugger protocol, so the app's CSP
+ * stays on); a11y.e2e.ts scans whole pages.
+ */
+async function axeFindings(page: Page, include: string[]): Promise<string[]> {
+  await page.evaluate(AXE);
+  const violations = await page.evaluate(async (include) => {
+    type V = { id: string; impact: string | null; help: string; nodes: { target: string[] }[] };
+    const axe = (window as unknown as { axe: { run: (ctx: object, opts: object) => Promise<{ violations: V[] }> } }).axe;
+    return (await axe.run({ include: include.map((selector) => [selector]) }, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })).violations;
+  }, include);
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
 }
 
 /** Whether the message is inside the visible part of the message list. */
@@ -91,12 +111,14 @@ describe('message search', () => {
     const target = await messages(wang.page).last().getAttribute('data-id');
     await send(wang.page, '好的');
 
+    await li.page.emulateMedia({ colorScheme: 'dark' });
     await li.page.reload();
     const box = li.page.getByRole('searchbox', { name: '搜索消息' });
     await box.fill('三号会议室');
     const hit = li.page.getByTestId('search-hit').first();
     await textOf(hit.locator('mark'), '三号会议室');
     await screenshot(li.page, 'search-results-zh');
+    expect(await axeFindings(li.page, ['.search-box', '.search-results']), 'search results (zh-CN, dark)').toEqual([]);
     await hit.click();
     await expect.poll(() => li.page.locator(`[data-testid="message"][data-id="${target}"]`).getAttribute('data-flash'), { timeout: 15_000 }).toBe('true');
     await screenshot(li.page, 'search-jump-zh-desktop');
@@ -132,6 +154,11 @@ describe('reactions', () => {
     await expect.poll(() => kimChip.getAttribute('aria-label'), { timeout: 15_000 }).toMatch(/🎉 1: Lou React/);
     expect(await kimChip.getAttribute('aria-pressed')).toBe('false');
     await screenshot(kim.page, 'reaction-desktop');
+    expect(await axeFindings(kim.page, ['.reactions']), 'reaction chips').toEqual([]);
+    await messages(kim.page).filter({ hasText: 'Pizza tonight?' }).getByRole('button', { name: 'Add a reaction' }).click();
+    expect(await axeFindings(kim.page, ['.reaction-bar']), 'reaction bar').toEqual([]);
+    await kim.page.keyboard.press('Escape');
+    await expect.poll(() => kim.page.getByTestId('reaction-bar').count()).toBe(0);
     await screenshot(lou.page, 'reaction-phone');
 
     // Kim adds the same one: 2, both names; Lou takes theirs back: 1; Kim takes theirs back: gone for both.
