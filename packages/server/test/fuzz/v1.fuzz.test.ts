@@ -61,6 +61,9 @@ describe.each(storeKinds())('/v1 fuzz on %s', (kind) => {
       '    deployments: [openai/fz-chat]',
       '  fz-embed:',
       '    deployments: [openai/text-embedding-3-small]',
+      // /v1/rerank through the OpenAI-compatible adapter's /rerank (the fixture speaks it); audio uses the preset's whisper-1 and tts-1.
+      '  fz-rerank:',
+      '    deployments: [openai/bge-reranker-v2-m3]',
       'router:',
       '  retry: { max_retries: 1, base_delay_ms: 1, max_delay_ms: 2 }',
       '',
@@ -141,10 +144,29 @@ describe.each(storeKinds())('/v1 fuzz on %s', (kind) => {
     metadata: fc.constant({ run: 'fuzz' }),
   }, { requiredKeys: ['input_file_id', 'endpoint', 'completion_window'] });
 
+  const speechBody = () => fc.record({
+    model: fc.constantFrom('tts-1', 'tts-1', 'whisper-1', 'fz-chat', 'missing-model'),
+    input: text,
+    voice: fc.constantFrom('alloy', 'nova', ''),
+    response_format: fc.constantFrom('mp3', 'wav', 'pcm', 'ogg'),
+    speed: fc.constantFrom(0.25, 1, 4, 5),
+    instructions: text,
+  }, { requiredKeys: ['model', 'input', 'voice'] });
+  const rerankBody = () => fc.record({
+    model: fc.constantFrom('fz-rerank', 'fz-rerank', 'fz-chat', 'missing-model'),
+    query: text,
+    documents: fc.array(fc.oneof(text, text.map((t) => ({ text: t }))), { minLength: 1, maxLength: 4 }),
+    top_n: fc.integer({ min: 1, max: 5 }),
+    return_documents: fc.boolean(),
+  }, { requiredKeys: ['model', 'query', 'documents'] });
+
   interface V1Route { method: Probe['method']; path: string; id?: readonly string[]; body?: () => fc.Arbitrary<unknown>; upload?: boolean; query?: () => Record<string, fc.Arbitrary<string>> }
   const routes = (): V1Route[] => [
     { method: 'POST', path: '/v1/chat/completions', body: chatBody },
     { method: 'POST', path: '/v1/embeddings', body: embedBody },
+    { method: 'POST', path: '/v1/audio/transcriptions', upload: true },
+    { method: 'POST', path: '/v1/audio/speech', body: speechBody },
+    { method: 'POST', path: '/v1/rerank', body: rerankBody },
     { method: 'GET', path: '/v1/models' },
     { method: 'GET', path: '/v1/models/:id', id: ['fz-chat', 'fz-embed', 'local/kb-answer', 'missing-model'] },
     { method: 'POST', path: '/v1/files', upload: true },
@@ -167,7 +189,7 @@ describe.each(storeKinds())('/v1 fuzz on %s', (kind) => {
   );
 
   function v1Probe(style: 'schema' | 'raw'): fc.Arbitrary<Probe> {
-    const ids = [a.fileId, b.fileId, b.batchId, b.keyId, 'fz-embed', 'local/kb-answer'];
+    const ids = [a.fileId, b.fileId, b.batchId, b.keyId, 'fz-embed', 'local/kb-answer', 'whisper-1', 'fz-rerank'];
     return fc.constantFrom(...routes()).chain((route) => {
       const wire: fc.Arbitrary<WireBody | undefined> = style === 'raw'
         ? (route.upload ? fc.oneof(rawBody, multipartJunk) : rawBody)
