@@ -1,11 +1,13 @@
 // The official `openai` SDK, unmodified, against Warbler's /v1 with the
 // upstream fixture behind it: Responses (create, stream, multi-turn,
-// retrieve), embeddings, moderations, legacy completions, unknown endpoints.
+// retrieve), embeddings, moderations, legacy completions, audio
+// (transcriptions, speech), unknown endpoints.
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import OpenAI, { NotFoundError } from 'openai';
+import OpenAI, { BadRequestError, NotFoundError, toFile } from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { silentWav } from '../../src/llm/index.ts';
 import { startServer, storeKinds, type TestServer } from '../harness.ts';
 import { startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test.ts';
 
@@ -110,11 +112,36 @@ describe.each(storeKinds())('openai SDK against Warbler on %s', (kind) => {
     expect(text).toBe('ab');
   });
 
+  it('audio.transcriptions.create uploads the file and gets json, text and verbose_json back; billed per second', async () => {
+    const file = await toFile(silentWav(4), 'meeting.wav', { type: 'audio/wav' });
+    const json = await openai.audio.transcriptions.create({ file, model: 'whisper-1', language: 'en' });
+    expect(json.text).toContain('meeting.wav');
+    const text = await openai.audio.transcriptions.create({ file: await toFile(silentWav(4), 'meeting.wav'), model: 'whisper-1', response_format: 'text' });
+    expect(typeof text).toBe('string');
+    expect(text).toContain('meeting.wav');
+    const verbose = await openai.audio.transcriptions.create({ file: await toFile(silentWav(4), 'meeting.wav'), model: 'whisper-1', response_format: 'verbose_json' });
+    expect(verbose.duration).toBeCloseTo(4);
+    const rows = (await gw.ledger(keyId)).filter((r) => r.model === 'whisper-1');
+    expect(rows.map((r) => [r.billed_unit, r.billed_units, r.cost_nanos])).toEqual([['second', 4, 400_000n], ['second', 4, 400_000n], ['second', 4, 400_000n]]);
+  });
+
+  it('audio.speech.create answers audio bytes; billed per character; a chat model is a 400 the SDK raises', async () => {
+    const res = await openai.audio.speech.create({ model: 'gpt-4o-mini-tts', input: 'Good morning!', voice: 'alloy', response_format: 'wav' });
+    const audio = Buffer.from(await res.arrayBuffer());
+    expect(audio.toString('ascii', 0, 4)).toBe('RIFF');
+    expect(res.headers.get('content-type')).toBe('audio/wav');
+    const row = (await gw.ledger(keyId)).find((r) => r.model === 'gpt-4o-mini-tts');
+    expect(row).toMatchObject({ billed_unit: 'character', billed_units: 13, cost_nanos: 195_000n });
+    const err = await openai.audio.speech.create({ model: 'gpt-4o-mini', input: 'hi', voice: 'alloy' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect((err as BadRequestError).code).toBe('model_not_supported');
+  });
+
   it("an endpoint Warbler does not serve answers 404 in OpenAI's error shape", async () => {
-    const err = await openai.post('/audio/speech', { body: { model: 'tts-1', input: 'hi', voice: 'alloy' } }).catch((e: unknown) => e);
+    const err = await openai.post('/images/generations', { body: { model: 'dall-e-3', prompt: 'a warbler' } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotFoundError);
     expect((err as NotFoundError).error).toMatchObject({ type: 'invalid_request_error', code: 'not_found' });
-    expect((err as NotFoundError).message).toContain('POST /v1/audio/speech');
+    expect((err as NotFoundError).message).toContain('POST /v1/images/generations');
   });
 });
 
