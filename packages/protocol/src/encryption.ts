@@ -5,7 +5,7 @@ import { z } from 'zod';
  * seals with, and how far the background re-sealing (after a rotation, or an
  * upgrade from plaintext) has come. Keys themselves never leave the server.
  */
-export const EncryptionColumn = z.enum(['messages.content', 'kb_documents.text', 'kb_chunks.text']);
+export const EncryptionColumn = z.enum(['messages.content', 'kb_documents.text', 'kb_chunks.text', 'dataset_items.data', 'dataset_results.answer']);
 
 export const EncryptionJob = z.object({
   state: z.enum(['running', 'done']),

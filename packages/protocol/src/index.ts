@@ -11,3 +11,4 @@ export * from './knowledge.ts';
 export * from './guardrails.ts';
 export * from './reactions.ts';
 export * from './search.ts';
+export * from './datasets.ts';

@@ -32,6 +32,7 @@ import { Budgets, formatNanoAmount, INTERRUPTED_BY_SHUTDOWN, Ledger, nanosToUsd,
 import { buildSupport, type Support } from './support/index.ts';
 import { Turns } from './turns.ts';
 import { Experiments, ExperimentStore, type ConversationOutcome } from './experiments/index.ts';
+import { buildDatasets, type Datasets } from './datasets/index.ts';
 import { buildWidget } from './widget/index.ts';
 import { Webhooks, webhookSettingsFrom } from './webhooks/index.ts';
 
@@ -50,6 +51,8 @@ export interface Warbler {
   runtime: AgentRuntime;
   /** Model experiments: shadow runs, A/B splits, the switching report. */
   experiments: Experiments;
+  /** Evaluation datasets and the fine-tuning pass-through. */
+  datasets: Datasets;
   knowledge: KnowledgeBases;
   router: Router;
   ledger: Ledger;
@@ -375,6 +378,29 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   orphanSweep?.unref();
   await experiments.start();
   runtime.start();
+  // Evaluation datasets: cut from real conversations (read through the chat, support and knowledge rooms), replayed on their own budget.
+  const { datasets, fineTuning } = buildDatasets({
+    db: store.roomTables(), sealer: atRest.rows, router, prices: { lookup: (model) => prices.lookup(model) }, rates: () => currencyRatesFrom(file),
+    source: {
+      agent: (appId, agentId) => {
+        const agent = runtime.get(appId, agentId);
+        return agent && { system_prompt: agent.config.system_prompt, knowledge_base_ids: agent.config.knowledge_base_ids, top_k: agent.config.top_k };
+      },
+      conversationIds: (appId, agentId) => store.listConversationIdsForUser(appId, agentId),
+      messages: (appId, conversationId, page) => store.listMessages(appId, conversationId, page),
+      outcome: async (appId, conversationId) => {
+        const row = await support.row(appId, conversationId).catch(() => undefined);
+        return row && { outcome: row.outcome, handedOff: row.handoffs > 0 };
+      },
+      search: (appId, kbIds, query, k) => knowledge.search(appId, kbIds, query, k),
+    },
+    openAi: () => {
+      const o = openAiPassThrough(file, config.env);
+      return o?.apiKey ? { baseURL: o.baseURL, apiKey: o.apiKey, ...(o.headers && { headers: o.headers }) } : undefined;
+    },
+    onError: (err, where) => log?.error({ err }, `datasets: ${where}`),
+  });
+  await datasets.start();
 
   // The website widget: visitor sessions and the origins each app allows to embed it.
   const widgetGuards = new Guards(auth);
@@ -437,6 +463,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       webhooks,
       support: supportHttp,
       experiments,
+      datasets, fineTuning,
       widget,
       audit, providers: consoleProviders, privacy: { userData, retention }, encryption: atRest,
       webApp: webAppDeps({ store, file, env: config.env, router, prices, defaultAppId: defaultApp.appId, devSignIn: config.devSignIn, distDir: defaultWebDist() }),
@@ -478,7 +505,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
 
   let closing: Promise<void> | undefined;
   return {
-    config, store, http, realtime, apps, users, conversations, messages, agents, runtime, experiments, knowledge, router, ledger, budgets, gateway, keys, metrics, events, support,
+    config, store, http, realtime, apps, users, conversations, messages, agents, runtime, experiments, datasets, knowledge, router, ledger, budgets, gateway, keys, metrics, events, support,
     masterKey: master.key, masterKeyFile: master.file, defaultApp, atRest,
     batches, batchRunner,
     async listen() {
@@ -512,6 +539,8 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         await runtime.close(true);
         // Shadow replays under way end (their calls are in the ledger) before the ledger closes; waiting ones are dropped.
         await experiments.close();
+        // Dataset runs end their calls under way (in the ledger) and are marked interrupted.
+        await datasets.close();
         // Lines in flight finish and are recorded (or, past the grace, run again after restart) while the router and ledger still work.
         await batchRunner.stop();
         // The upload in hand finishes; one cut off is taken again at the next start (its row says processing).

@@ -7,6 +7,7 @@ import { embedText, toBase64 } from './embeddings.ts';
 import { rerank } from './rerank.ts';
 import { readForm, speech, transcription, type AudioAnswer } from './audio.ts';
 import { PromptCache } from './prompt-cache.ts';
+import { FineTuningJobs } from './fine-tuning.ts';
 import { isFault, Script, type FaultStep, type ReplyShape, type ReplyStep, type Step } from './script.ts';
 import {
   chunk,
@@ -194,6 +195,7 @@ export async function startUpstreamFixture(options: FixtureOptions = {}): Promis
   const models = options.models ?? DEFAULT_MODELS;
   const defaults = options.defaults ?? {};
   const promptCache = options.promptCache === false ? undefined : new PromptCache();
+  const fineTuning = new FineTuningJobs();
 
   function record(req: IncomingMessage, path: string, body: unknown): void {
     if (keep <= 0) return;
@@ -472,6 +474,8 @@ export async function startUpstreamFixture(options: FixtureOptions = {}): Promis
       const { results, usage } = answer.body as { results: unknown; usage: unknown };
       return json(res, 200, { output: { results }, usage, request_id: newId('ds-') });
     }
+    const tuned = path.startsWith('/v1/fine_tuning/') ? fineTuning.handle(method, path, new URL(req.url ?? '/', 'http://x').searchParams, body) : undefined;
+    if (tuned) return json(res, tuned.status, tuned.body);
     json(res, 404, errorBody(`Unknown request URL: ${method} ${path}.`, 'invalid_request_error', 'unknown_url'));
   }
 
@@ -518,6 +522,7 @@ export async function startUpstreamFixture(options: FixtureOptions = {}): Promis
       script.clear();
       requests.length = 0;
       promptCache?.clear();
+      fineTuning.reset();
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -18,6 +18,8 @@ const COLUMNS: ReadonlyArray<{ field: SealedField; table: string; column: string
   { field: 'messages.content', table: 'messages', column: 'content' },
   { field: 'kb_documents.text', table: 'kb_documents', column: 'text' },
   { field: 'kb_chunks.text', table: 'kb_chunks', column: 'text' },
+  { field: 'dataset_items.data', table: 'dataset_items', column: 'data' },
+  { field: 'dataset_results.answer', table: 'dataset_results', column: 'answer' },
 ];
 const PHASES = [...COLUMNS.map((c) => c.field), 'files', 'check'] as const;
 type Phase = (typeof PHASES)[number];

@@ -8,3 +8,8 @@ export { Experiments, type ExperimentsDeps } from './experiments.ts';
 export { ExperimentStore, type ExperimentRow, type ExperimentTurnRow } from './experiment-store.ts';
 export { reportCsv, type ConversationOutcome } from './report.ts';
 export type { LiveTurn } from './replay.ts';
+// For the datasets room: replaying a turn, judging it, and the report's statistics.
+export { replayTurn, type CandidateSettings, type ReplayResult } from './replay.ts';
+export { lexicalGrounding } from './grounding.ts';
+export { judgeGrounding, judgePreference, type AskJudge } from './judge.ts';
+export { meanInterval, signTest, twoProportionZ, welch, wilson } from './stats.ts';

@@ -6,7 +6,7 @@
 // and tool results). Configuration: warbler.yaml `guardrails:` (settings room).
 export { ContentBlocked, Guardrails, PromptScreen, type GuardrailAction, type GuardrailPath, type GuardrailsDeps, type Intervention, type ScreenScope } from './screen.ts';
 export { DEFAULT_GUARDRAILS, DEFAULT_POLICY, OFF_POLICY, type GuardrailsSettings, type PiiSettings, type PolicyOverride } from './policy.ts';
-export { PII_KINDS, findPii, luhn, validResidentId, type PiiKind } from './pii.ts';
+export { PII_KINDS, PiiVault, findPii, luhn, validResidentId, type PiiKind } from './pii.ts';
 export { WordMatcher, type WordAction, type WordHit, type WordList } from './words.ts';
 export { INJECTION_RULES, screenInstructions } from './injection.ts';
 export { InterventionLog, type InterventionLogDeps } from './intervention-log.ts';

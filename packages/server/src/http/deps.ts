@@ -1,6 +1,7 @@
 import type { Agents } from '../agents/index.ts';
 import type { AtRest } from '../at-rest/index.ts';
 import type { Experiments } from '../experiments/index.ts';
+import type { Datasets, FineTuningJobs } from '../datasets/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { InterventionLog } from '../guardrails/index.ts';
 import type { ConsoleProviders } from '../settings/index.ts';
@@ -52,6 +53,10 @@ export interface HttpDeps {
   support?: SupportHttp;
   /** Model experiments: /api/experiments and the switching report. */
   experiments?: Experiments;
+  /** Evaluation datasets: /api/datasets (runs, results, fine-tuning export). */
+  datasets?: Datasets;
+  /** /v1/fine_tuning/jobs, passed through to OpenAI. */
+  fineTuning?: FineTuningJobs;
   /** The OpenAI-compatible gateway: /v1, /api/gateway/keys, /metrics. */
   gateway?: GatewayHttpDeps;
   /** The audit log: records every administrative write (one hook), and /api/audit reads it. */

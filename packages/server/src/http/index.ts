@@ -9,6 +9,8 @@ import { auditRoutes, registerAuditTrail } from './audit.ts';
 import { guardrailRoutes } from './guardrails.ts';
 import { agentRoutes } from './agents.ts';
 import { experimentRoutes } from './experiments.ts';
+import { datasetRoutes } from './datasets.ts';
+import { fineTuningRoutes } from './v1-fine-tuning.ts';
 import { conversationRoutes } from './conversations.ts';
 import { messageSearchRoutes } from './message-search.ts';
 import { reactionRoutes } from './reactions.ts';
@@ -165,6 +167,8 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
   if (deps.webhooks) await app.register(webhookRoutes(deps, deps.webhooks));
   if (deps.support) await app.register(deps.support.routes(deps.guards));
   if (deps.experiments) await app.register(experimentRoutes(deps, deps.experiments));
+  if (deps.datasets) await app.register(datasetRoutes(deps, deps.datasets));
+  if (deps.fineTuning && deps.gateway) await app.register(fineTuningRoutes({ gateway: deps.gateway.v1.gateway, fineTuning: deps.fineTuning }));
   if (deps.encryption) await app.register(encryptionRoutes(deps, deps.encryption));
   // Last: it adds the web app's catch-all page route, which every API route above outranks anyway.
   if (deps.webApp) await app.register(webAppRoutes(deps, deps.webApp));

@@ -835,6 +835,135 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('ledger').addColumn('billed_units', 'bigint').execute();
     },
   },
+  '0024_datasets': {
+    async up(db: Kysely<any>) {
+      // The datasets room (src/datasets, decision 0029): evaluation sets cut from real conversations, their runs and results.
+      await db.schema
+        .createTable('datasets')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('agent_id', 'text', (c) => c.notNull())
+        .addColumn('filters', 'text', (c) => c.notNull())
+        .addColumn('item_count', 'integer', (c) => c.notNull())
+        .addColumn('good_items', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('datasets_pk', ['app_id', 'id'])
+        .execute();
+      // `data` (the context and the reference answer, as JSON) is sealed like message content.
+      await db.schema
+        .createTable('dataset_items')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('dataset_id', 'text', (c) => c.notNull())
+        .addColumn('conversation_id', 'text', (c) => c.notNull())
+        .addColumn('message_id', 'text', (c) => c.notNull())
+        .addColumn('feedback', 'text')
+        .addColumn('outcome', 'text')
+        .addColumn('handed_off', 'integer', (c) => c.notNull())
+        .addColumn('good', 'integer', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('dataset_items_pk', ['app_id', 'id'])
+        .execute();
+      await db.schema.createIndex('dataset_items_by_dataset').on('dataset_items').columns(['app_id', 'dataset_id', 'id']).execute();
+      await db.schema
+        .createTable('dataset_runs')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('dataset_id', 'text', (c) => c.notNull())
+        .addColumn('settings', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('stopped_reason', 'text')
+        .addColumn('spent_usd_nanos', 'bigint', (c) => c.notNull())
+        .addColumn('skipped_budget', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('dataset_runs_pk', ['app_id', 'id'])
+        .execute();
+      await db.schema.createIndex('dataset_runs_by_dataset').on('dataset_runs').columns(['app_id', 'dataset_id', 'created_at']).execute();
+      await db.schema
+        .createTable('dataset_results')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('item_id', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('answer', 'text', (c) => c.notNull())
+        .addColumn('failed', 'integer', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('cost_usd_nanos', 'bigint')
+        .addColumn('judge_usd_nanos', 'bigint', (c) => c.notNull())
+        .addColumn('ttft_ms', 'integer')
+        .addColumn('latency_ms', 'integer', (c) => c.notNull())
+        .addColumn('output_tokens', 'integer', (c) => c.notNull())
+        .addColumn('support', 'real')
+        .addColumn('reference_support', 'real')
+        .addColumn('cited', 'integer', (c) => c.notNull())
+        .addColumn('reference_cited', 'integer', (c) => c.notNull())
+        .addColumn('judge_grounded', 'integer')
+        .addColumn('preference', 'integer')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('dataset_results_pk', ['app_id', 'id'])
+        .execute();
+      await db.schema.createIndex('dataset_results_by_run').on('dataset_results').columns(['app_id', 'run_id', 'id']).execute();
+      // Fine-tuning jobs created through /v1/fine_tuning/jobs: which app owns which upstream job.
+      await db.schema
+        .createTable('fine_tuning_jobs')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('fine_tuning_jobs_pk', ['app_id', 'id'])
+        .execute();
+    },
+  },
+  '0025_kb_web': {
+    async up(db: Kysely<any>) {
+      // Websites a knowledge base reads (one page, a sitemap or a crawl), resynced on a schedule; a node leases a run so it happens once.
+      await db.schema
+        .createTable('kb_web_sources')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('kb_id', 'text', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('settings', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('last_run', 'text')
+        .addColumn('next_run_at', 'bigint')
+        .addColumn('lease_until', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('kb_web_sources_pk', ['app_id', 'id'])
+        .addForeignKeyConstraint('kb_web_sources_kb_fk', ['app_id', 'kb_id'], 'knowledge_bases', ['app_id', 'id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+      await db.schema.createIndex('kb_web_sources_due').on('kb_web_sources').columns(['status', 'next_run_at']).execute();
+      // Each page a source read: its validators and content hash, so a resync fetches conditionally and re-indexes only what changed.
+      await db.schema
+        .createTable('kb_web_pages')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('source_id', 'text', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('etag', 'text')
+        .addColumn('last_modified', 'text')
+        .addColumn('content_hash', 'text', (c) => c.notNull())
+        .addColumn('links', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('kb_web_pages_pk', ['app_id', 'source_id', 'url'])
+        .addForeignKeyConstraint('kb_web_pages_source_fk', ['app_id', 'source_id'], 'kb_web_sources', ['app_id', 'id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+    },
+  },
+  '0019_support_abandon': {
+    async up(db: Kysely<any>) {
+      // When the customer last wrote and was last answered: the abandon sweeper closes conversations whose customer went silent.
+      await db.schema.alterTable('support_conversations').addColumn('last_customer_at', 'bigint').execute();
+      await db.schema.alterTable('support_conversations').addColumn('last_response_at', 'bigint').execute();
+      await db.updateTable('support_conversations').set({ last_customer_at: sql.ref('first_customer_at'), last_response_at: sql.ref('first_response_at') }).execute();
+      await db.schema.createIndex('support_by_quiet').on('support_conversations').columns(['status', 'last_customer_at']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -124,7 +124,7 @@ export interface LedgerRow {
   id: string;
   app_id: string;
   /** Which path made the call. */
-  source: 'agent' | 'gateway' | 'batch' | 'shadow';
+  source: 'agent' | 'gateway' | 'batch' | 'shadow' | 'eval';
   agent_id: string | null;
   key_id: string | null;
   user_id: string | null;

@@ -168,7 +168,7 @@ export interface KbChunksTable {
 export interface LedgerTable {
   app_id: string;
   id: string;
-  source: 'agent' | 'gateway' | 'batch' | 'shadow';
+  source: 'agent' | 'gateway' | 'batch' | 'shadow' | 'eval';
   agent_id: string | null;
   key_id: string | null;
   user_id: string | null;

@@ -1,5 +1,5 @@
 /** Columns whose values are sealed at rest, named table.column: part of each sealed value's additional data. */
-export type SealedField = 'messages.content' | 'kb_documents.text' | 'kb_chunks.text';
+export type SealedField = 'messages.content' | 'kb_documents.text' | 'kb_chunks.text' | 'dataset_items.data' | 'dataset_results.answer';
 
 /**
  * What the store seals row values with (encryption at rest, the at-rest

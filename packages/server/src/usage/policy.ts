@@ -23,7 +23,8 @@ export interface UsageContext {
 }
 
 // 'shadow': an experiment's replays and its judge, paid from the experiment's own budget (docs/experiments.md).
-const SOURCES = new Set(['agent', 'gateway', 'batch', 'shadow']);
+// 'eval': a dataset run's replies and its judge, paid from the run's own budget (docs/experiments.md, Datasets).
+const SOURCES = new Set(['agent', 'gateway', 'batch', 'shadow', 'eval']);
 
 export function isUsageContext(value: unknown): value is UsageContext {
   if (typeof value !== 'object' || value === null) return false;
