@@ -16,6 +16,8 @@ export interface RunningWarbler {
   stop(): Promise<void>;
   /** Stops it and removes the data dir. */
   dispose(): Promise<void>;
+  /** Stops the process and starts a new one on the same port, data dir and environment (what an operator's restart does). */
+  restart(): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -37,6 +39,24 @@ export async function freePort(): Promise<number> {
 export async function startWarbler(options: { env?: Record<string, string>; dataDir?: string; port?: number } = {}): Promise<RunningWarbler> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'warbler-e2e-')));
   const port = options.port ?? (await freePort());
+  const env = options.env ?? {};
+  let child = await spawnWarbler(dataDir, port, env);
+  const running: RunningWarbler = {
+    url: child.url, port, dataDir,
+    stop: () => stopChild(child.process),
+    async dispose() {
+      await stopChild(child.process);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+    async restart() {
+      await stopChild(child.process);
+      child = await spawnWarbler(dataDir, port, env);
+    },
+  };
+  return running;
+}
+
+async function spawnWarbler(dataDir: string, port: number, env: Record<string, string>): Promise<{ process: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/main.ts'], {
     cwd: ROOT,
     env: {
@@ -47,7 +67,7 @@ export async function startWarbler(options: { env?: Record<string, string>; data
       WARBLER_DATA_DIR: dataDir,
       WARBLER_MASTER_KEY: MASTER_KEY,
       WARBLER_LOG_LEVEL: 'warn',
-      ...options.env,
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -69,14 +89,7 @@ export async function startWarbler(options: { env?: Record<string, string>; data
       reject(new Error(`Warbler exited with ${code} before it was ready:\n${output}`));
     });
   });
-  const stop = () => stopChild(child);
-  return {
-    url, port, dataDir, stop,
-    async dispose() {
-      await stop();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
+  return { process: child, url };
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

@@ -106,7 +106,10 @@ function Detail({ chat, inbox, row, onBack }: { chat: ChatStore; inbox: InboxSto
     ...inbox.notes.map((note) => ({ kind: 'note' as const, at: note.created_at, note })),
   ].sort((a, b) => a.at - b.at), [inbox.thread, inbox.notes]);
   const bottom = useRef<HTMLLIElement>(null);
-  useEffect(() => bottom.current?.scrollIntoView({ block: 'end' }), [entries.length]);
+  // Braces: newer Chromium's scrollIntoView returns a promise, which React would take for a cleanup.
+  useEffect(() => {
+    bottom.current?.scrollIntoView({ block: 'end' });
+  }, [entries.length]);
 
   return (
     <section className="conversation support-detail" aria-labelledby="support-detail-title" data-testid="support-detail" data-conversation={id}>
@@ -193,7 +196,9 @@ function SupportComposer({ inbox, id, canReply, open }: { inbox: InboxStore; id:
   const [mode, setMode] = useState<'reply' | 'note'>(canReply ? 'reply' : 'note');
   const [text, setText] = useState('');
   // Claiming makes replying possible: offer it at once; losing the conversation falls back to notes.
-  useEffect(() => setMode(canReply ? 'reply' : 'note'), [canReply]);
+  useEffect(() => {
+    setMode(canReply ? 'reply' : 'note');
+  }, [canReply]);
   const submit = async (e?: FormEvent) => {
     e?.preventDefault();
     const value = text.trim();
