@@ -70,9 +70,12 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
     if (focus === undefined || !holdsFocus) return;
     const el = list.current?.querySelector<HTMLElement>(`[data-seq="${focus}"]`);
     if (!el) return;
-    stick.current = false;
-    setAtBottom(false);
     el.scrollIntoView({ block: 'center' });
+    // Only a message above the end leaves the reader away from the bottom (and shows the jump-to-latest button).
+    const box = list.current!;
+    const atEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+    stick.current = atEnd;
+    setAtBottom(atEnd);
     setFlashSeq(focus);
     store.focused();
   }, [focus, holdsFocus, store]);
