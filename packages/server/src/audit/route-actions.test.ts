@@ -21,5 +21,6 @@ describe('routeAction', () => {
     expect(routeAction('POST', '/api/conversations/:conversationId/messages')).toBeUndefined();
     expect(routeAction('POST', '/v1/chat/completions')).toBeUndefined();
     expect(routeAction('POST', '/api/users/:userId/tokens')).toBeUndefined();
+    expect(routeAction('POST', '/api/support/conversations/:conversationId/notes')).toBeUndefined();
   });
 });

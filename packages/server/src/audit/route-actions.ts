@@ -13,6 +13,9 @@ const ORDINARY: ReadonlyArray<string> = [
   'PATCH /api/messages/:messageId',
   'POST /api/messages/:messageId/recall',
   'POST /api/messages/:messageId/feedback',
+  // A support user's internal note is their everyday work, like a message; recorded as an audit entry its text
+  // would reach every webhook endpoint (audit.recorded), and notes are never to leave the support room.
+  'POST /api/support/conversations/:conversationId/notes',
   'POST /api/knowledge-bases/:kbId/search',
   'POST /api/models/check',
   'POST /api/dev/sign-in',
