@@ -247,6 +247,8 @@ interface SystemResult {
   closed_p99_ms: number | null;
   closed_errors: Record<string, number>;
   cpu_pct: { open: CpuPct; closed: CpuPct };
+  /** The gateway's CPU per answered request in the closed loop (ms): unlike rates, barely moved by other load on the machine. */
+  cpu_ms_per_req: number | null;
 }
 
 async function measure(t: Target, fixture: FixtureProcess): Promise<SystemResult> {
@@ -293,6 +295,7 @@ async function measure(t: Target, fixture: FixtureProcess): Promise<SystemResult
       closed_p99_ms: pct(closed, 99),
       closed_errors: closed.errors,
       cpu_pct: { open: openCpuPct, closed: closedCpuPct },
+      cpu_ms_per_req: t.process && maxRps > 0 ? round((closedCpuPct.gateway_pct * 10) / maxRps, 3) : null,
     };
   } finally {
     await pool.close();
@@ -614,6 +617,8 @@ function summary(systems: Record<TargetName, SystemResult | null>) {
       out[`${tag}_max_rps_vs_bare_ok`] = vsBare === null ? null : vsBare >= 0.8;
       out[`${tag}_p99_vs_direct`] = p99;
       out[`${tag}_p99_vs_direct_ok`] = p99 === null ? null : p99 <= 2;
+      // The max-rate ratio as CPU per request predicts it (bare's CPU ÷ Warbler's): what a loaded machine cannot skew as much.
+      out[`${tag}_cpu_per_req_bare_over_warbler`] = w?.cpu_ms_per_req && bare?.cpu_ms_per_req ? round(bare.cpu_ms_per_req / w.cpu_ms_per_req, 2) : null;
     }
     const off = systems[`warbler_${scenario}_guardrails_off`];
     const on = systems[`warbler_${scenario}_guardrails_on`];
