@@ -42,6 +42,12 @@ describe('default routes (no file)', () => {
       'gpt-4o': { deployments: ['openai/gpt-4o → gpt-4o'] },
       'text-embedding-3-small': { deployments: ['openai/text-embedding-3-small → text-embedding-3-small'] },
       'text-embedding-3-large': { deployments: ['openai/text-embedding-3-large → text-embedding-3-large'] },
+      'whisper-1': { deployments: ['openai/whisper-1 → whisper-1'] },
+      'gpt-4o-transcribe': { deployments: ['openai/gpt-4o-transcribe → gpt-4o-transcribe'] },
+      'gpt-4o-mini-transcribe': { deployments: ['openai/gpt-4o-mini-transcribe → gpt-4o-mini-transcribe'] },
+      'tts-1': { deployments: ['openai/tts-1 → tts-1'] },
+      'tts-1-hd': { deployments: ['openai/tts-1-hd → tts-1-hd'] },
+      'gpt-4o-mini-tts': { deployments: ['openai/gpt-4o-mini-tts → gpt-4o-mini-tts'] },
       'deepseek-chat': { deployments: ['deepseek/deepseek-chat → deepseek-chat'] },
       'deepseek-reasoner': { deployments: ['deepseek/deepseek-reasoner → deepseek-reasoner'] },
       'qwen-plus': { deployments: ['qwen/qwen-plus → qwen-plus'] },
@@ -52,8 +58,20 @@ describe('default routes (no file)', () => {
       'doubao-1-5-pro-32k': { deployments: ['doubao/doubao-1-5-pro-32k-250115 → doubao-1-5-pro-32k-250115'] },
       'doubao-embedding': { deployments: ['doubao/doubao-embedding-text-240715 → doubao-embedding-text-240715'] },
       'doubao-embedding-large': { deployments: ['doubao/doubao-embedding-large-text-240915 → doubao-embedding-large-text-240915'] },
+      // DASHSCOPE_API_KEY also turns on DashScope's native rerank.
+      'gte-rerank-v2': { deployments: ['dashscope-rerank/gte-rerank-v2 → gte-rerank-v2'] },
       'local/kb-answer': { deployments: ['local/kb-answer → local/kb-answer'] },
     });
+  });
+
+  it('rerank keys turn on their rerank models, each at its own base URL unless overridden', () => {
+    const plan = planRoutes(undefined, { JINA_API_KEY: 'j', COHERE_API_KEY: 'c', SILICONFLOW_API_KEY: 's', COHERE_BASE_URL: 'http://127.0.0.1:9/v2' }, { localProviders: local });
+    expect(routeMap(plan)).toMatchObject({
+      'jina-reranker-v2-base-multilingual': { deployments: ['jina/jina-reranker-v2-base-multilingual → jina-reranker-v2-base-multilingual'] },
+      'rerank-v3.5': { deployments: ['cohere/rerank-v3.5 → rerank-v3.5'] },
+      'BAAI/bge-reranker-v2-m3': { deployments: ['siliconflow/BAAI/bge-reranker-v2-m3 → BAAI/bge-reranker-v2-m3'] },
+    });
+    expect(plan.routes.find((r) => r.model === 'gpt-4o-mini')).toBeUndefined();
   });
 
   it('OPENAI_API_KEY and OPENAI_BASE_URL make gpt-4o-mini a real call upstream', async () => {

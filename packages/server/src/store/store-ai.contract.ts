@@ -385,11 +385,14 @@ export function describeAiStoreContract(getStore: () => Store): void {
         outcome: 'error',
         error: 'upstream 500',
         created_at: T0 + 1,
+        billed_unit: 'second',
+        billed_units: 3600,
       });
       const max = ledger(app, { cost_nanos: 2n ** 63n - 1n, created_at: T0 });
       await store.appendLedger([full, max]);
       await store.appendLedger([]);
       const rows = await store.listLedger(app, { limit: 10 });
+      // A token-billed row has no unit fields; an audio call's seconds come back as written.
       expect(rows).toEqual([full, max]);
       expect(typeof rows[0]!.cost_nanos).toBe('bigint');
       expect(typeof rows[0]!.created_at).toBe('number');
