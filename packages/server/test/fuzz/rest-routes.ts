@@ -130,6 +130,7 @@ export function restRoutes(w: World): Route[] {
     ...webhookRoutes(w),
     ...supportRoutes(w),
     ...experimentRoutes(w),
+    ...datasetRoutes(w),
     ...widgetRoutes(w),
     ...auditPrivacyRoutes(w),
     { method: 'GET', path: '/api/dev/sign-in' },
@@ -156,6 +157,32 @@ function experimentRoutes({ a, b }: World): Route[] {
     { method: 'GET', path: '/api/experiments/:experimentId', params: { experimentId: ids } },
     { method: 'GET', path: '/api/experiments/:experimentId/report', params: { experimentId: ids }, query: { format: fc.constantFrom('json', 'csv') } },
     { method: 'POST', path: '/api/experiments/:experimentId/stop', params: { experimentId: ids }, body: fc.record({ candidate_id: fc.constant('c1'), reason: text }, { requiredKeys: [] }) },
+  ];
+}
+
+function datasetRoutes({ a, b }: World): Route[] {
+  const ids = ['ds_missing'];
+  const runIds = ['dsrun_missing'];
+  const filters = fc.record({
+    agent_id: fc.constantFrom(a.agentId, b.agentId, 'missing'), since: fc.constantFrom(0, Date.now()), until: fc.constantFrom(1, Date.now() + 1),
+    feedback: fc.constantFrom('up', 'down'), outcomes: fc.constantFrom(['resolved_by_ai'], ['handed_off', 'resolved_by_human']), history_messages: fc.constantFrom(0, 10, 50),
+  }, { requiredKeys: ['agent_id'] });
+  const run = fc.record({
+    model: fc.constantFrom('gpt-4o-mini', 'local/kb-answer', 'missing-model'), judge_model: fc.constantFrom('gpt-4o-mini'), budget_usd: fc.constantFrom(0.01, 1),
+    temperature: fc.constantFrom(0, 2), system_prompt: text,
+  }, { requiredKeys: ['model'] });
+  const page = { after: fc.constantFrom('dsi_missing', 'dsr_missing'), limit: numberText };
+  return [
+    { method: 'POST', path: '/api/datasets', body: fc.record({ name: text, filters, max_items: fc.constantFrom(1, 10, 1_000) }, { requiredKeys: ['name', 'filters'] }) },
+    { method: 'GET', path: '/api/datasets' },
+    { method: 'GET', path: '/api/datasets/:datasetId', params: { datasetId: ids } },
+    { method: 'DELETE', path: '/api/datasets/:datasetId', params: { datasetId: ids } },
+    { method: 'GET', path: '/api/datasets/:datasetId/items', params: { datasetId: ids }, query: page },
+    { method: 'POST', path: '/api/datasets/:datasetId/runs', params: { datasetId: ids }, body: run },
+    { method: 'GET', path: '/api/datasets/:datasetId/runs', params: { datasetId: ids } },
+    { method: 'GET', path: '/api/datasets/:datasetId/runs/:runId', params: { datasetId: ids, runId: runIds } },
+    { method: 'GET', path: '/api/datasets/:datasetId/runs/:runId/results', params: { datasetId: ids, runId: runIds }, query: page },
+    { method: 'GET', path: '/api/datasets/:datasetId/export', params: { datasetId: ids } },
   ];
 }
 

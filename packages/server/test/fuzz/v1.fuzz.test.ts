@@ -160,6 +160,11 @@ describe.each(storeKinds())('/v1 fuzz on %s', (kind) => {
     return_documents: fc.boolean(),
   }, { requiredKeys: ['model', 'query', 'documents'] });
 
+  const fineTuningBody = () => fc.record({
+    model: fc.constantFrom('gpt-4o-mini-2024-07-18', 'fz-chat'), training_file: fc.constantFrom('file-abc123', ''), suffix: text,
+    hyperparameters: fc.constantFrom({ n_epochs: 3 }, { n_epochs: 'auto' }),
+  }, { requiredKeys: ['model', 'training_file'] });
+
   interface V1Route { method: Probe['method']; path: string; id?: readonly string[]; body?: () => fc.Arbitrary<unknown>; upload?: boolean; query?: () => Record<string, fc.Arbitrary<string>> }
   const routes = (): V1Route[] => [
     { method: 'POST', path: '/v1/chat/completions', body: chatBody },
@@ -179,6 +184,11 @@ describe.each(storeKinds())('/v1 fuzz on %s', (kind) => {
     { method: 'GET', path: '/v1/batches', query: () => ({ limit: numberText, after: fc.constantFrom(a.batchId, b.batchId) }) },
     { method: 'GET', path: '/v1/batches/:id', id: [a.batchId, b.batchId, 'batch-missing'] },
     { method: 'POST', path: '/v1/batches/:id/cancel', id: [b.batchId, 'batch-missing'] },
+    { method: 'POST', path: '/v1/fine_tuning/jobs', body: fineTuningBody },
+    { method: 'GET', path: '/v1/fine_tuning/jobs', query: () => ({ limit: numberText, after: fc.constantFrom('ftjob-missing') }) },
+    { method: 'GET', path: '/v1/fine_tuning/jobs/:id', id: ['ftjob-missing', 'ftjob-000001'] },
+    { method: 'POST', path: '/v1/fine_tuning/jobs/:id/cancel', id: ['ftjob-missing', 'ftjob-000001'] },
+    { method: 'GET', path: '/v1/fine_tuning/jobs/:id/events', id: ['ftjob-missing'], query: () => ({ limit: numberText }) },
   ];
 
   const callers = (): fc.Arbitrary<Pick<Probe, 'credential' | 'headers'>> => fc.oneof(
