@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { AuditLog, AuditStore, auditHeadSeed, HeadSigner } from './audit/index.ts';
 import { AgentRuntime, Agents, applyFileAgents, DEMO_AGENT_ID, HttpTools, seedDemoAgent } from './agents/index.ts';
@@ -29,7 +30,7 @@ import { MessageSearch, MessageTermsStore } from './search/index.ts';
 import { openStore, type Store } from './store/index.ts';
 import { Apps, Authenticator, loadMasterKey, Users } from './tenancy/index.ts';
 import { Budgets, formatNanoAmount, INTERRUPTED_BY_SHUTDOWN, Ledger, nanosToUsd, settleInterruptedCalls } from './usage/index.ts';
-import { buildSupport, type Support } from './support/index.ts';
+import { buildSupport, supportSettingsFrom, type Support } from './support/index.ts';
 import { Turns } from './turns.ts';
 import { Experiments, ExperimentStore, type ConversationOutcome } from './experiments/index.ts';
 import { buildDatasets, type Datasets } from './datasets/index.ts';
@@ -309,6 +310,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   if (file?.agents.length) await applyFileAgents(agents, knowledge, file.agents, defaultApp.appId);
   // Support conversations: the AI answers only while no person holds them; the room hears every message and each reply's end.
   const supportRates = currencyRatesFrom(file);
+  const supportSettings = supportSettingsFrom(config.env);
   const { support, http: supportHttp } = buildSupport({
     db: store.roomTables(),
     chat: {
@@ -340,6 +342,8 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     history: (appId, conversationId, page) => messages.history({ appId }, conversationId, page),
     isPerson: async (appId, userId) => (await store.getUser(appId, userId))?.kind === 'human',
     onError: (err, where) => log?.error({ err }, where),
+    abandonAfterMs: supportSettings.abandonAfterMs,
+    lease: { take: (name, owner, now, ttl) => store.takeLease(name, owner, now, ttl) },
   });
   runtime.useSupport(support.replies);
   messages.onMessage((message) => support.observe(message));
@@ -515,6 +519,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       await ingestion.start();
       atRest.start();
       retention.start(config.retentionIntervalMs);
+      support.startSweeper(`${hostname()}:${process.pid}:support`, supportSettings.sweepIntervalMs);
       interventions.start();
       const address = http.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;

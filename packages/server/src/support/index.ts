@@ -14,6 +14,7 @@ import { Support, type SupportDeps } from './support.ts';
 
 export { Support, HANDOFF_TOOL, type SupportAgents, type SupportChat, type ToUsd } from './support.ts';
 export { asksForPerson } from './asks-for-person.ts';
+export { supportSettingsFrom, type SupportSettings } from './settings.ts';
 export type { SupportGuards } from './routes.ts';
 
 export interface SupportRoomDeps extends Omit<SupportDeps, 'store'> {

@@ -28,7 +28,13 @@ export interface SupportRow {
   created_at: number;
   updated_at: number;
   resolved_at: number | null;
+  /** The customer's last message, and the last answer (AI or person): the abandon sweeper's "went silent" (migration 0019). */
+  last_customer_at: number | null;
+  last_response_at: number | null;
 }
+
+/** Runs inside a change's transaction, with its handle: the support event row and the outbox rows commit with the change. */
+export type WithinChange = (tx: Kysely<any>, row: SupportRow) => Promise<void>;
 
 export type SupportPatch = Partial<Omit<SupportRow, 'app_id' | 'conversation_id' | 'customer_id' | 'agent_id' | 'created_at'>> & { updated_at: number };
 
@@ -55,7 +61,7 @@ interface SupportTables {
 
 const NUMERIC: (keyof SupportRow)[] = [
   'handoff_at', 'handoffs', 'reopens', 'no_knowledge_streak', 'first_customer_at', 'first_response_at', 'first_human_response_at',
-  'human_messages', 'csat_rating', 'csat_at', 'created_at', 'updated_at', 'resolved_at',
+  'human_messages', 'csat_rating', 'csat_at', 'created_at', 'updated_at', 'resolved_at', 'last_customer_at', 'last_response_at',
 ];
 
 /**
@@ -71,10 +77,13 @@ export class SupportStore {
     this.db = db as Kysely<SupportTables>;
   }
 
-  /** Inserts the row; returns false when the customer already has an open conversation with this agent. */
-  async insert(row: SupportRow): Promise<boolean> {
+  /** Inserts the row (and what `within` writes, in the same transaction); false when the customer already has an open conversation with this agent. */
+  async insert(row: SupportRow, within?: WithinChange): Promise<boolean> {
     try {
-      await this.db.insertInto('support_conversations').values(row).execute();
+      await this.db.transaction().execute(async (tx) => {
+        await tx.insertInto('support_conversations').values(row).execute();
+        await within?.(tx, row);
+      });
       return true;
     } catch (err) {
       if (this.isUniqueViolation(err)) return false;
@@ -106,21 +115,67 @@ export class SupportStore {
    * a compare-and-set, so two people claiming at once cannot both win and a
    * resolve is applied once. Returns the row after, or undefined when it did not apply.
    */
-  async update(appId: string, conversationId: string, patch: SupportPatch, from?: { status?: SupportStatus[]; assignee?: string | null }): Promise<SupportRow | undefined> {
-    let q = this.db.updateTable('support_conversations').set(patch).where('app_id', '=', appId).where('conversation_id', '=', conversationId);
-    if (from?.status) q = q.where('status', 'in', from.status);
-    if (from?.assignee !== undefined) q = from.assignee === null ? q.where('assignee_id', 'is', null) : q.where('assignee_id', '=', from.assignee);
-    const result = await q.executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) return undefined;
+  async update(appId: string, conversationId: string, patch: SupportPatch, from?: ChangeGuard): Promise<SupportRow | undefined> {
+    if (!(await this.apply(this.db, appId, conversationId, patch, from))) return undefined;
     return this.get(appId, conversationId);
   }
 
+  /**
+   * The compare-and-set of `update`, and `within` (the support event, the
+   * outbox rows), in one transaction: the change and what it announces commit
+   * together or not at all. Undefined when the change did not apply.
+   */
+  async transition(appId: string, conversationId: string, patch: SupportPatch, from: ChangeGuard, within: WithinChange): Promise<SupportRow | undefined> {
+    return this.db.transaction().execute(async (tx) => {
+      if (!(await this.apply(tx, appId, conversationId, patch, from))) return undefined;
+      const row = await tx.selectFrom('support_conversations').selectAll().where('app_id', '=', appId).where('conversation_id', '=', conversationId).executeTakeFirstOrThrow();
+      const after = normalise(row);
+      await within(tx, after);
+      return after;
+    });
+  }
+
+  private async apply(db: Kysely<SupportTables>, appId: string, conversationId: string, patch: SupportPatch, from?: ChangeGuard): Promise<boolean> {
+    let q = db.updateTable('support_conversations').set(patch).where('app_id', '=', appId).where('conversation_id', '=', conversationId);
+    if (from?.status) q = q.where('status', 'in', from.status);
+    if (from?.assignee !== undefined) q = from.assignee === null ? q.where('assignee_id', 'is', null) : q.where('assignee_id', '=', from.assignee);
+    if (from?.unrated) q = q.where('csat_rating', 'is', null);
+    if (from?.quietBefore !== undefined) q = q.where(quietSince(from.quietBefore));
+    const result = await q.executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Open conversations whose customer went silent before `cutoff`, any app,
+   * oldest first: the abandon sweeper's work. See `quietSince`.
+   */
+  async quiet(cutoff: number, limit: number): Promise<SupportRow[]> {
+    const rows = await this.db.selectFrom('support_conversations').selectAll()
+      .where('status', 'in', ['bot', 'human']).where(quietSince(cutoff))
+      .orderBy('updated_at', 'asc').limit(limit).execute();
+    return rows.map(normalise);
+  }
+
+  /** The customer wrote: the last time, and the first if it is the first. One statement on the send path. */
+  async customerWrote(appId: string, conversationId: string, at: number): Promise<void> {
+    await this.db.updateTable('support_conversations')
+      .set({ last_customer_at: at, first_customer_at: sql<number>`coalesce(first_customer_at, ${at})` })
+      .where('app_id', '=', appId).where('conversation_id', '=', conversationId).execute();
+  }
+
+  /** Someone answered the customer (the AI, or a person: `human`); first times are set once. One statement. */
+  async answered(appId: string, conversationId: string, at: number, human: boolean): Promise<void> {
+    const set: Record<string, unknown> = { last_response_at: at, first_response_at: sql<number>`coalesce(first_response_at, ${at})` };
+    if (human) {
+      Object.assign(set, { first_human_response_at: sql<number>`coalesce(first_human_response_at, ${at})`, human_messages: sql<number>`human_messages + 1`, updated_at: at });
+    }
+    await this.db.updateTable('support_conversations').set(set as never)
+      .where('app_id', '=', appId).where('conversation_id', '=', conversationId).execute();
+  }
+
   /** Sets the rating only while there is none: the once-only rule holds even for two requests at the same moment. */
-  async rate(appId: string, conversationId: string, csat: { rating: number; comment: string | null; at: number }): Promise<SupportRow | undefined> {
-    const done = await this.db.updateTable('support_conversations')
-      .set({ csat_rating: csat.rating, csat_comment: csat.comment, csat_at: csat.at, updated_at: csat.at })
-      .where('app_id', '=', appId).where('conversation_id', '=', conversationId).where('csat_rating', 'is', null).executeTakeFirst();
-    return Number(done.numUpdatedRows) === 0 ? undefined : this.get(appId, conversationId);
+  async rate(appId: string, conversationId: string, csat: { rating: number; comment: string | null; at: number }, within: WithinChange): Promise<SupportRow | undefined> {
+    return this.transition(appId, conversationId, { csat_rating: csat.rating, csat_comment: csat.comment, csat_at: csat.at, updated_at: csat.at }, { unrated: true }, within);
   }
 
   /** Adds to counters in place (no read-modify-write race between two messages at once). */
@@ -153,8 +208,8 @@ export class SupportStore {
     return rows.map(normalise);
   }
 
-  async addEvent(row: SupportEventRow): Promise<void> {
-    await this.db.insertInto('support_events').values(row).execute();
+  async addEvent(row: SupportEventRow, tx?: Kysely<any>): Promise<void> {
+    await ((tx as Kysely<SupportTables> | undefined) ?? this.db).insertInto('support_events').values(row).execute();
   }
 
   async events(appId: string, conversationIds: readonly string[]): Promise<SupportEventRow[]> {
@@ -290,6 +345,25 @@ export class SupportStore {
       await this.db.updateTable('support_policies').set({ policy: text, updated_at: now }).where('app_id', '=', appId).where('agent_id', '=', agentId).execute();
     }
   }
+}
+
+export interface ChangeGuard {
+  status?: SupportStatus[];
+  assignee?: string | null;
+  /** Only while no rating is given. */
+  unrated?: boolean;
+  /** Only while the customer has been silent since before this time (see quietSince). */
+  quietBefore?: number;
+}
+
+/**
+ * The customer went silent before `cutoff`: they never wrote and the
+ * conversation is older than that, or their last message is older and was
+ * answered since. A customer whose last message nobody answered has not gone
+ * silent: we have.
+ */
+function quietSince(cutoff: number) {
+  return sql<boolean>`((last_customer_at is null and created_at < ${cutoff}) or (last_customer_at < ${cutoff} and last_response_at >= last_customer_at))`;
 }
 
 // PostgreSQL hands bigint columns back as strings.

@@ -1,4 +1,5 @@
 import type { Conversation, HandoffReason, Message, SupportConversation, SupportLocale, SupportOutcome, SupportPushFrame, SupportStatus } from '@warbler/protocol';
+import type { Kysely } from 'kysely';
 import type { Agent, SupportReplies } from '../agents/index.ts';
 import { KeyedSerial, type PublishChatEvent } from '../chat/index.ts';
 import { badRequest, forbidden, notFound, WarblerError } from '../errors.ts';
@@ -7,7 +8,7 @@ import type { ToolDefinition } from '../llm/index.ts';
 import { asksForPerson } from './asks-for-person.ts';
 import { noticeText, type Notice } from './notices.ts';
 import { keywordIn, policyFor } from './policy.ts';
-import type { SupportPatch, SupportRow, SupportStore } from './support-store.ts';
+import type { ChangeGuard, SupportPatch, SupportRow, SupportStore } from './support-store.ts';
 import { supportId, toWire } from './wire.ts';
 import { isOpen, nextOpening } from './working-hours.ts';
 
@@ -39,11 +40,24 @@ export interface SupportDeps {
   store: SupportStore;
   chat: SupportChat;
   agents: SupportAgents;
-  events: Pick<DomainEvents, 'emit'>;
+  events: Pick<DomainEvents, 'emit' | 'begin'>;
   publish: PublishChatEvent;
   toUsd: ToUsd;
   now?: () => number;
   onError?: (err: unknown, where: string) => void;
+  /** Closes as `abandoned` a conversation whose customer went silent this long (ms); 0 = never. Default 24 h. */
+  abandonAfterMs?: number;
+  /** The cluster's leases (store.takeLease/dropLease): one node sweeps at a time. */
+  lease?: { take(name: string, owner: string, now: number, ttlMs: number): Promise<boolean> };
+}
+
+/** What a change writes beside the row, in its transaction. */
+interface ChangeEffects {
+  /** support_events rows (the report counts them). */
+  events?: Array<{ type: string; reason: string | null }>;
+  actorId: string | null;
+  /** The domain event (webhooks); its data is known before the change, so its outbox rows are ready before the transaction. */
+  domain?: { type: DomainEventType; data: Record<string, unknown> };
 }
 
 export const HANDOFF_TOOL = 'handoff_to_human';
@@ -68,6 +82,7 @@ const HANDOFF_TOOL_DEFINITION: ToolDefinition = {
 const HELD: readonly SupportStatus[] = ['pending_human', 'human'];
 const OPEN: readonly SupportStatus[] = ['bot', 'pending_human', 'human'];
 const MAX_DETAIL = 500;
+export const DEFAULT_ABANDON_AFTER_MS = 24 * 3_600_000;
 
 /**
  * Support conversations: a customer and an app's agent, handed to a person
@@ -91,6 +106,7 @@ export class Support {
   /** Apps with support conversations; every other app's messages pass by without a query. */
   private readonly apps = new Set<string>();
   private refresher: NodeJS.Timeout | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
   private readonly now: () => number;
 
   constructor(private readonly deps: SupportDeps) {
@@ -110,6 +126,8 @@ export class Support {
   stop(): void {
     clearInterval(this.refresher);
     this.refresher = undefined;
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
   }
 
   // ---- opening ----
@@ -134,14 +152,20 @@ export class Support {
       assignee_id: null, handoff_reason: null, handoff_detail: null, handoff_at: null, handoffs: 0, reopens: 0, outcome: null,
       no_knowledge_streak: 0, first_customer_at: null, first_response_at: null, first_human_response_at: null, human_messages: 0,
       csat_rating: null, csat_comment: null, csat_at: null, model: null, created_at: now, updated_at: now, resolved_at: null,
+      last_customer_at: null, last_response_at: null,
     };
-    if (!(await this.deps.store.insert(row))) {
+    const events = await this.deps.events.begin([
+      { type: 'conversation.created', appId, data: { conversation_id: row.conversation_id, status: row.status, customer_id: customerId, agent_id: agentId } },
+    ]);
+    const inserted = await this.deps.store.insert(row, (tx) => events.write(tx));
+    if (!inserted) {
       // The same visitor opened it twice at once (two tabs): both get the one that won; the spare chat stays empty.
       const winner = await this.deps.store.findOpen(appId, customerId, agentId);
       if (winner) return { conversation: toWire(winner), created: false };
       throw new WarblerError('conflict', 'The support conversation changed while it was being opened; try again.');
     }
-    await this.announce(row, 'created', 'conversation.created', { status: row.status, customer_id: customerId, agent_id: agentId });
+    await events.committed();
+    await this.pushToStaff(row, 'created');
     return { conversation: toWire(row), created: true };
   }
 
@@ -176,20 +200,22 @@ export class Support {
     if (row.status === 'resolved') row = await this.reopenNow(row, actorId);
     const now = this.now();
     const clipped = detail === null ? null : detail.slice(0, MAX_DETAIL);
-    const after = await this.deps.store.update(appId, conversationId, {
-      status: 'pending_human', handoff_reason: reason, handoff_detail: clipped, handoff_at: now, handoffs: row.handoffs + 1, updated_at: now,
-    }, { status: ['bot'] });
-    if (!after) return toWire(await this.row(appId, conversationId));
-    await this.record(after, 'handoff', reason, actorId, now);
-    // A reply the AI was still writing stops: the customer asked for a person, not for more of it.
-    if (!options.keepReplying) this.deps.agents.stopReplies(appId, conversationId);
-    const policy = await policyFor(this.deps.store, appId, after.agent_id);
+    const policy = await policyFor(this.deps.store, appId, row.agent_id);
     const hours = policy.working_hours;
     const notice: Notice = hours && !isOpen(hours, now)
       ? { kind: 'after_hours', opensAt: nextOpening(hours, now), timeZone: hours.time_zone }
       : { kind: 'handoff' };
+    const after = await this.change(row, {
+      status: 'pending_human', handoff_reason: reason, handoff_detail: clipped, handoff_at: now, handoffs: row.handoffs + 1, updated_at: now,
+    }, { status: ['bot'] }, {
+      events: [{ type: 'handoff', reason }], actorId,
+      domain: { type: 'conversation.handoff', data: { status: 'pending_human', reason, after_hours: notice.kind === 'after_hours' } },
+    });
+    if (!after) return toWire(await this.row(appId, conversationId));
+    // A reply the AI was still writing stops: the customer asked for a person, not for more of it.
+    if (!options.keepReplying) this.deps.agents.stopReplies(appId, conversationId);
     await this.say(after, `handoff:${after.handoffs}`, notice);
-    await this.announce(after, 'handoff', 'conversation.handoff', { status: after.status, reason, after_hours: notice.kind === 'after_hours' });
+    await this.pushToStaff(after, 'handoff');
     return toWire(after);
   }
 
@@ -212,17 +238,19 @@ export class Support {
       const patch: SupportPatch = { status: 'human', assignee_id: staffId, updated_at: now };
       // Taken straight from the bot (no handoff before): that is a handoff too, by a person's choice.
       if (row.status === 'bot') Object.assign(patch, { handoff_reason: 'staff', handoff_detail: null, handoff_at: now, handoffs: row.handoffs + 1 });
-      const after = await this.deps.store.update(appId, conversationId, patch, { status: [row.status], assignee: previous });
+      const after = await this.change(row, patch, { status: [row.status], assignee: previous }, {
+        events: [...(row.status === 'bot' ? [{ type: 'handoff', reason: 'staff' }] : []), { type: 'assigned', reason: previous ? `from:${previous}` : null }],
+        actorId: by.actorId,
+        domain: { type: 'conversation.assigned', data: { status: 'human', assignee_id: staffId, previous_assignee_id: previous } },
+      });
       if (!after) throw new WarblerError('conflict', 'Someone else changed this conversation at the same moment; reload it.');
       // Status first, then the stop: a reply starting in between sees the new status and stops itself.
       this.deps.agents.stopReplies(appId, conversationId);
-      if (row.status === 'bot') await this.record(after, 'handoff', 'staff', by.actorId, now);
-      await this.record(after, 'assigned', previous ? `from:${previous}` : null, by.actorId, now);
       await this.deps.chat.addMember(appId, conversationId, staffId);
       if (previous && previous !== staffId) await this.deps.chat.removeMember(appId, conversationId, previous).catch(() => {});
       const name = (await this.deps.chat.userName(appId, staffId)) ?? (after.locale === 'zh-CN' ? '客服' : 'A support person');
       await this.say(after, `claimed:${after.handoffs}:${staffId}`, { kind: 'claimed', name });
-      await this.announce(after, 'assigned', 'conversation.assigned', { status: after.status, assignee_id: staffId, previous_assignee_id: previous });
+      await this.pushToStaff(after, 'assigned');
       return toWire(after);
     });
   }
@@ -233,12 +261,13 @@ export class Support {
       const row = await this.row(appId, conversationId);
       if (!HELD.includes(row.status)) throw badRequest(`Only a conversation waiting for or held by a person can be handed back (it is ${row.status}).`);
       const now = this.now();
-      const after = await this.deps.store.update(appId, conversationId, { status: 'bot', assignee_id: null, no_knowledge_streak: 0, updated_at: now }, { status: [row.status] });
+      const after = await this.change(row, { status: 'bot', assignee_id: null, no_knowledge_streak: 0, updated_at: now }, { status: [row.status] }, {
+        events: [{ type: 'returned_to_bot', reason: null }], actorId,
+      });
       if (!after) throw new WarblerError('conflict', 'Someone else changed this conversation at the same moment; reload it.');
-      await this.record(after, 'returned_to_bot', null, actorId, now);
       if (row.assignee_id) await this.deps.chat.removeMember(appId, conversationId, row.assignee_id).catch(() => {});
       await this.say(after, `back:${after.handoffs}:${now}`, { kind: 'back_to_bot' });
-      await this.announce(after, 'updated', undefined, {});
+      await this.pushToStaff(after, 'updated');
       return toWire(after);
     });
   }
@@ -252,30 +281,89 @@ export class Support {
   async resolve(appId: string, conversationId: string, outcome: SupportOutcome | undefined, actorId: string | null): Promise<SupportConversation> {
     return this.serial.run(key(appId, conversationId), async () => {
       const row = await this.row(appId, conversationId);
-      if (!OPEN.includes(row.status)) return toWire(row);
-      const chosen = outcome ?? (row.assignee_id || row.human_messages > 0 ? 'resolved_by_human' : 'resolved_by_ai');
-      const status: SupportStatus = chosen === 'spam' || chosen === 'abandoned' ? 'closed' : 'resolved';
-      const now = this.now();
-      const after = await this.deps.store.update(appId, conversationId, { status, outcome: chosen, resolved_at: now, updated_at: now }, { status: [row.status] });
-      if (!after) return toWire(await this.row(appId, conversationId));
-      this.deps.agents.stopReplies(appId, conversationId);
-      await this.record(after, status === 'closed' ? 'closed' : 'resolved', chosen, actorId, now);
-      if (status === 'resolved') await this.say(after, `resolved:${after.reopens}`, { kind: 'resolved' });
-      await this.announce(after, 'resolved', 'conversation.resolved', { status, outcome: chosen, assignee_id: after.assignee_id });
-      return toWire(after);
+      const after = await this.resolveNow(row, outcome, actorId, { status: [row.status] });
+      return toWire(after ?? (await this.row(appId, conversationId)));
     });
+  }
+
+  /** Must be called inside the conversation's serial. Undefined when the guard did not hold (or it is already ended). */
+  private async resolveNow(row: SupportRow, outcome: SupportOutcome | undefined, actorId: string | null, guard: ChangeGuard): Promise<SupportRow | undefined> {
+    if (!OPEN.includes(row.status)) return row;
+    const chosen = outcome ?? (row.assignee_id || row.human_messages > 0 ? 'resolved_by_human' : 'resolved_by_ai');
+    const status: SupportStatus = chosen === 'spam' || chosen === 'abandoned' ? 'closed' : 'resolved';
+    const now = this.now();
+    const after = await this.change(row, { status, outcome: chosen, resolved_at: now, updated_at: now }, guard, {
+      events: [{ type: status === 'closed' ? 'closed' : 'resolved', reason: chosen }], actorId,
+      domain: { type: 'conversation.resolved', data: { status, outcome: chosen, assignee_id: row.assignee_id } },
+    });
+    if (!after) return undefined;
+    this.deps.agents.stopReplies(row.app_id, row.conversation_id);
+    if (status === 'resolved') await this.say(after, `resolved:${after.reopens}`, { kind: 'resolved' });
+    await this.pushToStaff(after, 'resolved');
+    return after;
+  }
+
+  // ---- abandoned ----
+
+  /**
+   * Closes as `abandoned` every open conversation (bot or human; one waiting
+   * for a person is not the customer's silence) whose customer went silent
+   * before `now - abandonAfterMs`, in batches. The guard is in the UPDATE, so
+   * a customer who writes at that moment, or another node sweeping the same
+   * rows, makes the change (and its event) happen at most once.
+   */
+  async sweepAbandoned(now = this.now(), batch = 200): Promise<number> {
+    const after = this.deps.abandonAfterMs ?? DEFAULT_ABANDON_AFTER_MS;
+    if (after <= 0) return 0;
+    const cutoff = now - after;
+    let closed = 0;
+    for (;;) {
+      const rows = await this.deps.store.quiet(cutoff, batch);
+      let changed = 0;
+      for (const row of rows) {
+        const done = await this.serial.run(key(row.app_id, row.conversation_id), async () => {
+          const fresh = await this.deps.store.get(row.app_id, row.conversation_id);
+          if (!fresh || (fresh.status !== 'bot' && fresh.status !== 'human')) return false;
+          return (await this.resolveNow(fresh, 'abandoned', null, { status: [fresh.status], quietBefore: cutoff })) !== undefined;
+        });
+        if (done) changed++;
+      }
+      closed += changed;
+      // A batch where nothing changed is one another node is sweeping (or customers wrote): leave the rest to the next run.
+      if (rows.length < batch || changed === 0) return closed;
+    }
+  }
+
+  /** The sweep on the one node holding the lease; undefined when another node holds it. */
+  async sweepOnce(owner: string, intervalMs: number, now = this.now()): Promise<number | undefined> {
+    if (this.deps.lease && !(await this.deps.lease.take('support:abandon', owner, now, Math.max(intervalMs, 60_000)))) return undefined;
+    return this.sweepAbandoned(now);
+  }
+
+  /** Sweeps every `intervalMs` (app.ts); stopped by stop(). */
+  startSweeper(owner: string, intervalMs: number): void {
+    if ((this.deps.abandonAfterMs ?? DEFAULT_ABANDON_AFTER_MS) <= 0 || this.sweeper) return;
+    let running = false;
+    this.sweeper = setInterval(() => {
+      if (running) return;
+      running = true;
+      this.sweepOnce(owner, intervalMs).catch((err: unknown) => this.deps.onError?.(err, 'support: closing abandoned conversations')).finally(() => (running = false));
+    }, intervalMs);
+    this.sweeper.unref();
   }
 
   /** Must be called inside the conversation's serial. */
   private async reopenNow(row: SupportRow, actorId: string | null): Promise<SupportRow> {
     const now = this.now();
-    const after = await this.deps.store.update(row.app_id, row.conversation_id, {
+    const after = await this.change(row, {
       status: 'bot', outcome: null, resolved_at: null, assignee_id: null, reopens: row.reopens + 1, no_knowledge_streak: 0, updated_at: now,
-    }, { status: ['resolved'] });
+    }, { status: ['resolved'] }, {
+      events: [{ type: 'reopened', reason: null }], actorId,
+      domain: { type: 'conversation.reopened', data: { status: 'bot', reopens: row.reopens + 1 } },
+    });
     if (!after) return this.row(row.app_id, row.conversation_id);
-    await this.record(after, 'reopened', null, actorId, now);
     if (row.assignee_id) await this.deps.chat.removeMember(row.app_id, row.conversation_id, row.assignee_id).catch(() => {});
-    await this.announce(after, 'reopened', 'conversation.reopened', { status: after.status, reopens: after.reopens });
+    await this.pushToStaff(after, 'reopened');
     return after;
   }
 
@@ -290,11 +378,16 @@ export class Support {
     if (row.status !== 'resolved' && row.status !== 'closed') throw badRequest('Rate the conversation once it is resolved.');
     if (row.csat_rating !== null) throw new WarblerError('conflict', 'This conversation has already been rated; a rating is given once.');
     const now = this.now();
-    const after = await this.deps.store.rate(appId, conversationId, { rating, comment, at: now });
+    const events = await this.deps.events.begin([
+      { type: 'csat.submitted', appId, data: { conversation_id: conversationId, customer_id: customerId, agent_id: row.agent_id, assignee_id: row.assignee_id, rating, outcome: row.outcome } },
+    ]);
+    const after = await this.deps.store.rate(appId, conversationId, { rating, comment, at: now }, async (tx, a) => {
+      await this.record(a, 'csat', String(rating), customerId, now, tx);
+      await events.write(tx);
+    });
     if (!after) throw new WarblerError('conflict', 'This conversation has already been rated; a rating is given once.');
-    await this.record(after, 'csat', String(rating), customerId, now);
+    await events.committed();
     await this.pushToStaff(after, 'updated');
-    await this.deps.events.emit({ type: 'csat.submitted', appId, data: { conversation_id: conversationId, customer_id: customerId, agent_id: after.agent_id, assignee_id: after.assignee_id, rating, outcome: after.outcome } });
     return toWire(after);
   }
 
@@ -328,7 +421,7 @@ export class Support {
   private async afterReply(appId: string, conversationId: string, reply: { state: 'complete' | 'failed'; passages: number; stopped: boolean }, hasKnowledge: boolean): Promise<void> {
     if (reply.stopped || reply.state !== 'complete') return;
     const now = this.now();
-    await this.deps.store.setOnce(appId, conversationId, 'first_response_at', now);
+    await this.deps.store.answered(appId, conversationId, now, false);
     const row = await this.deps.store.get(appId, conversationId);
     if (!row || row.status !== 'bot') return;
     const policy = await policyFor(this.deps.store, appId, row.agent_id);
@@ -387,7 +480,7 @@ export class Support {
     if (!row) return;
     const now = this.now();
     if (message.sender_id === row.customer_id) {
-      await this.deps.store.setOnce(row.app_id, row.conversation_id, 'first_customer_at', message.created_at);
+      await this.deps.store.customerWrote(row.app_id, row.conversation_id, message.created_at);
       if (row.status === 'closed') return;
       if (row.status === 'resolved') row = await this.reopenNow(row, row.customer_id);
       if (row.status !== 'bot') return;
@@ -398,9 +491,7 @@ export class Support {
     }
     if (message.sender_id === row.agent_id) return;
     // Anyone else in a support conversation is a support person answering.
-    await this.deps.store.bump(row.app_id, row.conversation_id, 'human_messages', now);
-    await this.deps.store.setOnce(row.app_id, row.conversation_id, 'first_response_at', now);
-    await this.deps.store.setOnce(row.app_id, row.conversation_id, 'first_human_response_at', now);
+    await this.deps.store.answered(row.app_id, row.conversation_id, now, true);
   }
 
   /** Whether the customer's words hand off: asking for a person, a keyword, or the cost already spent. */
@@ -425,14 +516,24 @@ export class Support {
     });
   }
 
-  private async record(row: SupportRow, type: string, reason: string | null, actorId: string | null, at: number): Promise<void> {
-    await this.deps.store.addEvent({ app_id: row.app_id, id: supportId('sev'), conversation_id: row.conversation_id, type, reason, actor_id: actorId, created_at: at });
+  private async record(row: SupportRow, type: string, reason: string | null, actorId: string | null, at: number, tx?: Kysely<any>): Promise<void> {
+    await this.deps.store.addEvent({ app_id: row.app_id, id: supportId('sev'), conversation_id: row.conversation_id, type, reason, actor_id: actorId, created_at: at }, tx);
   }
 
-  /** Tells support users (live updates on their sockets) and the app's listeners (webhooks). */
-  private async announce(row: SupportRow, event: SupportPushFrame['event'], domain: DomainEventType | undefined, data: Record<string, unknown>): Promise<void> {
-    await this.pushToStaff(row, event);
-    if (domain) await this.deps.events.emit({ type: domain, appId: row.app_id, data: { conversation_id: row.conversation_id, ...data } });
+  /**
+   * A compare-and-set on the row, its support events and its domain event
+   * (the webhook outbox rows) in one transaction; then the event's other
+   * listeners. Undefined when the guard did not hold: nothing was written.
+   */
+  private async change(row: SupportRow, patch: SupportPatch, guard: ChangeGuard, effects: ChangeEffects): Promise<SupportRow | undefined> {
+    const domain = effects.domain;
+    const events = await this.deps.events.begin(domain ? [{ type: domain.type, appId: row.app_id, data: { conversation_id: row.conversation_id, ...domain.data } }] : []);
+    const after = await this.deps.store.transition(row.app_id, row.conversation_id, patch, guard, async (tx, a) => {
+      for (const e of effects.events ?? []) await this.record(a, e.type, e.reason, effects.actorId, patch.updated_at, tx);
+      await events.write(tx);
+    });
+    if (after) await events.committed();
+    return after;
   }
 
   async pushToStaff(row: SupportRow, event: SupportPushFrame['event'], extra: Partial<SupportPushFrame> = {}): Promise<void> {

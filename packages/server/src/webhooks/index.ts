@@ -41,9 +41,9 @@ export class Webhooks {
     this.outbox = new WebhookOutbox(store, this.endpoints, () => this.deliverer.kick());
   }
 
-  /** Records every domain event to the outbox (awaited by the emitter) and starts delivering. */
+  /** Records every domain event to the outbox (awaited by the emitter, or in its transaction) and starts delivering. */
   start(events: DomainEvents): void {
-    this.unlisten = events.on(this.outbox.record);
+    this.unlisten = events.stage(this.outbox);
     this.deliverer.start();
   }
 

@@ -1,9 +1,12 @@
 // The durable outbox: an event becomes one row per endpoint that wants it,
 // written before the action that caused it answers its client, so a crash
-// after that answer cannot lose the event. The deliverer sends the rows.
+// after that answer cannot lose the event; for an emitter that opens an
+// EventTransaction (support), in the emitter's own transaction, so the change
+// and its rows commit together or not at all. The deliverer sends the rows.
 import type { WebhookDelivery, WebhookEvent, WebhookEventType } from '@warbler/protocol';
 import { WarblerError } from '../errors.ts';
-import type { DomainEvent } from '../events/index.ts';
+import type { Kysely } from 'kysely';
+import type { DomainEvent, StagedListener, StagedWrite } from '../events/index.ts';
 import { newWebhookId, type WebhookEndpoints } from './endpoints.ts';
 import type { AttemptRow, DeliveryRow, WebhookStore } from './webhook-store.ts';
 
@@ -19,7 +22,7 @@ export function deliveryView(row: DeliveryRow, attempts: readonly AttemptRow[]):
   };
 }
 
-export class WebhookOutbox {
+export class WebhookOutbox implements StagedListener {
   private readonly manual = new Map<string, number[]>();
 
   constructor(
@@ -38,6 +41,27 @@ export class WebhookOutbox {
     await this.store.enqueue(targets.map((t) => this.row(event.appId, t.id, body)));
     this.onEnqueued();
   };
+
+  /**
+   * The rows of `events` for every endpoint that wants them, sealed, ready
+   * for the emitter's transaction to insert (see StagedListener).
+   */
+  async prepare(events: readonly DomainEvent[]): Promise<StagedWrite> {
+    const rows: DeliveryRow[] = [];
+    for (const event of events) {
+      const targets = await this.endpoints.subscribers(event.appId, event.type);
+      if (targets.length === 0) continue;
+      const body = eventBody(newWebhookId('evt', event.at), event.type, event.appId, event.at, event.data);
+      rows.push(...targets.map((t) => this.row(event.appId, t.id, body)));
+    }
+    const ready = await this.store.sealRows(rows);
+    return {
+      write: (tx: Kysely<any>) => this.store.insertSealed(ready, tx),
+      committed: () => {
+        if (ready.length > 0) this.onEnqueued();
+      },
+    };
+  }
 
   /** Sends a `webhook.test` event to one endpoint (enabled or not: the test is how an operator checks a new receiver). */
   async sendTest(appId: string, endpointId: string): Promise<WebhookDelivery> {

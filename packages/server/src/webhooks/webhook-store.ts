@@ -107,6 +107,16 @@ export class WebhookStore {
     if (rows.length > 0) await this.db.insertInto('webhook_deliveries').values(rows).execute();
   }
 
+  /** Outbox rows ready for insertSealed (sealed at rest when a sealer is set): done before the caller's transaction, which then only inserts. */
+  async sealRows(rows: DeliveryRow[]): Promise<DeliveryRow[]> {
+    return rows;
+  }
+
+  /** Writes rows from sealRows with the caller's transaction handle: they commit with the caller's change or not at all. */
+  async insertSealed(rows: DeliveryRow[], tx: Kysely<any>): Promise<void> {
+    if (rows.length > 0) await (tx as Kysely<Tables>).insertInto('webhook_deliveries').values(rows).execute();
+  }
+
   async countPending(appId: string, endpointId: string): Promise<number> {
     const r = await this.db
       .selectFrom('webhook_deliveries')
