@@ -206,6 +206,14 @@ describe('parseWarblerConfig', () => {
     expect(e.issues.find((i) => i.path === 'prices[0].per_million.input')!.message).toMatch(/decimal amount per 1M tokens/);
   });
 
+  it('takes per-unit prices for audio and rerank models, and wants some price', () => {
+    const c = parseWarblerConfig('prices:\n  - model: whisper-large\n    currency: USD\n    effective_from: 2026-01-01\n    per_unit: { unit: second, per_million: 90 }\n', {});
+    expect(c.prices[0]).toMatchObject({ model: 'whisper-large', perMillion: { input: 0, output: 0 }, perUnit: { unit: 'second', perMillion: 90_000_000 } });
+    const e = failure('prices:\n  - model: m\n    currency: USD\n    effective_from: 2026-01-01\n', {});
+    expect(e.issues[0]).toMatchObject({ path: 'prices[0].per_million', message: expect.stringMatching(/per_unit/) });
+    expect(failure('prices:\n  - model: m\n    currency: USD\n    effective_from: 2026-01-01\n    per_unit: { unit: minute, per_million: 1 }\n', {}).issues[0]!.path).toBe('prices[0].per_unit.unit');
+  });
+
   it('validates agents: ranges, duplicates, trigger forms', () => {
     const e = failure('agents:\n  - name: A\n    temperature: 3\n  - name: a\n    trigger: sometimes\n', {});
     expect(e.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['agents[0].temperature', 'agents[1].trigger']));

@@ -225,10 +225,15 @@ const RawPrice = z.strictObject({
     batch_input: Decimal.optional(),
     batch_cached_input: Decimal.optional(),
     batch_output: Decimal.optional(),
-  }),
+  }).optional(),
+  /** Audio and rerank models billed per second, character or search: the price of 1M of that unit. */
+  per_unit: z.strictObject({
+    unit: z.enum(['second', 'character', 'search'], { message: 'unit must be second, character or search' }),
+    per_million: Decimal,
+  }).optional(),
   source: z.string().optional(),
   note: z.string().optional(),
-});
+}).refine((p) => p.per_million !== undefined || p.per_unit !== undefined, { message: 'give per_million (tokens) or per_unit (seconds, characters, searches)', path: ['per_million'] });
 
 const RawTool = z.strictObject({
   name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'use 1-64 letters, digits, _ or -'),
@@ -491,14 +496,17 @@ function normalise(raw: RawFile, env: Env, issues: Issue[], baseDir = process.cw
           model: p.model,
           currency: p.currency,
           effectiveFrom: p.effective_from,
-          perMillion: {
-            input: p.per_million.input,
-            output: p.per_million.output,
-            cachedInput: p.per_million.cached_input,
-            batchInput: p.per_million.batch_input,
-            batchCachedInput: p.per_million.batch_cached_input,
-            batchOutput: p.per_million.batch_output,
-          },
+          perMillion: p.per_million
+            ? {
+              input: p.per_million.input,
+              output: p.per_million.output,
+              cachedInput: p.per_million.cached_input,
+              batchInput: p.per_million.batch_input,
+              batchCachedInput: p.per_million.batch_cached_input,
+              batchOutput: p.per_million.batch_output,
+            }
+            : { input: '0', output: '0' },
+          ...(p.per_unit ? { perUnit: { unit: p.per_unit.unit, perMillion: p.per_unit.per_million } } : {}),
           ...(p.aliases ? { aliases: p.aliases } : {}),
           ...(p.provider ? { provider: p.provider } : {}),
           source: p.source ?? 'warbler.yaml',
