@@ -24,7 +24,7 @@ function citationsOf(message: Message): Citation[] {
 }
 
 /** The heading path without the document's own title, which it usually starts with. */
-function headingOf(c: Citation): string {
+export function headingOf(c: Pick<Citation, 'title' | 'heading'>): string {
   const parts = (c.heading ?? '').split(' › ').filter(Boolean);
   if (parts[0] === c.title) parts.shift();
   return parts.join(' › ');

@@ -2,6 +2,7 @@ import type { Message, SupportConversation, SupportNote } from '@warbler/sdk';
 import { supportAuthor } from '@warbler/sdk';
 import { useEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { textOf } from '../chat/logic.ts';
+import { headingOf } from '../chat/MessageItem.tsx';
 import type { ChatStore } from '../chat/store.ts';
 import { formatListTime, type MessageKey } from '../i18n.ts';
 import { renderMarkdown } from '../markdown.ts';
@@ -172,7 +173,7 @@ function SupportMessage({ chat, row, message, me }: { chat: ChatStore; row: Supp
           {citations.length > 0 && (
             <div className="sources">
               <span className="sources-label">{t('msg.sources')}</span>
-              <ol>{citations.map((c) => <li key={c.index} data-testid="support-citation">[{c.index}] {c.title}{c.heading && c.heading !== c.title ? ` › ${c.heading}` : ''}</li>)}</ol>
+              <ol>{citations.map((c) => <li key={c.index} data-testid="support-citation">[{c.index}] {c.title}{headingOf(c) ? ` › ${headingOf(c)}` : ''}</li>)}</ol>
             </div>
           )}
         </div>
