@@ -46,7 +46,8 @@ export async function collectItems(source: ConversationSource, appId: string, fi
   const agent = source.agent(appId, filters.agent_id);
   if (!agent) return [];
   const found: CollectedItem[] = [];
-  const conversations = (await source.conversationIds(appId, filters.agent_id)).sort().slice(0, MAX_CONVERSATIONS);
+  // Conversation ids begin with their creation time: the newest conversations first.
+  const conversations = (await source.conversationIds(appId, filters.agent_id)).sort().reverse().slice(0, MAX_CONVERSATIONS);
   for (const conversationId of conversations) {
     if (found.length >= maxItems) break;
     const outcome = await source.outcome(appId, conversationId);
