@@ -5,7 +5,16 @@ import { z } from 'zod';
  * seals with, and how far the background re-sealing (after a rotation, or an
  * upgrade from plaintext) has come. Keys themselves never leave the server.
  */
-export const EncryptionColumn = z.enum(['messages.content', 'kb_documents.text', 'kb_chunks.text', 'dataset_items.data', 'dataset_results.answer']);
+export const EncryptionColumn = z.enum([
+  'messages.content', 'kb_documents.text', 'kb_chunks.text',
+  // Other rooms' customer text: agents' conversation memory, stored /v1 responses, webhook delivery bodies,
+  // audit before/after values, FAQ pairs and uploads waiting to be parsed into knowledge.
+  'agent_memory.summary', 'responses.body', 'responses.input', 'responses.history', 'webhook_deliveries.body',
+  'audit_log.before', 'audit_log.after', 'kb_faqs.question', 'kb_faqs.answer', 'kb_ingest_jobs.data',
+  // Evaluation datasets: the conversation context of each item, and each replayed answer.
+  'dataset_items.data', 'dataset_results.answer',
+]);
+export type EncryptionColumn = z.infer<typeof EncryptionColumn>;
 
 export const EncryptionJob = z.object({
   state: z.enum(['running', 'done']),
@@ -24,6 +33,8 @@ export const AppEncryptionStatus = z.object({
   app_id: z.string(),
   current_version: z.number().int(),
   versions: z.array(z.number().int()),
+  /** Each data key version and when it was made (ms). The keys themselves never leave the server. */
+  keys: z.array(z.object({ version: z.number().int(), created_at: z.number().int() })),
   job: EncryptionJob.nullable(),
   /** Rows not yet sealed with the current version (plaintext or an older version), per column. */
   remaining: z.record(EncryptionColumn, z.number().int()),

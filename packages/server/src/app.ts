@@ -211,14 +211,14 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   await knowledge.load();
   // Uploads of PDF, Word, spreadsheets, HTML and slides wait in the database and are parsed in the background; one node alone takes back what its last run left processing.
   const ingestion = new KnowledgeIngestion({
-    store: new IngestStore(store.roomTables()), knowledge, singleNode: !redis, onError: (err, where) => log?.error({ err }, where),
+    store: new IngestStore(store.roomTables(), atRest.rows), knowledge, singleNode: !redis, onError: (err, where) => log?.error({ err }, where),
     // Web imports go through the outbound room, under the same address policy as agent tools.
     fetchPage: (url, init) => outbound.send(url, init),
   });
   knowledge.useChunkOptions(ingestion.chunkOptions);
   // FAQs answer a close match as written, through local/faq (a zero-cost ledger row), before any model is called.
   const faqs = new Faqs({
-    store: new FaqStore(store.roomTables()), knowledge,
+    store: new FaqStore(store.roomTables(), atRest.rows), knowledge,
     messages: ratedRepliesFrom({ getMessage: (appId, id) => store.getMessage(appId, id), isAgent: async (appId, userId) => (await users.get(appId, userId)).kind === 'agent' }),
   });
   // Agent tools call URLs an app gave: only public https addresses, unless warbler.yaml's outbound: allows a host.
@@ -226,7 +226,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const outbound = new Outbound(outboundPolicy);
   // Signed event delivery from a durable outbox; URLs under the same outbound policy as agent tools.
   const webhooks = new Webhooks({
-    db: store.roomTables(), masterKey: master.key, policy: outboundPolicy, settings: webhookSettingsFrom(config.env),
+    db: store.roomTables(), sealer: atRest.rows, masterKey: master.key, policy: outboundPolicy, settings: webhookSettingsFrom(config.env),
     log: { warn: (o, m) => log?.warn(o, m), error: (o, m) => log?.error(o, m) },
   });
   webhooks.start(events);
@@ -422,7 +422,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   });
   // The audit log (one hash chain per app), a user's data on request, and retention.
   // The chain heads are signed with a key from the encryption master secret (or, with encryption off, the master key): never in the database.
-  const audit = new AuditLog(new AuditStore(store.roomTables()), new HeadSigner(atRest.derive('audit-head') ?? { current: auditHeadSeed(master.key) }), events);
+  const audit = new AuditLog(new AuditStore(store.roomTables(), atRest.rows), new HeadSigner(atRest.derive('audit-head') ?? { current: auditHeadSeed(master.key) }), events);
   await audit.signHeads();
   const privacyStore = new PrivacyStore(store.roomTables());
   const userData = new UserData({

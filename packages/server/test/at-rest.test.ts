@@ -203,6 +203,58 @@ describe.each(storeKinds())('encryption at rest on %s', { timeout: 120_000 }, (k
     await expectNoPlaintext(at, [m1, m2, m3]);
   });
 
+  it("seals other rooms' customer text too: memory summaries, stored responses, webhook deliveries, audit values, FAQs", async () => {
+    const at = await install(kind);
+    const node = await boot(at);
+    const chat = await people(node);
+    const [mMemory, mResponse, mWebhook, mAudit, mFaq] = [marker('memory'), marker('response'), marker('webhook'), marker('audit'), marker('faq')];
+    // A webhook endpoint that hears every message: its delivery body carries the message text (it waits in the outbox).
+    const endpoint = await node.api('POST', '/api/webhooks/endpoints', { url: 'https://hooks.example.com/warbler', event_types: ['message.created'] });
+    expect(endpoint.status, JSON.stringify(endpoint.body)).toBe(201);
+    await sendText(node, chat.conversationId, chat.ann, `Order ${mWebhook} shipped`);
+    await upload(node, chat.conversationId, chat.ann, 'an attachment');
+    const agent = await node.api('POST', '/api/agents', { name: 'Helper', model: 'local/kb-answer', system_prompt: 'Be brief.' });
+    // The agent's memory of a conversation.
+    await node.warbler.store.putAgentMemory({
+      app_id: 'default', agent_id: agent.body.id, conversation_id: chat.conversationId, summary: `Ann asked about ${mMemory}.`, summary_seq: 1, reset_seq: 0, updated_at: Date.now(),
+    });
+    // A stored /v1 response (its input and its history).
+    const key = await node.api('POST', '/api/gateway/keys', { name: 'at-rest' });
+    const created = await fetch(`${node.url}/v1/responses`, {
+      method: 'POST', headers: { authorization: `Bearer ${key.body.secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'local/kb-answer', input: `Where is ${mResponse}?`, store: true }),
+    });
+    const response = (await created.json()) as { id: string };
+    expect(created.status, JSON.stringify(response)).toBe(200);
+    // A FAQ pair.
+    const kb = await node.api('POST', '/api/knowledge-bases', { name: 'FAQ' });
+    const faq = await node.api('POST', `/api/knowledge-bases/${kb.body.id}/faqs`, { question: `What is ${mFaq}?`, answer: `It is ${mFaq}.` });
+    expect(faq.status, JSON.stringify(faq.body)).toBe(201);
+    // Changed: the audit entry's before and after hold the old and the new pair.
+    const faqId = faq.body.id as string;
+    const changed = await node.api('PUT', `/api/knowledge-bases/${kb.body.id}/faqs/${faqId}`, { question: `What is ${mFaq}?`, answer: `Now ${mAudit}.` });
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+
+    await expectNoPlaintext(at, [mMemory, mResponse, mWebhook, mAudit, mFaq]);
+
+    // All of it reads back as it was written.
+    const items = await fetch(`${node.url}/v1/responses/${response.id}/input_items`, { headers: { authorization: `Bearer ${key.body.secret}` } });
+    expect(await items.text()).toContain(`Where is ${mResponse}?`);
+    const memory = await node.warbler.store.getAgentMemory('default', agent.body.id, chat.conversationId);
+    expect(memory?.summary).toBe(`Ann asked about ${mMemory}.`);
+    const audit = (await node.api('GET', '/api/audit?resource=faq')).body.entries as Array<{ action: string; after: unknown }>;
+    expect(audit[0]).toMatchObject({ action: 'faq.update' });
+    expect(JSON.stringify(audit[0]!.after)).toContain(`Now ${mAudit}.`);
+    expect((await node.api('GET', '/api/audit/verify')).body).toMatchObject({ ok: true });
+    const faqs = await node.api('GET', `/api/knowledge-bases/${kb.body.id}/faqs`);
+    expect(JSON.stringify(faqs.body)).toContain(`Now ${mAudit}.`);
+    const { WebhookStore } = await import('../src/webhooks/webhook-store.ts');
+    const deliveries = await new WebhookStore(node.warbler.store.roomTables(), node.warbler.atRest.rows).listDeliveries('default', endpoint.body.endpoint.id, { limit: 10 });
+    expect(deliveries.map((d) => d.body).join('')).toContain(`Order ${mWebhook} shipped`);
+    const status = await node.api('GET', '/admin/apps/default/encryption', undefined, node.warbler.masterKey);
+    expect(Object.values(status.body.remaining).every((n) => n === 0), JSON.stringify(status.body.remaining)).toBe(true);
+  });
+
   it('rotates an app key under traffic: nothing lost, every row re-sealed with the new version, progress visible', async () => {
     const at = await install(kind);
     const node = await boot(at);
@@ -238,7 +290,8 @@ describe.each(storeKinds())('encryption at rest on %s', { timeout: 120_000 }, (k
     const status = await node.api('GET', '/admin/apps/default/encryption', undefined, node.warbler.masterKey);
     expect(status.body.job).toMatchObject({ state: 'done', target_version: 2, phase: 'done' });
     expect(status.body.job.resealed).toBeGreaterThanOrEqual(250);
-    expect(status.body.remaining).toEqual({ 'messages.content': 0, 'kb_documents.text': 0, 'kb_chunks.text': 0 });
+    expect(status.body.remaining).toMatchObject({ 'messages.content': 0, 'kb_documents.text': 0, 'kb_chunks.text': 0 });
+    expect(Object.values(status.body.remaining).every((n) => n === 0), JSON.stringify(status.body.remaining)).toBe(true);
     const overview = await node.api('GET', '/admin/encryption', undefined, node.warbler.masterKey);
     expect(overview.body).toMatchObject({ enabled: true, key_source: 'file' });
     expect(overview.body.key_id).toMatch(/^[A-Za-z0-9_-]{11}$/);
@@ -336,7 +389,8 @@ describe.each(storeKinds())('encryption at rest on %s', { timeout: 120_000 }, (k
     expect(await download(sealed, file.id)).toBe(`old upload ${m1}`);
     expect((await search(sealed, doc.kbId, m1)).join(' ')).toContain(m1);
     const status = await sealed.api('GET', '/admin/apps/default/encryption', undefined, sealed.warbler.masterKey);
-    expect(status.body.remaining).toEqual({ 'messages.content': 0, 'kb_documents.text': 0, 'kb_chunks.text': 0 });
+    expect(status.body.remaining).toMatchObject({ 'messages.content': 0, 'kb_documents.text': 0, 'kb_chunks.text': 0 });
+    expect(Object.values(status.body.remaining).every((n) => n === 0), JSON.stringify(status.body.remaining)).toBe(true);
     // The upload is re-written sealed; database pages that held the plaintext are the store's to reuse (docs/security.md).
     const upload1 = (await rawFiles(path.join(at.dataDir, 'files')))[0]!;
     expect(upload1.bytes.toString('latin1')).not.toContain(m1);

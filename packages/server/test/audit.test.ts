@@ -97,8 +97,10 @@ describe.each(storeKinds())('audit log on %s', (kind) => {
     await db.updateTable('audit_log').set({ after: '{"name":"Someone else"}' }).where('app_id', '=', 'default').where('seq', '=', 2).execute();
     expect(await verify()).toMatchObject({ ok: false, broken: { seq: 2, reason: 'hash_mismatch' }, entries: 1 });
     // Recomputing the row's own hash is not enough: the next row's link still names the old one.
-    const { entryHash } = await import('../src/audit/index.ts');
-    const forged = entryHash(row.prev_hash, { ...(row as AuditRow), seq: Number(row.seq), at: Number(row.at), after: '{"name":"Someone else"}' });
+    // (The forger even holds the encryption key: before/after are sealed at rest, the hash is over their plaintext.)
+    const { entryHash, AuditStore } = await import('../src/audit/index.ts');
+    const opened = (await new AuditStore(db, server.warbler.atRest.rows).at('default', 2)) as AuditRow;
+    const forged = entryHash(row.prev_hash, { ...opened, after: '{"name":"Someone else"}' });
     await db.updateTable('audit_log').set({ hash: forged }).where('app_id', '=', 'default').where('seq', '=', 2).execute();
     expect(await verify()).toMatchObject({ ok: false, broken: { seq: 3, reason: 'prev_hash_mismatch' } });
     await db.updateTable('audit_log').set({ after: row.after, hash: row.hash }).where('app_id', '=', 'default').where('seq', '=', 2).execute();

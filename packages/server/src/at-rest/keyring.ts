@@ -9,8 +9,9 @@ import { EnvelopeError, envelopeVersion, openBytes, openText, sealBytes, sealTex
 import { DecryptingStream, EncryptingStream } from './file-stream.ts';
 import { EncryptionKeyError } from './master-secret.ts';
 
-/** Columns whose values are sealed, named table.column: part of each value's additional data. */
-export type SealedField = 'messages.content' | 'kb_documents.text' | 'kb_chunks.text' | 'dataset_items.data' | 'dataset_results.answer';
+import type { SealedField } from '../store/index.ts';
+
+export type { SealedField };
 
 /** How long a node trusts its copy of an app's key list before reading it again (another node may have rotated). */
 const KEYS_FRESH_MS = 30_000;

@@ -13,14 +13,33 @@ import { ENVELOPE_PREFIX, envelopeVersion } from './envelope.ts';
 import { fileVersionOnDisk } from './file-stream.ts';
 import type { Keyring, SealedField } from './keyring.ts';
 
+interface Column {
+  field: SealedField;
+  table: string;
+  column: string;
+  /** SQL naming the row within its app (the row id of the value's additional data, and the job's cursor); default `id`. */
+  key?: string;
+}
+
 /** The sealed columns, in the order a job walks them, then the files on disk. */
-const COLUMNS: ReadonlyArray<{ field: SealedField; table: string; column: string }> = [
+const COLUMNS: ReadonlyArray<Column> = [
   { field: 'messages.content', table: 'messages', column: 'content' },
   { field: 'kb_documents.text', table: 'kb_documents', column: 'text' },
   { field: 'kb_chunks.text', table: 'kb_chunks', column: 'text' },
+  { field: 'agent_memory.summary', table: 'agent_memory', column: 'summary', key: "agent_id || '/' || conversation_id" }, // as store/kysely-ai-store.ts names it
+  { field: 'responses.body', table: 'responses', column: 'body' },
+  { field: 'responses.input', table: 'responses', column: 'input' },
+  { field: 'responses.history', table: 'responses', column: 'history' },
+  { field: 'webhook_deliveries.body', table: 'webhook_deliveries', column: 'body' },
+  { field: 'audit_log.before', table: 'audit_log', column: 'before' },
+  { field: 'audit_log.after', table: 'audit_log', column: 'after' },
+  { field: 'kb_faqs.question', table: 'kb_faqs', column: 'question' },
+  { field: 'kb_faqs.answer', table: 'kb_faqs', column: 'answer' },
+  { field: 'kb_ingest_jobs.data', table: 'kb_ingest_jobs', column: 'data' },
   { field: 'dataset_items.data', table: 'dataset_items', column: 'data' },
   { field: 'dataset_results.answer', table: 'dataset_results', column: 'answer' },
 ];
+
 const PHASES = [...COLUMNS.map((c) => c.field), 'files', 'check'] as const;
 type Phase = (typeof PHASES)[number];
 
@@ -46,6 +65,8 @@ export interface RotationStatus {
   app_id: string;
   current_version: number;
   versions: number[];
+  /** Each data key version and when it was made. */
+  keys: Array<{ version: number; created_at: number }>;
   job: {
     state: 'running' | 'done';
     target_version: number;
@@ -116,10 +137,12 @@ export class Resealer {
     const job = (await this.db.selectFrom('encryption_jobs').selectAll().where('app_id', '=', appId).executeTakeFirst()) as JobRow | undefined;
     const remaining = {} as Record<SealedField, number>;
     for (const c of COLUMNS) remaining[c.field] = await this.countRemaining(c, appId, current);
+    const keys = (await this.keyring.list(appId)).map((k) => ({ version: k.version, created_at: k.created_at }));
     return {
       app_id: appId,
       current_version: current,
       versions,
+      keys,
       job: job
         ? {
             state: job.state, target_version: Number(job.target_version), phase: job.phase, resealed: Number(job.resealed), passes: Number(job.passes),
@@ -174,10 +197,11 @@ export class Resealer {
     return true;
   }
 
-  private async rows(c: (typeof COLUMNS)[number], appId: string, cursor: string | null, target: number) {
-    let query = this.db.selectFrom(c.table).select(['id', `${c.column} as value`]).where('app_id', '=', appId);
-    if (cursor !== null) query = query.where('id', '>', cursor);
-    const rows = (await query.orderBy('id').limit(ROW_BATCH).execute()) as Array<{ id: string; value: string }>;
+  private async rows(c: Column, appId: string, cursor: string | null, target: number) {
+    const key = sql<string>`${sql.raw(c.key ?? 'id')}`;
+    let query = this.db.selectFrom(c.table).select([key.as('id'), `${c.column} as value`]).where('app_id', '=', appId).where(c.column, 'is not', null);
+    if (cursor !== null) query = query.where(key, '>', cursor);
+    const rows = (await query.orderBy(key).limit(ROW_BATCH).execute()) as Array<{ id: string; value: string }>;
     const stale = rows.filter((r) => envelopeVersion(r.value) !== target);
     await this.keyring.ready(appId, { versions: stale.flatMap((r) => envelopeVersion(r.value) ?? []) });
     let resealed = 0;
@@ -195,7 +219,7 @@ export class Resealer {
           .updateTable(c.table)
           .set({ [c.column]: this.keyring.seal(appId, c.field, row.id, plaintext) })
           .where('app_id', '=', appId)
-          .where('id', '=', row.id)
+          .where(key, '=', row.id)
           .where(c.column, '=', row.value)
           .executeTakeFirst();
         resealed += Number(result.numUpdatedRows);
@@ -240,7 +264,7 @@ export class Resealer {
     return true;
   }
 
-  private async countRemaining(c: (typeof COLUMNS)[number], appId: string, target: number): Promise<number> {
+  private async countRemaining(c: Column, appId: string, target: number): Promise<number> {
     const row = await this.db
       .selectFrom(c.table)
       .select((eb) => eb.fn.countAll().as('n'))

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { openColumns, PLAINTEXT, sealColumns, type RowSealer, type SealedColumn } from '../store/index.ts';
 import type { AuditContent } from './chain.ts';
 import type { SignedHead } from './head-signature.ts';
 
@@ -30,11 +31,22 @@ interface AuditTables {
   audit_heads: { app_id: string; seq: number; hash: string; at: number; key_id: string; signature: string };
 }
 
-/** The audit room's tables: rows are only ever inserted, never updated or deleted, by Warbler. */
+/**
+ * Before/after values hold what was changed (an agent's prompt, an FAQ, a
+ * user's profile): sealed at rest. The chain hashes the plaintext, so
+ * sealing, and re-sealing after a key rotation, leave the chain as it was.
+ */
+const SEALED: ReadonlyArray<SealedColumn<AuditRow>> = [{ field: 'audit_log.before', column: 'before' }, { field: 'audit_log.after', column: 'after' }];
+const rowId = (r: AuditRow) => r.id;
+
+/** The audit room's tables: rows are only ever inserted (and their before/after re-sealed by the at-rest job), never deleted, by Warbler. */
 export class AuditStore {
   private readonly db: Kysely<AuditTables>;
 
-  constructor(db: Kysely<any>) {
+  constructor(
+    db: Kysely<any>,
+    private readonly sealer: RowSealer = PLAINTEXT,
+  ) {
     this.db = db as Kysely<AuditTables>;
   }
 
@@ -49,8 +61,9 @@ export class AuditStore {
    * primary key and retries from the new head.
    */
   async insert(row: AuditRow, head: SignedHead): Promise<void> {
+    const [sealed] = await sealColumns(this.sealer, [row], SEALED, rowId);
     await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('audit_log').values(row).execute();
+      await trx.insertInto('audit_log').values(sealed!).execute();
       await upsertHead(trx, head);
     });
   }
@@ -75,7 +88,7 @@ export class AuditStore {
   /** The entry at seq, if the chain still holds it. */
   async at(appId: string, seq: number): Promise<AuditRow | undefined> {
     const row = await this.db.selectFrom('audit_log').selectAll().where('app_id', '=', appId).where('seq', '=', seq).executeTakeFirst();
-    return row && normalise(row);
+    return row && (await this.opened([normalise(row)]))[0];
   }
 
   async list(appId: string, filter: AuditFilter): Promise<AuditRow[]> {
@@ -87,13 +100,17 @@ export class AuditStore {
     if (filter.until !== undefined) q = q.where('at', '<', filter.until);
     if (filter.before_seq !== undefined) q = q.where('seq', '<', filter.before_seq);
     const rows = await q.orderBy('seq', 'desc').limit(filter.limit).execute();
-    return rows.map(normalise);
+    return this.opened(rows.map(normalise));
   }
 
   /** A page of one app's chain in seq order, for verification and export. */
   async range(appId: string, afterSeq: number, limit: number): Promise<AuditRow[]> {
     const rows = await this.db.selectFrom('audit_log').selectAll().where('app_id', '=', appId).where('seq', '>', afterSeq).orderBy('seq', 'asc').limit(limit).execute();
-    return rows.map(normalise);
+    return this.opened(rows.map(normalise));
+  }
+
+  private opened(rows: AuditRow[]): Promise<AuditRow[]> {
+    return openColumns(this.sealer, rows, SEALED, rowId);
   }
 }
 

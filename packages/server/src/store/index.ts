@@ -7,7 +7,7 @@ import type { Store } from './port.ts';
 export type * from './port.ts';
 export type * from './port-ai.ts';
 export type * from './port-gateway.ts';
-export { PLAINTEXT, type RowSealer, type SealedField } from './sealing.ts';
+export { openColumns, PLAINTEXT, sealColumns, type RowSealer, type SealedColumn, type SealedField } from './sealing.ts';
 export { resendKey, StoreConflict, StoreNotFound } from './port.ts';
 export { openPostgresStore, type PostgresStoreOptions } from './postgres.ts';
 export { openSqliteStore } from './sqlite.ts';

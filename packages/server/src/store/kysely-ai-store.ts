@@ -14,7 +14,11 @@ import type {
 import type { AgentsTable, Database, KbChunksTable, LedgerTable } from './schema.ts';
 import { guardWrite } from './guard-write.ts';
 import { StoreConflict } from './port.ts';
-import { PLAINTEXT, type RowSealer } from './sealing.ts';
+import { openColumns, PLAINTEXT, sealColumns, type RowSealer, type SealedColumn } from './sealing.ts';
+
+/** An agent's memory of a conversation is customer text: sealed at rest, named by agent and conversation (the at-rest job uses the same). */
+const MEMORY_SEALED: ReadonlyArray<SealedColumn<AgentMemoryRow>> = [{ field: 'agent_memory.summary', column: 'summary' }];
+const memoryRowId = (m: AgentMemoryRow) => `${m.agent_id}/${m.conversation_id}`;
 
 // Rows per multi-row INSERT: the widest table (ledger, 28 columns) stays far
 // below both databases' bound-parameter limits.
@@ -143,17 +147,19 @@ export class KyselyAiStore implements AiStore {
   }
 
   async getAgentMemory(appId: string, agentId: string, conversationId: string): Promise<AgentMemoryRow | undefined> {
-    return this.db
+    const row = await this.db
       .selectFrom('agent_memory')
       .selectAll()
       .where('app_id', '=', appId)
       .where('agent_id', '=', agentId)
       .where('conversation_id', '=', conversationId)
       .executeTakeFirst();
+    return row && (await openColumns(this.sealer, [row], MEMORY_SEALED, memoryRowId))[0];
   }
 
   async putAgentMemory(memory: AgentMemoryRow): Promise<void> {
-    const { app_id, agent_id, conversation_id, summary, summary_seq, reset_seq, updated_at } = memory;
+    const [sealed] = await sealColumns(this.sealer, [memory], MEMORY_SEALED, memoryRowId);
+    const { app_id, agent_id, conversation_id, summary, summary_seq, reset_seq, updated_at } = sealed!;
     await guardWrite(this.traits, { conflict: `Memory of agent ${agent_id} already exists`, missing: `Agent ${agent_id} does not exist` }, () =>
       this.db
         .insertInto('agent_memory')

@@ -14,16 +14,29 @@ import type {
 } from './port-gateway.ts';
 import type { ApiKeysTable, BatchesTable, BatchItemsTable, Database, ResponsesTable } from './schema.ts';
 import { guardWrite } from './guard-write.ts';
+import { openColumns, PLAINTEXT, sealColumns, type RowSealer, type SealedColumn } from './sealing.ts';
+
+/** A stored response holds the conversation sent through /v1: sealed at rest. */
+const RESPONSE_SEALED: ReadonlyArray<SealedColumn<{ app_id: string; id: string; body: string; input: string; history: string }>> = [
+  { field: 'responses.body', column: 'body' }, { field: 'responses.input', column: 'input' }, { field: 'responses.history', column: 'history' },
+];
 
 // Rows per multi-row INSERT: batch_items has 7 columns, far below both databases' parameter limits.
 const INSERT_BATCH = 500;
 
 /** The gateway part of the Store on Kysely; KyselyStore delegates to it, so both dialects share it. */
 export class KyselyGatewayStore implements GatewayStore {
+  /** Stored responses are sealed with it: see KyselyStore.useSealer. */
+  private sealer: RowSealer = PLAINTEXT;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly traits: DialectTraits,
   ) {}
+
+  useSealer(sealer: RowSealer): void {
+    this.sealer = sealer;
+  }
 
   // ---- virtual keys ----
 
@@ -114,8 +127,9 @@ export class KyselyGatewayStore implements GatewayStore {
   // ---- stored responses ----
 
   async putResponse(r: StoredResponseRow): Promise<void> {
-    const row = { app_id: r.app_id, id: r.id, key_id: r.key_id, status: r.status, previous_response_id: r.previous_response_id,
-      body: JSON.stringify(r.body), input: JSON.stringify(r.input), history: JSON.stringify(r.history), created_at: r.created_at };
+    const [row] = await sealColumns(this.sealer, [{ app_id: r.app_id, id: r.id, key_id: r.key_id, status: r.status, previous_response_id: r.previous_response_id,
+      body: JSON.stringify(r.body), input: JSON.stringify(r.input), history: JSON.stringify(r.history), created_at: r.created_at }], RESPONSE_SEALED, (x) => x.id);
+    if (!row) return;
     await guardWrite(this.traits, { conflict: `Response ${r.id} already exists`, missing: `App ${r.app_id} does not exist` }, () =>
       this.db.insertInto('responses').values(row)
         .onConflict((oc) => oc.columns(['app_id', 'id']).doUpdateSet({ status: row.status, body: row.body }))
@@ -125,7 +139,7 @@ export class KyselyGatewayStore implements GatewayStore {
 
   async getResponse(appId: string, responseId: string): Promise<StoredResponseRow | undefined> {
     const row = await this.db.selectFrom('responses').selectAll().where('app_id', '=', appId).where('id', '=', responseId).executeTakeFirst();
-    return row && toStoredResponse(row);
+    return row && toStoredResponse((await openColumns(this.sealer, [row], RESPONSE_SEALED, (x) => x.id))[0]!);
   }
 
   async deleteResponse(appId: string, responseId: string): Promise<boolean> {

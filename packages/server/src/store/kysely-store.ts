@@ -125,6 +125,7 @@ export class KyselyStore implements Store {
   useSealer(sealer: RowSealer): void {
     this.sealer = sealer;
     this.ai.useSealer(sealer);
+    this.gateway.useSealer(sealer);
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import { WebhookDeliverer, type DelivererLog, type DelivererSettings } from './d
 import { WebhookEndpoints } from './endpoints.ts';
 import { WebhookOutbox } from './outbox.ts';
 import { WebhookStore } from './webhook-store.ts';
+import type { RowSealer } from '../store/index.ts';
 
 export type { DelivererSettings } from './deliverer.ts';
 export { webhookSettingsFrom } from './settings.ts';
@@ -17,6 +18,8 @@ export type { WebhookOutbox } from './outbox.ts';
 export interface WebhooksOptions {
   /** The database; the room uses only its own tables. */
   db: Kysely<any>;
+  /** Seals delivery bodies at rest (the at-rest room's row sealer); plaintext when absent. */
+  sealer?: RowSealer;
   masterKey: string;
   policy: OutboundPolicy;
   settings: DelivererSettings;
@@ -33,7 +36,7 @@ export class Webhooks {
   private unlisten: (() => void) | undefined;
 
   constructor(options: WebhooksOptions) {
-    const store = new WebhookStore(options.db);
+    const store = new WebhookStore(options.db, options.sealer);
     this.endpoints = new WebhookEndpoints(store, options.policy, new SecretBox(options.masterKey, { purpose: 'webhook-secrets' }));
     // Its own client, which follows no redirect: a receiver that moved must be given its new URL, not have a POST turned into a GET.
     this.outbound = new Outbound(options.policy, { maxRedirects: 0, ...(options.resolve && { resolve: options.resolve }) });

@@ -1,6 +1,11 @@
 // The webhooks room's own tables (migration 0012_webhooks), behind the narrow
 // interface the room uses. No other room reads them.
 import type { Kysely } from 'kysely';
+import { openColumns, PLAINTEXT, sealColumns, type RowSealer, type SealedColumn } from '../store/index.ts';
+
+/** A delivery's body carries the event, often customer text (a message.created holds the message): sealed at rest. */
+const DELIVERY_SEALED: ReadonlyArray<SealedColumn<DeliveryRow>> = [{ field: 'webhook_deliveries.body', column: 'body' }];
+const deliveryId = (d: DeliveryRow) => d.id;
 
 export interface EndpointRow {
   app_id: string;
@@ -65,7 +70,10 @@ export type AttemptOutcome = { status: 'delivered'; at: number } | { status: 'fa
 export class WebhookStore {
   private readonly db: Kysely<Tables>;
 
-  constructor(db: Kysely<any>) {
+  constructor(
+    db: Kysely<any>,
+    private readonly sealer: RowSealer = PLAINTEXT,
+  ) {
     this.db = db as Kysely<Tables>;
   }
 
@@ -104,12 +112,12 @@ export class WebhookStore {
 
   /** Writes outbox rows (one statement: all of an event's rows or none). */
   async enqueue(rows: DeliveryRow[]): Promise<void> {
-    if (rows.length > 0) await this.db.insertInto('webhook_deliveries').values(rows).execute();
+    if (rows.length > 0) await this.db.insertInto('webhook_deliveries').values(await sealColumns(this.sealer, rows, DELIVERY_SEALED, deliveryId)).execute();
   }
 
-  /** Outbox rows ready for insertSealed (sealed at rest when a sealer is set): done before the caller's transaction, which then only inserts. */
+  /** Outbox rows sealed for insertSealed: done before the caller's transaction, which then only inserts. */
   async sealRows(rows: DeliveryRow[]): Promise<DeliveryRow[]> {
-    return rows;
+    return rows.length ? sealColumns(this.sealer, rows, DELIVERY_SEALED, deliveryId) : [];
   }
 
   /** Writes rows from sealRows with the caller's transaction handle: they commit with the caller's change or not at all. */
@@ -143,7 +151,7 @@ export class WebhookStore {
       .where((eb) => eb.or([eb('e.enabled', '=', 1), eb('d.event_type', '=', 'webhook.test')]))
       .where((eb) => eb.or([eb('d.claimed_until', 'is', null), eb('d.claimed_until', '<', now)]));
     if (skipEndpoints.length > 0) q = q.where('d.endpoint_id', 'not in', skipEndpoints);
-    return q.orderBy('d.next_attempt_at').orderBy('d.id').limit(limit).execute();
+    return this.opened(await q.orderBy('d.next_attempt_at').orderBy('d.id').limit(limit).execute());
   }
 
   /**
@@ -194,14 +202,49 @@ export class WebhookStore {
   }
 
   async getDelivery(appId: string, id: string): Promise<DeliveryRow | undefined> {
-    return this.db.selectFrom('webhook_deliveries').selectAll().where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
+    const row = await this.db.selectFrom('webhook_deliveries').selectAll().where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
+    return row && (await this.opened([row]))[0];
   }
 
   /** An endpoint's deliveries, newest first; `before` is the created_at of the last row of the previous page. */
   async listDeliveries(appId: string, endpointId: string, page: { limit: number; before?: number }): Promise<DeliveryRow[]> {
     let q = this.db.selectFrom('webhook_deliveries').selectAll().where('app_id', '=', appId).where('endpoint_id', '=', endpointId);
     if (page.before !== undefined) q = q.where('created_at', '<', page.before);
-    return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit).execute();
+    return this.opened(await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit).execute());
+  }
+
+  private opened(rows: DeliveryRow[]): Promise<DeliveryRow[]> {
+    return openColumns(this.sealer, rows, DELIVERY_SEALED, deliveryId);
+  }
+
+  /**
+   * An app's deliveries whose event body names `userId` (as a JSON string:
+   * sender, customer, assignee…), any status: what a user's export shows and
+   * their erasure removes. Bodies may be sealed, so they are opened and
+   * matched here, a page at a time, not in SQL.
+   */
+  async deliveriesNaming(appId: string, userId: string): Promise<DeliveryRow[]> {
+    const needle = JSON.stringify(userId);
+    const out: DeliveryRow[] = [];
+    for (let after = ''; ;) {
+      const page = await this.db.selectFrom('webhook_deliveries').selectAll().where('app_id', '=', appId).where('id', '>', after).orderBy('id').limit(500).execute();
+      if (page.length === 0) return out;
+      for (const row of await this.opened(page)) if (row.body.includes(needle)) out.push(row);
+      after = page[page.length - 1]!.id;
+    }
+  }
+
+  /** Deletes these deliveries of the app with their attempts. */
+  async deleteDeliveries(appId: string, ids: readonly string[]): Promise<number> {
+    let removed = 0;
+    for (let i = 0; i < ids.length; i += 500) {
+      const batch = ids.slice(i, i + 500);
+      const mine = this.db.selectFrom('webhook_deliveries').select('id').where('app_id', '=', appId).where('id', 'in', batch);
+      await this.db.deleteFrom('webhook_attempts').where('delivery_id', 'in', mine).execute();
+      const r = await this.db.deleteFrom('webhook_deliveries').where('app_id', '=', appId).where('id', 'in', batch).executeTakeFirst();
+      removed += Number(r.numDeletedRows);
+    }
+    return removed;
   }
 
   async attemptsOf(deliveryIds: readonly string[]): Promise<AttemptRow[]> {

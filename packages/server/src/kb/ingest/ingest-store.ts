@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { openColumns, PLAINTEXT, sealColumns, type RowSealer, type SealedColumn } from '../../store/index.ts';
 import type { SourceFormat } from '../parse/index.ts';
 
 export type IngestStatus = 'queued' | 'processing' | 'ready' | 'failed';
@@ -31,12 +32,19 @@ export type IngestJob = Omit<IngestJobRow, 'data' | 'lease_until'>;
 
 const LISTED = ['app_id', 'id', 'kb_id', 'filename', 'source', 'title', 'format', 'status', 'reason', 'progress', 'attempts', 'bytes', 'created_at', 'updated_at'] as const;
 
+/** The uploaded file waiting to be parsed is customer content: sealed at rest. */
+const SEALED: ReadonlyArray<SealedColumn<{ app_id: string; id: string; data: string | null }>> = [{ field: 'kb_ingest_jobs.data', column: 'data' }];
+const rowId = (r: { id: string }) => r.id;
+
 /** The ingestion room's tables (kb_ingest_jobs, kb_settings) behind a narrow interface. */
 export class IngestStore {
-  constructor(private readonly db: Kysely<any>) {}
+  constructor(
+    private readonly db: Kysely<any>,
+    private readonly sealer: RowSealer = PLAINTEXT,
+  ) {}
 
   async insert(row: IngestJobRow): Promise<void> {
-    await this.db.insertInto('kb_ingest_jobs').values(row).execute();
+    await this.db.insertInto('kb_ingest_jobs').values((await sealColumns(this.sealer, [row], SEALED, rowId))[0]!).execute();
   }
 
   async get(appId: string, id: string): Promise<IngestJob | undefined> {
@@ -66,11 +74,12 @@ export class IngestStore {
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) return undefined;
     const row = await this.db.selectFrom('kb_ingest_jobs').selectAll().where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
-    return row ? (num(row) as IngestJobRow) : undefined;
+    return row ? (await openColumns(this.sealer, [num(row) as IngestJobRow], SEALED, rowId))[0] : undefined;
   }
 
   async update(appId: string, id: string, patch: Partial<Pick<IngestJobRow, 'status' | 'reason' | 'progress' | 'attempts' | 'data' | 'lease_until' | 'title'>> & { updated_at: number }): Promise<boolean> {
-    const r = await this.db.updateTable('kb_ingest_jobs').set(patch).where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
+    const sealed = typeof patch.data === 'string' ? { ...patch, data: (await sealColumns(this.sealer, [{ app_id: appId, id, data: patch.data }], SEALED, rowId))[0]!.data } : patch;
+    const r = await this.db.updateTable('kb_ingest_jobs').set(sealed).where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 
