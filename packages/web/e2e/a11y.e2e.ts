@@ -55,6 +55,14 @@ describe('accessibility', () => {
       expect(await seriousViolations(page), 'chat').toEqual([]);
       await screenshot(page, `a11y-chat-${locale}-${scheme}`);
 
+      // The same person with the support role: the inbox (support.e2e.ts scans it with conversations in it).
+      const userId = await page.evaluate(() => (JSON.parse(localStorage.getItem('warbler.session')!) as { userId: string }).userId);
+      await adminApi(url, 'PUT', `/api/support/staff/${encodeURIComponent(userId)}`);
+      await page.reload();
+      await page.getByTestId('inbox-toggle').click();
+      await page.getByTestId('support-queue').waitFor();
+      expect(await seriousViolations(page), 'support inbox').toEqual([]);
+
       // The console's pages, in the same language and scheme (its navigation links are the page names).
       await page.goto(url + '/console');
       await page.locator('input[type="password"]').fill(MASTER_KEY);
