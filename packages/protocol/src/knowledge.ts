@@ -24,6 +24,62 @@ export const IngestJob = z.object({
 });
 export type IngestJob = z.infer<typeof IngestJob>;
 
+/** How a web source is read: one page, the pages a sitemap lists, or a crawl of the site's links. */
+export const WebSourceMode = z.enum(['page', 'sitemap', 'crawl']);
+
+export const WebSourceCreate = z.object({
+  /** The page, the sitemap, or the page a crawl starts from. */
+  url: z.string().trim().min(1).max(2000),
+  mode: WebSourceMode.default('crawl'),
+  /** Pages read at most per run (the rest are left out, and say so in the run's figures). */
+  max_pages: z.number().int().min(1).max(1000).default(50),
+  /** Links followed from the start page at most (crawl). */
+  max_depth: z.number().int().min(0).max(5).default(2),
+  /** Read the site again this often and re-index only what changed; null reads it once. */
+  resync_hours: z.number().int().min(1).max(720).nullable().default(24),
+}).strict();
+export type WebSourceCreate = z.infer<typeof WebSourceCreate>;
+
+/** What one run of a web source did. */
+export const WebSourceRun = z.object({
+  /** Pages the run looked at (robots-excluded ones included). */
+  found: z.number().int(),
+  added: z.number().int(),
+  changed: z.number().int(),
+  unchanged: z.number().int(),
+  removed: z.number().int(),
+  /** Pages robots.txt or the page itself (noindex) asks crawlers to leave alone. */
+  excluded: z.number().int(),
+  failed: z.number().int(),
+  /** Pages beyond max_pages, not read. */
+  over_limit: z.number().int(),
+  started_at: z.number(),
+  finished_at: z.number(),
+  /** A few of the failures, for a person to act on. */
+  errors: z.array(z.object({ url: z.string(), reason: z.string() })),
+});
+export type WebSourceRun = z.infer<typeof WebSourceRun>;
+
+export const WebSource = z.object({
+  id: z.string(),
+  kb_id: z.string(),
+  url: z.string(),
+  mode: WebSourceMode,
+  max_pages: z.number().int(),
+  max_depth: z.number().int(),
+  resync_hours: z.number().int().nullable(),
+  /** queued: waiting for its first run or a resync asked for now; running; idle between runs; failed: the last run could not start (the reason says why). */
+  status: z.enum(['queued', 'running', 'idle', 'failed']),
+  reason: z.string().nullable(),
+  /** Pages of this source in the knowledge base now. */
+  pages: z.number().int(),
+  last_run: WebSourceRun.nullable(),
+  next_run_at: z.number().nullable(),
+  created_at: z.number(),
+  updated_at: z.number(),
+});
+export type WebSource = z.infer<typeof WebSource>;
+
 /** How citations appear in replies: numbered markers with a source list, or no markers. */
 export const CitationStyle = z.enum(['numbered', 'none']);
 

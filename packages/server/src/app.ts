@@ -16,7 +16,7 @@ import { Responses } from './gateway/responses/index.ts';
 import { Batches, BatchRunner, executeThroughGateway, GatewayFiles } from './gateway/batches/index.ts';
 import { buildHttp, defaultWebDist, Guards, webAppDeps } from './http/index.ts';
 import { EmbeddingCache, HybridRetrieval, KbVectorStore, rerankerFrom, routerEmbedder } from './kb/index.ts';
-import { createFaqProvider, createKbAnswerProvider, FAQ_MODEL, faqFirst, Faqs, FaqStore, IngestStore, KB_ANSWER_MODEL, KnowledgeBases, KnowledgeIngestion, ratedRepliesFrom, seedDocsDir } from './kb/index.ts';
+import { createFaqProvider, createKbAnswerProvider, FAQ_MODEL, faqFirst, Faqs, FaqStore, IngestStore, KB_ANSWER_MODEL, KnowledgeBases, KnowledgeIngestion, ratedRepliesFrom, seedDocsDir, WebSources, WebSourceStore } from './kb/index.ts';
 import { costOf, SecretBox, UpstreamHttp, type Router } from './llm/index.ts';
 import { Metrics } from './metrics/index.ts';
 import { Outbound, OutboundPolicy } from './outbound/index.ts';
@@ -55,6 +55,8 @@ export interface Warbler {
   /** Evaluation datasets and the fine-tuning pass-through. */
   datasets: Datasets;
   knowledge: KnowledgeBases;
+  /** Websites knowledge bases read (crawl, sitemap, page) and resync. */
+  webSources: WebSources;
   router: Router;
   ledger: Ledger;
   budgets: Budgets;
@@ -216,6 +218,11 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     fetchPage: (url, init) => outbound.send(url, init),
   });
   knowledge.useChunkOptions(ingestion.chunkOptions);
+  // Websites a knowledge base reads (a page, a sitemap, a crawl), read again on their schedule; runs are leased so several nodes run each once.
+  const webSources = new WebSources({
+    store: new WebSourceStore(store.roomTables()), pages: ingestion, knowledge, singleNode: !redis, maxBytes: ingestion.limits.maxFileBytes,
+    fetchPage: (url, init) => outbound.send(url, init), onError: (err, where) => log?.error({ err }, where),
+  });
   // FAQs answer a close match as written, through local/faq (a zero-cost ledger row), before any model is called.
   const faqs = new Faqs({
     store: new FaqStore(store.roomTables(), atRest.rows), knowledge,
@@ -455,7 +462,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   let ready = false;
   const http = await buildHttp(
     {
-      guards: new Guards(auth), apps, users, conversations, messages, search, reactions, files, knowledge, ingestion, faqs, agents, isReady: () => ready,
+      guards: new Guards(auth), apps, users, conversations, messages, search, reactions, files, knowledge, ingestion, webSources, faqs, agents, isReady: () => ready,
       degraded: () => (broker.connected ? [] : ['redis']),
       interventions,
       batches: { gateway, files: gatewayFiles, batches },
@@ -509,7 +516,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
 
   let closing: Promise<void> | undefined;
   return {
-    config, store, http, realtime, apps, users, conversations, messages, agents, runtime, experiments, datasets, knowledge, router, ledger, budgets, gateway, keys, metrics, events, support,
+    config, store, http, realtime, apps, users, conversations, messages, agents, runtime, experiments, datasets, knowledge, webSources, router, ledger, budgets, gateway, keys, metrics, events, support,
     masterKey: master.key, masterKeyFile: master.file, defaultApp, atRest,
     batches, batchRunner,
     async listen() {
@@ -517,6 +524,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       ready = true;
       await batchRunner.start();
       await ingestion.start();
+      await webSources.start();
       atRest.start();
       retention.start(config.retentionIntervalMs);
       support.startSweeper(`${hostname()}:${process.pid}:support`, supportSettings.sweepIntervalMs);
@@ -550,6 +558,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         await batchRunner.stop();
         // The upload in hand finishes; one cut off is taken again at the next start (its row says processing).
         await ingestion.stop();
+        await webSources.stop();
         await retention.stop();
         await interventions.close().catch((err: unknown) => http.log.error({ err }, 'guardrail interventions could not be written at shutdown'));
         // Node closes idle keep-alive sockets once, when the server closes; a response still streaming then leaves its socket

@@ -9,7 +9,7 @@ import type { Conversations, Messages } from '../chat/index.ts';
 import type { Files } from '../files/index.ts';
 import type { Reactions } from '../reactions/index.ts';
 import type { MessageSearch } from '../search/index.ts';
-import type { Faqs, KnowledgeBases, KnowledgeIngestion } from '../kb/index.ts';
+import type { Faqs, KnowledgeBases, KnowledgeIngestion, WebSources } from '../kb/index.ts';
 import type { Apps, Users } from '../tenancy/index.ts';
 import type { Guards } from './auth.ts';
 import type { PrivacyHttpDeps } from './privacy.ts';
@@ -35,6 +35,8 @@ export interface HttpDeps {
   knowledge: KnowledgeBases;
   /** Uploads of PDF, Word, spreadsheets, HTML and slides, parsed in the background; per-knowledge-base settings. */
   ingestion?: KnowledgeIngestion;
+  /** Websites knowledge bases read and resync. */
+  webSources?: WebSources;
   /** Question/answer pairs answered without a model call. */
   faqs?: Faqs;
   agents: Agents;

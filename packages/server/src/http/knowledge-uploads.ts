@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { IngestJob, KnowledgeSettings } from '@warbler/protocol';
+import { IngestJob, KnowledgeSettings, WebSource, WebSourceCreate } from '@warbler/protocol';
 import { z } from 'zod';
 import type { HttpDeps } from './deps.ts';
 
 const Kb = z.object({ kbId: z.string().min(1).max(200) });
 const Upload = Kb.extend({ uploadId: z.string().min(1).max(200) });
+const Site = Kb.extend({ sourceId: z.string().min(1).max(200) });
 
 /**
  * Uploads on their way into a knowledge base (status, progress, why one
@@ -40,6 +41,35 @@ export const knowledgeUploadRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => 
       summary: 'Import one web page: fetched under the outbound address policy, then queued and parsed like an HTML upload; the same URL again replaces its document',
     },
   }, async (request, reply) => reply.status(202).send(await ingestion.importUrl(await deps.guards.app(request), request.params.kbId, request.body.url)));
+
+  const web = deps.webSources;
+  if (web) {
+    app.post('/api/knowledge-bases/:kbId/web-sources', {
+      schema: {
+        tags: ['knowledge'], params: Kb, body: WebSourceCreate, response: { 202: WebSource },
+        summary: 'Read a website into the knowledge base: one page, a sitemap or a crawl (same site, robots.txt respected), read again every resync_hours',
+      },
+    }, async (request, reply) => reply.status(202).send(await web.create(await deps.guards.app(request), request.params.kbId, request.body)));
+
+    app.get('/api/knowledge-bases/:kbId/web-sources', {
+      schema: { tags: ['knowledge'], summary: 'Websites this knowledge base reads, with what their last run did', params: Kb, response: { 200: z.object({ web_sources: z.array(WebSource) }) } },
+    }, async (request) => ({ web_sources: await web.list(await deps.guards.app(request), request.params.kbId) }));
+
+    app.get('/api/knowledge-bases/:kbId/web-sources/:sourceId', {
+      schema: { tags: ['knowledge'], summary: 'One website: status, pages, and the last run\'s figures and failures', params: Site, response: { 200: WebSource } },
+    }, async (request) => web.get(await deps.guards.app(request), request.params.kbId, request.params.sourceId));
+
+    app.post('/api/knowledge-bases/:kbId/web-sources/:sourceId/resync', {
+      schema: { tags: ['knowledge'], summary: 'Read the website again now (only changed pages are indexed again)', params: Site, response: { 202: WebSource } },
+    }, async (request, reply) => reply.status(202).send(await web.resync(await deps.guards.app(request), request.params.kbId, request.params.sourceId)));
+
+    app.delete('/api/knowledge-bases/:kbId/web-sources/:sourceId', {
+      schema: { tags: ['knowledge'], summary: 'Stop reading the website; its pages leave the knowledge base', params: Site },
+    }, async (request, reply) => {
+      await web.remove(await deps.guards.app(request), request.params.kbId, request.params.sourceId);
+      return reply.status(204).send();
+    });
+  }
 
   app.get('/api/knowledge-bases/:kbId/settings', {
     schema: { tags: ['knowledge'], summary: 'Chunk size, overlap, top-k and citation style of this knowledge base', params: Kb, response: { 200: KnowledgeSettings } },

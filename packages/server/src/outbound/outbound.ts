@@ -40,7 +40,12 @@ export interface OutboundAnswer {
   text: string;
   /** Where the answer came from, after redirects. */
   url: string;
+  /** The answer's validators and type (etag, last-modified, content-type), for callers that fetch again conditionally. */
+  headers: Record<string, string>;
 }
+
+/** Response headers a caller may use: cache validators and the body's type, nothing that carries a secret. */
+const ANSWER_HEADERS = ['etag', 'last-modified', 'content-type'] as const;
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Headers that describe the body rather than carry the caller's secrets; the only ones kept across origins. */
@@ -79,7 +84,9 @@ export class Outbound {
       const res = await request(target, { method, headers, body, signal: init.signal, dispatcher });
       const location = res.headers.location;
       if (!REDIRECTS.has(res.statusCode) || typeof location !== 'string') {
-        return { status: res.statusCode, text: await readCapped(res.body, init.maxBytes), url: target.href };
+        const kept: Record<string, string> = {};
+        for (const h of ANSWER_HEADERS) if (typeof res.headers[h] === 'string') kept[h] = res.headers[h];
+        return { status: res.statusCode, text: await readCapped(res.body, init.maxBytes), url: target.href, headers: kept };
       }
       await res.body.dump();
       if (hop >= this.maxRedirects) throw new Error(`it redirected more than ${this.maxRedirects} times`);

@@ -975,6 +975,9 @@ export async function runMigrations(db: Kysely<any>): Promise<void> {
     provider,
     migrationTableName: 'warbler_migrations',
     migrationLockTableName: 'warbler_migrations_lock',
+    // Rooms add migrations in parallel branches, so names do not always sort in the order they land; each
+    // migration only touches its own tables, so one applied after a later-named one is safe.
+    allowUnorderedMigrations: true,
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

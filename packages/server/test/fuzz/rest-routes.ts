@@ -105,6 +105,18 @@ export function restRoutes(w: World): Route[] {
     { method: 'POST', path: '/api/knowledge-bases/:kbId/uploads/:uploadId/retry', params: { kbId: kbs, uploadId: [...docs, 'upl_missing'] } },
     { method: 'DELETE', path: '/api/knowledge-bases/:kbId/uploads/:uploadId', params: { kbId: kbs, uploadId: [b.docId, 'upl_missing'] } },
     { method: 'POST', path: '/api/knowledge-bases/:kbId/imports', params: { kbId: kbs }, body: fc.record({ url: fc.constantFrom('http://169.254.169.254/', 'https://127.0.0.1:1/x', 'file:///etc/passwd', 'not a url') }) },
+    // Websites a knowledge base reads (crawl, sitemap, page): only addresses the outbound policy refuses, so nothing is fetched.
+    {
+      method: 'POST', path: '/api/knowledge-bases/:kbId/web-sources', params: { kbId: kbs },
+      body: fc.record({
+        url: fc.constantFrom('http://169.254.169.254/', 'https://127.0.0.1:1/x', 'file:///etc/passwd', 'not a url', 'http://[::1]/'),
+        mode: fc.constantFrom('page', 'sitemap', 'crawl'), max_pages: fc.constantFrom(1, 50, 1000), max_depth: fc.constantFrom(0, 2, 5), resync_hours: fc.constantFrom(null, 1, 720),
+      }, { requiredKeys: ['url'] }),
+    },
+    { method: 'GET', path: '/api/knowledge-bases/:kbId/web-sources', params: { kbId: kbs } },
+    { method: 'GET', path: '/api/knowledge-bases/:kbId/web-sources/:sourceId', params: { kbId: kbs, sourceId: ['web_missing'] } },
+    { method: 'POST', path: '/api/knowledge-bases/:kbId/web-sources/:sourceId/resync', params: { kbId: kbs, sourceId: ['web_missing'] } },
+    { method: 'DELETE', path: '/api/knowledge-bases/:kbId/web-sources/:sourceId', params: { kbId: kbs, sourceId: ['web_missing'] } },
     { method: 'GET', path: '/api/knowledge-bases/:kbId/settings', params: { kbId: kbs } },
     {
       method: 'PUT', path: '/api/knowledge-bases/:kbId/settings', params: { kbId: [b.kbId, 'kb-missing'] },

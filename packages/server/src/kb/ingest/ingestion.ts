@@ -23,7 +23,16 @@ export interface IngestionOptions {
   now?: () => number;
   onError?: (err: unknown, where: string) => void;
   /** Fetches a web page under the outbound room's address policy (the SSRF rules of agent tools); without it, URL imports are refused. */
-  fetchPage?: (url: string, init: { method: 'GET'; headers: Record<string, string>; signal: AbortSignal; maxBytes: number }) => Promise<{ status: number; text: string; url: string }>;
+  fetchPage?: FetchPage;
+}
+
+/** A GET under the outbound address policy; `headers` of the answer carry its validators (etag, last-modified) and type. */
+export type FetchPage = (url: string, init: { method: 'GET'; headers: Record<string, string>; signal: AbortSignal; maxBytes: number }) =>
+  Promise<{ status: number; text: string; url: string; headers?: Record<string, string> }>;
+
+/** The document id of a web page in a knowledge base: the same for a one-page import and a site crawl, so either replaces the other's copy. */
+export function webDocumentId(appId: string, kbId: string, url: string): string {
+  return `doc_${createHash('sha256').update(`${appId}\u0000${kbId}\u0000${url}`).digest('base64url').slice(0, 22)}`;
 }
 
 export interface IngestUpload {
@@ -110,13 +119,36 @@ export class KnowledgeIngestion {
     }
     if (page.status < 200 || page.status > 299) throw badRequest(`${url.href} answered HTTP ${page.status}; import a page that opens in a browser.`);
     if (!page.text.trim()) throw badRequest(`${url.href} is empty.`);
-    const id = `doc_${createHash('sha256').update(`${appId}\u0000${kbId}\u0000${page.url}`).digest('base64url').slice(0, 22)}`;
+    return this.queuePage(appId, kbId, page);
+  }
+
+  /**
+   * Queues a fetched web page as a document, replacing an earlier copy of the same address (a one-page import and
+   * a site crawl share it). HTML is read as HTML; Markdown and plain text as they are.
+   */
+  async queuePage(appId: string, kbId: string, page: { url: string; text: string; headers?: Record<string, string> }): Promise<IngestJob> {
+    const url = new URL(page.url);
+    const id = webDocumentId(appId, kbId, page.url);
     const existing = await this.options.store.get(appId, id);
     if (existing?.status === 'processing') throw new WarblerError('conflict', 'This page is being imported right now; wait until it is ready.');
     if (existing) await this.options.store.delete(appId, id);
     const name = `${url.host}${url.pathname === '/' ? '' : url.pathname}`.slice(0, 300);
-    const markdown = /\.(md|markdown)$/i.test(url.pathname);
-    return this.enqueue(appId, kbId, { filename: markdown ? name : `${name}.html`, mime: markdown ? 'text/markdown' : 'text/html', data: new TextEncoder().encode(page.text), source: page.url }, id);
+    const type = page.headers?.['content-type']?.split(';')[0]?.trim().toLowerCase();
+    const markdown = /\.(md|markdown)$/i.test(url.pathname) || type === 'text/markdown';
+    const plain = !markdown && type === 'text/plain';
+    const as = markdown ? { filename: /\.(md|markdown)$/i.test(name) ? name : `${name}.md`, mime: 'text/markdown' }
+      : plain ? { filename: `${name}.txt`, mime: 'text/plain' } : { filename: `${name}.html`, mime: 'text/html' };
+    return this.enqueue(appId, kbId, { ...as, data: new TextEncoder().encode(page.text), source: page.url }, id);
+  }
+
+  /** A web page that is gone: its document and its upload row go (an upload being processed is left to finish, then removed next time). */
+  async forgetPage(appId: string, kbId: string, url: string): Promise<void> {
+    const id = webDocumentId(appId, kbId, url);
+    const job = await this.options.store.get(appId, id);
+    if (job?.status !== 'processing') await this.options.store.delete(appId, id);
+    await this.options.knowledge.deleteDocument(appId, kbId, id).catch((err: unknown) => {
+      if (!(err instanceof WarblerError && err.code === 'not_found')) throw err;
+    });
   }
 
   async list(appId: string, kbId: string): Promise<IngestJob[]> {
