@@ -9,6 +9,7 @@ export default defineConfig({
     // One browser and at most one extra server at a time: the machine has two cores.
     fileParallelism: false,
     testTimeout: 90_000,
-    hookTimeout: 120_000,
+    // A hook may start a second Warbler (up to 180 s on a loaded machine, see e2e/warbler.ts).
+    hookTimeout: 240_000,
   },
 });
