@@ -4,6 +4,7 @@ import { LanguageSwitch, useI18n } from '../ui/i18n.tsx';
 import { AgentsPage } from './AgentsPage.tsx';
 import { AuditPage } from './AuditPage.tsx';
 import { GuardrailsPage } from './GuardrailsPage.tsx';
+import { EncryptionPage } from './EncryptionPage.tsx';
 import { ExperimentsPage } from './ExperimentsPage.tsx';
 import { ConsoleApi, loadConsoleSession, saveConsoleSession } from './client.ts';
 import { KeysPage } from './KeysPage.tsx';
@@ -15,7 +16,7 @@ import { UsagePage } from './UsagePage.tsx';
 import { SupportPage } from './SupportPage.tsx';
 import { WebhooksPage } from './WebhooksPage.tsx';
 
-const PAGES = ['models', 'agents', 'knowledge', 'usage', 'support', 'keys', 'webhooks', 'experiments', 'providers', 'guardrails', 'audit', 'privacy'] as const;
+const PAGES = ['models', 'agents', 'knowledge', 'usage', 'support', 'keys', 'webhooks', 'experiments', 'providers', 'guardrails', 'audit', 'privacy', 'encryption'] as const;
 type Page = (typeof PAGES)[number];
 
 function pageFromPath(): Page {
@@ -90,6 +91,7 @@ function Console({ session, onChange }: { session: { masterKey: string; appId: s
           {page === 'guardrails' && <GuardrailsPage client={client} />}
           {page === 'audit' && <AuditPage client={client} />}
           {page === 'privacy' && <PrivacyPage client={client} />}
+          {page === 'encryption' && <EncryptionPage client={client} />}
           {page === 'experiments' && <ExperimentsPage client={client} />}
           {page === 'webhooks' && <WebhooksPage client={client} />}
         </main>
