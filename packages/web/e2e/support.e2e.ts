@@ -265,6 +265,44 @@ describe('AI customer service end to end (issue 11)', () => {
     expect(received.some((r) => r.body.includes('RT-7781'))).toBe(false);
   });
 
+  it('a person who claims while the AI is still writing stops it, and the AI does not start again', async () => {
+    upstream.script({ text: Array.from({ length: 200 }, (_, i) => `词${i + 1}`).join(' '), intervalMs: 150 });
+    const ann = await supportUser('Ann Support', 'en-US', DESKTOP);
+    const visitor = await browser.newContext({ locale: 'zh-CN', viewport: DESKTOP });
+    const page = await visitor.newPage();
+    await page.goto(siteOrigin + '/');
+    await page.getByTestId('widget-bubble').click();
+    await page.getByTestId('widget-input').fill('请详细介绍一下会员计划');
+    await page.getByTestId('widget-input').press('Enter');
+    const reply = page.locator('[data-testid="widget-message"][data-kind="ai"]').last();
+    await textOf(reply, '词5', 30_000);
+    expect(await reply.getAttribute('data-state')).toBe('streaming');
+    const id = await page.evaluate(() => (JSON.parse(localStorage.getItem('warbler.widget.default.session')!) as { conversation_id: string }).conversation_id);
+
+    // Still with the AI: a support user takes it from there.
+    const item = ann.page.locator(`[data-section="bot"] [data-support-conversation="${id}"]`);
+    await item.click({ timeout: 15_000 });
+    const detail = ann.page.getByTestId('support-detail');
+    await detail.getByRole('button', { name: 'Claim' }).click();
+    await expect.poll(() => detail.locator('header [data-testid="support-status"]').getAttribute('data-status'), { timeout: 15_000 }).toBe('human');
+    await expect.poll(() => reply.getAttribute('data-state'), { timeout: 15_000 }).toBe('complete');
+    const kept = (await reply.locator('.body').textContent()) ?? '';
+    expect(kept).not.toContain('词200');
+    await textOf(detail.locator('[data-author="ai"]').last(), 'Stopped when a person took over.', 15_000);
+    await textOf(detail.locator('.support-facts'), 'Taken by support');
+    expect(upstream.counts.chat).toBeGreaterThan(0);
+    const calls = upstream.counts.chat;
+    await page.getByTestId('widget-input').fill('还在吗？');
+    await page.getByTestId('widget-input').press('Enter');
+    await textOf(detail.locator('[data-author="customer"]').last(), '还在吗？', 15_000);
+    expect(upstream.counts.chat).toBe(calls);
+    expect((await reply.locator('.body').textContent()) ?? '').toBe(kept);
+    await screenshot(ann.page, 'support-inbox-desktop-en-stopped');
+    expect(ann.errors).toEqual([]);
+    await visitor.close();
+    await ann.context.close();
+  });
+
   it('the inbox reads in English and Chinese, on a desktop and a phone, with no serious axe findings', async () => {
     for (const [locale, viewport, size, scheme] of [
       ['en-US', DESKTOP, 'desktop', 'light'], ['zh-CN', DESKTOP, 'desktop', 'dark'], ['en-US', PHONE, 'phone', 'light'], ['zh-CN', PHONE, 'phone', 'light'],
