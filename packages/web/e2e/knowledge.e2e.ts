@@ -81,4 +81,32 @@ describe('console: files, uploads and FAQs of a knowledge base', () => {
     await screenshot(page, 'console-knowledge-faqs-phone-zh');
     await context.close();
   }, 120_000);
+
+  it('adds a website, shows why its run failed, and removes it; desktop in English and a phone in Chinese', async () => {
+    // This server's outbound policy allows no loopback or private address: the run is refused with the policy's reason.
+    await adminApi(url, 'POST', '/api/knowledge-bases', { name: 'Marina site' });
+    for (const [zh, viewport] of [[false, { width: 1280, height: 800 }], [true, { width: 390, height: 844 }]] as const) {
+      const context = await browser.newContext({ viewport, locale: zh ? 'zh-CN' : 'en-US' });
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await openKnowledge(page, zh, 'Marina site');
+      const form = page.getByTestId('kb-web-add');
+      await form.getByLabel(zh ? '网址' : 'Web address').fill('http://169.254.169.254/help/');
+      await form.getByLabel(zh ? '链接深度' : 'Links deep').fill('1');
+      await form.getByRole('button', { name: zh ? '添加网站' : 'Add website' }).click();
+      const row = page.locator('li[data-source="http://169.254.169.254/help/"][data-status="failed"]');
+      await row.waitFor({ timeout: 60_000 });
+      await textOf(row, /169\.254\.169\.254/);
+      await textOf(row, zh ? /失败/ : /Failed/);
+      await row.scrollIntoViewIfNeeded();
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);
+      await screenshot(page, zh ? 'console-knowledge-web-phone-zh' : 'console-knowledge-web-en');
+      await row.getByRole('button', { name: zh ? '删除' : 'Delete' }).click();
+      await row.getByRole('group').getByRole('button', { name: zh ? '删除' : 'Delete' }).click();
+      await expect.poll(() => page.locator('li[data-source]').count(), { timeout: 15_000 }).toBe(0);
+      expect(errors).toEqual([]);
+      await context.close();
+    }
+  }, 180_000);
 });

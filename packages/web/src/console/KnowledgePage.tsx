@@ -6,6 +6,7 @@ import { ConfirmButton } from './Confirm.tsx';
 import { KbFaqs } from './KbFaqs.tsx';
 import { KbSettings } from './KbSettings.tsx';
 import { KbUploads } from './KbUploads.tsx';
+import { KbWebSources } from './KbWebSources.tsx';
 import { useLoad } from './useLoad.ts';
 
 const ACCEPT = '.md,.markdown,.txt,.pdf,.docx,.xlsx,.xls,.csv,.html,.htm,.pptx,text/markdown,text/plain';
@@ -193,6 +194,7 @@ function KbDetail({ client, kbId, kb, onDeleted }: { client: ConsoleApi; kbId: s
       </div>
       <KbSettings client={client} kbId={kbId} onReindexed={reloadDocs} />
       <KbUploads client={client} kbId={kbId} refresh={uploadsSeen} onReady={reloadDocs} />
+      <KbWebSources client={client} kbId={kbId} onChanged={() => { reloadDocs(); setUploadsSeen((n) => n + 1); }} />
       <h3>{t('kb.documents')}</h3>
       <div className="table-wrap">
         <table>
