@@ -172,5 +172,11 @@ export const UserErasure = z.object({
   memberships_removed: z.number().int(),
   ledger_rows_anonymized: z.number().int(),
   agent_memories_removed: z.number().int(),
+  /** Support conversations the user was the customer or assignee of, re-attributed to the pseudonym (their rating comment and words quoted as handoff detail dropped). */
+  support_conversations_anonymized: z.number().int(),
+  /** Internal notes removed: those the user wrote, and those about them as a customer. */
+  support_notes_removed: z.number().int(),
+  /** Webhook deliveries (the outbox and its log) whose event named the user. */
+  webhook_deliveries_removed: z.number().int(),
 });
 export type UserErasure = z.infer<typeof UserErasure>;

@@ -434,6 +434,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const privacyStore = new PrivacyStore(store.roomTables());
   const userData = new UserData({
     store: privacyStore,
+    webhooks: { naming: (appId, userId) => webhooks.outbox.naming(appId, userId), forget: (appId, userId) => webhooks.outbox.forget(appId, userId) },
     getUser: async (appId, userId) => store.getUser(appId, userId) as Promise<Record<string, unknown> | undefined>,
     revokeTokens: (appId, userId) => users.revokeTokens(appId, userId),
     conversationIdsOf: (appId, userId) => store.listConversationIdsForUser(appId, userId),

@@ -56,6 +56,22 @@ export class PrivacyStore {
     return rows.map((r: StoredFileRef) => ({ ...r, size: Number(r.size), created_at: Number(r.created_at) }));
   }
 
+  /**
+   * The support room's rows about the user: conversations they were the
+   * customer (or assignee) of, with their state, outcome and rating; support
+   * events they acted in; internal notes they wrote; whether they hold the support role.
+   */
+  async supportRowsOfUser(appId: string, userId: string): Promise<{ conversations: Record<string, unknown>[]; events: Record<string, unknown>[]; notes: Record<string, unknown>[]; staff: boolean }> {
+    const conversations = await this.db.selectFrom('support_conversations').selectAll().where('app_id', '=', appId)
+      .where((eb) => eb.or([eb('customer_id', '=', userId), eb('assignee_id', '=', userId)])).orderBy('created_at').execute();
+    const events = await this.db.selectFrom('support_events').select(['id', 'conversation_id', 'type', 'reason', 'created_at'])
+      .where('app_id', '=', appId).where('actor_id', '=', userId).orderBy('created_at').execute();
+    const notes = await this.db.selectFrom('support_notes').select(['id', 'conversation_id', 'text', 'created_at'])
+      .where('app_id', '=', appId).where('author_id', '=', userId).orderBy('created_at').execute();
+    const staff = await this.db.selectFrom('support_staff').select('user_id').where('app_id', '=', appId).where('user_id', '=', userId).executeTakeFirst();
+    return { conversations, events, notes, staff: staff !== undefined };
+  }
+
   async ledgerRowsOfUser(appId: string, userId: string): Promise<Record<string, unknown>[]> {
     const rows = await this.db.selectFrom('ledger').selectAll().where('app_id', '=', appId).where('user_id', '=', userId).orderBy('created_at').execute();
     return rows.map((r: Record<string, unknown>) => ({ ...r, cost_nanos: String(r.cost_nanos) }));
@@ -68,8 +84,9 @@ export class PrivacyStore {
    * they created re-attributed, direct keys rewritten, agent memories of their
    * conversations dropped (summaries quote them), and the user row deleted.
    */
-  async eraseUserRows(appId: string, userId: string, pseudonym: string, conversationIds: readonly string[]): Promise<{ files: number; memberships: number; ledger: number; memories: number }> {
+  async eraseUserRows(appId: string, userId: string, pseudonym: string, conversationIds: readonly string[]): Promise<{ files: number; memberships: number; ledger: number; memories: number; support: number; notes: number }> {
     return this.db.transaction().execute(async (tx) => {
+      const support = await this.eraseSupportRows(tx, appId, userId, pseudonym);
       await tx.updateTable('messages').set({ sender_id: pseudonym, client_msg_id: null }).where('app_id', '=', appId).where('sender_id', '=', userId).execute();
       const files = await tx.deleteFrom('files').where('app_id', '=', appId).where('uploader_id', '=', userId).executeTakeFirst();
       // Their reactions go (a reaction is only who reacted); their messages' index terms went when the content was replaced.
@@ -91,9 +108,36 @@ export class PrivacyStore {
       await tx.deleteFrom('users').where('app_id', '=', appId).where('id', '=', userId).execute();
       return {
         files: Number(files.numDeletedRows), memberships: Number(members.numDeletedRows),
-        ledger: Number(ledger.numUpdatedRows), memories: Number(memories.numDeletedRows),
+        ledger: Number(ledger.numUpdatedRows), memories: Number(memories.numDeletedRows), ...support,
       };
     });
+  }
+
+  /**
+   * Support rows (erasure's transaction): the user's conversations as a
+   * customer keep their state, outcome and rating for the report, under the
+   * pseudonym, without the rating's comment or the words quoted as a handoff
+   * detail; notes about them as a customer, and notes they wrote, go (a note
+   * is free text about a person); as staff, assignments and the actions they
+   * took are re-attributed, and their support role goes.
+   */
+  private async eraseSupportRows(tx: Kysely<any>, appId: string, userId: string, pseudonym: string): Promise<{ support: number; notes: number }> {
+    const theirs = (await tx.selectFrom('support_conversations').select('conversation_id').where('app_id', '=', appId).where('customer_id', '=', userId).execute())
+      .map((r: { conversation_id: string }) => r.conversation_id);
+    let notes = 0;
+    for (let i = 0; i < theirs.length; i += ID_PAGE) {
+      const r = await tx.deleteFrom('support_notes').where('app_id', '=', appId).where('conversation_id', 'in', theirs.slice(i, i + ID_PAGE)).executeTakeFirst();
+      notes += Number(r.numDeletedRows);
+    }
+    const written = await tx.deleteFrom('support_notes').where('app_id', '=', appId).where('author_id', '=', userId).executeTakeFirst();
+    notes += Number(written.numDeletedRows);
+    const asCustomer = await tx.updateTable('support_conversations').set({ customer_id: pseudonym, csat_comment: null, handoff_detail: null })
+      .where('app_id', '=', appId).where('customer_id', '=', userId).executeTakeFirst();
+    const asAssignee = await tx.updateTable('support_conversations').set({ assignee_id: pseudonym }).where('app_id', '=', appId).where('assignee_id', '=', userId).executeTakeFirst();
+    await tx.updateTable('support_events').set({ actor_id: pseudonym }).where('app_id', '=', appId).where('actor_id', '=', userId).execute();
+    await tx.updateTable('support_events').set({ reason: null }).where('app_id', '=', appId).where('reason', '=', `from:${userId}`).execute();
+    await tx.deleteFrom('support_staff').where('app_id', '=', appId).where('user_id', '=', userId).execute();
+    return { support: Number(asCustomer.numUpdatedRows) + Number(asAssignee.numUpdatedRows), notes };
   }
 
   // ---- retention ----

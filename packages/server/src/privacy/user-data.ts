@@ -32,6 +32,8 @@ export interface UserDataDeps {
   filesDir: string;
   /** Keys the pseudonyms the audit log names users by. */
   masterKey: string;
+  /** The webhooks room's deliveries whose event names the user (they carry ids, and message.created carries text). */
+  webhooks?: { naming(appId: string, userId: string): Promise<unknown[]>; forget(appId: string, userId: string): Promise<number> };
 }
 
 const PAGE = 200;
@@ -63,6 +65,9 @@ export class UserData {
     const { sent, feedback } = await this.scan(appId, userId, conversationIds);
     const files = await this.deps.store.filesByUploader(appId, userId);
     const ledger = await this.deps.store.ledgerRowsOfUser(appId, userId);
+    const support = await this.deps.store.supportRowsOfUser(appId, userId);
+    const deliveries = (await this.deps.webhooks?.naming(appId, userId)) ?? [];
+    const visitor = widgetVisitor(profile);
 
     const out = new PassThrough();
     const zip = new Zip((err, chunk, final) => {
@@ -79,6 +84,8 @@ export class UserData {
       lines('messages.jsonl', sent);
       json('feedback.json', feedback);
       lines('ledger.jsonl', ledger);
+      json('support.json', { ...(visitor && { widget_visitor: visitor }), support_role: support.staff, conversations: support.conversations, actions: support.events, notes_written: support.notes });
+      lines('webhook-deliveries.jsonl', deliveries);
       json('files.json', files.map(({ path: _p, ...f }) => ({ ...f, archive_path: fileEntryName(f) })));
       for (const f of files) {
         const entry = new ZipPassThrough(fileEntryName(f));
@@ -133,11 +140,14 @@ export class UserData {
     }
     const files = await this.deps.store.filesByUploader(appId, userId);
     for (const f of files) await this.removeBytes(f.path);
+    // Before the user row goes: a delivery that fails here leaves the user to erase again, not events about them behind.
+    const deliveries = (await this.deps.webhooks?.forget(appId, userId)) ?? 0;
     const removed = await this.deps.store.eraseUserRows(appId, userId, pseudonym, conversationIds);
     for (const id of conversationIds) this.deps.forgetMembers(appId, id);
     return {
       user_id: pseudonym, subject: this.subjectRef(appId, userId), messages_replaced: replaced, files_removed: files.length,
       memberships_removed: conversationIds.length, ledger_rows_anonymized: removed.ledger, agent_memories_removed: removed.memories,
+      support_conversations_anonymized: removed.support, support_notes_removed: removed.notes, webhook_deliveries_removed: deliveries,
     };
   }
 
@@ -184,6 +194,21 @@ export class UserData {
   }
 }
 
+/** How the widget knows a visitor (anonymous, from a browser's visitor key; or identified, signed by the company): from the profile it made. */
+function widgetVisitor(profile: Record<string, unknown>): Record<string, unknown> | undefined {
+  let metadata = profile.metadata;
+  if (typeof metadata === 'string') {
+    try {
+      metadata = JSON.parse(metadata) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+  const m = metadata as { source?: unknown; locale?: unknown } | null;
+  if (!m || m.source !== 'widget') return undefined;
+  return { source: 'widget', locale: m.locale ?? null, anonymous: String(profile.id ?? '').startsWith('wv_') };
+}
+
 function addText(zip: Zip, name: string, text: string): void {
   const entry = new ZipDeflate(name, { level: 6 });
   zip.add(entry);
@@ -203,6 +228,8 @@ function readme(userId: string, at: Date): string {
     'messages.jsonl      every message the user sent, one JSON object a line (conversation id, seq, content, state, times)',
     'feedback.json       ratings the user gave to AI replies',
     'ledger.jsonl        model calls attributed to the user (tokens, cost, model, outcome)',
+    'support.json        support conversations as customer or assignee (state, outcome, rating, times), support actions taken, internal notes written, the support role, and how the widget knows a visitor',
+    'webhook-deliveries.jsonl  events sent (or to be sent) to the app\'s webhook endpoints that name the user, as sent',
     'files.json, files/  files the user uploaded, as uploaded',
     '',
   ].join('\n');

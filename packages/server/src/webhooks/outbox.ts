@@ -88,6 +88,19 @@ export class WebhookOutbox implements StagedListener {
     return rows.map((r) => deliveryView(r, attempts.filter((a) => a.delivery_id === r.id)));
   }
 
+  /** Deliveries whose event names the user (a user's export): id, endpoint, type, status, times and the event as sent. */
+  async naming(appId: string, userId: string): Promise<Array<Omit<WebhookDelivery, 'log'> & { event: unknown }>> {
+    return (await this.store.deliveriesNaming(appId, userId)).map((r) => {
+      const { log: _log, ...view } = deliveryView(r, []);
+      return { ...view, event: JSON.parse(r.body) as unknown };
+    });
+  }
+
+  /** Removes every delivery whose event names the user, pending or logged (a user's erasure); returns how many. */
+  async forget(appId: string, userId: string): Promise<number> {
+    return this.store.deleteDeliveries(appId, (await this.store.deliveriesNaming(appId, userId)).map((r) => r.id));
+  }
+
   private async write(row: DeliveryRow): Promise<WebhookDelivery> {
     await this.store.enqueue([row]);
     this.onEnqueued();
