@@ -8,10 +8,11 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startUpstreamFixture, type UpstreamFixture } from '@warbler/upstream-fixture';
+import type { MessageFrame, MessageUpdatedFrame } from '@warbler/protocol';
 import OpenAI, { APIError } from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerRow } from '../src/store/index.ts';
-import { startServer, storeKinds, type TestServer } from './harness.ts';
+import { startServer, storeKinds, TestSocket, type TestServer } from './harness.ts';
 
 describe.each(storeKinds())('provider moderation of prompts and answers (%s)', (kind) => {
   let upstream: UpstreamFixture;
@@ -84,6 +85,34 @@ describe.each(storeKinds())('provider moderation of prompts and answers (%s)', (
     expect(text).toBe('You could kill some time reading.');
     expect(err).toBeInstanceOf(APIError);
     expect((err as APIError).message).toMatch(/Withheld by this server's content policy/);
+  });
+
+  it("judges an agent's reply whole when it ends: a flagged one fails in place of what was streamed, and is billed", async () => {
+    const alice = await server.user('Alice');
+    const agent = await server.api('POST', '/api/agents', { name: 'Moderated agent', model: 'gpt-4o-mini', system_prompt: 'Be brief.' });
+    expect(agent.status, JSON.stringify(agent.body)).toBe(201);
+    const conv = await server.api('POST', '/api/conversations', { kind: 'direct', member_ids: [agent.body.id] }, alice.token);
+    const socket = await TestSocket.open(server.wsUrl, alice.token);
+    const ask = async (text: string) => {
+      await socket.request({ type: 'send', conversation_id: conv.body.id, client_msg_id: `m${Math.random()}`, content: { text } });
+      const started = (await socket.next((f) => f.type === 'message' && f.message.sender_id === agent.body.id)) as MessageFrame;
+      return ((await socket.next((f) => f.type === 'message.updated' && f.message.id === started.message.id)) as MessageUpdatedFrame).message;
+    };
+    upstream.script({ text: 'Just kill the power.' });
+    const reply = await ask('The lights will not turn off.');
+    expect(reply.state).toBe('failed');
+    expect(reply.content).toMatchObject({ error: { code: 'content_policy_violation', message: expect.stringMatching(/Withheld.*moderation:violence/) } });
+    // What was streamed is not kept: the failed message says why instead.
+    expect(JSON.stringify(reply.content)).not.toContain('kill the power');
+    await server.warbler.ledger.flush();
+    const billed = await server.warbler.store.listLedger('default', { agent_id: agent.body.id, limit: 10 });
+    expect(billed.map((r) => r.outcome)).toEqual(['ok']);
+
+    const chats = upstream.counts.chat;
+    const refused = await ask('Should I kill the process?');
+    expect(refused.content).toMatchObject({ error: { code: 'content_policy_violation', message: expect.stringMatching(/nothing was billed/) } });
+    expect(upstream.counts.chat).toBe(chats);
+    await socket.close();
   });
 
   it('a policy may moderate prompts only', async () => {

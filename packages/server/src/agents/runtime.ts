@@ -1,6 +1,6 @@
 import type { AgentStateFrame, Conversation, Message, MessageContent } from '@warbler/protocol';
 import { KeyedSerial, type MemberDirectory, type Messages, type PublishChatEvent, type StreamingReplies } from '../chat/index.ts';
-import { ContentBlocked, type Guardrails, type PromptScreen } from '../guardrails/index.ts';
+import { ContentBlocked, ModerationFlagged, type Guardrails, type PromptScreen } from '../guardrails/index.ts';
 import { formatKnowledgeBlock, type Passage } from '../kb/index.ts';
 import { addUsage, countTextTokens, emptyUsage, isLlmError, type ChatMessage, type LlmError, type LlmProvider, type RouterCallOptions, type ToolCall, type ToolDefinition, type Usage } from '../llm/index.ts';
 import type { AgentMemoryRow, Store } from '../store/index.ts';
@@ -290,6 +290,8 @@ export class AgentRuntime {
       conversation_id: conversation.id, message_id: message.id, purpose: 'reply',
     };
     let text = '';
+    // The answer as the model wrote it (placeholders unrestored): what output moderation judges.
+    let written = '';
     const usage = emptyUsage();
     let answeredBy = agent.config.model;
     const passages: Passage[] = [];
@@ -318,6 +320,8 @@ export class AgentRuntime {
       const messages: ChatMessage[] = built.messages;
       // Only the message being answered can be refused: an earlier one (already refused) must not lock the conversation.
       screen?.messages(messages, messages.at(-1));
+      // Provider moderation of the message being answered (guardrails moderation.input): refused like a block word.
+      if (screen?.moderatesInput) await screen.moderateInput(messages.slice(-1), run.controller.signal);
       if (this.deps.experiments) {
         prompt = messages.slice();
         toolDefs = tools;
@@ -341,6 +345,7 @@ export class AgentRuntime {
           else if (part.type === 'text-delta') {
             ttftMs ??= performance.now() - started;
             roundText += part.text;
+            written += part.text;
             const delta = shown ? shown.push(part.text) : part.text;
             text += delta;
             if (delta) this.deps.streams.append(message.id, delta);
@@ -372,6 +377,9 @@ export class AgentRuntime {
         }
         this.state(agent, conversation.id, 'generating', message.id);
       }
+      // Output moderation (decision 0022): the streamed reply is judged whole when the model is done; a flagged one fails below.
+      const flagged = await screen?.moderateOutput(written, run.controller.signal);
+      if (flagged) throw flagged;
       ended = text ? 'complete' : 'failed';
       await this.deps.streams.finish(message.id, {
         state: ended,
@@ -379,7 +387,9 @@ export class AgentRuntime {
       });
     } catch (err) {
       const stopped = run.stoppedBy !== undefined;
-      const blocked = err instanceof ContentBlocked;
+      const blocked = err instanceof ContentBlocked || err instanceof ModerationFlagged;
+      // A withheld answer is not kept: the failed message replaces what was streamed.
+      if (err instanceof ModerationFlagged && err.side === 'output') text = '';
       const reason = stopped
         ? { code: 'stopped', message: text ? 'Stopped.' : 'Stopped before the answer began.' }
         : blocked ? { code: 'content_policy_violation', message: err.message } : explain(err, agent.config.model);
