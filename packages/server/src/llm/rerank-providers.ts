@@ -54,7 +54,6 @@ export function rerankProvider(name: string, options: { baseURL: string; apiKey?
   const onlyRerank = () => new LlmError('bad_request', `The provider "${name}" only reranks; use /v1/rerank with this model.`);
   return {
     name,
-    // eslint-disable-next-line require-yield
     async *chat(_request, callOptions): AsyncGenerator<ChatStreamPart> {
       yield { type: 'error', error: callOptions?.signal?.aborted ? abortError(callOptions.signal) : onlyRerank() };
     },
