@@ -321,13 +321,14 @@ class Team {
 
 // ---------------------------------------------------------------- phases
 
-/** Sends every asker's question on an even schedule over RAMP_MS; resolves when all settled or the timeout passed. */
+/** Sends every asker's question on an even schedule (RAMP_MS for all the visitors); resolves when all settled or the timeout passed. */
 async function phase(server: WarblerProcess, askers: Asker[], tally: Tally): Promise<boolean> {
+  let settled = 0;
   const done = new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), TIMEOUT_SECONDS * 1000);
     for (const a of askers) {
       a.onSettled = () => {
-        if (tally.settled >= askers.length) {
+        if (++settled >= askers.length) {
           clearTimeout(timer);
           resolve(true);
         }
@@ -337,13 +338,13 @@ async function phase(server: WarblerProcess, askers: Asker[], tally: Tally): Pro
   const start = performance.now();
   const cpu0 = server.cpuMs();
   for (let i = 0; i < askers.length; i++) {
-    const due = start + (RAMP_MS * i) / askers.length;
+    const due = start + (RAMP_MS * i) / VISITORS;
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
     askers[i]!.ask(tally);
   }
   const ok = await done;
-  tally.serverCpuMs = server.cpuMs() - cpu0;
+  tally.serverCpuMs += server.cpuMs() - cpu0;
   return ok;
 }
 
@@ -436,21 +437,31 @@ async function main(): Promise<void> {
       await sleep(1_000);
     }
 
-    await waitForQuiet();
+    // Direct, support, support, direct (half of each side at a time, at the same send rate): whatever drifts over the
+    // run on this shared machine (its load, the server warming up, tables growing) weighs on both sides alike.
     const directTally = new Tally();
-    t = performance.now();
-    const directOk = await phase(server, direct, directTally);
-    const directSeconds = (performance.now() - t) / 1000;
-    log(`direct: ${directTally.completed}/${VISITORS} complete${directOk ? '' : ' (TIMED OUT)'} in ${directSeconds.toFixed(1)} s; first token p50 ${directTally.firstToken.percentileMs(50)} ms, p99 ${directTally.firstToken.percentileMs(99)} ms`);
-    await sleep(2_000);
-
-    await waitForQuiet();
     const supportTally = new Tally();
+    const half = Math.ceil(VISITORS / 2);
+    const seconds = { direct: 0, support: 0 };
+    let allOk = true;
+    const run = async (side: 'direct' | 'support', askers: Asker[]) => {
+      await waitForQuiet();
+      const tally = side === 'direct' ? directTally : supportTally;
+      const at = performance.now();
+      const ok = await phase(server, askers, tally);
+      allOk &&= ok;
+      seconds[side] += (performance.now() - at) / 1000;
+      log(`${side}: ${askers.length} asked, ${ok ? 'all settled' : 'TIMED OUT'}; so far first token p50 ${tally.firstToken.percentileMs(50)} ms, p99 ${tally.firstToken.percentileMs(99)} ms`);
+      await sleep(2_000);
+    };
+    await run('direct', direct.slice(0, half));
+    await run('support', visitors.slice(0, half));
+    await run('support', visitors.slice(half));
+    await run('direct', direct.slice(half));
+    const directSeconds = seconds.direct;
+    const supportSeconds = seconds.support;
     const followUps: Promise<unknown>[] = [];
     let followUpErrors = 0;
-    t = performance.now();
-    const supportOk = await phase(server, visitors, supportTally);
-    const supportSeconds = (performance.now() - t) / 1000;
     // Then the widget's "talk to a person", or the visitor's "solved": after the measured window, so both sides of the
     // comparison carry the same traffic (a question and its answer) while they are measured.
     for (const v of visitors) {
@@ -459,7 +470,7 @@ async function main(): Promise<void> {
       followUps.push(api(server.url, 'POST', path, v.token, {}).catch(() => followUpErrors++));
       if (followUps.length % 32 === 0) await Promise.all(followUps.slice(-32));
     }
-    log(`support: ${supportTally.completed}/${VISITORS} complete${supportOk ? '' : ' (TIMED OUT)'} in ${supportSeconds.toFixed(1)} s; first token p50 ${supportTally.firstToken.percentileMs(50)} ms, p99 ${supportTally.firstToken.percentileMs(99)} ms`);
+    log(`direct: ${directTally.completed}/${VISITORS} complete; support: ${supportTally.completed}/${VISITORS} complete${allOk ? '' : ' (TIMED OUT)'}`);
     await Promise.all(followUps);
     const handoffs = visitors.filter(isHandoff).length;
     const deadline = Date.now() + TIMEOUT_SECONDS * 1000;
