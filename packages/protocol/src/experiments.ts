@@ -36,8 +36,14 @@ export const ExperimentGuards = z.strictObject({
 });
 export type ExperimentGuards = z.infer<typeof ExperimentGuards>;
 
+/** What an experiment runs on: an agent's replies, or (shadow only) the /v1 chat calls that name a model on the gateway. */
+export const ROUTE_SUBJECT_PREFIX = 'route:';
+
 export const ExperimentCreate = z.strictObject({
-  agent_id: z.string().min(1).max(128),
+  /** The agent whose replies are compared; or give `route` instead. */
+  agent_id: z.string().min(1).max(128).optional(),
+  /** A gateway model (route) whose /v1 chat completions are shadowed: the requests as sent, replayed to the candidates. */
+  route: ModelName.optional(),
   name: Name,
   mode: ExperimentMode,
   candidates: z.array(ExperimentCandidateInput).min(1).max(4),
@@ -52,7 +58,9 @@ export const ExperimentCreate = z.strictObject({
   /** The smallest change in a rate (failure, citation) or in the grounding score the report must be able to see. */
   min_detectable_effect: z.number().min(0.01).max(0.5).default(0.05),
   guards: ExperimentGuards.default({ max_error_rate: 0.2, max_negative_feedback_rate: 0.3, max_handoff_rate: 0.5, min_turns: 20 }),
-});
+})
+  .refine((e) => (e.agent_id === undefined) !== (e.route === undefined), { message: 'Name either agent_id (an agent\'s replies) or route (a gateway model\'s /v1 calls), not both.', path: ['agent_id'] })
+  .refine((e) => e.route === undefined || e.mode === 'shadow', { message: 'A gateway route runs in shadow mode only: /v1 clients asked for a model and get it.', path: ['mode'] });
 export type ExperimentCreate = z.input<typeof ExperimentCreate>;
 export type ExperimentCreateParsed = z.output<typeof ExperimentCreate>;
 
@@ -74,7 +82,10 @@ export interface ExperimentCandidate {
 export interface Experiment {
   id: string;
   app_id: string;
+  /** The agent, or `route:<model>` for a gateway route's experiment. */
   agent_id: string;
+  /** The gateway model whose /v1 calls are shadowed; null for an agent's experiment. */
+  route: string | null;
   name: string;
   mode: ExperimentMode;
   status: ExperimentStatus;

@@ -182,6 +182,8 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     guardrails,
     // Opt-in per key (metadata.cache_ttl_seconds); hits are zero-cost ledger rows.
     cache: new ResponseCache(), ledger,
+    // Experiments on a gateway route shadow its /v1 chat calls (returns at once; the replays run later, behind live traffic).
+    observe: (turn) => experiments.observeRoute(turn), observes: (appId, model) => experiments.observesRoute(appId, model),
   });
   // Audio and rerank on the same rails (keys, budgets, limits, ledger).
   const media = new MediaCalls(gateway, router);
@@ -242,6 +244,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const experiments: Experiments = new Experiments({
     store: new ExperimentStore(store.roomTables()), router, prices: { lookup: (model) => prices.lookup(model) }, rates: () => currencyRatesFrom(file),
     agent: (appId, agentId) => runtime.get(appId, agentId),
+    serves: (model) => router.models().includes(model),
     feedback: async (appId, ids) => {
       const thumbs = new Map<string, 'up' | 'down'>();
       for (const id of ids.slice(-2_000)) {

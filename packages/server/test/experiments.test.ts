@@ -301,6 +301,41 @@ describe.each(storeKinds())('experiments on %s', (kind) => {
     expect((await server.api('GET', `/api/experiments/${exp.id}/report?locale=fr`)).status).toBe(400);
   }, 60_000);
 
+  it('shadows a gateway route: /v1 chat calls (plain and streamed) replayed as sent to the candidate, in the report and the ledger as shadow', async () => {
+    upstream.script({ model: 'gpt-4o-mini', text: GOOD, times: Infinity }, { model: 'qwen-turbo', text: GOOD, times: Infinity });
+    const key = (await server.api('POST', '/api/gateway/keys', { name: 'route experiment' })).body.secret as string;
+    const exp = await start({ route: 'gpt-4o-mini', name: 'Gateway route', mode: 'shadow', sample_rate: 1, candidates: [{ model: 'qwen-turbo' }] });
+    expect(exp).toMatchObject({ route: 'gpt-4o-mini', agent_id: 'route:gpt-4o-mini' });
+    const v1 = async (content: string, stream: boolean) => {
+      const res = await fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', stream, messages: [{ role: 'system', content: 'You are the shop assistant.' }, { role: 'user', content }] }),
+      });
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).toContain(stream ? 'data: [DONE]' : 'Refunds are paid');
+    };
+    await v1('How long do refunds take? (route 1)', false);
+    await v1('How long do refunds take? (route 2)', true);
+    await v1('How long do refunds take? (route 3)', false);
+    await settle();
+    // Each call went to the candidate as the client sent it; the client only ever saw the live model's answer.
+    const replays = upstream.requests.filter((r) => r.body?.model === 'qwen-turbo' && JSON.stringify(r.body?.messages).includes('(route '));
+    expect(replays.map((r) => (r.body!.messages as Array<{ content: string }>).at(-1)!.content).sort()).toEqual([1, 2, 3].map((i) => `How long do refunds take? (route ${i})`));
+    expect((replays[0]!.body!.messages as Array<{ role: string; content: string }>)[0]).toEqual({ role: 'system', content: 'You are the shop assistant.' });
+    const body = await report(exp.id);
+    expect(body).toMatchObject({ agent_name: '/v1 gpt-4o-mini', live_model: 'gpt-4o-mini' });
+    expect(body.candidates[0]!.turns).toBe(3);
+    const shadow = await ledger((r) => r.source === 'shadow' && r.model === 'qwen-turbo');
+    expect(shadow.length).toBeGreaterThanOrEqual(3);
+    expect(shadow.every((r) => r.agent_id === null && r.key_id === null)).toBe(true);
+    // A route runs in shadow only, names one target, and must be a model the gateway serves.
+    expect((await server.api('POST', '/api/experiments', { route: 'gpt-4o-mini', name: 'X', mode: 'ab', candidates: [{ model: 'qwen-turbo' }] })).status).toBe(400);
+    expect((await server.api('POST', '/api/experiments', { route: 'gpt-4o-mini', agent_id: 'a', name: 'X', mode: 'shadow', candidates: [{ model: 'qwen-turbo' }] })).status).toBe(400);
+    expect((await server.api('POST', '/api/experiments', { route: 'no-such-model', name: 'X', mode: 'shadow', candidates: [{ model: 'qwen-turbo' }] })).status).toBe(404);
+    await server.api('POST', `/api/experiments/${exp.id}/stop`, {});
+  }, 60_000);
+
   it('has a kill switch per candidate, and refuses what it cannot run', async () => {
     const agentId = await newAgent();
     const exp = await start({ agent_id: agentId, name: 'Kill', mode: 'ab', candidates: [{ model: 'qwen-turbo', share: 0.5 }, { model: 'budget-mini', share: 0.5 }] });

@@ -6,6 +6,7 @@
 import type {
   Experiment, ExperimentCandidate, ExperimentCreateParsed, ExperimentGuards, ExperimentStop, ReportLocale, SwitchingReport,
 } from '@warbler/protocol';
+import { ROUTE_SUBJECT_PREFIX } from '@warbler/protocol';
 import { WarblerError } from '../errors.ts';
 import { randomBytes } from 'node:crypto';
 import { costOf, type ChatRequest, type LlmProvider, type ModelPrice, type RouterCallOptions, type Usage } from '../llm/index.ts';
@@ -23,6 +24,19 @@ type Router = LlmProvider & {
   complete(request: ChatRequest, options?: RouterCallOptions): ReturnType<LlmProvider['complete']>;
 };
 
+/** A /v1 chat call as the gateway reports it (structurally its GatewayTurn). */
+export interface RouteCall {
+  appId: string;
+  keyId: string | null;
+  requestId: string;
+  request: ChatRequest;
+  answer: string;
+  usage: Usage;
+  model: string;
+  ttftMs: number | null;
+  latencyMs: number;
+}
+
 export interface ExperimentsDeps {
   store: ExperimentStore;
   router: Router;
@@ -32,6 +46,8 @@ export interface ExperimentsDeps {
   agent: (appId: string, agentId: string) => Agent | undefined;
   /** Thumbs on replies, by message id (A/B negative-feedback guard and report). */
   feedback: (appId: string, messageIds: string[]) => Promise<Map<string, 'up' | 'down'>>;
+  /** Whether the gateway serves a model (for experiments on a route); absent: any name is taken. */
+  serves?: (model: string) => boolean;
   /** Support outcomes of conversations (A/B handoff guard and report); conversations that are not support ones are left out. */
   outcomes?: (appId: string, conversationIds: string[]) => Promise<Map<string, ConversationOutcome>>;
   onError: (err: unknown, where: string) => void;
@@ -108,11 +124,10 @@ export class Experiments {
   }
 
   async create(appId: string, input: ExperimentCreateParsed): Promise<Experiment> {
-    const agent = this.deps.agent(appId, input.agent_id);
-    if (!agent) throw new WarblerError('not_found', `No agent ${input.agent_id} in this app; create the agent first, or check its id.`);
+    const subject = await this.subjectOf(appId, input);
     const running = [...this.byId.values()].filter((r) => r.row.app_id === appId);
     if (running.length >= MAX_RUNNING_PER_APP) throw new WarblerError('rate_limited', `This app already runs ${MAX_RUNNING_PER_APP} experiments; stop one first.`);
-    if (input.mode === 'ab' && running.some((r) => r.row.agent_id === agent.id && r.row.mode === 'ab')) {
+    if (input.mode === 'ab' && running.some((r) => r.row.agent_id === subject && r.row.mode === 'ab')) {
       throw new WarblerError('conflict', 'This agent already has an A/B split running; stop it before starting another (one conversation can only have one answerer).');
     }
     if (input.mode === 'ab' && input.candidates.reduce((s, c) => s + c.share, 0) > 1) {
@@ -130,11 +145,24 @@ export class Experiments {
       judge_model: input.judge_model ?? null, min_detectable_effect: input.min_detectable_effect, guards: input.guards,
     };
     const row: ExperimentRow = {
-      app_id: appId, id: rowId('exp'), agent_id: agent.id, name: input.name, mode: input.mode, status: 'running', stopped_reason: null,
+      app_id: appId, id: rowId('exp'), agent_id: subject, name: input.name, mode: input.mode, status: 'running', stopped_reason: null,
       settings: JSON.stringify(settings), counters: JSON.stringify(emptyCounters()), created_at: now, updated_at: now,
     };
     await this.deps.store.insert(row);
     return this.view(await this.track(row));
+  }
+
+  /** The agent's id, or `route:<model>` for a gateway route (a model the gateway serves). */
+  private async subjectOf(appId: string, input: ExperimentCreateParsed): Promise<string> {
+    if (input.route !== undefined) {
+      if (this.deps.serves && !this.deps.serves(input.route)) {
+        throw new WarblerError('not_found', `The gateway serves no model ${input.route}; name one of GET /v1/models.`);
+      }
+      return `${ROUTE_SUBJECT_PREFIX}${input.route}`;
+    }
+    const agent = this.deps.agent(appId, input.agent_id!);
+    if (!agent) throw new WarblerError('not_found', `No agent ${input.agent_id} in this app; create the agent first, or check its id.`);
+    return agent.id;
   }
 
   async list(appId: string, agentId?: string): Promise<Experiment[]> {
@@ -165,12 +193,13 @@ export class Experiments {
     const run = await this.load(appId, id);
     const turns = await this.deps.store.turns(appId, id);
     const agent = this.deps.agent(appId, run.row.agent_id);
+    const route = routeOf(run.row.agent_id);
     const feedback = run.row.mode === 'ab' ? await this.deps.feedback(appId, turns.map((t) => t.message_id)) : undefined;
     const outcomes = run.row.mode === 'ab' ? await this.deps.outcomes?.(appId, [...new Set(turns.map((t) => t.conversation_id))].slice(-2_000)) : undefined;
     const days = Math.max(this.now() - run.row.created_at, 3_600_000) / 86_400_000;
     return switchingReport({
-      experiment_id: id, agent_id: run.row.agent_id, agent_name: agent?.config.name ?? run.row.agent_id, mode: run.row.mode,
-      live_model: agent?.config.model ?? 'the current model', candidates: run.settings.candidates, turns,
+      experiment_id: id, agent_id: run.row.agent_id, agent_name: route !== null ? `/v1 ${route}` : agent?.config.name ?? run.row.agent_id, mode: run.row.mode,
+      live_model: route ?? agent?.config.model ?? 'the current model', candidates: run.settings.candidates, turns,
       turns_per_day: run.counters.live_turns / days, min_detectable_effect: run.settings.min_detectable_effect, feedback, outcomes, now: this.now(),
       ...(locale && { locale }),
     });
@@ -199,6 +228,30 @@ export class Experiments {
       this.deps.onError(err, `experiment ${run.row.id} choosing an arm`);
       return undefined;
     }
+  }
+
+  /**
+   * A /v1 chat call on the gateway ended well: shadowed like an agent's turn when an experiment runs on its model
+   * (the route). The request is replayed as the client sent it (after the guardrails), its own tool results included;
+   * there are no passages, so grounding is left out and the judge compares answers only.
+   */
+  observeRoute(call: RouteCall): void {
+    if (!this.observesRoute(call.appId, call.request.model)) return;
+    const subject = `${ROUTE_SUBJECT_PREFIX}${call.request.model}`;
+    const lastUser = call.request.messages.findLast((m) => m.role === 'user');
+    const question = typeof lastUser?.content === 'string' ? lastUser.content
+      : Array.isArray(lastUser?.content) ? lastUser.content.map((p) => (p.type === 'text' ? p.text : '')).join(' ') : '';
+    this.observe({
+      app_id: call.appId, agent_id: subject, conversation_id: call.requestId, message_id: call.requestId, user_id: call.keyId ?? '',
+      question, messages: call.request.messages, tools: call.request.tools ?? [], tool_results: [], passages: [], system_prompt: '',
+      ...(call.request.max_tokens !== undefined && { max_tokens: call.request.max_tokens }),
+      model: call.model, answer: call.answer, usage: call.usage, ttft_ms: call.ttftMs, latency_ms: call.latencyMs, failed: false, error: null,
+    });
+  }
+
+  /** Whether an experiment runs on this app's gateway model (the gateway skips the hook otherwise). */
+  observesRoute(appId: string, model: string): boolean {
+    return this.byAgent.has(agentKey(appId, `${ROUTE_SUBJECT_PREFIX}${model}`));
   }
 
   /** A live reply ended. Synchronous: the work it starts runs later, behind live replies. */
@@ -488,7 +541,7 @@ export class Experiments {
   private view(run: Running): Experiment {
     const { row, settings, counters } = run;
     return {
-      id: row.id, app_id: row.app_id, agent_id: row.agent_id, name: row.name, mode: row.mode, status: row.status, stopped_reason: row.stopped_reason,
+      id: row.id, app_id: row.app_id, agent_id: row.agent_id, route: routeOf(row.agent_id), name: row.name, mode: row.mode, status: row.status, stopped_reason: row.stopped_reason,
       ...settings, spent_today_usd: Math.round(run.spend.usdNanos / 1e3) / 1e6, counters, created_at: row.created_at, updated_at: row.updated_at,
     };
   }
@@ -508,4 +561,5 @@ function emptyCounters(): Counters {
 /** Time-ordered ids (index locality), unguessable. */
 const rowId = (prefix: string) => `${prefix}_${Date.now().toString(36).padStart(9, '0')}${randomBytes(12).toString('base64url')}`;
 const agentKey = (appId: string, agentId: string) => `${appId}\u0000${agentId}`;
+const routeOf = (subject: string) => (subject.startsWith(ROUTE_SUBJECT_PREFIX) ? subject.slice(ROUTE_SUBJECT_PREFIX.length) : null);
 const pct = (x: number) => `${Math.round(x * 100)}%`;

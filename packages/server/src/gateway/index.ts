@@ -34,6 +34,7 @@ export {
   type CompletionEndpoint,
   type CompletionResult,
   type GatewayDeps,
+  type GatewayTurn,
   type GatewayModels,
   type OpenedStream,
 } from './service.ts';

@@ -12,6 +12,7 @@ import {
   type ChatStreamPart,
   type EmbedResult,
   type RouterCallOptions,
+  type Usage,
 } from '../llm/index.ts';
 import type { ApiKeyRow, LedgerRow } from '../store/index.ts';
 import { bearer } from '../tenancy/index.ts';
@@ -58,7 +59,24 @@ export interface GatewayDeps {
   cache?: ResponseCache;
   /** Where a cache hit's zero-cost ledger row goes (the Ledger's append). */
   ledger?: { append(row: LedgerRow): void };
+  /** Told of every /v1 chat call that ended well (experiments shadow a route's traffic); must return at once. */
+  observe?: (turn: GatewayTurn) => void;
+  /** Whether anything observes this app's calls to this model now: the others pay nothing for the hook. */
+  observes?: (appId: string, model: string) => boolean;
   now?: () => number;
+}
+
+/** A /v1 chat call that ended well: the request as upstream got it (after the guardrails) and what came back, before masked values were put back. */
+export interface GatewayTurn {
+  appId: string;
+  keyId: string | null;
+  requestId: string;
+  request: ChatRequest;
+  answer: string;
+  usage: Usage;
+  model: string;
+  ttftMs: number | null;
+  latencyMs: number;
 }
 
 /**
@@ -325,6 +343,12 @@ export class Gateway {
     // Judged as the model wrote it (masked values still masked: personal data does not go to the moderation model).
     const flagged = await admission.screen?.moderateOutput(completion.text, options.signal);
     const upstreamMs = performance.now() - t0;
+    if (!flagged && (options.source ?? 'gateway') === 'gateway' && this.observing(caller, chat.request.model)) {
+      this.deps.observe!({
+        appId: caller.appId, keyId: caller.key?.id ?? null, requestId: caller.requestId, request: chat.request,
+        answer: completion.text, usage: completion.usage, model: completion.model || chat.request.model, ttftMs: null, latencyMs: Math.round(upstreamMs),
+      });
+    }
     if (flagged) withheldReply(completion, flagged);
     else if (admission.screen?.restoresReply) restoreReply(completion, admission.screen);
     const raw = completion.raw as Record<string, unknown> | undefined;
@@ -343,7 +367,8 @@ export class Gateway {
     const screen = admission.screen;
     const raw = this.deps.models.chat(chat.request, { context, ...(signal ? { signal } : {}) });
     // Output moderation judges the text as the model wrote it (before masked values are put back), at the end (decision 0022).
-    const upstream = screen?.moderatesOutput ? moderatedStream(raw, screen, signal) : raw;
+    const moderated = screen?.moderatesOutput ? moderatedStream(raw, screen, signal) : raw;
+    const upstream = this.observing(caller, chat.request.model) ? observedStream(moderated, caller, chat.request, upstreamStart, this.deps.observe!) : moderated;
     const parts = this.settled(caller, admission, screen?.restoresReply ? restoredStream(upstream, screen) : upstream);
     const first = await parts.next();
     if (first.done) throw new OpenAiError(502, 'The upstream stream ended before it began.', 'server_error', 'upstream_cut_stream');
@@ -411,6 +436,10 @@ export class Gateway {
     }
   }
 
+  private observing(caller: GatewayCaller, model: string): boolean {
+    return this.deps.observe !== undefined && (this.deps.observes?.(caller.appId, model) ?? true);
+  }
+
   /** Wraps a router stream so the key's token bucket is settled however the stream ends. */
   private async *settled(caller: GatewayCaller, admission: Admission, parts: AsyncIterable<ChatStreamPart>): AsyncGenerator<ChatStreamPart> {
     let used = 0;
@@ -472,6 +501,28 @@ async function moderateInput(screen: PromptScreen, messages: ChatRequest['messag
   } catch (err) {
     if (err instanceof ModerationFlagged) throw new OpenAiError(400, err.message, 'invalid_request_error', 'content_policy_violation', 'messages', { 'x-should-retry': 'false' });
     throw err;
+  }
+}
+
+/** Passes a stream through and, when it finished well, tells `observe` what it said (the text as the model wrote it). */
+async function* observedStream(
+  parts: AsyncIterable<ChatStreamPart>, caller: GatewayCaller, request: ChatRequest, started: number, observe: (turn: GatewayTurn) => void,
+): AsyncGenerator<ChatStreamPart> {
+  let answer = '';
+  let model = request.model;
+  let ttft: number | null = null;
+  for await (const part of parts) {
+    if (part.type === 'start') model = part.model;
+    else if (part.type === 'text-delta') {
+      ttft ??= Math.round(performance.now() - started);
+      answer += part.text;
+    } else if (part.type === 'finish') {
+      observe({
+        appId: caller.appId, keyId: caller.key?.id ?? null, requestId: caller.requestId, request, answer, usage: part.usage, model,
+        ttftMs: ttft, latencyMs: Math.round(performance.now() - started),
+      });
+    }
+    yield part;
   }
 }
 

@@ -135,7 +135,7 @@ export function ExperimentsPage({ client }: { client: ConsoleApi }) {
                   <span className={x.status === 'running' ? 'ok-text' : 'hint'}>{t(`experiments.status.${x.status}`)}</span>
                   {x.stopped_reason && <div className="hint">{x.stopped_reason}</div>}
                 </td>
-                <td>{agentName(x.agent_id)}</td>
+                <td>{x.route ? `/v1 ${x.route}` : agentName(x.agent_id)}</td>
                 <td>{t('experiments.counts', { live: x.counters.live_turns, replayed: x.counters.replayed, dropped: x.counters.dropped_queue_full + x.counters.skipped_budget })}</td>
                 <td>${x.spent_today_usd.toFixed(4)} / ${x.daily_budget_usd}</td>
                 <td className="row-actions">
