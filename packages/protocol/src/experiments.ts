@@ -174,6 +174,9 @@ export interface CandidateReport {
     /** A/B on support conversations: what each arm spent per conversation the AI resolved, in USD (null without one). */
     live_per_resolved_usd?: number | null;
     candidate_per_resolved_usd?: number | null;
+    /** The same, in each currency the arm was billed in (exact), with its USD conversion. */
+    live_per_resolved?: CostFigure[];
+    candidate_per_resolved?: CostFigure[];
   };
 }
 

@@ -52,6 +52,8 @@ describe('switching report with support outcomes', () => {
     expect(c!.cost.live_per_resolved_usd).toBeCloseTo(liveTotal / 150, 6);
     const candTotal = 200 * 0.001 + 40 * (0 + 1 + 2 + 3 + 4) * 0.00005;
     expect(c!.cost.candidate_per_resolved_usd).toBeCloseTo(candTotal / 90, 6);
+    // And in the currency billed, exact: the same USD here, to the nano-dollar.
+    expect(c!.cost.live_per_resolved).toEqual([{ currency: 'USD', amount: (liveTotal / 150).toFixed(9).replace(/0+$/, ''), usd: Math.round((liveTotal / 150) * 1e6) / 1e6 }]);
   });
 
   it('writes the recommendation in Chinese when asked', () => {

@@ -151,15 +151,21 @@ function firstTurns(rows: ExperimentTurnRow[], outcomes: ReadonlyMap<string, Con
   return rows.filter((r) => outcomes.has(r.conversation_id) && !seen.has(r.conversation_id) && seen.add(r.conversation_id));
 }
 
-/** What an arm's turns cost, in USD, per support conversation the AI resolved (all the arm's turns over the resolved count). */
+/**
+ * What an arm's turns cost per support conversation the AI resolved (all the arm's turns in support conversations
+ * over the resolved count): in USD, and in each currency the provider billed (exact).
+ */
 function perResolved(live: ExperimentTurnRow[], cand: ExperimentTurnRow[], outcomes: ReadonlyMap<string, ConversationOutcome>) {
   const of = (rows: ExperimentTurnRow[]) => {
     const inSupport = rows.filter((r) => outcomes.has(r.conversation_id));
     const resolved = firstTurns(inSupport, outcomes).filter((r) => outcomes.get(r.conversation_id)!.resolvedByAi).length;
-    if (resolved === 0 || inSupport.some((r) => r.cost_usd_nanos === null)) return null;
-    return round(inSupport.reduce((sum, r) => sum + r.cost_usd_nanos!, 0) / 1e9 / resolved, 6);
+    if (resolved === 0) return { usd: null, figures: [] };
+    const usd = inSupport.some((r) => r.cost_usd_nanos === null) ? null : round(inSupport.reduce((sum, r) => sum + r.cost_usd_nanos!, 0) / 1e9 / resolved, 6);
+    return { usd, figures: costPer(inSupport, resolved, 1) };
   };
-  return { live_per_resolved_usd: of(live), candidate_per_resolved_usd: of(cand) };
+  const l = of(live);
+  const c = of(cand);
+  return { live_per_resolved_usd: l.usd, candidate_per_resolved_usd: c.usd, live_per_resolved: l.figures, candidate_per_resolved: c.figures };
 }
 
 function estimate(values: number[]): MetricEstimate {
@@ -204,18 +210,23 @@ function costBlock(live: ExperimentTurnRow[], cand: ExperimentTurnRow[], perDay:
 
 /** Cost of 1,000 turns in each currency the arm was billed in, exact, and in USD. */
 function per1000(rows: ExperimentTurnRow[]): CostFigure[] {
-  const by = new Map<string, { nanos: number; usd: number | null; n: number }>();
+  return costPer(rows, rows.length, 1000);
+}
+
+/** The rows' cost per currency, times `times` over `count` (per 1,000 turns, per resolved conversation…), exact, and in USD. */
+function costPer(rows: ExperimentTurnRow[], count: number, times: number): CostFigure[] {
+  // Over every row's count, not each currency's: an arm that fell back to another provider shows two figures that add up.
+  const by = new Map<string, { nanos: number; usd: number | null }>();
   for (const r of rows) {
-    const e = by.get(r.currency) ?? { nanos: 0, usd: 0, n: 0 };
+    const e = by.get(r.currency) ?? { nanos: 0, usd: 0 };
     e.nanos += r.cost_nanos;
     e.usd = e.usd === null || r.cost_usd_nanos === null ? null : e.usd + r.cost_usd_nanos;
-    e.n++;
     by.set(r.currency, e);
   }
   return [...by].map(([currency, e]) => ({
     currency,
-    amount: formatNanoAmount(BigInt(Math.round((e.nanos / e.n) * 1000))),
-    usd: e.usd === null ? null : round((e.usd / e.n) * 1000 / 1e9, 6),
+    amount: formatNanoAmount(BigInt(Math.round((e.nanos / count) * times))),
+    usd: e.usd === null ? null : round((e.usd / count) * times / 1e9, 6),
   }));
 }
 

@@ -226,8 +226,11 @@ function CandidateCard({ c, liveModel }: { c: CandidateReport; liveModel: string
         {c.cost.monthly_live_usd !== null && c.cost.monthly_candidate_usd !== null &&
           t('experiments.monthly', { live: `$${c.cost.monthly_live_usd.toFixed(2)}`, candidate: `$${c.cost.monthly_candidate_usd.toFixed(2)}` })}
         {' '}
-        {(c.cost.live_per_resolved_usd != null || c.cost.candidate_per_resolved_usd != null) &&
-          t('experiments.perResolved', { live: usd(c.cost.live_per_resolved_usd), candidate: usd(c.cost.candidate_per_resolved_usd) })}
+        {!!(c.cost.live_per_resolved?.length || c.cost.candidate_per_resolved?.length) &&
+          t('experiments.perResolved', {
+            live: c.cost.live_per_resolved?.map(money).join(' + ') || usd(c.cost.live_per_resolved_usd),
+            candidate: c.cost.candidate_per_resolved?.map(money).join(' + ') || usd(c.cost.candidate_per_resolved_usd),
+          })}
       </p>
     </article>
   );
