@@ -26,6 +26,8 @@ export type {
   ReceiptPushFrame,
   SearchHit,
   StoredFile,
+  CannedReply,
+  CopilotSuggestion,
   SupportConversation,
   SupportMe,
   SupportNote,

@@ -89,6 +89,11 @@ export class SupportApi {
   async cannedReplies(): Promise<CannedReply[]> {
     return (await this.rest.call<{ canned_replies: CannedReply[] }>('GET', '/api/support/canned-replies')).canned_replies;
   }
+
+  /** The app's support users (whom a conversation can be assigned or transferred to). */
+  async staff(): Promise<Array<{ user_id: string; granted_at: number }>> {
+    return (await this.rest.call<{ staff: Array<{ user_id: string; granted_at: number }> }>('GET', '/api/support/staff')).staff;
+  }
 }
 
 /** Who wrote a message of a support conversation, as the inbox shows it. */

@@ -303,6 +303,55 @@ describe('AI customer service end to end (issue 11)', () => {
     await ann.context.close();
   });
 
+  it('chimes for a new waiting conversation, inserts a canned reply and the copilot\'s draft, and transfers it to a colleague', async () => {
+    await adminApi(warbler.url, 'POST', '/api/support/canned-replies', { title: 'Pickup tomorrow', text: '快递员明天上门取件，请保持电话畅通。' });
+    const bo = await supportUser('Bo Support', 'zh-CN', DESKTOP);
+    const cy = await supportUser('Cy Support', 'en-US', DESKTOP);
+    const desk = cy.page;
+    // A headless browser has no speakers: the inbox counts its chimes for this test.
+    const chimes = () => desk.evaluate(() => Number(document.querySelector('[data-testid="support-queue"]')?.getAttribute('data-chimes') ?? 0));
+    const before = await chimes();
+
+    upstream.script({ text: ANSWER, intervalMs: 5 });
+    const visitor = await browser.newContext({ locale: 'zh-CN', viewport: DESKTOP });
+    const page = await visitor.newPage();
+    await page.goto(siteOrigin + '/');
+    await page.getByTestId('widget-bubble').click();
+    await page.getByTestId('widget-input').fill('退货要多久才能取件？');
+    await page.getByTestId('widget-input').press('Enter');
+    await expect.poll(() => aiAnswers(page).count(), { timeout: 60_000 }).toBeGreaterThan(0);
+    const id = await page.evaluate(() => (JSON.parse(localStorage.getItem('warbler.widget.default.session')!) as { conversation_id: string }).conversation_id);
+    await page.getByTestId('talk-to-person').click();
+    const item = desk.locator(`[data-section="waiting"] [data-support-conversation="${id}"]`);
+    await item.waitFor({ timeout: 15_000 });
+    await expect.poll(chimes, { timeout: 10_000 }).toBe(before + 1);
+
+    await item.click();
+    const detail = desk.getByTestId('support-detail');
+    await detail.getByRole('button', { name: 'Claim' }).click();
+    await expect.poll(() => detail.locator('header [data-testid="support-status"]').getAttribute('data-status'), { timeout: 15_000 }).toBe('human');
+    const box = detail.getByRole('textbox', { name: 'Reply to the visitor' });
+    // The copilot drafts from the agent's knowledge base; the person edits before sending.
+    upstream.script({ text: '您好，退货在收货后 30 天内都可以申请 [1]。', intervalMs: 0 });
+    await detail.getByTestId('support-suggest').click();
+    await expect.poll(() => box.inputValue(), { timeout: 30_000 }).toContain('30 天内');
+    await detail.getByTestId('support-canned').selectOption({ label: 'Pickup tomorrow' });
+    expect(await box.inputValue()).toMatch(/30 天内[\s\S]*\n快递员明天上门取件，请保持电话畅通。$/);
+    await detail.getByRole('button', { name: 'Send' }).click();
+    await textOf(page.locator('[data-testid="widget-message"][data-kind="person"]').last(), '快递员明天上门取件', 30_000);
+
+    // Off to a colleague: Cy leaves it, Bo holds it and sees it under Mine.
+    await detail.getByTestId('support-assign').selectOption({ label: 'Bo Support' });
+    await detail.getByRole('button', { name: 'Transfer' }).click();
+    await textOf(detail.locator('.support-facts'), 'Bo Support holds it', 15_000);
+    await bo.page.locator(`[data-section="mine"] [data-support-conversation="${id}"]`).waitFor({ timeout: 15_000 });
+    await screenshot(desk, 'support-inbox-desktop-en-transferred');
+    expect([...bo.errors, ...cy.errors]).toEqual([]);
+    await visitor.close();
+    await bo.context.close();
+    await cy.context.close();
+  });
+
   it('the inbox reads in English and Chinese, on a desktop and a phone, with no serious axe findings', async () => {
     for (const [locale, viewport, size, scheme] of [
       ['en-US', DESKTOP, 'desktop', 'light'], ['zh-CN', DESKTOP, 'desktop', 'dark'], ['en-US', PHONE, 'phone', 'light'], ['zh-CN', PHONE, 'phone', 'light'],

@@ -559,6 +559,12 @@ const en = {
   'inbox.noteBox': 'Internal note (only support sees it)',
   'inbox.send': 'Send',
   'inbox.addNote': 'Add note',
+  'inbox.sound': 'Sound',
+  'inbox.assignTo': 'Give to a colleague…',
+  'inbox.assign': 'Assign',
+  'inbox.transfer': 'Transfer',
+  'inbox.canned': 'Canned reply…',
+  'inbox.suggest': 'Suggest a reply (AI)',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -1116,6 +1122,12 @@ const zh: Record<MessageKey, string> = {
   'inbox.noteBox': '内部备注（仅客服可见）',
   'inbox.send': '发送',
   'inbox.addNote': '添加备注',
+  'inbox.sound': '提示音',
+  'inbox.assignTo': '转给同事…',
+  'inbox.assign': '分配',
+  'inbox.transfer': '转交',
+  'inbox.canned': '快捷回复…',
+  'inbox.suggest': 'AI 建议回复',
 };
 
 const dictionaries: Record<Locale, Record<MessageKey, string>> = { en, 'zh-CN': zh };

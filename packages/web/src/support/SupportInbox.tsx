@@ -48,9 +48,13 @@ function Queues({ chat, inbox, openId, onOpen }: { chat: ChatStore; inbox: Inbox
     <nav className="sidebar" aria-label={t('inbox.title')}>
       <div className="sidebar-head">
         <h2>{t('inbox.title')}</h2>
+        <label className="check support-sound">
+          <input type="checkbox" checked={inbox.sound} onChange={(e) => inbox.setSound(e.target.checked)} data-testid="support-sound" />
+          {t('inbox.sound')}
+        </label>
       </div>
       {inbox.loaded && sections.length === 0 && <p className="hint pad">{t('inbox.empty')}</p>}
-      <div className="support-queues" data-testid="support-queue" id="support-queue" tabIndex={-1}>
+      <div className="support-queues" data-testid="support-queue" id="support-queue" tabIndex={-1} data-chimes={inbox.chimes}>
         {sections.map(({ section, rows }) => (
           <section key={section} aria-labelledby={`support-section-${section}`} data-section={section}>
             <h3 className="support-section-title" id={`support-section-${section}`}>{t(SECTION_TITLE[section])} <span className="count">({rows.length})</span></h3>
@@ -129,6 +133,7 @@ function Detail({ chat, inbox, row, onBack }: { chat: ChatStore; inbox: InboxSto
         {can.claim && <button type="button" className="primary" disabled={inbox.busy} onClick={() => void inbox.claim(id)}>{t('inbox.claim')}</button>}
         {can.handBack && <button type="button" disabled={inbox.busy} onClick={() => void inbox.handBack(id)}>{t('inbox.handBack')}</button>}
         {can.resolve && <button type="button" disabled={inbox.busy} onClick={() => void inbox.resolve(id)}>{t('inbox.resolve')}</button>}
+        {can.resolve && <AssignControl chat={chat} inbox={inbox} row={row} />}
       </div>
       {inbox.error && (
         <div className="banner error" role="alert">
@@ -141,12 +146,31 @@ function Detail({ chat, inbox, row, onBack }: { chat: ChatStore; inbox: InboxSto
           : <SupportMessage key={e.message.id} chat={chat} row={row} message={e.message} me={inbox.me} />)}
         <li ref={bottom} aria-hidden="true" className="support-end" />
       </ol>
-      <SupportComposer inbox={inbox} id={id} canReply={can.reply} open={row.status !== 'resolved' && row.status !== 'closed'} />
+      <SupportComposer inbox={inbox} id={id} canReply={can.reply} open={row.status !== 'resolved' && row.status !== 'closed'} hasAgent={row.agent_id !== null} />
     </section>
   );
 }
 
 interface Citation { index: number; title?: string; heading?: string }
+
+/** Give the conversation to a colleague (a transfer when I hold it: I leave it). */
+function AssignControl({ chat, inbox, row }: { chat: ChatStore; inbox: InboxStore; row: SupportConversation }) {
+  const { t } = useI18n();
+  const [to, setTo] = useState('');
+  const choices = inbox.colleagues.filter((id) => id !== row.assignee_id);
+  if (choices.length === 0) return null;
+  return (
+    <span className="support-assign">
+      <select aria-label={t('inbox.assignTo')} value={to} onChange={(e) => setTo(e.target.value)} data-testid="support-assign">
+        <option value="">{t('inbox.assignTo')}</option>
+        {choices.map((id) => <option key={id} value={id}>{chat.nameOf(id)}</option>)}
+      </select>
+      <button type="button" disabled={!to || inbox.busy} onClick={() => void inbox.assignTo(row.conversation_id, to).then(() => setTo(''))}>
+        {row.assignee_id === inbox.me ? t('inbox.transfer') : t('inbox.assign')}
+      </button>
+    </span>
+  );
+}
 
 function SupportMessage({ chat, row, message, me }: { chat: ChatStore; row: SupportConversation; message: Message; me: string }) {
   const { t } = useI18n();
@@ -192,7 +216,7 @@ function NoteItem({ chat, note }: { chat: ChatStore; note: SupportNote }) {
   );
 }
 
-function SupportComposer({ inbox, id, canReply, open }: { inbox: InboxStore; id: string; canReply: boolean; open: boolean }) {
+function SupportComposer({ inbox, id, canReply, open, hasAgent }: { inbox: InboxStore; id: string; canReply: boolean; open: boolean; hasAgent: boolean }) {
   const { t } = useI18n();
   const [mode, setMode] = useState<'reply' | 'note'>(canReply ? 'reply' : 'note');
   const [text, setText] = useState('');
@@ -225,6 +249,21 @@ function SupportComposer({ inbox, id, canReply, open }: { inbox: InboxStore; id:
         </label>
         {!canReply && open && <span className="hint">{t('inbox.claimToReply')}</span>}
       </fieldset>
+      {canReply && (
+        <div className="support-helpers">
+          {inbox.canned.length > 0 && (
+            <select aria-label={t('inbox.canned')} value="" data-testid="support-canned"
+              onChange={(e) => { const c = inbox.canned.find((x) => x.id === e.target.value); if (c) setText((v) => (v.trim() ? `${v.trimEnd()}\n${c.text}` : c.text)); }}>
+              <option value="">{t('inbox.canned')}</option>
+              {inbox.canned.map((c) => <option key={c.id} value={c.id}>{c.title}</option>)}
+            </select>
+          )}
+          {hasAgent && (
+            <button type="button" disabled={inbox.busy} data-testid="support-suggest"
+              onClick={() => void inbox.suggest(id).then((draft) => { if (draft) setText(draft); })}>{t('inbox.suggest')}</button>
+          )}
+        </div>
+      )}
       <div className="support-compose-row">
         <textarea rows={2} value={text} onChange={(e) => setText(e.target.value)} onKeyDown={onKey} maxLength={8000}
           aria-label={mode === 'reply' ? t('inbox.replyBox') : t('inbox.noteBox')}

@@ -1,9 +1,10 @@
-import type { Message, SupportConversation, SupportNote, SupportPushFrame } from '@warbler/sdk';
+import type { CannedReply, Message, SupportConversation, SupportNote, SupportPushFrame } from '@warbler/sdk';
 import { errorText } from '../api.ts';
 import { applyDelta, mergeMessages } from '../chat/logic.ts';
 import type { ChatStore } from '../chat/store.ts';
 
 const HISTORY = 100;
+const SOUND_KEY = 'warbler.inbox.sound';
 
 /**
  * The support inbox's state for a support user, on the chat's own client
@@ -21,6 +22,13 @@ export class InboxStore {
   /** An action in flight (claim, resolve…): its buttons wait. */
   busy = false;
   error: string | undefined;
+  /** Colleagues a conversation can go to, and the team's canned replies (read with the queues). */
+  colleagues: string[] = [];
+  canned: CannedReply[] = [];
+  /** A chime when a conversation starts waiting for a person; the choice is kept in this browser. */
+  sound = typeof localStorage === 'undefined' || localStorage.getItem(SOUND_KEY) !== 'off';
+  /** How many times it chimed (the e2e reads it: a headless browser has no speakers). */
+  chimes = 0;
   private version = 0;
   private readonly listeners = new Set<() => void>();
   private readonly off: Array<() => void> = [];
@@ -84,6 +92,10 @@ export class InboxStore {
     await this.run(async () => {
       const [open, done] = await Promise.all([this.support.queue('all', { limit: 200 }), this.support.queue('resolved', { limit: 50 })]);
       this.rows = new Map([...done.conversations, ...open.conversations].map((r) => [r.conversation_id, r]));
+      const [staff, canned] = await Promise.all([this.support.staff().catch(() => []), this.support.cannedReplies().catch(() => [])]);
+      this.colleagues = staff.map((s) => s.user_id).filter((id) => id !== this.me);
+      for (const id of this.colleagues) void this.chat.person(id);
+      this.canned = canned;
       for (const r of this.rows.values()) void this.chat.person(r.customer_id);
       this.loaded = true;
       if (this.openId) await this.refreshThread(this.openId);
@@ -110,6 +122,23 @@ export class InboxStore {
   }
 
   claim = (id: string) => this.act(() => this.support.claim(id));
+  /** To a colleague: a transfer when it is mine (I leave it), an assignment otherwise. */
+  assignTo = (id: string, userId: string) => this.act(() => (this.rows.get(id)?.assignee_id === this.me ? this.support.transfer(id, userId) : this.support.assign(id, userId)));
+
+  /** The copilot's draft for this conversation (from the agent's knowledge base), to edit before sending; undefined when it failed (the error says why). */
+  async suggest(id: string): Promise<string | undefined> {
+    let text: string | undefined;
+    await this.run(async () => {
+      text = (await this.support.suggest(id)).text;
+    });
+    return text;
+  }
+
+  setSound(on: boolean): void {
+    this.sound = on;
+    if (typeof localStorage !== 'undefined') localStorage.setItem(SOUND_KEY, on ? 'on' : 'off');
+    this.changed();
+  }
   handBack = (id: string) => this.act(() => this.support.handBack(id));
   resolve = (id: string) => this.act(() => this.support.resolve(id));
 
@@ -164,6 +193,9 @@ export class InboxStore {
 
   private onSupport(frame: SupportPushFrame): void {
     const id = frame.conversation.conversation_id;
+    const before = this.rows.get(id);
+    const waitsNow = frame.conversation.status === 'pending_human' && frame.conversation.assignee_id === null;
+    if (waitsNow && !(before?.status === 'pending_human' && before.assignee_id === null)) this.chime();
     this.rows.set(id, frame.conversation);
     if (frame.event === 'created' || !this.chat.people.has(frame.conversation.customer_id)) void this.chat.person(frame.conversation.customer_id);
     if (id === this.openId) {
@@ -173,6 +205,34 @@ export class InboxStore {
     }
     this.changed();
   }
+
+  /** A short two-note chime (Web Audio, no file to load); silent when turned off or when the browser allows no sound yet. */
+  private chime(): void {
+    if (!this.sound) return;
+    this.chimes++;
+    try {
+      const Ctx = window.AudioContext;
+      if (!Ctx) return;
+      this.audio ??= new Ctx();
+      const ctx = this.audio;
+      for (const [i, hz] of [880, 1320].entries()) {
+        const osc = ctx.createOscillator();
+        const gain = ctx.createGain();
+        osc.frequency.value = hz;
+        const at = ctx.currentTime + i * 0.12;
+        gain.gain.setValueAtTime(0.0001, at);
+        gain.gain.exponentialRampToValueAtTime(0.15, at + 0.02);
+        gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.18);
+        osc.connect(gain).connect(ctx.destination);
+        osc.start(at);
+        osc.stop(at + 0.2);
+      }
+    } catch {
+      // No audio device, or autoplay not allowed yet: the tab title still counts what waits.
+    }
+  }
+
+  private audio: AudioContext | undefined;
 
   private addNoteLocally(note: SupportNote): void {
     if (note.conversation_id !== this.openId || this.notes.some((n) => n.id === note.id)) return;
