@@ -16,6 +16,8 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
   const [adding, setAdding] = useState(false);
   const list = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
+  /** The list's height at the last layout, to tell a reader who scrolled away from one who is at the bottom when new content lands. */
+  const lastHeight = useRef(0);
   // The newest seq the reader has seen at the bottom; what arrived after it while they read above is counted on the jump button.
   const [atBottom, setAtBottom] = useState(true);
   const seenSeq = useRef(0);
@@ -58,8 +60,17 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
     } else if (waiting && !thread.loadingOlder) {
       before.current = undefined;
     } else if (!waiting && stick.current) {
-      el.scrollTop = el.scrollHeight;
+      // A scroll the reader just made may not have reached onScroll yet (a message can land in the same frame):
+      // judged against the height before this render, they had left the bottom, so they are not pulled back.
+      const leftBottom = lastHeight.current > 0 && lastHeight.current - el.scrollTop - el.clientHeight >= 60;
+      if (leftBottom) {
+        stick.current = false;
+        setAtBottom(false);
+      } else {
+        el.scrollTop = el.scrollHeight;
+      }
     }
+    lastHeight.current = el.scrollHeight;
   });
 
   // A search result opened here: once its message is held, bring it to the middle and mark it for a moment.
