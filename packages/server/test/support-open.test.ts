@@ -34,8 +34,12 @@ describe.each(storeKinds())('support conversations on %s', (kind) => {
       return found.length > 0 ? found : undefined;
     });
     expect(replies[0]!.content.reply_to).toBe(sent.body.message.id);
-    const row = await server.warbler.support.get('default', id);
-    expect(row.first_response_ms).not.toBeNull();
+    // The support room hears of the finished reply just after it is stored (its bookkeeping runs behind the reply).
+    const row = await eventually(async () => {
+      const r = await server.warbler.support.get('default', id);
+      return r.first_response_ms !== null ? r : undefined;
+    });
+    expect(row.first_response_ms).toBeGreaterThanOrEqual(0);
   });
 
   it('refuses an agent that is not in the app, and a customer who is not a user', async () => {
