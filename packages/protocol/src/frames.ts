@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { ErrorCode } from './errors.ts';
 import { Conversation, Id, Member, Message, MessageContent, MessageType } from './models.ts';
-import type { ReactionPushFrame } from './reactions.ts';
+import type { MemberPrefsPushFrame } from './members.ts';
+import type { MessageReactions, ReactionPushFrame } from './reactions.ts';
 import type { SupportPushFrame } from './support.ts';
 
 /** Largest frame a client may send, in bytes. Larger frames are refused with payload_too_large. */
@@ -203,6 +204,11 @@ export interface SyncResult {
   updated: Message[];
   /** Conversations the client listed that the user is no longer a member of. */
   removed: string[];
+  /**
+   * With `since`: the whole reaction set of each message whose reactions changed after it, in the client's
+   * conversations (older servers leave it out). Sets, not changes, so applying one twice or late is harmless.
+   */
+  reactions?: MessageReactions[];
   ts: number;
 }
 export interface HistoryResult {
@@ -220,6 +226,7 @@ export type PushFrame =
   | ConversationPushFrame
   | AgentStateFrame
   | ReactionPushFrame
+  | MemberPrefsPushFrame
   | SupportPushFrame;
 
 export type ServerFrame = ReadyFrame | AckFrame | ResultFrame | ErrorFrame | PongFrame | ByeFrame | PushFrame;

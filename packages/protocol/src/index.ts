@@ -12,3 +12,4 @@ export * from './guardrails.ts';
 export * from './reactions.ts';
 export * from './search.ts';
 export * from './datasets.ts';
+export * from './members.ts';

@@ -125,6 +125,9 @@ export const ConversationSummary = Conversation.extend({
   read_seq: z.number().int().nonnegative(),
   unread: z.number().int().nonnegative(),
   last_message: Message.nullable(),
+  /** The caller's own pin and mute (see MemberPrefs): pinned ones go first in a list; muted ones do not notify. */
+  pinned: z.boolean(),
+  muted: z.boolean(),
 });
 export type ConversationSummary = z.infer<typeof ConversationSummary>;
 

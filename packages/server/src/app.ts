@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { AuditLog, AuditStore, auditHeadSeed, HeadSigner } from './audit/index.ts';
 import { AgentRuntime, Agents, applyFileAgents, DEMO_AGENT_ID, HttpTools, seedDemoAgent } from './agents/index.ts';
 import { UserTokens } from './auth/tokens.ts';
-import { Conversations, MemberDirectory, Messages, StreamingReplies } from './chat/index.ts';
+import { Conversations, MemberDirectory, MemberPrefsService, MemberPrefsStore, Messages, StreamingReplies } from './chat/index.ts';
 import type { Config } from './config.ts';
 import { lockDataDir } from './data-dir.ts';
 import { openAtRest, type AtRest } from './at-rest/index.ts';
@@ -376,6 +376,14 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     take: underLimit,
   });
   messages.useDecoration((appId, list) => reactions.attach(appId, list));
+  messages.useReactionCatchUp((appId, ids, since) => reactions.changedSince(appId, ids, since));
+  const prefsStore = new MemberPrefsStore(store.roomTables());
+  conversations.usePins((appId, userId, ids) => prefsStore.pinnedAt(appId, userId, ids));
+  const memberPrefs = new MemberPrefsService({
+    store: prefsStore,
+    requireMember: async (appId, conversationId, userId) => void (await conversations.requireMember(appId, conversationId, userId)),
+    publish,
+  });
   await support.start();
   // Calls the last run left in flight (a crash) are settled before this one makes any; an agent reply's stored text says what was delivered.
   await settleInterruptedCalls({
@@ -466,7 +474,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   let ready = false;
   const http = await buildHttp(
     {
-      guards: new Guards(auth), apps, users, conversations, messages, search, reactions, files, knowledge, ingestion, webSources, faqs, agents, isReady: () => ready,
+      guards: new Guards(auth), apps, users, conversations, messages, search, reactions, memberPrefs, files, knowledge, ingestion, webSources, faqs, agents, isReady: () => ready,
       degraded: () => (broker.connected ? [] : ['redis']),
       interventions,
       batches: { gateway, files: gatewayFiles, batches },

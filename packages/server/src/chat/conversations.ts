@@ -17,6 +17,9 @@ export interface CreateConversationInput {
 
 /** Conversations and their members: creation, membership rules and the member list. */
 export class Conversations {
+  /** When the user pinned each listed conversation (the member-prefs store); none until app.ts wires it. */
+  private pins: (appId: string, userId: string, conversationIds: string[]) => Promise<Map<string, number>> = async () => new Map();
+
   constructor(
     private readonly store: Store,
     private readonly directory: MemberDirectory,
@@ -99,12 +102,15 @@ export class Conversations {
       limit: page.limit,
       ...(at ? { before: at.activity, beforeId: at.id } : page.before !== undefined ? { before: page.before } : {}),
     });
+    const pinned = await this.pins(actor.appId, userId, rows.map((r) => r.conversation.id));
     const conversations = rows.map(({ conversation, member, last_message }) => ({
       ...conversation,
       role: member.role,
       read_seq: member.read_seq,
       unread: Math.max(0, conversation.last_seq - member.read_seq),
       last_message,
+      pinned: pinned.has(conversation.id),
+      muted: member.muted,
     }));
     const last = rows.at(-1)?.conversation;
     const more = rows.length === page.limit && last !== undefined;
@@ -115,6 +121,11 @@ export class Conversations {
       // Kept for clients written before next_cursor: it can skip conversations whose activity ties the page's last one.
       next_before: more ? activity : null,
     };
+  }
+
+  /** Lets the list say which conversations the caller pinned (the order stays by activity: clients put pinned ones first). */
+  usePins(pins: (appId: string, userId: string, conversationIds: string[]) => Promise<Map<string, number>>): void {
+    this.pins = pins;
   }
 
   async members(actor: Actor, conversationId: string): Promise<Member[]> {

@@ -1,4 +1,4 @@
-import type { HistoryResult, Message, MessageContent, MessageState, MessageType, SyncConversation, SyncResult } from '@warbler/protocol';
+import type { HistoryResult, Message, MessageContent, MessageReactions, MessageState, MessageType, SyncConversation, SyncResult } from '@warbler/protocol';
 import { badRequest, forbidden, notFound } from '../errors.ts';
 import { newOrderedId } from '../ids.ts';
 import { isStoreUnavailable, resendKey, type MessagePatch, type Store } from '../store/index.ts';
@@ -44,6 +44,7 @@ export class Messages {
   private events: Pick<DomainEvents, 'emit'> | undefined;
   private index: MessageIndex | undefined;
   private decorate: (appId: string, messages: Message[]) => Promise<Message[]> = async (_appId, messages) => messages;
+  private reactionsSince: (appId: string, conversationIds: string[], since: number) => Promise<MessageReactions[]> = async () => [];
 
   constructor(
     private readonly store: Store,
@@ -140,6 +141,11 @@ export class Messages {
     this.decorate = decorate;
   }
 
+  /** Lets sync carry the reaction sets that changed while the client was away (the reactions room). */
+  useReactionCatchUp(since: (appId: string, conversationIds: string[], since: number) => Promise<MessageReactions[]>): void {
+    this.reactionsSince = since;
+  }
+
   /** Lets streaming replies show their live text to readers of history and sync. */
   useOverlay(overlay: (messages: Message[]) => Message[]): void {
     this.overlay = overlay;
@@ -232,11 +238,14 @@ export class Messages {
     const mine = new Set(rows.map((r) => r.conversation.id));
     const removed = Object.keys(cursors).filter((id) => !mine.has(id));
     let updated: Message[] = [];
+    let reactions: MessageReactions[] = [];
     if (since !== undefined && known.length > 0) {
       const changed = await this.store.listMessagesUpdatedSince(actor.appId, known, since, 1_000);
       updated = changed.filter((m) => m.seq <= (cursors[m.conversation_id] ?? 0));
+      // Messages are gap-filled by seq; reactions change without a seq, so they come as whole sets changed since `since`.
+      reactions = await this.reactionsSince(actor.appId, known, since);
     }
-    return { conversations, updated, removed, ts };
+    return { conversations, updated, removed, reactions, ts };
   }
 
   private async receipt(actor: Actor, conversationId: string, seq: number, kind: 'read' | 'delivered', userId?: string) {

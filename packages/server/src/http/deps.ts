@@ -5,7 +5,7 @@ import type { Datasets, FineTuningJobs } from '../datasets/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { InterventionLog } from '../guardrails/index.ts';
 import type { ConsoleProviders } from '../settings/index.ts';
-import type { Conversations, Messages } from '../chat/index.ts';
+import type { Conversations, MemberPrefsService, Messages } from '../chat/index.ts';
 import type { Files } from '../files/index.ts';
 import type { Reactions } from '../reactions/index.ts';
 import type { MessageSearch } from '../search/index.ts';
@@ -31,6 +31,8 @@ export interface HttpDeps {
   search?: MessageSearch;
   /** Emoji reactions: /api/messages/:id/reactions/:emoji. */
   reactions?: Reactions;
+  /** A member's own pin and mute: /api/conversations/:id/prefs. */
+  memberPrefs?: MemberPrefsService;
   files: Files;
   knowledge: KnowledgeBases;
   /** Uploads of PDF, Word, spreadsheets, HTML and slides, parsed in the background; per-knowledge-base settings. */

@@ -22,13 +22,32 @@ export class ReactionsStore {
         .values({ app_id: r.appId, message_id: r.messageId, conversation_id: r.conversationId, user_id: r.userId, emoji: r.emoji, created_at: r.at })
         .onConflict((oc) => oc.columns(['app_id', 'message_id', 'user_id', 'emoji']).doNothing())
         .execute();
+      await this.changed(tx, r.appId, r.messageId, r.conversationId, r.at);
       return true;
     });
   }
 
-  async remove(appId: string, messageId: string, userId: string, emoji: string): Promise<void> {
-    await this.db.deleteFrom('message_reactions')
-      .where('app_id', '=', appId).where('message_id', '=', messageId).where('user_id', '=', userId).where('emoji', '=', emoji).execute();
+  async remove(r: { appId: string; messageId: string; conversationId: string; userId: string; emoji: string; at: number }): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('message_reactions')
+        .where('app_id', '=', r.appId).where('message_id', '=', r.messageId).where('user_id', '=', r.userId).where('emoji', '=', r.emoji).execute();
+      await this.changed(tx, r.appId, r.messageId, r.conversationId, r.at);
+    });
+  }
+
+  /** Messages of these conversations whose reactions changed at or after `since` (ms), at most `limit`, newest change first. */
+  async changedSince(appId: string, conversationIds: readonly string[], since: number, limit: number): Promise<Array<{ message_id: string; conversation_id: string }>> {
+    if (conversationIds.length === 0) return [];
+    return (await this.db.selectFrom('reaction_changes').select(['message_id', 'conversation_id'])
+      .where('app_id', '=', appId).where('conversation_id', 'in', [...conversationIds]).where('changed_at', '>=', since)
+      .orderBy('changed_at', 'desc').limit(limit).execute()) as Array<{ message_id: string; conversation_id: string }>;
+  }
+
+  /** Remembers when the message's reactions last changed: a removal leaves no reaction row to tell a reconnecting client. */
+  private async changed(db: Kysely<any>, appId: string, messageId: string, conversationId: string, at: number): Promise<void> {
+    await db.insertInto('reaction_changes').values({ app_id: appId, message_id: messageId, conversation_id: conversationId, changed_at: at })
+      .onConflict((oc) => oc.columns(['app_id', 'message_id']).doUpdateSet({ changed_at: at }))
+      .execute();
   }
 
   /** Each message's reactions, emoji in the order first used, users in the order they reacted. */

@@ -6,6 +6,9 @@ import { badRequest, forbidden, notFound, WarblerError } from '../errors.ts';
 import type { Actor, PublishChatEvent } from '../chat/index.ts';
 import type { ReactionsStore } from './reactions-store.ts';
 
+/** Most reaction sets one sync carries, newest changes first (a client away through more misses the oldest until it reloads). */
+const MAX_CATCH_UP = 1_000;
+
 export interface ReactionsDeps {
   store: ReactionsStore;
   getMessage(appId: string, messageId: string): Promise<Message | undefined>;
@@ -28,7 +31,7 @@ export class Reactions {
 
   async remove(actor: Actor, messageId: string, emoji: string, userId?: string): Promise<MessageReactions> {
     const { message, who } = await this.target(actor, messageId, userId);
-    await this.deps.store.remove(actor.appId, messageId, who, emoji);
+    await this.deps.store.remove({ appId: actor.appId, messageId, conversationId: message.conversation_id, userId: who, emoji, at: Date.now() });
     return this.announce(actor.appId, message);
   }
 
@@ -38,6 +41,19 @@ export class Reactions {
     const sets = await this.deps.store.summaries(appId, messages.map((m) => m.id));
     if (sets.size === 0) return messages;
     return messages.map((m) => (sets.has(m.id) ? { ...m, reactions: sets.get(m.id) } : m));
+  }
+
+  /**
+   * Reconnect catch-up: the whole set of each message whose reactions changed since `since` (ms) in these
+   * conversations. The chat room's sync answers with these beside the messages it gap-fills by seq; a
+   * per-message "last changed" time (not a per-conversation seq) is enough because sets, unlike messages,
+   * need no order: the newest set replaces whatever the client held.
+   */
+  async changedSince(appId: string, conversationIds: readonly string[], since: number): Promise<MessageReactions[]> {
+    const changed = await this.deps.store.changedSince(appId, conversationIds, since, MAX_CATCH_UP);
+    if (changed.length === 0) return [];
+    const sets = await this.deps.store.summaries(appId, changed.map((c) => c.message_id));
+    return changed.map((c) => ({ message_id: c.message_id, conversation_id: c.conversation_id, reactions: sets.get(c.message_id) ?? [] }));
   }
 
   private async target(actor: Actor, messageId: string, named: string | undefined): Promise<{ message: Message; who: string }> {

@@ -955,6 +955,23 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0026_member_pin_mute': {
+    async up(db: Kysely<any>) {
+      // A member's own pin (mute was there from the start): when they pinned the conversation, null when not pinned.
+      await db.schema.alterTable('members').addColumn('pinned_at', 'bigint').execute();
+      // The reactions room: the last time each message's reactions changed. A removal deletes its reaction row, so
+      // without this a reconnecting client could not learn that a reaction went away while it was offline.
+      await db.schema
+        .createTable('reaction_changes')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('message_id', 'text', (c) => c.notNull())
+        .addColumn('conversation_id', 'text', (c) => c.notNull())
+        .addColumn('changed_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('reaction_changes_pk', ['app_id', 'message_id'])
+        .execute();
+      await db.schema.createIndex('reaction_changes_since').on('reaction_changes').columns(['app_id', 'conversation_id', 'changed_at']).execute();
+    },
+  },
   '0019_support_abandon': {
     async up(db: Kysely<any>) {
       // When the customer last wrote and was last answered: the abandon sweeper closes conversations whose customer went silent.
