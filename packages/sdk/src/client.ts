@@ -8,6 +8,7 @@ import type {
   MessageContent,
   MessageDeltaFrame,
   ReadyFrame,
+  MemberPrefsPushFrame,
   ReactionPushFrame,
   ReceiptPushFrame,
   ResultFrame,
@@ -59,8 +60,13 @@ export interface WarblerEvents {
   /** A conversation you were added to or that changed; also emitted for each conversation a resume finds new. */
   conversation: ConversationPushFrame;
   'agent.state': AgentStateFrame;
-  /** Someone added or took back a reaction: the message's whole set of reactions now. */
+  /**
+   * Someone added or took back a reaction: the message's whole set of reactions now. Also emitted after a
+   * reconnect for each message whose reactions changed while the client was away (apply it like a live one).
+   */
   reaction: ReactionPushFrame;
+  /** You pinned, unpinned, muted or unmuted a conversation (here or on another device). */
+  'member.prefs': MemberPrefsPushFrame;
   /** Support users only: a support conversation was created, handed off, assigned, resolved, reopened or updated, or got an internal note. */
   support: SupportPushFrame;
   status: StatusChange;
@@ -456,6 +462,8 @@ export class WarblerClient {
         if (entry.has_more) followUps.push({ id, more: true });
       }
       for (const message of result.updated) this.ingestUpdate(message);
+      // Reactions have no seq to gap-fill by: the server sends the whole set of each message whose reactions changed since `since`.
+      for (const set of result.reactions ?? []) this.emitter.emit('reaction', { type: 'reaction', ...set, ts: result.ts });
       this.timeline.seen(result.ts);
       for (const f of followUps) {
         await this.catchUp(conn, f.id, f.more, f.lastSeq);
@@ -543,6 +551,7 @@ export class WarblerClient {
       case 'typing':
       case 'agent.state':
       case 'reaction':
+      case 'member.prefs':
       case 'support':
         return this.emitter.emit(frame.type, frame as never);
       default:

@@ -14,6 +14,8 @@ export type {
   ConversationSummary,
   HistoryResult,
   Member,
+  MemberPrefs,
+  MemberPrefsPushFrame,
   MemberPushFrame,
   Message,
   MessageContent,

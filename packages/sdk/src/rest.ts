@@ -1,4 +1,4 @@
-import type { Conversation, ConversationKind, ConversationSummary, Member, MemberRole, MessageReactions, MessageSearchResult, StoredFile } from '@warbler/protocol';
+import type { Conversation, ConversationKind, ConversationSummary, Member, MemberPrefs, MemberRole, MessageReactions, MessageSearchResult, StoredFile } from '@warbler/protocol';
 import { WarblerError } from './errors.ts';
 import type { TokenSource } from './token.ts';
 import { restUrl } from './transport.ts';
@@ -126,6 +126,21 @@ export class ConversationsApi {
   searchMessages(search: { q: string; conversation_id?: string; cursor?: string; limit?: number }): Promise<MessageSearchResult> {
     const { q, conversation_id, cursor, limit } = search;
     return this.rest.call('GET', `/api/search/messages${query({ q, conversation_id, cursor, limit })}`);
+  }
+
+  /** Pins or unpins a conversation for you alone (apps list pinned ones first); your other devices hear `member.prefs`. */
+  pin(conversationId: string, pinned = true): Promise<MemberPrefs> {
+    return this.setPrefs(conversationId, { pinned });
+  }
+
+  /** Mutes or unmutes a conversation for you alone: no notifications, not counted in the unread total. */
+  mute(conversationId: string, muted = true): Promise<MemberPrefs> {
+    return this.setPrefs(conversationId, { muted });
+  }
+
+  /** Sets your pin and mute for a conversation in one call. */
+  setPrefs(conversationId: string, prefs: { pinned?: boolean; muted?: boolean }): Promise<MemberPrefs> {
+    return this.rest.call('PATCH', `/api/conversations/${enc(conversationId)}/prefs`, prefs);
   }
 
   /** Reacts with one emoji (again: no change); every member hears a `reaction` event. */
