@@ -97,7 +97,45 @@ export class MessageSearch {
 
   private async keyed(appId: string, terms: readonly string[]): Promise<string[]> {
     const key = await this.deps.indexKey(appId);
-    return terms.map((term) => createHmac('sha256', key).update(term).digest().subarray(0, 16).toString('base64url'));
+    return this.keyedTerms.of(appId, key, terms);
+  }
+
+  private readonly keyedTerms = new KeyedTerms();
+}
+
+/** Terms remembered per app, at most; words recur (Zipf), so most of a message's terms are found here. */
+const KEYED_TERMS_PER_APP = 8_192;
+/** Apps whose keyed terms are remembered at once. */
+const KEYED_APPS = 64;
+
+/**
+ * The keyed form of each term (HMAC-SHA256 under the app's index key, 16
+ * bytes, base64url), remembered: one HMAC through node:crypto is 10–18 µs
+ * on this VM and a reply has dozens of terms, most of them words said
+ * before. It holds no more than the process already holds (the key, and
+ * the texts passing through); a changed key starts the app's over.
+ */
+export class KeyedTerms {
+  private readonly apps = new Map<string, { key: Buffer; terms: Map<string, string> }>();
+
+  of(appId: string, key: Buffer, terms: readonly string[]): string[] {
+    let app = this.apps.get(appId);
+    if (!app || !app.key.equals(key)) {
+      this.apps.delete(appId);
+      if (this.apps.size >= KEYED_APPS) this.apps.delete(this.apps.keys().next().value as string);
+      this.apps.set(appId, (app = { key: Buffer.from(key), terms: new Map() }));
+    }
+    const known = app.terms;
+    return terms.map((term) => {
+      let keyed = known.get(term);
+      if (keyed === undefined) {
+        keyed = createHmac('sha256', key).update(term).digest().subarray(0, 16).toString('base64url');
+        // Oldest first out: a Map iterates in insertion order.
+        if (known.size >= KEYED_TERMS_PER_APP) known.delete(known.keys().next().value as string);
+        known.set(term, keyed);
+      }
+      return keyed;
+    });
   }
 }
 

@@ -26,6 +26,14 @@ describe('MessageTermsStore group commit', () => {
     expect(await inConversation(['only7'])).toEqual([{ message_id: 'm007', conversation_id: 'c1' }]);
   });
 
+  it('stores a message of many terms whole, whatever its count of rows (inserts go in fixed sizes)', async () => {
+    const words = Array.from({ length: 293 }, (_, i) => `w${i}`);
+    await terms.replace('app', 'long', 'c2', [...words, 'w0']);
+    const found = (word: string) => terms.find('app', [word], { conversationId: 'c2' }, { limit: 10 });
+    for (const word of ['w0', 'w255', 'w256', 'w287', 'w288', 'w291', 'w292']) expect(await found(word)).toEqual([{ message_id: 'long', conversation_id: 'c2' }]);
+    expect(await found('w293')).toEqual([]);
+  });
+
   it('keeps the last change of a message made in the same turn, and later changes replace earlier ones', async () => {
     const first = terms.replace('app', 'x1', 'c1', ['draft']);
     const second = terms.replace('app', 'x1', 'c1', ['final']);

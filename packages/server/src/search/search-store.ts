@@ -2,15 +2,20 @@
 // the term keyed by the app's index key (blind index, decision 0026). It
 // holds no text; reading a message's words back takes the messages table
 // and the app's data key, as every other reader does.
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 
 export interface TermHit {
   message_id: string;
   conversation_id: string;
 }
 
-/** Most rows one insert carries (PostgreSQL allows 65,535 parameters; SQLite 32,766). */
-const INSERT_ROWS = 1_000;
+/**
+ * Rows per insert statement, largest first. Each size is compiled once and
+ * then run with fresh values: a statement of whatever length the batch had
+ * was rebuilt by Kysely and prepared anew by SQLite on every write, which
+ * cost about as much as storing the rows (bench:agent-stream, decision 0028).
+ */
+const INSERT_SIZES = [256, 32, 4, 1] as const;
 /** Most message ids one delete names. */
 const DELETE_IDS = 500;
 
@@ -35,6 +40,8 @@ export class MessageTermsStore {
   private pending = new Map<string, TermsChange>();
   private waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
   private writing: Promise<void> | undefined;
+  /** The insert SQL for each of INSERT_SIZES, compiled on first use. */
+  private readonly inserts = new Map<number, string>();
 
   constructor(private readonly db: Kysely<any>) {}
 
@@ -84,10 +91,30 @@ export class MessageTermsStore {
           await tx.deleteFrom('message_terms').where('app_id', '=', appId).where('message_id', 'in', ids.slice(i, i + DELETE_IDS)).execute();
         }
       }
-      for (let i = 0; i < rows.length; i += INSERT_ROWS) {
-        await tx.insertInto('message_terms').values(rows.slice(i, i + INSERT_ROWS)).onConflict((oc) => oc.columns(['app_id', 'term', 'message_id']).doNothing()).execute();
+      let i = 0;
+      for (const size of INSERT_SIZES) {
+        for (; rows.length - i >= size; i += size) {
+          const parameters: string[] = [];
+          for (let r = i; r < i + size; r++) parameters.push(rows[r]!.app_id, rows[r]!.term, rows[r]!.message_id, rows[r]!.conversation_id);
+          await tx.executeQuery(CompiledQuery.raw(this.insertSql(size), parameters));
+        }
       }
     });
+  }
+
+  /** `insert … values (?, ?, ?, ?) × size … on conflict do nothing`, in the dialect's own placeholders, its parameters in row order. */
+  private insertSql(size: number): string {
+    let sql = this.inserts.get(size);
+    if (sql === undefined) {
+      const row = { app_id: '', term: '', message_id: '', conversation_id: '' };
+      sql = this.db
+        .insertInto('message_terms')
+        .values(Array.from({ length: size }, () => row))
+        .onConflict((oc) => oc.columns(['app_id', 'term', 'message_id']).doNothing())
+        .compile().sql;
+      this.inserts.set(size, sql);
+    }
+    return sql;
   }
 
   /**

@@ -31,7 +31,9 @@ export function normalize(original: string): Normalized {
   const from: number[] = [];
   let i = 0;
   for (const ch of original) {
-    const n = ch.normalize('NFKC').toLowerCase();
+    // ASCII is its own NFKC form: only letters change (case), and that without the Unicode tables.
+    const code = ch.charCodeAt(0);
+    const n = code < 0x80 ? (code >= 0x41 && code <= 0x5a ? String.fromCharCode(code + 0x20) : ch) : ch.normalize('NFKC').toLowerCase();
     text += n;
     for (let k = 0; k < n.length; k++) from.push(i);
     i += ch.length;
@@ -52,7 +54,14 @@ export function pieces(text: string): Piece[] {
     cjk = '';
   };
   for (const ch of text) {
-    if (CJK.test(ch)) {
+    const code = ch.charCodeAt(0);
+    if (code < 0x80) {
+      // ASCII: a word character is a letter or a digit (no ASCII character is CJK or a mark).
+      if ((code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a)) {
+        if (cjk) flush();
+        word += ch;
+      } else flush();
+    } else if (CJK.test(ch)) {
       if (word) flush();
       cjk += ch;
     } else if (WORD_CHAR.test(ch)) {
@@ -69,7 +78,9 @@ export function pieces(text: string): Piece[] {
 /** Every term a message's text is indexed under (each once). */
 export function documentTerms(original: string): string[] {
   const terms = new Set<string>();
-  for (const piece of pieces(normalize(original).text)) {
+  // Only the text is needed here, not where each unit came from: all-ASCII text skips the per-character walk.
+  const text = /^[\x00-\x7f]*$/.test(original) ? original.toLowerCase() : normalize(original).text;
+  for (const piece of pieces(text)) {
     if (piece.kind === 'word') {
       terms.add(`w:${piece.text}`);
       continue;
