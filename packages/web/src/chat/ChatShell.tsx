@@ -6,7 +6,9 @@ import { LanguageSwitch, useI18n } from '../ui/i18n.tsx';
 import { useStore } from '../ui/useStore.ts';
 import { ConversationList } from './ConversationList.tsx';
 import { ConversationView } from './ConversationView.tsx';
-import { tabTitle } from './logic.ts';
+import { unreadForTitle } from './conversation-order.ts';
+import { preview, tabTitle } from './logic.ts';
+import { NotificationSwitch } from './NotificationSwitch.tsx';
 import { ChatStore } from './store.ts';
 
 /** The signed-in chat: list on the left, the open conversation on the right (one at a time on a phone). */
@@ -51,8 +53,22 @@ export function ChatShell({ session, onSignOut }: { session: ChatSession; onSign
     history.replaceState(null, '', url);
   }, [store, openId, inInbox, inboxId]);
 
-  // A hidden tab says how much is unread (the favicon stays; the title is what the tab strip shows).
-  const unread = [...store.conversations.values()].reduce((sum, c) => sum + (c.unread ?? 0), 0);
+  // A notification reads in the user's language; a click on it opens its conversation (leaving the inbox).
+  useEffect(() => {
+    const labels = { image: t('msg.image'), file: t('msg.file'), recalled: t('msg.recalled') };
+    store.describeForNotification = (m, conversationTitle) => {
+      const sender = store.nameOf(m.sender_id);
+      const direct = store.conversations.get(m.conversation_id)?.kind === 'direct';
+      return { title: direct ? sender : t('notify.title', { name: sender, conversation: conversationTitle }), body: preview(m, labels) };
+    };
+    store.requestOpen = (id) => {
+      setInboxId(null);
+      setOpenId(id);
+    };
+  }, [store, t]);
+
+  // A hidden tab says how much is unread (the favicon stays; the title is what the tab strip shows); muted chats do not count.
+  const unread = unreadForTitle(store.conversations.values());
   const waiting = inbox.staff ? inbox.waiting() : 0;
   useEffect(() => {
     document.title = tabTitle(t('app.name'), unread + waiting);
@@ -73,6 +89,7 @@ export function ChatShell({ session, onSignOut }: { session: ChatSession; onSign
             {!inInbox && waiting > 0 && <span className="badge" data-testid="inbox-waiting">{waiting}<span className="sr-only"> {t('inbox.waiting')}</span></span>}
           </button>
         )}
+        <NotificationSwitch store={store} />
         <LanguageSwitch />
         <button type="button" className="link" onClick={onSignOut}>{t('signout')}</button>
       </header>

@@ -5,6 +5,7 @@ import { preview } from './logic.ts';
 import { PeoplePicker } from './PeoplePicker.tsx';
 import type { ChatStore } from './store.ts';
 import { Avatar } from './Avatar.tsx';
+import { BellOffIcon, PinIcon } from '../ui/icons.tsx';
 import { MessageSearchBox, MessageSearchResults } from './MessageSearch.tsx';
 
 export function ConversationList({ store, openId, onOpen }: { store: ChatStore; openId: string | undefined; onOpen: (id: string) => void }) {
@@ -48,11 +49,13 @@ export function ConversationList({ store, openId, onOpen }: { store: ChatStore; 
                 <span className="conversation-main">
                   <span className="conversation-top">
                     <span className="conversation-title">{title}</span>
+                    {c.pinned && <span className="conv-flag" role="img" aria-label={t('list.pinned')} title={t('list.pinned')} data-testid="pinned-flag"><PinIcon size={14} /></span>}
+                    {c.muted && <span className="conv-flag" role="img" aria-label={t('list.muted')} title={t('list.muted')} data-testid="muted-flag"><BellOffIcon size={14} /></span>}
                     {c.last_activity > 0 && <time className="time" dateTime={new Date(c.last_activity).toISOString()}>{formatListTime(c.last_activity, locale)}</time>}
                   </span>
                   <span className="conversation-bottom">
                     <span className="preview">{last ? `${c.kind === 'group' || last.sender_id === store.me ? `${who}: ` : ''}${preview(last, labels)}` : t('list.noMessages')}</span>
-                    {c.unread > 0 && <span className="badge" aria-label={t('list.unread', { count: c.unread })} data-testid="unread">{c.unread > 99 ? '99+' : c.unread}</span>}
+                    {c.unread > 0 && <span className={`badge ${c.muted ? 'badge-muted' : ''}`} aria-label={t('list.unread', { count: c.unread })} data-testid="unread">{c.unread > 99 ? '99+' : c.unread}</span>}
                   </span>
                 </span>
               </button>

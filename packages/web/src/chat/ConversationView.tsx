@@ -2,6 +2,7 @@ import { Fragment, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useI18n } from '../ui/i18n.tsx';
 import { errorMessage, type Locale, type Translate } from '../i18n.ts';
 import { Avatar } from './Avatar.tsx';
+import { BellIcon, BellOffIcon, PinIcon } from '../ui/icons.tsx';
 import { Composer } from './Composer.tsx';
 import { continuesBlock, receiptOf, startsNewDay } from './logic.ts';
 import { MessageItem, PendingItem } from './MessageItem.tsx';
@@ -132,6 +133,14 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
         <h2 className="conversation-name">{title}</h2>
         {isGroup && <span className="hint">{t('conv.members')}: {members.length}</span>}
         {isGroup && <button type="button" onClick={() => setAdding(true)}>{t('conv.addMembers')}</button>}
+        <span className="conv-prefs">
+          <button type="button" className="icon" data-testid="pin-toggle" aria-pressed={conv?.pinned ?? false}
+            aria-label={conv?.pinned ? t('conv.unpin') : t('conv.pin')} title={conv?.pinned ? t('conv.unpin') : t('conv.pin')}
+            onClick={() => void store.setPrefs(id, { pinned: !(conv?.pinned ?? false) })}><PinIcon /></button>
+          <button type="button" className="icon" data-testid="mute-toggle" aria-pressed={conv?.muted ?? false}
+            aria-label={conv?.muted ? t('conv.unmute') : t('conv.mute')} title={conv?.muted ? t('conv.unmute') : t('conv.mute')}
+            onClick={() => void store.setPrefs(id, { muted: !(conv?.muted ?? false) })}>{conv?.muted ? <BellOffIcon /> : <BellIcon />}</button>
+        </span>
       </header>
       <div className="messages" ref={list} onScroll={onScroll} data-testid="messages" aria-live="polite" aria-relevant="additions">
         {thread.hasOlder

@@ -15,7 +15,9 @@ import {
 import { api, errorText } from '../api.ts';
 import { devSignIn, saveSession, type ChatSession } from '../session.ts';
 import { FileLinks } from './file-links.ts';
+import { sortConversations } from './conversation-order.ts';
 import { applyDelta, mergeMessages } from './logic.ts';
+import { notificationReason, Notifier } from './notifications.ts';
 import { loadChatCache, saveChatCache } from './offline-cache.ts';
 
 export interface Person {
@@ -33,6 +35,9 @@ export interface ConversationView {
   last_activity: number;
   unread: number;
   read_seq: number;
+  /** My own pin and mute (absent in a list cached by an older version: not pinned, not muted). */
+  pinned?: boolean;
+  muted?: boolean;
 }
 
 export interface Thread {
@@ -87,6 +92,12 @@ export class ChatStore {
   reactions = new Map<string, ReactionSummary[]>();
   /** The message a search result asked to show, until the view has scrolled to it. */
   focus: { conversationId: string; seq: number; at: number } | undefined;
+  /** Browser notifications for mentions and direct messages while the tab is hidden (opt-in, per browser). */
+  readonly notifier = new Notifier(typeof localStorage === 'undefined' ? undefined : localStorage);
+  /** How a notification reads (the shell sets it, in the user's language). */
+  describeForNotification: (message: Message, conversationTitle: string) => { title: string; body: string } = (m) => ({ title: this.nameOf(m.sender_id), body: '' });
+  /** Opens a conversation on screen (the shell sets it): a click on a notification uses it. */
+  requestOpen: (conversationId: string) => void = () => undefined;
   /** How many streamed pieces each reply got: lets tests (and curious people) see a reply really streamed. */
   deltas = new Map<string, number>();
 
@@ -191,6 +202,8 @@ export class ChatStore {
         this.reactions.set(r.message_id, r.reactions);
         this.changed();
       }),
+      // A pin or mute made in another tab or on another device.
+      c.on('member.prefs', (p) => this.applyPrefs(p.conversation_id, { pinned: p.pinned, muted: p.muted })),
       c.on('error', (e) => {
         this.lastError = e.message;
         this.changed();
@@ -244,7 +257,38 @@ export class ChatStore {
   }
 
   sortedConversations(): ConversationView[] {
-    return [...this.conversations.values()].sort((a, b) => b.last_activity - a.last_activity);
+    return sortConversations(this.conversations.values());
+  }
+
+  /** Pins or mutes a conversation for me: shown at once, undone if the server refuses. */
+  async setPrefs(conversationId: string, prefs: { pinned?: boolean; muted?: boolean }): Promise<void> {
+    const held = this.conversations.get(conversationId);
+    if (!held) return;
+    this.applyPrefs(conversationId, prefs);
+    try {
+      const saved = await this.client.conversations.setPrefs(conversationId, prefs);
+      this.applyPrefs(conversationId, { pinned: saved.pinned, muted: saved.muted });
+    } catch (error) {
+      this.applyPrefs(conversationId, { pinned: held.pinned ?? false, muted: held.muted ?? false });
+      this.lastError = errorText(error);
+      this.changed();
+    }
+  }
+
+  private applyPrefs(conversationId: string, prefs: { pinned?: boolean; muted?: boolean }): void {
+    const c = this.conversations.get(conversationId);
+    if (!c) return;
+    this.conversations.set(conversationId, { ...c, ...(prefs.pinned !== undefined && { pinned: prefs.pinned }), ...(prefs.muted !== undefined && { muted: prefs.muted }) });
+    this.changed();
+  }
+
+  /** A notification for a new message that deserves one (a mention or a direct message, tab hidden, not muted, not mine). */
+  private maybeNotify(c: ConversationView, m: Message): void {
+    if (!this.notifier.enabled) return;
+    const hidden = typeof document !== 'undefined' && document.visibilityState !== 'visible';
+    if (!notificationReason({ message: m, me: this.me, kind: c.kind, muted: c.muted ?? false, hidden, now: Date.now() })) return;
+    const { title, body } = this.describeForNotification(m, this.titleOf(c.id));
+    this.notifier.show(title, body, m.id, () => this.requestOpen(c.id));
   }
 
   /** A direct chat is named after the other person; a group by its title, else its members. */
@@ -546,6 +590,7 @@ export class ChatStore {
         ...(newer && { last_message: m, last_activity: Math.max(c.last_activity, m.created_at) }),
         unread: mine || !newer || this.isWatching(c.id) ? c.unread : c.unread + 1,
       });
+      if (newer) this.maybeNotify(c, m);
     }
     if (m.sender_id === this.me) {
       this.refreshPending();
@@ -658,6 +703,8 @@ export class ChatStore {
       last_activity: Math.max(held?.last_activity ?? 0, s.last_message_at ?? s.created_at),
       unread: this.isWatching(s.id) ? 0 : s.unread + (held?.last_message?.sender_id === this.me ? 0 : ahead),
       read_seq: s.read_seq,
+      pinned: s.pinned,
+      muted: s.muted,
     });
   }
 
@@ -669,6 +716,8 @@ export class ChatStore {
       last_activity: Math.max(held?.last_activity ?? 0, conv.last_message_at ?? conv.created_at),
       unread: held?.unread ?? 0,
       read_seq: held?.read_seq ?? 0,
+      ...(held?.pinned !== undefined && { pinned: held.pinned }),
+      ...(held?.muted !== undefined && { muted: held.muted }),
     });
     if (!this.members.has(conv.id)) void this.loadMembers(conv.id);
     this.changed();
@@ -698,6 +747,7 @@ export class ChatStore {
       const newer = !c.last_message || c.last_message.seq < m.seq;
       const unread = newer && m.sender_id !== this.me && !this.isWatching(c.id) ? c.unread + 1 : c.unread;
       this.conversations.set(c.id, { ...c, unread, ...(newer && { last_message: m, last_activity: Math.max(c.last_activity, m.created_at) }) });
+      if (newer) this.maybeNotify(c, m);
     }
     this.changed();
   }

@@ -21,3 +21,12 @@ export const StopIcon = () => (
 export const Spark = () => (
   <svg {...props} width={16} height={16}><path d="M12 3v4M12 17v4M3 12h4M17 12h4M6 6l2.5 2.5M15.5 15.5 18 18M6 18l2.5-2.5M15.5 8.5 18 6" /></svg>
 );
+export const PinIcon = ({ size = 18 }: { size?: number }) => (
+  <svg {...props} width={size} height={size}><path d="M9 4h6l-1 6 4 3v2H6v-2l4-3-1-6zM12 15v6" /></svg>
+);
+export const BellIcon = () => (
+  <svg {...props}><path d="M6 16V11a6 6 0 0 1 12 0v5l2 2H4zM10 21h4" /></svg>
+);
+export const BellOffIcon = ({ size = 18 }: { size?: number }) => (
+  <svg {...props} width={size} height={size}><path d="M6 16V11a6 6 0 0 1 9.5-4.9M18 11v5l2 2H8M10 21h4M3 3l18 18" /></svg>
+);

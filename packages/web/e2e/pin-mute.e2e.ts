@@ -1,0 +1,200 @@
+// Pin, mute and browser notifications in the web app, as a person uses them: a pin sorts the chat first and
+// shows in their other tab at once; a muted chat keeps its (grey) badge but leaves the tab title and never
+// notifies; notifications are asked for only when switched on, come for direct messages and mentions while
+// the tab is hidden, never for muted chats or my own messages, and a click opens the chat.
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { launch, screenshot, signedIn, textOf, type Person } from './browser.ts';
+import { adminApi } from './warbler.ts';
+
+const url = inject('warblerUrl');
+let browser: Browser;
+
+beforeAll(async () => {
+  browser = await launch();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+/**
+ * Runs before the app: counts permission prompts and every `Notification` constructed (keeping each, so the
+ * test can click it), and lets the test hide the tab (headless Chromium's pages are always visible).
+ */
+const HOOKS = () => {
+  const w = window as unknown as { __asked: number; __notes: Array<Notification & { seenTitle: string }>; __hidden: boolean };
+  w.__asked = 0;
+  w.__notes = [];
+  w.__hidden = false;
+  const Real = window.Notification;
+  class Counted extends Real {
+    constructor(title: string, options?: NotificationOptions) {
+      super(title, options);
+      w.__notes.push(Object.assign(this, { seenTitle: title }));
+    }
+  }
+  Object.defineProperty(Counted, 'requestPermission', {
+    value: (...args: Parameters<typeof Notification.requestPermission>) => {
+      w.__asked++;
+      return Real.requestPermission(...args);
+    },
+  });
+  window.Notification = Counted as typeof Notification;
+  Object.defineProperty(document, 'visibilityState', { get: () => (w.__hidden ? 'hidden' : 'visible') });
+  Object.defineProperty(document, 'hidden', { get: () => w.__hidden });
+};
+
+/** Signed in by name in a context that allows notifications, with the hooks above. */
+async function withNotifications(name: string, options: { locale?: string; viewport?: { width: number; height: number } } = {}): Promise<Person> {
+  const context = await browser.newContext({ locale: options.locale ?? 'en-US', viewport: options.viewport ?? { width: 1200, height: 800 }, permissions: ['notifications'] });
+  await context.addInitScript(HOOKS);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url + '/');
+  await page.locator('input[name="name"]').fill(name);
+  await page.locator('form button[type="submit"]').click();
+  await page.getByTestId('conversation-list').waitFor();
+  return { context, page, errors };
+}
+
+const idOf = (name: string) => `~${name.toLowerCase()}`;
+const say = (conversationId: string, from: string, content: Record<string, unknown>) =>
+  adminApi(url, 'POST', `/api/conversations/${conversationId}/messages`, { sender_id: idOf(from), type: 'text', content });
+const direct = async (a: string, b: string) => (await adminApi<{ id: string }>(url, 'POST', '/api/conversations', { kind: 'direct', member_ids: [idOf(a), idOf(b)], created_by: idOf(a) })).id;
+const titles = (page: Page) => page.locator('.conversation-item .conversation-title').allTextContents();
+const item = (page: Page, name: string) => page.locator('.conversation-item', { hasText: name });
+const setHidden = (page: Page, hidden: boolean) => page.evaluate((h) => {
+  (window as unknown as { __hidden: boolean }).__hidden = h;
+  document.dispatchEvent(new Event('visibilitychange'));
+}, hidden);
+const notes = (page: Page) => page.evaluate(() => (window as unknown as { __notes: Array<{ seenTitle: string; body: string }> }).__notes.map((n) => ({ title: n.seenTitle, body: n.body })));
+const asked = (page: Page) => page.evaluate(() => (window as unknown as { __asked: number }).__asked);
+
+describe('pin, mute and notifications', () => {
+  it('pins a chat to the top (seen in a second tab), mutes one out of the title, and notifies only what it should (en, desktop)', async () => {
+    // Everyone signs in first (the sign-in makes the user); Quinn's chats then get their first messages.
+    const quinn = await withNotifications('Quinn');
+    const pia = await signedIn(browser, url, 'Pia');
+    const rex = await signedIn(browser, url, 'Rex');
+    const withPia = await direct('Pia', 'Quinn');
+    const withRex = await direct('Rex', 'Quinn');
+    await say(withPia, 'Pia', { text: 'Lunch tomorrow?' });
+    await say(withRex, 'Rex', { text: 'Build is red again' });
+    const { page } = quinn;
+    // Newest activity first, under the assistant's welcome: Rex, then Pia.
+    await expect.poll(() => titles(page), { timeout: 15_000 }).toEqual(['Rex', 'Pia', 'Warbler Assistant']);
+
+    const tab2 = await quinn.context.newPage();
+    await tab2.goto(url + '/');
+    await expect.poll(() => titles(tab2), { timeout: 15_000 }).toEqual(['Rex', 'Pia', 'Warbler Assistant']);
+
+    // Pin Pia's chat: first here, and in the other tab without a reload.
+    await item(page, 'Pia').click();
+    await page.getByTestId('pin-toggle').click();
+    await expect.poll(() => titles(page)).toEqual(['Pia', 'Rex', 'Warbler Assistant']);
+    expect(await page.getByTestId('pin-toggle').getAttribute('aria-pressed')).toBe('true');
+    await expect.poll(() => titles(tab2), { timeout: 15_000 }).toEqual(['Pia', 'Rex', 'Warbler Assistant']);
+    await item(tab2, 'Pia').getByTestId('pinned-flag').waitFor();
+    // Newer activity elsewhere does not push a pinned chat down.
+    await say(withRex, 'Rex', { text: 'Now it is green' });
+    await textOf(item(page, 'Rex'), 'Now it is green');
+    expect(await titles(page)).toEqual(['Pia', 'Rex', 'Warbler Assistant']);
+    await screenshot(tab2, 'pin-mute-pinned-second-tab');
+    await tab2.close();
+
+    // Mute Rex; read everything, then hide the tab.
+    await item(page, 'Warbler Assistant').click();
+    await item(page, 'Rex').click();
+    await page.getByTestId('mute-toggle').click();
+    await item(page, 'Rex').getByTestId('muted-flag').waitFor();
+    await expect.poll(() => page.title()).toBe('Warbler');
+
+    // Notifications: off until switched on; switching on asks the browser once.
+    expect(await asked(page)).toBe(0);
+    await page.getByTestId('notify-switch').check();
+    await expect.poll(() => page.getByTestId('notify-switch').isChecked()).toBe(true);
+    expect(await asked(page)).toBe(1);
+
+    await setHidden(page, true);
+    await say(withRex, 'Rex', { text: 'muted one' });
+    await say(withRex, 'Rex', { text: 'muted two' });
+    await say(withPia, 'Pia', { text: 'Are you there?' });
+    // Pia's counts in the title, Rex's two do not (muted): his badge shows them, in grey.
+    await expect.poll(() => page.title(), { timeout: 15_000 }).toBe('(1) Warbler');
+    await textOf(item(page, 'Rex').getByTestId('unread'), '2');
+    expect(await item(page, 'Rex').getByTestId('unread').evaluate((el) => el.classList.contains('badge-muted'))).toBe(true);
+    expect(await item(page, 'Pia').getByTestId('unread').evaluate((el) => el.classList.contains('badge-muted'))).toBe(false);
+    // One notification: Pia's direct message. None for the muted chat.
+    await expect.poll(() => notes(page), { timeout: 15_000 }).toEqual([{ title: 'Pia', body: 'Are you there?' }]);
+
+    // A mention in a group notifies; a plain group message and my own message (from my phone) do not.
+    const group = (await adminApi<{ id: string }>(url, 'POST', '/api/conversations', { kind: 'group', title: 'Release crew', member_ids: [idOf('Quinn'), idOf('Pia'), idOf('Rex')], created_by: idOf('Pia') })).id;
+    await say(group, 'Pia', { text: 'Release at five' });
+    await say(group, 'Quinn', { text: 'I will be late' });
+    await say(group, 'Rex', { text: '@Quinn can you sign it off?', mentions: [idOf('Quinn')] });
+    await expect.poll(() => notes(page), { timeout: 15_000 }).toEqual([
+      { title: 'Pia', body: 'Are you there?' },
+      { title: 'Rex in Release crew', body: '@Quinn can you sign it off?' },
+    ]);
+    await screenshot(page, 'pin-mute-muted-grey-badge');
+
+    // A click on the notification brings the tab forward and opens that chat.
+    await setHidden(page, false);
+    await page.evaluate(() => (window as unknown as { __notes: Notification[] }).__notes[0]!.onclick?.(new Event('click')));
+    await textOf(page.locator('.conversation-name'), 'Pia');
+    await expect.poll(() => page.title(), { timeout: 15_000 }).toMatch(/^(\(\d+\) )?Warbler$/);
+
+    // Remembered in this browser: after a reload the switch is still on, and nothing asks again.
+    await page.reload();
+    await page.getByTestId('conversation-list').waitFor();
+    expect(await page.getByTestId('notify-switch').isChecked()).toBe(true);
+    expect(await asked(page)).toBe(0);
+
+    expect([...quinn.errors, ...pia.errors, ...rex.errors]).toEqual([]);
+    for (const p of [quinn, pia, rex]) await p.context.close();
+  });
+
+  it('works in Chinese on a phone: pin, mute out of the title, and the opt-in', async () => {
+    const lan = await withNotifications('Lan', { locale: 'zh-CN', viewport: { width: 390, height: 844 } });
+    await signedIn(browser, url, 'Bo', { locale: 'zh-CN' }).then((p) => p.context.close());
+    await signedIn(browser, url, 'Wen', { locale: 'zh-CN' }).then((p) => p.context.close());
+    const withBo = await direct('Bo', 'Lan');
+    const withWen = await direct('Wen', 'Lan');
+    await say(withBo, 'Bo', { text: '明天见' });
+    await say(withWen, 'Wen', { text: '群公告' });
+    const { page } = lan;
+    await expect.poll(() => titles(page), { timeout: 15_000 }).toEqual(['Wen', 'Bo', 'Warbler Assistant']);
+    await expect.poll(() => page.title(), { timeout: 15_000 }).toBe('(3) Warbler');
+
+    // Pin Bo (the phone shows one pane at a time: open, pin, back).
+    await item(page, 'Bo').click();
+    await page.getByRole('button', { name: '置顶会话' }).click();
+    await page.getByRole('button', { name: '返回会话列表' }).click();
+    await expect.poll(() => titles(page)).toEqual(['Bo', 'Wen', 'Warbler Assistant']);
+    await item(page, 'Bo').getByRole('img', { name: '已置顶' }).waitFor();
+
+    // Mute Wen: their unread leaves the title at once.
+    await item(page, 'Wen').click();
+    await page.getByRole('button', { name: '消息免打扰' }).click();
+    await page.getByRole('button', { name: '返回会话列表' }).click();
+    await item(page, 'Wen').getByRole('img', { name: '已免打扰' }).waitFor();
+    await say(withWen, 'Wen', { text: '第二条' });
+    await textOf(item(page, 'Wen').getByTestId('unread'), '1');
+    await expect.poll(() => page.title(), { timeout: 15_000 }).toBe('(1) Warbler');
+
+    // The switch reads 通知 and asks the browser only when turned on.
+    expect(await asked(page)).toBe(0);
+    await page.getByRole('checkbox', { name: '通知' }).check();
+    await expect.poll(() => asked(page)).toBe(1);
+    await setHidden(page, true);
+    await say(withWen, 'Wen', { text: '免打扰中' });
+    await say(withBo, 'Bo', { text: '在吗？' });
+    await expect.poll(() => notes(page), { timeout: 15_000 }).toEqual([{ title: 'Bo', body: '在吗？' }]);
+    await setHidden(page, false);
+    await screenshot(page, 'pin-mute-zh-phone');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(lan.errors).toEqual([]);
+    await lan.context.close();
+  });
+});
