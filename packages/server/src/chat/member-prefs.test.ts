@@ -77,32 +77,4 @@ describe.each(storeKinds())('pin and mute on %s', (kind) => {
     expect(byApp.status).toBe(200);
     expect((await list(bob)).get(group)).toMatchObject({ muted: true, pinned: false });
   });
-
-  it('answers a sync with the reactions added and removed while the client was away', async () => {
-    const send = async (text: string) => (await s.api('POST', `/api/conversations/${group}/messages`, { type: 'text', content: { text } }, alice.token)).body.message as { id: string; seq: number };
-    const kept = await send('react to me');
-    const undone = await send('and to me');
-    await s.api('PUT', `/api/messages/${undone.id}/reactions/${encodeURIComponent('🎉')}`, undefined, bob.token);
-
-    // Bob's client saw everything up to here, then went offline.
-    const since = Date.now();
-    const cursors = { [group]: undone.seq };
-    await s.api('PUT', `/api/messages/${kept.id}/reactions/${encodeURIComponent('👍')}`, undefined, alice.token);
-    await s.api('DELETE', `/api/messages/${undone.id}/reactions/${encodeURIComponent('🎉')}`, undefined, bob.token);
-
-    const back = await TestSocket.open(s.wsUrl, bob.token);
-    try {
-      const reply = (await back.request({ type: 'sync', cursors, since })) as { type: string; data: { reactions?: Array<{ message_id: string; reactions: unknown[] }> } };
-      expect(reply.type).toBe('result');
-      const sets = new Map((reply.data.reactions ?? []).map((r) => [r.message_id, r.reactions]));
-      expect(sets.get(kept.id)).toEqual([{ emoji: '👍', count: 1, user_ids: [alice.id] }]);
-      expect(sets.get(undone.id)).toEqual([]);
-
-      // A client that was not away long enough to miss them is not sent them again.
-      const later = (await back.request({ type: 'sync', cursors, since: Date.now() + 1 })) as { data: { reactions?: unknown[] } };
-      expect(later.data.reactions).toEqual([]);
-    } finally {
-      await back.close();
-    }
-  });
 });
