@@ -193,6 +193,7 @@ export class PrivacyStore {
       await tx.deleteFrom('files').where('app_id', '=', appId).where('conversation_id', 'in', [...conversationIds]).execute();
       await tx.deleteFrom('message_terms').where('app_id', '=', appId).where('conversation_id', 'in', [...conversationIds]).execute();
       await tx.deleteFrom('message_reactions').where('app_id', '=', appId).where('conversation_id', 'in', [...conversationIds]).execute();
+      await tx.deleteFrom('reaction_changes').where('app_id', '=', appId).where('conversation_id', 'in', [...conversationIds]).execute();
       await tx.deleteFrom('messages').where('app_id', '=', appId).where('conversation_id', 'in', [...conversationIds]).execute();
       await tx.deleteFrom('members').where('app_id', '=', appId).where('conversation_id', 'in', [...conversationIds]).execute();
       const r = await tx.deleteFrom('conversations').where('app_id', '=', appId).where('id', 'in', [...conversationIds]).executeTakeFirst();
