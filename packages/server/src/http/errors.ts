@@ -3,6 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { errorStatus, type ErrorBody } from '@warbler/protocol';
 import { WarblerError } from '../errors.ts';
+import { ResponseContractError } from './response-contract.ts';
 import { openAiErrorBody } from '../gateway/index.ts';
 import { isStoreUnavailable, storeUnavailable } from '../store/index.ts';
 
@@ -35,6 +36,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.status(err.statusCode).send(shaped(err.statusCode === 404 ? 'not_found' : 'bad_request', err.message));
+    }
+    if (err instanceof ResponseContractError) {
+      // Strict mode only (tests, WARBLER_STRICT_RESPONSES=1): the reason is for the developer who broke the contract.
+      request.log.error({ err }, 'response contract broken');
+      return reply.status(500).send(shaped('internal', err.message));
     }
     if (isStoreUnavailable(err)) {
       request.log.warn({ err }, 'store unavailable');

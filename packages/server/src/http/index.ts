@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import { adminRoutes } from './admin.ts';
 import { encryptionRoutes } from './encryption.ts';
@@ -19,6 +19,7 @@ import type { HttpDeps } from './deps.ts';
 import { clientErrors, frameworkErrors, registerErrorHandling } from './errors.ts';
 import { registerJsonBody } from './json-body.ts';
 import { fileRoutes } from './files.ts';
+import { registerResponseContract } from './response-contract.ts';
 import { gatewayKeyRoutes } from './gateway-keys.ts';
 import { knowledgeRoutes } from './knowledge.ts';
 import { knowledgeFaqRoutes } from './knowledge-faqs.ts';
@@ -36,6 +37,7 @@ import { webhookRoutes } from './webhooks.ts';
 
 export { Guards } from './auth.ts';
 export type { HttpDeps } from './deps.ts';
+export { routeContracts, REST_PREFIXES, type RouteContract } from './response-contract.ts';
 export type { GatewayHttpDeps } from './v1.ts';
 export { webAppDeps, type WebAppDeps } from './web-app.ts';
 export { defaultWebDist } from './web.ts';
@@ -101,7 +103,7 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
     forceCloseConnections: 'idle',
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  registerResponseContract(app);
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     done();

@@ -1,11 +1,12 @@
-import { api, ApiError } from '../api.ts';
+import { api, ApiError, type Shape } from '../api.ts';
 
 /** The REST API as the operator: the master key, acting in one app. */
 export class ConsoleApi {
   constructor(readonly masterKey: string, readonly appId: string) {}
 
-  call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return api<T>(method, path, { token: this.masterKey, headers: { 'x-warbler-app': this.appId }, ...(body !== undefined && { body }) });
+  /** With `shape` (a response schema from @warbler/protocol) the result's type comes from the protocol, not from the page. */
+  call<T>(method: string, path: string, body?: unknown, shape?: Shape<T>): Promise<T> {
+    return api<T>(method, path, { token: this.masterKey, headers: { 'x-warbler-app': this.appId }, ...(body !== undefined && { body }), ...(shape && { shape }) });
   }
 
   /**
