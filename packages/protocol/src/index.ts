@@ -13,3 +13,4 @@ export * from './reactions.ts';
 export * from './search.ts';
 export * from './datasets.ts';
 export * from './members.ts';
+export * from './rest.ts';
