@@ -273,7 +273,8 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const runtime = new AgentRuntime({
     store, messages, streams, directory, publish, guardrails, experiments,
     models: faqFirst(router, {
-      knowledgeBasesOf: async (appId, agentId): Promise<readonly string[]> => (await agents.get(appId, agentId)).config.knowledge_base_ids,
+      // The runtime's registered agent (what the reply itself runs with) spares a read and parse of the agent per reply.
+      knowledgeBasesOf: async (appId, agentId): Promise<readonly string[]> => (runtime.get(appId, agentId) ?? (await agents.get(appId, agentId))).config.knowledge_base_ids,
       match: (appId, kbIds, question) => faqs.match(appId, kbIds, question),
       onError: (err) => log?.error({ err }, 'FAQ lookup failed; the model answers'),
     }),

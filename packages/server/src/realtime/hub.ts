@@ -106,14 +106,16 @@ export class Hub {
 
   private deliver(event: Extract<ChatEvent, { to: 'conversation' }>, userIds: Iterable<string>): void {
     const data = JSON.stringify(event.frame);
-    const send = (userId: string) => {
-      if (userId === event.except_user) return;
-      const set = this.byUser.get(userKey(event.app_id, userId));
-      if (!set) return;
-      for (const conn of set) if (conn.id !== event.except_session) conn.sendRaw(data);
-    };
-    for (const userId of userIds) send(userId);
-    if (event.also_users) for (const userId of event.also_users) send(userId);
+    // A method rather than a closure made per event: this runs for every delta of every streaming reply.
+    for (const userId of userIds) this.sendTo(event, userId, data);
+    if (event.also_users) for (const userId of event.also_users) this.sendTo(event, userId, data);
+  }
+
+  private sendTo(event: Extract<ChatEvent, { to: 'conversation' }>, userId: string, data: string): void {
+    if (userId === event.except_user) return;
+    const set = this.byUser.get(userKey(event.app_id, userId));
+    if (!set) return;
+    for (const conn of set) if (conn.id !== event.except_session) conn.sendRaw(data);
   }
 }
 

@@ -519,10 +519,11 @@ export class KyselyStore implements Store {
 
   async updateMessage(appId: string, messageId: string, patch: MessagePatch): Promise<Message | undefined> {
     if (patch.content !== undefined) await this.sealer.ready(appId, { seal: true });
+    const json = patch.content === undefined ? undefined : JSON.stringify(patch.content);
     const row = await this.db
       .updateTable('messages')
       .set({
-        ...(patch.content !== undefined && { content: this.sealer.seal(appId, 'messages.content', messageId, JSON.stringify(patch.content)) }),
+        ...(json !== undefined && { content: this.sealer.seal(appId, 'messages.content', messageId, json) }),
         ...(patch.state !== undefined && { state: patch.state }),
         ...(patch.edited_at !== undefined && { edited_at: patch.edited_at }),
         updated_at: patch.updated_at,
@@ -531,7 +532,10 @@ export class KyselyStore implements Store {
       .where('id', '=', messageId)
       .returningAll()
       .executeTakeFirst();
-    return row && (await this.toMessages([row]))[0];
+    if (!row) return undefined;
+    // The content was just written from `json`: read it back from there rather than open the seal just made
+    // (an AES-GCM open for each save of a streaming reply, its finish and every edit).
+    return json === undefined ? (await this.toMessages([row]))[0] : toMessage(row, this.sealer, readStoredContent(json));
   }
 
   async listMessagesUpdatedSince(appId: string, conversationIds: readonly string[], since: number, limit: number): Promise<Message[]> {
@@ -886,7 +890,7 @@ function toMember(r: Pick<Selectable<MembersTable>, (typeof memberColumns)[numbe
   };
 }
 
-function toMessage(r: Selectable<MessagesTable>, sealer: RowSealer): Message {
+function toMessage(r: Selectable<MessagesTable>, sealer: RowSealer, content?: Message['content']): Message {
   return {
     id: r.id,
     app_id: r.app_id,
@@ -895,7 +899,7 @@ function toMessage(r: Selectable<MessagesTable>, sealer: RowSealer): Message {
     sender_id: r.sender_id,
     client_msg_id: r.client_msg_id,
     type: r.type,
-    content: openedContent(r, sealer),
+    content: content ?? openedContent(r, sealer),
     state: r.state,
     created_at: r.created_at,
     updated_at: r.updated_at,
