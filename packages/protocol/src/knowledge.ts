@@ -80,8 +80,50 @@ export const WebSource = z.object({
 });
 export type WebSource = z.infer<typeof WebSource>;
 
-/** How citations appear in replies: numbered markers with a source list, or no markers. */
-export const CitationStyle = z.enum(['numbered', 'none']);
+/**
+ * How citations appear in replies: numbered [n] markers with a source list;
+ * footnotes (the same markers shown as superscripts, each passage quoted
+ * under the reply); or none (no markers, no sources).
+ */
+export const CitationStyle = z.enum(['numbered', 'footnotes', 'none']);
+export type CitationStyle = z.infer<typeof CitationStyle>;
+
+/** A passage an agent's reply cites (message content.citations[]), quoted whole. */
+export const ReplyCitation = z.object({
+  index: z.number().int(),
+  kb_id: z.string(),
+  document_id: z.string(),
+  chunk_id: z.string(),
+  title: z.string(),
+  /** The heading path, joined with ' › '. */
+  heading: z.string(),
+  /** Page, slide, sheet or rows the passage came from ("Page 3"); '' when unknown. Older replies lack it. */
+  location: z.string().optional(),
+  /** A file name, a path, or the page's URL for web sources. */
+  source: z.string(),
+  /** The passage whole, as Markdown. */
+  snippet: z.string(),
+});
+export type ReplyCitation = z.infer<typeof ReplyCitation>;
+
+/**
+ * The document behind a citation, for a member of the reply's conversation:
+ * GET /api/messages/{id}/citations/{n}. Uploaded files are served as the text
+ * extracted from them (Markdown); web pages also give their URL.
+ */
+export const CitationSource = z.object({
+  index: z.number().int(),
+  kb_id: z.string(),
+  document_id: z.string(),
+  title: z.string(),
+  source: z.string(),
+  /** The page's address when the document came from the web (or a source that is a URL); null otherwise. */
+  url: z.string().nullable(),
+  format: z.enum(['markdown', 'text']),
+  text: z.string(),
+  updated_at: z.number(),
+});
+export type CitationSource = z.infer<typeof CitationSource>;
 
 /** Per knowledge base: how documents are chunked and how many passages a question retrieves. */
 export const KnowledgeSettings = z.object({

@@ -278,7 +278,12 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       match: (appId, kbIds, question) => faqs.match(appId, kbIds, question),
       onError: (err) => log?.error({ err }, 'FAQ lookup failed; the model answers'),
     }),
-    knowledge: { search: (appId, kbIds, query, k) => knowledge.search(appId, kbIds, query, k) },
+    knowledge: {
+      search: (appId, kbIds, query, k) => knowledge.search(appId, kbIds, query, k),
+      // The first attached knowledge base decides: one reply shows citations one way.
+      citationStyle: async (appId, kbIds) => (kbIds[0] ? (await ingestion.settings(appId, kbIds[0])).citation_style : 'numbered'),
+      answeredByFaq: async (appId, kbIds, question) => (await faqs.match(appId, kbIds, question)) !== undefined,
+    },
     httpTools: new HttpTools(outbound, (details, message) => log?.warn(details, message)),
     spend: {
       async check(appId, agentId, limit) {

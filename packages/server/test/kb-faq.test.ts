@@ -29,7 +29,8 @@ describe.each(storeKinds())('FAQs on %s', (kind) => {
   });
 
   async function chat(model: string) {
-    const agent = await server.api('POST', '/api/agents', { name: `Desk ${Math.random().toString(36).slice(2, 7)}`, model, system_prompt: 'Be brief.', knowledge_base_ids: [kbId] });
+    // No query rewriting: these tests count the reply's own upstream calls (kb-citations.test.ts covers the rewrite).
+    const agent = await server.api('POST', '/api/agents', { name: `Desk ${Math.random().toString(36).slice(2, 7)}`, model, system_prompt: 'Be brief.', knowledge_base_ids: [kbId], query_rewrite: false });
     expect(agent.status, JSON.stringify(agent.body)).toBe(201);
     const me = await server.user('Customer');
     const conv = await server.api('POST', '/api/conversations', { kind: 'direct', member_ids: [agent.body.id] }, me.token);

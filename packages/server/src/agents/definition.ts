@@ -38,6 +38,11 @@ export const AgentConfig = z.object({
   knowledge_base_ids: z.array(z.string()).default([]),
   /** Passages retrieved per question. */
   top_k: z.number().int().min(1).max(20).default(4),
+  /**
+   * On a real model (never local/*): before retrieval the model turns the question and recent turns into
+   * 1–3 search queries (a short call, in the ledger as purpose query_rewrite), fused with the question's own results.
+   */
+  query_rewrite: z.boolean().default(true),
   tools: z.array(AgentTool).max(32).default([]),
   /** Direct chats always get a reply; in groups the agent answers @mentions, or everything. */
   trigger: z.object({ group: z.enum(['mention', 'all']).default('mention') }).default({ group: 'mention' }),

@@ -1,10 +1,12 @@
-import type { AgentStateFrame, Conversation, Message, MessageContent } from '@warbler/protocol';
+import type { AgentStateFrame, CitationStyle, Conversation, Message, MessageContent } from '@warbler/protocol';
 import { KeyedSerial, type MemberDirectory, type Messages, type PublishChatEvent, type StreamingReplies } from '../chat/index.ts';
 import { ContentBlocked, ModerationFlagged, type Guardrails, type PromptScreen } from '../guardrails/index.ts';
-import { formatKnowledgeBlock, type Passage } from '../kb/index.ts';
+import { formatKnowledgeBlock, reciprocalRankFusion, type Passage } from '../kb/index.ts';
 import { addUsage, countTextTokens, emptyUsage, isLlmError, type ChatMessage, type LlmError, type LlmProvider, type RouterCallOptions, type ToolCall, type ToolDefinition, type Usage } from '../llm/index.ts';
 import type { AgentMemoryRow, Store } from '../store/index.ts';
 import type { LiveTurn } from '../experiments/index.ts';
+import { applyCitationStyle, citationsIn } from './citations.ts';
+import { parseQueries, REWRITE_MAX_TOKENS, REWRITE_TIMEOUT_MS, REWRITE_TURNS, rewriteRequest, type Turn } from './query-rewrite.ts';
 import { buildContext, fixedTokens, foldCount, historyLimit, SUMMARY_MAX_TOKENS, summaryRequest, truncatedSummary, turnCosts } from './context.ts';
 import { WarblerError } from '../errors.ts';
 import type { Agent } from './definition.ts';
@@ -16,6 +18,10 @@ import { isReset, messageText, shouldReply } from './triggers.ts';
 /** What the runtime needs of the knowledge room. */
 export interface KnowledgeSearch {
   search(appId: string, kbIds: string[], query: string, k: number): Promise<Passage[]>;
+  /** How replies show citations: the first attached knowledge base's setting; numbered when absent. */
+  citationStyle?(appId: string, kbIds: string[]): Promise<CitationStyle>;
+  /** Whether an FAQ answers the question as written (then no model is called at all, so no rewrite either). */
+  answeredByFaq?(appId: string, kbIds: string[], question: string): Promise<boolean>;
 }
 
 /** What the runtime needs of budgets: may this agent spend now? */
@@ -31,7 +37,7 @@ export interface AgentCallContext {
   user_id: string;
   conversation_id: string;
   message_id: string;
-  purpose: 'reply' | 'summary';
+  purpose: 'reply' | 'summary' | 'query_rewrite';
 }
 
 export interface RuntimeDeps {
@@ -312,7 +318,7 @@ export class AgentRuntime {
       }
       if (agent.config.knowledge_base_ids.length > 0 && messageText(trigger)) {
         this.state(agent, conversation.id, 'searching', message.id);
-        passages.push(...(await this.search(agent, messageText(trigger), screen)));
+        passages.push(...(await this.retrieve(agent, conversation.id, trigger, screen, context, run.controller.signal)));
       }
       const built = await this.context(agent, conversation, trigger, passages, context);
       const tools = toolDefinitions(agent.config.tools, agent.config.knowledge_base_ids.length > 0 && agent.config.model !== 'local/kb-answer');
@@ -383,7 +389,7 @@ export class AgentRuntime {
       ended = text ? 'complete' : 'failed';
       await this.deps.streams.finish(message.id, {
         state: ended,
-        content: this.finalContent(agent, trigger, text, passages, usage, answeredBy, built.unseenImages, text ? undefined : { code: 'empty_reply', message: 'The model returned an empty answer. Try asking again or rephrasing.' }),
+        content: await this.styled(agent, this.finalContent(agent, trigger, text, passages, usage, answeredBy, built.unseenImages, text ? undefined : { code: 'empty_reply', message: 'The model returned an empty answer. Try asking again or rephrasing.' })),
       });
     } catch (err) {
       const stopped = run.stoppedBy !== undefined;
@@ -398,7 +404,7 @@ export class AgentRuntime {
       ended = stopped && text ? 'complete' : 'failed';
       await this.deps.streams.finish(message.id, {
         state: ended,
-        content: { ...this.finalContent(agent, trigger, text, passages, usage, answeredBy, 0, reason), ...(stopped && { stopped: true }) },
+        content: { ...(await this.styled(agent, this.finalContent(agent, trigger, text, passages, usage, answeredBy, 0, reason))), ...(stopped && { stopped: true }) },
       });
     } finally {
       this.running.delete(message.id);
@@ -511,6 +517,63 @@ export class AgentRuntime {
     }
   }
 
+  /**
+   * The passages a reply starts from. On a real model (not local/*) with
+   * query_rewrite on, the model first turns the question and the recent turns
+   * into a few search queries; their results and the question's own are fused
+   * by reciprocal rank. Any failure or a slow answer falls back to the
+   * question alone: the rewrite may only add, never cost the user the reply.
+   */
+  private async retrieve(
+    agent: Agent, conversationId: string, trigger: Message, screen: PromptScreen | undefined, call: AgentCallContext, signal: AbortSignal,
+  ): Promise<Passage[]> {
+    const question = messageText(trigger);
+    const queries = await this.rewrite(agent, conversationId, trigger, question, screen, call, signal);
+    if (queries.length === 0) return this.search(agent, question, screen);
+    const lists = await Promise.all([question, ...queries].map((q) => this.search(agent, q, screen)));
+    return reciprocalRankFusion(lists, (p) => p.chunk.id).slice(0, agent.config.top_k).map(({ item, score }) => ({ ...item, score }));
+  }
+
+  /** Search queries from the model, or [] when rewriting is off, not worth it, or failed. */
+  private async rewrite(
+    agent: Agent, conversationId: string, trigger: Message, question: string, screen: PromptScreen | undefined, call: AgentCallContext, signal: AbortSignal,
+  ): Promise<string[]> {
+    const { model, query_rewrite: on } = agent.config;
+    // The offline model cannot rewrite; with PII masking on, the question must not leave unmasked in a call of its own.
+    if (!on || model.startsWith('local/') || (screen && screen.policy.pii.size > 0) || signal.aborted) return [];
+    try {
+      if (await this.deps.knowledge.answeredByFaq?.(agent.app_id, agent.config.knowledge_base_ids, question)) return [];
+      const memory = await this.deps.store.getAgentMemory(agent.app_id, agent.id, conversationId);
+      const page = await this.deps.store.listMessages(agent.app_id, conversationId, { before: trigger.seq, limit: REWRITE_TURNS });
+      const recent: Turn[] = page.messages
+        .filter((m) => m.seq > (memory?.reset_seq ?? 0) && m.state === 'complete' && messageText(m))
+        .map((m) => ({ role: m.sender_id === agent.id ? 'assistant' : 'user', text: messageText(m) }));
+      const done = await this.deps.models.complete(
+        { model, messages: rewriteRequest(question, recent), max_tokens: REWRITE_MAX_TOKENS, temperature: 0, user: trigger.sender_id },
+        { context: { ...call, purpose: 'query_rewrite' }, signal: AbortSignal.any([signal, AbortSignal.timeout(REWRITE_TIMEOUT_MS)]), deadlineMs: REWRITE_TIMEOUT_MS } as RouterCallOptions,
+      );
+      return parseQueries(done.text, question);
+    } catch (err) {
+      // A provider error or timeout is in the ledger already; anything else is a bug worth a log line.
+      if (!isLlmError(err)) this.deps.onError(err, `agent ${agent.id} rewriting a query`);
+      return [];
+    }
+  }
+
+  /** The reply's text and citations as its knowledge base's citation style asks. */
+  private async styled(agent: Agent, content: MessageContent): Promise<MessageContent> {
+    const citations = content.citations as ReturnType<typeof citationsIn>;
+    if (!agent.config.knowledge_base_ids.length || !this.deps.knowledge.citationStyle) return content;
+    let style: CitationStyle = 'numbered';
+    try {
+      style = await this.deps.knowledge.citationStyle(agent.app_id, agent.config.knowledge_base_ids);
+    } catch (err) {
+      this.deps.onError(err, `agent ${agent.id} reading the citation style`);
+    }
+    const applied = applyCitationStyle(String(content.text ?? ''), citations, style);
+    return { ...content, ...applied };
+  }
+
   /** Passages for a query, instruction-like lines taken out before they can reach the prompt. */
   private async search(agent: Agent, query: string, screen: PromptScreen | undefined): Promise<Passage[]> {
     const found = await this.deps.knowledge.search(agent.app_id, agent.config.knowledge_base_ids, query, agent.config.top_k);
@@ -566,26 +629,7 @@ export class AgentRuntime {
   }
 }
 
-/** The passages a reply cites by [n], in the order of their numbers. */
-export function citationsIn(text: string, passages: Passage[]) {
-  const used = new Set<number>();
-  for (const m of text.matchAll(/\[(\d{1,2})\]/g)) used.add(Number(m[1]));
-  return [...used]
-    .filter((n) => n >= 1 && n <= passages.length)
-    .sort((a, b) => a - b)
-    .map((n) => {
-      const { chunk } = passages[n - 1]!;
-      return {
-        index: n, kb_id: chunk.kb_id, document_id: chunk.document_id, chunk_id: chunk.id, title: chunk.title,
-        heading: chunk.heading_path.join(' › '), source: chunk.source, snippet: snippetOf(chunk.text),
-      };
-    });
-}
-
-function snippetOf(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 280 ? `${flat.slice(0, 277)}…` : flat;
-}
+export { citationsIn } from './citations.ts';
 
 /** Why a reply failed, in words a person can act on. */
 export function explain(err: unknown, model: string): { code: string; message: string } {

@@ -262,6 +262,14 @@ export class Messages {
     return { read_seq: member.read_seq, delivered_seq: member.delivered_seq };
   }
 
+  /** One message, for a member of its conversation (or the app); others get not-found or not-a-member, as for the conversation. */
+  async get(actor: Actor, messageId: string): Promise<Message> {
+    const message = await this.store.getMessage(actor.appId, messageId);
+    if (!message) throw notFound('The message');
+    if (actor.userId) await this.conversations.requireMember(actor.appId, message.conversation_id, actor.userId);
+    return message;
+  }
+
   private async ownMessage(actor: Actor, messageId: string): Promise<Message> {
     const message = await this.store.getMessage(actor.appId, messageId);
     if (!message) throw notFound('The message');

@@ -14,6 +14,7 @@ import { fineTuningRoutes } from './v1-fine-tuning.ts';
 import { conversationRoutes } from './conversations.ts';
 import { messageSearchRoutes } from './message-search.ts';
 import { reactionRoutes } from './reactions.ts';
+import { citationRoutes } from './citations.ts';
 import { memberPrefsRoutes } from './member-prefs.ts';
 import type { HttpDeps } from './deps.ts';
 import { clientErrors, frameworkErrors, registerErrorHandling } from './errors.ts';
@@ -152,6 +153,7 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
   await app.register(conversationRoutes(deps));
   if (deps.search) await app.register(messageSearchRoutes(deps, deps.search));
   if (deps.reactions) await app.register(reactionRoutes(deps, deps.reactions));
+  await app.register(citationRoutes(deps));
   if (deps.memberPrefs) await app.register(memberPrefsRoutes(deps, deps.memberPrefs));
   await app.register(fileRoutes(deps));
   await app.register(agentRoutes(deps));

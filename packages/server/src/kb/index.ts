@@ -32,4 +32,4 @@ export { IngestStore, KnowledgeIngestion, type IngestJob } from './ingest/index.
 export { WebSources, WebSourceStore } from './web/index.ts';
 export { createFaqProvider, FAQ_MODEL, faqFirst, Faqs, FaqStore, ratedRepliesFrom, type RatedReplies } from './faq/index.ts';
 // Hybrid retrieval: embeddings (cached, in the ledger), vectors, fusion, rerank.
-export { EmbeddingCache, HybridRetrieval, KbVectorStore, rerankerFrom, routerEmbedder, type Retrieval, type RetrieverScores } from './retrieval/index.ts';
+export { EmbeddingCache, HybridRetrieval, KbVectorStore, reciprocalRankFusion, rerankerFrom, routerEmbedder, type Retrieval, type RetrieverScores } from './retrieval/index.ts';
