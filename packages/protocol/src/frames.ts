@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { SendableType } from './conversations.ts';
 import { ErrorCode } from './errors.ts';
-import { Conversation, Id, Member, Message, MessageContent, MessageType } from './models.ts';
+import { Conversation, Id, Member, Message, MessageContent } from './models.ts';
 import type { MemberPrefsPushFrame } from './members.ts';
 import type { MessageReactions, ReactionPushFrame } from './reactions.ts';
 import type { SupportPushFrame } from './support.ts';
@@ -18,7 +19,7 @@ export const SendFrame = z.object({
   conversation_id: Id,
   /** Required: a resend with the same client_msg_id returns the stored message, never a duplicate. */
   client_msg_id: z.string().min(1).max(128),
-  msg_type: MessageType.exclude(['system']).default('text'),
+  msg_type: SendableType.default('text'),
   content: MessageContent,
 });
 
@@ -90,6 +91,15 @@ export const ClientFrame = z.discriminatedUnion('type', [
   PingFrame,
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
+export type ClientFrameType = ClientFrame['type'];
+
+/**
+ * Every `type` a client may send, read from the union itself (zod records each option's discriminator
+ * values), so a server telling an unknown frame from a malformed one never keeps a second list.
+ */
+export const CLIENT_FRAME_TYPES: ReadonlySet<string> = new Set(
+  [...(ClientFrame._zod.propValues.type ?? [])].filter((t): t is ClientFrameType => typeof t === 'string'),
+);
 export type ClientFrameInput = z.input<typeof ClientFrame>;
 
 // ---- server → client ----
@@ -210,10 +220,6 @@ export interface SyncResult {
    */
   reactions?: MessageReactions[];
   ts: number;
-}
-export interface HistoryResult {
-  messages: Message[];
-  has_more: boolean;
 }
 
 export type PushFrame =

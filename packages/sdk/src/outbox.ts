@@ -1,4 +1,4 @@
-import type { Message, MessageContent } from '@warbler/protocol';
+import type { Message, MessageContent, SendableType } from '@warbler/protocol';
 import { WarblerError } from './errors.ts';
 
 /**
@@ -15,7 +15,8 @@ export function webStorage(storage: { getItem(key: string): string | null; setIt
   return { get: (key) => storage.getItem(key), set: (key, value) => storage.setItem(key, value) };
 }
 
-export type SendableType = 'text' | 'image' | 'file';
+/** Every message type but system (the server's own notices): the protocol's list. */
+export type { SendableType };
 
 /** A message waiting for the server to store it. */
 export interface QueuedSend {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import { DevSignIn, DevSignInBody, DevSignInStatus } from '@warbler/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { forbidden, WarblerError } from '../errors.ts';
 import { DEMO_AGENT_ID } from '../agents/index.ts';
 import { AddressLimiter } from '../realtime/index.ts';
@@ -21,13 +21,13 @@ const SIGN_IN_BURST = 20;
  */
 export const devSignInRoutes = (deps: HttpDeps, web: WebAppDeps): FastifyPluginAsyncZod => async (app) => {
   const limiter = new AddressLimiter(SIGN_INS_PER_MINUTE / 60, SIGN_IN_BURST);
-  app.get('/api/dev/sign-in', { schema: { tags: ['web'], summary: 'Whether sign-in by name is on, and for which app' } },
+  app.get('/api/dev/sign-in', { schema: { tags: ['web'], summary: 'Whether sign-in by name is on, and for which app', response: { 200: DevSignInStatus } } },
     async () => ({ enabled: web.devSignIn, app_id: web.defaultAppId }));
 
   app.post('/api/dev/sign-in', {
     schema: {
       tags: ['web'], summary: 'Sign in to the default app by name (a user of that name is created the first time); off when WARBLER_DEV_SIGN_IN=false',
-      body: z.object({ name: z.string().trim().min(1).max(60), locale: z.enum(['en', 'zh-CN']).optional() }),
+      body: DevSignInBody, response: { 200: DevSignIn },
     },
   }, async (request, reply) => {
     if (!web.devSignIn) throw forbidden('Sign-in by name is switched off on this server (WARBLER_DEV_SIGN_IN=false). Sign in with a token from your app.');
@@ -83,7 +83,7 @@ async function welcome(deps: HttpDeps, appId: string, userId: string, locale: ke
 
 /**
  * Sign-ins by name live in their own namespace: ids that start with "~",
- * which the users API never accepts (see UserId in users.ts). So typing
+ * which the users API never accepts (see UserId in @warbler/protocol's users.ts). So typing
  * "CEO" signs in as "~ceo", never as the user "ceo" that the app's backend
  * created: nobody can take over a real user by typing their name.
  * The same name always maps to the same user: a readable id when the name

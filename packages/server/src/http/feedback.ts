@@ -1,5 +1,5 @@
+import { FeedbackBody, FeedbackResult, MessageIdParams, type Rating } from '@warbler/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { KeyedSerial } from '../chat/index.ts';
 import { badRequest, notFound } from '../errors.ts';
 import type { HttpDeps } from './deps.ts';
@@ -17,8 +17,7 @@ export const feedbackRoutes = (deps: HttpDeps, web: WebAppDeps): FastifyPluginAs
   app.post('/api/messages/:messageId/feedback', {
     schema: {
       tags: ['messages'], summary: "Rate an AI reply: 'up', 'down', or null to take your rating back",
-      params: z.object({ messageId: z.string().min(1) }),
-      body: z.object({ rating: z.enum(['up', 'down']).nullable(), user_id: z.string().optional() }),
+      params: MessageIdParams, body: FeedbackBody, response: { 200: FeedbackResult },
     },
   }, async (request) => {
     const actor = await deps.guards.actor(request);
@@ -33,7 +32,8 @@ export const feedbackRoutes = (deps: HttpDeps, web: WebAppDeps): FastifyPluginAs
       const sender = await deps.users.get(actor.appId, message.sender_id);
       if (sender.kind !== 'agent') throw badRequest('Only replies of AI agents can be rated.');
       if (message.state === 'streaming' || message.state === 'recalled') throw badRequest(`A ${message.state} reply cannot be rated; wait until it has finished.`);
-      const feedback = { ...(isRecord(message.content.feedback) ? message.content.feedback : {}) };
+      // Only this route writes content.feedback, so what is stored there is a rating per user.
+      const feedback: Record<string, Rating> = { ...(isRecord(message.content.feedback) ? (message.content.feedback as Record<string, Rating>) : {}) };
       if (request.body.rating === null) delete feedback[userId];
       else feedback[userId] = request.body.rating;
       const updated = await deps.messages.replace(actor.appId, messageId, { content: { ...message.content, feedback }, updated_at: Date.now() });

@@ -1,4 +1,5 @@
 import multipart from '@fastify/multipart';
+import { FileLink, StoredFile } from '@warbler/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -16,7 +17,7 @@ export const fileRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async (app)
   await app.register(multipart, { limits: { fileSize: deps.files.maxBytes, files: 1, fields: 4, parts: 5, fieldSize: 1024 } });
 
   app.post('/api/conversations/:conversationId/files', {
-    schema: { tags: ['files'], summary: 'Upload a file (multipart field "file"; app-level calls add a "sender_id" field before it). Its type is read from its bytes.', params: z.object({ conversationId: z.string().min(1) }) },
+    schema: { tags: ['files'], summary: 'Upload a file (multipart field "file"; app-level calls add a "sender_id" field before it). Its type is read from its bytes.', params: z.object({ conversationId: z.string().min(1) }), response: { 201: StoredFile } },
   }, async (request, reply) => {
     const actor = await deps.guards.actor(request);
     if (!request.isMultipart()) throw badRequest('Send multipart/form-data with the file in a field named "file".');
@@ -29,7 +30,7 @@ export const fileRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async (app)
     schema: {
       tags: ['files'], params: FileParams,
       summary: 'A download link for one file, good for a few minutes and usable with no header (as <img src>); ask again for a fresh one',
-      response: { 200: z.object({ url: z.string(), expires_at: z.number().int() }) },
+      response: { 200: FileLink },
     },
   }, async (request) => deps.files.link(await deps.guards.actor(request), request.params.fileId));
 
@@ -39,6 +40,8 @@ export const fileRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async (app)
       summary: 'Download a file: with a link from GET /api/files/:id/url, or with a token in the Authorization header. Raster images are shown in place; anything else downloads.',
       querystring: z.object({ app: z.string().optional(), exp: z.string().optional(), sig: z.string().optional(), token: z.string().optional(), access_token: z.string().optional() }),
     },
+    // The file's own bytes, with its type.
+    config: { responseContract: 'raw' },
     // Set before the handler runs so refusals carry them too.
     onRequest: (_request, reply, done) => {
       reply.header('x-content-type-options', 'nosniff').header('content-security-policy', "default-src 'none'; sandbox");

@@ -1,6 +1,5 @@
-import { UserKind } from '@warbler/protocol';
+import { PeopleQuery, PeopleResult, type Person } from '@warbler/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { HttpDeps } from './deps.ts';
 
 /** Pages of users scanned per search; a directory larger than this wants a name index in the store. */
@@ -16,13 +15,13 @@ export const peopleRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async (ap
   app.get('/api/people', {
     schema: {
       tags: ['web'], summary: 'Find people and agents of your app by name or id',
-      querystring: z.object({ q: z.string().max(100).default(''), kind: UserKind.optional(), limit: z.coerce.number().int().min(1).max(100).default(20) }),
+      querystring: PeopleQuery, response: { 200: PeopleResult },
     },
   }, async (request) => {
     const { appId } = await deps.guards.actor(request);
     const { q, kind, limit } = request.query;
     const needle = q.trim().toLowerCase();
-    const found = [];
+    const found: Person[] = [];
     let after: string | undefined;
     for (let page = 0; page < SCAN_PAGES && found.length < limit; page++) {
       const { users, next_after } = await deps.users.list(appId, { limit: PAGE, ...(after && { after }), ...(kind && { kind }) });

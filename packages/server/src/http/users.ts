@@ -1,13 +1,10 @@
-import { UserKind } from '@warbler/protocol';
+import { CreateUserBody, MintTokenBody, RevokedTokens, UpdateUserBody, User, UserListQuery, UserPage, UserToken } from '@warbler/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { forbidden } from '../errors.ts';
 import { toUser } from '../tenancy/index.ts';
 import type { HttpDeps } from './deps.ts';
 
-// No '~': ids starting with it are the namespace of sign-ins by name (dev-sign-in.ts).
-const UserId = z.string().regex(/^[A-Za-z0-9_.:@-]{1,128}$/, 'use 1-128 letters, digits or _ . : @ -');
-const Metadata = z.record(z.string(), z.unknown()).refine((m) => JSON.stringify(m).length <= 16_384, 'at most 16 KB of JSON');
 const Params = z.object({ userId: z.string().min(1) });
 
 /** Users and their tokens: called by the app's backend with the app secret. */
@@ -15,7 +12,7 @@ export const userRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async (app)
   app.post('/api/users', {
     schema: {
       tags: ['users'], summary: 'Create a user (a person or an agent)',
-      body: z.object({ id: UserId.optional(), name: z.string().min(1).max(200), kind: UserKind.optional(), avatar_url: z.string().url().max(2048).nullable().optional(), metadata: Metadata.optional() }),
+      body: CreateUserBody, response: { 201: User },
     },
   }, async (request, reply) => {
     const appId = await deps.guards.app(request);
@@ -25,11 +22,11 @@ export const userRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async (app)
   app.get('/api/users', {
     schema: {
       tags: ['users'], summary: 'Page through users',
-      querystring: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), after: z.string().optional(), kind: UserKind.optional() }),
+      querystring: UserListQuery, response: { 200: UserPage },
     },
   }, async (request) => deps.users.list(await deps.guards.app(request), request.query));
 
-  app.get('/api/users/:userId', { schema: { tags: ['users'], summary: 'One user', params: Params } }, async (request) => {
+  app.get('/api/users/:userId', { schema: { tags: ['users'], summary: 'One user', params: Params, response: { 200: User } } }, async (request) => {
     const actor = await deps.guards.actor(request);
     // A user token may read any user of its own app (names and avatars are what a chat shows).
     return toUser(await deps.users.get(actor.appId, request.params.userId));
@@ -38,7 +35,7 @@ export const userRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async (app)
   app.patch('/api/users/:userId', {
     schema: {
       tags: ['users'], summary: 'Update a user', params: Params,
-      body: z.object({ name: z.string().min(1).max(200).optional(), avatar_url: z.string().url().max(2048).nullable().optional(), metadata: Metadata.optional() }),
+      body: UpdateUserBody, response: { 200: User },
     },
   }, async (request) => {
     const actor = await deps.guards.actor(request);
@@ -47,13 +44,13 @@ export const userRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async (app)
   });
 
   app.post('/api/users/:userId/tokens', {
-    schema: { tags: ['users'], summary: 'Mint a user token for the SDK', params: Params, body: z.object({ ttl_seconds: z.number().int().optional() }).optional() },
+    schema: { tags: ['users'], summary: 'Mint a user token for the SDK', params: Params, body: MintTokenBody.optional(), response: { 200: UserToken } },
   }, async (request) => {
     const appId = await deps.guards.app(request);
     return deps.users.mintToken(appId, request.params.userId, request.body?.ttl_seconds);
   });
 
   app.post('/api/users/:userId/tokens/revoke', {
-    schema: { tags: ['users'], summary: 'Revoke every token of a user and close their sockets', params: Params },
+    schema: { tags: ['users'], summary: 'Revoke every token of a user and close their sockets', params: Params, response: { 200: RevokedTokens } },
   }, async (request) => deps.users.revokeTokens(await deps.guards.app(request), request.params.userId));
 };

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  CLIENT_FRAME_TYPES,
   ClientFrame,
   CloseCode,
   MAX_CLIENT_FRAME_BYTES,
@@ -35,7 +36,6 @@ const THROTTLE_PAUSE_MS = 100;
 /** A socket closed for abuse gets less time to finish the closing handshake than an honest one. */
 const ABUSER_CLOSE_GRACE_MS = 1_000;
 const CLOSE_GRACE_MS = 15_000;
-const KNOWN_TYPES = new Set(['send', 'sync', 'history', 'read', 'delivered', 'typing', 'edit', 'recall', 'stop', 'ping']);
 
 // Session ids travel to other nodes in events (except_session): unique per process, not only per node's counter.
 const SESSION_PREFIX = `s${randomBytes(4).toString('hex')}.`;
@@ -184,7 +184,7 @@ export class Session implements Connection {
     const json = parsedJson.value;
     const id = frameId(json);
     const type = (json as { type?: unknown })?.type;
-    if (typeof type !== 'string' || !KNOWN_TYPES.has(type)) {
+    if (typeof type !== 'string' || !CLIENT_FRAME_TYPES.has(type)) {
       return this.violation(id, 'unknown_frame', `Unknown frame type ${JSON.stringify(type)}. See docs/protocol.md for the frames a client may send.`);
     }
     const parsed = ClientFrame.safeParse(json);
