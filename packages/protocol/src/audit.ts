@@ -39,6 +39,14 @@ export const AuditEntry = z.object({
 });
 export type AuditEntry = z.infer<typeof AuditEntry>;
 
+/** GET /api/audit: a page, newest first; next_before_seq continues it (null on the last page). */
+export const AuditPage = z.object({ entries: z.array(AuditEntry), next_before_seq: z.number().int().nullable() });
+export type AuditPage = z.infer<typeof AuditPage>;
+
+/** GET /admin/audit: the installation chain's entries, newest first. */
+export const InstallationAuditPage = z.object({ entries: z.array(AuditEntry) });
+export type InstallationAuditPage = z.infer<typeof InstallationAuditPage>;
+
 /**
  * The chain's head (newest entry's seq and hash) signed with Ed25519 by a key
  * derived from the master secret. Export it and keep it outside Warbler: a
@@ -130,6 +138,13 @@ export const ProviderView = z.object({
 });
 export type ProviderView = z.infer<typeof ProviderView>;
 
+export const ProviderList = z.object({ providers: z.array(ProviderView) });
+export type ProviderList = z.infer<typeof ProviderList>;
+
+/** POST /api/providers/{id}/test: which of the provider's models to try (its first when absent). */
+export const ProviderTestRequest = z.object({ model: z.string().min(1).max(200).optional() });
+export type ProviderTestRequest = z.infer<typeof ProviderTestRequest>;
+
 export const ProviderTestResult = z.object({
   ok: z.boolean(),
   model: z.string(),
@@ -162,6 +177,10 @@ export const RetentionPreview = z.object({
   sample: z.array(z.object({ id: Id, kind: ConversationKind, title: z.string().nullable(), last_activity_at: z.number().int() })),
 });
 export type RetentionPreview = z.infer<typeof RetentionPreview>;
+
+/** What POST /api/retention/enforce removed. */
+export const RetentionEnforced = z.object({ conversations: z.number().int(), messages: z.number().int(), files: z.number().int() });
+export type RetentionEnforced = z.infer<typeof RetentionEnforced>;
 
 // ---- a user's data ----
 

@@ -156,3 +156,19 @@ export const DatasetResult = z.object({
   preference: z.number().int().nullable(),
 });
 export type DatasetResult = z.infer<typeof DatasetResult>;
+
+// REST answers of /api/datasets (decision 0032).
+
+export const DatasetList = z.object({ datasets: z.array(Dataset) });
+export type DatasetList = z.infer<typeof DatasetList>;
+
+/** A page of items; `next` is the `after` of the next page, null on the last. */
+export const DatasetItemPage = z.object({ items: z.array(DatasetItem), next: z.string().nullable() });
+export type DatasetItemPage = z.infer<typeof DatasetItemPage>;
+
+export const DatasetRunList = z.object({ runs: z.array(DatasetRun) });
+export type DatasetRunList = z.infer<typeof DatasetRunList>;
+
+/** A page of a run's results; `next` is the `after` of the next page, null on the last. */
+export const DatasetResultPage = z.object({ results: z.array(DatasetResult), next: z.string().nullable() });
+export type DatasetResultPage = z.infer<typeof DatasetResultPage>;

@@ -67,43 +67,50 @@ export type ExperimentCreateParsed = z.output<typeof ExperimentCreate>;
 export const ExperimentStatus = z.enum(['running', 'stopped']);
 export type ExperimentStatus = z.infer<typeof ExperimentStatus>;
 
-export interface ExperimentCandidate {
-  id: string;
-  name: string;
-  model: string;
-  system_prompt?: string;
-  temperature?: number;
-  knowledge_base_ids?: string[];
-  share: number;
+export const ExperimentCandidate = z.object({
+  id: z.string(),
+  name: z.string(),
+  model: z.string(),
+  system_prompt: z.string().optional(),
+  temperature: z.number().optional(),
+  knowledge_base_ids: z.array(z.string()).optional(),
+  share: z.number(),
   /** Set when a guard or the kill switch stopped it (A/B). */
-  stopped_reason: string | null;
-}
+  stopped_reason: z.string().nullable(),
+});
+export type ExperimentCandidate = z.infer<typeof ExperimentCandidate>;
 
-export interface Experiment {
-  id: string;
-  app_id: string;
+export const Experiment = z.object({
+  id: z.string(),
+  app_id: z.string(),
   /** The agent, or `route:<model>` for a gateway route's experiment. */
-  agent_id: string;
+  agent_id: z.string().describe('The agent, or route:<model> for a gateway route\'s experiment'),
   /** The gateway model whose /v1 calls are shadowed; null for an agent's experiment. */
-  route: string | null;
-  name: string;
-  mode: ExperimentMode;
-  status: ExperimentStatus;
-  stopped_reason: string | null;
-  candidates: ExperimentCandidate[];
-  sample_rate: number;
-  max_turns_per_minute: number;
-  daily_budget_usd: number;
-  judge_model: string | null;
-  min_detectable_effect: number;
-  guards: ExperimentGuards;
+  route: z.string().nullable().describe("The gateway model whose /v1 calls are shadowed; null for an agent's experiment"),
+  name: z.string(),
+  mode: ExperimentMode,
+  status: ExperimentStatus,
+  stopped_reason: z.string().nullable(),
+  candidates: z.array(ExperimentCandidate),
+  sample_rate: z.number(),
+  max_turns_per_minute: z.number(),
+  daily_budget_usd: z.number(),
+  judge_model: z.string().nullable(),
+  min_detectable_effect: z.number(),
+  guards: ExperimentGuards,
   /** What shadow work spent today (UTC), in USD. */
-  spent_today_usd: number;
+  spent_today_usd: z.number().describe('What shadow work spent today (UTC), in USD'),
   /** Live turns seen since the experiment started, and turns left out: queue full, over budget or over the rate. */
-  counters: { live_turns: number; replayed: number; dropped_queue_full: number; skipped_budget: number; skipped_rate: number };
-  created_at: number;
-  updated_at: number;
-}
+  counters: z.object({ live_turns: z.number().int(), replayed: z.number().int(), dropped_queue_full: z.number().int(), skipped_budget: z.number().int(), skipped_rate: z.number().int() }),
+  created_at: z.number(),
+  updated_at: z.number(),
+});
+export type Experiment = z.infer<typeof Experiment>;
+
+export const ExperimentList = z.object({ experiments: z.array(Experiment) });
+export type ExperimentList = z.infer<typeof ExperimentList>;
+
+export const ExperimentListQuery = z.object({ agent_id: z.string().min(1).max(128).optional() });
 
 export const ExperimentStop = z.strictObject({
   /** Stop one candidate (the kill switch of an A/B split); without it the whole experiment stops. */
@@ -112,88 +119,97 @@ export const ExperimentStop = z.strictObject({
 });
 export type ExperimentStop = z.infer<typeof ExperimentStop>;
 
+const Interval = z.tuple([z.number(), z.number()]).nullable();
+
 /** An estimate with its 95% interval and sample size. */
-export interface MetricEstimate {
-  n: number;
-  value: number | null;
-  ci: [number, number] | null;
-}
+export const MetricEstimate = z.object({ n: z.number().int(), value: z.number().nullable(), ci: Interval });
+export type MetricEstimate = z.infer<typeof MetricEstimate>;
 
 /** Candidate minus live, with the test that says whether it is real. */
-export interface MetricDifference {
-  estimate: number | null;
-  ci: [number, number] | null;
-  p: number | null;
-  test: 'welch_t' | 'two_proportion_z' | 'sign_test';
-  significant: boolean;
-}
+export const MetricDifference = z.object({
+  estimate: z.number().nullable(),
+  ci: Interval,
+  p: z.number().nullable(),
+  test: z.enum(['welch_t', 'two_proportion_z', 'sign_test']),
+  significant: z.boolean(),
+});
+export type MetricDifference = z.infer<typeof MetricDifference>;
 
-export type MetricName =
-  | 'cost_per_turn_usd' | 'ttft_ms' | 'latency_ms' | 'output_tokens' | 'failure_rate'
-  | 'grounding_score' | 'citation_rate' | 'judge_grounded_rate' | 'negative_feedback_rate' | 'handoff_rate'
-  | 'resolution_rate' | 'csat' | 'reopen_rate';
+export const MetricName = z.enum([
+  'cost_per_turn_usd', 'ttft_ms', 'latency_ms', 'output_tokens', 'failure_rate',
+  'grounding_score', 'citation_rate', 'judge_grounded_rate', 'negative_feedback_rate', 'handoff_rate',
+  'resolution_rate', 'csat', 'reopen_rate',
+]);
+export type MetricName = z.infer<typeof MetricName>;
 
-export interface MetricComparison {
-  metric: MetricName;
+export const MetricComparison = z.object({
+  metric: MetricName,
   /** Which way is better for the customer or the bill. */
-  better: 'lower' | 'higher';
-  live: MetricEstimate;
-  candidate: MetricEstimate;
-  difference: MetricDifference;
-}
+  better: z.enum(['lower', 'higher']),
+  live: MetricEstimate,
+  candidate: MetricEstimate,
+  difference: MetricDifference,
+});
+export type MetricComparison = z.infer<typeof MetricComparison>;
 
-export type SwitchVerdict = 'recommend' | 'reject' | 'keep_current' | 'not_enough_data';
+export const SwitchVerdict = z.enum(['recommend', 'reject', 'keep_current', 'not_enough_data']);
+export type SwitchVerdict = z.infer<typeof SwitchVerdict>;
 
-export interface CostFigure {
+export const CostFigure = z.object({
   /** In the provider's currency, as text (exact), and converted to USD. */
-  currency: string;
-  amount: string;
-  usd: number | null;
-}
+  currency: z.string(),
+  amount: z.string().describe("In the provider's currency, exact, as a decimal string"),
+  usd: z.number().nullable(),
+});
+export type CostFigure = z.infer<typeof CostFigure>;
 
-export interface CandidateReport {
-  candidate_id: string;
-  name: string;
-  model: string;
-  stopped_reason: string | null;
-  turns: number;
-  verdict: SwitchVerdict;
-  recommendation: string;
+export const CandidateReport = z.object({
+  candidate_id: z.string(),
+  name: z.string(),
+  model: z.string(),
+  stopped_reason: z.string().nullable(),
+  turns: z.number().int(),
+  verdict: SwitchVerdict,
+  recommendation: z.string(),
   /** Turns the report still needs (from its power calculation); 0 when it has enough. */
-  more_turns_needed: number;
-  required_turns: number;
-  metrics: MetricComparison[];
-  preference: { wins: number; losses: number; ties: number; win_rate: MetricEstimate; p: number | null; significant: boolean } | null;
-  cost: {
-    live_per_1000_turns: CostFigure[];
-    candidate_per_1000_turns: CostFigure[];
+  more_turns_needed: z.number().int().describe('Turns the report still needs (from its power calculation); 0 when it has enough'),
+  required_turns: z.number().int(),
+  metrics: z.array(MetricComparison),
+  preference: z.object({ wins: z.number().int(), losses: z.number().int(), ties: z.number().int(), win_rate: MetricEstimate, p: z.number().nullable(), significant: z.boolean() }).nullable(),
+  cost: z.object({
+    live_per_1000_turns: z.array(CostFigure),
+    candidate_per_1000_turns: z.array(CostFigure),
     /** Relative change of the cost per turn (candidate vs live), with its 95% interval. */
-    change: { estimate: number | null; ci: [number, number] | null };
-    monthly_live_usd: number | null;
-    monthly_candidate_usd: number | null;
+    change: z.object({ estimate: z.number().nullable(), ci: Interval }),
+    monthly_live_usd: z.number().nullable(),
+    monthly_candidate_usd: z.number().nullable(),
     /** A/B on support conversations: what each arm spent per conversation the AI resolved, in USD (null without one). */
-    live_per_resolved_usd?: number | null;
-    candidate_per_resolved_usd?: number | null;
+    live_per_resolved_usd: z.number().nullable().optional(),
+    candidate_per_resolved_usd: z.number().nullable().optional(),
     /** The same, in each currency the arm was billed in (exact), with its USD conversion. */
-    live_per_resolved?: CostFigure[];
-    candidate_per_resolved?: CostFigure[];
-  };
-}
+    live_per_resolved: z.array(CostFigure).optional(),
+    candidate_per_resolved: z.array(CostFigure).optional(),
+  }),
+});
+export type CandidateReport = z.infer<typeof CandidateReport>;
 
 /** Languages the switching report's sentences come in. */
 export const ReportLocale = z.enum(['en', 'zh-CN']);
 export type ReportLocale = z.infer<typeof ReportLocale>;
 
-export interface SwitchingReport {
-  experiment_id: string;
-  agent_id: string;
-  agent_name: string;
-  mode: ExperimentMode;
-  live_model: string;
-  generated_at: number;
+export const SwitchingReport = z.object({
+  experiment_id: z.string(),
+  agent_id: z.string(),
+  agent_name: z.string(),
+  mode: ExperimentMode,
+  live_model: z.string(),
+  generated_at: z.number(),
   /** The language of each candidate's `recommendation`. */
-  locale: ReportLocale;
+  locale: ReportLocale,
   /** Live turns a day at the current volume (from the turns the experiment saw), for the monthly projection. */
-  turns_per_day: number;
-  candidates: CandidateReport[];
-}
+  turns_per_day: z.number().describe('Live turns a day at the current volume, for the monthly projection'),
+  candidates: z.array(CandidateReport),
+});
+export type SwitchingReport = z.infer<typeof SwitchingReport>;
+
+export const ExperimentReportQuery = z.object({ format: z.enum(['json', 'csv']).default('json'), locale: ReportLocale.optional() });

@@ -20,3 +20,5 @@ export * from './sign-in.ts';
 export * from './files.ts';
 export * from './conversations.ts';
 export * from './model-catalog.ts';
+export * from './gateway-keys.ts';
+export * from './usage.ts';

@@ -153,3 +153,163 @@ export const FaqInput = z.object({
   answer: z.string().trim().min(1).max(20_000),
 });
 export type FaqInput = z.infer<typeof FaqInput>;
+
+// REST answers of /api/knowledge-bases (decision 0032).
+
+export const KnowledgeBaseCreate = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'use 1-64 letters, digits or _ . : -').optional().describe('Minted when absent'),
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(2000).optional(),
+});
+export type KnowledgeBaseCreate = z.infer<typeof KnowledgeBaseCreate>;
+
+export const KnowledgeBase = z.object({
+  app_id: z.string(),
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  created_at: z.number(),
+  updated_at: z.number(),
+});
+export type KnowledgeBase = z.infer<typeof KnowledgeBase>;
+
+export const KnowledgeBaseList = z.object({ knowledge_bases: z.array(KnowledgeBase) });
+export type KnowledgeBaseList = z.infer<typeof KnowledgeBaseList>;
+
+/** What a document is kept as: uploads of other formats are turned into Markdown first. */
+export const KbDocumentFormat = z.enum(['markdown', 'text']);
+
+/** POST …/documents as JSON (a multipart upload carries the same fields beside the file). */
+export const KbDocumentCreate = z.object({
+  title: z.string().max(300).optional(),
+  source: z.string().max(1000).optional().describe('A file name or path the document came from; shown in citations'),
+  text: z.string(),
+  format: KbDocumentFormat.optional().describe("From the source's extension when absent (.txt is text), else Markdown"),
+});
+export type KbDocumentCreate = z.infer<typeof KbDocumentCreate>;
+
+/** A document without its text, as lists show it. */
+export const KbDocumentInfo = z.object({
+  app_id: z.string(),
+  kb_id: z.string(),
+  id: z.string(),
+  title: z.string(),
+  source: z.string(),
+  format: KbDocumentFormat,
+  bytes: z.number().int(),
+  chunk_count: z.number().int(),
+  created_at: z.number(),
+  updated_at: z.number(),
+});
+export type KbDocumentInfo = z.infer<typeof KbDocumentInfo>;
+
+export const KbDocumentWithText = KbDocumentInfo.extend({ text: z.string() });
+export type KbDocumentWithText = z.infer<typeof KbDocumentWithText>;
+
+export const KbDocumentList = z.object({ documents: z.array(KbDocumentInfo) });
+export type KbDocumentList = z.infer<typeof KbDocumentList>;
+
+/** One passage a document was split into. */
+export const KbChunk = z.object({
+  app_id: z.string(),
+  kb_id: z.string(),
+  document_id: z.string(),
+  id: z.string().describe('`${document_id}#${ordinal}`'),
+  ordinal: z.number().int(),
+  title: z.string(),
+  source: z.string(),
+  heading_path: z.array(z.string()),
+  text: z.string(),
+  tokens: z.number().int().describe('o200k tokens in text'),
+});
+export type KbChunk = z.infer<typeof KbChunk>;
+
+export const KbChunkList = z.object({ chunks: z.array(KbChunk) });
+export type KbChunkList = z.infer<typeof KbChunkList>;
+
+export const KbSearchRequest = z.object({
+  query: z.string().trim().min(1).max(4000),
+  k: z.number().int().min(1).max(20).default(5),
+  locale: z.string().max(35).optional().describe('Language of the local/kb-answer reply'),
+});
+export type KbSearchRequest = z.input<typeof KbSearchRequest>;
+
+export const KbRetriever = z.enum(['bm25', 'vector', 'rerank']);
+
+/** Each retriever's score of a passage; only comparable within one search. */
+export const KbRetrieverScores = z.object({
+  bm25: z.number().optional(),
+  vector: z.number().optional(),
+  fused: z.number().optional().describe('Reciprocal rank fusion (only when more than one list ran)'),
+  rerank: z.number().optional(),
+});
+
+export const KbSearchPassage = z.object({
+  index: z.number().int().describe('The number an agent would cite it as'),
+  score: z.number(),
+  scores: KbRetrieverScores,
+  label: z.string(),
+  document_id: z.string(),
+  chunk_id: z.string(),
+  title: z.string(),
+  heading_path: z.array(z.string()),
+  source: z.string(),
+  text: z.string(),
+});
+export type KbSearchPassage = z.infer<typeof KbSearchPassage>;
+
+/** What local/kb-answer would reply, with the passages it cites. */
+export const KbLocalAnswer = z.object({
+  text: z.string(),
+  citations: z.array(z.object({
+    index: z.number().int(),
+    document_id: z.string(),
+    title: z.string(),
+    heading: z.string(),
+    source: z.string(),
+    snippet: z.string(),
+  })),
+});
+
+export const KbSearchResult = z.object({
+  query: z.string(),
+  retrievers: z.array(KbRetriever).describe('The retrievers that ran, in order'),
+  degraded: z.string().optional().describe('Why a configured retriever did not run (its provider failed)'),
+  passages: z.array(KbSearchPassage),
+  agent_context: z.string().describe('The knowledge block an agent receives; empty when nothing matched'),
+  answer: KbLocalAnswer,
+});
+export type KbSearchResult = z.infer<typeof KbSearchResult>;
+
+const KbModelName = z.string().trim().min(1).max(200).regex(/^[\w.:/@-]+$/, 'a model name: letters, digits and . : / @ - _');
+
+export const KbRetrievalSettingsUpdate = z.object({ embedding_model: KbModelName.nullable(), rerank_model: KbModelName.nullable().default(null) }).strict();
+export type KbRetrievalSettingsUpdate = z.input<typeof KbRetrievalSettingsUpdate>;
+
+export const KbRetrievalSettings = z.object({
+  embedding_model: z.string().nullable().describe('null: keywords (BM25) only'),
+  rerank_model: z.string().nullable(),
+  embedded_chunks: z.number().int().describe('Chunks with a vector of the embedding model'),
+});
+export type KbRetrievalSettings = z.infer<typeof KbRetrievalSettings>;
+
+export const IngestJobList = z.object({ uploads: z.array(IngestJob) });
+export type IngestJobList = z.infer<typeof IngestJobList>;
+
+export const KbImportRequest = z.object({ url: z.string().trim().min(1).max(2000) });
+
+export const WebSourceList = z.object({ web_sources: z.array(WebSource) });
+export type WebSourceList = z.infer<typeof WebSourceList>;
+
+/** PUT …/settings: the settings as saved, and how many documents were chunked again. */
+export const KnowledgeSettingsSaved = z.object({ settings: KnowledgeSettings, reindexed: z.number().int() });
+export type KnowledgeSettingsSaved = z.infer<typeof KnowledgeSettingsSaved>;
+
+export const FaqList = z.object({ faqs: z.array(Faq) });
+export type FaqList = z.infer<typeof FaqList>;
+
+export const FaqFromReply = z.object({ message_id: z.string().min(1).max(200) });
+
+/** What an FAQ import added, and the rows it left out (a question or answer empty or too long). */
+export const FaqImportResult = z.object({ added: z.number().int(), skipped: z.number().int() });
+export type FaqImportResult = z.infer<typeof FaqImportResult>;

@@ -1,8 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { AuditEntry, AuditHeadExport, AuditQuery, AuditVerification, AuditVerifyRequest } from '@warbler/protocol';
-import { z } from 'zod';
+import { AuditHeadExport, AuditPage, AuditQuery, AuditVerification, AuditVerifyRequest, InstallationAuditPage, type AuditEntry } from '@warbler/protocol';
 import { publicEntry, routeAction, type AuditActorKind, type AuditLog, type RouteAction } from '../audit/index.ts';
 import type { Principal } from '../tenancy/index.ts';
 import { badRequest } from '../errors.ts';
@@ -107,7 +106,7 @@ export const auditRoutes = (deps: HttpDeps, audit: AuditLog): FastifyPluginAsync
   app.get('/api/audit', {
     schema: {
       tags: ['audit'], summary: 'Audit entries of the app, newest first; filter by action, resource, actor kind and time; page with before_seq',
-      querystring: AuditQuery, response: { 200: z.object({ entries: z.array(AuditEntry), next_before_seq: z.number().int().nullable() }) },
+      querystring: AuditQuery, response: { 200: AuditPage },
     },
   }, async (request) => {
     const appId = await deps.guards.app(request);
@@ -122,6 +121,7 @@ export const auditRoutes = (deps: HttpDeps, audit: AuditLog): FastifyPluginAsync
   });
 
   app.get('/api/audit/export', {
+    config: { responseContract: 'raw' },
     schema: { tags: ['audit'], summary: 'The whole audit chain of the app as JSON Lines, oldest first (with hashes, so it can be verified offline)' },
   }, async (request, reply) => {
     const appId = await deps.guards.app(request);
@@ -136,11 +136,11 @@ export const auditRoutes = (deps: HttpDeps, audit: AuditLog): FastifyPluginAsync
 
   // What the operator did with no app named (X-Warbler-App): installation-wide changes such as providers, in the chain '*'.
   app.get('/admin/audit', {
-    schema: { tags: ['audit'], summary: "The operator's installation-wide audit entries (made with the master key and no X-Warbler-App), newest first", querystring: AuditQuery },
+    schema: { tags: ['audit'], summary: "The operator's installation-wide audit entries (made with the master key and no X-Warbler-App), newest first", querystring: AuditQuery, response: { 200: InstallationAuditPage } },
   }, async (request) => {
     await deps.guards.operator(request);
     const rows = await audit.list(INSTALLATION, { limit: request.query.limit, ...(request.query.before_seq !== undefined ? { before_seq: request.query.before_seq } : {}) });
-    return { entries: rows.map((r) => publicEntry(r)) };
+    return { entries: rows.map((r) => publicEntry(r) as AuditEntry) };
   });
 
   app.get('/admin/audit/verify', {

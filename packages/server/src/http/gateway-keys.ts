@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { GatewayKey, GatewayKeyCreate, GatewayKeyCreated, GatewayKeyList, GatewayKeyUpdate, GatewayKeyWithSpend } from '@warbler/protocol';
 import { z } from 'zod';
 import type { Keys } from '../gateway/index.ts';
 import type { Budgets } from '../usage/index.ts';
@@ -8,18 +9,6 @@ export interface GatewayKeysDeps {
   keys: Keys;
   budgets: Pick<Budgets, 'spent'>;
 }
-
-const Models = z.array(z.string().min(1).max(200)).max(1000).nullable();
-const Limit = z.number().int().positive().nullable();
-
-const KeyFields = {
-  allowed_models: Models.optional().describe('Model names this key may call; null or absent: every model'),
-  monthly_budget_usd: z.number().nonnegative().nullable().optional().describe('Spending limit per calendar month (UTC), USD; CNY models convert at the operator rate'),
-  rpm: Limit.optional().describe('Requests per minute; null: no limit'),
-  tpm: Limit.optional().describe('Tokens per minute (prompt + completion); null: no limit'),
-  expires_at: z.number().int().positive().nullable().optional().describe('Epoch ms after which the key stops working'),
-  metadata: z.record(z.string(), z.unknown()).optional().describe('Free-form, e.g. { team, user }'),
-};
 
 const KeyParams = z.object({ keyId: z.string().min(1).max(100) });
 
@@ -33,20 +22,21 @@ export const gatewayKeyRoutes = (deps: HttpDeps, g: GatewayKeysDeps): FastifyPlu
     schema: {
       tags: ['gateway'],
       summary: 'Create a virtual API key for /v1; its secret is shown only in this response',
-      body: z.object({ name: z.string().min(1).max(200), ...KeyFields }),
+      body: GatewayKeyCreate,
+      response: { 201: GatewayKeyCreated },
     },
   }, async (request, reply) => {
     const appId = await deps.guards.app(request);
     return reply.status(201).send(await g.keys.create(appId, request.body));
   });
 
-  app.get('/api/gateway/keys', { schema: { tags: ['gateway'], summary: 'List virtual keys, newest first (revoked ones included)' } }, async (request) => {
+  app.get('/api/gateway/keys', { schema: { tags: ['gateway'], summary: 'List virtual keys, newest first (revoked ones included)', response: { 200: GatewayKeyList } } }, async (request) => {
     const appId = await deps.guards.app(request);
     return { keys: await g.keys.list(appId) };
   });
 
   app.get('/api/gateway/keys/:keyId', {
-    schema: { tags: ['gateway'], summary: "A virtual key with this month's spending", params: KeyParams },
+    schema: { tags: ['gateway'], summary: "A virtual key with this month's spending", params: KeyParams, response: { 200: GatewayKeyWithSpend } },
   }, async (request) => {
     const appId = await deps.guards.app(request);
     const key = await g.keys.get(appId, request.params.keyId);
@@ -59,7 +49,8 @@ export const gatewayKeyRoutes = (deps: HttpDeps, g: GatewayKeysDeps): FastifyPlu
       tags: ['gateway'],
       summary: "Change a key's name, models, budget, limits, expiry or metadata",
       params: KeyParams,
-      body: z.object({ name: z.string().min(1).max(200).optional(), ...KeyFields }),
+      body: GatewayKeyUpdate,
+      response: { 200: GatewayKey },
     },
   }, async (request) => {
     const appId = await deps.guards.app(request);
@@ -67,14 +58,14 @@ export const gatewayKeyRoutes = (deps: HttpDeps, g: GatewayKeysDeps): FastifyPlu
   });
 
   app.post('/api/gateway/keys/:keyId/revoke', {
-    schema: { tags: ['gateway'], summary: 'Revoke a key: it stops working at once', params: KeyParams },
+    schema: { tags: ['gateway'], summary: 'Revoke a key: it stops working at once', params: KeyParams, response: { 200: GatewayKey } },
   }, async (request) => {
     const appId = await deps.guards.app(request);
     return g.keys.revoke(appId, request.params.keyId);
   });
 
   app.delete('/api/gateway/keys/:keyId', {
-    schema: { tags: ['gateway'], summary: 'Revoke a key (the row stays, for the ledger and the console)', params: KeyParams },
+    schema: { tags: ['gateway'], summary: 'Revoke a key (the row stays, for the ledger and the console)', params: KeyParams, response: { 200: GatewayKey } },
   }, async (request) => {
     const appId = await deps.guards.app(request);
     return g.keys.revoke(appId, request.params.keyId);

@@ -1,6 +1,6 @@
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { Faq, FaqInput } from '@warbler/protocol';
+import { Faq, FaqFromReply, FaqImportResult, FaqInput, FaqList, NoContent } from '@warbler/protocol';
 import { z } from 'zod';
 import { badRequest } from '../errors.ts';
 import type { HttpDeps } from './deps.ts';
@@ -17,7 +17,7 @@ export const knowledgeFaqRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => asy
   await app.register(multipart, { limits: { fileSize: MAX_IMPORT_BYTES, files: 1, fields: 10, parts: 11, fieldSize: 64 * 1024 } });
 
   app.get('/api/knowledge-bases/:kbId/faqs', {
-    schema: { tags: ['knowledge'], summary: 'FAQs of this knowledge base', params: Kb, response: { 200: z.object({ faqs: z.array(Faq) }) } },
+    schema: { tags: ['knowledge'], summary: 'FAQs of this knowledge base', params: Kb, response: { 200: FaqList } },
   }, async (request) => ({ faqs: await faqs.list(await deps.guards.app(request), request.params.kbId) }));
 
   app.post('/api/knowledge-bases/:kbId/faqs', {
@@ -28,14 +28,14 @@ export const knowledgeFaqRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => asy
     schema: { tags: ['knowledge'], summary: 'Change an FAQ', params: OneFaq, body: FaqInput, response: { 200: Faq } },
   }, async (request) => faqs.update(await deps.guards.app(request), request.params.kbId, request.params.faqId, request.body));
 
-  app.delete('/api/knowledge-bases/:kbId/faqs/:faqId', { schema: { tags: ['knowledge'], summary: 'Delete an FAQ', params: OneFaq } },
+  app.delete('/api/knowledge-bases/:kbId/faqs/:faqId', { schema: { tags: ['knowledge'], summary: 'Delete an FAQ', params: OneFaq, response: { 204: NoContent } } },
     async (request, reply) => {
       await faqs.remove(await deps.guards.app(request), request.params.kbId, request.params.faqId);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     });
 
   app.post('/api/knowledge-bases/:kbId/faqs/import', {
-    schema: { tags: ['knowledge'], summary: 'Import FAQs from a .csv, .xlsx or .xls file (multipart, field "file") with a question column and an answer column', params: Kb },
+    schema: { tags: ['knowledge'], summary: 'Import FAQs from a .csv, .xlsx or .xls file (multipart, field "file") with a question column and an answer column', params: Kb, response: { 200: FaqImportResult } },
   }, async (request) => {
     const appId = await deps.guards.app(request);
     if (!request.isMultipart()) throw badRequest('Send multipart/form-data with the .csv or .xlsx file in a field named "file".');
@@ -44,7 +44,7 @@ export const knowledgeFaqRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => asy
 
   app.post('/api/knowledge-bases/:kbId/faqs/from-reply', {
     schema: {
-      tags: ['knowledge'], params: Kb, body: z.object({ message_id: z.string().min(1).max(200) }), response: { 201: Faq },
+      tags: ['knowledge'], params: Kb, body: FaqFromReply, response: { 201: Faq },
       summary: 'Turn an AI reply rated thumbs-up into an FAQ: the question it answered and its text',
     },
   }, async (request, reply) => reply.status(201).send(await faqs.fromRatedReply(await deps.guards.app(request), request.params.kbId, request.body.message_id)));

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { IngestJob, KnowledgeSettings, WebSource, WebSourceCreate } from '@warbler/protocol';
+import { IngestJob, IngestJobList, KbImportRequest, KnowledgeSettings, KnowledgeSettingsSaved, NoContent, WebSource, WebSourceCreate, WebSourceList } from '@warbler/protocol';
 import { z } from 'zod';
 import type { HttpDeps } from './deps.ts';
 
@@ -17,7 +17,7 @@ export const knowledgeUploadRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => 
   if (!ingestion) return;
 
   app.get('/api/knowledge-bases/:kbId/uploads', {
-    schema: { tags: ['knowledge'], summary: 'Uploads of this knowledge base, newest first: queued, processing, ready or failed (with the reason)', params: Kb, response: { 200: z.object({ uploads: z.array(IngestJob) }) } },
+    schema: { tags: ['knowledge'], summary: 'Uploads of this knowledge base, newest first: queued, processing, ready or failed (with the reason)', params: Kb, response: { 200: IngestJobList } },
   }, async (request) => ({ uploads: await ingestion.list(await deps.guards.app(request), request.params.kbId) }));
 
   app.get('/api/knowledge-bases/:kbId/uploads/:uploadId', {
@@ -29,15 +29,15 @@ export const knowledgeUploadRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => 
   }, async (request) => ingestion.retry(await deps.guards.app(request), request.params.kbId, request.params.uploadId));
 
   app.delete('/api/knowledge-bases/:kbId/uploads/:uploadId', {
-    schema: { tags: ['knowledge'], summary: 'Forget an upload that is not being processed (a ready document stays)', params: Upload },
+    schema: { tags: ['knowledge'], summary: 'Forget an upload that is not being processed (a ready document stays)', params: Upload, response: { 204: NoContent } },
   }, async (request, reply) => {
     await ingestion.remove(await deps.guards.app(request), request.params.kbId, request.params.uploadId);
-    return reply.status(204).send();
+    return reply.status(204).send(null);
   });
 
   app.post('/api/knowledge-bases/:kbId/imports', {
     schema: {
-      tags: ['knowledge'], params: Kb, body: z.object({ url: z.string().trim().min(1).max(2000) }), response: { 202: IngestJob },
+      tags: ['knowledge'], params: Kb, body: KbImportRequest, response: { 202: IngestJob },
       summary: 'Import one web page: fetched under the outbound address policy, then queued and parsed like an HTML upload; the same URL again replaces its document',
     },
   }, async (request, reply) => reply.status(202).send(await ingestion.importUrl(await deps.guards.app(request), request.params.kbId, request.body.url)));
@@ -52,7 +52,7 @@ export const knowledgeUploadRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => 
     }, async (request, reply) => reply.status(202).send(await web.create(await deps.guards.app(request), request.params.kbId, request.body)));
 
     app.get('/api/knowledge-bases/:kbId/web-sources', {
-      schema: { tags: ['knowledge'], summary: 'Websites this knowledge base reads, with what their last run did', params: Kb, response: { 200: z.object({ web_sources: z.array(WebSource) }) } },
+      schema: { tags: ['knowledge'], summary: 'Websites this knowledge base reads, with what their last run did', params: Kb, response: { 200: WebSourceList } },
     }, async (request) => ({ web_sources: await web.list(await deps.guards.app(request), request.params.kbId) }));
 
     app.get('/api/knowledge-bases/:kbId/web-sources/:sourceId', {
@@ -64,10 +64,10 @@ export const knowledgeUploadRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => 
     }, async (request, reply) => reply.status(202).send(await web.resync(await deps.guards.app(request), request.params.kbId, request.params.sourceId)));
 
     app.delete('/api/knowledge-bases/:kbId/web-sources/:sourceId', {
-      schema: { tags: ['knowledge'], summary: 'Stop reading the website; its pages leave the knowledge base', params: Site },
+      schema: { tags: ['knowledge'], summary: 'Stop reading the website; its pages leave the knowledge base', params: Site, response: { 204: NoContent } },
     }, async (request, reply) => {
       await web.remove(await deps.guards.app(request), request.params.kbId, request.params.sourceId);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     });
   }
 
@@ -79,7 +79,7 @@ export const knowledgeUploadRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => 
     schema: {
       tags: ['knowledge'], params: Kb, body: KnowledgeSettings,
       summary: 'Change the settings; a new chunk size or overlap re-indexes every document (the answer says how many)',
-      response: { 200: z.object({ settings: KnowledgeSettings, reindexed: z.number().int() }) },
+      response: { 200: KnowledgeSettingsSaved },
     },
   }, async (request) => ingestion.putSettings(await deps.guards.app(request), request.params.kbId, request.body));
 };

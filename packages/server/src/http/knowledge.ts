@@ -1,6 +1,7 @@
 import multipart from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { IngestJob, KbChunkList, KbDocumentCreate, KbDocumentInfo, KbDocumentList, KbDocumentWithText, KbRetrievalSettings, KbRetrievalSettingsUpdate, KbSearchRequest, KbSearchResult, KnowledgeBase, KnowledgeBaseCreate, KnowledgeBaseList, NoContent } from '@warbler/protocol';
 import { z } from 'zod';
 import { badRequest } from '../errors.ts';
 import { answerFromKnowledge, formatKnowledgeBlock, type RetrieverScores, byteSize, detectFormat, documentTooLarge, isBinaryFormat, knowledgeLabel, knowledgePassages, type DocumentUpload, type Passage } from '../kb/index.ts';
@@ -9,13 +10,7 @@ import { multipartProblem } from './multipart-errors.ts';
 
 const Kb = z.object({ kbId: z.string().min(1) });
 const Doc = Kb.extend({ docId: z.string().min(1) });
-const Format = z.enum(['markdown', 'text']);
-const DocumentBody = z.object({
-  title: z.string().max(300).optional(),
-  source: z.string().max(1000).optional(),
-  text: z.string(),
-  format: Format.optional(),
-});
+const Format = KbDocumentCreate.shape.format.unwrap();
 
 /**
  * Knowledge bases and their documents, for the app's backend and the
@@ -30,20 +25,21 @@ export const knowledgeRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async 
   app.post('/api/knowledge-bases', {
     schema: {
       tags: ['knowledge'], summary: 'Create a knowledge base',
-      body: z.object({ id: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'use 1-64 letters, digits or _ . : -').optional(), name: z.string().trim().min(1).max(200), description: z.string().max(2000).optional() }),
+      body: KnowledgeBaseCreate,
+      response: { 201: KnowledgeBase },
     },
   }, async (request, reply) => reply.status(201).send(await deps.knowledge.create(await deps.guards.app(request), request.body)));
 
-  app.get('/api/knowledge-bases', { schema: { tags: ['knowledge'], summary: 'List knowledge bases' } },
+  app.get('/api/knowledge-bases', { schema: { tags: ['knowledge'], summary: 'List knowledge bases', response: { 200: KnowledgeBaseList } } },
     async (request) => ({ knowledge_bases: await deps.knowledge.list(await deps.guards.app(request)) }));
 
-  app.get('/api/knowledge-bases/:kbId', { schema: { tags: ['knowledge'], summary: 'One knowledge base', params: Kb } },
+  app.get('/api/knowledge-bases/:kbId', { schema: { tags: ['knowledge'], summary: 'One knowledge base', params: Kb, response: { 200: KnowledgeBase } } },
     async (request) => deps.knowledge.get(await deps.guards.app(request), request.params.kbId));
 
-  app.delete('/api/knowledge-bases/:kbId', { schema: { tags: ['knowledge'], summary: 'Delete a knowledge base with all its documents', params: Kb } },
+  app.delete('/api/knowledge-bases/:kbId', { schema: { tags: ['knowledge'], summary: 'Delete a knowledge base with all its documents', params: Kb, response: { 204: NoContent } } },
     async (request, reply) => {
       await deps.knowledge.delete(await deps.guards.app(request), request.params.kbId);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     });
 
   app.post('/api/knowledge-bases/:kbId/documents', {
@@ -53,7 +49,8 @@ export const knowledgeRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async 
       tags: ['knowledge'], params: Kb,
       summary: `Add a document: JSON {text, title?, source?, format?} (Markdown or text, added at once: 201), or multipart/form-data with the file in a field named "file". A .md or .txt file is added at once (201); a PDF, Word (.docx), Excel (.xlsx, .xls), CSV, HTML or PowerPoint (.pptx) file is queued (202) and parsed in the background: follow it at /uploads/{id}. At most ${byteSize(maxBytes)}.`,
       // Optional so a multipart request, whose body the multipart parser leaves null, passes validation.
-      body: DocumentBody.nullish(),
+      body: KbDocumentCreate.nullish(),
+      response: { 201: KbDocumentInfo, 202: IngestJob },
     },
   }, async (request, reply) => {
     const appId = await deps.guards.app(request);
@@ -70,26 +67,27 @@ export const knowledgeRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async 
     return reply.status(201).send(await deps.knowledge.addDocument(appId, kbId, request.body));
   });
 
-  app.get('/api/knowledge-bases/:kbId/documents', { schema: { tags: ['knowledge'], summary: 'List documents (without their text)', params: Kb } },
+  app.get('/api/knowledge-bases/:kbId/documents', { schema: { tags: ['knowledge'], summary: 'List documents (without their text)', params: Kb, response: { 200: KbDocumentList } } },
     async (request) => ({ documents: await deps.knowledge.listDocuments(await deps.guards.app(request), request.params.kbId) }));
 
-  app.get('/api/knowledge-bases/:kbId/documents/:docId', { schema: { tags: ['knowledge'], summary: 'One document with its text', params: Doc } },
+  app.get('/api/knowledge-bases/:kbId/documents/:docId', { schema: { tags: ['knowledge'], summary: 'One document with its text', params: Doc, response: { 200: KbDocumentWithText } } },
     async (request) => deps.knowledge.getDocument(await deps.guards.app(request), request.params.kbId, request.params.docId));
 
-  app.delete('/api/knowledge-bases/:kbId/documents/:docId', { schema: { tags: ['knowledge'], summary: 'Delete a document', params: Doc } },
+  app.delete('/api/knowledge-bases/:kbId/documents/:docId', { schema: { tags: ['knowledge'], summary: 'Delete a document', params: Doc, response: { 204: NoContent } } },
     async (request, reply) => {
       await deps.knowledge.deleteDocument(await deps.guards.app(request), request.params.kbId, request.params.docId);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     });
 
-  app.get('/api/knowledge-bases/:kbId/documents/:docId/chunks', { schema: { tags: ['knowledge'], summary: 'The passages a document was split into, in order', params: Doc } },
+  app.get('/api/knowledge-bases/:kbId/documents/:docId/chunks', { schema: { tags: ['knowledge'], summary: 'The passages a document was split into, in order', params: Doc, response: { 200: KbChunkList } } },
     async (request) => ({ chunks: await deps.knowledge.listChunks(await deps.guards.app(request), request.params.kbId, request.params.docId) }));
 
   app.post('/api/knowledge-bases/:kbId/search', {
     schema: {
       tags: ['knowledge'], params: Kb,
       summary: 'Test a query: the passages an agent would retrieve, numbered as cited, and what local/kb-answer would reply',
-      body: z.object({ query: z.string().trim().min(1).max(4000), k: z.number().int().min(1).max(20).default(5), locale: z.string().max(35).optional() }),
+      body: KbSearchRequest,
+      response: { 200: KbSearchResult },
     },
   }, async (request) => {
     const appId = await deps.guards.app(request);
@@ -107,19 +105,16 @@ export const knowledgeRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => async 
   });
 
   app.get('/api/knowledge-bases/:kbId/retrieval', {
-    schema: { tags: ['knowledge'], params: Kb, summary: 'The embedding and rerank models of hybrid retrieval (null: keywords only) and how many chunks have vectors' },
+    schema: { tags: ['knowledge'], params: Kb, summary: 'The embedding and rerank models of hybrid retrieval (null: keywords only) and how many chunks have vectors', response: { 200: KbRetrievalSettings } },
   }, async (request) => deps.knowledge.retrievalSettings(await deps.guards.app(request), request.params.kbId));
 
   app.put('/api/knowledge-bases/:kbId/retrieval', {
     schema: {
-      tags: ['knowledge'], params: Kb, body: RetrievalSettingsBody,
+      tags: ['knowledge'], params: Kb, body: KbRetrievalSettingsUpdate, response: { 200: KbRetrievalSettings },
       summary: 'Set the embedding and rerank models; a new embedding model embeds every chunk again (cached by content, billed in the ledger)',
     },
   }, async (request) => deps.knowledge.setRetrievalSettings(await deps.guards.app(request), request.params.kbId, request.body));
 };
-
-const ModelName = z.string().trim().min(1).max(200).regex(/^[\w.:/@-]+$/, 'a model name: letters, digits and . : / @ - _');
-const RetrievalSettingsBody = z.object({ embedding_model: ModelName.nullable(), rerank_model: ModelName.nullable().default(null) }).strict();
 
 function view({ chunk, score, scores }: Passage & { scores?: RetrieverScores }, i: number) {
   return {

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { RetentionPolicies, RetentionPreview, UserErasure } from '@warbler/protocol';
+import { RetentionEnforced, RetentionPolicies, RetentionPreview, UserErasure } from '@warbler/protocol';
 import { z } from 'zod';
 import type { Retention, UserData } from '../privacy/index.ts';
 import { auditDetail } from './audit.ts';
@@ -15,7 +15,7 @@ const UserParams = z.object({ userId: z.string().min(1).max(128) });
 /** A user's data on request, and retention: app-level calls (the app secret, or the master key with X-Warbler-App). */
 export const privacyRoutes = (deps: HttpDeps, p: PrivacyHttpDeps): FastifyPluginAsyncZod => async (app) => {
   app.post('/api/privacy/users/:userId/export', {
-    config: { audit: { resource: 'user_data', action: 'user_data.export' } },
+    config: { audit: { resource: 'user_data', action: 'user_data.export' }, responseContract: 'raw' },
     schema: { tags: ['privacy'], summary: 'Everything kept about one user, as a zip: profile, conversations, messages sent, ratings, files, ledger rows', params: UserParams },
   }, async (request, reply) => {
     const appId = await deps.guards.app(request);
@@ -48,6 +48,6 @@ export const privacyRoutes = (deps: HttpDeps, p: PrivacyHttpDeps): FastifyPlugin
   }, async (request) => p.retention.preview(await deps.guards.app(request)));
 
   app.post('/api/retention/enforce', {
-    schema: { tags: ['privacy'], summary: 'Enforce the policies now instead of at the next background run', response: { 200: z.object({ conversations: z.number().int(), messages: z.number().int(), files: z.number().int() }) } },
+    schema: { tags: ['privacy'], summary: 'Enforce the policies now instead of at the next background run', response: { 200: RetentionEnforced } },
   }, async (request) => p.retention.enforce(await deps.guards.app(request)));
 };

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ProviderInput, ProviderPatch, ProviderTestResult, ProviderView } from '@warbler/protocol';
+import { NoContent, ProviderInput, ProviderList, ProviderPatch, ProviderTestResult, ProviderTestRequest, ProviderView } from '@warbler/protocol';
 import { z } from 'zod';
 import type { ConsoleProviders } from '../settings/index.ts';
 import type { HttpDeps } from './deps.ts';
@@ -15,7 +15,7 @@ export const providerRoutes = (deps: HttpDeps, providers: ConsoleProviders): Fas
   app.addHook('preHandler', async (request) => deps.guards.operator(request));
 
   app.get('/api/providers', {
-    schema: { tags: ['providers'], summary: 'Providers: those added here (editable) and those from warbler.yaml and the environment (read-only)', response: { 200: z.object({ providers: z.array(ProviderView) }) } },
+    schema: { tags: ['providers'], summary: 'Providers: those added here (editable) and those from warbler.yaml and the environment (read-only)', response: { 200: ProviderList } },
   }, async () => ({ providers: await providers.list() }));
 
   app.post('/api/providers', {
@@ -31,16 +31,16 @@ export const providerRoutes = (deps: HttpDeps, providers: ConsoleProviders): Fas
   }, async (request) => providers.update(request.params.providerId, request.body));
 
   app.delete('/api/providers/:providerId', {
-    schema: { tags: ['providers'], summary: 'Remove a provider; its models stop being routed (a configured route of the same name takes over)', params: Params },
+    schema: { tags: ['providers'], summary: 'Remove a provider; its models stop being routed (a configured route of the same name takes over)', params: Params, response: { 204: NoContent } },
   }, async (request, reply) => {
     await providers.remove(request.params.providerId);
-    return reply.status(204).send();
+    return reply.status(204).send(null);
   });
 
   app.post('/api/providers/:providerId/test', {
     schema: {
       tags: ['providers'], summary: 'One cheap call (a one-token completion) through the outbound policy: does the URL and key answer?',
-      params: Params, body: z.object({ model: z.string().min(1).max(200).optional() }).optional(), response: { 200: ProviderTestResult },
+      params: Params, body: ProviderTestRequest.optional(), response: { 200: ProviderTestResult },
     },
   }, async (request) => providers.test(request.params.providerId, request.body?.model));
 };

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import { UsageCalls, UsageCallsQuery, UsageQuery, UsageReport } from '@warbler/protocol';
 import { badRequest } from '../errors.ts';
 import type { Store } from '../store/index.ts';
 import { usageReport, type CurrencyRates, type Ledger } from '../usage/index.ts';
@@ -19,11 +19,8 @@ export const usageRoutes = (deps: HttpDeps, usage: UsageDeps): FastifyPluginAsyn
     schema: {
       tags: ['usage'],
       summary: 'Tokens, cost, attempts and failures grouped by day, model, agent, key or purpose (reply, summary) over [from, to)',
-      querystring: z.object({
-        group_by: z.enum(['day', 'model', 'agent', 'key', 'purpose']).default('day'),
-        from: z.coerce.number().int().nonnegative().optional(),
-        to: z.coerce.number().int().positive().optional(),
-      }),
+      querystring: UsageQuery,
+      response: { 200: UsageReport },
     },
   }, async (request) => {
     const appId = await deps.guards.app(request);
@@ -38,15 +35,8 @@ export const usageRoutes = (deps: HttpDeps, usage: UsageDeps): FastifyPluginAsyn
     schema: {
       tags: ['usage'],
       summary: 'Ledger rows, newest first: one per model call attempt',
-      querystring: z.object({
-        from: z.coerce.number().int().nonnegative().optional(),
-        to: z.coerce.number().int().positive().optional(),
-        agent_id: z.string().optional(),
-        key_id: z.string().optional(),
-        limit: z.coerce.number().int().min(1).max(500).default(100),
-        before_created_at: z.coerce.number().int().optional(),
-        before_id: z.string().optional(),
-      }),
+      querystring: UsageCallsQuery,
+      response: { 200: UsageCalls },
     },
   }, async (request) => {
     const appId = await deps.guards.app(request);

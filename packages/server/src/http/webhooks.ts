@@ -1,4 +1,4 @@
-import { WebhookDelivery, WebhookEndpoint, WebhookEndpointCreate, WebhookEndpointUpdate, WebhookEndpointWithSecret } from '@warbler/protocol';
+import { WebhookDelivery, WebhookDeliveryList, WebhookEndpoint, WebhookEndpointCreate, WebhookEndpointDeleted, WebhookEndpointList, WebhookEndpointUpdate, WebhookEndpointWithSecret } from '@warbler/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Webhooks } from '../webhooks/index.ts';
@@ -27,7 +27,7 @@ export const webhookRoutes = (deps: HttpDeps, webhooks: Webhooks): FastifyPlugin
   }, async (request, reply) => reply.status(201).send(await endpoints.create(await deps.guards.app(request), request.body)));
 
   app.get('/api/webhooks/endpoints', {
-    schema: { tags: ['webhooks'], summary: "The app's endpoints, oldest first", response: { 200: z.object({ endpoints: z.array(WebhookEndpoint) }) } },
+    schema: { tags: ['webhooks'], summary: "The app's endpoints, oldest first", response: { 200: WebhookEndpointList } },
   }, async (request) => ({ endpoints: await endpoints.list(await deps.guards.app(request)) }));
 
   app.get('/api/webhooks/endpoints/:endpointId', {
@@ -42,10 +42,10 @@ export const webhookRoutes = (deps: HttpDeps, webhooks: Webhooks): FastifyPlugin
   }, async (request) => endpoints.update(await deps.guards.app(request), request.params.endpointId, request.body));
 
   app.delete('/api/webhooks/endpoints/:endpointId', {
-    schema: { tags: ['webhooks'], summary: 'Delete an endpoint with its undelivered events and its log', params: EndpointParams },
+    schema: { tags: ['webhooks'], summary: 'Delete an endpoint with its undelivered events and its log', params: EndpointParams, response: { 200: WebhookEndpointDeleted } },
   }, async (request) => {
     await endpoints.delete(await deps.guards.app(request), request.params.endpointId);
-    return { deleted: true };
+    return { deleted: true as const };
   });
 
   app.post('/api/webhooks/endpoints/:endpointId/rotate-secret', {
@@ -62,7 +62,7 @@ export const webhookRoutes = (deps: HttpDeps, webhooks: Webhooks): FastifyPlugin
   app.get('/api/webhooks/endpoints/:endpointId/deliveries', {
     schema: {
       tags: ['webhooks'], summary: "An endpoint's deliveries, newest first, each with its attempts",
-      params: EndpointParams, querystring: DeliveryPage, response: { 200: z.object({ deliveries: z.array(WebhookDelivery) }) },
+      params: EndpointParams, querystring: DeliveryPage, response: { 200: WebhookDeliveryList },
     },
   }, async (request) => ({ deliveries: await outbox.deliveries(await deps.guards.app(request), request.params.endpointId, request.query) }));
 
