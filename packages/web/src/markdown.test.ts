@@ -15,4 +15,11 @@ describe('citation markers', () => {
     const reply = '[1] Guide › Arrays (guide.md)\n> The first item is arr[1] in Lua, see [1] in the spec.\n>\n> ```lua\n> print(t[1])\n> ```';
     expect(linkCitations(reply, new Set([1]))).toBe('[[1]](#cite-1) Guide › Arrays (guide.md)\n> The first item is arr[1] in Lua, see [1] in the spec.\n>\n> ```lua\n> print(t[1])\n> ```');
   });
+
+  it('links both of "[1][2]" but not the label of a reference link, and shows footnotes without brackets', () => {
+    const cited = new Set([1, 2]);
+    expect(linkCitations('Both [1][2].', cited)).toBe('Both [[1]](#cite-1)[[2]](#cite-2).');
+    expect(linkCitations('See [the docs][1].', cited)).toBe('See [the docs][1].');
+    expect(linkCitations('Two years [1].', cited, { footnotes: true })).toBe('Two years [1](#cite-1).');
+  });
 });

@@ -53,24 +53,32 @@ function hookLinks(): void {
  * open as a popover. Markers inside code spans, fenced blocks and quoted
  * passages (blockquotes) stay text.
  */
-export function linkCitations(text: string, cited: ReadonlySet<number>): string {
+export function linkCitations(text: string, cited: ReadonlySet<number>, options: CiteOptions = {}): string {
   if (cited.size === 0) return text;
   const parts = text.split(/(```[\s\S]*?(?:```|$)|`[^`\n]*`)/);
   return parts
-    .map((part, i) => (i % 2 === 1 ? part : part.split('\n').map((line) => (QUOTED.test(line) ? line : linkLine(line, cited))).join('\n')))
+    .map((part, i) => (i % 2 === 1 ? part : part.split('\n').map((line) => (QUOTED.test(line) ? line : linkLine(line, cited, options))).join('\n')))
     .join('');
 }
 
 // A quoted passage is the source's own text: a literal "[1]" in it is not this reply's citation.
 const QUOTED = /^ {0,3}>/;
 
-function linkLine(line: string, cited: ReadonlySet<number>): string {
-  return line.replace(/(^|[^\]!\\])\[(\d{1,2})\](?!\()/g, (m, before: string, n: string) => (cited.has(Number(n)) ? `${before}[[${n}]](#cite-${n})` : m));
+export interface CiteOptions {
+  /** The knowledge base shows citations as footnotes: a bare superscript number, no brackets. */
+  footnotes?: boolean;
+}
+
+// As the server reads markers (agents/citations.ts): not an image, link, escaped, or a reference link's label ("[docs][1]"); "[1][2]" is two.
+const MARKER = /(?<!\\|!|[^\d[]\])\[(\d{1,2})\](?!\()/g;
+
+function linkLine(line: string, cited: ReadonlySet<number>, options: CiteOptions): string {
+  return line.replace(MARKER, (m, n: string) => (cited.has(Number(n)) ? (options.footnotes ? `[${n}](#cite-${n})` : `[[${n}]](#cite-${n})`) : m));
 }
 
 /** Safe HTML for a message's Markdown text. */
-export function renderMarkdown(text: string, cited: ReadonlySet<number> = new Set()): string {
+export function renderMarkdown(text: string, cited: ReadonlySet<number> = new Set(), options: CiteOptions = {}): string {
   hookLinks();
-  const html = marked.parse(linkCitations(text, cited)) as string;
+  const html = marked.parse(linkCitations(text, cited, options)) as string;
   return DOMPurify.sanitize(html, { FORBID_TAGS, FORBID_ATTR, ALLOW_DATA_ATTR: false });
 }

@@ -44,7 +44,8 @@ export function renderMarkdown(text: string, depth = 0): DocumentFragment {
       flush();
       const code: string[] = [];
       while (++i < lines.length && !lines[i]!.startsWith('```')) code.push(lines[i]!);
-      out.append(el('pre', {}, el('code', {}, code.join('\n'))));
+      // Focusable: a long line scrolls sideways, and a keyboard must be able to scroll it too (WCAG 2.1.1).
+      out.append(el('pre', { tabindex: '0' }, el('code', {}, code.join('\n'))));
     } else if (line.trim() === '') {
       flush();
     } else {

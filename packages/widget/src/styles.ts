@@ -45,6 +45,14 @@ header .close { background: transparent; border: 0; color: inherit; font-size: 2
 .sources { margin-top: 6px; padding-top: 6px; border-top: 1px solid #e5e7eb; font-size: 12px; white-space: normal; }
 .sources ol { margin: 2px 0 0; padding-left: 18px; }
 .sources a { color: #1d4ed8; }
+.sources button.cite { background: none; border: 0; padding: 0; color: #1d4ed8; text-decoration: underline; cursor: pointer; font: inherit; text-align: left; }
+.cite-overlay { position: absolute; inset: 0; background: #fff; display: flex; flex-direction: column; padding: 12px 14px; overflow-y: auto; z-index: 1; }
+.cite-head { display: flex; align-items: flex-start; gap: 8px; }
+.cite-head h2 { flex: 1; font-size: 15px; margin: 0; }
+.cite-close { background: transparent; border: 0; font-size: 22px; line-height: 1; cursor: pointer; padding: 0 4px; color: #374151; }
+.cite-where { font-size: 12px; color: #4b5563; margin-top: 4px; }
+.cite-passage { margin: 10px 0; padding-left: 10px; border-left: 3px solid var(--wb-color); white-space: normal; overflow-wrap: anywhere; }
+.cite-page { color: #1d4ed8; }
 .hint { padding: 4px 14px; font-size: 12px; color: #6b7280; min-height: 18px; background: #f9fafb; }
 .actions { display: flex; gap: 8px; padding: 6px 12px; border-top: 1px solid #e5e7eb; align-items: center; flex-wrap: wrap; }
 .actions button { background: #fff; border: 1px solid var(--wb-color); color: var(--wb-color); border-radius: 999px; padding: 4px 12px; cursor: pointer; font: inherit; font-size: 13px; }

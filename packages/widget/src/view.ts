@@ -10,7 +10,11 @@ interface Citation {
   index: number;
   title?: string;
   heading?: string;
+  /** The page, slide, sheet or rows the passage came from. */
+  location?: string;
   source?: string | null;
+  /** The passage whole, as Markdown. */
+  snippet?: string;
 }
 
 export interface ViewActions {
@@ -197,12 +201,58 @@ export class WidgetView {
         // The heading path usually starts with the document's own title: say it once.
         const heading = (c.heading ?? '').split(' › ').filter((part, i) => part && !(i === 0 && part === c.title));
         const label = [c.title, ...heading].filter(Boolean).join(' › ') || `[${c.index}]`;
-        return el('li', { 'data-testid': 'citation', value: String(c.index) },
-          isUrl(c.source) ? el('a', { href: c.source, target: '_blank', rel: 'noopener noreferrer' }, label) : label);
+        // A source opens its passage over the conversation; one without a passage (an older reply) links its page, if any.
+        if (!c.snippet) {
+          return el('li', { 'data-testid': 'citation', value: String(c.index) },
+            isUrl(c.source) ? el('a', { href: c.source, target: '_blank', rel: 'noopener noreferrer' }, label) : label);
+        }
+        const open = el('button', { type: 'button', class: 'cite', 'aria-haspopup': 'dialog' }, label);
+        open.addEventListener('click', () => this.showCitation(c, label, open));
+        return el('li', { 'data-testid': 'citation', value: String(c.index) }, open);
       }));
       item.append(el('div', { class: 'sources' }, el('strong', {}, this.words.sources), list));
     }
     return item;
+  }
+
+  /**
+   * A cited passage over the conversation, as a modal dialog: focus moves
+   * into it and Tab stays there, Esc or the close button closes it and focus
+   * returns to the source that opened it. The passage is drawn by the
+   * widget's own Markdown (text nodes only), with where it is and its page.
+   */
+  private showCitation(c: Citation, label: string, opener: HTMLElement): void {
+    this.panel.querySelector('.cite-overlay')?.remove();
+    const titleId = `wb-cite-${c.index}`;
+    const close = el('button', { type: 'button', class: 'cite-close', 'aria-label': this.words.closePassage }, '×');
+    const where = [c.location, isUrl(c.source) ? '' : c.source].filter(Boolean).join(' · ');
+    const overlay = el('div', { class: 'cite-overlay', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': titleId, 'data-testid': 'widget-citation' },
+      el('div', { class: 'cite-head' }, el('h2', { id: titleId }, `[${c.index}] ${label}`), close),
+      ...(where ? [el('div', { class: 'cite-where' }, where)] : []),
+      el('blockquote', { class: 'md cite-passage' }, renderMarkdown(c.snippet ?? '')),
+      ...(isUrl(c.source) ? [el('a', { href: c.source, target: '_blank', rel: 'noopener noreferrer', class: 'cite-page' }, this.words.openPage)] : []));
+    const done = () => {
+      overlay.remove();
+      opener.focus();
+    };
+    close.addEventListener('click', done);
+    overlay.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        e.stopPropagation();
+        done();
+      } else if (e.key === 'Tab') {
+        const items = [...overlay.querySelectorAll<HTMLElement>('a[href], button')];
+        const active = (overlay.getRootNode() as ShadowRoot).activeElement;
+        const edge = e.shiftKey ? items[0] : items[items.length - 1];
+        if (active === edge || !items.includes(active as HTMLElement)) {
+          e.preventDefault();
+          (e.shiftKey ? items[items.length - 1] : items[0])?.focus();
+        }
+      }
+    });
+    this.panel.append(overlay);
+    close.focus();
   }
 
   private scroll(): void {

@@ -1,36 +1,21 @@
 import type { Message, MessageContent } from '@warbler/sdk';
-import { useEffect, useMemo, useRef, useState, type CSSProperties, type KeyboardEvent, type MouseEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type CSSProperties, type MouseEvent } from 'react';
 import { renderMarkdown } from '../markdown.ts';
 import { Dialog } from '../ui/Dialog.tsx';
+import { CitationDialog, headingOf, type Citation } from './CitationDialog.tsx';
 import { useI18n } from '../ui/i18n.tsx';
 import { FileIcon, StopIcon, ThumbDown, ThumbUp } from '../ui/icons.tsx';
 import { Avatar } from './Avatar.tsx';
 import { formatBytes, mentionsMe, preview, textOf, type ReceiptState } from './logic.ts';
 import type { ChatStore } from './store.ts';
 
-interface Citation {
-  index: number;
-  title?: string;
-  heading?: string;
-  source?: string | null;
-  snippet?: string;
-  document_id?: string;
-  chunk_id?: string;
-}
-
 function citationsOf(message: Message): Citation[] {
   const list = message.content.citations;
   return Array.isArray(list) ? (list as Citation[]).filter((c) => typeof c?.index === 'number') : [];
 }
 
-/** The heading path without the document's own title, which it usually starts with. */
-export function headingOf(c: Pick<Citation, 'title' | 'heading'>): string {
-  const parts = (c.heading ?? '').split(' › ').filter(Boolean);
-  if (parts[0] === c.title) parts.shift();
-  return parts.join(' › ');
-}
-
-const isUrl = (s: string | null | undefined): s is string => typeof s === 'string' && /^https?:\/\//i.test(s);
+// Shared with the support inbox, which lists sources the same way.
+export { headingOf };
 
 /** Offered in one tap (the protocol's QUICK_REACTIONS; the server takes any single emoji). */
 const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢'];
@@ -59,6 +44,8 @@ export function MessageItem({ store, message, mine, showSender, grouped = false,
   const sender = store.people.get(message.sender_id);
   const isAgent = sender?.kind === 'agent';
   const citations = citationsOf(message);
+  // The knowledge base's citation style: footnotes show each passage under the reply (numbered is the default).
+  const footnotes = message.content.citation_style === 'footnotes';
   const streaming = message.state === 'streaming';
   const recalled = message.state === 'recalled';
   const failed = message.state === 'failed';
@@ -99,36 +86,25 @@ export function MessageItem({ store, message, mine, showSender, grouped = false,
           {!recalled && <Quote store={store} message={message} />}
           {recalled ? <p className="recalled">{t('msg.recalled')}</p>
             : editing ? <EditBox initial={textOf(message)} onCancel={() => setEditing(false)} onSave={(text) => { setEditing(false); void store.edit(message.id, text); }} />
-            : <Body store={store} message={message} citations={citations} onClick={onBodyClick} />}
+            : <Body store={store} message={message} citations={citations} footnotes={footnotes} onClick={onBodyClick} />}
           {streaming && <span className="caret" aria-hidden="true" />}
           {failed && error?.message && !stopped && textOf(message) !== error.message && <p className="error-note">{error.message}</p>}
           {citations.length > 0 && !recalled && (
-            <div className="sources">
-              <span className="sources-label">{t('msg.sources')}</span>
+            <div className={`sources ${footnotes ? 'footnotes' : ''}`} data-testid="sources">
+              <span className="sources-label">{t(footnotes ? 'cite.footnotes' : 'msg.sources')}</span>
               <ol>
                 {citations.map((c) => (
                   <li key={c.index}>
                     <a href={`#cite-${message.id}-${c.index}`} className="source-link" data-testid="citation" onClick={(e) => { e.preventDefault(); openCitation(c.index); }}>
-                      [{c.index}] {c.title}{headingOf(c) ? ` › ${headingOf(c)}` : ''}
+                      {footnotes ? <sup>{c.index}</sup> : `[${c.index}]`} {c.title}{headingOf(c) ? ` › ${headingOf(c)}` : ''}
                     </a>
+                    {footnotes && c.snippet && <span className="footnote-text">{firstLine(c.snippet)}</span>}
                   </li>
                 ))}
               </ol>
             </div>
           )}
-          {cite && (
-            <div className="citation-popover" role="dialog" aria-label={`[${cite.index}] ${cite.title ?? ''}`} data-testid="citation-popover"
-              onKeyDown={(e: KeyboardEvent) => { if (e.key === 'Escape') setCite(undefined); }}>
-              <div className="popover-head">
-                <strong>[{cite.index}] {cite.title}</strong>
-                <button type="button" className="icon" aria-label={t('dialog.close')} onClick={() => setCite(undefined)} autoFocus>×</button>
-              </div>
-              {headingOf(cite) && <div className="hint">{headingOf(cite)}</div>}
-              <blockquote>{cite.snippet}</blockquote>
-              {isUrl(cite.source) && <a href={cite.source} target="_blank" rel="noopener noreferrer">{t('msg.openSource')}</a>}
-              {!isUrl(cite.source) && cite.source && <div className="hint">{cite.source}</div>}
-            </div>
-          )}
+          {cite && <CitationDialog messageId={message.id} citation={cite} token={store.token} onClose={() => setCite(undefined)} />}
         </div>
         {!recalled && <ReactionChips store={store} message={message} />}
         {reacting && canReact && <ReactionBar store={store} message={message} onDone={() => setReacting(false)} />}
@@ -176,13 +152,21 @@ export function MessageItem({ store, message, mine, showSender, grouped = false,
   );
 }
 
-function Body({ store, message, citations, onClick }: { store: ChatStore; message: Message; citations: Citation[]; onClick: (e: MouseEvent<HTMLDivElement>) => void }) {
+/** A passage's opening words, for a footnote under the reply (the dialog shows it whole). */
+function firstLine(snippet: string): string {
+  const line = snippet.split('\n').map((l) => l.replace(/^[#>*\-\s`|]+/, '').trim()).find(Boolean) ?? '';
+  return line.length > 140 ? `${line.slice(0, 139)}…` : line;
+}
+
+function Body({ store, message, citations, footnotes, onClick }: {
+  store: ChatStore; message: Message; citations: Citation[]; footnotes: boolean; onClick: (e: MouseEvent<HTMLDivElement>) => void;
+}) {
   const { t } = useI18n();
   const [preview, setPreview] = useState(false);
   const text = textOf(message);
   const citedKey = citations.map((c) => c.index).join(',');
   const cited = useMemo(() => new Set(citedKey ? citedKey.split(',').map(Number) : []), [citedKey]);
-  const html = useMemo(() => (message.type === 'text' ? renderMarkdown(text, cited) : ''), [message.type, text, cited]);
+  const html = useMemo(() => (message.type === 'text' ? renderMarkdown(text, cited, { footnotes }) : ''), [message.type, text, cited, footnotes]);
   const c = message.content as { file_id?: string; name?: string; size?: number; mime?: string; width?: number; height?: number; caption?: string };
 
   if (message.type === 'image' && c.file_id) {

@@ -46,6 +46,7 @@ export function KbSettings({ client, kbId, onReindexed }: { client: ConsoleApi; 
           <span>{t('kb.settings.citation_style')}</span>
           <select value={form.citation_style} onChange={(e) => setForm({ ...form, citation_style: e.target.value as KnowledgeSettings['citation_style'] })}>
             <option value="numbered">{t('kb.settings.numbered')}</option>
+            <option value="footnotes">{t('kb.settings.footnotes')}</option>
             <option value="none">{t('kb.settings.none')}</option>
           </select>
         </label>

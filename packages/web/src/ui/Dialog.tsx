@@ -2,8 +2,9 @@ import { useEffect, useRef, type ReactNode } from 'react';
 import { useI18n } from './i18n.tsx';
 
 /**
- * A modal on the native <dialog>: the browser traps focus and Esc closes it;
- * focus goes back where it was when it closes.
+ * A modal on the native <dialog>: the page behind it is inert and Esc closes
+ * it; Tab wraps around inside it (the browser alone lets it leave the page
+ * for its own toolbar); focus goes back where it was when it closes.
  */
 export function Dialog({ title, onClose, children, className }: { title: string; onClose: () => void; children: ReactNode; className?: string }) {
   const ref = useRef<HTMLDialogElement>(null);
@@ -41,6 +42,7 @@ export function Dialog({ title, onClose, children, className }: { title: string;
           e.preventDefault();
           onClose();
         }
+        if (e.key === 'Tab' && ref.current) wrapFocus(ref.current, e);
       }}
     >
       <header className="dialog-head">
@@ -50,4 +52,22 @@ export function Dialog({ title, onClose, children, className }: { title: string;
       <div className="dialog-body">{children}</div>
     </dialog>
   );
+}
+
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+/** Tab from the last focusable element goes to the first, Shift+Tab from the first to the last. */
+function wrapFocus(dialog: HTMLDialogElement, e: { shiftKey: boolean; preventDefault(): void }): void {
+  const items = [...dialog.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((el) => el.offsetParent !== null || el === document.activeElement);
+  if (items.length === 0) return;
+  const first = items[0]!;
+  const last = items[items.length - 1]!;
+  const active = document.activeElement;
+  if (e.shiftKey && (active === first || !dialog.contains(active))) {
+    e.preventDefault();
+    last.focus();
+  } else if (!e.shiftKey && (active === last || !dialog.contains(active))) {
+    e.preventDefault();
+    first.focus();
+  }
 }
