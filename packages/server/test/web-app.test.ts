@@ -121,7 +121,7 @@ describe('web app routes', () => {
     const models = await server.api('GET', '/api/models', undefined, server.appSecret);
     expect(models.status).toBe(200);
     const local = models.body.models.find((m: any) => m.name === 'local/kb-answer');
-    expect(local).toMatchObject({ deployments: [{ id: expect.any(String), provider: 'local', state: 'closed' }], price: { currency: 'USD', input_per_million: 0 } });
+    expect(local).toMatchObject({ kind: 'chat', deployments: [{ id: expect.any(String), provider: 'local', state: 'closed' }], price: { currency: 'USD', input_per_million: 0 } });
     expect(JSON.stringify(models.body)).not.toMatch(/sk-|api_?key/i);
     const check = await server.api('POST', '/api/models/check', { model: 'local/kb-answer' }, server.appSecret);
     expect(check.body).toMatchObject({ model: 'local/kb-answer', ok: true, latency_ms: expect.any(Number) });

@@ -45,4 +45,4 @@ export { parseChatBody, parseEmbeddingsBody, type ChatBody, type EmbeddingsBody 
 export { ChunkWriter, SSE_DONE, completionBody, embeddingBase64, wireUsage, type WireUsage } from './wire.ts';
 export { MediaCalls, rerankBody, type MediaAnswer, type MediaModels } from './media-calls.ts';
 export { MAX_AUDIO_BYTES, MAX_RERANK_DOCUMENTS, MAX_SPEECH_CHARS, parseRerank, parseSpeech, parseTranscription, type RerankBody } from './media-requests.ts';
-export { mediaKindOf, type MediaKind } from './media-kinds.ts';
+export { mediaKindOf, modelKindOf, type MediaKind, type ModelKind } from './media-kinds.ts';

@@ -28,3 +28,21 @@ export function servesKind(kind: MediaKind, names: readonly string[]): boolean {
 
 /** Where a model of this kind is called instead (for the error message). */
 export const endpointFor = (kind: MediaKind) => ENDPOINTS[kind];
+
+/** What a configured model is for: the console offers only chat models where a chat model is wanted (an agent's model). */
+export type ModelKind = 'chat' | 'embedding' | MediaKind;
+
+const EMBEDDING = /embed/i;
+
+/**
+ * The kind of a route from its name and its deployments' upstream ids (any
+ * of them named for audio, rerank or embeddings says so); everything else is
+ * a chat model, as /v1/chat/completions assumes.
+ */
+export function modelKindOf(names: readonly string[]): ModelKind {
+  for (const n of names) {
+    const media = mediaKindOf(n);
+    if (media) return media;
+  }
+  return names.some((n) => EMBEDDING.test(n)) ? 'embedding' : 'chat';
+}

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { badRequest } from '../errors.ts';
+import { modelKindOf } from '../gateway/index.ts';
 import { isLlmError } from '../llm/index.ts';
 import type { HttpDeps } from './deps.ts';
 import type { WebAppDeps } from './web-app.ts';
@@ -24,6 +25,8 @@ export const modelRoutes = (deps: HttpDeps, web: WebAppDeps): FastifyPluginAsync
         const price = models.price(name);
         return {
           name,
+          // chat, embedding, transcription, speech or rerank: the agent form offers only chat models.
+          kind: modelKindOf([name, ...(route?.deployments ?? []).map((d) => d.upstream_model)]),
           fallbacks: route?.fallbacks ?? [],
           deployments: (route?.deployments ?? []).map((d) => {
             const h = health.get(d.id);

@@ -5,6 +5,7 @@ import { ChatStore } from '../chat/store.ts';
 import { useI18n } from '../ui/i18n.tsx';
 import { useStore } from '../ui/useStore.ts';
 import { DEFAULT_HISTORY_TOKENS, formatMoney, replyCost, type ModelPrice } from './agent-budget.ts';
+import { chatModelNames, type ListedModel } from './agent-models.ts';
 import type { ConsoleApi } from './client.ts';
 import { ConfirmButton } from './Confirm.tsx';
 import { useLoad } from './useLoad.ts';
@@ -52,7 +53,7 @@ function draftOf(a: Agent): Draft {
 export function AgentsPage({ client }: { client: ConsoleApi }) {
   const { t } = useI18n();
   const agents = useLoad(() => client.call<{ agents: Agent[] }>('GET', '/api/agents'), [client]);
-  const models = useLoad(() => client.call<{ models: Array<{ name: string; price: ModelPrice | null }> }>('GET', '/api/models'), [client]);
+  const models = useLoad(() => client.call<{ models: Array<ListedModel & { price: ModelPrice | null }> }>('GET', '/api/models'), [client]);
   const kbs = useLoad(() => client.call<{ knowledge_bases: Array<{ id: string; name: string }> }>('GET', '/api/knowledge-bases'), [client]);
   const [editing, setEditing] = useState<string | 'new'>();
   const [trying, setTrying] = useState<Agent>();
@@ -87,7 +88,7 @@ export function AgentsPage({ client }: { client: ConsoleApi }) {
               key={`${editing}:${current ? 'loaded' : 'empty'}`}
               client={client}
               agent={current}
-              models={models.data?.models.map((m) => m.name) ?? []}
+              models={chatModelNames(models.data?.models ?? [])}
               prices={new Map(models.data?.models.map((m) => [m.name, m.price]) ?? [])}
               kbs={kbs.data?.knowledge_bases ?? []}
               onSaved={(a) => { setLastSaved(a); agents.reload(); setEditing(a.id); }}
