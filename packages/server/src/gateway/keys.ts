@@ -80,6 +80,8 @@ interface Cached {
  */
 export class Keys {
   private readonly cache = new Map<string, Cached>();
+  /** Secret → its SHA-256, so a key in use is hashed once, not on every request (~1 % of the gateway's CPU). */
+  private readonly hashes = new Map<string, string>();
   private readonly cacheMs: number;
   private readonly now: () => number;
 
@@ -145,7 +147,8 @@ export class Keys {
 
   /** The key a secret names, whatever its state (the caller checks expiry and revocation); undefined when none. */
   async find(secret: string): Promise<ApiKeyRow | undefined> {
-    const hash = hashKey(secret);
+    // Only secrets that named a key are remembered (below), so guessed ones cannot fill the map.
+    const hash = this.hashes.get(secret) ?? hashKey(secret);
     const now = this.now();
     const hit = this.cache.get(hash);
     if (hit && hit.until > now) return hit.key;
@@ -156,6 +159,10 @@ export class Keys {
     }
     if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(hash, { key, until: now + this.cacheMs });
+    if (!this.hashes.has(secret)) {
+      if (this.hashes.size >= MAX_CACHED) this.hashes.delete(this.hashes.keys().next().value!);
+      this.hashes.set(secret, hash);
+    }
     return key;
   }
 

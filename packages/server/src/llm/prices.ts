@@ -145,6 +145,16 @@ export function formatNanos(nanos: number): string {
 // A snapshot suffix: -2024-07-18, -250615 (Ark), -0919 (DashScope).
 const SNAPSHOT = /-(\d{4}-\d{2}-\d{2}|\d{6}|\d{4})$/;
 
+const DAY_MS = 86_400_000;
+let lastDay = { n: Number.NaN, text: '' };
+
+/** YYYY-MM-DD (UTC) of a time; the ledger prices two rows a call, nearly always on the same day, so the text is kept. */
+function dayOf(ms: number): string {
+  const n = Math.floor(ms / DAY_MS);
+  if (n !== lastDay.n) lastDay = { n, text: new Date(n * DAY_MS).toISOString().slice(0, 10) };
+  return lastDay.text;
+}
+
 export class PriceTable {
   private readonly byName = new Map<string, ModelPrice[]>();
   /** lookup() answers by model, provider and day; the ledger asks the same few questions on every call. */
@@ -171,7 +181,7 @@ export class PriceTable {
   }
 
   lookup(model: string, options: { provider?: string; at?: Date } = {}): ModelPrice | undefined {
-    const day = (options.at ?? new Date()).toISOString().slice(0, 10);
+    const day = dayOf(options.at ? options.at.getTime() : Date.now());
     const memoKey = `${model}\u0000${options.provider ?? ''}\u0000${day}`;
     if (this.memo.has(memoKey)) return this.memo.get(memoKey);
     const found = this.find(model, options.provider, day);

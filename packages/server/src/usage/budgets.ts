@@ -160,9 +160,11 @@ export class Budgets {
 
   private current(appId: string, scope: BudgetScope): Total {
     const key = keyOf(appId, scope);
-    const { month, start, end } = monthOf(this.now());
+    const now = this.now();
     const existing = this.totals.get(key);
-    if (existing && existing.month === month && !existing.failed) return existing;
+    // Within the total's month by its bounds: no date arithmetic or month text on every check.
+    if (existing && !existing.failed && now >= existing.monthStart && now < existing.monthEnd) return existing;
+    const { month, start, end } = monthOf(now);
     const total: Total = { month, monthStart: start, monthEnd: end, cut: this.ledger.barrier(), byCurrency: new Map(), ready: undefined, failed: false };
     this.totals.set(key, total);
     total.ready = this.seed(appId, scope, total).catch((err: unknown) => {
