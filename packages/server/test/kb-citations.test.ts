@@ -151,7 +151,6 @@ describe.each(storeKinds())('citations and query rewriting on %s', (kind) => {
     const { reply } = await ask(await agent('gpt-4o-mini'), 'Do you ship to Mars?');
     expect(reply.content.text).toBe('Not yet.');
     expect(upstream.requests.filter((r) => r.path === '/v1/chat/completions')).toHaveLength(0);
-    expect((await server.api('DELETE', `/api/knowledge-bases/${kbId}/faqs/${faq.body.id}`)).status).toBe(204);
   });
 
   it('falls back to the question itself when the rewrite fails, and never rewrites when switched off', async () => {
