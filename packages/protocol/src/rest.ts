@@ -4,8 +4,7 @@ import { z } from 'zod';
 
 /**
  * A 204 answer: no body. Declared so /openapi.json says the route answers 204
- * and the contract test sees it declared. z.undefined (not z.null) so the
- * handler's `reply.status(204).send()` typechecks; the OpenAPI transform
- * writes it as type null.
+ * and the contract test sees it declared. Handlers answer
+ * `reply.status(204).send(null)` (Fastify sends no body with a 204).
  */
-export const NoContent = z.undefined().describe('No content (204): the response has no body.');
+export const NoContent = z.null().describe('No content (204): the response has no body.');
