@@ -22,3 +22,4 @@ export * from './conversations.ts';
 export * from './model-catalog.ts';
 export * from './gateway-keys.ts';
 export * from './usage.ts';
+export * from './agents.ts';
