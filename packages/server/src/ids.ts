@@ -40,6 +40,11 @@ export function newOrderedId(prefix: 'msg' | 'led' | 'grd', now = Date.now()): s
   return `${prefix}_${now.toString(36).padStart(9, '0')}${take(16).toString('base64url')}`;
 }
 
+/** `bytes` random bytes as hex, from the same pool (ids whose format is fixed as hex, such as resp_…). */
+export function randomHex(bytes: number): string {
+  return take(bytes).toString('hex');
+}
+
 /** High-entropy secrets for app secrets and generated master keys (never from the shared pool). */
 export function newSecret(bytes = 32): string {
   return randomBytes(bytes).toString('base64url');

@@ -127,12 +127,21 @@ export class KyselyGatewayStore implements GatewayStore {
   // ---- stored responses ----
 
   async putResponse(r: StoredResponseRow): Promise<void> {
-    const [row] = await sealColumns(this.sealer, [{ app_id: r.app_id, id: r.id, key_id: r.key_id, status: r.status, previous_response_id: r.previous_response_id,
-      body: JSON.stringify(r.body), input: JSON.stringify(r.input), history: JSON.stringify(r.history), created_at: r.created_at }], RESPONSE_SEALED, (x) => x.id);
+    const [row] = await sealColumns(this.sealer, [responseColumns(r)], RESPONSE_SEALED, (x) => x.id);
     if (!row) return;
     await guardWrite(this.traits, { conflict: `Response ${r.id} already exists`, missing: `App ${r.app_id} does not exist` }, () =>
       this.db.insertInto('responses').values(row)
         .onConflict((oc) => oc.columns(['app_id', 'id']).doUpdateSet({ status: row.status, body: row.body }))
+        .execute(),
+    );
+  }
+
+  async putResponses(responses: readonly StoredResponseRow[]): Promise<void> {
+    if (responses.length === 0) return;
+    const rows = await sealColumns(this.sealer, responses.map(responseColumns), RESPONSE_SEALED, (x) => x.id);
+    await guardWrite(this.traits, { conflict: 'A response already exists', missing: 'An app does not exist' }, () =>
+      this.db.insertInto('responses').values(rows)
+        .onConflict((oc) => oc.columns(['app_id', 'id']).doUpdateSet((eb) => ({ status: eb.ref('excluded.status'), body: eb.ref('excluded.body') })))
         .execute(),
     );
   }
@@ -337,5 +346,13 @@ function toStoredResponse(r: Selectable<ResponsesTable>): StoredResponseRow {
     body: JSON.parse(r.body) as Record<string, unknown>,
     input: JSON.parse(r.input) as Record<string, unknown>[],
     history: JSON.parse(r.history) as Record<string, unknown>[],
+  };
+}
+
+/** A stored response as its table's columns (JSON as text), before sealing. */
+function responseColumns(r: StoredResponseRow) {
+  return {
+    app_id: r.app_id, id: r.id, key_id: r.key_id, status: r.status, previous_response_id: r.previous_response_id,
+    body: JSON.stringify(r.body), input: JSON.stringify(r.input), history: JSON.stringify(r.history), created_at: r.created_at,
   };
 }

@@ -619,6 +619,7 @@ export class KyselyStore implements Store {
   listGatewayFiles: GatewayStore['listGatewayFiles'] = (appId, page) => this.gateway.listGatewayFiles(appId, page);
   deleteGatewayFile: GatewayStore['deleteGatewayFile'] = (appId, fileId) => this.gateway.deleteGatewayFile(appId, fileId);
   putResponse: GatewayStore['putResponse'] = (response) => this.gateway.putResponse(response);
+  putResponses: GatewayStore['putResponses'] = (responses) => this.gateway.putResponses(responses);
   getResponse: GatewayStore['getResponse'] = (appId, responseId) => this.gateway.getResponse(appId, responseId);
   deleteResponse: GatewayStore['deleteResponse'] = (appId, responseId) => this.gateway.deleteResponse(appId, responseId);
   createBatch: GatewayStore['createBatch'] = (batch) => this.gateway.createBatch(batch);

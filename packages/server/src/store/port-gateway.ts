@@ -24,6 +24,12 @@ export interface GatewayStore {
   // ---- stored responses (/v1/responses with store: true) ----
   /** Inserts or replaces a response (a cancelled or finished one overwrites what was there). */
   putResponse(response: StoredResponseRow): Promise<void>;
+  /**
+   * putResponse() for several responses at once, in one statement (the
+   * gateway groups the responses that finish together into one commit). All
+   * or nothing: on any error none is written; the caller retries them one by one.
+   */
+  putResponses(responses: readonly StoredResponseRow[]): Promise<void>;
   getResponse(appId: string, responseId: string): Promise<StoredResponseRow | undefined>;
   deleteResponse(appId: string, responseId: string): Promise<boolean>;
 

@@ -201,6 +201,24 @@ export function describeGatewayStoreContract(getStore: () => Store): void {
       expect(await getStore().getResponse(appId, row.id)).toBeUndefined();
       await expect(getStore().putResponse({ ...row, app_id: uid('no_app') })).rejects.toBeInstanceOf(StoreNotFound);
     });
+
+    it('puts several responses in one go, replacing status and body of one already there; none when one names no app', async () => {
+      const appId = await newApp();
+      const row = (id: string, status = 'completed') => ({
+        app_id: appId, id, key_id: null, status, previous_response_id: null,
+        body: { id, status }, input: [{ type: 'message', role: 'user', content: id }], history: [], created_at: T0,
+      });
+      const [a, b, c] = [uid('resp'), uid('resp'), uid('resp')];
+      await getStore().putResponse(row(a, 'in_progress'));
+      await getStore().putResponses([row(a), row(b), row(c, 'cancelled')]);
+      expect(await getStore().getResponse(appId, a)).toEqual(row(a));
+      expect(await getStore().getResponse(appId, b)).toEqual(row(b));
+      expect(await getStore().getResponse(appId, c)).toMatchObject({ status: 'cancelled', body: { status: 'cancelled' } });
+      const d = uid('resp');
+      await expect(getStore().putResponses([row(d), { ...row(uid('resp')), app_id: uid('no_app') }])).rejects.toBeInstanceOf(StoreNotFound);
+      expect(await getStore().getResponse(appId, d)).toBeUndefined();
+      await getStore().putResponses([]);
+    });
   });
 
   describe('batches', () => {
