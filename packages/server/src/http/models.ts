@@ -1,5 +1,5 @@
+import { ModelCatalog, ModelCheck, ModelCheckBody } from '@warbler/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { badRequest } from '../errors.ts';
 import { modelKindOf } from '../gateway/index.ts';
 import { isLlmError } from '../llm/index.ts';
@@ -15,7 +15,7 @@ import type { WebAppDeps } from './web-app.ts';
 export const modelRoutes = (deps: HttpDeps, web: WebAppDeps): FastifyPluginAsyncZod => async (app) => {
   const { models } = web;
 
-  app.get('/api/models', { schema: { tags: ['models'], summary: 'Models, their deployments and health, prices, and the configured providers' } }, async (request) => {
+  app.get('/api/models', { schema: { tags: ['models'], summary: 'Models, their deployments and health, prices, and the configured providers', response: { 200: ModelCatalog } } }, async (request) => {
     await deps.guards.app(request);
     const health = new Map(models.router.health().map((h) => [h.deployment, h]));
     const routes = new Map(models.routes.map((r) => [r.model, r]));
@@ -48,7 +48,7 @@ export const modelRoutes = (deps: HttpDeps, web: WebAppDeps): FastifyPluginAsync
   });
 
   app.post('/api/models/check', {
-    schema: { tags: ['models'], summary: 'Ask a model for one token to see that it answers (recorded in the ledger like any call)', body: z.object({ model: z.string().min(1) }) },
+    schema: { tags: ['models'], summary: 'Ask a model for one token to see that it answers (recorded in the ledger like any call)', body: ModelCheckBody, response: { 200: ModelCheck } },
   }, async (request) => {
     const appId = await deps.guards.app(request);
     const { model } = request.body;
