@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id } from './models.ts';
+import { Id, Message } from './models.ts';
 
 // Support conversations on the wire: a customer and an app's AI agent, handed
 // to a person when it should be, with an outcome at the end. docs/support.md
@@ -155,10 +155,14 @@ export const SupportQueueQuery = z.object({
   before: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
+/** How the report groups conversations: by the day they started, their agent, the model that answered, or why they went to a person. */
+export const SupportGroupBy = z.enum(['day', 'agent', 'model', 'handoff_reason']);
+export type SupportGroupBy = z.infer<typeof SupportGroupBy>;
+
 export const SupportReportQuery = z.object({
   since: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   until: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-  group_by: z.enum(['day', 'agent', 'model', 'handoff_reason']).default('day'),
+  group_by: SupportGroupBy.default('day'),
 });
 
 /** An AI-suggested reply for the person holding the conversation; they edit it and send it as their own. */
@@ -202,3 +206,68 @@ export interface SupportPushFrame {
 /** GET /api/support/me: whether the signed-in user has the support role (and so an inbox). */
 export const SupportMe = z.object({ user_id: Id, staff: z.boolean() });
 export type SupportMe = z.infer<typeof SupportMe>;
+
+// ---- path parameters and queries ----
+
+export const SupportConversationParams = z.object({ conversationId: Id });
+export const CannedReplyParams = z.object({ cannedId: Id });
+export const SupportStaffParams = z.object({ userId: Id });
+export const SupportAgentParams = z.object({ agentId: Id });
+
+/** A page of the conversation's history: before or after a seq (not both), up to limit messages. */
+export const SupportHistoryQuery = z.object({
+  before: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+// ---- responses (decision 0032: the routes declare them, the web app and the SDK take their types from them) ----
+
+/** POST /api/support/conversations: the visitor's open conversation (201 when it was just opened, 200 when it already was). */
+export const SupportOpened = z.object({
+  conversation: SupportConversation,
+  /** true: opened by this call; false: the customer's open conversation came back. */
+  created: z.boolean(),
+});
+export type SupportOpened = z.infer<typeof SupportOpened>;
+
+/** GET /api/support/queue: one page of a queue, newest activity first. */
+export const SupportQueuePage = z.object({
+  conversations: z.array(SupportConversation),
+  /** Pass as `before` for the next page; null on the last page. */
+  next_before: z.number().int().nullable(),
+});
+export type SupportQueuePage = z.infer<typeof SupportQueuePage>;
+
+/** GET /api/support/conversations/:id/messages: the chat conversation's history, as support users read it. */
+export const SupportHistory = z.object({
+  messages: z.array(Message),
+  /** More messages lie beyond this page (in the direction asked). */
+  has_more: z.boolean(),
+});
+export type SupportHistory = z.infer<typeof SupportHistory>;
+
+export const SupportNoteList = z.object({ notes: z.array(SupportNote) });
+export type SupportNoteList = z.infer<typeof SupportNoteList>;
+
+export const CannedReplyList = z.object({ canned_replies: z.array(CannedReply) });
+export type CannedReplyList = z.infer<typeof CannedReplyList>;
+
+/** A user with the support role. */
+export const SupportStaff = z.object({ user_id: Id, granted_at: z.number().int() });
+export type SupportStaff = z.infer<typeof SupportStaff>;
+
+export const SupportStaffList = z.object({ staff: z.array(SupportStaff) });
+export type SupportStaffList = z.infer<typeof SupportStaffList>;
+
+/** GET /api/support/report: outcomes of the conversations created in [since, until), in total and per group. */
+export const SupportReport = z.object({
+  since: z.number().int(),
+  until: z.number().int(),
+  group_by: SupportGroupBy,
+  /** Every conversation of the window (key 'total'). */
+  total: SupportReportRow,
+  /** One row per group key, sorted by key. */
+  groups: z.array(SupportReportRow),
+});
+export type SupportReport = z.infer<typeof SupportReport>;

@@ -79,3 +79,18 @@ export type WidgetSession = z.infer<typeof WidgetSession>;
 /** POST /api/widget/identity-secret: shown once; Warbler keeps it sealed. */
 export const WidgetIdentitySecret = z.object({ identity_secret: z.string() }).strict();
 export type WidgetIdentitySecret = z.infer<typeof WidgetIdentitySecret>;
+
+/** GET /widget/v1/manifest.json: the script this server serves now, to pin with an integrity attribute. */
+export const WidgetManifest = z.object({
+  version: z.string(),
+  /** The exact version's script, cached for a year (never changes). */
+  url: z.string(),
+  /** Subresource integrity of that script (sha384-…), for the script tag's integrity attribute. */
+  integrity: z.string(),
+  bytes: z.number().int(),
+  gzip_bytes: z.number().int(),
+}).strict();
+export type WidgetManifest = z.infer<typeof WidgetManifest>;
+
+/** GET /widget/:version/widget.js: the version the page asks for. */
+export const WidgetVersionParams = z.object({ version: z.string().max(40) });

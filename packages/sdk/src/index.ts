@@ -35,6 +35,7 @@ export type {
   SupportNote,
   SupportPushFrame,
   SupportQueue,
+  SupportStaff,
   SupportStatus,
   TypingPushFrame,
 } from '@warbler/protocol';

@@ -1,22 +1,24 @@
+// Types only (the protocol's zod schemas stay out of browser bundles): each is z.infer of the schema the route declares.
 import type {
   CannedReply,
+  CannedReplyList,
   CopilotSuggestion,
-  HistoryResult,
   Message,
   SupportConversation,
+  SupportHistory,
   SupportOutcome,
   SupportQueue,
+  SupportQueuePage,
   SupportMe,
   SupportNote,
+  SupportNoteList,
+  SupportStaff,
+  SupportStaffList,
 } from '@warbler/protocol';
 import { query, type Rest } from './rest.ts';
 
-/** One page of a support queue, newest activity first. */
-export interface SupportQueuePage {
-  conversations: SupportConversation[];
-  /** Pass as `before` for the next page; null on the last page. */
-  next_before: number | null;
-}
+/** One page of a support queue, newest activity first (`next_before` for the next page; null on the last). */
+export type { SupportQueuePage };
 
 /**
  * The support inbox through REST, as a support user (a user the app gave the
@@ -42,8 +44,8 @@ export class SupportApi {
   }
 
   /** The conversation's messages (the AI's citations included), readable before you join it; oldest first. */
-  async history(conversationId: string, page: { before?: number; after?: number; limit?: number } = {}): Promise<HistoryResult> {
-    const result = await this.rest.call<HistoryResult>('GET', `/api/support/conversations/${enc(conversationId)}/messages${query(page)}`);
+  async history(conversationId: string, page: { before?: number; after?: number; limit?: number } = {}): Promise<SupportHistory> {
+    const result = await this.rest.call<SupportHistory>('GET', `/api/support/conversations/${enc(conversationId)}/messages${query(page)}`);
     return { ...result, messages: [...result.messages].sort((a, b) => a.seq - b.seq) };
   }
 
@@ -73,7 +75,7 @@ export class SupportApi {
   }
 
   async notes(conversationId: string): Promise<SupportNote[]> {
-    return (await this.rest.call<{ notes: SupportNote[] }>('GET', `/api/support/conversations/${enc(conversationId)}/notes`)).notes;
+    return (await this.rest.call<SupportNoteList>('GET', `/api/support/conversations/${enc(conversationId)}/notes`)).notes;
   }
 
   /** An internal note: support users see it (as a `support` event `note`); the customer never does. */
@@ -87,12 +89,12 @@ export class SupportApi {
   }
 
   async cannedReplies(): Promise<CannedReply[]> {
-    return (await this.rest.call<{ canned_replies: CannedReply[] }>('GET', '/api/support/canned-replies')).canned_replies;
+    return (await this.rest.call<CannedReplyList>('GET', '/api/support/canned-replies')).canned_replies;
   }
 
   /** The app's support users (whom a conversation can be assigned or transferred to). */
-  async staff(): Promise<Array<{ user_id: string; granted_at: number }>> {
-    return (await this.rest.call<{ staff: Array<{ user_id: string; granted_at: number }> }>('GET', '/api/support/staff')).staff;
+  async staff(): Promise<SupportStaff[]> {
+    return (await this.rest.call<SupportStaffList>('GET', '/api/support/staff')).staff;
   }
 }
 

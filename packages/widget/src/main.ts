@@ -1,3 +1,4 @@
+import type { SupportConversation } from '@warbler/protocol';
 import { WarblerClient, type Message } from '@warbler/sdk';
 import { configFrom, safeColor, type Identity, type WidgetConfig } from './config.ts';
 import { words } from './i18n.ts';
@@ -146,8 +147,8 @@ class Widget {
   private async askForPerson(client: WarblerClient, s: Session): Promise<void> {
     const w = words(this.config.locale);
     try {
-      const answer = await this.sessions.call<{ status?: SupportStatus }>('POST', `/api/support/conversations/${encodeURIComponent(s.conversation_id)}/handoff`, {}, s.token);
-      this.setStatus(answer.status ?? 'pending_human');
+      const answer = await this.sessions.call<SupportConversation>('POST', `/api/support/conversations/${encodeURIComponent(s.conversation_id)}/handoff`, {}, s.token);
+      this.setStatus(answer.status);
     } catch (err) {
       // A server without the support room: the request goes to the conversation in the visitor's words.
       if (!(err instanceof WidgetApiError && err.status === 404)) throw err;

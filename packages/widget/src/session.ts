@@ -1,17 +1,10 @@
+// Types only: the widget bundle carries no zod (its size is part of the product, docs/widget.md).
+import type { SupportStatus, WidgetSession } from '@warbler/protocol';
 import type { Identity, WidgetConfig } from './config.ts';
 
-/** What POST /api/widget/session answers (the protocol's WidgetSession). */
-export interface Session {
-  user_id: string;
-  token: string;
-  expires_at: number;
-  visitor_key: string | null;
-  conversation_id: string;
-  agent: { id: string; name: string };
-  support_status: SupportStatus | null;
-}
-
-export type SupportStatus = 'bot' | 'pending_human' | 'human' | 'resolved' | 'closed';
+/** What POST /api/widget/session answers. */
+export type Session = WidgetSession;
+export type { SupportStatus };
 
 export class WidgetApiError extends Error {
   constructor(

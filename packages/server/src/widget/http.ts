@@ -1,7 +1,6 @@
-import { WidgetIdentitySecret, WidgetSession, WidgetSessionBody, WidgetSettings, WidgetSettingsBody } from '@warbler/protocol';
+import { WidgetIdentitySecret, WidgetManifest, WidgetSession, WidgetSessionBody, WidgetSettings, WidgetSettingsBody, WidgetVersionParams } from '@warbler/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { WarblerError } from '../errors.ts';
 import { isSameOrigin } from './cors.ts';
 import type { WidgetScript, WidgetScripts } from './script.ts';
@@ -24,17 +23,19 @@ export const widgetRoutes = (deps: WidgetRouteDeps): FastifyPluginAsyncZod => as
     return sendScript(request, reply, built, pinned);
   };
 
+  // The script is JavaScript, not a JSON body: raw for the response contract (decision 0032).
+  const raw = { responseContract: 'raw' as const };
   // The moving major version: a page keeps working as patches ship; cached an hour.
-  app.get('/widget/v1/widget.js', { schema: { hide: true } }, (request, reply) => script(request, reply, false));
+  app.get('/widget/v1/widget.js', { schema: { hide: true }, config: raw }, (request, reply) => script(request, reply, false));
   // One exact version, never changed: cached for a year, and what an integrity attribute pins.
-  app.get('/widget/:version/widget.js', { schema: { hide: true, params: z.object({ version: z.string().max(40) }) } }, async (request, reply) => {
+  app.get('/widget/:version/widget.js', { schema: { hide: true, params: WidgetVersionParams }, config: raw }, async (request, reply) => {
     const built = await deps.scripts.current();
     if (!built || request.params.version !== built.version) {
       throw new WarblerError('not_found', `This server serves widget ${built?.version ?? '(not built)'}: use /widget/v1/widget.js, or /widget/${built?.version ?? 'v1'}/widget.js.`);
     }
     return script(request, reply, true);
   });
-  app.get('/widget/v1/manifest.json', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/widget/v1/manifest.json', { schema: { hide: true, response: { 200: WidgetManifest } } }, async (_request, reply) => {
     const built = await deps.scripts.current();
     if (!built) throw new WarblerError('not_found', 'The widget is not built on this server: run `npm run build:widget`.');
     reply.header('access-control-allow-origin', '*').header('cache-control', 'public, max-age=300');
