@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { AuditEntry, AuditVerification } from '@warbler/protocol';
+import { AuditPage as AuditPageShape, AuditVerification } from '@warbler/protocol';
 import { errorText } from '../api.ts';
 import { useI18n } from '../ui/i18n.tsx';
 import type { ConsoleApi } from './client.ts';
@@ -17,13 +17,13 @@ export function AuditPage({ client }: { client: ConsoleApi }) {
   const [actor, setActor] = useState('');
   const [before, setBefore] = useState<number>();
   const query = new URLSearchParams({ limit: '50', ...(resource ? { resource } : {}), ...(actor ? { actor_kind: actor } : {}), ...(before ? { before_seq: String(before) } : {}) });
-  const { data, error } = useLoad(() => client.call<{ entries: AuditEntry[]; next_before_seq: number | null }>('GET', `/api/audit?${query}`), [client, resource, actor, before]);
+  const { data, error } = useLoad(() => client.call('GET', `/api/audit?${query}`, undefined, AuditPageShape), [client, resource, actor, before]);
   const [verification, setVerification] = useState<AuditVerification | string>();
   const [open, setOpen] = useState<string>();
 
   const verify = async () => {
     try {
-      setVerification(await client.call<AuditVerification>('GET', '/api/audit/verify'));
+      setVerification(await client.call('GET', '/api/audit/verify', undefined, AuditVerification));
     } catch (err) {
       setVerification(errorText(err));
     }

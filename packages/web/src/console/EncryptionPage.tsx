@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { AppEncryptionStatus, EncryptionOverview } from '@warbler/protocol';
+import { AppEncryptionStatus, EncryptionOverview } from '@warbler/protocol';
 import { errorText } from '../api.ts';
 import { useI18n } from '../ui/i18n.tsx';
 import type { ConsoleApi } from './client.ts';
@@ -18,7 +18,7 @@ const leftOver = (app: AppEncryptionStatus) => Object.values(app.remaining).redu
  */
 export function EncryptionPage({ client }: { client: ConsoleApi }) {
   const { t, locale } = useI18n();
-  const { data, error, reload } = useLoad(() => client.call<EncryptionOverview>('GET', '/admin/encryption'), [client]);
+  const { data, error, reload } = useLoad(() => client.call('GET', '/admin/encryption', undefined, EncryptionOverview), [client]);
   const [problem, setProblem] = useState<string>();
   const running = data?.apps.some((a) => a.job?.state === 'running') ?? false;
 
@@ -31,7 +31,7 @@ export function EncryptionPage({ client }: { client: ConsoleApi }) {
   const rotate = async (appId: string) => {
     setProblem(undefined);
     try {
-      await client.call('POST', `/admin/apps/${encodeURIComponent(appId)}/encryption/rotate`);
+      await client.call('POST', `/admin/apps/${encodeURIComponent(appId)}/encryption/rotate`, undefined, AppEncryptionStatus);
       reload();
     } catch (err) {
       setProblem(errorText(err));

@@ -1,4 +1,4 @@
-import type { CandidateReport, Experiment, ExperimentCreate, MetricComparison, SwitchingReport } from '@warbler/protocol';
+import { Experiment, ExperimentList, SwitchingReport, type CandidateReport, type ExperimentCreate, type MetricComparison } from '@warbler/protocol';
 import { useState, type FormEvent } from 'react';
 import { errorText } from '../api.ts';
 import { useI18n } from '../ui/i18n.tsx';
@@ -40,7 +40,7 @@ function body(f: Form): ExperimentCreate {
 export function ExperimentsPage({ client }: { client: ConsoleApi }) {
   const { t } = useI18n();
   const agents = useLoad(() => client.call<{ agents: AgentView[] }>('GET', '/api/agents'), [client]);
-  const { data, error, reload } = useLoad(() => client.call<{ experiments: Experiment[] }>('GET', '/api/experiments'), [client]);
+  const { data, error, reload } = useLoad(() => client.call('GET', '/api/experiments', undefined, ExperimentList), [client]);
   const [form, setForm] = useState<Form>(empty);
   const [problem, setProblem] = useState<string>();
   const [open, setOpen] = useState<string>();
@@ -58,7 +58,7 @@ export function ExperimentsPage({ client }: { client: ConsoleApi }) {
   const create = (e: FormEvent) => {
     e.preventDefault();
     void act(async () => {
-      const created = await client.call<Experiment>('POST', '/api/experiments', body(form));
+      const created = await client.call('POST', '/api/experiments', body(form), Experiment);
       setForm({ ...empty, agentId: form.agentId });
       setOpen(created.id);
     });
@@ -141,7 +141,7 @@ export function ExperimentsPage({ client }: { client: ConsoleApi }) {
                 <td className="row-actions">
                   <button type="button" aria-expanded={open === x.id} onClick={() => setOpen(open === x.id ? undefined : x.id)}>{t('experiments.report')}</button>
                   {x.status === 'running' && (
-                    <ConfirmButton label={t('experiments.stop')} question={t('experiments.stopQuestion', { name: x.name })} onConfirm={() => act(() => client.call('POST', `${path(x.id)}/stop`, {}))} />
+                    <ConfirmButton label={t('experiments.stop')} question={t('experiments.stopQuestion', { name: x.name })} onConfirm={() => act(() => client.call('POST', `${path(x.id)}/stop`, {}, Experiment))} />
                   )}
                 </td>
               </tr>
@@ -157,7 +157,7 @@ export function ExperimentsPage({ client }: { client: ConsoleApi }) {
 function Report({ client, experimentId, onProblem, onRefresh }: { client: ConsoleApi; experimentId: string; onProblem: (p: string | undefined) => void; onRefresh: () => void }) {
   const { t, locale } = useI18n();
   // The recommendation sentences come written in the console's language.
-  const { data, error, reload } = useLoad(() => client.call<SwitchingReport>('GET', `${path(experimentId)}/report?locale=${locale}`), [client, experimentId, locale]);
+  const { data, error, reload } = useLoad(() => client.call('GET', `${path(experimentId)}/report?locale=${locale}`, undefined, SwitchingReport), [client, experimentId, locale]);
   const download = async () => {
     onProblem(undefined);
     try {

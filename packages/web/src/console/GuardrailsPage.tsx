@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { GuardrailAction, GuardrailIntervention, GuardrailInterventionPage } from '@warbler/protocol';
+import { GatewayKeyList, GuardrailInterventionPage, type GuardrailAction, type GuardrailIntervention } from '@warbler/protocol';
 import { useI18n } from '../ui/i18n.tsx';
 import type { ConsoleApi } from './client.ts';
 import { useLoad } from './useLoad.ts';
@@ -18,11 +18,11 @@ export function GuardrailsPage({ client }: { client: ConsoleApi }) {
   const [rule, setRule] = useState('');
   const [before, setBefore] = useState<string>();
   const query = new URLSearchParams({ limit: '50', ...(action && { action }), ...(rule && { rule }), ...(before && { before }) });
-  const { data, error } = useLoad(() => client.call<GuardrailInterventionPage>('GET', `/api/guardrails/interventions?${query}`), [client, action, rule, before]);
+  const { data, error } = useLoad(() => client.call('GET', `/api/guardrails/interventions?${query}`, undefined, GuardrailInterventionPage), [client, action, rule, before]);
   // Names for the ids a row carries: the app's keys and agents (an id that is gone shows as itself).
   const names = useLoad(async () => {
     const [keys, agents] = await Promise.all([
-      client.call<{ keys: Array<{ id: string; name: string }> }>('GET', '/api/gateway/keys').catch(() => ({ keys: [] })),
+      client.call('GET', '/api/gateway/keys', undefined, GatewayKeyList).catch(() => ({ keys: [] })),
       client.call<{ agents: Array<{ id: string; name: string }> }>('GET', '/api/agents').catch(() => ({ agents: [] })),
     ]);
     return new Map([...keys.keys, ...agents.agents].map((x) => [x.id, x.name] as const));

@@ -1,4 +1,4 @@
-import type { Faq } from '@warbler/protocol';
+import { Faq, FaqImportResult, FaqList } from '@warbler/protocol';
 import { useState, type FormEvent } from 'react';
 import { errorText } from '../api.ts';
 import { useI18n } from '../ui/i18n.tsx';
@@ -10,7 +10,7 @@ import { useLoad } from './useLoad.ts';
 export function KbFaqs({ client, kbId }: { client: ConsoleApi; kbId: string }) {
   const { t } = useI18n();
   const path = `/api/knowledge-bases/${encodeURIComponent(kbId)}/faqs`;
-  const faqs = useLoad(() => client.call<{ faqs: Faq[] }>('GET', path), [client, kbId]);
+  const faqs = useLoad(() => client.call('GET', path, undefined, FaqList), [client, kbId]);
   const [question, setQuestion] = useState('');
   const [answer, setAnswer] = useState('');
   const [messageId, setMessageId] = useState('');
@@ -30,7 +30,7 @@ export function KbFaqs({ client, kbId }: { client: ConsoleApi; kbId: string }) {
   const add = (e: FormEvent) => {
     e.preventDefault();
     void run(async () => {
-      await client.call('POST', path, { question: question.trim(), answer: answer.trim() });
+      await client.call('POST', path, { question: question.trim(), answer: answer.trim() }, Faq);
       setQuestion('');
       setAnswer('');
       return undefined;
@@ -39,7 +39,7 @@ export function KbFaqs({ client, kbId }: { client: ConsoleApi; kbId: string }) {
   const fromReply = (e: FormEvent) => {
     e.preventDefault();
     void run(async () => {
-      await client.call('POST', `${path}/from-reply`, { message_id: messageId.trim() });
+      await client.call('POST', `${path}/from-reply`, { message_id: messageId.trim() }, Faq);
       setMessageId('');
       return t('kb.faq.made');
     });
@@ -47,7 +47,7 @@ export function KbFaqs({ client, kbId }: { client: ConsoleApi; kbId: string }) {
   const importFile = (file: File) => void run(async () => {
     const form = new FormData();
     form.set('file', file, file.name);
-    const r = await client.upload<{ added: number; skipped: number }>(`${path}/import`, form, () => {});
+    const r = await client.upload<FaqImportResult>(`${path}/import`, form, () => {});
     return t('kb.faq.imported', { added: r.added, skipped: r.skipped });
   });
   const remove = (id: string) => run(async () => {

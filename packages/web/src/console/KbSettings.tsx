@@ -1,4 +1,4 @@
-import type { KnowledgeSettings } from '@warbler/protocol';
+import { KnowledgeSettings, KnowledgeSettingsSaved } from '@warbler/protocol';
 import { useEffect, useState, type FormEvent } from 'react';
 import { errorText } from '../api.ts';
 import { useI18n } from '../ui/i18n.tsx';
@@ -9,7 +9,7 @@ import { useLoad } from './useLoad.ts';
 export function KbSettings({ client, kbId, onReindexed }: { client: ConsoleApi; kbId: string; onReindexed: () => void }) {
   const { t } = useI18n();
   const path = `/api/knowledge-bases/${encodeURIComponent(kbId)}/settings`;
-  const loaded = useLoad(() => client.call<KnowledgeSettings>('GET', path), [client, kbId]);
+  const loaded = useLoad(() => client.call('GET', path, undefined, KnowledgeSettings), [client, kbId]);
   const [form, setForm] = useState<KnowledgeSettings>();
   const [note, setNote] = useState<string>();
   const [problem, setProblem] = useState<string>();
@@ -21,7 +21,7 @@ export function KbSettings({ client, kbId, onReindexed }: { client: ConsoleApi; 
     setProblem(undefined);
     setNote(undefined);
     try {
-      const r = await client.call<{ settings: KnowledgeSettings; reindexed: number }>('PUT', path, form);
+      const r = await client.call('PUT', path, form, KnowledgeSettingsSaved);
       setForm(r.settings);
       setNote(r.reindexed ? t('kb.settings.reindexed', { n: r.reindexed }) : t('kb.settings.saved'));
       if (r.reindexed) onReindexed();

@@ -1,4 +1,4 @@
-import type { IngestJob } from '@warbler/protocol';
+import { IngestJob, IngestJobList } from '@warbler/protocol';
 import { useEffect, useRef, useState } from 'react';
 import { errorText } from '../api.ts';
 import { useI18n } from '../ui/i18n.tsx';
@@ -9,7 +9,7 @@ import { useLoad } from './useLoad.ts';
 export function KbUploads({ client, kbId, refresh, onReady }: { client: ConsoleApi; kbId: string; refresh: number; onReady: () => void }) {
   const { t } = useI18n();
   const path = `/api/knowledge-bases/${encodeURIComponent(kbId)}/uploads`;
-  const uploads = useLoad(() => client.call<{ uploads: IngestJob[] }>('GET', path), [client, kbId, refresh]);
+  const uploads = useLoad(() => client.call('GET', path, undefined, IngestJobList), [client, kbId, refresh]);
   const [problem, setProblem] = useState<string>();
   const busy = uploads.data?.uploads.some((u) => u.status === 'queued' || u.status === 'processing') ?? false;
   const ready = uploads.data?.uploads.filter((u) => u.status === 'ready').length ?? 0;
@@ -32,7 +32,7 @@ export function KbUploads({ client, kbId, refresh, onReady }: { client: ConsoleA
   const retry = async (id: string) => {
     setProblem(undefined);
     try {
-      await client.call('POST', `${path}/${encodeURIComponent(id)}/retry`);
+      await client.call('POST', `${path}/${encodeURIComponent(id)}/retry`, undefined, IngestJob);
       uploads.reload();
     } catch (err) {
       setProblem(errorText(err));

@@ -1,4 +1,4 @@
-import type { WebSource } from '@warbler/protocol';
+import { WebSource, WebSourceList } from '@warbler/protocol';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { errorText } from '../api.ts';
 import { useI18n } from '../ui/i18n.tsx';
@@ -12,7 +12,7 @@ type Mode = WebSource['mode'];
 export function KbWebSources({ client, kbId, onChanged }: { client: ConsoleApi; kbId: string; onChanged: () => void }) {
   const { t, locale } = useI18n();
   const path = `/api/knowledge-bases/${encodeURIComponent(kbId)}/web-sources`;
-  const sources = useLoad(() => client.call<{ web_sources: WebSource[] }>('GET', path), [client, kbId]);
+  const sources = useLoad(() => client.call('GET', path, undefined, WebSourceList), [client, kbId]);
   const [url, setUrl] = useState('');
   const [mode, setMode] = useState<Mode>('crawl');
   const [maxPages, setMaxPages] = useState(50);
@@ -48,7 +48,7 @@ export function KbWebSources({ client, kbId, onChanged }: { client: ConsoleApi; 
   const add = (e: FormEvent) => {
     e.preventDefault();
     void act(async () => {
-      await client.call('POST', path, { url: url.trim(), mode, max_pages: maxPages, max_depth: depth, resync_hours: resync === 'never' ? null : Number(resync) });
+      await client.call('POST', path, { url: url.trim(), mode, max_pages: maxPages, max_depth: depth, resync_hours: resync === 'never' ? null : Number(resync) }, WebSource);
       setUrl('');
     });
   };
@@ -111,7 +111,7 @@ export function KbWebSources({ client, kbId, onChanged }: { client: ConsoleApi; 
               )}
               {s.last_run?.errors.slice(0, 3).map((e) => <div key={e.url} className="error break-url">{e.url}: {e.reason}</div>)}
               <div className="actions">
-                <button type="button" disabled={s.status === 'running' || s.status === 'queued'} onClick={() => void act(() => client.call('POST', `${path}/${encodeURIComponent(s.id)}/resync`))}>{t('kb.web.resyncNow')}</button>
+                <button type="button" disabled={s.status === 'running' || s.status === 'queued'} onClick={() => void act(() => client.call('POST', `${path}/${encodeURIComponent(s.id)}/resync`, undefined, WebSource))}>{t('kb.web.resyncNow')}</button>
                 <ConfirmButton label={t('console.delete')} question={t('kb.web.removeQuestion', { url: s.url })}
                   onConfirm={() => act(async () => { await client.call('DELETE', `${path}/${encodeURIComponent(s.id)}`); changed.current(); })} />
               </div>

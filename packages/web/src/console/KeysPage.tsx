@@ -1,3 +1,4 @@
+import { GatewayKey, GatewayKeyCreated, GatewayKeyList } from '@warbler/protocol';
 import { useState, type FormEvent } from 'react';
 import { errorText } from '../api.ts';
 import { useI18n } from '../ui/i18n.tsx';
@@ -5,18 +6,7 @@ import type { ConsoleApi } from './client.ts';
 import { ConfirmButton, CopyButton } from './Confirm.tsx';
 import { useLoad } from './useLoad.ts';
 
-interface KeyView {
-  id: string;
-  name: string;
-  prefix: string;
-  allowed_models: string[] | null;
-  monthly_budget_usd: number | null;
-  rpm: number | null;
-  tpm: number | null;
-  expires_at: number | null;
-  revoked_at: number | null;
-  created_at: number;
-}
+type KeyView = GatewayKey;
 
 interface KeyForm {
   name: string;
@@ -37,7 +27,7 @@ function body(f: KeyForm) {
 /** Virtual keys of the /v1 gateway: created (the secret is shown once), limited, revoked. */
 export function KeysPage({ client }: { client: ConsoleApi }) {
   const { t, locale } = useI18n();
-  const { data, error, reload } = useLoad(() => client.call<{ keys: KeyView[] }>('GET', '/api/gateway/keys'), [client]);
+  const { data, error, reload } = useLoad(() => client.call('GET', '/api/gateway/keys', undefined, GatewayKeyList), [client]);
   const [form, setForm] = useState<KeyForm>(empty);
   const [editing, setEditing] = useState<string>();
   const [secret, setSecret] = useState<string>();
@@ -48,10 +38,10 @@ export function KeysPage({ client }: { client: ConsoleApi }) {
     setProblem(undefined);
     try {
       if (editing) {
-        await client.call('PATCH', `/api/gateway/keys/${encodeURIComponent(editing)}`, body(form));
+        await client.call('PATCH', `/api/gateway/keys/${encodeURIComponent(editing)}`, body(form), GatewayKey);
         setEditing(undefined);
       } else {
-        const r = await client.call<{ key: KeyView; secret: string }>('POST', '/api/gateway/keys', body(form));
+        const r = await client.call('POST', '/api/gateway/keys', body(form), GatewayKeyCreated);
         setSecret(r.secret);
       }
       setForm(empty);
@@ -62,7 +52,7 @@ export function KeysPage({ client }: { client: ConsoleApi }) {
   };
   const revoke = async (id: string) => {
     try {
-      await client.call('POST', `/api/gateway/keys/${encodeURIComponent(id)}/revoke`);
+      await client.call('POST', `/api/gateway/keys/${encodeURIComponent(id)}/revoke`, undefined, GatewayKey);
       reload();
     } catch (err) {
       setProblem(errorText(err));

@@ -1,3 +1,4 @@
+import { IngestJob, KbChunkList, KbDocumentInfo, KbDocumentList, KbSearchResult, KnowledgeBase, KnowledgeBaseList, KnowledgeSettings } from '@warbler/protocol';
 import { useCallback, useRef, useState, type FormEvent } from 'react';
 import { errorText } from '../api.ts';
 import { useI18n } from '../ui/i18n.tsx';
@@ -11,37 +12,12 @@ import { useLoad } from './useLoad.ts';
 
 const ACCEPT = '.md,.markdown,.txt,.pdf,.docx,.xlsx,.xls,.csv,.html,.htm,.pptx,text/markdown,text/plain';
 
-interface Kb {
-  id: string;
-  name: string;
-  description: string;
-}
-
-interface Doc {
-  id: string;
-  title: string;
-  source: string;
-  bytes: number;
-  chunk_count: number;
-  updated_at: number;
-}
-
-interface ChunkRow {
-  id: string;
-  ordinal: number;
-  heading_path: string[];
-  text: string;
-  tokens: number;
-}
-
-interface SearchResult {
-  passages: Array<{ index: number; score: number; label: string; title: string; heading_path: string[]; source: string; text: string; chunk_id: string }>;
-  answer: { text: string };
-}
+type Kb = KnowledgeBase;
+type Doc = KbDocumentInfo;
 
 export function KnowledgePage({ client }: { client: ConsoleApi }) {
   const { t } = useI18n();
-  const kbs = useLoad(() => client.call<{ knowledge_bases: Kb[] }>('GET', '/api/knowledge-bases'), [client]);
+  const kbs = useLoad(() => client.call('GET', '/api/knowledge-bases', undefined, KnowledgeBaseList), [client]);
   const [selected, setSelected] = useState<string>();
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
@@ -52,7 +28,7 @@ export function KnowledgePage({ client }: { client: ConsoleApi }) {
     e.preventDefault();
     setProblem(undefined);
     try {
-      const kb = await client.call<Kb>('POST', '/api/knowledge-bases', { name: name.trim(), ...(description.trim() && { description: description.trim() }) });
+      const kb = await client.call('POST', '/api/knowledge-bases', { name: name.trim(), ...(description.trim() && { description: description.trim() }) }, KnowledgeBase);
       setName('');
       setDescription('');
       setSelected(kb.id);
@@ -97,13 +73,13 @@ export function KnowledgePage({ client }: { client: ConsoleApi }) {
 
 function KbDetail({ client, kbId, kb, onDeleted }: { client: ConsoleApi; kbId: string; kb: Kb | undefined; onDeleted: () => void }) {
   const { t, locale } = useI18n();
-  const docs = useLoad(() => client.call<{ documents: Doc[] }>('GET', `/api/knowledge-bases/${encodeURIComponent(kbId)}/documents`), [client, kbId]);
+  const docs = useLoad(() => client.call('GET', `/api/knowledge-bases/${encodeURIComponent(kbId)}/documents`, undefined, KbDocumentList), [client, kbId]);
   const [progress, setProgress] = useState<number>();
   const [uploaded, setUploaded] = useState<string>();
   const [problem, setProblem] = useState<string>();
-  const [chunks, setChunks] = useState<{ docId: string; list: ChunkRow[] }>();
+  const [chunks, setChunks] = useState<{ docId: string; list: KbChunkList['chunks'] }>();
   const [query, setQuery] = useState('');
-  const [result, setResult] = useState<SearchResult>();
+  const [result, setResult] = useState<KbSearchResult>();
   const [uploadsSeen, setUploadsSeen] = useState(0);
   const docsNow = useRef(docs);
   docsNow.current = docs;
@@ -116,7 +92,7 @@ function KbDetail({ client, kbId, kb, onDeleted }: { client: ConsoleApi; kbId: s
     const form = new FormData();
     form.set('file', file, file.name);
     try {
-      const doc = await client.upload<Doc | { status: string; filename: string }>(`/api/knowledge-bases/${encodeURIComponent(kbId)}/documents`, form, setProgress);
+      const doc = await client.upload<Doc | IngestJob>(`/api/knowledge-bases/${encodeURIComponent(kbId)}/documents`, form, setProgress);
       setProgress(1);
       // PDF, Word, spreadsheets, HTML and slides are queued (202) and parsed in the background.
       if ('status' in doc) {
@@ -134,7 +110,7 @@ function KbDetail({ client, kbId, kb, onDeleted }: { client: ConsoleApi; kbId: s
   const showChunks = async (docId: string) => {
     if (chunks?.docId === docId) return setChunks(undefined);
     try {
-      const r = await client.call<{ chunks: ChunkRow[] }>('GET', `/api/knowledge-bases/${encodeURIComponent(kbId)}/documents/${encodeURIComponent(docId)}/chunks`);
+      const r = await client.call('GET', `/api/knowledge-bases/${encodeURIComponent(kbId)}/documents/${encodeURIComponent(docId)}/chunks`, undefined, KbChunkList);
       setChunks({ docId, list: r.chunks });
     } catch (err) {
       setProblem(errorText(err));
@@ -145,8 +121,8 @@ function KbDetail({ client, kbId, kb, onDeleted }: { client: ConsoleApi; kbId: s
     if (!query.trim()) return;
     try {
       // As many passages as the knowledge base's top-k setting asks for.
-      const settings = await client.call<{ top_k: number }>('GET', `/api/knowledge-bases/${encodeURIComponent(kbId)}/settings`).catch(() => ({ top_k: 5 }));
-      setResult(await client.call<SearchResult>('POST', `/api/knowledge-bases/${encodeURIComponent(kbId)}/search`, { query: query.trim(), k: settings.top_k, locale }));
+      const settings = await client.call('GET', `/api/knowledge-bases/${encodeURIComponent(kbId)}/settings`, undefined, KnowledgeSettings).catch(() => ({ top_k: 5 }));
+      setResult(await client.call('POST', `/api/knowledge-bases/${encodeURIComponent(kbId)}/search`, { query: query.trim(), k: settings.top_k, locale }, KbSearchResult));
     } catch (err) {
       setProblem(errorText(err));
     }

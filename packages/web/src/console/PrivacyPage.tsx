@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import type { RetentionPolicy, RetentionPreview, RetentionScope, UserErasure } from '@warbler/protocol';
+import { RetentionPolicies, RetentionPreview, UserErasure, type RetentionScope } from '@warbler/protocol';
 import { ApiError, errorText } from '../api.ts';
 import { useI18n } from '../ui/i18n.tsx';
 import type { ConsoleApi } from './client.ts';
@@ -11,7 +11,7 @@ const SCOPES: readonly RetentionScope[] = ['support', 'group', 'direct', 'all'];
 /** A user's data on request (export, erase) and the app's retention policies with a preview of what they remove. */
 export function PrivacyPage({ client }: { client: ConsoleApi }) {
   const { t } = useI18n();
-  const { data, error, reload } = useLoad(() => client.call<{ policies: RetentionPolicy[] }>('GET', '/api/retention'), [client]);
+  const { data, error, reload } = useLoad(() => client.call('GET', '/api/retention', undefined, RetentionPolicies), [client]);
   const [days, setDays] = useState<Partial<Record<RetentionScope, string>>>();
   const [preview, setPreview] = useState<RetentionPreview>();
   const [userId, setUserId] = useState('');
@@ -24,8 +24,8 @@ export function PrivacyPage({ client }: { client: ConsoleApi }) {
     setProblem(undefined);
     try {
       const policies = SCOPES.filter((k) => shown[k]?.trim()).map((kind) => ({ kind, days: Number(shown[kind]) }));
-      await client.call('PUT', '/api/retention', { policies });
-      setPreview(await client.call<RetentionPreview>('GET', '/api/retention/preview'));
+      await client.call('PUT', '/api/retention', { policies }, RetentionPolicies);
+      setPreview(await client.call('GET', '/api/retention/preview', undefined, RetentionPreview));
       setDays(undefined);
       reload();
     } catch (err) {
@@ -50,7 +50,7 @@ export function PrivacyPage({ client }: { client: ConsoleApi }) {
   const erase = async () => {
     setProblem(undefined);
     try {
-      const r = await client.call<UserErasure>('POST', `/api/privacy/users/${encodeURIComponent(userId.trim())}/erase`);
+      const r = await client.call('POST', `/api/privacy/users/${encodeURIComponent(userId.trim())}/erase`, undefined, UserErasure);
       setNotice(t('privacy.erased', { messages: String(r.messages_replaced), files: String(r.files_removed), ledger: String(r.ledger_rows_anonymized) }));
       setUserId('');
     } catch (err) {
@@ -86,7 +86,7 @@ export function PrivacyPage({ client }: { client: ConsoleApi }) {
           </label>
         ))}
         <div className="actions">
-          <button type="button" onClick={() => void client.call<RetentionPreview>('GET', '/api/retention/preview').then(setPreview, (err: unknown) => setProblem(errorText(err)))}>{t('privacy.preview')}</button>
+          <button type="button" onClick={() => void client.call('GET', '/api/retention/preview', undefined, RetentionPreview).then(setPreview, (err: unknown) => setProblem(errorText(err)))}>{t('privacy.preview')}</button>
           <button type="submit" className="primary">{t('console.save')}</button>
         </div>
         {preview && (

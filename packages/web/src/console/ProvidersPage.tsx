@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import type { ProviderKind, ProviderTestResult, ProviderView } from '@warbler/protocol';
+import { ProviderList, ProviderTestResult, ProviderView, type ProviderKind } from '@warbler/protocol';
 import { errorText } from '../api.ts';
 import { useI18n } from '../ui/i18n.tsx';
 import type { ConsoleApi } from './client.ts';
@@ -34,7 +34,7 @@ function modelsText(p: ProviderView): string {
 /** Providers added here at run time (key sealed, shown by its last four characters), beside warbler.yaml's and the environment's (read-only). */
 export function ProvidersPage({ client }: { client: ConsoleApi }) {
   const { t } = useI18n();
-  const { data, error, reload } = useLoad(() => client.call<{ providers: ProviderView[] }>('GET', '/api/providers'), [client]);
+  const { data, error, reload } = useLoad(() => client.call('GET', '/api/providers', undefined, ProviderList), [client]);
   const [form, setForm] = useState<ProviderForm>(empty);
   const [editing, setEditing] = useState<string>();
   const [problem, setProblem] = useState<string>();
@@ -50,8 +50,8 @@ export function ProvidersPage({ client }: { client: ConsoleApi }) {
       ...(form.apiKey ? { api_key: form.apiKey } : {}), models: modelsFrom(form.models, form.currency),
     };
     try {
-      if (editing) await client.call('PATCH', `/api/providers/${encodeURIComponent(editing)}`, body);
-      else await client.call('POST', '/api/providers', { id: form.id.trim(), ...body });
+      if (editing) await client.call('PATCH', `/api/providers/${encodeURIComponent(editing)}`, body, ProviderView);
+      else await client.call('POST', '/api/providers', { id: form.id.trim(), ...body }, ProviderView);
       setNotice(t('providers.saved', { id: editing ?? form.id.trim() }));
       setEditing(undefined);
       setForm(empty);
@@ -63,7 +63,7 @@ export function ProvidersPage({ client }: { client: ConsoleApi }) {
   const test = async (id: string) => {
     setTests((s) => ({ ...s, [id]: 'running' }));
     try {
-      const r = await client.call<ProviderTestResult>('POST', `/api/providers/${encodeURIComponent(id)}/test`, {});
+      const r = await client.call('POST', `/api/providers/${encodeURIComponent(id)}/test`, {}, ProviderTestResult);
       setTests((s) => ({ ...s, [id]: r }));
     } catch (err) {
       setTests((s) => ({ ...s, [id]: { ok: false, model: '', latency_ms: 0, message: errorText(err) } }));

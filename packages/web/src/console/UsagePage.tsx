@@ -1,8 +1,9 @@
+import { GatewayKeyList, UsageCalls, UsageReport } from '@warbler/protocol';
 import { useMemo, useState } from 'react';
 import { useI18n } from '../ui/i18n.tsx';
 import { BarChart } from './charts.tsx';
 import type { ConsoleApi } from './client.ts';
-import { daysBetween, latencyByKey, toCsv, tokensOf, withLatency, type GroupBy, type LedgerCall, type UsageReport, type UsageRow } from './usage.ts';
+import { daysBetween, latencyByKey, toCsv, tokensOf, withLatency, type GroupBy, type LedgerCall, type UsageRow } from './usage.ts';
 import { formatMoney } from './agent-budget.ts';
 import { useLoad } from './useLoad.ts';
 
@@ -18,7 +19,7 @@ async function loadCalls(client: ConsoleApi, from: number, to: number): Promise<
   const out: LedgerCall[] = [];
   let cursor = '';
   while (out.length < MAX_CALLS) {
-    const page = await client.call<{ calls: LedgerCall[] }>('GET', `/api/usage/calls?limit=500&from=${from}&to=${to}${cursor}`);
+    const page = await client.call('GET', `/api/usage/calls?limit=500&from=${from}&to=${to}${cursor}`, undefined, UsageCalls);
     out.push(...page.calls);
     const last = page.calls.at(-1);
     if (page.calls.length < 500 || !last) break;
@@ -41,7 +42,7 @@ export function UsagePage({ client }: { client: ConsoleApi }) {
   const report = useLoad(async () => {
     if (!valid) throw new Error(`${t('usage.from')} < ${t('usage.to')}`);
     const [r, calls] = await Promise.all([
-      client.call<UsageReport>('GET', `/api/usage?group_by=${by}&from=${from}&to=${to}`),
+      client.call('GET', `/api/usage?group_by=${by}&from=${from}&to=${to}`, undefined, UsageReport),
       loadCalls(client, from, to),
     ]);
     return { report: r, rows: withLatency(r.groups, latencyByKey(calls, by)), total: { ...r.total, avgLatencyMs: calls.length ? avg(calls) : null } };
@@ -50,7 +51,7 @@ export function UsagePage({ client }: { client: ConsoleApi }) {
   const names = useLoad(async () => {
     const [agents, keys] = await Promise.all([
       client.call<{ agents: Array<{ id: string; name: string }> }>('GET', '/api/agents').catch(() => ({ agents: [] })),
-      client.call<{ keys: Array<{ id: string; name: string }> }>('GET', '/api/gateway/keys').catch(() => ({ keys: [] })),
+      client.call('GET', '/api/gateway/keys', undefined, GatewayKeyList).catch(() => ({ keys: [] })),
     ]);
     return new Map([...agents.agents, ...keys.keys].map((x) => [x.id, x.name] as const));
   }, [client]);
@@ -59,7 +60,7 @@ export function UsagePage({ client }: { client: ConsoleApi }) {
     const data = report.data?.rows ?? [];
     if (by !== 'day' || !report.data) return data;
     const byDay = new Map(data.map((r) => [r.key, r]));
-    return daysBetween(from, to).map((day) => byDay.get(day) ?? { key: day, attempts: 0, failed: 0, estimated: 0, outcomes: {}, promptTokens: 0, cachedTokens: 0, completionTokens: 0, reasoningTokens: 0, cost: {}, costUsd: 0, avgLatencyMs: null });
+    return daysBetween(from, to).map((day) => byDay.get(day) ?? { key: day, attempts: 0, failed: 0, inFlight: 0, estimated: 0, outcomes: {}, promptTokens: 0, cachedTokens: 0, completionTokens: 0, reasoningTokens: 0, cost: {}, costUsd: 0, avgLatencyMs: null });
   }, [report.data, by, from, to]);
 
   const value = (r: UsageRow): number => {

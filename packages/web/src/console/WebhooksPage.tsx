@@ -1,4 +1,4 @@
-import type { WebhookDelivery, WebhookEndpoint, WebhookEndpointWithSecret, WebhookEventType } from '@warbler/protocol';
+import { WebhookDelivery, WebhookDeliveryList, WebhookEndpoint, WebhookEndpointDeleted, WebhookEndpointList, WebhookEndpointWithSecret, type WebhookEventType } from '@warbler/protocol';
 import { useState, type FormEvent } from 'react';
 import { errorText } from '../api.ts';
 import { useI18n } from '../ui/i18n.tsx';
@@ -18,7 +18,7 @@ const path = (id: string) => `/api/webhooks/endpoints/${encodeURIComponent(id)}`
 /** Webhook endpoints: created (the secret is shown once), tested, rotated; each with its delivery log and redelivery. */
 export function WebhooksPage({ client }: { client: ConsoleApi }) {
   const { t } = useI18n();
-  const { data, error, reload } = useLoad(() => client.call<{ endpoints: WebhookEndpoint[] }>('GET', '/api/webhooks/endpoints'), [client]);
+  const { data, error, reload } = useLoad(() => client.call('GET', '/api/webhooks/endpoints', undefined, WebhookEndpointList), [client]);
   const [url, setUrl] = useState('');
   const [description, setDescription] = useState('');
   const [types, setTypes] = useState<Subscribable[]>([]);
@@ -40,7 +40,7 @@ export function WebhooksPage({ client }: { client: ConsoleApi }) {
   const create = (e: FormEvent) => {
     e.preventDefault();
     void act(async () => {
-      const r = await client.call<WebhookEndpointWithSecret>('POST', '/api/webhooks/endpoints', { url: url.trim(), description: description.trim(), event_types: types });
+      const r = await client.call('POST', '/api/webhooks/endpoints', { url: url.trim(), description: description.trim(), event_types: types }, WebhookEndpointWithSecret);
       setSecret({ endpoint: r.endpoint.url, value: r.secret });
       setUrl('');
       setDescription('');
@@ -50,7 +50,7 @@ export function WebhooksPage({ client }: { client: ConsoleApi }) {
   };
   const rotate = (ep: WebhookEndpoint) =>
     act(async () => {
-      const r = await client.call<WebhookEndpointWithSecret>('POST', `${path(ep.id)}/rotate-secret`);
+      const r = await client.call('POST', `${path(ep.id)}/rotate-secret`, undefined, WebhookEndpointWithSecret);
       setSecret({ endpoint: r.endpoint.url, value: r.secret });
     });
 
@@ -106,10 +106,10 @@ export function WebhooksPage({ client }: { client: ConsoleApi }) {
                 <td><code>{ep.secret_prefix}…</code></td>
                 <td className="row-actions">
                   <button type="button" aria-expanded={open === ep.id} onClick={() => setOpen(open === ep.id ? undefined : ep.id)}>{t('webhooks.deliveries')}</button>
-                  <button type="button" onClick={() => act(() => client.call('POST', `${path(ep.id)}/test`))}>{t('webhooks.test')}</button>
-                  <button type="button" onClick={() => act(() => client.call('PATCH', path(ep.id), { enabled: !ep.enabled }))}>{ep.enabled ? t('webhooks.disable') : t('webhooks.enable')}</button>
+                  <button type="button" onClick={() => act(() => client.call('POST', `${path(ep.id)}/test`, undefined, WebhookDelivery))}>{t('webhooks.test')}</button>
+                  <button type="button" onClick={() => act(() => client.call('PATCH', path(ep.id), { enabled: !ep.enabled }, WebhookEndpoint))}>{ep.enabled ? t('webhooks.disable') : t('webhooks.enable')}</button>
                   <ConfirmButton label={t('webhooks.rotate')} question={t('webhooks.rotateQuestion')} onConfirm={() => rotate(ep)} />
-                  <ConfirmButton label={t('console.delete')} question={t('webhooks.deleteQuestion', { url: ep.url })} onConfirm={() => act(() => client.call('DELETE', path(ep.id)))} />
+                  <ConfirmButton label={t('console.delete')} question={t('webhooks.deleteQuestion', { url: ep.url })} onConfirm={() => act(() => client.call('DELETE', path(ep.id), undefined, WebhookEndpointDeleted))} />
                 </td>
               </tr>
             ))}
@@ -123,11 +123,11 @@ export function WebhooksPage({ client }: { client: ConsoleApi }) {
 
 function DeliveryLog({ client, endpointId, version, onProblem }: { client: ConsoleApi; endpointId: string; version: number; onProblem: (p: string | undefined) => void }) {
   const { t, locale } = useI18n();
-  const { data, error, reload } = useLoad(() => client.call<{ deliveries: WebhookDelivery[] }>('GET', `${path(endpointId)}/deliveries?limit=50`), [client, endpointId, version]);
+  const { data, error, reload } = useLoad(() => client.call('GET', `${path(endpointId)}/deliveries?limit=50`, undefined, WebhookDeliveryList), [client, endpointId, version]);
   const redeliver = async (id: string) => {
     onProblem(undefined);
     try {
-      await client.call('POST', `/api/webhooks/deliveries/${encodeURIComponent(id)}/redeliver`);
+      await client.call('POST', `/api/webhooks/deliveries/${encodeURIComponent(id)}/redeliver`, undefined, WebhookDelivery);
       reload();
     } catch (err) {
       onProblem(errorText(err));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { axisTicks, csvField, daysBetween, latencyByKey, niceCeiling, toCsv, type LedgerCall, type UsageRow } from './usage.ts';
 
-const call = (over: Partial<LedgerCall>): LedgerCall => ({ id: 'l', model: 'gpt-4o-mini', upstream_model: null, agent_id: null, key_id: null, latency_ms: 100, created_at: Date.UTC(2026, 0, 2, 12), ...over });
+const call = (over: Partial<LedgerCall>): LedgerCall => ({ id: 'l', model: 'gpt-4o-mini', upstream_model: null, agent_id: null, key_id: null, purpose: null, latency_ms: 100, created_at: Date.UTC(2026, 0, 2, 12), ...over });
 
 describe('usage table helpers', () => {
   it('averages latency per group the way the server groups', () => {
@@ -29,7 +29,7 @@ describe('usage table helpers', () => {
     expect(csvField('say "hi"')).toBe('"say ""hi"""');
     expect(csvField('=HYPERLINK("x")')).toBe('"\'=HYPERLINK(""x"")"');
     expect(csvField(null)).toBe('');
-    const row: UsageRow = { key: 'gpt-4o-mini', attempts: 2, failed: 1, estimated: 0, outcomes: {}, promptTokens: 10, cachedTokens: 0, completionTokens: 5, reasoningTokens: 0, cost: { USD: '0.000012' }, costUsd: 0.000012, avgLatencyMs: 120 };
+    const row: UsageRow = { key: 'gpt-4o-mini', attempts: 2, failed: 1, inFlight: 0, estimated: 0, outcomes: {}, promptTokens: 10, cachedTokens: 0, completionTokens: 5, reasoningTokens: 0, cost: { USD: '0.000012' }, costUsd: 0.000012, avgLatencyMs: 120 };
     expect(toCsv([row], 'model')).toBe(
       'model,calls,failed,prompt_tokens,cached_tokens,completion_tokens,reasoning_tokens,cost_usd,cost_by_currency,avg_latency_ms\r\n'
       + 'gpt-4o-mini,2,1,10,0,5,0,0.000012,0.000012 USD,120\r\n',

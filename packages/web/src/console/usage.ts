@@ -1,41 +1,13 @@
 // Usage report shapes (GET /api/usage, /api/usage/calls) and what the
 // console derives from them: chart series, latency per group, CSV.
 
-export type GroupBy = 'day' | 'model' | 'agent' | 'key' | 'purpose';
+import type { LedgerCall as ProtocolLedgerCall, UsageGroup, UsageGroupBy, UsageReport } from '@warbler/protocol';
 
-export interface UsageGroup {
-  key: string | null;
-  attempts: number;
-  failed: number;
-  estimated: number;
-  outcomes: Record<string, number>;
-  promptTokens: number;
-  cachedTokens: number;
-  completionTokens: number;
-  reasoningTokens: number;
-  cost: Record<string, string>;
-  costUsd: number;
-}
+export type GroupBy = UsageGroupBy;
+export type { UsageGroup, UsageReport };
 
-export interface UsageReport {
-  from: number;
-  to: number;
-  groupBy: GroupBy;
-  groups: UsageGroup[];
-  total: UsageGroup;
-}
-
-export interface LedgerCall {
-  id: string;
-  model: string;
-  upstream_model: string | null;
-  agent_id: string | null;
-  key_id: string | null;
-  /** 'reply', 'summary'; null for /v1 and older rows. */
-  purpose?: string | null;
-  latency_ms: number;
-  created_at: number;
-}
+/** The fields of a ledger row (GET /api/usage/calls) the console groups and averages by. */
+export type LedgerCall = Pick<ProtocolLedgerCall, 'id' | 'model' | 'upstream_model' | 'agent_id' | 'key_id' | 'purpose' | 'latency_ms' | 'created_at'>;
 
 export interface UsageRow extends UsageGroup {
   avgLatencyMs: number | null;
