@@ -37,7 +37,7 @@ export const MintTokenBody = z.object({ ttl_seconds: z.number().int().optional()
 export const UserToken = z.object({
   token: z.string(),
   user_id: z.string(),
-  /** Unix seconds. */
+  /** Milliseconds since the epoch. */
   expires_at: z.number().int(),
 });
 export type UserToken = z.infer<typeof UserToken>;

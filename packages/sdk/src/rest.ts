@@ -1,4 +1,7 @@
-import type { Conversation, ConversationKind, ConversationSummary, Member, MemberPrefs, MemberRole, MessageReactions, MessageSearchResult, StoredFile } from '@warbler/protocol';
+import type {
+  AddedMembers, Conversation, ConversationPage, CreateConversationBody, FileLink, Member, MemberList, MemberPrefs, MemberPrefsPatch, MemberRole, MessageReactions,
+  MessageSearchResult, StoredFile,
+} from '@warbler/protocol';
 import { WarblerError } from './errors.ts';
 import type { TokenSource } from './token.ts';
 import { restUrl } from './transport.ts';
@@ -65,13 +68,8 @@ function toError(status: number, body: unknown, text: string): WarblerError {
   return new WarblerError(code, `The server answered ${status}: ${text.slice(0, 200) || 'no body'}`, status);
 }
 
-export interface ConversationPage {
-  conversations: ConversationSummary[];
-  /** Pass as `cursor` for the next page; null on the last page. */
-  next_cursor: string | null;
-  /** The older cursor (activity time only); prefer next_cursor, which does not skip ties. */
-  next_before: number | null;
-}
+// REST shapes come from the protocol, as the server declares them (decision 0032).
+export type { ConversationPage, FileLink };
 
 /** Conversations through REST, as the signed-in user. */
 export class ConversationsApi {
@@ -91,19 +89,19 @@ export class ConversationsApi {
   }
 
   /** A direct chat (exactly two people; an existing one is returned) or a group. The caller is its owner. */
-  async create(input: { kind: ConversationKind; member_ids: string[]; title?: string | null }): Promise<Conversation> {
+  async create(input: Omit<CreateConversationBody, 'created_by'> & { member_ids: string[] }): Promise<Conversation> {
     const body = await this.rest.call<Conversation | { conversation: Conversation }>('POST', '/api/conversations', input);
     // The docs say the conversation is returned; tolerate it arriving wrapped too.
     return 'conversation' in body ? body.conversation : body;
   }
 
   async members(conversationId: string): Promise<Member[]> {
-    const body = await this.rest.call<{ members: Member[] }>('GET', `/api/conversations/${enc(conversationId)}/members`);
+    const body = await this.rest.call<MemberList>('GET', `/api/conversations/${enc(conversationId)}/members`);
     return body.members;
   }
 
   async addMembers(conversationId: string, userIds: string[], role?: MemberRole): Promise<Member[]> {
-    const body = await this.rest.call<{ added: Member[] }>('POST', `/api/conversations/${enc(conversationId)}/members`, {
+    const body = await this.rest.call<AddedMembers>('POST', `/api/conversations/${enc(conversationId)}/members`, {
       user_ids: userIds,
       ...(role && { role }),
     });
@@ -139,7 +137,7 @@ export class ConversationsApi {
   }
 
   /** Sets your pin and mute for a conversation in one call. */
-  setPrefs(conversationId: string, prefs: { pinned?: boolean; muted?: boolean }): Promise<MemberPrefs> {
+  setPrefs(conversationId: string, prefs: Omit<MemberPrefsPatch, 'user_id'>): Promise<MemberPrefs> {
     return this.rest.call('PATCH', `/api/conversations/${enc(conversationId)}/prefs`, prefs);
   }
 
@@ -166,12 +164,6 @@ export function uploadForm(data: FileData, name: string, mime: string): FormData
 
 export function uploadFile(rest: Rest, conversationId: string, data: FileData, name: string, mime: string): Promise<StoredFile> {
   return rest.call('POST', `/api/conversations/${enc(conversationId)}/files`, uploadForm(data, name, mime));
-}
-
-/** A link to one file that needs no header (for <img src> or a download), good until `expires_at` (ms since the epoch). */
-export interface FileLink {
-  url: string;
-  expires_at: number;
 }
 
 export async function fileLink(rest: Rest, fileId: string): Promise<FileLink> {

@@ -1,3 +1,4 @@
+import { DevSignIn, DevSignInStatus, User } from '@warbler/protocol';
 import { api } from './api.ts';
 
 /** Who is signed in to the chat app, kept in localStorage so a reload stays signed in. */
@@ -28,22 +29,15 @@ export function saveSession(storage: Storage, session: ChatSession | undefined):
   else storage.removeItem(KEY);
 }
 
-interface SignInReply {
-  token: string;
-  user_id: string;
-  expires_at: number;
-  user: { id: string; name: string };
-}
-
 /** `locale` is the interface's language: a newcomer's welcome message is written in it. */
 export async function devSignIn(name: string, locale?: string): Promise<ChatSession> {
-  const r = await api<SignInReply>('POST', '/api/dev/sign-in', { body: { name, ...(locale && { locale }) } });
+  const r = await api('POST', '/api/dev/sign-in', { body: { name, ...(locale && { locale }) }, shape: DevSignIn });
   return { userId: r.user_id, name: r.user.name, token: r.token, devName: name };
 }
 
 export async function devSignInEnabled(): Promise<boolean> {
   try {
-    return (await api<{ enabled: boolean }>('GET', '/api/dev/sign-in')).enabled;
+    return (await api('GET', '/api/dev/sign-in', { shape: DevSignInStatus })).enabled;
   } catch {
     return false;
   }
@@ -53,7 +47,7 @@ export async function devSignInEnabled(): Promise<boolean> {
 export async function tokenSignIn(token: string): Promise<ChatSession> {
   const sub = subjectOf(token);
   if (!sub) throw new Error('That is not a Warbler user token.');
-  const user = await api<{ id: string; name: string }>('GET', `/api/users/${encodeURIComponent(sub)}`, { token });
+  const user = await api('GET', `/api/users/${encodeURIComponent(sub)}`, { token, shape: User });
   return { userId: user.id, name: user.name, token };
 }
 

@@ -12,6 +12,7 @@ import {
   type ReactionSummary,
   type StatusChange,
 } from '@warbler/sdk';
+import { FeedbackResult, PeopleResult, User, type Person } from '@warbler/protocol';
 import { api, errorText } from '../api.ts';
 import { devSignIn, saveSession, type ChatSession } from '../session.ts';
 import { FileLinks } from './file-links.ts';
@@ -20,12 +21,8 @@ import { applyDelta, mergeMessages } from './logic.ts';
 import { notificationReason, Notifier } from './notifications.ts';
 import { loadChatCache, saveChatCache } from './offline-cache.ts';
 
-export interface Person {
-  id: string;
-  name: string;
-  kind: 'human' | 'agent';
-  avatar_url: string | null;
-}
+/** Someone a chat shows (name, avatar, human or agent): the protocol's shape from /api/people and /api/users/:id. */
+export type { Person };
 
 export interface ConversationView {
   id: string;
@@ -517,7 +514,7 @@ export class ChatStore {
   }
 
   async rate(message: Message, rating: 'up' | 'down' | null): Promise<void> {
-    await this.run(() => api('POST', `/api/messages/${encodeURIComponent(message.id)}/feedback`, { token: this.token, body: { rating } }));
+    await this.run(() => api('POST', `/api/messages/${encodeURIComponent(message.id)}/feedback`, { token: this.token, body: { rating }, shape: FeedbackResult }));
   }
 
   typingIn(conversationId: string): void {
@@ -553,7 +550,7 @@ export class ChatStore {
     if (known) return Promise.resolve(known);
     let asked = this.asking.get(userId);
     if (!asked) {
-      asked = api<Person>('GET', `/api/users/${encodeURIComponent(userId)}`, { token: this.token }).then(
+      asked = api('GET', `/api/users/${encodeURIComponent(userId)}`, { token: this.token, shape: User }).then(
         (p) => {
           this.people.set(p.id, { id: p.id, name: p.name, kind: p.kind, avatar_url: p.avatar_url });
           this.changed();
@@ -567,7 +564,7 @@ export class ChatStore {
   }
 
   async searchPeople(q: string): Promise<Person[]> {
-    const { users } = await api<{ users: Person[] }>('GET', `/api/people?limit=30&q=${encodeURIComponent(q)}`, { token: this.token });
+    const { users } = await api('GET', `/api/people?limit=30&q=${encodeURIComponent(q)}`, { token: this.token, shape: PeopleResult });
     for (const u of users) this.people.set(u.id, u);
     return users.filter((u) => u.id !== this.me);
   }

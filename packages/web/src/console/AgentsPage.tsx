@@ -1,3 +1,4 @@
+import { Agent, AgentList, ModelCatalog, User, UserToken } from '@warbler/protocol';
 import { useEffect, useState, type FormEvent } from 'react';
 import { ApiError, errorText } from '../api.ts';
 import { ConversationView } from '../chat/ConversationView.tsx';
@@ -5,25 +6,10 @@ import { ChatStore } from '../chat/store.ts';
 import { useI18n } from '../ui/i18n.tsx';
 import { useStore } from '../ui/useStore.ts';
 import { DEFAULT_HISTORY_TOKENS, formatMoney, replyCost, type ModelPrice } from './agent-budget.ts';
-import { chatModelNames, type ListedModel } from './agent-models.ts';
+import { chatModelNames } from './agent-models.ts';
 import type { ConsoleApi } from './client.ts';
 import { ConfirmButton } from './Confirm.tsx';
 import { useLoad } from './useLoad.ts';
-
-interface Agent {
-  id: string;
-  name: string;
-  model: string;
-  system_prompt: string;
-  temperature?: number;
-  max_tokens: number;
-  history_tokens?: number;
-  top_k: number;
-  knowledge_base_ids: string[];
-  tools: unknown[];
-  trigger: { group: 'mention' | 'all' };
-  monthly_budget_usd: number | null;
-}
 
 interface Draft {
   name: string;
@@ -44,7 +30,7 @@ const blank: Draft = { name: '', model: 'local/kb-answer', system_prompt: 'You a
 function draftOf(a: Agent): Draft {
   return {
     name: a.name, model: a.model, system_prompt: a.system_prompt, temperature: a.temperature?.toString() ?? '', max_tokens: String(a.max_tokens),
-    history: String(a.history_tokens ?? DEFAULT_HISTORY_TOKENS), top_k: String(a.top_k), knowledge_base_ids: a.knowledge_base_ids, tools: JSON.stringify(a.tools, null, 2), trigger: a.trigger.group,
+    history: String(a.history_tokens), top_k: String(a.top_k), knowledge_base_ids: a.knowledge_base_ids, tools: JSON.stringify(a.tools, null, 2), trigger: a.trigger.group,
     budget: a.monthly_budget_usd?.toString() ?? '',
   };
 }
@@ -52,8 +38,8 @@ function draftOf(a: Agent): Draft {
 /** Agents: list, create and edit every field of the definition, and try one in a side panel. */
 export function AgentsPage({ client }: { client: ConsoleApi }) {
   const { t } = useI18n();
-  const agents = useLoad(() => client.call<{ agents: Agent[] }>('GET', '/api/agents'), [client]);
-  const models = useLoad(() => client.call<{ models: Array<ListedModel & { price: ModelPrice | null }> }>('GET', '/api/models'), [client]);
+  const agents = useLoad(() => client.call('GET', '/api/agents', undefined, AgentList), [client]);
+  const models = useLoad(() => client.call('GET', '/api/models', undefined, ModelCatalog), [client]);
   const kbs = useLoad(() => client.call<{ knowledge_bases: Array<{ id: string; name: string }> }>('GET', '/api/knowledge-bases'), [client]);
   const [editing, setEditing] = useState<string | 'new'>();
   const [trying, setTrying] = useState<Agent>();
@@ -143,8 +129,8 @@ function AgentForm({ client, agent, models, prices, kbs, onSaved, onDeleted, onT
     };
     try {
       const result = agent
-        ? await client.call<Agent>('PATCH', `/api/agents/${encodeURIComponent(agent.id)}`, body)
-        : await client.call<Agent>('POST', '/api/agents', body);
+        ? await client.call('PATCH', `/api/agents/${encodeURIComponent(agent.id)}`, body, Agent)
+        : await client.call('POST', '/api/agents', body, Agent);
       setSaved(true);
       onSaved(result);
     } catch (err) {
@@ -233,10 +219,10 @@ function TryPanel({ client, agent, onClose }: { client: ConsoleApi; agent: Agent
     let store: ChatStore | undefined;
     let live = true;
     (async () => {
-      await client.call('POST', '/api/users', { id: TESTER_ID, name: 'Console operator' }).catch((err: unknown) => {
+      await client.call('POST', '/api/users', { id: TESTER_ID, name: 'Console operator' }, User).catch((err: unknown) => {
         if (!(err instanceof ApiError && err.code === 'conflict')) throw err;
       });
-      const { token } = await client.call<{ token: string }>('POST', `/api/users/${TESTER_ID}/tokens`, { ttl_seconds: 3600 });
+      const { token } = await client.call('POST', `/api/users/${TESTER_ID}/tokens`, { ttl_seconds: 3600 }, UserToken);
       if (!live) return;
       store = new ChatStore({ userId: TESTER_ID, name: 'Console operator', token }, () => undefined);
       store.start();

@@ -1,31 +1,22 @@
+import { ModelCatalog, ModelCheck } from '@warbler/protocol';
 import { useState } from 'react';
 import { errorText } from '../api.ts';
 import { useI18n } from '../ui/i18n.tsx';
 import type { ConsoleApi } from './client.ts';
 import { useLoad } from './useLoad.ts';
 
-interface ModelView {
-  name: string;
-  fallbacks: string[];
-  deployments: Array<{ id: string; provider: string; upstream_model: string; state: 'closed' | 'open' | 'half_open'; retry_in_ms: number }>;
-  price: { currency: string; input_per_million: number; cached_input_per_million: number; output_per_million: number; note?: string } | null;
-}
-
-interface Check {
-  ok: boolean;
-  latency_ms: number;
-  error?: { code: string; message: string };
-}
+/** What the page shows of a check: the server's answer, or the request's own failure. */
+type CheckShown = Pick<ModelCheck, 'ok' | 'latency_ms' | 'error'>;
 
 export function ModelsPage({ client }: { client: ConsoleApi }) {
   const { t } = useI18n();
-  const { data, error, reload } = useLoad(() => client.call<{ models: ModelView[]; providers: Array<{ name: string; preset: string | null }> }>('GET', '/api/models'), [client]);
-  const [checks, setChecks] = useState<Record<string, Check | 'running'>>({});
+  const { data, error, reload } = useLoad(() => client.call('GET', '/api/models', undefined, ModelCatalog), [client]);
+  const [checks, setChecks] = useState<Record<string, CheckShown | 'running'>>({});
 
   const check = async (model: string) => {
     setChecks((c) => ({ ...c, [model]: 'running' }));
     try {
-      const r = await client.call<Check>('POST', '/api/models/check', { model });
+      const r = await client.call('POST', '/api/models/check', { model }, ModelCheck);
       setChecks((c) => ({ ...c, [model]: r }));
     } catch (err) {
       setChecks((c) => ({ ...c, [model]: { ok: false, latency_ms: 0, error: { code: 'request', message: errorText(err) } } }));

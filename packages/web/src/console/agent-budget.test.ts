@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { formatMoney, replyCost, roughTokens } from './agent-budget.ts';
+import { formatMoney, replyCost, roughTokens, type ModelPrice } from './agent-budget.ts';
 
 // gpt-4o-mini as GET /api/models lists it.
-const mini = { currency: 'USD', input_per_million: 0.15, cached_input_per_million: 0.075, output_per_million: 0.6 };
+const mini: ModelPrice = { currency: 'USD', input_per_million: 0.15, cached_input_per_million: 0.075, output_per_million: 0.6 };
 
 describe('the cost per reply the agent form shows beside the history budget', () => {
   it('prices a full history at the model\'s rates: the budget and system prompt in, the most a reply may write out', () => {

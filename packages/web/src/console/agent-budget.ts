@@ -1,17 +1,14 @@
+import { DEFAULT_HISTORY_TOKENS, type ModelPriceView } from '@warbler/protocol';
+
 // What an agent's history budget means in money: the console shows it beside
 // the field, so an operator choosing 8,000 or 128,000 tokens sees the price
 // of each reply once a chat's history is full.
 
-/** A model's price as GET /api/models gives it. */
-export interface ModelPrice {
-  currency: string;
-  input_per_million: number;
-  cached_input_per_million: number;
-  output_per_million: number;
-}
+/** What a reply's cost needs of a model's price as GET /api/models gives it. */
+export type ModelPrice = Pick<ModelPriceView, 'currency' | 'input_per_million' | 'cached_input_per_million' | 'output_per_million'>;
 
-/** The server's default history budget (agents/definition.ts). */
-export const DEFAULT_HISTORY_TOKENS = 4_000;
+/** The server's default history budget, from the agent definition's schema. */
+export { DEFAULT_HISTORY_TOKENS };
 
 export interface ReplyCost {
   /** Prompt tokens of a reply when the history is full: the budget plus the system prompt. */
