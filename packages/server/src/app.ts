@@ -16,7 +16,7 @@ import { Responses } from './gateway/responses/index.ts';
 import { Batches, BatchRunner, executeThroughGateway, GatewayFiles } from './gateway/batches/index.ts';
 import { buildHttp, defaultWebDist, Guards, webAppDeps } from './http/index.ts';
 import { EmbeddingCache, HybridRetrieval, KbVectorStore, rerankerFrom, routerEmbedder } from './kb/index.ts';
-import { createFaqProvider, createKbAnswerProvider, FAQ_MODEL, faqFirst, Faqs, FaqStore, IngestStore, KB_ANSWER_MODEL, KnowledgeBases, KnowledgeIngestion, ratedRepliesFrom, seedDocsDir, WebSources, WebSourceStore } from './kb/index.ts';
+import { createFaqProvider, createKbAnswerProvider, FAQ_MODEL, faqFirst, Faqs, FaqStore, IngestStore, KB_ANSWER_MODEL, KnowledgeBases, KnowledgeIngestion, ratedRepliesFrom, seedDocsDir, visionPageReader, WebSources, WebSourceStore } from './kb/index.ts';
 import { costOf, SecretBox, UpstreamHttp, type Router } from './llm/index.ts';
 import { Metrics } from './metrics/index.ts';
 import { Outbound, OutboundPolicy } from './outbound/index.ts';
@@ -218,6 +218,8 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     store: new IngestStore(store.roomTables(), atRest.rows), knowledge, singleNode: !redis, onError: (err, where) => log?.error({ err }, where),
     // Web imports go through the outbound room, under the same address policy as agent tools.
     fetchPage: (url, init) => outbound.send(url, init),
+    // Scanned PDFs are read by a vision model when the operator names one; each page a priced ledger row.
+    ...(config.kbOcr && { ocr: visionPageReader(router, config.kbOcr.model, config.kbOcr.maxPages) }),
   });
   knowledge.useChunkOptions(ingestion.chunkOptions);
   // Websites a knowledge base reads (a page, a sitemap, a crawl), read again on their schedule; runs are leased so several nodes run each once.

@@ -82,6 +82,10 @@ const EnvSchema = z.object({
   WARBLER_METRICS_PUBLIC: z.enum(['true', 'false', '1', '0']).default('false'),
   /** Log /v1 request bodies (prompts are users' data: off unless you need it). */
   WARBLER_LOG_BODIES: z.enum(['true', 'false', '1', '0']).default('false'),
+  /** A vision model (a route name, e.g. gpt-4o-mini) that reads scanned PDFs for knowledge bases; unset: OCR off. */
+  WARBLER_KB_OCR_MODEL: z.string().trim().min(1).max(200).optional(),
+  /** Pages of one scan OCR reads at most (each page is one priced model call). */
+  WARBLER_KB_OCR_MAX_PAGES: z.coerce.number().int().min(1).max(2_000).default(50),
 });
 
 export interface Config {
@@ -128,6 +132,8 @@ export interface Config {
   devSignIn: boolean;
   metricsPublic: boolean;
   logBodies: boolean;
+  /** OCR of scanned PDFs in knowledge bases: the vision model, and pages per scan at most. */
+  kbOcr: { model: string; maxPages: number } | undefined;
   /** The environment this config was read from: provider keys and WARBLER_CONFIG are read from it too. */
   env: Record<string, string | undefined>;
 }
@@ -183,6 +189,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     devSignIn: e.WARBLER_DEV_SIGN_IN === 'true' || e.WARBLER_DEV_SIGN_IN === '1',
     metricsPublic: e.WARBLER_METRICS_PUBLIC === 'true' || e.WARBLER_METRICS_PUBLIC === '1',
     logBodies: e.WARBLER_LOG_BODIES === 'true' || e.WARBLER_LOG_BODIES === '1',
+    kbOcr: e.WARBLER_KB_OCR_MODEL ? { model: e.WARBLER_KB_OCR_MODEL, maxPages: e.WARBLER_KB_OCR_MAX_PAGES } : undefined,
     env,
   };
 }

@@ -28,7 +28,7 @@ export { isDeveloperRecord, seedDocsDir } from './seed.ts';
 export { queryTerms, searchTerms } from './terms.ts';
 // Every format a knowledge base takes, parsed off the event loop; the upload queue; FAQs answered without a model.
 export { ACCEPTED_EXTENSIONS, detectFormat, isBinaryFormat, parseFile, ParseFailure, type ParsedDocument, type SourceFormat } from './parse/index.ts';
-export { IngestStore, KnowledgeIngestion, type IngestJob } from './ingest/index.ts';
+export { IngestStore, KnowledgeIngestion, visionPageReader, type IngestJob } from './ingest/index.ts';
 export { WebSources, WebSourceStore } from './web/index.ts';
 export { createFaqProvider, FAQ_MODEL, faqFirst, Faqs, FaqStore, ratedRepliesFrom, type RatedReplies } from './faq/index.ts';
 // Hybrid retrieval: embeddings (cached, in the ledger), vectors, fusion, rerank.

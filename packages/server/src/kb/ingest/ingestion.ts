@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import type { KnowledgeSettings } from '@warbler/protocol';
 import { badRequest, notFound, WarblerError } from '../../errors.ts';
-import { defaultParseLimits, detectFormat, isBinaryFormat, parseBounded, ParseFailure, type ParseBudget, type ParseLimits } from '../parse/index.ts';
+import { defaultParseLimits, detectFormat, isBinaryFormat, parseBounded, ParseFailure, type ParseBudget, type ParsedDocument, type ParseLimits, type ScannedPage } from '../parse/index.ts';
 import type { KnowledgeBases } from '../service.ts';
 import type { IngestJob, IngestStore } from './ingest-store.ts';
 import { changesChunks, chunkOptionsOf, readSettings } from './settings.ts';
@@ -24,6 +24,15 @@ export interface IngestionOptions {
   onError?: (err: unknown, where: string) => void;
   /** Fetches a web page under the outbound room's address policy (the SSRF rules of agent tools); without it, URL imports are refused. */
   fetchPage?: FetchPage;
+  /** Reads scanned pages (a PDF with no text layer) with a vision model; without it such a PDF fails with "no text found". */
+  ocr?: PageReader;
+}
+
+/** OCR as the queue needs it: one scanned page in, its text as Markdown out (the call is priced in the ledger by the reader). */
+export interface PageReader {
+  /** Pages of one scan read at most; a longer scan fails with a reason. */
+  maxPages: number;
+  read(appId: string, kbId: string, scan: ScannedPage): Promise<string>;
 }
 
 /** A GET under the outbound address policy; `headers` of the answer carry its validators (etag, last-modified) and type. */
@@ -59,7 +68,7 @@ export class KnowledgeIngestion {
   private wake = false;
 
   constructor(private readonly options: IngestionOptions) {
-    this.limits = { ...defaultParseLimits, ...options.limits };
+    this.limits = { ...defaultParseLimits, ...options.limits, maxOcrPages: options.ocr ? (options.limits?.maxOcrPages ?? options.ocr.maxPages) : 0 };
     this.now = options.now ?? Date.now;
   }
 
@@ -277,13 +286,36 @@ export class KnowledgeIngestion {
       await step(10);
       const parsed = await parseBounded(Buffer.from(job.data, 'base64'), job.format, this.limits, this.options.budget);
       await step(60);
+      const markdown = parsed.scans?.length ? await this.readScans(appId, job.kb_id, parsed, step) : parsed.markdown;
       const title = job.title ?? parsed.title ?? basename(job.filename).replace(/\.[^.]+$/, '');
-      await knowledge.addDocument(appId, job.kb_id, { id: job.id, title, source: job.source, text: parsed.markdown, format: 'markdown' });
+      await knowledge.addDocument(appId, job.kb_id, { id: job.id, title, source: job.source, text: markdown, format: 'markdown' });
       // Ready: the document holds the text now; the file is not kept.
       await store.update(appId, id, { status: 'ready', progress: 100, reason: null, data: null, lease_until: null, title, updated_at: this.now() });
     } catch (err) {
       await this.failed(job.app_id, job.id, job.attempts + 1, err);
     }
+  }
+
+  /**
+   * A scan, page by page through the vision model, into the same "Page N"
+   * sections a PDF with text gets, so citations point at the page. The
+   * model's own headings are pushed below the page's. A failed call is not
+   * the file's fault: the job is retried like any other transient failure.
+   */
+  private async readScans(appId: string, kbId: string, parsed: ParsedDocument, step: (progress: number) => Promise<void>): Promise<string> {
+    const ocr = this.options.ocr;
+    const scans = parsed.scans ?? [];
+    if (!ocr) throw new ParseFailure('No text found: this PDF holds only images (a scan?), and OCR is off.');
+    const sections: string[] = [];
+    for (const [i, scan] of scans.entries()) {
+      const text = (await ocr.read(appId, kbId, scan)).replace(/\r\n?/g, '\n').replace(/^#{1,6}(?=\s)/gm, '###').trim();
+      if (text) sections.push(`## Page ${scan.page}\n\n${text}`);
+      await step(60 + Math.round((30 * (i + 1)) / scans.length));
+    }
+    if (!sections.length) throw new ParseFailure('OCR found no text on any page of this scan. Check that the pages are legible, or upload the document it was made from.');
+    const markdown = sections.join('\n\n');
+    if (markdown.length > this.limits.maxChars) throw new ParseFailure('OCR read more text than a document may hold; split the scan into smaller files.');
+    return markdown;
   }
 
   private async failed(appId: string, id: string, attempts: number, err: unknown): Promise<void> {

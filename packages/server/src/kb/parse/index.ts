@@ -3,4 +3,4 @@ export { ACCEPTED_EXTENSIONS, ACCEPTED_MIME, detectFormat, isBinaryFormat } from
 export { markdownTable } from './escape.ts';
 export { parseFile } from './parse-file.ts';
 export { decodeCsv } from './sheet.ts';
-export { defaultParseLimits, ParseFailure, SOURCE_FORMATS, type ParsedDocument, type ParseLimits, type SourceFormat } from './types.ts';
+export { defaultParseLimits, ParseFailure, SOURCE_FORMATS, type ParsedDocument, type ParseLimits, type ScannedPage, type SourceFormat } from './types.ts';

@@ -19,7 +19,7 @@ export async function parseFile(data: Uint8Array, format: SourceFormat, limits: 
   if (parsed.markdown.length > limits.maxChars) {
     throw new ParseFailure(`The file holds more than ${byteSizeText(limits.maxChars)} of text; split it into smaller documents.`);
   }
-  if (!parsed.markdown.trim()) throw new ParseFailure('No text found in this file.');
+  if (!parsed.markdown.trim() && !parsed.scans?.length) throw new ParseFailure('No text found in this file.');
   return parsed;
 }
 

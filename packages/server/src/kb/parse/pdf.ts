@@ -1,11 +1,13 @@
-import { extractText, getDocumentProxy } from 'unpdf';
+import { extractImages, extractText, getDocumentProxy } from 'unpdf';
 import { escapeMarkdownLine } from './escape.ts';
-import { ParseFailure, type ParsedDocument, type ParseLimits } from './types.ts';
+import { downscale, encodePng, type RawImage } from './png.ts';
+import { ParseFailure, type ParsedDocument, type ParseLimits, type ScannedPage } from './types.ts';
 
 /**
  * A PDF's text layer, one "Page N" section per page so each chunk cites its
- * page. A PDF of scanned images has no text layer: it fails with "no text
- * found", which tells the operator to run OCR (or upload the source file).
+ * page. A PDF of scanned images has no text layer: with OCR on, its pages'
+ * images go back for a vision model to read; with OCR off it fails with "no
+ * text found", which tells the operator how to turn OCR on.
  */
 export async function parsePdf(data: Uint8Array, limits: ParseLimits): Promise<ParsedDocument> {
   let pdf;
@@ -30,9 +32,36 @@ export async function parsePdf(data: Uint8Array, limits: ParseLimits): Promise<P
     if (body) sections.push(`## Page ${i + 1}\n\n${body}`);
   });
   if (!sections.length) {
-    throw new ParseFailure('No text found: this PDF holds only images (a scan?). Run OCR on it, or upload the document it was made from.');
+    if (limits.maxOcrPages <= 0) {
+      throw new ParseFailure('No text found: this PDF holds only images (a scan?). Turn on OCR (set WARBLER_KB_OCR_MODEL to a vision model, such as gpt-4o-mini), or upload the document it was made from.');
+    }
+    if (pdf.numPages > limits.maxOcrPages) {
+      throw new ParseFailure(`This PDF is a scan of ${pdf.numPages} pages; OCR reads at most ${limits.maxOcrPages}. Split it into smaller files.`);
+    }
+    const scans = await scannedPages(pdf);
+    if (!scans.length) throw new ParseFailure('No text found, and no page holds an image to read: this PDF looks empty.');
+    return { format: 'pdf', markdown: '', parts: pages.length, scans, ...(title ? { title } : {}) };
   }
   return { format: 'pdf', markdown: sections.join('\n\n'), parts: pages.length, ...(title ? { title } : {}) };
+}
+
+/** A vision model reads about this many pixels well; more only costs tokens (OpenAI tiles high detail at 2048 px). */
+const OCR_MAX_PIXELS = 2048 * 2048;
+
+/** Each page's largest image (the scan itself, not a logo stamped on it), as PNG. */
+async function scannedPages(pdf: Awaited<ReturnType<typeof getDocumentProxy>>): Promise<ScannedPage[]> {
+  const scans: ScannedPage[] = [];
+  for (let page = 1; page <= pdf.numPages; page++) {
+    let images: RawImage[];
+    try {
+      images = (await extractImages(pdf, page)) as RawImage[];
+    } catch {
+      throw new ParseFailure(`The images of page ${page} cannot be read (the file is damaged). Save or export it again and re-upload.`);
+    }
+    const largest = images.filter((i) => i.width > 0 && i.height > 0).sort((a, b) => b.width * b.height - a.width * a.height)[0];
+    if (largest) scans.push({ page, png: encodePng(downscale(largest, OCR_MAX_PIXELS)) });
+  }
+  return scans;
 }
 
 async function pdfTitle(pdf: Awaited<ReturnType<typeof getDocumentProxy>>): Promise<string | undefined> {

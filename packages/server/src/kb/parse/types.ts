@@ -13,6 +13,17 @@ export interface ParsedDocument {
   title?: string;
   /** Pages, sheets or slides read. */
   parts: number;
+  /**
+   * A PDF with no text layer, when OCR is on (`maxOcrPages` > 0): each
+   * scanned page's image as PNG, for a vision model to read. `markdown` is
+   * empty then; the ingestion queue fills it from what the model reads.
+   */
+  scans?: ScannedPage[];
+}
+
+export interface ScannedPage {
+  page: number;
+  png: Uint8Array;
 }
 
 /** Bounds on what one file may cost to read; a file past any of them fails with a reason. */
@@ -28,6 +39,8 @@ export interface ParseLimits {
   maxSlides: number;
   /** Characters of Markdown produced. */
   maxChars: number;
+  /** Pages of a scan (a PDF with no text layer) handed to OCR; 0 turns OCR off and such a PDF fails with "no text found". */
+  maxOcrPages: number;
 }
 
 export const defaultParseLimits: ParseLimits = {
@@ -39,6 +52,7 @@ export const defaultParseLimits: ParseLimits = {
   maxRowsPerSheet: 50_000,
   maxSlides: 1_000,
   maxChars: 10 * 1024 * 1024,
+  maxOcrPages: 0,
 };
 
 /** A file that cannot be read, with a reason a person can act on. */
