@@ -1,12 +1,9 @@
-import type { SupportReportRow } from '@warbler/protocol';
+import { SupportReport, type SupportGroupBy } from '@warbler/protocol';
 import { useState } from 'react';
 import { useI18n } from '../ui/i18n.tsx';
 import type { ConsoleApi } from './client.ts';
 import { formatMoney } from './agent-budget.ts';
 import { useLoad } from './useLoad.ts';
-
-type GroupBy = 'day' | 'agent' | 'model' | 'handoff_reason';
-interface Report { since: number; until: number; group_by: GroupBy; total: SupportReportRow; groups: SupportReportRow[] }
 
 const DAY = 86_400_000;
 const isoDay = (t: number) => new Date(t).toISOString().slice(0, 10);
@@ -25,7 +22,7 @@ export function SupportPage({ client }: { client: ConsoleApi }) {
   const { t, locale } = useI18n();
   const [fromDay, setFromDay] = useState(() => isoDay(Date.now() - 29 * DAY));
   const [toDay, setToDay] = useState(() => isoDay(Date.now()));
-  const [by, setBy] = useState<GroupBy>('day');
+  const [by, setBy] = useState<SupportGroupBy>('day');
   const since = Date.parse(`${fromDay}T00:00:00Z`);
   const until = Date.parse(`${toDay}T00:00:00Z`) + DAY;
 
@@ -33,7 +30,7 @@ export function SupportPage({ client }: { client: ConsoleApi }) {
     const list = await client.call<{ agents: Array<{ id: string; name: string }> }>('GET', '/api/agents').catch(() => ({ agents: [] }));
     return new Map(list.agents.map((a) => [a.id, a.name] as const));
   }, [client]);
-  const report = useLoad(() => client.call<Report>('GET', `/api/support/report?group_by=${by}&since=${since}&until=${until}`), [client, by, since, until]);
+  const report = useLoad(() => client.call('GET', `/api/support/report?group_by=${by}&since=${since}&until=${until}`, undefined, SupportReport), [client, by, since, until]);
 
   const pct = (x: number | null) => (x === null ? '—' : `${Math.round(x * 100)}%`);
   const minutes = (ms: number | null) => (ms === null ? '—' : ms < 60_000 ? `${Math.round(ms / 1000)} s` : `${(ms / 60_000).toFixed(1)} min`);
@@ -62,7 +59,7 @@ export function SupportPage({ client }: { client: ConsoleApi }) {
         <label className="field"><span>{t('usage.to')}</span><input type="date" value={toDay} min={fromDay} onChange={(e) => setToDay(e.target.value)} /></label>
         <label className="field">
           <span>{t('usage.by')}</span>
-          <select value={by} onChange={(e) => setBy(e.target.value as GroupBy)}>
+          <select value={by} onChange={(e) => setBy(e.target.value as SupportGroupBy)}>
             {(['day', 'agent', 'model', 'handoff_reason'] as const).map((g) => <option key={g} value={g}>{t(`support.by.${g}`)}</option>)}
           </select>
         </label>
