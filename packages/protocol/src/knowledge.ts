@@ -7,6 +7,7 @@ export const KnowledgeSourceFormat = z.enum(['markdown', 'text', 'pdf', 'docx', 
 export const IngestStatus = z.enum(['queued', 'processing', 'ready', 'failed']);
 
 export const IngestJob = z.object({
+  app_id: z.string(),
   id: z.string(),
   kb_id: z.string(),
   filename: z.string(),

@@ -63,4 +63,20 @@ describe('REST contract', () => {
     }
     expect(broken).toEqual([]);
   });
+
+  it('/openapi.json shows the body of every declared success response', async () => {
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>;
+    };
+    const missing: string[] = [];
+    for (const route of rest()) {
+      if (route.raw || route.url.includes('*')) continue;
+      const operation = doc.paths[route.url.replace(/:(\w+)/g, '{$1}')]?.[route.method.toLowerCase()];
+      if (!operation) continue; // hidden from the document (schema.hide)
+      for (const status of route.declared.filter((s) => s.startsWith('2') && s !== '204')) {
+        if (!operation.responses?.[status]?.content?.['application/json']?.schema) missing.push(`${route.method} ${route.url} ${status}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
 });
