@@ -1,5 +1,6 @@
 // Browser notifications for mentions and direct messages while the tab is hidden. Opt-in: the browser's
 // permission is asked only when the user turns the switch on, and the choice is kept per browser.
+import type { ConversationKind } from '@warbler/protocol';
 import type { Message } from '@warbler/sdk';
 import { mentionsMe } from './logic.ts';
 
@@ -10,7 +11,7 @@ const FRESH_MS = 5 * 60_000;
 export interface NotifyContext {
   message: Message;
   me: string;
-  kind: 'direct' | 'group' | 'support';
+  kind: ConversationKind;
   muted: boolean;
   /** The tab is hidden (another tab, minimised, screen off). */
   hidden: boolean;

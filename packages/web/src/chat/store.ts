@@ -9,6 +9,7 @@ import {
   type MessageContent,
   type MessageSearchResult,
   type QueuedSend,
+  type SendableType,
   type ReactionSummary,
   type StatusChange,
 } from '@warbler/sdk';
@@ -398,7 +399,7 @@ export class ChatStore {
     return this.threads.get(conversationId)?.messages.find((m) => m.id === messageId);
   }
 
-  send(conversationId: string, content: MessageContent, type: 'text' | 'image' | 'file' = 'text'): void {
+  send(conversationId: string, content: MessageContent, type: SendableType = 'text'): void {
     const replyTo = this.replyingTo.get(conversationId);
     if (replyTo && content.reply_to === undefined) content = { ...content, reply_to: { message_id: replyTo } };
     this.replyingTo.delete(conversationId);
