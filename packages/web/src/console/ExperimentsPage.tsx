@@ -1,16 +1,10 @@
-import { Experiment, ExperimentList, SwitchingReport, type CandidateReport, type ExperimentCreate, type MetricComparison } from '@warbler/protocol';
+import { AgentList, Experiment, ExperimentList, SwitchingReport, type CandidateReport, type ExperimentCreate, type MetricComparison } from '@warbler/protocol';
 import { useState, type FormEvent } from 'react';
 import { errorText } from '../api.ts';
 import { useI18n } from '../ui/i18n.tsx';
 import type { ConsoleApi } from './client.ts';
 import { ConfirmButton } from './Confirm.tsx';
 import { useLoad } from './useLoad.ts';
-
-interface AgentView {
-  id: string;
-  name: string;
-  model: string;
-}
 
 interface Form {
   agentId: string;
@@ -39,7 +33,7 @@ function body(f: Form): ExperimentCreate {
 /** Model experiments: shadow runs and A/B splits per agent, and the switching report of each. */
 export function ExperimentsPage({ client }: { client: ConsoleApi }) {
   const { t } = useI18n();
-  const agents = useLoad(() => client.call<{ agents: AgentView[] }>('GET', '/api/agents'), [client]);
+  const agents = useLoad(() => client.call('GET', '/api/agents', undefined, AgentList), [client]);
   const { data, error, reload } = useLoad(() => client.call('GET', '/api/experiments', undefined, ExperimentList), [client]);
   const [form, setForm] = useState<Form>(empty);
   const [problem, setProblem] = useState<string>();

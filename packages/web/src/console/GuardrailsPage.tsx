@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { GatewayKeyList, GuardrailInterventionPage, type GuardrailAction, type GuardrailIntervention } from '@warbler/protocol';
+import { AgentList, GatewayKeyList, GuardrailInterventionPage, type GuardrailAction, type GuardrailIntervention } from '@warbler/protocol';
 import { useI18n } from '../ui/i18n.tsx';
 import type { ConsoleApi } from './client.ts';
 import { useLoad } from './useLoad.ts';
@@ -23,7 +23,7 @@ export function GuardrailsPage({ client }: { client: ConsoleApi }) {
   const names = useLoad(async () => {
     const [keys, agents] = await Promise.all([
       client.call('GET', '/api/gateway/keys', undefined, GatewayKeyList).catch(() => ({ keys: [] })),
-      client.call<{ agents: Array<{ id: string; name: string }> }>('GET', '/api/agents').catch(() => ({ agents: [] })),
+      client.call('GET', '/api/agents', undefined, AgentList).catch(() => ({ agents: [] })),
     ]);
     return new Map([...keys.keys, ...agents.agents].map((x) => [x.id, x.name] as const));
   }, [client]);

@@ -1,4 +1,4 @@
-import { SupportReport, type SupportGroupBy } from '@warbler/protocol';
+import { AgentList, SupportReport, type SupportGroupBy } from '@warbler/protocol';
 import { useState } from 'react';
 import { useI18n } from '../ui/i18n.tsx';
 import type { ConsoleApi } from './client.ts';
@@ -27,7 +27,7 @@ export function SupportPage({ client }: { client: ConsoleApi }) {
   const until = Date.parse(`${toDay}T00:00:00Z`) + DAY;
 
   const agents = useLoad(async () => {
-    const list = await client.call<{ agents: Array<{ id: string; name: string }> }>('GET', '/api/agents').catch(() => ({ agents: [] }));
+    const list = await client.call('GET', '/api/agents', undefined, AgentList).catch(() => ({ agents: [] }));
     return new Map(list.agents.map((a) => [a.id, a.name] as const));
   }, [client]);
   const report = useLoad(() => client.call('GET', `/api/support/report?group_by=${by}&since=${since}&until=${until}`, undefined, SupportReport), [client, by, since, until]);

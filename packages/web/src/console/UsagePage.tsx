@@ -1,4 +1,4 @@
-import { GatewayKeyList, UsageCalls, UsageReport } from '@warbler/protocol';
+import { AgentList, GatewayKeyList, UsageCalls, UsageReport } from '@warbler/protocol';
 import { useMemo, useState } from 'react';
 import { useI18n } from '../ui/i18n.tsx';
 import { BarChart } from './charts.tsx';
@@ -50,7 +50,7 @@ export function UsagePage({ client }: { client: ConsoleApi }) {
 
   const names = useLoad(async () => {
     const [agents, keys] = await Promise.all([
-      client.call<{ agents: Array<{ id: string; name: string }> }>('GET', '/api/agents').catch(() => ({ agents: [] })),
+      client.call('GET', '/api/agents', undefined, AgentList).catch(() => ({ agents: [] })),
       client.call('GET', '/api/gateway/keys', undefined, GatewayKeyList).catch(() => ({ keys: [] })),
     ]);
     return new Map([...agents.agents, ...keys.keys].map((x) => [x.id, x.name] as const));
