@@ -302,7 +302,7 @@ export class KnowledgeIngestion {
    * model's own headings are pushed below the page's. A failed call is not
    * the file's fault: the job is retried like any other transient failure.
    */
-  private async readScans(appId: string, kbId: string, parsed: ParsedDocument, step: (progress: number) => Promise<void>): Promise<string> {
+  private async readScans(appId: string, kbId: string, parsed: ParsedDocument, step: (progress: number) => Promise<unknown>): Promise<string> {
     const ocr = this.options.ocr;
     const scans = parsed.scans ?? [];
     if (!ocr) throw new ParseFailure('No text found: this PDF holds only images (a scan?), and OCR is off.');
