@@ -79,6 +79,9 @@ describe.each(storeKinds())('support handoff triggers on %s', (kind) => {
   it('hands off after N answers in a row that found nothing in the knowledge base (the agent\'s policy)', async () => {
     const put = await world.server.api('PUT', `/api/support/agents/${DEMO_AGENT_ID}/policy`, { no_knowledge_streak: 2 });
     expect(put.status).toBe(200);
+    // The agent rewrites each question into search queries first (a real model would keep the nonsense words;
+    // the fixture's default echo would instead search the rewrite prompt's own words and find passages).
+    world.upstream.script({ promptContains: 'Search queries:', text: 'zqxv flurbation gronk\nvorple blick', times: Infinity });
     const v = await world.visit(DEMO_AGENT_ID);
     await world.say(v, 'zqxv flurbation of the gronk?');
     await eventually(async () => ((await world.replies(v)).length === 1 ? true : undefined));
