@@ -5,6 +5,7 @@ import { badRequest, notFound, WarblerError } from '../../errors.ts';
 import { defaultParseLimits, detectFormat, isBinaryFormat, parseBounded, ParseFailure, type ParseBudget, type ParsedDocument, type ParseLimits, type ScannedPage } from '../parse/index.ts';
 import type { KnowledgeBases } from '../service.ts';
 import type { IngestJob, IngestStore } from './ingest-store.ts';
+import { PollLoop } from '../poll-loop.ts';
 import { changesChunks, chunkOptionsOf, readSettings } from './settings.ts';
 
 export interface IngestionOptions {
@@ -62,14 +63,12 @@ export interface IngestUpload {
 export class KnowledgeIngestion {
   readonly limits: ParseLimits;
   private readonly now: () => number;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
-  private wake = false;
+  private readonly loop: PollLoop;
 
   constructor(private readonly options: IngestionOptions) {
     this.limits = { ...defaultParseLimits, ...options.limits, maxOcrPages: options.ocr ? (options.limits?.maxOcrPages ?? options.ocr.maxPages) : 0 };
     this.now = options.now ?? Date.now;
+    this.loop = new PollLoop((force) => this.runOnce(force), options.pollMs ?? 2_000);
   }
 
   // ---- uploads ----
@@ -220,54 +219,31 @@ export class KnowledgeIngestion {
 
   async start(): Promise<void> {
     if (this.options.singleNode) await this.options.store.releaseProcessing(this.now());
-    this.stopped = false;
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** Stops taking jobs and waits for the one in hand; a job cut off here is taken again at the next start. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Looks at the queue now (an upload just arrived). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.wake = true;
-      return;
-    }
-    this.schedule(0);
+    this.loop.kick();
   }
 
   /** Processes what is waiting until the queue is empty; resolves when it is. For tests and tools. */
-  async drain(): Promise<void> {
-    while (this.running) await this.running;
-    await this.runOnce(true);
+  drain(): Promise<void> {
+    return this.loop.drain();
   }
 
-  private schedule(ms: number): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.running = this.runOnce().finally(() => {
-        this.running = undefined;
-        if (this.stopped) return;
-        const again = this.wake;
-        this.wake = false;
-        this.schedule(again ? 0 : this.options.pollMs ?? 2_000);
-      });
-    }, ms);
-    this.timer.unref();
-  }
-
-  private async runOnce(force = false): Promise<void> {
+  private async runOnce(force: boolean): Promise<void> {
     try {
       for (;;) {
         const waiting = await this.options.store.waiting(this.now(), 10);
         if (!waiting.length) return;
         for (const { app_id, id } of waiting) {
-          if (this.stopped && !force) return;
+          if (this.loop.stopped && !force) return;
           await this.process(app_id, id);
         }
       }

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebSource, WebSourceCreate, WebSourceRun } from '@warbler/protocol';
 import { badRequest, notFound, WarblerError } from '../../errors.ts';
 import type { FetchPage, IngestJob } from '../ingest/index.ts';
+import { PollLoop } from '../poll-loop.ts';
 import { forbidsIndexing, looksLikePage, normalizePageUrl, pageLinks, readSitemap, robotsRules, type RobotsRules } from './site.ts';
 import type { WebPageRow, WebSourceRow, WebSourceStore } from './web-store.ts';
 
@@ -50,13 +51,11 @@ type Counts = Omit<WebSourceRun, 'started_at' | 'finished_at'>;
  */
 export class WebSources {
   private readonly now: () => number;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
-  private wake = false;
+  private readonly loop: PollLoop;
 
   constructor(private readonly options: WebSourcesOptions) {
     this.now = options.now ?? Date.now;
+    this.loop = new PollLoop((force) => this.runDue(force), options.pollMs ?? 30_000);
   }
 
   async create(appId: string, kbId: string, input: WebSourceCreate): Promise<WebSource> {
@@ -110,7 +109,6 @@ export class WebSources {
   // ---- the scheduler ----
 
   async start(): Promise<void> {
-    this.stopped = false;
     if (this.options.singleNode) {
       // Runs this node's last process left going: due again at once.
       for (const { app_id, id } of await this.options.store.due(Number.MAX_SAFE_INTEGER, 1_000)) {
@@ -118,51 +116,29 @@ export class WebSources {
         if (row?.status === 'running') await this.options.store.requeue(app_id, id, this.now()).catch(() => false);
       }
     }
-    this.schedule(0);
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.wake = true;
-      return;
-    }
-    this.schedule(0);
+    this.loop.kick();
   }
 
   /** Runs every due source until none is left; resolves when done. For tests and tools. */
-  async drain(): Promise<void> {
-    while (this.running) await this.running;
-    await this.runDue(true);
+  drain(): Promise<void> {
+    return this.loop.drain();
   }
 
-  private schedule(ms: number): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.running = this.runDue().finally(() => {
-        this.running = undefined;
-        if (this.stopped) return;
-        const again = this.wake;
-        this.wake = false;
-        this.schedule(again ? 0 : this.options.pollMs ?? 30_000);
-      });
-    }, ms);
-    this.timer.unref();
-  }
-
-  private async runDue(force = false): Promise<void> {
+  private async runDue(force: boolean): Promise<void> {
     try {
       for (;;) {
         const due = await this.options.store.due(this.now(), 5);
         if (!due.length) return;
         for (const { app_id, id } of due) {
-          if (this.stopped && !force) return;
+          if (this.loop.stopped && !force) return;
           const row = await this.options.store.claim(app_id, id, this.now(), this.leaseMs);
           if (row) await this.run(row);
         }
@@ -234,7 +210,7 @@ export class WebSources {
 
     let read = 0;
     for (let i = 0; i < queue.length; i++) {
-      if (this.stopped) throw new Error('the server is stopping');
+      if (this.loop.stopped) throw new Error('the server is stopping');
       const { url, depth } = queue[i]!;
       counts.found++;
       if (!rules.allows(url)) {
