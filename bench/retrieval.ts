@@ -3,13 +3,19 @@
 //
 //   quality   recall@1, recall@5 and MRR of the article (the first passage of
 //             each distinct document counts) for title, description and
-//             hand-written customer paraphrase queries
-//             (bench/data/kb-eval-paraphrases.json), per retriever:
+//             section-heading queries, the first hand-written paraphrases
+//             (bench/fixtures/kb-eval-paraphrases.json, which often reuse
+//             title words) and customer questions in other words than the
+//             title (bench/fixtures/kb-eval-customer-questions.json; the
+//             bench reports any that share a jieba word with their title),
+//             per retriever:
 //               jieba_bm25      the baseline: BM25 (MiniSearch) over
 //                               jieba-segmented chunks (@node-rs/jieba)
 //               bm25            Warbler's BM25 (bigrams + dictionary words)
 //               bm25_expanded   + synonyms and pseudo-relevance feedback: the
 //                               offline default's retrieval (local/kb-answer)
+//               x_*             variants of the expansion (one choice changed
+//                               each), to keep what works
 //               vector          the upstream fixture's embeddings (hashed
 //                               bigrams, NOT a semantic model: these figures
 //                               prove the plumbing, not the method)
@@ -22,6 +28,7 @@
 //
 // Progress goes to stderr; the last stdout line is one JSON object.
 
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Jieba } from '@node-rs/jieba';
 import { dict } from '@node-rs/jieba/dict.js';
@@ -29,8 +36,9 @@ import { embedText, startUpstreamFixture } from '@warbler/upstream-fixture';
 import MiniSearch from 'minisearch';
 import { chunkDocument, InMemoryKnowledgeIndex, type Chunk } from '../packages/server/src/kb/index.ts';
 import { firstHeading, stripFrontMatter } from '../packages/server/src/kb/markdown.ts';
+import type { ExpansionOptions } from '../packages/server/src/kb/retrieval/query-expansion.ts';
 import { EmbeddingCache, HybridRetrieval, httpReranker, routerEmbedder, unitVector, VectorIndex, type RetrievalSettings } from '../packages/server/src/kb/retrieval/index.ts';
-import { documentsOf, loadKbEval, score, type EvalQuery, type Scores } from './lib/kb-eval.ts';
+import { documentsOf, loadKbEval, score, sharedWords, type EvalQuery, type Scores } from './lib/kb-eval.ts';
 import { envNumber, log } from './lib/util.ts';
 
 const SCALE_CHUNKS = envNumber('RETRIEVAL_CHUNKS', 100_000);
@@ -68,6 +76,14 @@ const baseline = new MiniSearch<Chunk>({ fields: ['title', 'text'], extractField
 baseline.addAll(chunks);
 const byId = new Map(chunks.map((c) => [c.id, c]));
 
+// ---- the customer questions must be in other words than their titles ----
+const overlapping = corpus.sets.customer.flatMap(({ q }) => {
+  const shared = sharedWords(q, corpus.customerTitles.get(q) ?? '', (t) => jieba.cutForSearch(t, true));
+  return shared.length ? [{ q, shared }] : [];
+});
+for (const o of overlapping) log(`customer question shares ${o.shared.join(', ')} with its title: ${o.q}`);
+log(`customer questions sharing a word with their title: ${overlapping.length} of ${corpus.sets.customer.length}`);
+
 // ---- vectors through the real pipeline, against the upstream fixture ----
 const fixture = await startUpstreamFixture({ recordRequests: 0 });
 const embeddingModels = {
@@ -100,11 +116,21 @@ await reranked.embedChunks(APP, KB, chunks);
 log(`embedded ${chunks.length} chunks through the fixture in ${round((performance.now() - te) / 1000)} s`);
 
 // ---- quality ----
+// Each variant changes one choice of the default expansion (DEFAULT_EXPANSION).
+const VARIANTS: Record<string, Partial<ExpansionOptions>> = {
+  x_synonyms_only: { feedback: null },
+  x_feedback_only: { synonyms: false },
+  x_feedback_when_weak: { feedbackBelow: 0.95 },
+  x_feedback_from_own: { feedbackFrom: 'own' },
+  // The default until decision 0031 (decision 0018), on the new scorer: no cap on common added terms.
+  x_previous_default: { maxShare: undefined },
+};
 type Ranker = (q: string) => Promise<string[]>;
 const rankers: Record<string, Ranker> = {
   jieba_bm25: async (q) => [...new Set(baseline.search(q).slice(0, 50).map((r) => byId.get(r.id as string)!.document_id))],
   bm25: async (q) => documentsOf(bm25.search(APP, q, { kbIds: [KB], limit: 50 })),
   bm25_expanded: async (q) => documentsOf(bm25.search(APP, q, { kbIds: [KB], limit: 50, expand: true })),
+  ...Object.fromEntries(Object.entries(VARIANTS).map(([name, expansion]) => [name, async (q: string) => documentsOf(bm25.search(APP, q, { kbIds: [KB], limit: 50, expand: true, expansion }))])),
   vector: async (q) => {
     const [v] = await new EmbeddingCache(routerEmbedder(embeddingModels), memoryVectors).vectors('text-embedding-3-small', [q], { app_id: APP, source: 'agent', purpose: 'knowledge_query' });
     return documentsOf(hybrid.vectors.search(APP, [KB], 'text-embedding-3-small', v!, 50));
@@ -123,14 +149,17 @@ await fixture.close();
 // ---- scale: synthetic chunks from the corpus ----
 const scale = SCALE_CHUNKS > 0 ? await measureScale() : undefined;
 
-const paraphraseR5 = (name: string) => quality[name]!.paraphrase!.recall_at_5;
+const r5 = (name: string, set: string) => quality[name]![set]!.recall_at_5;
 console.log(JSON.stringify({
-  bench: 'retrieval', corpus: { documents: corpus.docs.length, chunks: chunks.length, queries: Object.fromEntries(Object.entries(corpus.sets).map(([k, v]) => [k, v.length])) },
+  bench: 'retrieval', corpus: { documents: corpus.docs.length, chunks: chunks.length, queries: Object.fromEntries(Object.entries(corpus.sets).map(([k, v]) => [k, v.length])), customer_questions_sharing_title_words: overlapping.length },
   quality, ingest, scale,
   ratios: {
-    paraphrase_recall5_bm25_expanded_over_jieba: round(paraphraseR5('bm25_expanded') / paraphraseR5('jieba_bm25')),
-    paraphrase_recall5_bm25_over_jieba: round(paraphraseR5('bm25') / paraphraseR5('jieba_bm25')),
+    customer_recall5_bm25_expanded_over_jieba: round(r5('bm25_expanded', 'customer') / r5('jieba_bm25', 'customer')),
+    customer_recall5_bm25_over_jieba: round(r5('bm25', 'customer') / r5('jieba_bm25', 'customer')),
+    paraphrase_recall5_bm25_expanded_over_jieba: round(r5('bm25_expanded', 'paraphrase') / r5('jieba_bm25', 'paraphrase')),
+    paraphrase_recall5_bm25_over_jieba: round(r5('bm25', 'paraphrase') / r5('jieba_bm25', 'paraphrase')),
   },
+  load_average: loadavg().map(round),
   note: 'vector, hybrid and hybrid_rerank use the upstream fixture (hashed-bigram vectors, cosine rerank): they prove the plumbing, not semantic quality',
 }));
 
@@ -163,22 +192,39 @@ async function measureScale() {
   for (const c of synth) vectors.put(c, 'fixture-256', unitVector(embedText(c.text.slice(0, 2000), 256)));
   globalThis.gc?.();
   const vectorHeap = heapMb() - h1;
-  const queries = [...corpus!.sets.paraphrase, ...corpus!.sets.desc].slice(0, SCALE_QUERIES).map((q) => q.q);
+  // Customer questions, old paraphrases and descriptions in turn, so every kind is in the sample.
+  const kinds = [corpus!.sets.customer, corpus!.sets.paraphrase, corpus!.sets.desc];
+  const queries = Array.from({ length: SCALE_QUERIES }, (_, i) => kinds[i % 3]![Math.floor(i / 3) % kinds[i % 3]!.length]!.q);
   const lexical: number[] = [];
+  const previous: number[] = [];
+  const whenWeak: number[] = [];
+  const synonymsOnly: number[] = [];
+  const plain: number[] = [];
   const semantic: number[] = [];
+  const timed = (f: () => unknown) => {
+    const t = performance.now();
+    f();
+    return performance.now() - t;
+  };
   for (const q of queries) {
-    let t = performance.now();
-    index.search(APP, q, { kbIds: [KB], limit: 20, expand: true });
-    lexical.push(performance.now() - t);
+    lexical.push(timed(() => index.search(APP, q, { kbIds: [KB], limit: 20, expand: true })));
+    plain.push(timed(() => index.search(APP, q, { kbIds: [KB], limit: 20 })));
+    if (previous.length < 60) {
+      previous.push(timed(() => index.search(APP, q, { kbIds: [KB], limit: 20, expand: true, expansion: VARIANTS.x_previous_default! })));
+      whenWeak.push(timed(() => index.search(APP, q, { kbIds: [KB], limit: 20, expand: true, expansion: VARIANTS.x_feedback_when_weak! })));
+      synonymsOnly.push(timed(() => index.search(APP, q, { kbIds: [KB], limit: 20, expand: true, expansion: VARIANTS.x_synonyms_only! })));
+    }
     const v = unitVector(embedText(q, 256));
-    t = performance.now();
-    vectors.search(APP, [KB], 'fixture-256', v, 20);
-    semantic.push(performance.now() - t);
+    semantic.push(timed(() => vectors.search(APP, [KB], 'fixture-256', v, 20)));
   }
   const figures = {
     chunks: synth.length, bm25_index_seconds: round(indexSeconds), bm25_chunks_per_s: round(synth.length / indexSeconds),
     bm25_heap_mb: round(bm25Heap), vectors_256d_heap_mb: round(vectorHeap),
     bm25_expanded_query_ms: { p50: round(pct(lexical, 50)), p95: round(pct(lexical, 95)) },
+    previous_default_query_ms: { p50: round(pct(previous, 50)), p95: round(pct(previous, 95)), queries: previous.length },
+    feedback_when_weak_query_ms: { p50: round(pct(whenWeak, 50)), p95: round(pct(whenWeak, 95)), queries: whenWeak.length },
+    synonyms_only_query_ms: { p50: round(pct(synonymsOnly, 50)), p95: round(pct(synonymsOnly, 95)), queries: synonymsOnly.length },
+    bm25_plain_query_ms: { p50: round(pct(plain, 50)), p95: round(pct(plain, 95)) },
     vector_exact_query_ms: { p50: round(pct(semantic, 50)), p95: round(pct(semantic, 95)) },
     queries: queries.length,
   };

@@ -1,6 +1,7 @@
 // The kb-eval corpus (../shared/kb-eval, read-only, outside the repository):
 // 300 Chinese articles, their title and description queries, and the
-// customer-style paraphrases kept beside this benchmark.
+// customer-style questions kept beside this benchmark, and section queries
+// (one distinctive heading per article).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +13,9 @@ export interface EvalQuery {
 
 export interface KbEval {
   docs: { file: string; text: string }[];
-  sets: { title: EvalQuery[]; desc: EvalQuery[]; paraphrase: EvalQuery[] };
+  sets: { title: EvalQuery[]; desc: EvalQuery[]; section: EvalQuery[]; paraphrase: EvalQuery[]; customer: EvalQuery[] };
+  /** The article title of each customer question, to check that the question is in other words. */
+  customerTitles: Map<string, string>;
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -26,14 +29,53 @@ export function loadKbEval(dir = KB_EVAL_DIR): KbEval | undefined {
   const docsDir = join(dir, 'docs');
   const docs = readdirSync(docsDir).filter((f) => f.endsWith('.md')).sort().map((file) => ({ file, text: readFileSync(join(docsDir, file), 'utf8') }));
   const paraphrases = JSON.parse(readFileSync(join(here, '../fixtures/kb-eval-paraphrases.json'), 'utf8')) as { questions: EvalQuery[] };
+  const customer = JSON.parse(readFileSync(join(here, '../fixtures/kb-eval-customer-questions.json'), 'utf8')) as { questions: (EvalQuery & { title: string })[] };
   return {
     docs,
     sets: {
       title: lines.map((l) => ({ q: l.q, doc: l.doc })),
       desc: lines.filter((l) => l.desc && l.desc !== l.q).map((l) => ({ q: l.desc, doc: l.doc })),
+      section: sectionQueries(docs, new Map(lines.map((l) => [l.doc, l.q]))),
       paraphrase: paraphrases.questions.map(({ q, doc }) => ({ q, doc })),
+      customer: customer.questions.map(({ q, doc }) => ({ q, doc })),
     },
+    customerTitles: new Map(customer.questions.map((c) => [c.q, c.title])),
   };
+}
+
+/**
+ * One query per article from its section headings (## and ###): the first
+ * heading of at least six characters once its numbering is stripped that no
+ * other article has and that is not the article's title. A reader who
+ * remembers a part of an article searches like this.
+ */
+export function sectionQueries(docs: readonly { file: string; text: string }[], titles: ReadonlyMap<string, string>): EvalQuery[] {
+  const bare = (s: string) => s.replace(/[\s\p{P}]/gu, '').toLowerCase();
+  const headingsOf = (text: string) =>
+    [...text.matchAll(/^#{2,3}\s+(.+)$/gm)].map((m) =>
+      m[1]!.replace(/\*\*/g, '').replace(/^\s*([一二三四五六七八九十]+、|\d+(\.\d+)*[、.．]?|[A-Z][、.])\s*/, '').trim(),
+    );
+  const count = new Map<string, number>();
+  const byDoc = docs.map((d) => {
+    const title = bare(titles.get(d.file) ?? /^#\s+(.+)$/m.exec(d.text)?.[1] ?? '');
+    const own = [...new Set(headingsOf(d.text))].filter((h) => bare(h) !== title && !title.includes(bare(h)) && Array.from(h).length >= 6);
+    for (const h of own) count.set(h, (count.get(h) ?? 0) + 1);
+    return { doc: d.file, own };
+  });
+  return byDoc.flatMap(({ doc, own }) => {
+    const q = own.find((h) => count.get(h) === 1);
+    return q ? [{ q, doc }] : [];
+  });
+}
+
+/** Words a customer question may share with its title: question words, and proper names that have no other wording. */
+export const ALLOWED_SHARED = new Set(['什么', '为什么', '哪些', '如何', '怎么', '哪里', '怎样', '是否', '蓝莺', 'o1', 'cocos', 'qq', '微信', '微软', '日本', '韩国']);
+
+/** The words (2+ characters, from `words`, e.g. jieba's search mode) a question shares with a title, beyond ALLOWED_SHARED. */
+export function sharedWords(question: string, title: string, words: (text: string) => string[]): string[] {
+  const long = (text: string) => new Set(words(text.toLowerCase()).filter((w) => Array.from(w).length >= 2 && !/^[\s\p{P}\p{S}]+$/u.test(w)));
+  const inTitle = long(title);
+  return [...long(question)].filter((w) => inTitle.has(w) && !ALLOWED_SHARED.has(w));
 }
 
 export interface Scores {

@@ -1,7 +1,8 @@
 import MiniSearch from 'minisearch';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { queryTerms, searchTerms } from './terms.ts';
-import { expandedSearch, type FeedbackSource, type WeightedTerm } from './retrieval/query-expansion.ts';
+import { expandedSearch, type ExpansionOptions, type FeedbackSource, type WeightedTerm } from './retrieval/query-expansion.ts';
+import { WeightedSearcher } from './weighted-search.ts';
 import type { Chunk, Passage } from './types.ts';
 
 export interface KbSearchOptions {
@@ -15,6 +16,8 @@ export interface KbSearchOptions {
    * (decision 0018). Off by default here; the retrieval pipeline turns it on.
    */
   expand?: boolean;
+  /** How to expand, when `expand` is on; the defaults (DEFAULT_EXPANSION) are what was measured best. For benchmarks and tests. */
+  expansion?: Partial<ExpansionOptions>;
 }
 
 /**
@@ -35,6 +38,9 @@ interface Entry {
   chunk: Chunk;
 }
 
+// A heading that names the topic is the strongest sign a passage is about it.
+const BOOST = { text: 1, heading: 2, title: 1.5 } as const;
+
 /** BM25 over MiniSearch, in memory. */
 export class InMemoryKnowledgeIndex implements KnowledgeIndex {
   // Keys carry the app id, so equal document ids in two apps can never collide.
@@ -53,10 +59,11 @@ export class InMemoryKnowledgeIndex implements KnowledgeIndex {
     processTerm: (term) => term,
     searchOptions: {
       tokenize: queryTerms,
-      // A heading that names the topic is the strongest sign a passage is about it.
-      boost: { heading: 2, title: 1.5 },
+      boost: { heading: BOOST.heading, title: BOOST.title },
     },
   });
+  // Expanded queries score through this (typed arrays over the same postings): MiniSearch's own search took seconds at 100,000 chunks.
+  private readonly weighted = new WeightedSearcher(this.miniSearch, BOOST);
 
   /** Rebuilds an index from stored chunks, e.g. at start. */
   static fromChunks(chunks: Iterable<Chunk>): InMemoryKnowledgeIndex {
@@ -140,7 +147,7 @@ export class InMemoryKnowledgeIndex implements KnowledgeIndex {
     const kbIds = new Set(options.kbIds);
     if (!kbIds.size) return [];
     const limit = options.limit ?? 5;
-    if (options.expand) return expandedSearch(this.feedbackSource(appId, kbIds), query, limit);
+    if (options.expand) return expandedSearch(this.feedbackSource(appId, kbIds), query, limit, options.expansion);
     return this.miniSearch
       .search(query, { filter: (result) => this.inScope(result.id as string, appId, kbIds) })
       .slice(0, limit)
@@ -157,35 +164,13 @@ export class InMemoryKnowledgeIndex implements KnowledgeIndex {
     return !!chunk && chunk.app_id === appId && kbIds.has(chunk.kb_id);
   }
 
-  private feedbackSource(appId: string, kbIds: ReadonlySet<string>): FeedbackSource<Passage> {
-    // MiniSearch keeps per-term postings but has no public document frequency; read them when present, else treat every term as rare.
-    const postings = (this.miniSearch as unknown as { _index?: { get(term: string): Map<number, Map<number, number>> | undefined } })._index;
+  private feedbackSource(appId: string, kbIds: ReadonlySet<string>): FeedbackSource<Passage & { matched?: number }> {
+    const inScope = (key: string) => this.inScope(key, appId, kbIds);
     return {
-      passageCount: this.entries.size,
-      documentFrequency: (term) => {
-        const byField = postings?.get(term);
-        if (!byField) return 1;
-        let df = 0;
-        for (const docs of byField.values()) df = Math.max(df, docs.size);
-        return df;
-      },
-      searchWeighted: (terms: readonly WeightedTerm[], limit: number) => {
-        const weightOf = new Map(terms.map((t) => [t.term, t.weight]));
-        return this.miniSearch
-          .search(terms.map((t) => t.term).join('\u0000'), {
-            tokenize: (text) => text.split('\u0000'),
-            boostTerm: (_term, i) => terms[i]?.weight ?? 1,
-            filter: (result) => this.inScope(result.id as string, appId, kbIds),
-          })
-          .map((result) => {
-            // MiniSearch multiplies a score by how many query terms matched; an added term must count by its weight, not as 1.
-            const matched = result.queryTerms.length || 1;
-            const weight = result.queryTerms.reduce((sum, term) => sum + (weightOf.get(term) ?? 1), 0);
-            return { chunk: this.entries.get(result.id as string)!, score: (result.score / matched) * weight };
-          })
-          .sort((a, b) => b.score - a.score)
-          .slice(0, limit);
-      },
+      passageCount: this.weighted.passageCount,
+      documentFrequency: (term) => this.weighted.documentFrequency(term) || 1,
+      searchWeighted: (terms: readonly WeightedTerm[], limit: number, options?: { maxShare?: number }) =>
+        this.weighted.search(terms, limit, inScope, options).map((hit) => ({ chunk: this.entries.get(hit.id)!, score: hit.score, matched: hit.matched })),
     };
   }
 }

@@ -5,6 +5,8 @@ import { SYNONYMS } from './synonyms.ts';
 export interface WeightedTerm {
   term: string;
   weight: number;
+  /** Added to the question (a synonym or a feedback term), not the customer's own word. */
+  added?: boolean;
 }
 
 /** How much a synonym's match counts beside a word the customer used. */
@@ -22,22 +24,27 @@ const LATIN = /^[a-z0-9.+-]+$/;
 export function expandQuery(query: string): WeightedTerm[] {
   const own = queryTerms(query);
   const terms = new Map<string, number>(own.map((t) => [t, 1]));
+  const added = new Set<string>();
   const text = query.normalize('NFKC').toLowerCase();
   const latinWords = new Set(text.match(/[a-z0-9.+-]+/g) ?? []);
   for (const [word, others] of SYNONYMS) {
     const found = LATIN.test(word) ? latinWords.has(word) : Array.from(word).length >= 2 && text.includes(word);
     if (!found) continue;
     for (const other of others) {
-      for (const term of queryTerms(other)) if (!terms.has(term)) terms.set(term, SYNONYM_WEIGHT);
+      for (const term of queryTerms(other)) {
+        if (terms.has(term)) continue;
+        terms.set(term, SYNONYM_WEIGHT);
+        added.add(term);
+      }
     }
   }
-  return [...terms].map(([term, weight]) => ({ term, weight }));
+  return [...terms].map(([term, weight]) => (added.has(term) ? { term, weight, added: true } : { term, weight }));
 }
 
 /** What pseudo-relevance feedback needs of an index. */
 export interface FeedbackSource<P extends FeedbackPassage = FeedbackPassage> {
-  /** The passages a weighted query finds, best first. */
-  searchWeighted(terms: readonly WeightedTerm[], limit: number): P[];
+  /** The passages a weighted query finds, best first; `maxShare` drops terms found in more than that share of passages. */
+  searchWeighted(terms: readonly WeightedTerm[], limit: number, options?: { maxShare?: number }): P[];
   /** In how many passages a term occurs, and how many passages there are. */
   documentFrequency(term: string): number;
   readonly passageCount: number;
@@ -46,10 +53,12 @@ export interface FeedbackSource<P extends FeedbackPassage = FeedbackPassage> {
 export interface FeedbackPassage {
   chunk: { title: string; heading_path: readonly string[]; text: string };
   score: number;
+  /** The total weight of the searched terms this passage contains, when the index tells. */
+  matched?: number;
 }
 
 /** How many first-pass passages feed back, how many of their terms join the query, and at what weight at most. */
-export const FEEDBACK = { passages: 3, terms: 10, weight: 0.3 } as const;
+export const FEEDBACK: FeedbackParams = { passages: 3, terms: 10, weight: 0.3 };
 
 /**
  * Pseudo-relevance feedback after RM3 (Lavrenko and Croft; Abdul-Jaleel et
@@ -58,14 +67,19 @@ export const FEEDBACK = { passages: 3, terms: 10, weight: 0.3 } as const;
  * query at up to FEEDBACK.weight. It learns the knowledge base's own words for
  * what the customer said: no model, no download. Measured in decision 0018.
  */
-export function feedbackTerms(source: FeedbackSource, query: readonly WeightedTerm[]): WeightedTerm[] {
-  const first = source.searchWeighted(query, FEEDBACK.passages);
-  if (!first.length) return [];
-  const best = first[0]!.score || 1;
+export function feedbackTerms(
+  source: FeedbackSource,
+  query: readonly WeightedTerm[],
+  params: FeedbackParams = FEEDBACK,
+  first: readonly FeedbackPassage[] = source.searchWeighted(query, params.passages),
+): WeightedTerm[] {
+  const top = first.slice(0, params.passages);
+  if (!top.length) return [];
+  const best = top[0]!.score || 1;
   const weights = new Map<string, number>();
   const n = source.passageCount;
   const asked = new Set(query.map((t) => t.term));
-  for (const { chunk, score } of first) {
+  for (const { chunk, score } of top) {
     const terms = queryTermsWithCounts(`${chunk.title} ${chunk.heading_path.join(' ')} ${chunk.text}`);
     for (const [term, count] of terms.counts) {
       if (asked.has(term)) continue;
@@ -74,9 +88,15 @@ export function feedbackTerms(source: FeedbackSource, query: readonly WeightedTe
       weights.set(term, (weights.get(term) ?? 0) + (count / terms.total) * (score / best) * idf);
     }
   }
-  const top = [...weights].sort((a, b) => b[1] - a[1]).slice(0, FEEDBACK.terms);
-  const max = top[0]?.[1] || 1;
-  return top.map(([term, w]) => ({ term, weight: (FEEDBACK.weight * w) / max }));
+  const chosen = [...weights].sort((a, b) => b[1] - a[1]).slice(0, params.terms);
+  const max = chosen[0]?.[1] || 1;
+  return chosen.map(([term, w]) => ({ term, weight: (params.weight * w) / max }));
+}
+
+export interface FeedbackParams {
+  passages: number;
+  terms: number;
+  weight: number;
 }
 
 function queryTermsWithCounts(text: string): { counts: Map<string, number>; total: number } {
@@ -89,22 +109,62 @@ function queryTermsWithCounts(text: string): { counts: Map<string, number>; tota
 /** How much the added terms (synonyms, feedback) can weigh at most, as a share of the best match on the question's own words. */
 export const EXPANSION_SHARE = 0.3;
 
+/** The choices of an expanded search; DEFAULT_EXPANSION holds the measured best (docs/benchmarks.md, decision 0031). */
+export interface ExpansionOptions {
+  /** Add the shipped synonyms (synonyms.ts). */
+  synonyms: boolean;
+  /** Pseudo-relevance feedback, or null for none. */
+  feedback: FeedbackParams | null;
+  /** Feed back from the first pass on the question's own words (no extra search) or from a pass that includes the synonyms. */
+  feedbackFrom: 'own' | 'asked';
+  /**
+   * Feed back only when the best passage on the question's own words holds
+   * less than this share of them (a weak first pass); 1.01 or more: always.
+   * A title or heading asked word for word is found whole and left alone.
+   */
+  feedbackBelow: number;
+  /** The added terms' best score as a share of the best own-word score. */
+  share: number;
+  /** Added terms in more than this share of passages are skipped (while other added terms are left): little idf, most of the cost. */
+  maxShare: number | undefined;
+}
+
+/**
+ * Synonyms only, with added terms found in more than a fifth of the passages
+ * left out. Pseudo-relevance feedback stays available but off: on customer
+ * questions in other words than the titles it found nothing synonyms did not,
+ * and it cost title and section queries a little (decision 0031).
+ */
+export const DEFAULT_EXPANSION: ExpansionOptions = { synonyms: true, feedback: FEEDBACK, feedbackFrom: 'asked', feedbackBelow: 2, share: EXPANSION_SHARE, maxShare: 0.2 };
+
 /**
  * The question's own words rank first; synonyms and feedback terms, searched
- * apart, add up to EXPANSION_SHARE of the best own-word score. Kept apart
- * because a BM25 score has no ceiling: one rare added term (a document's
+ * apart, add up to `share` (EXPANSION_SHARE) of the best own-word score. Kept
+ * apart because a BM25 score has no ceiling: one rare added term (a document's
  * number, say) would otherwise outweigh every word the customer wrote, and
  * feedback drifts to whatever the first pass happened to rank third.
  */
-export function expandedSearch<P extends FeedbackPassage & { chunk: { id: string } }>(source: FeedbackSource<P>, query: string, limit: number): P[] {
+export function expandedSearch<P extends FeedbackPassage & { chunk: { id: string } }>(
+  source: FeedbackSource<P>,
+  query: string,
+  limit: number,
+  choices: Partial<ExpansionOptions> = {},
+): P[] {
+  const o = { ...DEFAULT_EXPANSION, ...choices };
   const pool = Math.max(limit, 50);
-  const asked = expandQuery(query);
-  const ownTerms = asked.filter((t) => t.weight === 1);
+  const all = expandQuery(query);
+  const asked = o.synonyms ? all : all.filter((t) => !t.added);
+  const ownTerms = asked.filter((t) => !t.added);
   const own = source.searchWeighted(ownTerms, pool);
-  const added = [...asked.filter((t) => t.weight !== 1), ...feedbackTerms(source, asked)];
-  const extra = added.length ? source.searchWeighted(added, pool) : [];
+  const ownWeight = ownTerms.reduce((sum, t) => sum + t.weight, 0) || 1;
+  const weak = !own.length || (own[0]!.matched ?? 0) / ownWeight < o.feedbackBelow;
+  const feedback = o.feedback && weak
+    ? feedbackTerms(source, asked, o.feedback, o.feedbackFrom === 'own' ? own : source.searchWeighted(asked, o.feedback.passages))
+    : [];
+  const added = [...asked.filter((t) => t.added), ...feedback];
+  const extra = added.length ? source.searchWeighted(added, pool, { maxShare: o.maxShare }) : [];
   if (!own.length) return extra.slice(0, limit);
-  const scale = extra.length ? (EXPANSION_SHARE * own[0]!.score) / extra[0]!.score : 0;
+  const scale = extra.length ? (o.share * own[0]!.score) / extra[0]!.score : 0;
   const byId = new Map<string, P>();
   for (const p of own) byId.set(p.chunk.id, { ...p });
   for (const p of extra) {
