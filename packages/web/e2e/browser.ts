@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
-import { ROOT } from './warbler.ts';
+import { MASTER_KEY, ROOT } from './warbler.ts';
 
 
 /** Debian's Chromium (apt-get install chromium), never a downloaded browser. */
@@ -38,6 +38,21 @@ export async function signedIn(browser: Browser, url: string, name: string, opti
   await page.locator('form button[type="submit"]').click();
   await page.getByTestId('conversation-list').waitFor();
   return { context, page, errors };
+}
+
+/**
+ * The operator signed in to the console with the master key; with `nav`, that
+ * page opened from the console's menu (`'encryption'` is /console/encryption).
+ * `locale` is a language picked in the app (kept in localStorage), set before
+ * the page loads; without it the browser's language decides.
+ */
+export async function openConsole(page: Page, url: string, options: { locale?: string; nav?: string } = {}): Promise<void> {
+  if (options.locale) await page.addInitScript((l) => localStorage.setItem('warbler.locale', l), options.locale);
+  await page.goto(url + '/console');
+  await page.locator('input[name="master-key"]').fill(MASTER_KEY);
+  await page.locator('form button[type="submit"]').click();
+  await page.locator('nav.console-nav').waitFor();
+  if (options.nav) await page.locator(`nav.console-nav a[href="/console/${options.nav}"]`).click();
 }
 
 /** Opens (or creates) the direct chat with someone through the New chat dialog. */

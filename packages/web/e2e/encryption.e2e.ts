@@ -3,10 +3,10 @@
 // versions, rotates one with a confirmation and watches the re-encryption run
 // to the end; then the audit log has the rotation. Screens at desktop and
 // phone size, en and zh-CN.
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, screenshot, textOf } from './browser.ts';
-import { adminApi, MASTER_KEY, startWarbler, type RunningWarbler } from './warbler.ts';
+import { launch, openConsole, screenshot, textOf } from './browser.ts';
+import { adminApi, startWarbler, type RunningWarbler } from './warbler.ts';
 
 let browser: Browser;
 let warbler: RunningWarbler;
@@ -25,21 +25,13 @@ afterAll(async () => {
   await warbler?.dispose();
 });
 
-async function consoleAt(page: Page, where: string): Promise<void> {
-  await page.goto(warbler.url + '/console');
-  await page.locator('input[name="master-key"]').fill(MASTER_KEY);
-  await page.locator('form button[type="submit"]').click();
-  await page.locator('nav.console-nav').waitFor();
-  await page.locator(`nav.console-nav a[href="/console/${where}"]`).click();
-}
-
 describe('encryption at rest in the console', () => {
   it('shows the key source and versions, rotates a data key after a confirmation, and follows the re-encryption to the end', async () => {
     const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await consoleAt(page, 'encryption');
+    await openConsole(page, warbler.url, { nav: 'encryption' });
     await textOf(page.getByTestId('encryption-state'), 'On');
     // The e2e server keeps its key in the data dir: the page says to back it up.
     await textOf(page.getByRole('note'), 'Back it up now');
@@ -71,7 +63,7 @@ describe('encryption at rest in the console', () => {
     ] as const) {
       const context = await browser.newContext({ locale, viewport });
       const page = await context.newPage();
-      await consoleAt(page, 'encryption');
+      await openConsole(page, warbler.url, { nav: 'encryption' });
       await textOf(page.getByRole('heading', { level: 1 }), locale === 'zh-CN' ? '静态加密' : 'Encryption at rest');
       await textOf(page.locator('tr[data-app="default"]'), locale === 'zh-CN' ? '版本 2' : 'Version 2');
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { startUpstreamFixture, type UpstreamFixture } from '@warbler/upstream-fixture';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, screenshot, textOf } from './browser.ts';
-import { adminApi, MASTER_KEY, startWarbler, type RunningWarbler } from './warbler.ts';
+import { launch, openConsole, screenshot, textOf } from './browser.ts';
+import { adminApi, startWarbler, type RunningWarbler } from './warbler.ts';
 
 const GOOD = 'Refunds are paid within 14 days to the original card [1].';
 
@@ -51,11 +51,7 @@ afterAll(async () => {
 async function openExperiments(locale: string, viewport: { width: number; height: number }): Promise<Page> {
   const context = await browser.newContext({ locale, viewport });
   const page = await context.newPage();
-  await page.goto(warbler.url + '/console');
-  await page.locator('input[name="master-key"]').fill(MASTER_KEY);
-  await page.locator('form button[type="submit"]').click();
-  await page.locator('nav.console-nav').waitFor();
-  await page.locator('nav.console-nav a[href="/console/experiments"]').click();
+  await openConsole(page, warbler.url, { nav: 'experiments' });
   await page.locator('section.experiments').waitFor();
   return page;
 }

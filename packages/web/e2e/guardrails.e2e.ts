@@ -6,10 +6,10 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startUpstreamFixture, type UpstreamFixture } from '@warbler/upstream-fixture';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, screenshot, textOf } from './browser.ts';
-import { adminApi, MASTER_KEY, startWarbler, type RunningWarbler } from './warbler.ts';
+import { launch, openConsole, screenshot, textOf } from './browser.ts';
+import { adminApi, startWarbler, type RunningWarbler } from './warbler.ts';
 
 const UPSTREAM_KEY = 'sk-e2e-guardrails-fixture';
 const CONFIG = [
@@ -52,14 +52,6 @@ async function complete(content: string): Promise<{ status: number; body: any }>
   return { status: res.status, body: await res.json() };
 }
 
-async function consoleAt(page: Page, where: string): Promise<void> {
-  await page.goto(warbler.url + '/console');
-  await page.locator('input[name="master-key"]').fill(MASTER_KEY);
-  await page.locator('form button[type="submit"]').click();
-  await page.locator('nav.console-nav').waitFor();
-  await page.locator(`nav.console-nav a[href="/console/${where}"]`).click();
-}
-
 describe('guardrail interventions in the console', () => {
   it('shows a call refused on /v1 with its rule, key and a masked excerpt, and filters by action and rule', async () => {
     const blocked = await complete('How do I start money laundering? Call me on 13800138000.');
@@ -72,7 +64,7 @@ describe('guardrail interventions in the console', () => {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await consoleAt(page, 'guardrails');
+    await openConsole(page, warbler.url, { nav: 'guardrails' });
     await textOf(page.locator('h1'), 'Guardrail interventions');
     const row = page.locator('tr[data-action="block"]');
     await textOf(row, 'words:illegal');
@@ -104,8 +96,7 @@ describe('guardrail interventions in the console', () => {
     ] as const) {
       const context = await browser.newContext({ locale, viewport });
       const page = await context.newPage();
-      await page.addInitScript((l) => localStorage.setItem('warbler.locale', l), locale === 'zh-CN' ? 'zh-CN' : 'en');
-      await consoleAt(page, 'guardrails');
+      await openConsole(page, warbler.url, { locale: locale === 'zh-CN' ? 'zh-CN' : 'en', nav: 'guardrails' });
       await textOf(page.locator('h1'), locale === 'zh-CN' ? '内容安全拦截记录' : 'Guardrail interventions');
       await textOf(page.locator('tr[data-action="block"]'), locale === 'zh-CN' ? '已拦截' : 'Blocked');
       // Nothing wider than the screen: the table scrolls in its own box.

@@ -5,10 +5,10 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startUpstreamFixture, type UpstreamFixture } from '@warbler/upstream-fixture';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, openDirect, screenshot, send, signedIn, textOf } from './browser.ts';
-import { adminApi, MASTER_KEY, startWarbler, type RunningWarbler } from './warbler.ts';
+import { launch, openConsole, openDirect, screenshot, send, signedIn, textOf } from './browser.ts';
+import { adminApi, startWarbler, type RunningWarbler } from './warbler.ts';
 
 const KEY = 'sk-e2e-console-provider-c0ffee42';
 const ANSWER = 'This answer came through the provider you just added.';
@@ -33,21 +33,13 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-async function consoleAt(page: Page, where: string): Promise<void> {
-  await page.goto(warbler.url + '/console');
-  await page.locator('input[name="master-key"]').fill(MASTER_KEY);
-  await page.locator('form button[type="submit"]').click();
-  await page.locator('nav.console-nav').waitFor();
-  await page.locator(`nav.console-nav a[href="/console/${where}"]`).click();
-}
-
 describe('provider keys and the audit log in the console', () => {
   it('adds a provider key, an agent answers with it at once, and the audit page shows it masked', async () => {
     const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await consoleAt(page, 'providers');
+    await openConsole(page, warbler.url, { nav: 'providers' });
     await page.getByRole('textbox', { name: 'Name', exact: true }).fill('fixture');
     await page.getByRole('combobox', { name: 'Kind' }).selectOption('openai-compatible');
     await page.getByRole('textbox', { name: 'Base URL' }).fill(upstream.url);
@@ -94,7 +86,7 @@ describe('provider keys and the audit log in the console', () => {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await consoleAt(page, 'privacy');
+    await openConsole(page, warbler.url, { nav: 'privacy' });
     await page.locator('input[name="privacy-user-id"]').fill('erin-e2e');
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export (zip)' }).click()]);
     expect(download.suggestedFilename()).toBe('warbler-user-erin-e2e.zip');
@@ -119,9 +111,8 @@ describe('provider keys and the audit log in the console', () => {
     ] as const) {
       const context = await browser.newContext({ locale, viewport });
       const page = await context.newPage();
-      await page.addInitScript((l) => localStorage.setItem('warbler.locale', l), locale === 'zh-CN' ? 'zh-CN' : 'en');
       const tag = `${size}-${locale === 'zh-CN' ? 'zh' : 'en'}`;
-      await consoleAt(page, 'providers');
+      await openConsole(page, warbler.url, { locale: locale === 'zh-CN' ? 'zh-CN' : 'en', nav: 'providers' });
       await textOf(page.locator('h1'), locale === 'zh-CN' ? '供应商密钥' : 'Provider keys');
       await textOf(page.locator('tr[data-provider="fixture"]'), '••••ee42');
       // Nothing wider than the screen: the table scrolls in its own box.

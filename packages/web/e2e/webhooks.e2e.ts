@@ -8,8 +8,8 @@ import path from 'node:path';
 import { verifyWebhook } from '@warbler/sdk/webhooks';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, screenshot, textOf } from './browser.ts';
-import { MASTER_KEY, startWarbler, type RunningWarbler } from './warbler.ts';
+import { launch, openConsole, screenshot, textOf } from './browser.ts';
+import { startWarbler, type RunningWarbler } from './warbler.ts';
 
 let browser: Browser;
 let warbler: RunningWarbler;
@@ -44,11 +44,7 @@ afterAll(async () => {
 async function openWebhooks(locale: string, viewport: { width: number; height: number }): Promise<Page> {
   const context = await browser.newContext({ locale, viewport });
   const page = await context.newPage();
-  await page.goto(warbler.url + '/console');
-  await page.locator('input[name="master-key"]').fill(MASTER_KEY);
-  await page.locator('form button[type="submit"]').click();
-  await page.locator('nav.console-nav').waitFor();
-  await page.locator('nav.console-nav a[href="/console/webhooks"]').click();
+  await openConsole(page, warbler.url, { nav: 'webhooks' });
   return page;
 }
 
