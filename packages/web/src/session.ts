@@ -1,4 +1,5 @@
-import { DevSignIn, DevSignInStatus, User } from '@warbler/protocol';
+// Types only: the chat app's entry carries no zod schemas.
+import type { DevSignIn, DevSignInStatus, User } from '@warbler/protocol';
 import { api } from './api.ts';
 
 /** Who is signed in to the chat app, kept in localStorage so a reload stays signed in. */
@@ -31,13 +32,13 @@ export function saveSession(storage: Storage, session: ChatSession | undefined):
 
 /** `locale` is the interface's language: a newcomer's welcome message is written in it. */
 export async function devSignIn(name: string, locale?: string): Promise<ChatSession> {
-  const r = await api('POST', '/api/dev/sign-in', { body: { name, ...(locale && { locale }) }, shape: DevSignIn });
+  const r = await api<DevSignIn>('POST', '/api/dev/sign-in', { body: { name, ...(locale && { locale }) } });
   return { userId: r.user_id, name: r.user.name, token: r.token, devName: name };
 }
 
 export async function devSignInEnabled(): Promise<boolean> {
   try {
-    return (await api('GET', '/api/dev/sign-in', { shape: DevSignInStatus })).enabled;
+    return (await api<DevSignInStatus>('GET', '/api/dev/sign-in')).enabled;
   } catch {
     return false;
   }
@@ -47,7 +48,7 @@ export async function devSignInEnabled(): Promise<boolean> {
 export async function tokenSignIn(token: string): Promise<ChatSession> {
   const sub = subjectOf(token);
   if (!sub) throw new Error('That is not a Warbler user token.');
-  const user = await api('GET', `/api/users/${encodeURIComponent(sub)}`, { token, shape: User });
+  const user = await api<User>('GET', `/api/users/${encodeURIComponent(sub)}`, { token });
   return { userId: user.id, name: user.name, token };
 }
 

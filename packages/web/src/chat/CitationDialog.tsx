@@ -1,4 +1,4 @@
-import { CitationSource, type ReplyCitation } from '@warbler/protocol';
+import type { CitationSource, ReplyCitation } from '@warbler/protocol';
 import { useMemo, useState } from 'react';
 import { api, errorText } from '../api.ts';
 import { renderMarkdown } from '../markdown.ts';
@@ -37,7 +37,7 @@ export function CitationDialog({ messageId, citation, token, onClose }: { messag
     setLoading(true);
     setProblem(undefined);
     try {
-      setDoc(await api('GET', `/api/messages/${encodeURIComponent(messageId)}/citations/${citation.index}`, { token, shape: CitationSource }));
+      setDoc(await api<CitationSource>('GET', `/api/messages/${encodeURIComponent(messageId)}/citations/${citation.index}`, { token }));
     } catch (err) {
       setProblem(errorText(err));
     } finally {

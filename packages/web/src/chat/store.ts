@@ -13,7 +13,8 @@ import {
   type ReactionSummary,
   type StatusChange,
 } from '@warbler/sdk';
-import { FeedbackResult, PeopleResult, User, type Person } from '@warbler/protocol';
+// Types only: the chat app's entry carries no zod schemas (the console, a chunk of its own, passes shapes).
+import type { FeedbackResult, PeopleResult, Person, User } from '@warbler/protocol';
 import { api, errorText } from '../api.ts';
 import { devSignIn, saveSession, type ChatSession } from '../session.ts';
 import { FileLinks } from './file-links.ts';
@@ -515,7 +516,7 @@ export class ChatStore {
   }
 
   async rate(message: Message, rating: 'up' | 'down' | null): Promise<void> {
-    await this.run(() => api('POST', `/api/messages/${encodeURIComponent(message.id)}/feedback`, { token: this.token, body: { rating }, shape: FeedbackResult }));
+    await this.run(() => api<FeedbackResult>('POST', `/api/messages/${encodeURIComponent(message.id)}/feedback`, { token: this.token, body: { rating } }));
   }
 
   typingIn(conversationId: string): void {
@@ -551,7 +552,7 @@ export class ChatStore {
     if (known) return Promise.resolve(known);
     let asked = this.asking.get(userId);
     if (!asked) {
-      asked = api('GET', `/api/users/${encodeURIComponent(userId)}`, { token: this.token, shape: User }).then(
+      asked = api<User>('GET', `/api/users/${encodeURIComponent(userId)}`, { token: this.token }).then(
         (p) => {
           this.people.set(p.id, { id: p.id, name: p.name, kind: p.kind, avatar_url: p.avatar_url });
           this.changed();
@@ -565,7 +566,7 @@ export class ChatStore {
   }
 
   async searchPeople(q: string): Promise<Person[]> {
-    const { users } = await api('GET', `/api/people?limit=30&q=${encodeURIComponent(q)}`, { token: this.token, shape: PeopleResult });
+    const { users } = await api<PeopleResult>('GET', `/api/people?limit=30&q=${encodeURIComponent(q)}`, { token: this.token });
     for (const u of users) this.people.set(u.id, u);
     return users.filter((u) => u.id !== this.me);
   }
