@@ -159,6 +159,9 @@ export type DatasetResult = z.infer<typeof DatasetResult>;
 
 // REST answers of /api/datasets (decision 0032).
 
+/** A page of items or results: `after` is the previous page's `next`. */
+export const DatasetPageQuery = z.object({ after: z.string().min(1).max(128).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
+
 export const DatasetList = z.object({ datasets: z.array(Dataset) });
 export type DatasetList = z.infer<typeof DatasetList>;
 

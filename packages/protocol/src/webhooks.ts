@@ -124,4 +124,10 @@ export const WebhookDelivery = z.object({
 export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
 
 export const WebhookDeliveryList = z.object({ deliveries: z.array(WebhookDelivery) });
+
+/** GET …/deliveries: newest first, a page at a time. */
+export const WebhookDeliveryQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  before: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('created_at of the last delivery of the previous page'),
+});
 export type WebhookDeliveryList = z.infer<typeof WebhookDeliveryList>;

@@ -1,4 +1,4 @@
-import { Dataset, DatasetCreate, DatasetItemPage, DatasetList, DatasetResultPage, DatasetRun, DatasetRunCreate, DatasetRunList, NoContent } from '@warbler/protocol';
+import { Dataset, DatasetCreate, DatasetItemPage, DatasetPageQuery, DatasetList, DatasetResultPage, DatasetRun, DatasetRunCreate, DatasetRunList, NoContent } from '@warbler/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Datasets } from '../datasets/index.ts';
@@ -6,7 +6,7 @@ import type { HttpDeps } from './deps.ts';
 
 const Params = z.object({ datasetId: z.string().min(1).max(128) });
 const RunParams = Params.extend({ runId: z.string().min(1).max(128) });
-const Page = z.object({ after: z.string().min(1).max(128).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
+const Page = DatasetPageQuery;
 
 /** Evaluation datasets: the operator (console) or the app's backend cuts them, runs them and exports them. */
 export const datasetRoutes = (deps: HttpDeps, datasets: Datasets): FastifyPluginAsyncZod => async (app) => {

@@ -1,4 +1,4 @@
-import { WebhookDelivery, WebhookDeliveryList, WebhookEndpoint, WebhookEndpointCreate, WebhookEndpointDeleted, WebhookEndpointList, WebhookEndpointUpdate, WebhookEndpointWithSecret } from '@warbler/protocol';
+import { WebhookDelivery, WebhookDeliveryList, WebhookDeliveryQuery, WebhookEndpoint, WebhookEndpointCreate, WebhookEndpointDeleted, WebhookEndpointList, WebhookEndpointUpdate, WebhookEndpointWithSecret } from '@warbler/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Webhooks } from '../webhooks/index.ts';
@@ -6,10 +6,7 @@ import type { HttpDeps } from './deps.ts';
 
 const EndpointParams = z.object({ endpointId: z.string().min(1).max(128) });
 const DeliveryParams = z.object({ deliveryId: z.string().min(1).max(128) });
-const DeliveryPage = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  before: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('created_at of the last delivery of the previous page'),
-});
+const DeliveryPage = WebhookDeliveryQuery;
 
 /**
  * Webhook endpoints, their delivery log, test events and redelivery: the app
