@@ -1,4 +1,4 @@
-import { AgentList, SupportReport, type SupportGroupBy } from '@warbler/protocol';
+import { AgentList, SupportReport, type SupportGroupBy, type SupportReportRow } from '@warbler/protocol';
 import { useState } from 'react';
 import { useI18n } from '../ui/i18n.tsx';
 import type { ConsoleApi } from './client.ts';
