@@ -162,11 +162,15 @@ describe.each(storeKinds())("a user's data on %s", (kind) => {
     // The other node is gone: its lease is let go, and this node's job takes it at its next run.
     await server.warbler.store.dropLease('retention', 'another-node');
     await waitFor('retention to run', async () => ((await server.api('GET', `/api/conversations/${old.id}`, undefined, carol.token)).status === 404 ? true : undefined));
+    // The rows go first, then the upload's bytes, then the audit entry: wait for the last step, not the first.
+    const trail = await waitFor('retention to finish', async () => {
+      const entries = (await server.api('GET', '/api/audit?action=retention.enforce')).body.entries;
+      return entries.length ? entries : undefined;
+    });
     expect(existsSync(filePath)).toBe(false);
     expect((await server.api('GET', `/api/conversations/${fresh.id}/messages`, undefined, dan.token)).body.messages).toHaveLength(1);
     expect((await server.api('GET', `/api/conversations/${oldDirect.id}/messages`, undefined, dan.token)).body.messages).toHaveLength(1);
     expect((await server.api('GET', '/api/retention/preview')).body).toMatchObject({ conversations: 0, messages: 0, files: 0 });
-    const trail = (await server.api('GET', '/api/audit?action=retention.enforce')).body.entries;
     expect(trail[0]).toMatchObject({ actor: { kind: 'system', id: 'retention' }, after: { conversations: 1, messages: 1, files: 1 } });
     expect((await server.api('GET', '/api/audit?action=retention_policy.update')).body.entries[0].after).toEqual({ policies: [{ kind: 'all', days: 365 }, { kind: 'group', days: 30 }] });
 
