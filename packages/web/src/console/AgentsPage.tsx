@@ -23,15 +23,16 @@ interface Draft {
   tools: string;
   trigger: 'mention' | 'all';
   budget: string;
+  query_rewrite: boolean;
 }
 
-const blank: Draft = { name: '', model: 'local/kb-answer', system_prompt: 'You are a helpful assistant.', temperature: '', max_tokens: '1024', history: String(DEFAULT_HISTORY_TOKENS), top_k: '4', knowledge_base_ids: [], tools: '[]', trigger: 'mention', budget: '' };
+const blank: Draft = { name: '', model: 'local/kb-answer', system_prompt: 'You are a helpful assistant.', temperature: '', max_tokens: '1024', history: String(DEFAULT_HISTORY_TOKENS), top_k: '4', knowledge_base_ids: [], tools: '[]', trigger: 'mention', budget: '', query_rewrite: true };
 
 function draftOf(a: Agent): Draft {
   return {
     name: a.name, model: a.model, system_prompt: a.system_prompt, temperature: a.temperature?.toString() ?? '', max_tokens: String(a.max_tokens),
     history: String(a.history_tokens), top_k: String(a.top_k), knowledge_base_ids: a.knowledge_base_ids, tools: JSON.stringify(a.tools, null, 2), trigger: a.trigger.group,
-    budget: a.monthly_budget_usd?.toString() ?? '',
+    budget: a.monthly_budget_usd?.toString() ?? '', query_rewrite: a.query_rewrite,
   };
 }
 
@@ -124,7 +125,7 @@ function AgentForm({ client, agent, models, prices, kbs, onSaved, onDeleted, onT
     const body = {
       name: d.name.trim(), model: d.model, system_prompt: d.system_prompt,
       ...(d.temperature.trim() !== '' && { temperature: Number(d.temperature) }),
-      max_tokens: Number(d.max_tokens), history_tokens: Number(d.history), top_k: Number(d.top_k), knowledge_base_ids: d.knowledge_base_ids, tools,
+      max_tokens: Number(d.max_tokens), history_tokens: Number(d.history), top_k: Number(d.top_k), knowledge_base_ids: d.knowledge_base_ids, query_rewrite: d.query_rewrite, tools,
       trigger: { group: d.trigger }, monthly_budget_usd: d.budget.trim() === '' ? null : Number(d.budget),
     };
     try {
@@ -196,6 +197,10 @@ function AgentForm({ client, agent, models, prices, kbs, onSaved, onDeleted, onT
             {kb.name} <span className="hint">({kb.id})</span>
           </label>
         ))}
+        <label className="check">
+          <input type="checkbox" checked={d.query_rewrite} onChange={(e) => set('query_rewrite', e.target.checked)} />
+          {t('agents.queryRewrite')} <span className="hint">{t('agents.queryRewriteHint')}</span>
+        </label>
       </fieldset>
       <label className="field wide"><span>{t('agents.tools')}</span><textarea rows={4} className="mono" value={d.tools} onChange={(e) => set('tools', e.target.value)} spellCheck={false} /></label>
       {problem && <p className="error wide" role="alert">{problem}</p>}
