@@ -40,6 +40,11 @@ export function makePdf(pages: string[][], options: { title?: string } = {}): Ui
   objects[catalog - 1] = `<< /Type /Catalog /Pages ${pagesObj} 0 R >>`;
   objects[pagesObj - 1] = `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pageIds.length} >>`;
   const info = options.title ? add(`<< /Title (${options.title}) >>`) : undefined;
+  return pdfFile(objects, catalog, info);
+}
+
+/** Numbered objects (1-based, in order) written out with their cross-reference table and trailer. */
+function pdfFile(objects: string[], catalog: number, info?: number): Uint8Array {
   let out = '%PDF-1.4\n';
   const offsets: number[] = [];
   objects.forEach((body, i) => {
@@ -50,6 +55,30 @@ export function makePdf(pages: string[][], options: { title?: string } = {}): Ui
   out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
   out += `trailer\n<< /Size ${objects.length + 1} /Root ${catalog} 0 R${info ? ` /Info ${info} 0 R` : ''} >>\nstartxref\n${xref}\n%%EOF\n`;
   return Buffer.from(out, 'latin1');
+}
+
+/**
+ * A scan as a scanner makes it: each page one RGB image and no text layer.
+ * Page n's image is `width × height` pixels of a shade that tells pages
+ * apart, every seventh pixel black.
+ */
+export function makeScannedPdf(pages: number, width = 40, height = 24): Uint8Array {
+  const objects: string[] = [];
+  const add = (body: string) => objects.push(body);
+  const catalog = add('');
+  const pagesObj = add('');
+  const pageIds: number[] = [];
+  for (let p = 1; p <= pages; p++) {
+    const shade = String.fromCharCode(40 * p);
+    const pixels = Array.from({ length: width * height }, (_, i) => (i % 7 === 0 ? '\u0000\u0000\u0000' : shade + shade + shade)).join('');
+    const image = add(`<< /Type /XObject /Subtype /Image /Width ${width} /Height ${height} /ColorSpace /DeviceRGB /BitsPerComponent 8 /Length ${pixels.length} >>\nstream\n${pixels}\nendstream`);
+    const content = 'q 500 0 0 700 50 50 cm /Scan Do Q';
+    const stream = add(`<< /Length ${content.length} >>\nstream\n${content}\nendstream`);
+    pageIds.push(add(`<< /Type /Page /Parent ${pagesObj} 0 R /MediaBox [0 0 612 792] /Contents ${stream} 0 R /Resources << /XObject << /Scan ${image} 0 R >> >> >>`));
+  }
+  objects[catalog - 1] = `<< /Type /Catalog /Pages ${pagesObj} 0 R >>`;
+  objects[pagesObj - 1] = `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pageIds.length} >>`;
+  return pdfFile(objects, catalog);
 }
 
 export type DocxBlock = { heading: string; level?: number } | { paragraph: string } | { table: string[][] };

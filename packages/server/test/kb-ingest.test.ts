@@ -8,26 +8,10 @@ import { buildWarbler } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { startServer, storeKinds, type TestServer } from './harness.ts';
 import { makeDocx, makePdf, makePptx, makeWorkbook, makeZipBomb } from './kb-files.ts';
+import { settled, upload } from './kb-uploads.ts';
 import { createTestDatabase } from './postgres.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function upload(server: { url: string; appSecret: string }, kbId: string, name: string, data: Uint8Array, mime = 'application/octet-stream') {
-  const form = new FormData();
-  form.append('file', new Blob([new Uint8Array(data)], { type: mime }), name);
-  const res = await fetch(`${server.url}/api/knowledge-bases/${kbId}/documents`, { method: 'POST', headers: { authorization: `Bearer ${server.appSecret}` }, body: form });
-  return { status: res.status, body: await res.json() as any };
-}
-
-async function settled(server: TestServer, kbId: string, id: string, timeoutMs = 90_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const job = await server.api('GET', `/api/knowledge-bases/${kbId}/uploads/${id}`);
-    if (job.body.status === 'ready' || job.body.status === 'failed') return job.body;
-    if (Date.now() > until) throw new Error(`upload ${id} still ${job.body.status}`);
-    await sleep(100);
-  }
-}
 
 const FILES = () => ({
   'handbook.pdf': makePdf([['Refund policy', 'Refunds reach your card within 14 days.'], ['退款政策', '七天内可以无理由退货，运费由商家承担。']], { title: 'Customer handbook' }),

@@ -2,40 +2,8 @@ import { inflateSync } from 'node:zlib';
 import { startUpstreamFixture, type UpstreamFixture } from '@warbler/upstream-fixture';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, storeKinds, type TestServer } from './harness.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * A scan as a scanner makes it: each page one RGB image and no text layer.
- * Page n's image is `width × height` pixels of a shade that tells pages apart.
- */
-function makeScannedPdf(pages: number, width = 40, height = 24): Uint8Array {
-  const objects: string[] = [];
-  const add = (body: string) => objects.push(body);
-  const catalog = add('');
-  const pagesObj = add('');
-  const pageIds: number[] = [];
-  for (let p = 1; p <= pages; p++) {
-    const shade = String.fromCharCode(40 * p);
-    const pixels = Array.from({ length: width * height }, (_, i) => (i % 7 === 0 ? '\u0000\u0000\u0000' : shade + shade + shade)).join('');
-    const image = add(`<< /Type /XObject /Subtype /Image /Width ${width} /Height ${height} /ColorSpace /DeviceRGB /BitsPerComponent 8 /Length ${pixels.length} >>\nstream\n${pixels}\nendstream`);
-    const content = 'q 500 0 0 700 50 50 cm /Scan Do Q';
-    const stream = add(`<< /Length ${content.length} >>\nstream\n${content}\nendstream`);
-    pageIds.push(add(`<< /Type /Page /Parent ${pagesObj} 0 R /MediaBox [0 0 612 792] /Contents ${stream} 0 R /Resources << /XObject << /Scan ${image} 0 R >> >> >>`));
-  }
-  objects[catalog - 1] = `<< /Type /Catalog /Pages ${pagesObj} 0 R >>`;
-  objects[pagesObj - 1] = `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pageIds.length} >>`;
-  let out = '%PDF-1.4\n';
-  const offsets: number[] = [];
-  objects.forEach((body, i) => {
-    offsets.push(Buffer.byteLength(out, 'latin1'));
-    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
-  });
-  const xref = Buffer.byteLength(out, 'latin1');
-  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
-  out += `trailer\n<< /Size ${objects.length + 1} /Root ${catalog} 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(out, 'latin1');
-}
+import { makeScannedPdf } from './kb-files.ts';
+import { settled, upload } from './kb-uploads.ts';
 
 /** The width and height a PNG data URL declares, and its first pixel row (after the filter byte). */
 function pngOf(dataUrl: string) {
@@ -44,23 +12,6 @@ function pngOf(dataUrl: string) {
   const idat = png.indexOf('IDAT');
   const rows = inflateSync(png.subarray(idat + 4, idat + 4 + png.readUInt32BE(idat - 4)));
   return { width, height: png.readUInt32BE(20), firstPixel: [...rows.subarray(1, 4)] };
-}
-
-async function upload(server: TestServer, kbId: string, name: string, data: Uint8Array) {
-  const form = new FormData();
-  form.append('file', new Blob([new Uint8Array(data)], { type: 'application/pdf' }), name);
-  const res = await fetch(`${server.url}/api/knowledge-bases/${kbId}/documents`, { method: 'POST', headers: { authorization: `Bearer ${server.appSecret}` }, body: form });
-  return { status: res.status, body: await res.json() as { id: string } };
-}
-
-async function settled(server: TestServer, kbId: string, id: string, timeoutMs = 90_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const job = await server.api('GET', `/api/knowledge-bases/${kbId}/uploads/${id}`);
-    if (job.body.status === 'ready' || job.body.status === 'failed') return job.body;
-    if (Date.now() > until) throw new Error(`upload ${id} still ${job.body.status}`);
-    await sleep(100);
-  }
 }
 
 describe.each(storeKinds())('OCR of scanned PDFs on %s', (kind) => {
@@ -84,7 +35,7 @@ describe.each(storeKinds())('OCR of scanned PDFs on %s', (kind) => {
       { model: 'gpt-4o-mini', promptContains: 'Transcribe page 1', text: '# 保修条款\n\n整机保修两年，电池保修一年。', usage: { prompt_tokens: 900, completion_tokens: 30 } },
       { model: 'gpt-4o-mini', promptContains: 'Transcribe page 2', text: 'Warranty claims need the original receipt.', usage: { prompt_tokens: 900, completion_tokens: 12 } },
     );
-    const res = await upload(server, kbId, 'warranty-scan.pdf', makeScannedPdf(2));
+    const res = await upload(server, kbId, 'warranty-scan.pdf', makeScannedPdf(2), 'application/pdf');
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     const job = await settled(server, kbId, res.body.id);
     expect(job, JSON.stringify(job)).toMatchObject({ status: 'ready', progress: 100 });
