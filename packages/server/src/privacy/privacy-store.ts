@@ -90,7 +90,15 @@ export class PrivacyStore {
       await tx.updateTable('messages').set({ sender_id: pseudonym, client_msg_id: null }).where('app_id', '=', appId).where('sender_id', '=', userId).execute();
       const files = await tx.deleteFrom('files').where('app_id', '=', appId).where('uploader_id', '=', userId).executeTakeFirst();
       // Their reactions go (a reaction is only who reacted); their messages' index terms went when the content was replaced.
+      const reacted = await tx.selectFrom('message_reactions').select(['message_id', 'conversation_id']).distinct()
+        .where('app_id', '=', appId).where('user_id', '=', userId).execute() as Array<{ message_id: string; conversation_id: string }>;
       await tx.deleteFrom('message_reactions').where('app_id', '=', appId).where('user_id', '=', userId).execute();
+      // Marked changed, as the reactions room does for any removal, so a client away meanwhile drops them at its next sync.
+      const at = Date.now();
+      for (let i = 0; i < reacted.length; i += 500) {
+        await tx.insertInto('reaction_changes').values(reacted.slice(i, i + 500).map((r) => ({ app_id: appId, message_id: r.message_id, conversation_id: r.conversation_id, changed_at: at })))
+          .onConflict((oc) => oc.columns(['app_id', 'message_id']).doUpdateSet({ changed_at: at })).execute();
+      }
       const ledger = await tx.updateTable('ledger').set({ user_id: pseudonym }).where('app_id', '=', appId).where('user_id', '=', userId).executeTakeFirst();
       await tx.updateTable('conversations').set({ created_by: pseudonym }).where('app_id', '=', appId).where('created_by', '=', userId).execute();
       // No conversations, no query: a placeholder id would have to be one no row has, and PostgreSQL refuses NUL in text.

@@ -45,4 +45,23 @@ describe.each(storeKinds())('reaction catch-up on %s', (kind) => {
       await back.close();
     }
   });
+
+  it('a person erased while the client was away takes their reactions with them at the next sync', async () => {
+    const carol = await s.user('Carol');
+    expect((await s.api('POST', `/api/conversations/${group}/members`, { user_ids: [carol.id] }, alice.token)).status).toBeLessThan(300);
+    const message = (await s.api('POST', `/api/conversations/${group}/messages`, { type: 'text', content: { text: 'vote here' } }, alice.token)).body.message as { id: string; seq: number };
+    await s.api('PUT', `/api/messages/${message.id}/reactions/${encodeURIComponent('👍')}`, undefined, carol.token);
+    await s.api('PUT', `/api/messages/${message.id}/reactions/${encodeURIComponent('👍')}`, undefined, bob.token);
+    const since = Date.now();
+    expect((await s.api('POST', `/api/privacy/users/${carol.id}/erase`)).status).toBe(200);
+
+    const back = await TestSocket.open(s.wsUrl, bob.token);
+    try {
+      const reply = (await back.request({ type: 'sync', cursors: { [group]: message.seq }, since })) as { data: { reactions?: Array<{ message_id: string; reactions: unknown[] }> } };
+      const sets = new Map((reply.data.reactions ?? []).map((r) => [r.message_id, r.reactions]));
+      expect(sets.get(message.id)).toEqual([{ emoji: '👍', count: 1, user_ids: [bob.id] }]);
+    } finally {
+      await back.close();
+    }
+  });
 });
