@@ -57,6 +57,20 @@ describe.each(storeKinds())('pin and mute on %s', (kind) => {
     }
   });
 
+  it('a mute set through the older member route reaches the member\'s other sessions too', async () => {
+    const bobOtherTab = await TestSocket.open(s.wsUrl, bob.token);
+    try {
+      const r = await s.api('PATCH', `/api/conversations/${direct}/members/${bob.id}`, { muted: true }, bob.token);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      const pushed = (await bobOtherTab.next((f) => f.type === 'member.prefs')) as MemberPrefsPushFrame;
+      expect(pushed).toMatchObject({ conversation_id: direct, muted: true });
+      expect((await list(bob)).get(direct)).toMatchObject({ muted: true });
+      await s.api('PATCH', `/api/conversations/${direct}/members/${bob.id}`, { muted: false }, bob.token);
+    } finally {
+      await bobOtherTab.close();
+    }
+  });
+
   it('keeps the first pin time on a repeated pin, unpins and unmutes each on its own', async () => {
     const first = await prefs(alice, direct, { pinned: true });
     const again = await prefs(alice, direct, { pinned: true });

@@ -75,4 +75,15 @@ export class MemberPrefsService {
     this.deps.publish({ to: 'user', app_id: actor.appId, user_id: who, frame: { type: 'member.prefs', ...prefs, ts: now } });
     return prefs;
   }
+
+  /**
+   * A mute changed through the older member route (PATCH …/members/:userId,
+   * whose permissions it already checked): the member's sessions hear it as
+   * they would from `set`, so another tab's unread title follows.
+   */
+  async announceMute(appId: string, conversationId: string, userId: string, muted: boolean): Promise<void> {
+    const now = Date.now();
+    const prefs = await this.deps.store.set(appId, conversationId, userId, { muted }, now);
+    if (prefs) this.deps.publish({ to: 'user', app_id: appId, user_id: userId, frame: { type: 'member.prefs', ...prefs, ts: now } });
+  }
 }

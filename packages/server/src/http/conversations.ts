@@ -67,7 +67,12 @@ export const conversationRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => asy
 
   app.patch('/api/conversations/:conversationId/members/:userId', {
     schema: { tags: ['members'], summary: 'Change a role or mute', params: ConvMember, body: UpdateMemberBody, response: { 200: Member } },
-  }, async (request) => conversations.updateMember(await guards.actor(request), request.params.conversationId, request.params.userId, request.body));
+  }, async (request) => {
+    const actor = await guards.actor(request);
+    const member = await conversations.updateMember(actor, request.params.conversationId, request.params.userId, request.body);
+    if (request.body.muted !== undefined) await deps.memberPrefs?.announceMute(actor.appId, request.params.conversationId, request.params.userId, request.body.muted);
+    return member;
+  });
 
   app.post('/api/conversations/:conversationId/messages', {
     schema: {
