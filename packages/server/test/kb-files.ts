@@ -60,21 +60,33 @@ function pdfFile(objects: string[], catalog: number, info?: number): Uint8Array 
 /**
  * A scan as a scanner makes it: each page one RGB image and no text layer.
  * Page n's image is `width × height` pixels of a shade that tells pages
- * apart, every seventh pixel black.
+ * apart, every seventh pixel black. Pages named in `typed` hold that line of
+ * (ASCII) text instead, as a typed document with a scanned appendix would.
  */
-export function makeScannedPdf(pages: number, width = 40, height = 24): Uint8Array {
+export function makeScannedPdf(pages: number, options: { width?: number; height?: number; typed?: Record<number, string> } = {}): Uint8Array {
+  const { width = 40, height = 24, typed = {} } = options;
   const objects: string[] = [];
   const add = (body: string) => objects.push(body);
   const catalog = add('');
   const pagesObj = add('');
+  const helv = add('<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>');
   const pageIds: number[] = [];
   for (let p = 1; p <= pages; p++) {
-    const shade = String.fromCharCode(40 * p);
-    const pixels = Array.from({ length: width * height }, (_, i) => (i % 7 === 0 ? '\u0000\u0000\u0000' : shade + shade + shade)).join('');
-    const image = add(`<< /Type /XObject /Subtype /Image /Width ${width} /Height ${height} /ColorSpace /DeviceRGB /BitsPerComponent 8 /Length ${pixels.length} >>\nstream\n${pixels}\nendstream`);
-    const content = 'q 500 0 0 700 50 50 cm /Scan Do Q';
+    const line = typed[p];
+    let content: string;
+    let resources: string;
+    if (line !== undefined) {
+      content = `BT /F1 12 Tf 50 760 Td (${line.replace(/[()\\]/g, (c) => `\\${c}`)}) Tj ET`;
+      resources = `<< /Font << /F1 ${helv} 0 R >> >>`;
+    } else {
+      const shade = String.fromCharCode(40 * p);
+      const pixels = Array.from({ length: width * height }, (_, i) => (i % 7 === 0 ? '\u0000\u0000\u0000' : shade + shade + shade)).join('');
+      const image = add(`<< /Type /XObject /Subtype /Image /Width ${width} /Height ${height} /ColorSpace /DeviceRGB /BitsPerComponent 8 /Length ${pixels.length} >>\nstream\n${pixels}\nendstream`);
+      content = 'q 500 0 0 700 50 50 cm /Scan Do Q';
+      resources = `<< /XObject << /Scan ${image} 0 R >> >>`;
+    }
     const stream = add(`<< /Length ${content.length} >>\nstream\n${content}\nendstream`);
-    pageIds.push(add(`<< /Type /Page /Parent ${pagesObj} 0 R /MediaBox [0 0 612 792] /Contents ${stream} 0 R /Resources << /XObject << /Scan ${image} 0 R >> >> >>`));
+    pageIds.push(add(`<< /Type /Page /Parent ${pagesObj} 0 R /MediaBox [0 0 612 792] /Contents ${stream} 0 R /Resources ${resources} >>`));
   }
   objects[catalog - 1] = `<< /Type /Catalog /Pages ${pagesObj} 0 R >>`;
   objects[pagesObj - 1] = `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pageIds.length} >>`;

@@ -65,6 +65,17 @@ describe.each(storeKinds())('OCR of scanned PDFs on %s', (kind) => {
     expect(rows.every((r) => r.cost_nanos > 0n)).toBe(true);
   }, 120_000);
 
+  it('a typed document with a scanned page keeps its typed text and reads only the scanned page, in page order', async () => {
+    upstream.script({ model: 'gpt-4o-mini', promptContains: 'Transcribe page 2', text: 'Signed delivery note: parcel 7731 received intact.' });
+    const res = await upload(server, kbId, 'contract.pdf', makeScannedPdf(3, { typed: { 1: 'Delivery terms: we ship within two days.', 3: 'Appendix B: returns address.' } }));
+    const job = await settled(server, kbId, res.body.id);
+    expect(job, JSON.stringify(job)).toMatchObject({ status: 'ready' });
+    const calls = upstream.requests.filter((r) => r.path === '/v1/chat/completions');
+    expect(calls).toHaveLength(1);
+    const doc = await server.api('GET', `/api/knowledge-bases/${kbId}/documents/${res.body.id}`);
+    expect(doc.body.text).toMatch(/## Page 1\n\nDelivery terms: we ship within two days\.\n\n## Page 2\n\nSigned delivery note: parcel 7731 received intact\.\n\n## Page 3\n\nAppendix B: returns address\./);
+  }, 120_000);
+
   it('a scan longer than the OCR page limit fails with a reason, and calls no model', async () => {
     const res = await upload(server, kbId, 'long-scan.pdf', makeScannedPdf(4));
     const job = await settled(server, kbId, res.body.id);

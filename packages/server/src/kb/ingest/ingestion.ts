@@ -274,23 +274,33 @@ export class KnowledgeIngestion {
 
   /**
    * A scan, page by page through the vision model, into the same "Page N"
-   * sections a PDF with text gets, so citations point at the page. The
-   * model's own headings are pushed below the page's. A failed call is not
-   * the file's fault: the job is retried like any other transient failure.
+   * sections a PDF with text gets, so citations point at the page; pages
+   * that had text keep it, and all go in page order. The model's own
+   * headings are pushed below the page's. A failed call is not the file's
+   * fault: the job is retried like any other transient failure.
    */
   private async readScans(appId: string, kbId: string, parsed: ParsedDocument, step: (progress: number) => Promise<unknown>): Promise<string> {
     const ocr = this.options.ocr;
     const scans = parsed.scans ?? [];
     if (!ocr) throw new ParseFailure('No text found: this PDF holds only images (a scan?), and OCR is off.');
-    const sections: string[] = [];
+    const pages = new Map<number, string>();
+    // The parser's sections are "## Page N" blocks; a line of page text cannot start one (it is escaped).
+    for (const section of parsed.markdown.split(/\n\n(?=## Page \d+\n)/)) {
+      const page = /^## Page (\d+)\n/.exec(section);
+      if (page) pages.set(Number(page[1]), section);
+    }
+    let read = 0;
     for (const [i, scan] of scans.entries()) {
       const text = (await ocr.read(appId, kbId, scan)).replace(/\r\n?/g, '\n').replace(/^#{1,6}(?=\s)/gm, '###').trim();
-      if (text) sections.push(`## Page ${scan.page}\n\n${text}`);
+      if (text) {
+        pages.set(scan.page, `## Page ${scan.page}\n\n${text}`);
+        read += 1;
+      }
       await step(60 + Math.round((30 * (i + 1)) / scans.length));
     }
-    if (!sections.length) throw new ParseFailure('OCR found no text on any page of this scan. Check that the pages are legible, or upload the document it was made from.');
-    const markdown = sections.join('\n\n');
-    if (markdown.length > this.limits.maxChars) throw new ParseFailure('OCR read more text than a document may hold; split the scan into smaller files.');
+    if (!pages.size) throw new ParseFailure('OCR found no text on any page of this scan. Check that the pages are legible, or upload the document it was made from.');
+    const markdown = [...pages.entries()].sort(([a], [b]) => a - b).map(([, section]) => section).join('\n\n');
+    if (read > 0 && markdown.length > this.limits.maxChars) throw new ParseFailure('OCR read more text than a document may hold; split the scan into smaller files.');
     return markdown;
   }
 

@@ -27,31 +27,37 @@ export async function parsePdf(data: Uint8Array, limits: ParseLimits): Promise<P
   }
   const title = await pdfTitle(pdf);
   const sections: string[] = [];
+  const textless: number[] = [];
   pages.forEach((text, i) => {
     const body = pageMarkdown(text);
     if (body) sections.push(`## Page ${i + 1}\n\n${body}`);
+    else textless.push(i + 1);
   });
-  if (!sections.length) {
-    if (limits.maxOcrPages <= 0) {
+  const markdown = sections.join('\n\n');
+  const base = { format: 'pdf' as const, markdown, parts: pages.length, ...(title ? { title } : {}) };
+  if (limits.maxOcrPages <= 0 || textless.length === 0) {
+    if (!sections.length) {
       throw new ParseFailure('No text found: this PDF holds only images (a scan?). Turn on OCR (set WARBLER_KB_OCR_MODEL to a vision model, such as gpt-4o-mini), or upload the document it was made from.');
     }
-    if (pdf.numPages > limits.maxOcrPages) {
-      throw new ParseFailure(`This PDF is a scan of ${pdf.numPages} pages; OCR reads at most ${limits.maxOcrPages}. Split it into smaller files.`);
-    }
-    const scans = await scannedPages(pdf);
-    if (!scans.length) throw new ParseFailure('No text found, and no page holds an image to read: this PDF looks empty.');
-    return { format: 'pdf', markdown: '', parts: pages.length, scans, ...(title ? { title } : {}) };
+    return base;
   }
-  return { format: 'pdf', markdown: sections.join('\n\n'), parts: pages.length, ...(title ? { title } : {}) };
+  // OCR on: the pages without a text layer (all of a scan, or the scanned appendix of a typed document).
+  if (textless.length > limits.maxOcrPages) {
+    const what = sections.length ? `${textless.length} of its ${pdf.numPages} pages are scans` : `is a scan of ${pdf.numPages} pages`;
+    throw new ParseFailure(`This PDF ${what}; OCR reads at most ${limits.maxOcrPages}. Split it into smaller files.`);
+  }
+  const scans = await scannedPages(pdf, textless);
+  if (!sections.length && !scans.length) throw new ParseFailure('No text found, and no page holds an image to read: this PDF looks empty.');
+  return scans.length ? { ...base, scans } : base;
 }
 
 /** A vision model reads about this many pixels well; more only costs tokens (OpenAI tiles high detail at 2048 px). */
 const OCR_MAX_PIXELS = 2048 * 2048;
 
-/** Each page's largest image (the scan itself, not a logo stamped on it), as PNG. */
-async function scannedPages(pdf: Awaited<ReturnType<typeof getDocumentProxy>>): Promise<ScannedPage[]> {
+/** Each listed page's largest image (the scan itself, not a logo stamped on it), as PNG; pages with no image are left out. */
+async function scannedPages(pdf: Awaited<ReturnType<typeof getDocumentProxy>>, pageNumbers: readonly number[]): Promise<ScannedPage[]> {
   const scans: ScannedPage[] = [];
-  for (let page = 1; page <= pdf.numPages; page++) {
+  for (const page of pageNumbers) {
     let images: RawImage[];
     try {
       images = (await extractImages(pdf, page)) as RawImage[];
