@@ -24,8 +24,9 @@ afterAll(async () => {
  * test can click it), and lets the test hide the tab (headless Chromium's pages are always visible).
  */
 const HOOKS = () => {
-  const w = window as unknown as { __asked: number; __notes: Array<Notification & { seenTitle: string }>; __hidden: boolean };
+  const w = window as unknown as { __asked: number; __answered: number; __notes: Array<Notification & { seenTitle: string }>; __hidden: boolean };
   w.__asked = 0;
+  w.__answered = 0;
   w.__notes = [];
   w.__hidden = false;
   const Real = window.Notification;
@@ -38,7 +39,11 @@ const HOOKS = () => {
   Object.defineProperty(Counted, 'requestPermission', {
     value: (...args: Parameters<typeof Notification.requestPermission>) => {
       w.__asked++;
-      return Real.requestPermission(...args);
+      // A person takes a moment to answer the prompt: the switch must answer the click before the browser does.
+      return new Promise((resolve) => setTimeout(resolve, 400)).then(() => Real.requestPermission(...args)).then((answer) => {
+        w.__answered++;
+        return answer;
+      });
     },
   });
   window.Notification = Counted as typeof Notification;
@@ -87,6 +92,8 @@ const setHidden = (page: Page, hidden: boolean) => page.evaluate((h) => {
 }, hidden);
 const notes = (page: Page) => page.evaluate(() => (window as unknown as { __notes: Array<{ seenTitle: string; body: string }> }).__notes.map((n) => ({ title: n.seenTitle, body: n.body })));
 const asked = (page: Page) => page.evaluate(() => (window as unknown as { __asked: number }).__asked);
+/** Prompts the person (here, the browser after a pause) has answered. */
+const answered = (page: Page) => page.evaluate(() => (window as unknown as { __answered: number }).__answered);
 
 describe('pin, mute and notifications', () => {
   it('pins a chat to the top (seen in a second tab), mutes one out of the title, and notifies only what it should (en, desktop)', async () => {
@@ -132,6 +139,9 @@ describe('pin, mute and notifications', () => {
     await page.getByTestId('notify-switch').check();
     await expect.poll(() => page.getByTestId('notify-switch').isChecked()).toBe(true);
     expect(await asked(page)).toBe(1);
+    // Notifications start once the browser has said yes, and the switch stays on after it.
+    await expect.poll(() => answered(page)).toBe(1);
+    expect(await page.getByTestId('notify-switch').isChecked()).toBe(true);
 
     await setHidden(page, true);
     await say(withRex, 'Rex', { text: 'muted one' });
@@ -205,6 +215,7 @@ describe('pin, mute and notifications', () => {
     expect(await asked(page)).toBe(0);
     await page.getByRole('checkbox', { name: '通知' }).check();
     await expect.poll(() => asked(page)).toBe(1);
+    await expect.poll(() => answered(page)).toBe(1);
     await setHidden(page, true);
     await say(withWen, 'Wen', { text: '免打扰中' });
     await say(withBo, 'Bo', { text: '在吗？' });

@@ -21,6 +21,9 @@ export function NotificationSwitch({ store }: { store: ChatStore }) {
             setOn(false);
             return;
           }
+          // On at once (the click is answered now), then back off if the browser or the person says no:
+          // the permission prompt can take as long as the person takes to read it.
+          setOn(true);
           const granted = await notifier.enable();
           setOn(granted);
           setRefused(!granted);
