@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
@@ -15,6 +17,27 @@ export function launch(): Promise<Browser> {
 
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 
+let axeSource: string | undefined;
+
+/**
+ * axe-core's WCAG 2.1 A/AA serious and critical findings on the page as it is
+ * now: the whole document, or only `include` (a selector, or a path of
+ * selectors into shadow roots: host, then the element inside). axe is
+ * evaluated through the debugger protocol, so the app's CSP stays on.
+ */
+export async function axeFindings(page: Page, include?: Array<string | string[]>): Promise<string[]> {
+  axeSource ??= readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async (include) => {
+    type V = { id: string; impact: string | null; help: string; nodes: { target: string[] }[] };
+    const axe = (window as unknown as { axe: { run: (ctx: object, opts: object) => Promise<{ violations: V[] }> } }).axe;
+    const context = include ? { include: include.map((i) => (Array.isArray(i) ? i : [i])) } : document;
+    return (await axe.run(context, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })).violations;
+  }, include);
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+}
+
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
@@ -28,8 +51,18 @@ export interface Person {
 }
 
 /** A person in their own browser context (own storage, own socket), signed in by name. */
-export async function signedIn(browser: Browser, url: string, name: string, options: { locale?: string; viewport?: { width: number; height: number } } = {}): Promise<Person> {
-  const context = await browser.newContext({ locale: options.locale ?? 'en-US', viewport: options.viewport ?? { width: 1200, height: 800 }, acceptDownloads: true });
+export async function signedIn(browser: Browser, url: string, name: string, options: {
+  locale?: string; viewport?: { width: number; height: number }; colorScheme?: 'light' | 'dark';
+  /** Browser permissions granted up front (e.g. notifications). */
+  permissions?: string[];
+  /** Runs in every page before the app's own scripts (hooks a test observes through). */
+  initScript?: string | (() => void);
+} = {}): Promise<Person> {
+  const context = await browser.newContext({
+    locale: options.locale ?? 'en-US', viewport: options.viewport ?? { width: 1200, height: 800 }, acceptDownloads: true,
+    ...(options.colorScheme && { colorScheme: options.colorScheme }), ...(options.permissions && { permissions: options.permissions }),
+  });
+  if (options.initScript) await context.addInitScript(options.initScript);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));

@@ -1,13 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launch, openDirect, screenshot, send, signedIn, textOf } from './browser.ts';
+import { axeFindings, launch, openDirect, screenshot, send, signedIn, textOf } from './browser.ts';
 import { adminApi, freePort } from './warbler.ts';
 
 const url = inject('warblerUrl');
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const AGENT = 'Citation Guide';
 
 // A passage with a code block and a literal "[1]" of its own: the dialog must show both as written.
@@ -38,19 +35,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-/** axe-core's WCAG 2.1 A/AA serious and critical findings inside the dialog (evaluated by the page, the CSP stays on). */
-async function axeFindings(page: Page, ...selector: string[]): Promise<string[]> {
-  await page.evaluate(AXE);
-  const violations = await page.evaluate(async (selector) => {
-    type V = { id: string; impact: string | null; help: string; nodes: { target: string[] }[] };
-    const axe = (window as unknown as { axe: { run: (ctx: object, opts: object) => Promise<{ violations: V[] }> } }).axe;
-    // One selector, or a path into shadow roots (host, then the element inside).
-    return (await axe.run({ include: [selector] }, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })).violations;
-  }, selector);
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 const CASES = [
   { locale: 'en-US', tag: 'en', question: 'How do I trim the lantern wick?', viewDocument: 'View the whole document', where: null },
@@ -98,7 +82,7 @@ describe('a citation opens the cited passage in a dialog', () => {
         }
         await textOf(dialog, 'lantern-care.md');
         await screenshot(page, `citations-dialog-${c.tag}-${v.name}`);
-        expect(await axeFindings(page, '.citation-dialog'), `dialog (${c.tag}, ${v.name})`).toEqual([]);
+        expect(await axeFindings(page, ['.citation-dialog']), `dialog (${c.tag}, ${v.name})`).toEqual([]);
 
         // The whole document, fetched for this member.
         await dialog.getByTestId('citation-view-document').click();
@@ -166,7 +150,7 @@ describe('the website widget opens a cited passage over the conversation', () =>
     expect(await overlay.getAttribute('aria-modal')).toBe('true');
     expect(((await overlay.locator('.cite-passage').textContent()) ?? '').length).toBeGreaterThan(20);
     await screenshot(page, 'citations-widget-zh-phone');
-    expect(await axeFindings(page, '[data-warbler-widget]', '.cite-overlay'), 'widget passage').toEqual([]);
+    expect(await axeFindings(page, [['[data-warbler-widget]', '.cite-overlay']]), 'widget passage').toEqual([]);
     // Tab stays in the passage; Esc closes it and the source has focus again.
     for (let i = 0; i < 3; i++) {
       await page.keyboard.press('Tab');

@@ -2,14 +2,12 @@
 // shows in their other tab at once; a muted chat keeps its (grey) badge but leaves the tab title and never
 // notifies; notifications are asked for only when switched on, come for direct messages and mentions while
 // the tab is hidden, never for muted chats or my own messages, and a click opens the chat.
-import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launch, screenshot, signedIn, textOf, type Person } from './browser.ts';
+import { axeFindings, launch, screenshot, signedIn, textOf, type Person } from './browser.ts';
 import { adminApi } from './warbler.ts';
 
 const url = inject('warblerUrl');
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 let browser: Browser;
 
 beforeAll(async () => {
@@ -53,31 +51,7 @@ const HOOKS = () => {
 
 /** Signed in by name in a context that allows notifications, with the hooks above. */
 async function withNotifications(name: string, options: { locale?: string; viewport?: { width: number; height: number }; colorScheme?: 'light' | 'dark' } = {}): Promise<Person> {
-  // bypassCSP: only so the axe script can be injected (the app's CSP refuses any other script, as it should).
-  const context = await browser.newContext({
-    locale: options.locale ?? 'en-US', viewport: options.viewport ?? { width: 1200, height: 800 }, colorScheme: options.colorScheme ?? 'light',
-    permissions: ['notifications'], bypassCSP: true,
-  });
-  await context.addInitScript(HOOKS);
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(url + '/');
-  await page.locator('input[name="name"]').fill(name);
-  await page.locator('form button[type="submit"]').click();
-  await page.getByTestId('conversation-list').waitFor();
-  return { context, page, errors };
-}
-
-/** axe-core's WCAG 2.1 A/AA serious and critical findings on the page as it is now (the grey badge, the new buttons). */
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  const found = await page.evaluate(async () => {
-    type Found = { id: string; impact: string | null; nodes: { target: string[] }[] };
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: Found[] }> } }).axe;
-    return (await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })).violations;
-  });
-  return found.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  return signedIn(browser, url, name, { ...options, permissions: ['notifications'], initScript: HOOKS });
 }
 
 const idOf = (name: string) => `~${name.toLowerCase()}`;
@@ -165,7 +139,7 @@ describe('pin, mute and notifications', () => {
       { title: 'Rex in Release crew', body: '@Quinn can you sign it off?' },
     ]);
     await screenshot(page, 'pin-mute-muted-grey-badge');
-    expect(await seriousViolations(page)).toEqual([]);
+    expect(await axeFindings(page)).toEqual([]);
 
     // A click on the notification brings the tab forward and opens that chat.
     await setHidden(page, false);
@@ -222,7 +196,7 @@ describe('pin, mute and notifications', () => {
     await expect.poll(() => notes(page), { timeout: 15_000 }).toEqual([{ title: 'Bo', body: '在吗？' }]);
     await setHidden(page, false);
     await screenshot(page, 'pin-mute-zh-phone');
-    expect(await seriousViolations(page)).toEqual([]);
+    expect(await axeFindings(page)).toEqual([]);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     expect(lan.errors).toEqual([]);
     await lan.context.close();

@@ -1,11 +1,9 @@
 // Message search and reactions in the browser: a search finds a message
 // (English and Chinese) and opens its conversation at it, even when it is
 // older than the first page of history; two people see a reaction come and go.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launch, messages, openDirect, screenshot, send, signedIn, textOf } from './browser.ts';
+import { axeFindings, launch, messages, openDirect, screenshot, send, signedIn, textOf } from './browser.ts';
 import { adminApi } from './warbler.ts';
 
 const url = inject('warblerUrl');
@@ -32,23 +30,6 @@ async function fill(conversationId: string, senderId: string, texts: string[]): 
   for (const text of texts) await adminApi(url, 'POST', `/api/conversations/${conversationId}/messages`, { sender_id: senderId, type: 'text', content: { text } });
 }
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/**
- * axe-core's WCAG 2.1 A/AA serious and critical findings in the parts this
- * file is about (evaluated through the debugger protocol, so the app's CSP
- * stays on); a11y.e2e.ts scans whole pages.
- */
-async function axeFindings(page: Page, include: string[]): Promise<string[]> {
-  await page.evaluate(AXE);
-  const violations = await page.evaluate(async (include) => {
-    type V = { id: string; impact: string | null; help: string; nodes: { target: string[] }[] };
-    const axe = (window as unknown as { axe: { run: (ctx: object, opts: object) => Promise<{ violations: V[] }> } }).axe;
-    return (await axe.run({ include: include.map((selector) => [selector]) }, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })).violations;
-  }, include);
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 /** Whether the message is inside the visible part of the message list. */
 async function inView(page: Page, messageId: string): Promise<boolean> {

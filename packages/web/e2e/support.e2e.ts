@@ -7,7 +7,6 @@
 // Support outcomes shows it resolved by a person with its cost; and a
 // webhook receiver got every event exactly once, signed, across a restart.
 import { writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,12 +15,11 @@ import { verifyWebhook } from '@warbler/sdk/webhooks';
 import { startUpstreamFixture, type UpstreamFixture } from '@warbler/upstream-fixture';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, screenshot, textOf, type Person } from './browser.ts';
+import { axeFindings, launch, screenshot, textOf, type Person } from './browser.ts';
 import { adminApi, freePort, MASTER_KEY, startWarbler, type RunningWarbler } from './warbler.ts';
 
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const ANSWER = '收货后 30 天内，您可以在“我的订单”页面申请退货，退货运费由我们承担 [1]。';
 const NOTE = 'Customer is a repeat buyer; refund approved by Li, ticket RT-7781.';
 const REPLY = '您好，我是客服 Ann。已为您登记退货，快递员明天上门取件。';
@@ -108,11 +106,10 @@ const aiAnswers = (page: Page) => page.locator('[data-testid="widget-message"][d
 
 /**
  * A support user in the chat app, in their own browser context: signed in by
- * name, given the role by the app, back with the inbox open. bypassCSP only
- * so that axe can be injected (the app's CSP refuses any injected script).
+ * name, given the role by the app, back with the inbox open.
  */
 async function supportUser(name: string, locale: string, viewport: { width: number; height: number }, scheme: 'light' | 'dark' = 'light'): Promise<Person> {
-  const context = await browser.newContext({ locale, viewport, colorScheme: scheme, bypassCSP: true });
+  const context = await browser.newContext({ locale, viewport, colorScheme: scheme });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -126,15 +123,6 @@ async function supportUser(name: string, locale: string, viewport: { width: numb
   await page.getByTestId('inbox-toggle').click();
   await page.getByTestId('support-queue').waitFor();
   return { context, page, errors };
-}
-
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: string[] }> }> }> } }).axe;
-    return (await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })).violations;
-  });
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
 }
 
 describe('AI customer service end to end (issue 11)', () => {
@@ -361,13 +349,13 @@ describe('AI customer service end to end (issue 11)', () => {
       const { page } = person;
       const zh = locale === 'zh-CN';
       await textOf(page.getByTestId('support-queue'), zh ? '已解决' : 'Resolved');
-      expect(await seriousViolations(page), `${locale} ${size} queue`).toEqual([]);
+      expect(await axeFindings(page), `${locale} ${size} queue`).toEqual([]);
       await screenshot(page, `support-inbox-${size}-${locale}-queue`);
       await page.locator(`[data-support-conversation="${conversationId}"]`).click();
       const detail = page.getByTestId('support-detail');
       await textOf(detail.getByTestId('support-note'), NOTE);
       await textOf(detail.getByTestId('support-note'), zh ? '访客不可见' : 'the visitor never sees it');
-      expect(await seriousViolations(page), `${locale} ${size} conversation`).toEqual([]);
+      expect(await axeFindings(page), `${locale} ${size} conversation`).toEqual([]);
       // Nothing wider than the screen.
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);
       await screenshot(page, `support-inbox-${size}-${locale}-conversation`);
