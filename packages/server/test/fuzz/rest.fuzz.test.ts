@@ -3,10 +3,11 @@
 // {error:{code,message}} that changed nothing in either app, and another
 // tenant's user is still served after each request. See README.md beside this file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routeContracts } from '../../src/http/index.ts';
 import { startServer, storeKinds, type TestServer } from '../harness.ts';
 import { checkProperty, FuzzFigures, fuzzRuns, longRun } from './arbitraries.ts';
 import { describe as describeProbe, send, warblerErrorProblem, type Probe } from './probe.ts';
-import { restProbe, type BodyStyle } from './rest-routes.ts';
+import { restProbe, restRoutes, type BodyStyle } from './rest-routes.ts';
 import { buildWorld, snapshot, snapshotDiff, type World } from './world.ts';
 
 const SCHEMA_RUNS = 80;
@@ -54,6 +55,15 @@ describe.each(storeKinds())('REST fuzz on %s', (kind) => {
 
   const fuzz = (style: BodyStyle, runs: number) => () =>
     checkProperty(`REST ${style} bodies on ${kind}`, restProbe(world, server.masterKey, style), attack, runs);
+
+  it('fuzzes every /api and /admin route the server has (a new route must join the list)', () => {
+    const listed = new Set(restRoutes(world).map((r) => `${r.method} ${r.path}`));
+    const unlisted = routeContracts(server.warbler.http)
+      .filter((r) => r.url.startsWith('/api/') || r.url.startsWith('/admin/'))
+      .map((r) => `${r.method} ${r.url}`)
+      .filter((route) => !listed.has(route));
+    expect(unlisted, 'add these to rest-routes.ts with a valid-ish body').toEqual([]);
+  });
 
   it('valid-ish bodies with a field mutated: no 5xx, refusals change nothing, others are served', fuzz('schema', SCHEMA_RUNS), timeoutFor(SCHEMA_RUNS));
   it('raw bodies (random JSON, broken JSON, bytes, wrong content types, multipart junk): the same', fuzz('raw', RAW_RUNS), timeoutFor(RAW_RUNS));
