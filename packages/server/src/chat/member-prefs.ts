@@ -40,6 +40,14 @@ export class MemberPrefsStore {
     return row && toPrefs(row);
   }
 
+  /** The member's pin and mute as stored; undefined when the user is not a member. */
+  async get(appId: string, conversationId: string, userId: string): Promise<MemberPrefs | undefined> {
+    const row = (await this.db.selectFrom('members').select(['conversation_id', 'muted', 'pinned_at'])
+      .where('app_id', '=', appId).where('conversation_id', '=', conversationId).where('user_id', '=', userId)
+      .executeTakeFirst()) as PrefsRow | undefined;
+    return row && toPrefs(row);
+  }
+
   /** When the user pinned each of these conversations (pinned ones only). */
   async pinnedAt(appId: string, userId: string, conversationIds: readonly string[]): Promise<Map<string, number>> {
     const out = new Map<string, number>();
@@ -81,9 +89,8 @@ export class MemberPrefsService {
    * whose permissions it already checked): the member's sessions hear it as
    * they would from `set`, so another tab's unread title follows.
    */
-  async announceMute(appId: string, conversationId: string, userId: string, muted: boolean): Promise<void> {
-    const now = Date.now();
-    const prefs = await this.deps.store.set(appId, conversationId, userId, { muted }, now);
-    if (prefs) this.deps.publish({ to: 'user', app_id: appId, user_id: userId, frame: { type: 'member.prefs', ...prefs, ts: now } });
+  async announce(appId: string, conversationId: string, userId: string): Promise<void> {
+    const prefs = await this.deps.store.get(appId, conversationId, userId);
+    if (prefs) this.deps.publish({ to: 'user', app_id: appId, user_id: userId, frame: { type: 'member.prefs', ...prefs, ts: Date.now() } });
   }
 }

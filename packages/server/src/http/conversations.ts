@@ -70,7 +70,7 @@ export const conversationRoutes = (deps: HttpDeps): FastifyPluginAsyncZod => asy
   }, async (request) => {
     const actor = await guards.actor(request);
     const member = await conversations.updateMember(actor, request.params.conversationId, request.params.userId, request.body);
-    if (request.body.muted !== undefined) await deps.memberPrefs?.announceMute(actor.appId, request.params.conversationId, request.params.userId, request.body.muted);
+    if (request.body.muted !== undefined) await deps.memberPrefs?.announce(actor.appId, request.params.conversationId, request.params.userId);
     return member;
   });
 
