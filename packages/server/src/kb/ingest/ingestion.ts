@@ -283,12 +283,7 @@ export class KnowledgeIngestion {
     const ocr = this.options.ocr;
     const scans = parsed.scans ?? [];
     if (!ocr) throw new ParseFailure('No text found: this PDF holds only images (a scan?), and OCR is off.');
-    const pages = new Map<number, string>();
-    // The parser's sections are "## Page N" blocks; a line of page text cannot start one (it is escaped).
-    for (const section of parsed.markdown.split(/\n\n(?=## Page \d+\n)/)) {
-      const page = /^## Page (\d+)\n/.exec(section);
-      if (page) pages.set(Number(page[1]), section);
-    }
+    const pages = new Map((parsed.typedPages ?? []).map((t) => [t.page, t.markdown]));
     let read = 0;
     for (const [i, scan] of scans.entries()) {
       const text = (await ocr.read(appId, kbId, scan)).replace(/\r\n?/g, '\n').replace(/^#{1,6}(?=\s)/gm, '###').trim();

@@ -1,7 +1,7 @@
 import { extractImages, extractText, getDocumentProxy } from 'unpdf';
 import { escapeMarkdownLine } from './escape.ts';
 import { downscale, encodePng, type RawImage } from './png.ts';
-import { ParseFailure, type ParsedDocument, type ParseLimits, type ScannedPage } from './types.ts';
+import { ParseFailure, type ParsedDocument, type ParseLimits, type ScannedPage, type TypedPage } from './types.ts';
 
 /**
  * A PDF's text layer, one "Page N" section per page so each chunk cites its
@@ -26,13 +26,14 @@ export async function parsePdf(data: Uint8Array, limits: ParseLimits): Promise<P
     throw new ParseFailure('The text of this PDF cannot be read (the file is damaged). Save or export it again and re-upload.');
   }
   const title = await pdfTitle(pdf);
-  const sections: string[] = [];
+  const typed: TypedPage[] = [];
   const textless: number[] = [];
   pages.forEach((text, i) => {
     const body = pageMarkdown(text);
-    if (body) sections.push(`## Page ${i + 1}\n\n${body}`);
+    if (body) typed.push({ page: i + 1, markdown: `## Page ${i + 1}\n\n${body}` });
     else textless.push(i + 1);
   });
+  const sections = typed.map((t) => t.markdown);
   const markdown = sections.join('\n\n');
   const base = { format: 'pdf' as const, markdown, parts: pages.length, ...(title ? { title } : {}) };
   if (limits.maxOcrPages <= 0 || textless.length === 0) {
@@ -48,7 +49,7 @@ export async function parsePdf(data: Uint8Array, limits: ParseLimits): Promise<P
   }
   const scans = await scannedPages(pdf, textless);
   if (!sections.length && !scans.length) throw new ParseFailure('No text found, and no page holds an image to read: this PDF looks empty.');
-  return scans.length ? { ...base, scans } : base;
+  return scans.length ? { ...base, scans, typedPages: typed } : base;
 }
 
 /** A vision model reads about this many pixels well; more only costs tokens (OpenAI tiles high detail at 2048 px). */

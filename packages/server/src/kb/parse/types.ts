@@ -16,9 +16,16 @@ export interface ParsedDocument {
   /**
    * A PDF with no text layer, when OCR is on (`maxOcrPages` > 0): each
    * scanned page's image as PNG, for a vision model to read. `markdown` is
-   * empty then; the ingestion queue fills it from what the model reads.
+   * holds the typed pages only then; the ingestion queue adds what the model reads.
    */
   scans?: ScannedPage[];
+  /** With `scans`: the pages that had text, as their "## Page N" sections, for the queue to merge in page order. */
+  typedPages?: TypedPage[];
+}
+
+export interface TypedPage {
+  page: number;
+  markdown: string;
 }
 
 export interface ScannedPage {
