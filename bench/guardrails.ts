@@ -69,7 +69,7 @@ const settings: GuardrailsSettings = {
   injectionScreen: true, policies: {}, apps: {},
 };
 t = performance.now();
-const guardrails = new Guardrails(settings, { onIntervention: () => {} });
+const guardrails = new Guardrails(settings, { onInterventions: () => {} });
 const screenBuildMs = performance.now() - t;
 
 const result: Record<string, number | string> = { bench: 'guardrails', words: matcher.size, build_ms: Math.round(buildMs), screen_build_ms: Math.round(screenBuildMs) };

@@ -164,10 +164,17 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const moderationHttp = moderationUpstream ? new UpstreamHttp(moderationUpstream) : undefined;
   const guardrails = new Guardrails(file?.guardrails, {
     ...(moderationHttp ? { moderator: openAiModerator(moderationHttp) } : {}),
-    onIntervention: (i) => {
-      metrics.guardrail(i.rule, i.action, i.path, i.count);
-      interventions.record(i);
-      log?.[i.action === 'block' ? 'warn' : 'info']({ guardrail: i }, `guardrail ${i.rule}: ${i.action} on ${i.path}`);
+    // One log line per screening step (a prompt's two masked values are one line, not two: the log was the largest part of what guardrails cost a call).
+    onInterventions: (fired) => {
+      let block = false;
+      let rules = '';
+      for (const i of fired) {
+        metrics.guardrail(i.rule, i.action, i.path, i.count);
+        interventions.record(i);
+        if (i.action === 'block') block = true;
+        rules += `${rules ? ', ' : ''}${i.rule} ${i.action}`;
+      }
+      log?.[block ? 'warn' : 'info']({ guardrails: fired }, `guardrail ${rules} on ${fired[0]!.path}`);
     },
     warn: (message) => log?.warn(message),
   });

@@ -1,7 +1,7 @@
 // The guardrails room: sensitive-word lists (Aho-Corasick on normalized
 // text), personal-data masking, and the prompt-injection screen, applied
 // through one PromptScreen per call on /v1, batches and agents alike.
-// Wiring (app.ts): new Guardrails(file?.guardrails, { onIntervention }) into
+// Wiring (app.ts): new Guardrails(file?.guardrails, { onInterventions }) into
 // the Gateway (admit) and the AgentRuntime (before the model call; passages
 // and tool results). Configuration: warbler.yaml `guardrails:` (settings room).
 export { ContentBlocked, Guardrails, PromptScreen, type GuardrailAction, type GuardrailPath, type GuardrailsDeps, type Intervention, type ScreenScope } from './screen.ts';

@@ -54,38 +54,22 @@ export function luhn(digits: string): boolean {
   return digits.length > 0 && sum % 10 === 0;
 }
 
+const ALL_KINDS: ReadonlySet<PiiKind> = new Set(PII_KINDS);
+const DIGIT = /\d/;
+const GROUPING = /[ -]/g;
+
 /** The personal data in a text, left to right, never overlapping (an identity card number wins over a card, a card over a phone). */
 export function findPii(text: string, kinds: ReadonlySet<PiiKind> | readonly PiiKind[]): PiiSpan[] {
-  const want = kinds instanceof Set ? kinds : new Set(kinds);
+  // Plain loops and module-level helpers, no closures: this runs on every prompt text and every console excerpt.
+  const want = kinds instanceof Set ? kinds : kinds === PII_KINDS ? ALL_KINDS : new Set(kinds);
   const found: PiiSpan[] = [];
   // Characters already inside a span: a bitmap, so a prompt of 100k numbers costs linear time, not quadratic.
-  let covered: Uint8Array | undefined;
-  const taken = (s: number, e: number) => {
-    if (!covered) return false;
-    for (let i = s; i < e; i++) if (covered[i]) return true;
-    return false;
-  };
-  const add = (span: PiiSpan) => {
-    covered ??= new Uint8Array(text.length);
-    covered.fill(1, span.start, span.end);
-    found.push(span);
-  };
-  const scan = (kind: PiiKind, re: RegExp, valid: (v: string) => boolean) => {
-    if (!want.has(kind)) return;
-    for (const m of text.matchAll(re)) {
-      const start = m.index;
-      const end = start + m[0].length;
-      if (valid(m[0]) && !taken(start, end)) add({ kind, start, end, value: m[0] });
-    }
-  };
+  const state: Scan = { text, found, covered: undefined };
   // Cheap gates: no digits, no numbers; no @, no email.
-  if (/\d/.test(text)) {
-    scan('id_card', ID_CARD, validResidentId);
-    scan('bank_card', CARD, (v) => {
-      const digits = v.replace(/[ -]/g, '');
-      return digits.length >= 13 && digits.length <= 19 && luhn(digits);
-    });
-    scan('mobile', MOBILE, () => true);
+  if (DIGIT.test(text)) {
+    if (want.has('id_card')) scanKind(state, 'id_card', ID_CARD);
+    if (want.has('bank_card')) scanKind(state, 'bank_card', CARD);
+    if (want.has('mobile')) scanKind(state, 'mobile', MOBILE);
   }
   if (want.has('email')) {
     for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
@@ -96,10 +80,49 @@ export function findPii(text: string, kinds: ReadonlySet<PiiKind> | readonly Pii
       const domain = EMAIL_DOMAIN.exec(text);
       if (!domain) continue;
       const end = at + 1 + domain[0].length;
-      if (!taken(start, end)) add({ kind: 'email', start, end, value: text.slice(start, end) });
+      if (!taken(state, start, end)) add(state, { kind: 'email', start, end, value: text.slice(start, end) });
     }
   }
-  return found.sort((a, b) => a.start - b.start);
+  return found.length > 1 ? found.sort((a, b) => a.start - b.start) : found;
+}
+
+interface Scan {
+  text: string;
+  found: PiiSpan[];
+  covered: Uint8Array | undefined;
+}
+
+function taken(state: Scan, s: number, e: number): boolean {
+  const covered = state.covered;
+  if (!covered) return false;
+  for (let i = s; i < e; i++) if (covered[i]) return true;
+  return false;
+}
+
+function add(state: Scan, span: PiiSpan): void {
+  state.covered ??= new Uint8Array(state.text.length);
+  state.covered.fill(1, span.start, span.end);
+  state.found.push(span);
+}
+
+function scanKind(state: Scan, kind: PiiKind, re: RegExp): void {
+  const text = state.text;
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const value = m[0];
+    const start = m.index;
+    const end = start + value.length;
+    if (valid(kind, value) && !taken(state, start, end)) add(state, { kind, start, end, value });
+  }
+}
+
+function valid(kind: PiiKind, value: string): boolean {
+  if (kind === 'id_card') return validResidentId(value);
+  if (kind === 'bank_card') {
+    const digits = value.replace(GROUPING, '');
+    return digits.length >= 13 && digits.length <= 19 && luhn(digits);
+  }
+  return true;
 }
 
 const LABEL: Record<PiiKind, string> = { mobile: 'PHONE', id_card: 'ID', bank_card: 'CARD', email: 'EMAIL' };

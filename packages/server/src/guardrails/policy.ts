@@ -3,7 +3,8 @@
 // named policy, else the app's, else the default (the top-level settings).
 import { NO_MODERATION, type ModerationSettings } from './moderation.ts';
 import type { PiiKind } from './pii.ts';
-import { WordMatcher, type WordList } from './words.ts';
+import { ScanCache } from './scan-cache.ts';
+import { WordMatcher, type WordHit, type WordList } from './words.ts';
 
 export interface PiiSettings {
   /** Kinds masked before a prompt leaves Warbler; empty: none. */
@@ -50,6 +51,8 @@ export class Policy {
   readonly restoreInReply: boolean;
   readonly injectionScreen: boolean;
   readonly moderation: ModerationSettings;
+  /** Word hits of texts that come again (system prompts, earlier turns) and hold no personal data: see scan-cache.ts. */
+  readonly scans = new ScanCache<readonly WordHit[]>();
 
   constructor(
     readonly name: string,

@@ -19,7 +19,7 @@ const settings: GuardrailsSettings = {
 function build(s: GuardrailsSettings = settings) {
   const seen: Intervention[] = [];
   const warnings: string[] = [];
-  const g = new Guardrails(s, { onIntervention: (i) => seen.push(i), warn: (m) => warnings.push(m) });
+  const g = new Guardrails(s, { onInterventions: (fired) => seen.push(...fired), warn: (m) => warnings.push(m) });
   return { g, seen, warnings };
 }
 
@@ -66,6 +66,40 @@ describe('PromptScreen', () => {
     expect(g.policyFor({ appId: 'a', path: 'v1', who: 'k', policy: 'strict' }).name).toBe('default');
     g.policyFor({ appId: 'a', path: 'v1', who: 'k', policy: 'strict' });
     expect(warnings).toEqual([expect.stringMatching(/no policy named "strict"/)]);
+  });
+
+  it('reports the interventions of one step together (one log line for them), and a block on its own before the call is refused', () => {
+    const steps: Intervention[][] = [];
+    const g = new Guardrails(settings, { onInterventions: (fired) => steps.push(fired) });
+    const screen = g.screen({ appId: 'a', path: 'v1', who: 'key_1' })!;
+    screen.messages([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'shit, I am 13800138000, a@b.io' }]);
+    expect(steps.map((s) => s.map((i) => i.rule))).toEqual([['words:rude', 'pii:mobile', 'pii:email']]);
+    screen.messages([{ role: 'user', content: 'nothing to see' }]);
+    expect(steps).toHaveLength(1);
+    expect(() => g.screen({ appId: 'a', path: 'v1', who: null })!.messages([{ role: 'user', content: 'shit 赌博' }])).toThrow(ContentBlocked);
+    expect(steps[1]!.map((i) => `${i.rule} ${i.action}`)).toEqual(['words:illegal block']);
+  });
+
+  it('remembers the scans of a repeated system prompt and earlier turns, never of a text with personal data, and screens them the same', () => {
+    const { g, seen } = build();
+    const policy = g.policyFor({ appId: 'a', path: 'v1', who: null });
+    const call = (question: string) => {
+      const messages: ChatMessage[] = [
+        { role: 'system', content: 'You help acme customers. shit happens.' },
+        { role: 'user', content: 'my number is 13800138000' },
+        { role: 'assistant', content: 'Noted.' },
+        { role: 'user', content: question },
+      ];
+      g.screen({ appId: 'a', path: 'v1', who: null })!.messages(messages);
+      return messages.map((m) => m.content);
+    };
+    const first = call('first question, mail a@b.io');
+    expect(policy.scans.size).toBe(2); // the system prompt and "Noted."; not the turn with a number, not the new turn
+    seen.length = 0;
+    expect(call('second question, mail a@b.io')).toEqual([first[0], first[1], first[2], 'second question, mail [EMAIL_1]']);
+    expect(first[0]).toBe('You help acme customers. *** happens.');
+    expect(seen.map((i) => `${i.rule} ${i.action} ${i.count}`)).toEqual(['words:watch flag 1', 'words:rude mask 1', 'pii:mobile mask 1', 'pii:email mask 1']);
+    expect(policy.scans.size).toBe(2);
   });
 
   it('costs nothing where the policy does nothing: off, or /v1 on a server without a guardrails section', () => {

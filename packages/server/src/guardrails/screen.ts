@@ -10,6 +10,8 @@ import { PiiVault, type PiiKind } from './pii.ts';
 import { buildPolicies, DEFAULT_GUARDRAILS, DEFAULT_POLICY, type GuardrailsSettings, type Policy } from './policy.ts';
 import { maskRanges, type WordHit } from './words.ts';
 
+const NO_HITS: readonly WordHit[] = Object.freeze([]);
+
 export type GuardrailPath = 'v1' | 'batch' | 'agent';
 export type GuardrailAction = 'block' | 'mask' | 'flag' | 'strip';
 
@@ -53,7 +55,12 @@ export class ContentBlocked extends Error {
 }
 
 export interface GuardrailsDeps {
-  onIntervention(intervention: Intervention): void;
+  /**
+   * The interventions of one screening step (a prompt, a passage or tool
+   * result, a moderation verdict), together: one log line per step instead
+   * of one per rule, since with guardrails on most calls have several.
+   */
+  onInterventions(interventions: Intervention[]): void;
   warn?(message: string): void;
   /** The moderation model policies with `moderation:` use (OpenAI's, when configured); absent: such policies warn and skip it. */
   moderator?: Moderator;
@@ -89,7 +96,7 @@ export class Guardrails {
     // Only agents read passages and tool results: /v1 and batches need a screen only for words and PII.
     const moderates = policy.moderates && this.moderatorFor(policy) !== undefined;
     if (!policy.screensPrompts && !moderates && (!policy.injectionScreen || scope.path !== 'agent')) return undefined;
-    return new PromptScreen(policy, scope, this.deps.onIntervention, moderates ? { moderator: this.deps.moderator!, warn: (m) => this.deps.warn?.(m) } : undefined);
+    return new PromptScreen(policy, scope, this.deps.onInterventions, moderates ? { moderator: this.deps.moderator!, warn: (m) => this.deps.warn?.(m) } : undefined);
   }
 
   private moderatorFor(policy: Policy): Moderator | undefined {
@@ -106,11 +113,13 @@ export class PromptScreen {
   /** Where each word hit and each kind of personal data was first seen, masked: computed only when something fired. */
   private readonly excerpts = new Map<string, string>();
   private readonly piiExcerpts = new Map<PiiKind, string>();
+  /** The interventions of the step under way, reported together when it ends (also when it ends in a block). */
+  private fired: Intervention[] = [];
 
   constructor(
     readonly policy: Policy,
     private readonly scope: ScreenScope,
-    private readonly report: (i: Intervention) => void,
+    private readonly report: (interventions: Intervention[]) => void,
     private readonly moderation?: { moderator: Moderator; warn(message: string): void },
   ) {
     this.vault = policy.pii.size > 0 ? new PiiVault(policy.pii) : undefined;
@@ -158,6 +167,7 @@ export class PromptScreen {
     if (!verdict.flagged) return undefined;
     const flagged = new ModerationFlagged(side, verdict.categories);
     this.emit({ rule: flagged.rule, action: 'block', count: 1 });
+    this.reportFired();
     return flagged;
   }
 
@@ -177,15 +187,22 @@ export class PromptScreen {
     if (!this.policy.screensPrompts) return;
     const hits: WordHit[] = [];
     const before = this.vault ? new Map(this.vault.masked) : undefined;
-    for (const m of messages) {
-      const own = m.role === 'assistant' || (answering !== undefined && m !== answering);
-      if (typeof m.content === 'string') m.content = this.text(m.content, hits, own);
-      else if (Array.isArray(m.content)) {
-        for (const part of m.content) if (part.type === 'text' && typeof part.text === 'string') part.text = this.text(part.text, hits, own);
+    const last = messages[messages.length - 1];
+    try {
+      for (const m of messages) {
+        const own = m.role === 'assistant' || (answering !== undefined && m !== answering);
+        // The system prompt and earlier turns come again on the next call: their scans are remembered (the new turn's are not).
+        const again = m !== last || m.role === 'system' || m.role === 'developer';
+        if (typeof m.content === 'string') m.content = this.text(m.content, hits, own, again);
+        else if (Array.isArray(m.content)) {
+          for (const part of m.content) if (part.type === 'text' && typeof part.text === 'string') part.text = this.text(part.text, hits, own, again);
+        }
       }
+      this.reportWords(hits);
+      this.reportPii(before);
+    } finally {
+      this.reportFired();
     }
-    this.reportWords(hits);
-    this.reportPii(before);
   }
 
   /** A passage or tool result on its way into the prompt: instruction-like lines out; words and personal data as in messages(). */
@@ -200,13 +217,20 @@ export class PromptScreen {
         out = screened.text;
       }
     }
-    if (!this.policy.screensPrompts) return out;
+    if (!this.policy.screensPrompts) {
+      this.reportFired();
+      return out;
+    }
     const hits: WordHit[] = [];
     const before = this.vault ? new Map(this.vault.masked) : undefined;
-    // Retrieved text is not the user's: a block word there is masked, not a reason to refuse the user.
-    out = this.text(out, hits, true);
-    this.reportWords(hits);
-    this.reportPii(before);
+    try {
+      // Retrieved text is not the user's: a block word there is masked, not a reason to refuse the user.
+      out = this.text(out, hits, true);
+      this.reportWords(hits);
+      this.reportPii(before);
+    } finally {
+      this.reportFired();
+    }
     return out;
   }
 
@@ -220,27 +244,33 @@ export class PromptScreen {
     return this.restoresReply ? this.vault!.restorer() : { push: (t) => t, flush: () => '' };
   }
 
-  private text(text: string, hits: WordHit[], softBlock: boolean): string {
+  private text(text: string, hits: WordHit[], softBlock: boolean, again = false): string {
     let out = text;
-    if (this.policy.words) {
-      const found = this.policy.words.find(out);
-      if (found.length > 0) {
-        const block = softBlock ? undefined : found.find((h) => h.action === 'block');
-        if (block) {
-          this.emit({ rule: `words:${block.list}`, action: 'block', count: 1, word: block.word, excerpt: excerptAround(out, block.start, block.end) });
-          throw new ContentBlocked(block);
-        }
-        for (const h of found) {
-          const k = `${h.list}\u0000${h.word}`;
-          if (!this.excerpts.has(k)) this.excerpts.set(k, excerptAround(out, h.start, h.end));
-        }
-        hits.push(...found.map((h) => (h.action === 'block' ? { ...h, action: 'mask' as const } : h)));
-        out = maskRanges(out, found.filter((h) => h.action !== 'flag'));
+    // A text scanned before holds no personal data (only such texts are remembered) and these words.
+    const known = again ? this.policy.scans.get(text) : undefined;
+    const found = known ?? (this.policy.words ? this.policy.words.find(out) : NO_HITS);
+    if (found.length > 0) {
+      const block = softBlock ? undefined : found.find((h) => h.action === 'block');
+      if (block) {
+        this.emit({ rule: `words:${block.list}`, action: 'block', count: 1, word: block.word, excerpt: excerptAround(out, block.start, block.end) });
+        throw new ContentBlocked(block);
       }
+      for (const h of found) {
+        const k = `${h.list}\u0000${h.word}`;
+        if (!this.excerpts.has(k)) this.excerpts.set(k, excerptAround(out, h.start, h.end));
+      }
+      hits.push(...found.map((h) => (h.action === 'block' ? { ...h, action: 'mask' as const } : h)));
+      out = maskRanges(out, found.filter((h) => h.action !== 'flag'));
     }
-    if (!this.vault) return out;
+    if (known) return out;
+    if (!this.vault) {
+      if (again) this.policy.scans.set(text, found);
+      return out;
+    }
     const before = this.vault.size;
     const masked = this.vault.mask(out);
+    // mask() returns the very text when it found nothing to mask.
+    if (again && masked === out) this.policy.scans.set(text, found);
     // A new value masked here: note where, for the console (the first text that had one of its kind).
     if (this.vault.size > before) {
       for (const kind of this.vault.masked.keys()) if (!this.piiExcerpts.has(kind)) {
@@ -275,7 +305,14 @@ export class PromptScreen {
   }
 
   private emit(i: Pick<Intervention, 'rule' | 'action' | 'count' | 'word' | 'excerpt'>): void {
-    this.report({ ...i, path: this.scope.path, app_id: this.scope.appId, who: this.scope.who, policy: this.policy.name });
+    this.fired.push({ ...i, path: this.scope.path, app_id: this.scope.appId, who: this.scope.who, policy: this.policy.name });
+  }
+
+  private reportFired(): void {
+    if (this.fired.length === 0) return;
+    const fired = this.fired;
+    this.fired = [];
+    this.report(fired);
   }
 }
 
