@@ -3,6 +3,12 @@ import { LlmError } from './errors.ts';
 export interface LinkedAbort {
   readonly signal: AbortSignal;
   abort(reason: unknown): void;
+  /**
+   * Called once, right after the signal aborts (by abort() or by the parent).
+   * A field, not a listener on the signal: addEventListener on an AbortSignal
+   * is one of the dearer things a /v1 request did.
+   */
+  onAbort: (() => void) | undefined;
   /** Unhooks from the parent; call when the work is done. */
   dispose(): void;
 }
@@ -13,16 +19,37 @@ export interface LinkedAbort {
  * long-lived parent, and a gateway under load must keep memory flat.
  */
 export function linkAbort(parent?: AbortSignal): LinkedAbort {
-  const controller = new AbortController();
-  if (!parent) return { signal: controller.signal, abort: (r) => controller.abort(r), dispose: () => {} };
-  const follow = () => controller.abort(parent.reason);
-  if (parent.aborted) follow();
-  else parent.addEventListener('abort', follow, { once: true });
-  return {
-    signal: controller.signal,
-    abort: (r) => controller.abort(r),
-    dispose: () => parent.removeEventListener('abort', follow),
-  };
+  return new Link(parent);
+}
+
+class Link implements LinkedAbort {
+  private readonly controller = new AbortController();
+  onAbort: (() => void) | undefined = undefined;
+  private readonly follow: (() => void) | undefined;
+
+  constructor(private readonly parent: AbortSignal | undefined) {
+    if (!parent) return;
+    if (parent.aborted) {
+      this.controller.abort(parent.reason);
+      return;
+    }
+    this.follow = () => this.abort(parent.reason);
+    parent.addEventListener('abort', this.follow, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.controller.signal.aborted) return;
+    this.controller.abort(reason);
+    this.onAbort?.();
+  }
+
+  dispose(): void {
+    if (this.follow) this.parent!.removeEventListener('abort', this.follow);
+  }
 }
 
 /** The error an aborted signal stands for: our own timeouts carry an LlmError; anything else is the caller stopping. */
