@@ -123,8 +123,16 @@ export function estimateUsage(request: Pick<ChatRequest, 'messages' | 'tools'>, 
  * when the estimate is large.
  */
 export function quickPromptTokens(request: Pick<ChatRequest, 'messages' | 'tools'>): number {
+  // A /v1 call asks twice for the same request (its key's TPM reservation, then the ledger's open row):
+  // the second answer is remembered, as long as the request still holds the same messages and tools.
+  const known = quickEstimates.get(request);
+  if (known && known.messages === request.messages && known.count === request.messages.length && known.tools === request.tools) return known.tokens;
   let bytes = Buffer.byteLength(JSON.stringify(request.messages));
   if (request.tools && request.tools.length > 0) bytes += Buffer.byteLength(JSON.stringify(request.tools));
-  return REPLY_PRIMING + Math.ceil(bytes / 3);
+  const tokens = REPLY_PRIMING + Math.ceil(bytes / 3);
+  quickEstimates.set(request, { messages: request.messages, count: request.messages.length, tools: request.tools, tokens });
+  return tokens;
 }
+
+const quickEstimates = new WeakMap<object, { messages: unknown; count: number; tools: unknown; tokens: number }>();
 
