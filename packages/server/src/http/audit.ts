@@ -36,16 +36,29 @@ export function auditDetail(request: FastifyRequest, detail: { resourceId?: stri
  */
 export function registerAuditTrail(app: FastifyInstance, deps: HttpDeps, audit: AuditLog): void {
   const before = new WeakMap<FastifyRequest, unknown>();
+  // A route's action, worked out once per route and method: routeAction splits and matches the path, and
+  // request.routeOptions builds a new object on each read; /v1 ran both on every request.
+  const actions = new WeakMap<object, { method: string; action: RouteAction | undefined }>();
   const actionOf = (request: FastifyRequest): RouteAction | undefined => {
-    const url = request.routeOptions.url;
-    if (!url) return undefined;
-    return request.routeOptions.config.audit ?? routeAction(request.method, url);
+    const options = request.routeOptions;
+    const config = options.config;
+    const known = actions.get(config);
+    if (known?.method === request.method) return known.action;
+    const url = options.url;
+    const action = url ? (config.audit ?? routeAction(request.method, url)) : undefined;
+    actions.set(config, { method: request.method, action });
+    return action;
   };
 
-  app.addHook('preHandler', async (request) => {
+  // Both hooks take a callback, not a promise: most requests are no write to record, and those should cost nothing.
+  app.addHook('preHandler', (request, _reply, done) => {
+    if (request.method !== 'PATCH' && request.method !== 'PUT' && request.method !== 'DELETE') return done();
     const url = request.routeOptions.url;
-    if (!url || (request.method !== 'PATCH' && request.method !== 'PUT' && request.method !== 'DELETE')) return;
-    if (!actionOf(request) || !app.hasRoute({ method: 'GET', url })) return;
+    if (!url || !actionOf(request) || !app.hasRoute({ method: 'GET', url })) return done();
+    readBefore(request, url).then(() => done(), done);
+  });
+
+  async function readBefore(request: FastifyRequest, url: string): Promise<void> {
     const headers: Record<string, string> = {};
     for (const name of ['authorization', 'x-warbler-app'] as const) {
       const value = request.headers[name];
@@ -53,19 +66,20 @@ export function registerAuditTrail(app: FastifyInstance, deps: HttpDeps, audit: 
     }
     const answer = await app.inject({ method: 'GET', url: request.url, headers });
     if (answer.statusCode === 200 && answer.rawPayload.length <= MAX_BEFORE_BYTES) before.set(request, parseJson(answer.payload));
-  });
+  }
 
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (reply.statusCode >= 400) return payload;
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (reply.statusCode >= 400) return done(null, payload);
     const action = actionOf(request);
-    if (!action) return payload;
-    try {
-      await record(request, reply, action, payload);
-    } catch (err) {
-      // The change is made; failing its answer now would only mislead the client. The log line is the trail of last resort.
-      request.log.error({ err, action: action.action }, 'audit entry could not be written');
-    }
-    return payload;
+    if (!action) return done(null, payload);
+    record(request, reply, action, payload).then(
+      () => done(null, payload),
+      (err: unknown) => {
+        // The change is made; failing its answer now would only mislead the client. The log line is the trail of last resort.
+        request.log.error({ err, action: action.action }, 'audit entry could not be written');
+        done(null, payload);
+      },
+    );
   });
 
   async function record(request: FastifyRequest, _reply: FastifyReply, action: RouteAction, payload: unknown): Promise<void> {
