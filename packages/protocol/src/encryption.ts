@@ -13,6 +13,9 @@ export const EncryptionColumn = z.enum([
   'audit_log.before', 'audit_log.after', 'kb_faqs.question', 'kb_faqs.answer', 'kb_ingest_jobs.data',
   // Evaluation datasets: the conversation context of each item, and each replayed answer.
   'dataset_items.data', 'dataset_results.answer',
+  // Support: the internal notes staff write about a customer's conversation, and the customer's own words
+  // on its row (why they asked for a person, their rating's comment).
+  'support_notes.text', 'support_conversations.handoff_detail', 'support_conversations.csat_comment',
 ]);
 export type EncryptionColumn = z.infer<typeof EncryptionColumn>;
 

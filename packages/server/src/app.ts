@@ -337,7 +337,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const supportRates = currencyRatesFrom(file);
   const supportSettings = supportSettingsFrom(config.env);
   const { support, http: supportHttp } = buildSupport({
-    db: store.roomTables(),
+    db: store.roomTables(), sealer: atRest.rows,
     chat: {
       createSupport: (appId, customerId, agentId, title) => conversations.createSupport(appId, customerId, agentId, title),
       addMember: async (appId, conversationId, userId) => void (await conversations.addMembers({ appId }, conversationId, [userId])),
@@ -457,7 +457,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   // The chain heads are signed with a key from the encryption master secret (or, with encryption off, the master key): never in the database.
   const audit = new AuditLog(new AuditStore(store.roomTables(), atRest.rows), new HeadSigner(atRest.derive('audit-head') ?? { current: auditHeadSeed(master.key) }), events);
   await audit.signHeads();
-  const privacyStore = new PrivacyStore(store.roomTables());
+  const privacyStore = new PrivacyStore(store.roomTables(), atRest.rows);
   const userData = new UserData({
     store: privacyStore,
     webhooks: { naming: (appId, userId) => webhooks.outbox.naming(appId, userId), forget: (appId, userId) => webhooks.outbox.forget(appId, userId) },

@@ -29,7 +29,10 @@ describe.each(storeKinds())('support handoff triggers on %s', (kind) => {
     expect(pressed.status).toBe(200);
     expect(pressed.body).toMatchObject({ status: 'pending_human', handoff_reason: 'customer_button', handoff_detail: 'billing', handoffs: 1 });
     const again = await world.server.api('POST', `/api/support/conversations/${v.conversationId}/handoff`, {}, v.token);
-    expect(again.body).toMatchObject({ status: 'pending_human', handoffs: 1 });
+    expect(again.body).toMatchObject({ status: 'pending_human', handoffs: 1, handoff_detail: 'billing' });
+    // The customer's words are sealed at rest: the stored row holds no plaintext of them.
+    const stored = await world.server.warbler.store.roomTables().selectFrom('support_conversations').select('handoff_detail').where('conversation_id', '=', v.conversationId).executeTakeFirstOrThrow();
+    expect(stored.handoff_detail).toMatch(/^wae1\./);
     expect(handoffs.filter((h) => h.conversation_id === v.conversationId)).toEqual([{ conversation_id: v.conversationId, reason: 'customer_button' }]);
     await world.say(v, 'Hello?');
     await world.server.warbler.runtime.idle();

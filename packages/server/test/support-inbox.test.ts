@@ -81,6 +81,10 @@ describe.each(storeKinds())('support inbox on %s', (kind) => {
     expect(pushed).toMatchObject({ note: { text: 'VIP customer, refund approved by finance', author_id: ann.id } });
     const notes = await api('GET', `/api/support/conversations/${v.conversationId}/notes`, undefined, ben.token);
     expect(notes.body.notes.map((n: { text: string }) => n.text)).toEqual(['VIP customer, refund approved by finance']);
+    // What staff write about a customer is sealed at rest, like the conversation: the stored row holds no plaintext.
+    const stored = await world.server.warbler.store.roomTables().selectFrom('support_notes').select('text').where('id', '=', note.body.id).executeTakeFirstOrThrow();
+    expect(stored.text).toMatch(/^wae1\./);
+    expect(stored.text).not.toContain('refund');
     // The customer: not through the notes route, not in the history, not on the socket.
     expect((await api('GET', `/api/support/conversations/${v.conversationId}/notes`, undefined, v.token)).status).toBe(403);
     const history = await api('GET', `/api/conversations/${v.conversationId}/messages?limit=200`, undefined, v.token);

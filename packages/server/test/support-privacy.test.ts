@@ -59,6 +59,8 @@ describe.each(storeKinds())('support data on request, on %s', (kind) => {
     expect((await api('POST', `/api/conversations/${v.conversationId}/messages`, { type: 'text', content: { text: 'Sorry! It ships today.' } }, ann.token)).status).toBe(201);
     expect((await api('POST', `/api/support/conversations/${v.conversationId}/resolve`, {}, ann.token)).status).toBe(200);
     expect((await api('POST', `/api/support/conversations/${v.conversationId}/csat`, { rating: 4, comment: 'Thanks Ann, from Daniel' }, v.token)).status).toBe(200);
+    const stored = await world.server.warbler.store.roomTables().selectFrom('support_conversations').select('csat_comment').where('conversation_id', '=', v.conversationId).executeTakeFirstOrThrow();
+    expect(stored.csat_comment).toMatch(/^wae1\./);
     // The visitor's export: their support conversation with its rating, how the widget knows them, and the events about them.
     const visitorFile = await eventually(async () => {
       const file = await exported(v.id);

@@ -38,6 +38,9 @@ const COLUMNS: ReadonlyArray<Column> = [
   { field: 'kb_ingest_jobs.data', table: 'kb_ingest_jobs', column: 'data' },
   { field: 'dataset_items.data', table: 'dataset_items', column: 'data' },
   { field: 'dataset_results.answer', table: 'dataset_results', column: 'answer' },
+  { field: 'support_notes.text', table: 'support_notes', column: 'text' },
+  { field: 'support_conversations.handoff_detail', table: 'support_conversations', column: 'handoff_detail', key: 'conversation_id' },
+  { field: 'support_conversations.csat_comment', table: 'support_conversations', column: 'csat_comment', key: 'conversation_id' },
 ];
 
 const PHASES = [...COLUMNS.map((c) => c.field), 'files', 'check'] as const;

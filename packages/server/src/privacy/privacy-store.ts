@@ -6,6 +6,8 @@
 // room). Retention policies are this room's own table.
 import type { ConversationKind } from '@warbler/protocol';
 import type { Kysely } from 'kysely';
+import { openColumns, PLAINTEXT, type RowSealer } from '../store/index.ts';
+import { NOTE_SEALED, SUPPORT_ROW_SEALED } from '../support/index.ts';
 
 export interface PolicyRow {
   app_id: string;
@@ -36,7 +38,8 @@ const ID_PAGE = 500;
 export class PrivacyStore {
   private readonly db: Kysely<any>;
 
-  constructor(db: Kysely<any>) {
+  /** Opens the sealed rows an export reads from other rooms (support rows and notes); plaintext when encryption is off. */
+  constructor(db: Kysely<any>, private readonly sealer: RowSealer = PLAINTEXT) {
     this.db = db;
   }
 
@@ -62,12 +65,14 @@ export class PrivacyStore {
    * events they acted in; internal notes they wrote; whether they hold the support role.
    */
   async supportRowsOfUser(appId: string, userId: string): Promise<{ conversations: Record<string, unknown>[]; events: Record<string, unknown>[]; notes: Record<string, unknown>[]; staff: boolean }> {
-    const conversations = await this.db.selectFrom('support_conversations').selectAll().where('app_id', '=', appId)
+    const conversationRows = await this.db.selectFrom('support_conversations').selectAll().where('app_id', '=', appId)
       .where((eb) => eb.or([eb('customer_id', '=', userId), eb('assignee_id', '=', userId)])).orderBy('created_at').execute();
+    const conversations = await openColumns(this.sealer, conversationRows as Array<Record<string, unknown> & { app_id: string; conversation_id: string }>, SUPPORT_ROW_SEALED, (r: { conversation_id: string }) => r.conversation_id);
     const events = await this.db.selectFrom('support_events').select(['id', 'conversation_id', 'type', 'reason', 'created_at'])
       .where('app_id', '=', appId).where('actor_id', '=', userId).orderBy('created_at').execute();
-    const notes = await this.db.selectFrom('support_notes').select(['id', 'conversation_id', 'text', 'created_at'])
+    const noteRows = await this.db.selectFrom('support_notes').select(['app_id', 'id', 'conversation_id', 'text', 'created_at'])
       .where('app_id', '=', appId).where('author_id', '=', userId).orderBy('created_at').execute();
+    const notes = (await openColumns(this.sealer, noteRows, NOTE_SEALED, (r: { id: string }) => r.id)).map(({ app_id: _app, ...note }) => note);
     const staff = await this.db.selectFrom('support_staff').select('user_id').where('app_id', '=', appId).where('user_id', '=', userId).executeTakeFirst();
     return { conversations, events, notes, staff: staff !== undefined };
   }

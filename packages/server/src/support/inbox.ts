@@ -50,7 +50,7 @@ export class Inbox {
   async addNote(appId: string, conversationId: string, authorId: string, text: string): Promise<SupportNote> {
     const row = await this.deps.support.row(appId, conversationId);
     this.noteWrites.take(`${appId}\u0000${authorId}`);
-    if ((await this.deps.store.notes(appId, conversationId, MAX_NOTES_PER_CONVERSATION)).length >= MAX_NOTES_PER_CONVERSATION) {
+    if ((await this.deps.store.noteCount(appId, conversationId)) >= MAX_NOTES_PER_CONVERSATION) {
       throw badRequest(`A conversation holds at most ${MAX_NOTES_PER_CONVERSATION} notes.`);
     }
     const note: SupportNote = { id: supportId('snt'), conversation_id: conversationId, author_id: authorId, text, created_at: this.now() };

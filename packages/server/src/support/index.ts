@@ -5,6 +5,7 @@
 // docs/support.md is the guide; docs/decisions/0014-support.md the reasons.
 import type { Message } from '@warbler/protocol';
 import type { Kysely } from 'kysely';
+import type { RowSealer } from '../store/index.ts';
 import type { KnowledgeSearch } from '../agents/index.ts';
 import type { CopilotModels } from './copilot.ts';
 import { Inbox } from './inbox.ts';
@@ -14,6 +15,7 @@ import { Support, type SupportDeps } from './support.ts';
 
 export { Support, HANDOFF_TOOL, type SupportAgents, type SupportChat, type ToUsd } from './support.ts';
 export { asksForPerson } from './asks-for-person.ts';
+export { NOTE_SEALED, ROW_SEALED as SUPPORT_ROW_SEALED } from './support-store.ts';
 export { supportSettingsFrom, type SupportSettings } from './settings.ts';
 export type { SupportGuards } from './routes.ts';
 
@@ -24,6 +26,8 @@ export interface SupportRoomDeps extends Omit<SupportDeps, 'store'> {
   /** A page of the conversation's messages, read as the app (support people read before they join). */
   history(appId: string, conversationId: string, page: { before?: number; after?: number; limit: number }): Promise<{ messages: Message[]; has_more: boolean }>;
   isPerson(appId: string, userId: string): Promise<boolean>;
+  /** Seals internal notes at rest (the at-rest room's row sealer); plaintext when encryption is off. */
+  sealer?: RowSealer;
 }
 
 /** What the HTTP room takes: the routes, and the thumbs-down hook of the feedback route. */
@@ -33,7 +37,7 @@ export interface SupportHttp {
 }
 
 export function buildSupport(deps: SupportRoomDeps): { support: Support; http: SupportHttp } {
-  const store = new SupportStore(deps.db, isUniqueViolation);
+  const store = new SupportStore(deps.db, isUniqueViolation, deps.sealer);
   const support = new Support({ ...deps, store });
   const inbox = new Inbox({
     store, support, agents: deps.agents, isPerson: deps.isPerson,

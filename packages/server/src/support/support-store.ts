@@ -1,5 +1,16 @@
 import type { CannedReply, HandoffReason, SupportLocale, SupportNote, SupportOutcome, SupportStatus } from '@warbler/protocol';
 import { sql, type Kysely } from 'kysely';
+import { openColumns, PLAINTEXT, sealColumns, type RowSealer, type SealedColumn } from '../store/index.ts';
+
+/** A note's text is sealed under its own id (the at-rest job names rows the same way). */
+export const NOTE_SEALED: ReadonlyArray<SealedColumn<{ app_id: string; text: string }>> = [{ field: 'support_notes.text', column: 'text' }];
+const noteRowId = (r: { id: string }) => r.id;
+/** The customer's own words on a support row (why they asked for a person, their rating's comment): sealed under the conversation id. */
+export const ROW_SEALED: ReadonlyArray<SealedColumn<{ app_id: string; handoff_detail?: string | null; csat_comment?: string | null }>> = [
+  { field: 'support_conversations.handoff_detail', column: 'handoff_detail' },
+  { field: 'support_conversations.csat_comment', column: 'csat_comment' },
+];
+const supportRowId = (r: { conversation_id: string }) => r.conversation_id;
 
 /** One support conversation's support side, as stored (times in ms since the epoch). */
 export interface SupportRow {
@@ -73,7 +84,12 @@ const NUMERIC: (keyof SupportRow)[] = [
 export class SupportStore {
   private readonly db: Kysely<SupportTables>;
 
-  constructor(db: Kysely<any>, private readonly isUniqueViolation: (err: unknown) => boolean) {
+  constructor(
+    db: Kysely<any>,
+    private readonly isUniqueViolation: (err: unknown) => boolean,
+    /** Internal notes are what staff write about a customer: sealed at rest like the conversation itself. */
+    private readonly sealer: RowSealer = PLAINTEXT,
+  ) {
     this.db = db as Kysely<SupportTables>;
   }
 
@@ -81,7 +97,8 @@ export class SupportStore {
   async insert(row: SupportRow, within?: WithinChange): Promise<boolean> {
     try {
       await this.db.transaction().execute(async (tx) => {
-        await tx.insertInto('support_conversations').values(row).execute();
+        const [sealed] = await sealColumns(this.sealer, [row], ROW_SEALED, supportRowId);
+        await tx.insertInto('support_conversations').values(sealed!).execute();
         await within?.(tx, row);
       });
       return true;
@@ -99,7 +116,7 @@ export class SupportStore {
 
   async get(appId: string, conversationId: string): Promise<SupportRow | undefined> {
     const row = await this.db.selectFrom('support_conversations').selectAll().where('app_id', '=', appId).where('conversation_id', '=', conversationId).executeTakeFirst();
-    return row && normalise(row);
+    return row && (await this.opened([row]))[0];
   }
 
   /** The customer's conversation with the agent that is not closed, if any. */
@@ -107,7 +124,7 @@ export class SupportStore {
     const row = await this.db.selectFrom('support_conversations').selectAll()
       .where('app_id', '=', appId).where('customer_id', '=', customerId).where('agent_id', '=', agentId).where('status', '<>', 'closed')
       .executeTakeFirst();
-    return row && normalise(row);
+    return row && (await this.opened([row]))[0];
   }
 
   /**
@@ -129,14 +146,20 @@ export class SupportStore {
     return this.db.transaction().execute(async (tx) => {
       if (!(await this.apply(tx, appId, conversationId, patch, from))) return undefined;
       const row = await tx.selectFrom('support_conversations').selectAll().where('app_id', '=', appId).where('conversation_id', '=', conversationId).executeTakeFirstOrThrow();
-      const after = normalise(row);
-      await within(tx, after);
+      const [after] = await this.opened([row]);
+      await within(tx, after!);
       return after;
     });
   }
 
+  /** Rows as read: the customer's words opened (plaintext from before sealing reads as it is), numbers as numbers. */
+  private async opened(rows: readonly SupportRow[]): Promise<SupportRow[]> {
+    return (await openColumns(this.sealer, rows, ROW_SEALED, supportRowId)).map(normalise);
+  }
+
   private async apply(db: Kysely<SupportTables>, appId: string, conversationId: string, patch: SupportPatch, from?: ChangeGuard): Promise<boolean> {
-    let q = db.updateTable('support_conversations').set(patch).where('app_id', '=', appId).where('conversation_id', '=', conversationId);
+    const [{ app_id: _app, conversation_id: _conversation, ...sealed }] = (await sealColumns(this.sealer, [{ app_id: appId, conversation_id: conversationId, ...patch }], ROW_SEALED, supportRowId)) as [SupportPatch & { app_id: string; conversation_id: string }];
+    let q = db.updateTable('support_conversations').set(sealed as SupportPatch).where('app_id', '=', appId).where('conversation_id', '=', conversationId);
     if (from?.status) q = q.where('status', 'in', from.status);
     if (from?.assignee !== undefined) q = from.assignee === null ? q.where('assignee_id', 'is', null) : q.where('assignee_id', '=', from.assignee);
     if (from?.unrated) q = q.where('csat_rating', 'is', null);
@@ -153,7 +176,7 @@ export class SupportStore {
     const rows = await this.db.selectFrom('support_conversations').selectAll()
       .where('status', 'in', ['bot', 'human']).where(quietSince(cutoff))
       .orderBy('updated_at', 'asc').limit(limit).execute();
-    return rows.map(normalise);
+    return this.opened(rows);
   }
 
   /** The customer wrote: the last time, and the first if it is the first. One statement on the send path. */
@@ -197,7 +220,7 @@ export class SupportStore {
     if (filter.assignee !== undefined) q = filter.assignee === null ? q.where('assignee_id', 'is', null) : q.where('assignee_id', '=', filter.assignee);
     if (filter.before !== undefined) q = q.where('updated_at', '<', filter.before);
     const rows = await q.orderBy('updated_at', 'desc').orderBy('conversation_id', 'desc').limit(filter.limit).execute();
-    return rows.map(normalise);
+    return this.opened(rows);
   }
 
   /** Conversations created in [since, until), for the report. */
@@ -205,7 +228,7 @@ export class SupportStore {
     const rows = await this.db.selectFrom('support_conversations').selectAll()
       .where('app_id', '=', appId).where('created_at', '>=', since).where('created_at', '<', until)
       .orderBy('created_at', 'asc').limit(limit).execute();
-    return rows.map(normalise);
+    return this.opened(rows);
   }
 
   async addEvent(row: SupportEventRow, tx?: Kysely<any>): Promise<void> {
@@ -263,13 +286,22 @@ export class SupportStore {
 
   // ---- notes ----
   async addNote(appId: string, note: SupportNote): Promise<void> {
-    await this.db.insertInto('support_notes').values({ app_id: appId, ...note }).execute();
+    const [row] = await sealColumns(this.sealer, [{ app_id: appId, ...note }], NOTE_SEALED, noteRowId);
+    await this.db.insertInto('support_notes').values(row!).execute();
   }
 
   async notes(appId: string, conversationId: string, limit: number): Promise<SupportNote[]> {
-    const rows = await this.db.selectFrom('support_notes').select(['id', 'conversation_id', 'author_id', 'text', 'created_at'])
+    const rows = await this.db.selectFrom('support_notes').select(['app_id', 'id', 'conversation_id', 'author_id', 'text', 'created_at'])
       .where('app_id', '=', appId).where('conversation_id', '=', conversationId).orderBy('created_at', 'asc').limit(limit).execute();
-    return rows.map((r) => ({ ...r, created_at: Number(r.created_at) }));
+    const opened = await openColumns(this.sealer, rows, NOTE_SEALED, noteRowId);
+    return opened.map(({ app_id: _app, ...r }) => ({ ...r, created_at: Number(r.created_at) }));
+  }
+
+  /** How many notes a conversation holds (the cap's check; nothing opened). */
+  async noteCount(appId: string, conversationId: string): Promise<number> {
+    const row = await this.db.selectFrom('support_notes').select(sql<string>`count(*)`.as('n'))
+      .where('app_id', '=', appId).where('conversation_id', '=', conversationId).executeTakeFirst();
+    return Number(row?.n ?? 0);
   }
 
   // ---- canned replies ----
