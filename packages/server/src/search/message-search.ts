@@ -49,7 +49,7 @@ export class MessageSearch {
     try {
       const text = message.state === 'complete' && INDEXED_TYPES.has(message.type) ? searchableText(message) : '';
       const terms = text ? await this.keyed(message.app_id, documentTerms(text)) : [];
-      if (terms.length === 0) await this.deps.store.remove(message.app_id, message.id);
+      if (terms.length === 0) await this.deps.store.remove(message.app_id, message.id, message.conversation_id);
       else await this.deps.store.replace(message.app_id, message.id, message.conversation_id, terms);
     } catch (err) {
       this.deps.onError(err);

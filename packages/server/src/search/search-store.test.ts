@@ -38,7 +38,7 @@ describe('MessageTermsStore group commit', () => {
     const first = terms.replace('app', 'x1', 'c1', ['draft']);
     const second = terms.replace('app', 'x1', 'c1', ['final']);
     const gone = terms.replace('app', 'x2', 'c1', ['draft']);
-    const removed = terms.remove('app', 'x2');
+    const removed = terms.remove('app', 'x2', 'c1');
     await Promise.all([first, second, gone, removed]);
     expect(await inConversation(['draft'])).toEqual([]);
     expect(await inConversation(['final'])).toEqual([{ message_id: 'x1', conversation_id: 'c1' }]);

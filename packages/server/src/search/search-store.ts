@@ -50,8 +50,9 @@ export class MessageTermsStore {
     return this.enqueue({ appId, messageId, conversationId, terms });
   }
 
-  remove(appId: string, messageId: string): Promise<void> {
-    return this.enqueue({ appId, messageId, conversationId: '', terms: [] });
+  /** The message leaves the index; its conversation names where its rows are (the index is by conversation, then message). */
+  remove(appId: string, messageId: string, conversationId: string): Promise<void> {
+    return this.enqueue({ appId, messageId, conversationId, terms: [] });
   }
 
   private enqueue(change: TermsChange): Promise<void> {
@@ -82,13 +83,24 @@ export class MessageTermsStore {
   }
 
   private async write(changes: readonly TermsChange[]): Promise<void> {
-    const idsByApp = new Map<string, string[]>();
-    for (const c of changes) idsByApp.set(c.appId, [...(idsByApp.get(c.appId) ?? []), c.messageId]);
+    // Old rows are found through the (app, conversation, message) index, the only one beside the primary key (migration 0027).
+    const idsByPlace = new Map<string, { appId: string; conversationId: string; ids: string[] }>();
+    for (const c of changes) {
+      const place = `${c.appId}\u0000${c.conversationId}`;
+      const group = idsByPlace.get(place);
+      if (group) group.ids.push(c.messageId);
+      else idsByPlace.set(place, { appId: c.appId, conversationId: c.conversationId, ids: [c.messageId] });
+    }
     const rows = changes.flatMap((c) => c.terms.map((term) => ({ app_id: c.appId, term, message_id: c.messageId, conversation_id: c.conversationId })));
     await this.db.transaction().execute(async (tx) => {
-      for (const [appId, ids] of idsByApp) {
+      for (const { appId, conversationId, ids } of idsByPlace.values()) {
         for (let i = 0; i < ids.length; i += DELETE_IDS) {
-          await tx.deleteFrom('message_terms').where('app_id', '=', appId).where('message_id', 'in', ids.slice(i, i + DELETE_IDS)).execute();
+          await tx
+            .deleteFrom('message_terms')
+            .where('app_id', '=', appId)
+            .where('conversation_id', '=', conversationId)
+            .where('message_id', 'in', ids.slice(i, i + DELETE_IDS))
+            .execute();
         }
       }
       let i = 0;
