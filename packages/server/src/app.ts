@@ -174,7 +174,10 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
         if (i.action === 'block') block = true;
         rules += `${rules ? ', ' : ''}${i.rule} ${i.action}`;
       }
-      log?.[block ? 'warn' : 'info']({ guardrails: fired }, `guardrail ${rules} on ${fired[0]!.path}`);
+      // The call's scope once, each rule without its excerpt (that is the console's, stored above): bytes are most of a log line's cost.
+      const { path, app_id, who, policy } = fired[0]!;
+      const guardrails = fired.map(({ rule, action, count, word }) => (word === undefined ? { rule, action, count } : { rule, action, count, word }));
+      log?.[block ? 'warn' : 'info']({ guardrails, path, app_id, who, policy }, `guardrail ${rules} on ${path}`);
     },
     warn: (message) => log?.warn(message),
   });

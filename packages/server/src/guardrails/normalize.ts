@@ -163,6 +163,17 @@ function addSeparator(into: Units, lastSep: number, kind: number, from: number, 
 }
 
 const scratch = new Units();
+let shared: NormalizedText | undefined;
+
+/** The one NormalizedText `reuse` hands out, large enough for n units: four typed arrays a prompt were a measurable part of the matcher. */
+function reused(n: number): NormalizedText {
+  if (!shared || shared.codes.length < n) {
+    const size = Math.max(1024, n);
+    shared = { codes: new Uint16Array(size), kinds: new Uint8Array(size), start: new Int32Array(size), end: new Int32Array(size), length: 0 };
+  }
+  shared.length = 0;
+  return shared;
+}
 
 /**
  * The normalized text. Between two kept runs a separator becomes nothing when
@@ -172,11 +183,15 @@ const scratch = new Units();
  *   sentence punctuation (赌 博, 赌*博, AV 女优): those scripts use no spaces;
  * and one space otherwise, so English words keep their boundaries and a
  * phrase is not matched across a comma or full stop.
+ *
+ * With `reuse`, the result lives in buffers the next call with `reuse`
+ * overwrites (and may be longer than `length`): for a caller that is done
+ * with it before it calls again, as WordMatcher.find is.
  */
-export function normalizeText(text: string): NormalizedText {
+export function normalizeText(text: string, reuse = false): NormalizedText {
   const u = scratch;
   mapUnits(text, u);
-  const out: NormalizedText = {
+  const out: NormalizedText = reuse ? reused(u.n) : {
     codes: new Uint16Array(u.n),
     kinds: new Uint8Array(u.n),
     start: new Int32Array(u.n),

@@ -166,7 +166,7 @@ export class PromptScreen {
     }
     if (!verdict.flagged) return undefined;
     const flagged = new ModerationFlagged(side, verdict.categories);
-    this.emit({ rule: flagged.rule, action: 'block', count: 1 });
+    this.emit(flagged.rule, 'block', 1);
     this.reportFired();
     return flagged;
   }
@@ -213,7 +213,7 @@ export class PromptScreen {
       if (screened.removed.length > 0) {
         const counts = new Map<string, number>();
         for (const r of screened.removed) counts.set(r.rule, (counts.get(r.rule) ?? 0) + 1);
-        for (const [rule, count] of counts) this.emit({ rule: `injection:${rule}`, action: 'strip', count });
+        for (const [rule, count] of counts) this.emit(`injection:${rule}`, 'strip', count);
         out = screened.text;
       }
     }
@@ -252,7 +252,7 @@ export class PromptScreen {
     if (found.length > 0) {
       const block = softBlock ? undefined : found.find((h) => h.action === 'block');
       if (block) {
-        this.emit({ rule: `words:${block.list}`, action: 'block', count: 1, word: block.word, excerpt: excerptAround(out, block.start, block.end) });
+        this.emit(`words:${block.list}`, 'block', 1, block.word, excerptAround(out, block.start, block.end));
         throw new ContentBlocked(block);
       }
       for (const h of found) {
@@ -290,8 +290,7 @@ export class PromptScreen {
       else grouped.set(k, { hit: h, count: 1 });
     }
     for (const { hit, count } of grouped.values()) {
-      const excerpt = this.excerpts.get(`${hit.list}\u0000${hit.word}`);
-      this.emit({ rule: `words:${hit.list}`, action: hit.action, count, word: hit.word, ...(excerpt !== undefined && { excerpt }) });
+      this.emit(`words:${hit.list}`, hit.action, count, hit.word, this.excerpts.get(`${hit.list}\u0000${hit.word}`));
     }
   }
 
@@ -299,13 +298,17 @@ export class PromptScreen {
     if (!this.vault || !before) return;
     for (const [kind, n] of this.vault.masked) {
       const count = n - (before.get(kind) ?? 0);
-      const excerpt = this.piiExcerpts.get(kind);
-      if (count > 0) this.emit({ rule: `pii:${kind}`, action: 'mask', count, ...(excerpt !== undefined && { excerpt }) });
+      if (count > 0) this.emit(`pii:${kind}`, 'mask', count, undefined, this.piiExcerpts.get(kind));
     }
   }
 
-  private emit(i: Pick<Intervention, 'rule' | 'action' | 'count' | 'word' | 'excerpt'>): void {
-    this.fired.push({ ...i, path: this.scope.path, app_id: this.scope.appId, who: this.scope.who, policy: this.policy.name });
+  private emit(rule: string, action: GuardrailAction, count: number, word?: string, excerpt?: string): void {
+    // Built field by field, not spread: one object shape for every intervention, which the log and the store serialize.
+    const { scope } = this;
+    const out: Intervention = { rule, action, path: scope.path, app_id: scope.appId, who: scope.who, policy: this.policy.name, count };
+    if (word !== undefined) out.word = word;
+    if (excerpt !== undefined) out.excerpt = excerpt;
+    this.fired.push(out);
   }
 
   private reportFired(): void {

@@ -75,7 +75,8 @@ export class WordMatcher {
   /** Every listed word in the text, leftmost first, none inside an allowed phrase; overlapping hits are all reported. */
   find(text: string): WordHit[] {
     if (this.size === 0 || text.length === 0) return [];
-    const n = normalizeText(text);
+    // Read to the end before this returns, so the shared buffers will do.
+    const n = normalizeText(text, true);
     const hits: Array<{ p: Pattern; s: number; e: number }> = [];
     const allowed: Array<[number, number]> = [];
     this.automaton.scan(n.codes, n.length, (id, end) => {
