@@ -116,6 +116,8 @@ export interface CallOptions {
 /** A finished non-streaming call: the OpenAI body, which deployment answered, and time spent upstream. */
 export interface Answer {
   body: Record<string, unknown>;
+  /** `body` as upstream's text, when it is relayed unchanged: sent as it is, not serialised again. */
+  text?: string;
   deployment: string | null;
   upstreamMs: number;
 }
@@ -352,8 +354,12 @@ export class Gateway {
     if (flagged) withheldReply(completion, flagged);
     else if (admission.screen?.restoresReply) restoreReply(completion, admission.screen);
     const raw = completion.raw as Record<string, unknown> | undefined;
-    const body = raw && typeof raw === 'object' ? raw : completionBody(completion, chat.request.model, completionId());
-    return { body, deployment: context.deployment, upstreamMs };
+    if (raw && typeof raw === 'object') {
+      // Nothing above changed upstream's body (no screen, nothing withheld): its own text goes out.
+      const text = !flagged && !admission.screen && completion.rawText !== undefined ? completion.rawText : undefined;
+      return { body: raw, ...(text !== undefined && { text }), deployment: context.deployment, upstreamMs };
+    }
+    return { body: completionBody(completion, chat.request.model, completionId()), deployment: context.deployment, upstreamMs };
   }
 
   /**

@@ -11,7 +11,7 @@ export interface V1RouteKit {
   holdSlot(who: GatewayCaller, reply: FastifyReply): Promise<void>;
   /** Aborts the upstream call when the client goes away before its answer is complete. */
   abortOnClose(reply: FastifyReply): AbortController;
-  /** Sends a JSON answer with Warbler's headers (deployment, overhead) and records the overhead. */
+  /** Sends a JSON answer with Warbler's headers (deployment, overhead) and records the overhead; a string body is JSON text already. */
   sendJson(reply: FastifyReply, route: string, body: unknown, upstreamMs: number, headers: Record<string, string>, deployment: string | null): FastifyReply;
   logBody(request: FastifyRequest, who: GatewayCaller): void;
 }

@@ -118,8 +118,8 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
   }
 
   function sendJson(reply: FastifyReply, route: string, body: unknown, upstreamMs: number, headers: Record<string, string>, deployment: string | null) {
-    // Serialised here, so the overhead below covers it too.
-    const text = JSON.stringify(body);
+    // Serialised here, so the overhead below covers it too; a string is upstream's JSON, relayed as it came.
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
     const overhead = reply.elapsedTime - upstreamMs;
     metrics?.gatewayOverhead(route, overhead / 1000);
     headers['content-type'] = 'application/json';
@@ -137,7 +137,7 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
     const abort = abortOnClose(reply);
     if (!chat.stream) {
       const answer = await gateway.complete(who, chat, admission, { signal: abort.signal });
-      return sendJson(reply, '/v1/chat/completions', answer.body, answer.upstreamMs, admission.headers, answer.deployment);
+      return sendJson(reply, '/v1/chat/completions', answer.text ?? answer.body, answer.upstreamMs, admission.headers, answer.deployment);
     }
 
     // Errors until here leave as JSON with their status, as OpenAI's do; from the first byte on, inside the stream.

@@ -153,7 +153,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   }
 
   async function complete(request: ChatRequest, callOptions: CallOptions = {}): Promise<ChatCompletion> {
-    const res = (await http.postJson('/chat/completions', { ...wireBody(request), stream: false }, callOptions.signal)) as WireCompletion;
+    const answer = await http.postJsonText('/chat/completions', { ...wireBody(request), stream: false }, callOptions.signal);
+    const res = answer.json as WireCompletion;
     const choice = res?.choices?.[0];
     if (!choice?.message) throw new LlmError('malformed', 'The provider answered without a choice.');
     const message = choice.message;
@@ -172,6 +173,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       finishReason: finishReasonOf(choice.finish_reason),
       usage: res.usage ? usageFromWire(res.usage) : estimateUsage(request, { text, reasoning, toolCalls }),
       raw: res,
+      rawText: answer.text,
     };
   }
 

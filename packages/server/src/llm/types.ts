@@ -109,6 +109,8 @@ export interface ChatCompletion {
   usage: Usage;
   /** The upstream JSON body, for callers that relay it (non-streaming only). */
   raw?: unknown;
+  /** `raw` as upstream sent it (its text), for relaying it unchanged without serialising it again. */
+  rawText?: string;
 }
 
 export interface EmbedRequest {

@@ -167,11 +167,16 @@ export class UpstreamHttp {
 
   /** POSTs a JSON body and returns the parsed JSON answer; throws an LlmError for anything else. */
   async postJson(path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
+    return (await this.postJsonText(path, body, signal)).json;
+  }
+
+  /** postJson(), with the answer's text as well (what a relay can send on as it came). */
+  async postJsonText(path: string, body: unknown, signal?: AbortSignal): Promise<{ json: unknown; text: string }> {
     try {
       const res = await this.send(path, body, signal);
       const text = await res.body.text();
       if (res.statusCode < 200 || res.statusCode >= 300) throw statusError(res.statusCode, res.headers, text);
-      return JSON.parse(text) as unknown;
+      return { json: JSON.parse(text) as unknown, text };
     } catch (err) {
       throw transportError(err, signal, false);
     }
