@@ -18,6 +18,13 @@ describe('intervention excerpts', () => {
     expect(excerptAround(text, at, at + 3)).not.toMatch(/\d{3}/);
   });
 
+  it('masks personal data right up to the hit on both sides, and copes with NUL characters in the text', () => {
+    const text = 'call 13800138000';
+    expect(excerptAround(`${text}BAD13800138000 or a@b.io`, text.length, text.length + 3)).toBe('call [mobile]***[mobile] or [email]');
+    const nul = 'a\u0000b 13800138000 BAD x\u0000y';
+    expect(excerptAround(nul, nul.indexOf('BAD'), nul.indexOf('BAD') + 3)).toBe('a\u0000b [mobile] *** x\u0000y');
+  });
+
   it('finds a placeholder of the kind in masked text', () => {
     expect(excerptAtPlaceholder('reach me on [PHONE_1] after six', 'mobile')).toBe('reach me on [PHONE_1] after six');
     expect(excerptAtPlaceholder('reach me on [PHONE_1]', 'email')).toBeUndefined();

@@ -11,8 +11,20 @@ const PLACEHOLDER_OF: Record<PiiKind, RegExp> = {
 /** Up to WIDTH characters each side of [start, end); the range shown as ***, personal data around it as [kind]. */
 export function excerptAround(text: string, start: number, end: number, hide = true): string {
   // Personal data is found on a wider window and masked before the cut, so the cut cannot leave half a number unmasked.
-  const left = maskPii(text.slice(Math.max(0, start - WIDTH - MARGIN), start));
-  const right = maskPii(text.slice(end, end + WIDTH + MARGIN));
+  // Both sides in one pass, joined by a NUL: no kind of personal data spans it (a number or an address stops at it), and it is split on after.
+  const before = text.slice(Math.max(0, start - WIDTH - MARGIN), start);
+  const after = text.slice(end, end + WIDTH + MARGIN);
+  let left: string;
+  let right: string;
+  if (before.includes('\u0000') || after.includes('\u0000')) {
+    left = maskPii(before);
+    right = maskPii(after);
+  } else {
+    const both = maskPii(`${before}\u0000${after}`);
+    const cut = both.indexOf('\u0000');
+    left = both.slice(0, cut);
+    right = both.slice(cut + 1);
+  }
   const middle = hide ? '***' : text.slice(start, end);
   const l = left.length > WIDTH ? `…${left.slice(-WIDTH)}` : left;
   const r = right.length > WIDTH || end + WIDTH + MARGIN < text.length ? `${right.slice(0, WIDTH)}…` : right;

@@ -63,7 +63,7 @@ export function findPii(text: string, kinds: ReadonlySet<PiiKind> | readonly Pii
   // Plain loops and module-level helpers, no closures: this runs on every prompt text and every console excerpt.
   const want = kinds instanceof Set ? kinds : kinds === PII_KINDS ? ALL_KINDS : new Set(kinds);
   const found: PiiSpan[] = [];
-  // Characters already inside a span: a bitmap, so a prompt of 100k numbers costs linear time, not quadratic.
+  // Characters already inside a span: a bitmap once there are many, so a prompt of 100k numbers costs linear time, not quadratic.
   const state: Scan = { text, found, covered: undefined };
   // Cheap gates: no digits, no numbers; no @, no email.
   if (DIGIT.test(text)) {
@@ -92,17 +92,26 @@ interface Scan {
   covered: Uint8Array | undefined;
 }
 
+/** Up to this many spans, overlaps are checked against the spans themselves; past it, a bitmap of the text (no bitmap for the usual prompt's one or two). */
+const FEW_SPANS = 16;
+
 function taken(state: Scan, s: number, e: number): boolean {
   const covered = state.covered;
-  if (!covered) return false;
-  for (let i = s; i < e; i++) if (covered[i]) return true;
+  if (covered) {
+    for (let i = s; i < e; i++) if (covered[i]) return true;
+    return false;
+  }
+  for (const f of state.found) if (f.start < e && s < f.end) return true;
   return false;
 }
 
 function add(state: Scan, span: PiiSpan): void {
-  state.covered ??= new Uint8Array(state.text.length);
-  state.covered.fill(1, span.start, span.end);
   state.found.push(span);
+  if (state.covered) state.covered.fill(1, span.start, span.end);
+  else if (state.found.length > FEW_SPANS) {
+    state.covered = new Uint8Array(state.text.length);
+    for (const f of state.found) state.covered.fill(1, f.start, f.end);
+  }
 }
 
 function scanKind(state: Scan, kind: PiiKind, re: RegExp): void {
