@@ -16,6 +16,8 @@ export const EncryptionColumn = z.enum([
   // Support: the internal notes staff write about a customer's conversation, and the customer's own words
   // on its row (why they asked for a person, their rating's comment).
   'support_notes.text', 'support_conversations.handoff_detail', 'support_conversations.csat_comment',
+  // Batch API: each line's result (the model's answer to a customer's request).
+  'batch_items.result',
 ]);
 export type EncryptionColumn = z.infer<typeof EncryptionColumn>;
 

@@ -253,6 +253,12 @@ describe.each(storeKinds())('encryption at rest on %s', { timeout: 120_000 }, (k
     expect(deliveries.map((d) => d.body).join('')).toContain(`Order ${mWebhook} shipped`);
     const status = await node.api('GET', '/admin/apps/default/encryption', undefined, node.warbler.masterKey);
     expect(Object.values(status.body.remaining).every((n) => n === 0), JSON.stringify(status.body.remaining)).toBe(true);
+    // A rotation re-seals rows named by two columns too (memory: agent/conversation), through their primary key.
+    expect((await node.api('POST', '/admin/apps/default/encryption/rotate', undefined, node.warbler.masterKey)).status).toBe(202);
+    await node.warbler.atRest.settled(60_000);
+    const rotated = await node.api('GET', '/admin/apps/default/encryption', undefined, node.warbler.masterKey);
+    expect(Object.values(rotated.body.remaining).every((n) => n === 0), JSON.stringify(rotated.body.remaining)).toBe(true);
+    expect((await node.warbler.store.getAgentMemory('default', agent.body.id, chat.conversationId))?.summary).toBe(`Ann asked about ${mMemory}.`);
   });
 
   it('rotates an app key under traffic: nothing lost, every row re-sealed with the new version, progress visible', async () => {

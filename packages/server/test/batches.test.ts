@@ -116,6 +116,10 @@ describe.each(storeKinds())('Batch API on %s', (kind) => {
 
     const outputFile = await client.files.retrieve(done.output_file_id!);
     expect(outputFile).toMatchObject({ purpose: 'batch_output', filename: `${created.id}_output.jsonl` });
+    // Each line's stored result (the model's answer) is sealed at rest; the output above was read through it.
+    const stored = await server.warbler.store.roomTables().selectFrom('batch_items').select('result').where('batch_id', '=', created.id).execute();
+    expect(stored).toHaveLength(10);
+    for (const row of stored) expect(row.result).toMatch(/^wae1\./);
   });
 
   it('puts a line whose request fails into the error file and the rest into the output', async () => {

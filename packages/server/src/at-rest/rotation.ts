@@ -19,14 +19,23 @@ interface Column {
   column: string;
   /** SQL naming the row within its app (the row id of the value's additional data, and the job's cursor); default `id`. */
   key?: string;
+  /** The row's own columns for a composite key, so the re-seal's update finds the row through the primary key instead of scanning for the expression. */
+  columns?: (id: string) => Record<string, string | number>;
 }
+
+/** "a/b" → { [first]: a, [second]: b }, split at the last slash (ids never hold one); numbers kept as numbers. */
+const pair = (first: string, second: string, numeric = false) => (id: string): Record<string, string | number> => {
+  const at = id.lastIndexOf('/');
+  const right = id.slice(at + 1);
+  return { [first]: id.slice(0, at), [second]: numeric ? Number(right) : right };
+};
 
 /** The sealed columns, in the order a job walks them, then the files on disk. */
 const COLUMNS: ReadonlyArray<Column> = [
   { field: 'messages.content', table: 'messages', column: 'content' },
   { field: 'kb_documents.text', table: 'kb_documents', column: 'text' },
   { field: 'kb_chunks.text', table: 'kb_chunks', column: 'text' },
-  { field: 'agent_memory.summary', table: 'agent_memory', column: 'summary', key: "agent_id || '/' || conversation_id" }, // as store/kysely-ai-store.ts names it
+  { field: 'agent_memory.summary', table: 'agent_memory', column: 'summary', key: "agent_id || '/' || conversation_id", columns: pair('agent_id', 'conversation_id') }, // as store/kysely-ai-store.ts names it
   { field: 'responses.body', table: 'responses', column: 'body' },
   { field: 'responses.input', table: 'responses', column: 'input' },
   { field: 'responses.history', table: 'responses', column: 'history' },
@@ -39,6 +48,7 @@ const COLUMNS: ReadonlyArray<Column> = [
   { field: 'dataset_items.data', table: 'dataset_items', column: 'data' },
   { field: 'dataset_results.answer', table: 'dataset_results', column: 'answer' },
   { field: 'support_notes.text', table: 'support_notes', column: 'text' },
+  { field: 'batch_items.result', table: 'batch_items', column: 'result', key: "batch_id || '/' || line", columns: pair('batch_id', 'line', true) }, // as store/kysely-gateway-store.ts names it
   { field: 'support_conversations.handoff_detail', table: 'support_conversations', column: 'handoff_detail', key: 'conversation_id' },
   { field: 'support_conversations.csat_comment', table: 'support_conversations', column: 'csat_comment', key: 'conversation_id' },
 ];
@@ -218,13 +228,13 @@ export class Resealer {
           this.onError(new Error(`${c.field} of row ${row.id} (app ${appId}) does not open, so it was not re-sealed: ${(err as Error).message}`));
           continue;
         }
-        const result = await trx
+        let update = trx
           .updateTable(c.table)
           .set({ [c.column]: this.keyring.seal(appId, c.field, row.id, plaintext) })
-          .where('app_id', '=', appId)
-          .where(key, '=', row.id)
-          .where(c.column, '=', row.value)
-          .executeTakeFirst();
+          .where('app_id', '=', appId);
+        if (c.columns) for (const [column, value] of Object.entries(c.columns(row.id))) update = update.where(column, '=', value);
+        else update = update.where(key, '=', row.id);
+        const result = await update.where(c.column, '=', row.value).executeTakeFirst();
         resealed += Number(result.numUpdatedRows);
       }
     });

@@ -21,6 +21,10 @@ const RESPONSE_SEALED: ReadonlyArray<SealedColumn<{ app_id: string; id: string; 
   { field: 'responses.body', column: 'body' }, { field: 'responses.input', column: 'input' }, { field: 'responses.history', column: 'history' },
 ];
 
+/** A batch line's result holds the model's answer (or the error) to a customer's request: sealed at rest under batch/line. */
+const BATCH_ITEM_SEALED: ReadonlyArray<SealedColumn<{ app_id: string; batch_id: string; line: number; result: string }>> = [{ field: 'batch_items.result', column: 'result' }];
+const batchItemId = (r: { batch_id: string; line: number }) => `${r.batch_id}/${r.line}`;
+
 // Rows per multi-row INSERT: batch_items has 7 columns, far below both databases' parameter limits.
 const INSERT_BATCH = 500;
 
@@ -220,7 +224,7 @@ export class KyselyGatewayStore implements GatewayStore {
 
   async putBatchItems(items: BatchItemRow[]): Promise<void> {
     if (items.length === 0) return;
-    const values = items.map(batchItemRow);
+    const values = await sealColumns(this.sealer, items.map(batchItemRow), BATCH_ITEM_SEALED, batchItemId);
     const write = async (db: Kysely<Database>) => {
       for (let i = 0; i < values.length; i += INSERT_BATCH) {
         await db
@@ -277,7 +281,7 @@ export class KyselyGatewayStore implements GatewayStore {
       .where('batch_id', '=', batchId)
       .orderBy('line')
       .execute();
-    return rows.map(toBatchItem);
+    return (await openColumns(this.sealer, rows.map((r) => ({ ...r, line: Number(r.line) })), BATCH_ITEM_SEALED, batchItemId)).map(toBatchItem);
   }
 }
 
@@ -331,7 +335,7 @@ function toBatch(r: Selectable<BatchesTable>): BatchRow {
   };
 }
 
-function batchItemRow(i: BatchItemRow): Insertable<BatchItemsTable> {
+function batchItemRow(i: BatchItemRow): Insertable<BatchItemsTable> & { result: string } {
   return { ...i, result: JSON.stringify(i.result) };
 }
 
