@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id } from './models.ts';
+import { MAX_MONTHLY_BUDGET_USD } from './gateway-keys.ts';
 
 /** An HTTP tool the agent may call: described by JSON Schema, executed as a POST of the arguments. */
 export const AgentTool = z.object({
@@ -48,7 +49,7 @@ export const AgentConfig = z.object({
   /** Direct chats always get a reply; in groups the agent answers @mentions, or everything. */
   trigger: z.object({ group: z.enum(['mention', 'all']).default('mention') }).default({ group: 'mention' }),
   /** Spending cap per calendar month (UTC), in USD; null = none. */
-  monthly_budget_usd: z.number().min(0).nullable().default(null),
+  monthly_budget_usd: z.number().min(0).max(MAX_MONTHLY_BUDGET_USD).nullable().default(null),
   /** Overrides what Warbler knows of the model's vision support. */
   vision: z.boolean().optional(),
   avatar_url: z.string().url().nullable().optional(),

@@ -4,10 +4,12 @@ import { z } from 'zod';
 
 const Models = z.array(z.string().min(1).max(200)).max(1000).nullable();
 const Limit = z.number().int().positive().nullable();
+/** A monthly cap beyond any real spend: larger numbers lose cent precision once counted in nano-dollars, so they are refused, not silently rounded. */
+export const MAX_MONTHLY_BUDGET_USD = 1_000_000_000;
 
 const KeyFields = {
   allowed_models: Models.optional().describe('Model names this key may call; null or absent: every model'),
-  monthly_budget_usd: z.number().nonnegative().nullable().optional().describe('Spending limit per calendar month (UTC), USD; CNY models convert at the operator rate'),
+  monthly_budget_usd: z.number().nonnegative().max(MAX_MONTHLY_BUDGET_USD).nullable().optional().describe('Spending limit per calendar month (UTC), USD, at most 1e9; CNY models convert at the operator rate'),
   rpm: Limit.optional().describe('Requests per minute; null: no limit'),
   tpm: Limit.optional().describe('Tokens per minute (prompt + completion); null: no limit'),
   expires_at: z.number().int().positive().nullable().optional().describe('Epoch ms after which the key stops working'),

@@ -100,6 +100,13 @@ describe.each(storeKinds())('OpenAI-compatible gateway on %s', (kind) => {
 
       const bad = await server.api('POST', '/api/gateway/keys', { name: 'x', rpm: -1 });
       expect(bad.status).toBe(400);
+      // A budget beyond any real spend is refused with the field named, not stored to overflow later.
+      const huge = await server.api('PATCH', `/api/gateway/keys/${created.id}`, { monthly_budget_usd: 1e300 });
+      expect(huge.status).toBe(400);
+      expect(JSON.stringify(huge.body)).toContain('monthly_budget_usd');
+      expect((await server.api('GET', `/api/gateway/keys/${created.id}`)).body.monthly_budget_usd).toBe(5);
+      const hugeAgent = await server.api('POST', '/api/agents', { name: 'Spender', model: 'local/kb-answer', monthly_budget_usd: 1e300 });
+      expect(hugeAgent.status).toBe(400);
       const userToken = (await server.user('Eve')).token;
       expect((await server.api('GET', '/api/gateway/keys', undefined, userToken)).status).toBe(403);
     });
