@@ -77,6 +77,11 @@ export class Budgets {
   private readonly totals = new Map<string, Total>();
   /** Worst-case cost of calls in flight on this node, per agent or key, by ledger row id. */
   private readonly held = new Map<string, Map<string, { currency: string; nanos: bigint }>>();
+  /**
+   * The same, added up per agent or key and currency (upper case), kept as rows open and close: a check
+   * reads one sum per currency instead of every call in flight (sixteen at a time under load).
+   */
+  private readonly heldSums = new Map<string, Map<string, bigint>>();
   private readonly unsubscribe: () => void;
   private readonly unwatch: () => void;
 
@@ -134,7 +139,8 @@ export class Budgets {
     const total = this.current(appId, scope);
     await total.ready;
     const byCurrency = new Map(total.byCurrency);
-    for (const h of this.held.get(keyOf(appId, scope))?.values() ?? []) add(byCurrency, h.currency, h.nanos);
+    const held = this.heldSums.get(keyOf(appId, scope));
+    if (held) for (const [currency, nanos] of held) add(byCurrency, currency, nanos);
     let usdNanos = 0n;
     const unconverted: string[] = [];
     for (const [currency, nanos] of byCurrency) {
@@ -155,6 +161,7 @@ export class Budgets {
     this.unsubscribe();
     this.unwatch();
     this.held.clear();
+    this.heldSums.clear();
     this.totals.clear();
   }
 
@@ -191,15 +198,33 @@ export class Budgets {
     for (const key of scopesOf(row)) {
       let rows = this.held.get(key);
       if (!rows) this.held.set(key, (rows = new Map()));
+      const before = rows.get(row.id);
+      if (before) this.addHeld(key, before.currency, -before.nanos);
       rows.set(row.id, { currency: row.currency, nanos: row.cost_nanos });
+      this.addHeld(key, row.currency, row.cost_nanos);
     }
   }
 
   private release(row: LedgerRow): void {
     for (const key of scopesOf(row)) {
       const rows = this.held.get(key);
-      if (!rows?.delete(row.id)) continue;
+      const held = rows?.get(row.id);
+      if (!rows || !held) continue;
+      rows.delete(row.id);
+      this.addHeld(key, held.currency, -held.nanos);
       if (rows.size === 0) this.held.delete(key);
+    }
+  }
+
+  private addHeld(key: string, currency: string, nanos: bigint): void {
+    let sums = this.heldSums.get(key);
+    if (!sums) this.heldSums.set(key, (sums = new Map()));
+    const code = currency.toUpperCase();
+    const sum = (sums.get(code) ?? 0n) + nanos;
+    if (sum !== 0n) sums.set(code, sum);
+    else {
+      sums.delete(code);
+      if (sums.size === 0) this.heldSums.delete(key);
     }
   }
 
