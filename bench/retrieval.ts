@@ -122,8 +122,10 @@ const VARIANTS: Record<string, Partial<ExpansionOptions>> = {
   x_feedback_only: { synonyms: false },
   x_feedback_when_weak: { feedbackBelow: 0.95 },
   x_feedback_from_own: { feedbackFrom: 'own' },
-  // The default until decision 0031 (decision 0018), on the new scorer: no cap on common added terms.
-  x_previous_default: { maxShare: undefined },
+  // Decision 0031's default: passages only, without the article view (decision 0034).
+  x_no_article: { articleWeight: 0 },
+  // The default until decision 0031 (decision 0018), on the new scorer: no cap on common added terms, no article view.
+  x_previous_default: { maxShare: undefined, articleWeight: 0 },
 };
 type Ranker = (q: string) => Promise<string[]>;
 const rankers: Record<string, Ranker> = {

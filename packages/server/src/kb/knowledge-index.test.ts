@@ -179,6 +179,30 @@ describe('InMemoryKnowledgeIndex', () => {
     expect(() => new InMemoryKnowledgeIndex().putDocument('app1', 'y', chunks)).toThrow(/another document/);
   });
 
+  it('ranks first, in an expanded search, the document that holds the question\'s words across its passages (the article view)', () => {
+    const filler = '这一部分介绍相关的背景和注意事项，内容较长。'.repeat(12);
+    const spread = indexOf([
+      doc('one-word', '常见问题', `# 常见问题\n\n## 下载\n发票可以在订单页面下载，发票抬头也能改。`),
+      doc('all-words', '操作指南', `# 操作指南\n\n## 第一步\n${filler}电子发票随订单寄出。\n\n## 第二步\n${filler}报销单在应用里填写。\n\n## 第三步\n${filler}主管审批后财务打款。`),
+    ]);
+    const ask = (articleWeight?: number) =>
+      spread.search('app1', '发票报销要谁审批', { kbIds: ['kb-help'], expand: true, ...(articleWeight === undefined ? {} : { expansion: { articleWeight } }) })[0]?.chunk.document_id;
+    expect(ask()).toBe('all-words');
+    expect(ask(0)).toBe('one-word');
+  });
+
+  it('lets the article view lift only documents of the knowledge bases and app asked for', () => {
+    const scoped = indexOf([
+      doc('a', 'Refunds', '# Refunds\n\nRefunds take five days.', 'kb-a'),
+      doc('b', 'Refunds', '# Refunds\n\nRefunds take ten days.', 'kb-b'),
+      doc('c', 'Refunds', '# Refunds\n\nRefunds take one day.', 'kb-a', 'app2'),
+    ]);
+    expect(scoped.search('app1', 'refund days', { kbIds: ['kb-a'], expand: true }).map((p) => p.chunk.document_id)).toEqual(['a']);
+    expect(scoped.search('app2', 'refund days', { kbIds: ['kb-a'], expand: true }).map((p) => p.chunk.document_id)).toEqual(['c']);
+    scoped.removeDocument('app1', 'a');
+    expect(scoped.search('app1', 'refund days', { kbIds: ['kb-a'], expand: true })).toEqual([]);
+  });
+
   it('rebuilds from stored chunks with the same results', () => {
     const stored: Chunk[] = [...zhDocs, ...enDocs].flatMap((d) => chunkDocument(d));
     const rebuilt = InMemoryKnowledgeIndex.fromChunks(stored);

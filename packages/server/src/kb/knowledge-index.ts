@@ -1,7 +1,8 @@
 import MiniSearch from 'minisearch';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { queryTerms, searchTerms } from './terms.ts';
-import { expandedSearch, type ExpansionOptions, type FeedbackSource, type WeightedTerm } from './retrieval/query-expansion.ts';
+import { withArticleScores } from './retrieval/article-view.ts';
+import { DEFAULT_EXPANSION, expandedSearch, type ExpansionOptions, type FeedbackSource, type WeightedTerm } from './retrieval/query-expansion.ts';
 import { WeightedSearcher } from './weighted-search.ts';
 import type { Chunk, Passage } from './types.ts';
 
@@ -38,6 +39,13 @@ interface Entry {
   chunk: Chunk;
 }
 
+/** A whole document as one BM25 document (the article view, decision 0034). */
+interface Article {
+  key: string;
+  title: string;
+  text: string;
+}
+
 // A heading that names the topic is the strongest sign a passage is about it.
 const BOOST = { text: 1, heading: 2, title: 1.5 } as const;
 
@@ -54,7 +62,7 @@ export class InMemoryKnowledgeIndex implements KnowledgeIndex {
       if (field === 'heading') return entry.chunk.heading_path.join(' ');
       return field === 'title' ? entry.chunk.title : entry.chunk.text;
     },
-    tokenize: searchTerms,
+    tokenize: (text, field) => this.captured(searchTerms(text), field),
     // Terms arrive normalized; MiniSearch's default would lowercase again.
     processTerm: (term) => term,
     searchOptions: {
@@ -64,6 +72,37 @@ export class InMemoryKnowledgeIndex implements KnowledgeIndex {
   });
   // Expanded queries score through this (typed arrays over the same postings): MiniSearch's own search took seconds at 100,000 chunks.
   private readonly weighted = new WeightedSearcher(this.miniSearch, BOOST);
+  // The article view: each document whole, keyed like byDocument. A customer's words are often spread over several passages.
+  // Its text's terms are the passages' terms, captured while they are indexed: tokenizing a long document twice doubled its indexing time.
+  private readonly articles = new MiniSearch<Article>({
+    idField: 'key',
+    fields: ['text', 'title'],
+    extractField: (article, field) => (field === 'key' ? article.key : field === 'title' ? article.title : ''),
+    tokenize: (text, field) => (field === 'text' ? (this.articleTerms ?? []) : searchTerms(text)),
+    processTerm: (term) => term,
+  });
+  private capture: string[][] | undefined;
+  private articleTerms: string[] | undefined;
+  private readonly articleSearch = new WeightedSearcher(this.articles, { text: BOOST.text, title: BOOST.title });
+  private readonly articleScope = new Map<string, { appId: string; kbId: string }>();
+
+  /** Passes a passage field's terms through, keeping its text's and headings' for the article view while a document is being added. */
+  private captured(terms: string[], field: string | undefined): string[] {
+    if (field !== 'title') this.capture?.push(terms);
+    return terms;
+  }
+
+  /** Adds passages to the index, returning their text and heading terms (addAll is synchronous, so nothing else is captured meanwhile). */
+  private addPassages(entries: readonly Entry[]): string[][] {
+    const terms: string[][] = [];
+    this.capture = terms;
+    try {
+      this.miniSearch.addAll(entries);
+    } finally {
+      this.capture = undefined;
+    }
+    return terms;
+  }
 
   /** Rebuilds an index from stored chunks, e.g. at start. */
   static fromChunks(chunks: Iterable<Chunk>): InMemoryKnowledgeIndex {
@@ -92,7 +131,8 @@ export class InMemoryKnowledgeIndex implements KnowledgeIndex {
     const entries = this.entriesOf(appId, documentId, chunks);
     for (const entry of entries) this.entries.set(entry.key, entry.chunk);
     this.byDocument.set(documentKey(appId, documentId), entries.map((e) => e.key));
-    this.miniSearch.addAll(entries);
+    const terms = this.addPassages(entries);
+    this.putArticle(appId, documentId, chunks, terms);
   }
 
   /**
@@ -105,6 +145,7 @@ export class InMemoryKnowledgeIndex implements KnowledgeIndex {
     this.removeDocument(appId, documentId);
     const entries = this.entriesOf(appId, documentId, chunks);
     const keys: string[] = [];
+    const terms: string[][] = [];
     this.byDocument.set(documentKey(appId, documentId), keys);
     for (let i = 0; i < entries.length; i += sliceSize) {
       if (i > 0) await nextTurn();
@@ -113,8 +154,22 @@ export class InMemoryKnowledgeIndex implements KnowledgeIndex {
         this.entries.set(entry.key, entry.chunk);
         keys.push(entry.key);
       }
-      this.miniSearch.addAll(slice);
+      terms.push(...this.addPassages(slice));
     }
+    this.putArticle(appId, documentId, chunks, terms);
+  }
+
+  /** The whole document as one entry of the article view, from its passages' terms (the title counted once). */
+  private putArticle(appId: string, documentId: string, chunks: readonly Chunk[], passageTerms: readonly string[][]): void {
+    if (!chunks.length) return;
+    const key = documentKey(appId, documentId);
+    this.articleTerms = passageTerms.flat();
+    try {
+      this.articles.add({ key, title: chunks[0]!.title, text: '' });
+    } finally {
+      this.articleTerms = undefined;
+    }
+    this.articleScope.set(key, { appId, kbId: chunks[0]!.kb_id });
   }
 
   private entriesOf(appId: string, documentId: string, chunks: readonly Chunk[]): Entry[] {
@@ -133,6 +188,7 @@ export class InMemoryKnowledgeIndex implements KnowledgeIndex {
       this.miniSearch.discard(entryKey);
     }
     this.byDocument.delete(key);
+    if (this.articleScope.delete(key)) this.articles.discard(key);
   }
 
   removeKnowledgeBase(appId: string, kbId: string): void {
@@ -147,11 +203,30 @@ export class InMemoryKnowledgeIndex implements KnowledgeIndex {
     const kbIds = new Set(options.kbIds);
     if (!kbIds.size) return [];
     const limit = options.limit ?? 5;
-    if (options.expand) return expandedSearch(this.feedbackSource(appId, kbIds), query, limit, options.expansion);
+    if (options.expand) return this.expandedSearch(appId, kbIds, query, limit, options.expansion);
     return this.miniSearch
       .search(query, { filter: (result) => this.inScope(result.id as string, appId, kbIds) })
       .slice(0, limit)
       .map((result) => ({ chunk: this.entries.get(result.id as string)!, score: result.score }));
+  }
+
+  /**
+   * Synonyms and feedback over passages (decision 0031), then each passage's
+   * score blended with its whole document's score on the question's own words
+   * (the article view, decision 0034).
+   */
+  private expandedSearch(appId: string, kbIds: ReadonlySet<string>, query: string, limit: number, expansion: Partial<ExpansionOptions> = {}): Passage[] {
+    const weight = expansion.articleWeight ?? DEFAULT_EXPANSION.articleWeight;
+    if (weight <= 0) return expandedSearch(this.feedbackSource(appId, kbIds), query, limit, expansion);
+    const passages = expandedSearch(this.feedbackSource(appId, kbIds), query, Math.max(limit, ARTICLE_POOL), expansion);
+    if (!passages.length) return [];
+    const inScope = (key: string) => {
+      const scope = this.articleScope.get(key);
+      return !!scope && scope.appId === appId && kbIds.has(scope.kbId);
+    };
+    const own = queryTerms(query).map((term) => ({ term, weight: 1 }));
+    const articles = new Map(this.articleSearch.search(own, ARTICLE_POOL, inScope).map((hit) => [hit.id, hit.score] as const));
+    return withArticleScores(passages, articles, weight, (p) => documentKey(p.chunk.app_id, p.chunk.document_id)).slice(0, limit);
   }
 
   /** The chunks of a knowledge base, in no particular order. */
@@ -174,6 +249,9 @@ export class InMemoryKnowledgeIndex implements KnowledgeIndex {
     };
   }
 }
+
+// How many passages and articles the two views hand to the blend (as measured, decision 0034).
+const ARTICLE_POOL = 100;
 
 function documentKey(appId: string, documentId: string): string {
   return `${appId}\u0000${documentId}`;

@@ -1,4 +1,5 @@
 import { queryTerms, searchTerms } from '../terms.ts';
+import { ARTICLE_WEIGHT } from './article-view.ts';
 import { SYNONYMS } from './synonyms.ts';
 
 /** A search term and how much a match on it counts (1 for the customer's own words). */
@@ -127,6 +128,8 @@ export interface ExpansionOptions {
   share: number;
   /** Added terms in more than this share of passages are skipped (while other added terms are left): little idf, most of the cost. */
   maxShare: number | undefined;
+  /** The weight of the article view (whole documents, decision 0034) against the passages; 0 turns it off. Applied by the index, which holds that view. */
+  articleWeight: number;
 }
 
 /**
@@ -137,7 +140,7 @@ export interface ExpansionOptions {
  * "Which file types can I add to a knowledge base?" (seed.test.ts), whose
  * first pass holds every word in the wrong section.
  */
-export const DEFAULT_EXPANSION: ExpansionOptions = { synonyms: true, feedback: FEEDBACK, feedbackFrom: 'asked', feedbackBelow: 2, share: EXPANSION_SHARE, maxShare: 0.2 };
+export const DEFAULT_EXPANSION: ExpansionOptions = { synonyms: true, feedback: FEEDBACK, feedbackFrom: 'asked', feedbackBelow: 2, share: EXPANSION_SHARE, maxShare: 0.2, articleWeight: ARTICLE_WEIGHT };
 
 /**
  * The question's own words rank first; synonyms and feedback terms, searched
