@@ -19,7 +19,8 @@ export interface SendInput {
 
 /** Keeps a search index in step with each message as stored (search room); put never throws. */
 export interface MessageIndex {
-  put(message: Message): Promise<void>;
+  /** `fresh`: the message was never given to put before (stored just now, or a streaming reply finishing): nothing old to remove. */
+  put(message: Message, opts?: { fresh?: boolean }): Promise<void>;
 }
 
 /** Refuses a send before it is stored by throwing a WarblerError. */
@@ -93,7 +94,7 @@ export class Messages {
         frame: { type: 'message', message: r.message, ts: r.message.created_at },
       });
       for (const listener of this.listeners) listener(r.message);
-      await this.index?.put(r.message);
+      await this.index?.put(r.message, { fresh: !r.duplicate });
       // A streaming reply is announced when it completes (replace), with its whole text.
       if (r.message.state === 'complete') await this.announceCreated(actor.appId, r.message);
     }
@@ -151,12 +152,15 @@ export class Messages {
     this.overlay = overlay;
   }
 
-  /** Replaces a stored message and tells the conversation (streaming replies finishing, agents' updates). */
-  async replace(appId: string, messageId: string, patch: MessagePatch): Promise<Message> {
+  /**
+   * Replaces a stored message and tells the conversation (streaming replies finishing, agents' updates).
+   * `wasStreaming`: the message was streaming until now, so the search index never held it.
+   */
+  async replace(appId: string, messageId: string, patch: MessagePatch, opts: { wasStreaming?: boolean } = {}): Promise<Message> {
     const updated = await this.store.updateMessage(appId, messageId, patch);
     if (!updated) throw notFound('The message');
     this.announceUpdate({ appId }, updated);
-    await this.index?.put(updated);
+    await this.index?.put(updated, { fresh: opts.wasStreaming === true });
     // Only a streaming reply finishing sets state 'complete' here (edits go through edit()).
     if (patch.state === 'complete') await this.announceCreated(appId, updated);
     return updated;

@@ -115,7 +115,7 @@ export class StreamingReplies {
     this.flush(live, Date.now());
     await live.persisting;
     this.live.delete(messageId);
-    const done = await this.messages.replace(live.appId, messageId, { content: end.content, state: end.state, updated_at: Date.now() });
+    const done = await this.messages.replace(live.appId, messageId, { content: end.content, state: end.state, updated_at: Date.now() }, { wasStreaming: true });
     await this.claims?.release(messageId).catch(() => undefined);
     return done;
   }

@@ -43,15 +43,22 @@ export interface SearchQuery {
 export class MessageSearch {
   constructor(private readonly deps: MessageSearchDeps) {}
 
-  /** Indexes a stored message as it is now (complete: its words; anything else: nothing). Never throws: a send is not undone by the index. */
-  async put(message: Message): Promise<void> {
+  /**
+   * Indexes a stored message as it is now (complete: its words; anything else: nothing). Never throws: a send is
+   * not undone by the index. `fresh`: never indexed before (a new message, a streaming reply finishing), so there
+   * are no old terms to remove.
+   */
+  async put(message: Message, opts: { fresh?: boolean } = {}): Promise<void> {
     // A reply that is still streaming has never been complete, so it has no terms to remove: no write at all.
     if (message.state === 'streaming') return;
     try {
       const text = message.state === 'complete' && INDEXED_TYPES.has(message.type) ? searchableText(message) : '';
       const terms = text ? await this.keyed(message.app_id, documentTerms(text)) : [];
-      if (terms.length === 0) await this.deps.store.remove(message.app_id, message.id, message.conversation_id);
-      else await this.deps.store.replace(message.app_id, message.id, message.conversation_id, terms);
+      if (terms.length === 0) {
+        if (!opts.fresh) await this.deps.store.remove(message.app_id, message.id, message.conversation_id);
+      } else {
+        await this.deps.store.replace(message.app_id, message.id, message.conversation_id, terms, { fresh: opts.fresh });
+      }
     } catch (err) {
       this.deps.onError(err);
     }

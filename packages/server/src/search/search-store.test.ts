@@ -46,4 +46,17 @@ describe('MessageTermsStore group commit', () => {
     expect(await inConversation(['final'])).toEqual([]);
     expect(await inConversation(['edited'])).toEqual([{ message_id: 'x1', conversation_id: 'c1' }]);
   });
+
+  it('indexes a new message without looking for old rows, and its edit still replaces them', async () => {
+    await terms.replace('app', 'n1', 'c1', ['newborn'], { fresh: true });
+    expect(await inConversation(['newborn'])).toEqual([{ message_id: 'n1', conversation_id: 'c1' }]);
+    await terms.replace('app', 'n1', 'c1', ['grown']);
+    expect(await inConversation(['newborn'])).toEqual([]);
+    // A change that must delete old rows, superseded in the same turn by one marked fresh: the delete still happens.
+    const edit = terms.replace('app', 'n1', 'c1', ['again']);
+    const fresh = terms.replace('app', 'n1', 'c1', ['last'], { fresh: true });
+    await Promise.all([edit, fresh]);
+    expect(await inConversation(['grown'])).toEqual([]);
+    expect(await inConversation(['last'])).toEqual([{ message_id: 'n1', conversation_id: 'c1' }]);
+  });
 });

@@ -16,15 +16,14 @@ export interface TermHit {
  * cost about as much as storing the rows (bench:agent-stream, decision 0028).
  */
 const INSERT_SIZES = [256, 32, 4, 1] as const;
-/** Most message ids one delete names. */
-const DELETE_IDS = 500;
-
 /** A message's terms as they must be after the next write; no terms removes it from the index. */
 interface TermsChange {
   appId: string;
   messageId: string;
   conversationId: string;
   terms: readonly string[];
+  /** Never indexed before (a new message, a streaming reply finishing): no old rows to delete. */
+  fresh: boolean;
 }
 
 /**
@@ -42,21 +41,28 @@ export class MessageTermsStore {
   private writing: Promise<void> | undefined;
   /** The insert SQL for each of INSERT_SIZES, compiled on first use. */
   private readonly inserts = new Map<number, string>();
+  /** The delete of one message's rows, compiled on first use. */
+  private deleteOne: string | undefined;
 
   constructor(private readonly db: Kysely<any>) {}
 
-  /** The message's terms become exactly these (an edit replaces them; none removes the message from the index). */
-  replace(appId: string, messageId: string, conversationId: string, terms: readonly string[]): Promise<void> {
-    return this.enqueue({ appId, messageId, conversationId, terms });
+  /**
+   * The message's terms become exactly these (an edit replaces them; none removes the message from the index).
+   * `fresh`: the message was never indexed (a new one, a streaming reply finishing), so its old rows are not looked for.
+   */
+  replace(appId: string, messageId: string, conversationId: string, terms: readonly string[], opts: { fresh?: boolean } = {}): Promise<void> {
+    return this.enqueue({ appId, messageId, conversationId, terms, fresh: opts.fresh ?? false });
   }
 
   /** The message leaves the index; its conversation names where its rows are (the index is by conversation, then message). */
   remove(appId: string, messageId: string, conversationId: string): Promise<void> {
-    return this.enqueue({ appId, messageId, conversationId, terms: [] });
+    return this.enqueue({ appId, messageId, conversationId, terms: [], fresh: false });
   }
 
   private enqueue(change: TermsChange): Promise<void> {
     const key = `${change.appId}\u0000${change.messageId}`;
+    // A change still pending may itself need old rows deleted: the one replacing it does that instead.
+    if (this.pending.get(key)?.fresh === false) change = { ...change, fresh: false };
     this.pending.delete(key);
     this.pending.set(key, change);
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
@@ -83,25 +89,12 @@ export class MessageTermsStore {
   }
 
   private async write(changes: readonly TermsChange[]): Promise<void> {
-    // Old rows are found through the (app, conversation, message) index, the only one beside the primary key (migration 0027).
-    const idsByPlace = new Map<string, { appId: string; conversationId: string; ids: string[] }>();
-    for (const c of changes) {
-      const place = `${c.appId}\u0000${c.conversationId}`;
-      const group = idsByPlace.get(place);
-      if (group) group.ids.push(c.messageId);
-      else idsByPlace.set(place, { appId: c.appId, conversationId: c.conversationId, ids: [c.messageId] });
-    }
     const rows = changes.flatMap((c) => c.terms.map((term) => ({ app_id: c.appId, term, message_id: c.messageId, conversation_id: c.conversationId })));
     await this.db.transaction().execute(async (tx) => {
-      for (const { appId, conversationId, ids } of idsByPlace.values()) {
-        for (let i = 0; i < ids.length; i += DELETE_IDS) {
-          await tx
-            .deleteFrom('message_terms')
-            .where('app_id', '=', appId)
-            .where('conversation_id', '=', conversationId)
-            .where('message_id', 'in', ids.slice(i, i + DELETE_IDS))
-            .execute();
-        }
+      // Old rows are found through the (app, conversation, message) index, the only one beside the primary key
+      // (migration 0027); one compiled statement per message, not a statement built anew for each.
+      for (const c of changes) {
+        if (!c.fresh) await tx.executeQuery(CompiledQuery.raw(this.deleteSql(), [c.appId, c.conversationId, c.messageId]));
       }
       let i = 0;
       for (const size of INSERT_SIZES) {
@@ -112,6 +105,17 @@ export class MessageTermsStore {
         }
       }
     });
+  }
+
+  /** `delete … where app_id = ? and conversation_id = ? and message_id = ?`, in the dialect's own placeholders. */
+  private deleteSql(): string {
+    this.deleteOne ??= this.db
+      .deleteFrom('message_terms')
+      .where('app_id', '=', '')
+      .where('conversation_id', '=', '')
+      .where('message_id', '=', '')
+      .compile().sql;
+    return this.deleteOne;
   }
 
   /** `insert … values (?, ?, ?, ?) × size … on conflict do nothing`, in the dialect's own placeholders, its parameters in row order. */
