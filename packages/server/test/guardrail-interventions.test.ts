@@ -99,6 +99,19 @@ describe.each(storeKinds())('guardrail interventions on %s', (kind) => {
     expect((await server.api('GET', '/api/guardrails/interventions', undefined, 'not-a-secret')).status).toBe(401);
   });
 
+  it('stores a busy second\'s interventions in full batches and a rest, every row as recorded', async () => {
+    const store = new InterventionStore(server.warbler.store.roomTables());
+    const at = Date.now() - 1000;
+    const rows = Array.from({ length: 1001 }, (_, i) => ({
+      app_id: 'batch-app', id: `grd_batch_${String(i).padStart(5, '0')}`, at: at + i, path: 'v1' as const, who: i % 2 ? 'key_1' : null,
+      rule: i % 3 ? 'pii:mobile' : 'words:rude', action: 'mask' as const, policy: 'default', count: 1 + (i % 4), word: i % 3 ? null : 'shit', excerpt: i % 5 ? `call [PHONE_${i}]` : null,
+    }));
+    await store.insert(rows);
+    const back = await store.list('batch-app', { limit: 2000 });
+    expect(back).toHaveLength(1001);
+    expect([...back].reverse()).toEqual(rows);
+  });
+
   it('removes interventions older than the retention period', async () => {
     let now = Date.now() - 100 * 86_400_000;
     const log = new InterventionLog({ store: new InterventionStore(server.warbler.store.roomTables()), retentionDays: 90, now: () => now });
