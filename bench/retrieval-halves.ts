@@ -177,3 +177,38 @@ for (const [name, rank] of Object.entries(rankers)) {
   else log(`${name.padEnd(22)} title ${q.title!.recall_at_1} desc ${q.desc!.recall_at_1} section ${q.section!.recall_at_1} | cust R1/R5 ${q.customer!.recall_at_1}/${q.customer!.recall_at_5} tune ${q.customer_tune!.recall_at_1}/${q.customer_tune!.recall_at_5} held ${q.customer_held!.recall_at_1}/${q.customer_held!.recall_at_5} | para ${q.paraphrase!.recall_at_5}`);
 }
 console.log(JSON.stringify({ bench: 'retrieval-halves', quality }));
+
+// HALVES_SCALE=100000: query latency of the default (with the article view) and without it, on that many chunks
+// synthesised as bench/retrieval.ts does (sentences rotated per copy), 60 questions (customer, paraphrase, description).
+const SCALE = Number(process.env.HALVES_SCALE ?? 0);
+if (SCALE > 0) {
+  const synth: Chunk[] = [];
+  for (let i = 0; synth.length < SCALE; i++) {
+    const c = chunks[i % chunks.length]!;
+    const copy = Math.floor(i / chunks.length);
+    const parts = c.text.split(/(?<=[。！？.!?])/);
+    const text = copy === 0 ? c.text : [...parts.slice(copy % parts.length), ...parts.slice(0, copy % parts.length)].join('');
+    synth.push({ ...c, id: `${c.document_id}~${copy}#${c.ordinal}`, document_id: `${c.document_id}~${copy}`, text });
+  }
+  const heap = () => process.memoryUsage().heapUsed / 1024 / 1024;
+  globalThis.gc?.();
+  const h0 = heap();
+  const t0 = performance.now();
+  const index = InMemoryKnowledgeIndex.fromChunks(synth);
+  const indexSeconds = (performance.now() - t0) / 1000;
+  globalThis.gc?.();
+  const heapMb = heap() - h0;
+  const kinds = [corpus.sets.customer, corpus.sets.paraphrase, corpus.sets.desc];
+  const queries = Array.from({ length: 60 }, (_, i) => kinds[i % 3]![Math.floor(i / 3)]!.q);
+  const timed = (articleWeight?: number) => queries.map((q) => {
+    const t = performance.now();
+    index.search(APP, q, { kbIds: [KB], limit: 20, expand: true, ...(articleWeight === undefined ? {} : { expansion: { articleWeight } }) });
+    return performance.now() - t;
+  });
+  const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
+  const withArticle = timed();
+  const without = timed(0);
+  const figures = { chunks: SCALE, index_seconds: Math.round(indexSeconds), heap_mb: Math.round(heapMb), default_ms: { p50: Math.round(pct(withArticle, 50)), p95: Math.round(pct(withArticle, 95)) }, no_article_ms: { p50: Math.round(pct(without, 50)), p95: Math.round(pct(without, 95)) } };
+  log(`scale: ${JSON.stringify(figures)}`);
+  console.log(JSON.stringify({ bench: 'retrieval-halves', scale: figures }));
+}
