@@ -699,14 +699,12 @@ export class Router implements LlmProvider {
     const timer = setTimeout(() => link.abort(new LlmError('timeout', `${attempt.deployment.id} did not answer within ${ms} ms.`)), ms);
     try {
       const pending = run(link.signal);
-      // Settle on abort even if the provider ignores its signal.
-      const aborted = new Promise<never>((_, reject) => {
-        const onAbort = () => reject(abortError(link.signal));
-        if (link.signal.aborted) onAbort();
-        else link.onAbort = onAbort;
+      // Settle on abort even if the provider ignores its signal (one promise, not a race of two).
+      const value = await new Promise<T>((resolve, reject) => {
+        pending.then(resolve, reject);
+        if (link.signal.aborted) reject(abortError(link.signal));
+        else link.onAbort = () => reject(abortError(link.signal));
       });
-      aborted.catch(() => {});
-      const value = await Promise.race([pending, aborted]);
       attempt.state.circuit.success(attempt.ticket);
       this.report(attempt, { outcome: 'success', committed: true, ...describe(value) });
       return { ok: true, value };
