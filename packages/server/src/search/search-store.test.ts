@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../store/index.ts';
-import { MessageTermsStore } from './search-store.ts';
+import { MAX_ROWS_PER_WRITE, MessageTermsStore } from './search-store.ts';
 
 // Index changes are group-committed (many messages per transaction): each
 // call still resolves only once its own change is stored, and a message's
@@ -24,6 +24,23 @@ describe('MessageTermsStore group commit', () => {
     await Promise.all(Array.from({ length: 200 }, (_, i) => terms.replace('app', `m${String(i).padStart(3, '0')}`, 'c1', ['shared', `only${i}`])));
     expect(await inConversation(['shared'])).toHaveLength(200);
     expect(await inConversation(['only7'])).toEqual([{ message_id: 'm007', conversation_id: 'c1' }]);
+  });
+
+  it('writes a large group in several transactions and lets the event loop turn between them (sockets are not paused for all of it)', async () => {
+    const perMessage = 1000;
+    const messages = Math.ceil((5 * MAX_ROWS_PER_WRITE) / perMessage);
+    let turns = 0;
+    let counting = true;
+    const turn = () => {
+      turns++;
+      if (counting) setImmediate(turn);
+    };
+    setImmediate(turn);
+    await Promise.all(Array.from({ length: messages }, (_, i) => terms.replace('app', `big${i}`, 'c3', Array.from({ length: perMessage }, (_, t) => `t${i}x${t}`))));
+    counting = false;
+    // One transaction for all of it would let the loop turn about twice; a group per ~MAX_ROWS_PER_WRITE rows turns it at least that many times.
+    expect(turns).toBeGreaterThanOrEqual(5);
+    for (const i of [0, messages - 1]) expect(await terms.find('app', [`t${i}x999`], { conversationId: 'c3' }, { limit: 5 })).toEqual([{ message_id: `big${i}`, conversation_id: 'c3' }]);
   });
 
   it('stores a message of many terms whole, whatever its count of rows (inserts go in fixed sizes)', async () => {

@@ -4,6 +4,11 @@
 // and the app's data key, as every other reader does.
 import { CompiledQuery, SqliteAdapter, type Kysely } from 'kysely';
 
+interface Waiter {
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 export interface TermHit {
   message_id: string;
   conversation_id: string;
@@ -24,6 +29,14 @@ const INSERT_SIZES = [256, 32, 4, 1] as const;
  * 11 µs through Kysely's executor, issue 14).
  */
 const SQLITE_INSERT_SIZES = [1] as const;
+/**
+ * Most rows one transaction writes. better-sqlite3 runs on the event loop, so
+ * a transaction is a pause for every socket of the node: 200 agent replies
+ * finishing together (~20,000 rows at ~7.5 µs) were one ~150 ms pause, the
+ * p99 of bench:agent-stream. Larger groups are cut at message boundaries,
+ * with a turn of the event loop between them (~15 ms pauses at most).
+ */
+export const MAX_ROWS_PER_WRITE = 2048;
 /** A message's terms as they must be after the next write; no terms removes it from the index. */
 interface TermsChange {
   appId: string;
@@ -44,8 +57,8 @@ interface TermsChange {
  * once its change is committed.
  */
 export class MessageTermsStore {
-  private pending = new Map<string, TermsChange>();
-  private waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
+  /** Each message's next change, and the calls waiting for it (a replaced change's callers wait for the one replacing it). */
+  private pending = new Map<string, { change: TermsChange; waiters: Waiter[] }>();
   private writing: Promise<void> | undefined;
   /** The insert SQL for each of the insert sizes, compiled on first use. */
   private readonly inserts = new Map<number, string>();
@@ -73,28 +86,39 @@ export class MessageTermsStore {
 
   private enqueue(change: TermsChange): Promise<void> {
     const key = `${change.appId}\u0000${change.messageId}`;
+    const before = this.pending.get(key);
     // A change still pending may itself need old rows deleted: the one replacing it does that instead.
-    if (this.pending.get(key)?.fresh === false) change = { ...change, fresh: false };
+    if (before?.change.fresh === false) change = { ...change, fresh: false };
+    const waiters = before?.waiters ?? [];
     this.pending.delete(key);
-    this.pending.set(key, change);
-    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.pending.set(key, { change, waiters });
+    const done = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
     this.writing ??= this.writeAll();
     return done;
   }
 
-  /** Writes batches until nothing is pending; the first waits one turn so that changes made together go together. */
+  /**
+   * Writes groups until nothing is pending, oldest changes first, each at
+   * most MAX_ROWS_PER_WRITE rows (or one message), with a turn of the event
+   * loop before each: the first so that changes made together go together,
+   * the others so that sockets are served between long groups.
+   */
   private async writeAll(): Promise<void> {
-    await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.pending.size > 0) {
-      const changes = [...this.pending.values()];
-      const waiters = this.waiters;
-      this.pending = new Map();
-      this.waiters = [];
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const group: Array<{ change: TermsChange; waiters: Waiter[] }> = [];
+      let rows = 0;
+      for (const [key, entry] of this.pending) {
+        if (group.length > 0 && rows + entry.change.terms.length > MAX_ROWS_PER_WRITE) break;
+        group.push(entry);
+        rows += entry.change.terms.length;
+        this.pending.delete(key);
+      }
       try {
-        await this.write(changes);
-        for (const w of waiters) w.resolve();
+        await this.write(group.map((g) => g.change));
+        for (const g of group) for (const w of g.waiters) w.resolve();
       } catch (err) {
-        for (const w of waiters) w.reject(err);
+        for (const g of group) for (const w of g.waiters) w.reject(err);
       }
     }
     this.writing = undefined;
