@@ -89,7 +89,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   // Encryption at rest: the keys open (or a wrong or missing key stops the start here) before any row is read or written.
   let log: FastifyInstance['log'] | undefined;
   const atRest = await openAtRest({
-    db: store.roomTables(), dataDir: config.dataDir, filesDir: path.join(config.dataDir, 'files'),
+    db: store.roomTables(), dataDir: config.dataDir, filesDir: path.join(config.dataDir, 'files'), gatewayFilesDir: path.join(config.dataDir, 'gateway-files'),
     key: config.encryptionKey, previousKey: config.encryptionKeyPrevious, enabled: config.encryption === 'on',
     warn: (message) => process.emitWarning(message, 'WarblerEncryptionWarning'),
     onError: (err) => log?.error({ err }, 'encryption at rest: re-sealing'),
@@ -204,7 +204,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
     ? { upstream: moderationHttp }
     : file?.guardrails?.lists.length ? { rules: moderationRulesFrom(guardrails) } : {});
   // Batches run their lines through the gateway in the background; state is in the store, so they resume after a restart.
-  const gatewayFiles = new GatewayFiles({ store, dir: path.join(config.dataDir, 'gateway-files') });
+  const gatewayFiles = new GatewayFiles({ store, dir: path.join(config.dataDir, 'gateway-files'), sealing: atRest.files });
   const batchRunner = new BatchRunner({
     store, files: gatewayFiles, execute: executeThroughGateway(gateway), models: () => router.models(),
     stopGraceMs: Math.floor(config.shutdownGraceMs / 2), leaseMs: config.batchLeaseMs,

@@ -207,7 +207,7 @@ describe.each(storeKinds())('encryption at rest on %s', { timeout: 120_000 }, (k
     const at = await install(kind);
     const node = await boot(at);
     const chat = await people(node);
-    const [mMemory, mResponse, mWebhook, mAudit, mFaq] = [marker('memory'), marker('response'), marker('webhook'), marker('audit'), marker('faq')];
+    const [mMemory, mResponse, mWebhook, mAudit, mFaq, mBatch] = [marker('memory'), marker('response'), marker('webhook'), marker('audit'), marker('faq'), marker('batch')];
     // A webhook endpoint that hears every message: its delivery body carries the message text (it waits in the outbox).
     const endpoint = await node.api('POST', '/api/webhooks/endpoints', { url: 'https://hooks.example.com/warbler', event_types: ['message.created'] });
     expect(endpoint.status, JSON.stringify(endpoint.body)).toBe(201);
@@ -235,7 +235,17 @@ describe.each(storeKinds())('encryption at rest on %s', { timeout: 120_000 }, (k
     const changed = await node.api('PUT', `/api/knowledge-bases/${kb.body.id}/faqs/${faqId}`, { question: `What is ${mFaq}?`, answer: `Now ${mAudit}.` });
     expect(changed.status, JSON.stringify(changed.body)).toBe(200);
 
-    await expectNoPlaintext(at, [mMemory, mResponse, mWebhook, mAudit, mFaq]);
+    // A Batch API input file (data/gateway-files): customers' prompts, sealed as it streams to disk.
+    const form = new FormData();
+    form.append('purpose', 'batch');
+    form.append('file', new Blob([`${JSON.stringify({ custom_id: 'a', method: 'POST', url: '/v1/chat/completions', body: { model: 'local/kb-answer', messages: [{ role: 'user', content: `About ${mBatch}` }] } })}\n`]), 'input.jsonl');
+    const uploaded = await fetch(`${node.url}/v1/files`, { method: 'POST', headers: { authorization: `Bearer ${key.body.secret}` }, body: form });
+    const batchFile = (await uploaded.json()) as { id: string; bytes: number };
+    expect(uploaded.status, JSON.stringify(batchFile)).toBe(200);
+
+    await expectNoPlaintext(at, [mMemory, mResponse, mWebhook, mAudit, mFaq, mBatch]);
+    const content = async () => (await fetch(`${node.url}/v1/files/${batchFile.id}/content`, { headers: { authorization: `Bearer ${key.body.secret}` } })).text();
+    expect(await content()).toContain(`About ${mBatch}`);
 
     // All of it reads back as it was written.
     const items = await fetch(`${node.url}/v1/responses/${response.id}/input_items`, { headers: { authorization: `Bearer ${key.body.secret}` } });
@@ -259,6 +269,10 @@ describe.each(storeKinds())('encryption at rest on %s', { timeout: 120_000 }, (k
     const rotated = await node.api('GET', '/admin/apps/default/encryption', undefined, node.warbler.masterKey);
     expect(Object.values(rotated.body.remaining).every((n) => n === 0), JSON.stringify(rotated.body.remaining)).toBe(true);
     expect((await node.warbler.store.getAgentMemory('default', agent.body.id, chat.conversationId))?.summary).toBe(`Ann asked about ${mMemory}.`);
+    // The batch file was re-sealed with the new data key version too, and reads back whole.
+    const { fileVersionOnDisk } = await import('../src/at-rest/file-stream.ts');
+    expect(await fileVersionOnDisk(path.join(at.dataDir, 'gateway-files', 'default', batchFile.id))).toBe(2);
+    expect(await content()).toContain(`About ${mBatch}`);
   });
 
   it('rotates an app key under traffic: nothing lost, every row re-sealed with the new version, progress visible', async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { embedText, startUpstreamFixture, type UpstreamFixture } from '@warbler/upstream-fixture';
@@ -120,6 +120,10 @@ describe.each(storeKinds())('Batch API on %s', (kind) => {
     const stored = await server.warbler.store.roomTables().selectFrom('batch_items').select('result').where('batch_id', '=', created.id).execute();
     expect(stored).toHaveLength(10);
     for (const row of stored) expect(row.result).toMatch(/^wae1\./);
+    // The input, output and error files are sealed on disk too (they hold the prompts and the answers), and read back whole.
+    const onDisk = await readdir(path.join(server.warbler.config.dataDir, 'gateway-files', 'default'));
+    expect(onDisk).toEqual(expect.arrayContaining([file.id, done.output_file_id]));
+    for (const name of onDisk) expect((await readFile(path.join(server.warbler.config.dataDir, 'gateway-files', 'default', name))).includes('Question number')).toBe(false);
   });
 
   it('puts a line whose request fails into the error file and the rest into the output', async () => {

@@ -17,6 +17,8 @@ export interface AtRestOptions {
   db: Kysely<any>;
   dataDir: string;
   filesDir: string;
+  /** The /v1 Files API's folder (batch inputs, outputs, errors); default: gateway-files beside filesDir. */
+  gatewayFilesDir?: string;
   /** WARBLER_ENCRYPTION_KEY; unset: data/encryption.key, generated on the first start. */
   key: string | undefined;
   /** WARBLER_ENCRYPTION_KEY_PREVIOUS: the master secret being replaced; data keys sealed under it are re-sealed under `key` at start. */
@@ -91,7 +93,7 @@ export async function openAtRest(options: AtRestOptions): Promise<AtRest> {
     );
   }
   const indexKeys = new Map<string, Buffer>();
-  const resealer = new Resealer(options.db, keyring, options.filesDir, options.onError);
+  const resealer = new Resealer(options.db, keyring, options.filesDir, options.onError, 0, options.gatewayFilesDir);
   return {
     enabled: true,
     keySource: secret.source,

@@ -53,7 +53,11 @@ const COLUMNS: ReadonlyArray<Column> = [
   { field: 'support_conversations.csat_comment', table: 'support_conversations', column: 'csat_comment', key: 'conversation_id' },
 ];
 
-const PHASES = [...COLUMNS.map((c) => c.field), 'files', 'check'] as const;
+/** Sealed files on disk, by the table that names them: chat uploads, and the /v1 Files API's batch files. */
+const FILE_PHASES = ['files', 'gateway_files'] as const;
+type FilePhase = (typeof FILE_PHASES)[number];
+
+const PHASES = [...COLUMNS.map((c) => c.field), ...FILE_PHASES, 'check'] as const;
 type Phase = (typeof PHASES)[number];
 
 const ROW_BATCH = 200;
@@ -104,6 +108,8 @@ export class Resealer {
     private readonly filesDir: string,
     private readonly onError: (err: unknown) => void,
     private readonly batchPauseMs = 0,
+    /** Where the /v1 Files API keeps its bytes (data/gateway-files); its rows' paths are relative to it. */
+    private readonly gatewayFilesDir = path.join(path.dirname(filesDir), 'gateway-files'),
   ) {}
 
   start(): void {
@@ -198,7 +204,7 @@ export class Resealer {
     const column = COLUMNS.find((c) => c.field === job.phase);
     let done: { cursor: string | null; resealed: number; finished: boolean };
     if (column) done = await this.rows(column, job.app_id, job.cursor, target);
-    else if (job.phase === 'files') done = await this.files(job.app_id, job.cursor, target);
+    else if ((FILE_PHASES as readonly string[]).includes(job.phase)) done = await this.files(job.phase as FilePhase, job.app_id, job.cursor, target);
     else return this.check(job, target);
     const phase = done.finished ? PHASES[PHASES.indexOf(job.phase as Phase) + 1]! : job.phase;
     await this.db
@@ -241,12 +247,13 @@ export class Resealer {
     return { cursor: rows.at(-1)?.id ?? cursor, resealed, finished: rows.length < ROW_BATCH };
   }
 
-  private async files(appId: string, cursor: string | null, target: number) {
-    let query = this.db.selectFrom('files').select(['id', 'path']).where('app_id', '=', appId);
+  private async files(table: FilePhase, appId: string, cursor: string | null, target: number) {
+    const dir = table === 'files' ? this.filesDir : this.gatewayFilesDir;
+    let query = this.db.selectFrom(table).select(['id', 'path']).where('app_id', '=', appId);
     if (cursor !== null) query = query.where('id', '>', cursor);
     const rows = (await query.orderBy('id').limit(FILE_BATCH).execute()) as Array<{ id: string; path: string }>;
     let resealed = 0;
-    for (const row of rows) if (await this.resealFile(appId, row.id, path.join(this.filesDir, row.path), target)) resealed++;
+    for (const row of rows) if (await this.resealFile(appId, row.id, path.join(dir, row.path), target)) resealed++;
     return { cursor: rows.at(-1)?.id ?? cursor, resealed, finished: rows.length < FILE_BATCH };
   }
 

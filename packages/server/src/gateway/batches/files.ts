@@ -1,12 +1,15 @@
 // Files of the /v1 Files API: batch inputs clients upload, and the output and
 // error files batches write. Bytes live under <dataDir>/gateway-files/<app>/,
-// rows in the store; a row is created only once its bytes are in place.
+// sealed as they stream to disk (encryption at rest, like chat uploads: they
+// hold customers' prompts and the answers), rows in the store; a row is
+// created only once its bytes are in place.
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { pipeline as pipe, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { plainFileSealing, type FileSealing } from '../../files/index.ts';
 import { StoreConflict, type GatewayFileRow, type GatewayStore } from '../../store/index.ts';
 import type { GatewayCaller } from '../caller.ts';
 import { invalidRequest, OpenAiError } from '../errors.ts';
@@ -35,6 +38,8 @@ export interface GatewayFilesOptions {
   dir: string;
   maxBytes?: number;
   now?: () => number;
+  /** Seals the bytes at rest (the at-rest room's file sealing); plaintext when encryption is off. */
+  sealing?: FileSealing;
 }
 
 export class GatewayFiles {
@@ -42,9 +47,11 @@ export class GatewayFiles {
   private readonly store: GatewayFileStore;
   private readonly dir: string;
   private readonly now: () => number;
+  private readonly sealing: FileSealing;
 
   constructor(options: GatewayFilesOptions) {
     this.store = options.store;
+    this.sealing = options.sealing ?? plainFileSealing;
     this.dir = options.dir;
     this.maxBytes = options.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
     this.now = options.now ?? Date.now;
@@ -55,10 +62,11 @@ export class GatewayFiles {
     const id = newFileId();
     const target = await this.target(appId, id);
     try {
-      await pipeline(data, createWriteStream(target, { flags: 'wx', mode: 0o600 }));
+      const sealed = await this.sealing.seal(appId, id);
+      await pipeline(data, sealed.stream, createWriteStream(target, { flags: 'wx', mode: 0o600 }));
       if (truncated()) throw this.tooLarge();
-      const { size } = await stat(target);
-      return { appId, id, path: target, bytes: size };
+      // The size a client sees is what it uploaded, not the sealed size on disk.
+      return { appId, id, path: target, bytes: sealed.bytes() };
     } catch (err) {
       await rm(target, { force: true });
       if (isSizeLimit(err)) throw this.tooLarge();
@@ -73,7 +81,7 @@ export class GatewayFiles {
         throw invalidRequest(`The purpose "${meta.purpose}" is not supported here; upload batch input files with purpose "batch".`, 'purpose');
       }
       if (staged.bytes === 0) throw invalidRequest('The file is empty; a batch input file has one JSON request per line.', 'file');
-      await checkJsonl(staged.path);
+      await checkJsonl(await this.plaintext(staged.appId, staged.id, staged.path));
       const row: GatewayFileRow = {
         app_id: staged.appId,
         id: staged.id,
@@ -114,7 +122,16 @@ export class GatewayFiles {
 
   async open(appId: string, fileId: string): Promise<{ row: GatewayFileRow; stream: Readable }> {
     const row = await this.get(appId, fileId);
-    return { row, stream: createReadStream(this.pathOf(row)) };
+    return { row, stream: await this.readable(row) };
+  }
+
+  /** A stored file's bytes as they were uploaded or written; a read or integrity error fails the stream. */
+  readable(row: GatewayFileRow): Promise<Readable> {
+    return this.plaintext(row.app_id, row.id, this.pathOf(row));
+  }
+
+  private async plaintext(appId: string, fileId: string, file: string): Promise<Readable> {
+    return pipe(createReadStream(file), await this.sealing.open(appId, fileId, file), () => {});
   }
 
   async delete(appId: string, fileId: string): Promise<void> {
@@ -135,11 +152,13 @@ export class GatewayFiles {
   async write(appId: string, file: { id: string; purpose: string; filename: string; lines: Iterable<string> }): Promise<GatewayFileRow> {
     const target = await this.target(appId, file.id);
     const temp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
+    const sealed = await this.sealing.seal(appId, file.id);
     try {
       await pipeline(
         (function* () {
           for (const line of file.lines) yield `${line}\n`;
         })(),
+        sealed.stream,
         createWriteStream(temp, { mode: 0o600 }),
       );
       await rename(temp, target);
@@ -147,7 +166,7 @@ export class GatewayFiles {
       await rm(temp, { force: true });
       throw err;
     }
-    const { size } = await stat(target);
+    const size = sealed.bytes();
     const row: GatewayFileRow = {
       app_id: appId,
       id: file.id,
@@ -179,7 +198,7 @@ export class GatewayFiles {
 }
 
 /** Every non-blank line must be a JSON object; the batch validates the rest when it starts. */
-async function checkJsonl(file: string): Promise<void> {
+async function checkJsonl(file: Readable): Promise<void> {
   for await (const raw of readLines(file)) {
     let value: unknown;
     try {

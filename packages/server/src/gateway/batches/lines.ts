@@ -3,6 +3,7 @@
 // never held whole in memory.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import type { BatchRow } from '../../store/index.ts';
 import type { BatchEndpoint } from './wire.ts';
 
@@ -17,9 +18,9 @@ export interface RawLine {
   text: string;
 }
 
-/** Non-blank lines of a file, in order. */
-export async function* readLines(path: string): AsyncGenerator<RawLine> {
-  const input = createReadStream(path, { encoding: 'utf8' });
+/** Non-blank lines of a file (a path, or its bytes as a stream: a sealed file's plaintext), in order. */
+export async function* readLines(source: string | Readable): AsyncGenerator<RawLine> {
+  const input = typeof source === 'string' ? createReadStream(source, { encoding: 'utf8' }) : source;
   const lines = createInterface({ input, crlfDelay: Infinity });
   let index = -1;
   try {
@@ -87,7 +88,7 @@ export interface Validation {
 }
 
 /** Checks every line of a file; a batch runs only when all of them pass, as on OpenAI. */
-export async function validateFile(path: string, rules: LineRules): Promise<Validation> {
+export async function validateFile(source: string | Readable, rules: LineRules): Promise<Validation> {
   const errors: BatchError[] = [];
   let failed = 0;
   const seen = new Set<string>();
@@ -96,7 +97,7 @@ export async function validateFile(path: string, rules: LineRules): Promise<Vali
     failed += 1;
     if (errors.length < MAX_REPORTED_ERRORS) errors.push(e);
   };
-  for await (const raw of readLines(path)) {
+  for await (const raw of readLines(source)) {
     total += 1;
     const parsed = parseLine(raw, rules);
     if (!parsed.ok) {

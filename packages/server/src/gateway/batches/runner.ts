@@ -22,7 +22,7 @@
 // runs once. A node that cannot renew in time starts no more lines.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { BatchItemRow, BatchRow, BatchStatus, GatewayStore } from '../../store/index.ts';
+import type { BatchItemRow, BatchRow, BatchStatus, GatewayFileRow, GatewayStore } from '../../store/index.ts';
 import { mayUse, type GatewayCaller } from '../caller.ts';
 import type { GatewayFiles } from './files.ts';
 import { parseLine, readLines, validateFile, type BatchError, type BatchLine, type RawLine } from './lines.ts';
@@ -350,7 +350,7 @@ export class BatchRunner {
     const caller = await this.callerFor(run);
     if ('code' in caller) return this.fail(run, { ...caller, line: null, param: null });
     const routed = new Set(this.models());
-    const { total, errors } = await validateFile(this.files.pathOf(file), {
+    const { total, errors } = await validateFile(await this.files.readable(file), {
       endpoint: b.endpoint as BatchEndpoint,
       mayUse: (model) => mayUse(caller, model),
       isRouted: (model) => routed.has(model),
@@ -377,7 +377,7 @@ export class BatchRunner {
       });
       return true;
     }
-    const path = this.files.pathOf(file);
+    const input = await this.files.readable(file);
     const inFlight = new Set<Promise<void>>();
     let bulk: BatchItemRow[] = [];
     const flushBulk = async () => {
@@ -385,7 +385,7 @@ export class BatchRunner {
       bulk = [];
       await this.record(run, items);
     };
-    for await (const raw of readLines(path)) {
+    for await (const raw of readLines(input)) {
       if (run.done.has(raw.index)) continue;
       const admitted = await this.admit(run);
       if (admitted === 'stop') break;
@@ -418,7 +418,7 @@ export class BatchRunner {
     run.batch = fresh;
     if (fresh.status !== 'in_progress') return true;
     if (this.now() >= fresh.expires_at) {
-      await this.closeRemaining(run, path, { code: 'batch_expired', message: 'This request could not be executed before the completion window expired.' });
+      await this.closeRemaining(run, file, { code: 'batch_expired', message: 'This request could not be executed before the completion window expired.' });
       await this.finish(run, 'expired', ['in_progress']);
       return true;
     }
@@ -498,9 +498,9 @@ export class BatchRunner {
   }
 
   /** Fails every line not yet recorded (the window is over). */
-  private async closeRemaining(run: Run, path: string, error: LineError): Promise<void> {
+  private async closeRemaining(run: Run, file: GatewayFileRow, error: LineError): Promise<void> {
     let bulk: BatchItemRow[] = [];
-    for await (const raw of readLines(path)) {
+    for await (const raw of readLines(await this.files.readable(file))) {
       if (run.done.has(raw.index)) continue;
       bulk.push(this.item(run, raw, error));
       if (bulk.length >= BULK_ITEMS) {
