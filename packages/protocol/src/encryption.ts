@@ -18,6 +18,8 @@ export const EncryptionColumn = z.enum([
   'support_notes.text', 'support_conversations.handoff_detail', 'support_conversations.csat_comment',
   // Batch API: each line's result (the model's answer to a customer's request).
   'batch_items.result',
+  // Agents: the configuration, which holds the company's system prompt.
+  'agents.config',
 ]);
 export type EncryptionColumn = z.infer<typeof EncryptionColumn>;
 

@@ -208,12 +208,14 @@ describe.each(storeKinds())('encryption at rest on %s', { timeout: 120_000 }, (k
     const node = await boot(at);
     const chat = await people(node);
     const [mMemory, mResponse, mWebhook, mAudit, mFaq, mBatch] = [marker('memory'), marker('response'), marker('webhook'), marker('audit'), marker('faq'), marker('batch')];
+    const mPrompt = marker('prompt');
     // A webhook endpoint that hears every message: its delivery body carries the message text (it waits in the outbox).
     const endpoint = await node.api('POST', '/api/webhooks/endpoints', { url: 'https://hooks.example.com/warbler', event_types: ['message.created'] });
     expect(endpoint.status, JSON.stringify(endpoint.body)).toBe(201);
     await sendText(node, chat.conversationId, chat.ann, `Order ${mWebhook} shipped`);
     await upload(node, chat.conversationId, chat.ann, 'an attachment');
-    const agent = await node.api('POST', '/api/agents', { name: 'Helper', model: 'local/kb-answer', system_prompt: 'Be brief.' });
+    // An agent's configuration: the company's system prompt.
+    const agent = await node.api('POST', '/api/agents', { name: 'Helper', model: 'local/kb-answer', system_prompt: `Be brief about ${mPrompt}.` });
     // The agent's memory of a conversation.
     await node.warbler.store.putAgentMemory({
       app_id: 'default', agent_id: agent.body.id, conversation_id: chat.conversationId, summary: `Ann asked about ${mMemory}.`, summary_seq: 1, reset_seq: 0, updated_at: Date.now(),
@@ -243,7 +245,8 @@ describe.each(storeKinds())('encryption at rest on %s', { timeout: 120_000 }, (k
     const batchFile = (await uploaded.json()) as { id: string; bytes: number };
     expect(uploaded.status, JSON.stringify(batchFile)).toBe(200);
 
-    await expectNoPlaintext(at, [mMemory, mResponse, mWebhook, mAudit, mFaq, mBatch]);
+    await expectNoPlaintext(at, [mMemory, mResponse, mWebhook, mAudit, mFaq, mBatch, mPrompt]);
+    expect((await node.api('GET', `/api/agents/${agent.body.id}`)).body.system_prompt).toBe(`Be brief about ${mPrompt}.`);
     const content = async () => (await fetch(`${node.url}/v1/files/${batchFile.id}/content`, { headers: { authorization: `Bearer ${key.body.secret}` } })).text();
     expect(await content()).toContain(`About ${mBatch}`);
 

@@ -48,6 +48,7 @@ const COLUMNS: ReadonlyArray<Column> = [
   { field: 'dataset_items.data', table: 'dataset_items', column: 'data' },
   { field: 'dataset_results.answer', table: 'dataset_results', column: 'answer' },
   { field: 'support_notes.text', table: 'support_notes', column: 'text' },
+  { field: 'agents.config', table: 'agents', column: 'config' },
   { field: 'batch_items.result', table: 'batch_items', column: 'result', key: "batch_id || '/' || line", columns: pair('batch_id', 'line', true) }, // as store/kysely-gateway-store.ts names it
   { field: 'support_conversations.handoff_detail', table: 'support_conversations', column: 'handoff_detail', key: 'conversation_id' },
   { field: 'support_conversations.csat_comment', table: 'support_conversations', column: 'csat_comment', key: 'conversation_id' },

@@ -18,6 +18,9 @@ import { openColumns, PLAINTEXT, sealColumns, type RowSealer, type SealedColumn 
 
 /** An agent's memory of a conversation is customer text: sealed at rest, named by agent and conversation (the at-rest job uses the same). */
 const MEMORY_SEALED: ReadonlyArray<SealedColumn<AgentMemoryRow>> = [{ field: 'agent_memory.summary', column: 'summary' }];
+/** An agent's configuration holds the company's system prompt (and the names of its tools and knowledge): sealed at rest under the agent's id. */
+const AGENT_SEALED: ReadonlyArray<SealedColumn<{ app_id: string; id: string; config: string }>> = [{ field: 'agents.config', column: 'config' }];
+const agentRowId = (r: { id: string }) => r.id;
 const memoryRowId = (m: AgentMemoryRow) => `${m.agent_id}/${m.conversation_id}`;
 
 // Rows per multi-row INSERT: the widest table (ledger, 28 columns) stays far
@@ -106,13 +109,13 @@ export class KyselyAiStore implements AiStore {
   // ---- agents ----
 
   async putAgent(agent: AgentRow): Promise<void> {
-    const row: Insertable<AgentsTable> = {
+    const [row] = (await sealColumns(this.sealer, [{
       app_id: agent.app_id,
       id: agent.id,
       config: JSON.stringify(agent.config),
       created_at: agent.created_at,
       updated_at: agent.updated_at,
-    };
+    }], AGENT_SEALED, agentRowId)) as [Insertable<AgentsTable> & { config: string }];
     // An upsert, not delete-and-insert, so the agent's memory (which cascades from it) survives a redefinition.
     await guardWrite(this.traits, { conflict: `Agent ${agent.id} already exists`, missing: `App ${agent.app_id} does not exist` }, () =>
       this.db
@@ -125,17 +128,22 @@ export class KyselyAiStore implements AiStore {
 
   async getAgent(appId: string, agentId: string): Promise<AgentRow | undefined> {
     const row = await this.db.selectFrom('agents').selectAll().where('app_id', '=', appId).where('id', '=', agentId).executeTakeFirst();
-    return row && toAgent(row);
+    return row && (await this.openAgents([row]))[0];
   }
 
   async listAgents(appId: string): Promise<AgentRow[]> {
     const rows = await this.db.selectFrom('agents').selectAll().where('app_id', '=', appId).orderBy('created_at').orderBy('id').execute();
-    return rows.map(toAgent);
+    return this.openAgents(rows);
   }
 
   async listAllAgents(): Promise<AgentRow[]> {
     const rows = await this.db.selectFrom('agents').selectAll().orderBy('app_id').orderBy('created_at').orderBy('id').execute();
-    return rows.map(toAgent);
+    return this.openAgents(rows);
+  }
+
+  /** Rows as read: the configuration opened (plaintext from before sealing reads as it is), then parsed. */
+  private async openAgents(rows: ReadonlyArray<Selectable<AgentsTable>>): Promise<AgentRow[]> {
+    return (await openColumns(this.sealer, rows, AGENT_SEALED, agentRowId)).map(toAgent);
   }
 
   async deleteAgent(appId: string, agentId: string): Promise<boolean> {
