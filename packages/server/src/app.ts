@@ -10,7 +10,7 @@ import { lockDataDir } from './data-dir.ts';
 import { openAtRest, type AtRest } from './at-rest/index.ts';
 import { DomainEvents } from './events/index.ts';
 import { FileLinks, Files } from './files/index.ts';
-import { Guardrails, InterventionLog, InterventionStore, openAiModerator } from './guardrails/index.ts';
+import { Guardrails, InterventionLog, InterventionStore, interventionReporter, openAiModerator } from './guardrails/index.ts';
 import { Gateway, Keys, MediaCalls, Moderations, moderationRulesFrom, noteGatewayAttempt, ResponseCache, RateLimits, RedisRateLimits } from './gateway/index.ts';
 import { Responses } from './gateway/responses/index.ts';
 import { Batches, BatchRunner, executeThroughGateway, GatewayFiles } from './gateway/batches/index.ts';
@@ -164,21 +164,12 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
   const moderationHttp = moderationUpstream ? new UpstreamHttp(moderationUpstream) : undefined;
   const guardrails = new Guardrails(file?.guardrails, {
     ...(moderationHttp ? { moderator: openAiModerator(moderationHttp) } : {}),
-    // One log line per screening step (a prompt's two masked values are one line, not two: the log was the largest part of what guardrails cost a call).
-    onInterventions: (fired) => {
-      let block = false;
-      let rules = '';
-      for (const i of fired) {
-        metrics.guardrail(i.rule, i.action, i.path, i.count);
-        interventions.record(i);
-        if (i.action === 'block') block = true;
-        rules += `${rules ? ', ' : ''}${i.rule} ${i.action}`;
-      }
-      // The call's scope once, each rule without its excerpt (that is the console's, stored above): bytes are most of a log line's cost.
-      const { path, app_id, who, policy } = fired[0]!;
-      const guardrails = fired.map(({ rule, action, count, word }) => (word === undefined ? { rule, action, count } : { rule, action, count, word }));
-      log?.[block ? 'warn' : 'info']({ guardrails, path, app_id, who, policy }, `guardrail ${rules} on ${path}`);
-    },
+    onInterventions: interventionReporter({
+      count: (rule, action, path, n) => metrics.guardrail(rule, action, path, n),
+      record: (i) => interventions.record(i),
+      // Read at each call: the HTTP room's logger is made after the guardrails.
+      log: { info: (o, m) => log?.info(o, m), warn: (o, m) => log?.warn(o, m) },
+    }),
     warn: (message) => log?.warn(message),
   });
   const limits = redis

@@ -103,3 +103,35 @@ export class InterventionLog {
     return this.deps.now?.() ?? Date.now();
   }
 }
+
+export interface InterventionReporterDeps {
+  /** Counts one rule's occurrences in /metrics (warbler_guardrail_interventions_total). */
+  count(rule: string, action: string, path: string, n: number): void;
+  /** Keeps the intervention for the console (an InterventionLog). */
+  record(i: Intervention): void;
+  log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+/**
+ * Guardrails' onInterventions: each intervention counted and kept, and one
+ * log line per screening step (a prompt's two masked values are one line, not
+ * two: the log was the largest part of what guardrails cost a call), at warn
+ * when something was blocked. The line carries the call's scope once and each
+ * rule without its excerpt (the console has it): bytes are most of a log
+ * line's cost.
+ */
+export function interventionReporter(deps: InterventionReporterDeps): (fired: Intervention[]) => void {
+  return (fired) => {
+    let block = false;
+    let rules = '';
+    for (const i of fired) {
+      deps.count(i.rule, i.action, i.path, i.count);
+      deps.record(i);
+      if (i.action === 'block') block = true;
+      rules += `${rules ? ', ' : ''}${i.rule} ${i.action}`;
+    }
+    const { path, app_id, who, policy } = fired[0]!;
+    const guardrails = fired.map(({ rule, action, count, word }) => (word === undefined ? { rule, action, count } : { rule, action, count, word }));
+    deps.log?.[block ? 'warn' : 'info']({ guardrails, path, app_id, who, policy }, `guardrail ${rules} on ${path}`);
+  };
+}
