@@ -8,13 +8,12 @@
 //   node --import tsx bench/retrieval-halves.ts
 //
 // Last stdout line: one JSON object.
-import { Jieba } from '@node-rs/jieba';
-import { dict } from '@node-rs/jieba/dict.js';
 import MiniSearch from 'minisearch';
-import { chunkDocument, InMemoryKnowledgeIndex, type Chunk } from '../packages/server/src/kb/index.ts';
-import { firstHeading, stripFrontMatter } from '../packages/server/src/kb/markdown.ts';
-import { documentsOf, loadKbEval, score, type EvalQuery, type Scores } from './lib/kb-eval.ts';
+import { InMemoryKnowledgeIndex, type Chunk } from '../packages/server/src/kb/index.ts';
+import { documentsOf, indexCorpus, jiebaBaseline, loadKbEval, score, synthesizeChunks, type EvalQuery, type Scores } from './lib/kb-eval.ts';
 import { log } from './lib/util.ts';
+import { queryTerms, searchTerms } from '../packages/server/src/kb/terms.ts';
+import { expandQuery, feedbackTerms, DEFAULT_EXPANSION, type WeightedTerm } from '../packages/server/src/kb/retrieval/query-expansion.ts';
 
 const corpus = loadKbEval();
 if (!corpus) {
@@ -23,19 +22,8 @@ if (!corpus) {
 }
 const APP = 'bench';
 const KB = 'kb-eval';
-const chunks: Chunk[] = [];
-const bm25 = new InMemoryKnowledgeIndex();
-for (const d of corpus.docs) {
-  const title = firstHeading(stripFrontMatter(d.text).body) ?? d.file;
-  const own = chunkDocument({ id: d.file, app_id: APP, kb_id: KB, title, source: d.file, text: d.text, format: 'markdown' });
-  bm25.putDocument(APP, d.file, own);
-  chunks.push(...own);
-}
-const jieba = Jieba.withDict(dict);
-const NOT_WORD = /^[\s\p{P}\p{S}]*$/u;
-const jiebaTerms = (text: string) => jieba.cutForSearch(text.toLowerCase(), true).filter((w) => !NOT_WORD.test(w));
-const baseline = new MiniSearch<Chunk>({ fields: ['title', 'text'], extractField: (c, f) => (f === 'id' ? c.id : f === 'title' ? c.title : c.text), tokenize: jiebaTerms, processTerm: (t) => t });
-baseline.addAll(chunks);
+const { chunks, index: bm25 } = indexCorpus(corpus, APP, KB);
+const { jiebaTerms, baseline } = jiebaBaseline(chunks);
 const byId = new Map(chunks.map((c) => [c.id, c]));
 
 const position = new Map(corpus.docs.map((d, i) => [d.file, i]));
@@ -79,7 +67,6 @@ const interp = (weights: number[], lists: Scored[]) => {
   });
   return [...s].sort((a, b) => b[1] - a[1]).map(([d]) => d);
 };
-import { queryTerms, searchTerms } from '../packages/server/src/kb/terms.ts';
 // Whole articles as one BM25 document each: a customer's words are often spread over an article's passages.
 const byDoc = new Map<string, Chunk[]>();
 for (const c of chunks) byDoc.set(c.document_id, [...(byDoc.get(c.document_id) ?? []), c]);
@@ -93,7 +80,6 @@ const aggDocs = (n: number, decay: number) => memo((q) => {
 });
 const agg3 = aggDocs(3, 0.5);
 const agg5 = aggDocs(5, 1);
-import { expandQuery, feedbackTerms, DEFAULT_EXPANSION, type WeightedTerm } from '../packages/server/src/kb/retrieval/query-expansion.ts';
 // Term association learned from the passages: for each term, the chunks it occurs in.
 const postings = new Map<string, number[]>();
 const chunkTerms: Map<string, number>[] = chunks.map((c, i) => {
@@ -182,14 +168,7 @@ console.log(JSON.stringify({ bench: 'retrieval-halves', quality }));
 // synthesised as bench/retrieval.ts does (sentences rotated per copy), 60 questions (customer, paraphrase, description).
 const SCALE = Number(process.env.HALVES_SCALE ?? 0);
 if (SCALE > 0) {
-  const synth: Chunk[] = [];
-  for (let i = 0; synth.length < SCALE; i++) {
-    const c = chunks[i % chunks.length]!;
-    const copy = Math.floor(i / chunks.length);
-    const parts = c.text.split(/(?<=[。！？.!?])/);
-    const text = copy === 0 ? c.text : [...parts.slice(copy % parts.length), ...parts.slice(0, copy % parts.length)].join('');
-    synth.push({ ...c, id: `${c.document_id}~${copy}#${c.ordinal}`, document_id: `${c.document_id}~${copy}`, text });
-  }
+  const synth = synthesizeChunks(chunks, SCALE);
   const heap = () => process.memoryUsage().heapUsed / 1024 / 1024;
   globalThis.gc?.();
   const h0 = heap();

@@ -30,15 +30,11 @@
 
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Jieba } from '@node-rs/jieba';
-import { dict } from '@node-rs/jieba/dict.js';
 import { embedText, startUpstreamFixture } from '@warbler/upstream-fixture';
-import MiniSearch from 'minisearch';
-import { chunkDocument, InMemoryKnowledgeIndex, type Chunk } from '../packages/server/src/kb/index.ts';
-import { firstHeading, stripFrontMatter } from '../packages/server/src/kb/markdown.ts';
+import { InMemoryKnowledgeIndex } from '../packages/server/src/kb/index.ts';
 import type { ExpansionOptions } from '../packages/server/src/kb/retrieval/query-expansion.ts';
 import { EmbeddingCache, HybridRetrieval, httpReranker, routerEmbedder, unitVector, VectorIndex, type RetrievalSettings } from '../packages/server/src/kb/retrieval/index.ts';
-import { documentsOf, loadKbEval, score, sharedWords, type EvalQuery, type Scores } from './lib/kb-eval.ts';
+import { documentsOf, indexCorpus, jiebaBaseline, loadKbEval, score, sharedWords, synthesizeChunks, type EvalQuery, type Scores } from './lib/kb-eval.ts';
 import { envNumber, log } from './lib/util.ts';
 
 const SCALE_CHUNKS = envNumber('RETRIEVAL_CHUNKS', 100_000);
@@ -56,24 +52,13 @@ if (!corpus) {
 // ---- ingest: chunk and index, the production path minus the Store ----
 const heap0 = heapMb();
 const t0 = performance.now();
-const chunks: Chunk[] = [];
-const bm25 = new InMemoryKnowledgeIndex();
-for (const d of corpus.docs) {
-  const title = firstHeading(stripFrontMatter(d.text).body) ?? d.file;
-  const own = chunkDocument({ id: d.file, app_id: APP, kb_id: KB, title, source: d.file, text: d.text, format: 'markdown' });
-  bm25.putDocument(APP, d.file, own);
-  chunks.push(...own);
-}
+const { chunks, index: bm25 } = indexCorpus(corpus, APP, KB);
 const ingestSeconds = (performance.now() - t0) / 1000;
 const ingest = { documents: corpus.docs.length, chunks: chunks.length, seconds: round(ingestSeconds), docs_per_s: round(corpus.docs.length / ingestSeconds), chunks_per_s: round(chunks.length / ingestSeconds), bm25_heap_mb: round(heapMb() - heap0) };
 log(`ingest: ${JSON.stringify(ingest)}`);
 
 // ---- the baseline: jieba-segmented BM25 over the same chunks ----
-const jieba = Jieba.withDict(dict);
-const NOT_WORD = /^[\s\p{P}\p{S}]*$/u;
-const jiebaTerms = (text: string) => jieba.cutForSearch(text.toLowerCase(), true).filter((w) => !NOT_WORD.test(w));
-const baseline = new MiniSearch<Chunk>({ fields: ['title', 'text'], extractField: (c, f) => (f === 'id' ? c.id : f === 'title' ? c.title : c.text), tokenize: jiebaTerms, processTerm: (t) => t });
-baseline.addAll(chunks);
+const { jieba, baseline } = jiebaBaseline(chunks);
 const byId = new Map(chunks.map((c) => [c.id, c]));
 
 // ---- the customer questions must be in other words than their titles ----
@@ -173,15 +158,7 @@ async function scoreAsync(queries: readonly EvalQuery[], rank: Ranker): Promise<
 
 async function measureScale() {
   log(`synthesising ${SCALE_CHUNKS} chunks`);
-  // Each copy shifts a chunk's sentences by one, so copies are distinct texts with the corpus's vocabulary.
-  const synth: Chunk[] = [];
-  for (let i = 0; synth.length < SCALE_CHUNKS; i++) {
-    const c = chunks[i % chunks.length]!;
-    const copy = Math.floor(i / chunks.length);
-    const parts = c.text.split(/(?<=[。！？.!?])/);
-    const text = copy === 0 ? c.text : [...parts.slice(copy % parts.length), ...parts.slice(0, copy % parts.length)].join('');
-    synth.push({ ...c, id: `${c.document_id}~${copy}#${c.ordinal}`, document_id: `${c.document_id}~${copy}`, text });
-  }
+  const synth = synthesizeChunks(chunks, SCALE_CHUNKS);
   globalThis.gc?.();
   const h0 = heapMb();
   const tIndex = performance.now();

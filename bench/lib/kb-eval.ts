@@ -5,6 +5,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Jieba } from '@node-rs/jieba';
+import { dict } from '@node-rs/jieba/dict.js';
+import MiniSearch from 'minisearch';
+import { chunkDocument, InMemoryKnowledgeIndex, type Chunk } from '../../packages/server/src/kb/index.ts';
+import { firstHeading, stripFrontMatter } from '../../packages/server/src/kb/markdown.ts';
 
 export interface EvalQuery {
   q: string;
@@ -105,3 +110,39 @@ export function documentsOf(passages: readonly { chunk: { document_id: string } 
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/** The corpus chunked and indexed as the product does it (the production path minus the Store), under one app and knowledge base. */
+export function indexCorpus(corpus: KbEval, appId: string, kbId: string): { chunks: Chunk[]; index: InMemoryKnowledgeIndex } {
+  const chunks: Chunk[] = [];
+  const index = new InMemoryKnowledgeIndex();
+  for (const d of corpus.docs) {
+    const title = firstHeading(stripFrontMatter(d.text).body) ?? d.file;
+    const own = chunkDocument({ id: d.file, app_id: appId, kb_id: kbId, title, source: d.file, text: d.text, format: 'markdown' });
+    index.putDocument(appId, d.file, own);
+    chunks.push(...own);
+  }
+  return { chunks, index };
+}
+
+/** The baseline: BM25 (MiniSearch) over the same chunks, segmented by jieba (search mode), punctuation dropped. */
+export function jiebaBaseline(chunks: readonly Chunk[]): { jieba: Jieba; jiebaTerms: (text: string) => string[]; baseline: MiniSearch<Chunk> } {
+  const jieba = Jieba.withDict(dict);
+  const NOT_WORD = /^[\s\p{P}\p{S}]*$/u;
+  const jiebaTerms = (text: string) => jieba.cutForSearch(text.toLowerCase(), true).filter((w) => !NOT_WORD.test(w));
+  const baseline = new MiniSearch<Chunk>({ fields: ['title', 'text'], extractField: (c, f) => (f === 'id' ? c.id : f === 'title' ? c.title : c.text), tokenize: jiebaTerms, processTerm: (t) => t });
+  baseline.addAll(chunks);
+  return { jieba, jiebaTerms, baseline };
+}
+
+/** `count` chunks from the corpus's: each copy shifts a chunk's sentences by one, so copies are distinct texts with the corpus's vocabulary. */
+export function synthesizeChunks(chunks: readonly Chunk[], count: number): Chunk[] {
+  const synth: Chunk[] = [];
+  for (let i = 0; synth.length < count; i++) {
+    const c = chunks[i % chunks.length]!;
+    const copy = Math.floor(i / chunks.length);
+    const parts = c.text.split(/(?<=[。！？.!?])/);
+    const text = copy === 0 ? c.text : [...parts.slice(copy % parts.length), ...parts.slice(0, copy % parts.length)].join('');
+    synth.push({ ...c, id: `${c.document_id}~${copy}#${c.ordinal}`, document_id: `${c.document_id}~${copy}`, text });
+  }
+  return synth;
+}
