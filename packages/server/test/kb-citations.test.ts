@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startUpstreamFixture, type UpstreamFixture } from '@warbler/upstream-fixture';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, storeKinds, type TestServer } from './harness.ts';
+import type { MessageDeltaFrame, MessageFrame, MessageUpdatedFrame } from '@warbler/protocol';
+import { startServer, storeKinds, TestSocket, type TestServer } from './harness.ts';
 
 const INSTALL = [
   '# Install',
@@ -100,6 +101,30 @@ describe.each(storeKinds())('citations and query rewriting on %s', (kind) => {
     expect(reply.content.text).not.toMatch(/^\[\d\]/m);
     expect(reply.content.text).toMatch(/^Install \(install\.md\)$/m);
     expect(reply.content.text).toContain('> Run the installer from a terminal. The note [2] in the vendor manual does not apply.');
+  });
+
+  it('none on a real model: the markers never show while the reply streams, even split across chunks', async () => {
+    await setStyle('none');
+    const agentId = await agent('gpt-4o-mini', { query_rewrite: false });
+    // Two-character chunks cut "[1]" apart; "[2](…)" is a link and stays.
+    upstream.script({ text: 'Covered for two years [1]. Send it back [2] for a free repair, see [2](https://shop.example.test).', chunkSize: 2 });
+    const user = await server.user('Streamer');
+    const conv = await server.api('POST', '/api/conversations', { kind: 'direct', member_ids: [agentId] }, user.token);
+    const socket = await TestSocket.open(server.wsUrl, user.token);
+    try {
+      await socket.request({ type: 'send', conversation_id: conv.body.id, client_msg_id: 'n1', content: { text: 'how long is the flux capacitor warranty?' } });
+      const started = (await socket.next((f) => f.type === 'message' && f.message.sender_id === agentId, 10_000)) as MessageFrame;
+      const done = (await socket.next((f) => f.type === 'message.updated' && f.message.id === started.message.id, 10_000)) as MessageUpdatedFrame;
+      const deltas = socket.frames.filter((f): f is MessageDeltaFrame => f.type === 'message.delta' && f.message_id === started.message.id);
+      expect(deltas.length).toBeGreaterThan(3);
+      const streamed = deltas.map((d) => d.text).join('');
+      const shown = 'Covered for two years. Send it back for a free repair, see [2](https://shop.example.test).';
+      expect(streamed).toBe(shown);
+      for (const d of deltas) expect(d.text).not.toMatch(/\[\d\]?$|^\d?\]/);
+      expect(done.message.content).toMatchObject({ text: shown, citations: [] });
+    } finally {
+      socket.ws.close();
+    }
   });
 
   it('serves the cited document to members of the conversation only, while the agent keeps the knowledge base', async () => {

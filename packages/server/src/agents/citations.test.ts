@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Passage } from '../kb/index.ts';
-import { applyCitationStyle, citationsIn, citedNumbers, stripMarkers } from './citations.ts';
+import { applyCitationStyle, citationsIn, citedNumbers, MarkerStripper, stripMarkers } from './citations.ts';
 
 const passage = (n: number, text: string, heading_path: string[] = []): Passage => ({
   score: 1,
@@ -48,5 +48,48 @@ describe('citation styles', () => {
   it('strips markers but leaves quotes, code and the kb-answer header readable', () => {
     const text = '[1] Install (install.md)\n> note [2] stays\n\nRun `x[1]` now [1][2], 两年[1]。\n```\nx[1]\n```';
     expect(stripMarkers(text)).toBe('Install (install.md)\n> note [2] stays\n\nRun `x[1]` now, 两年。\n```\nx[1]\n```');
+  });
+});
+
+describe('markers taken out as a reply streams (style none)', () => {
+  const streamed = (chunks: string[]): { out: string; pieces: string[] } => {
+    const stripper = new MarkerStripper();
+    const pieces = chunks.map((c) => stripper.push(c));
+    pieces.push(stripper.flush());
+    return { out: pieces.join(''), pieces };
+  };
+  const replies = [
+    '[1] Install (install.md)\n> note [2] stays\n\nRun `x[1]` now [1][2], 两年[1]。\n```\nx[1]\n```',
+    'Covered for two years [1]. See [the docs](https://x.test) and [3](https://y.test) or [ref][4]; escaped \\[5] and ![6].',
+    '退货需在七天内申请 [2]，运费由卖家承担[1]。\n\n~~~\nlist[12] = 0\n~~~\nDone [12] .',
+    ' indented [1] line\n  > quote [1]\n`` `[1]` `` tail [1]',
+  ];
+
+  it('streams the same text stripMarkers makes of the whole reply, however it is cut', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (const reply of replies) {
+      expect(streamed([...reply]).out).toBe(stripMarkers(reply));
+      for (let round = 0; round < 200; round++) {
+        const chunks: string[] = [];
+        for (let i = 0; i < reply.length; ) {
+          const n = 1 + Math.floor(random() * 6);
+          chunks.push(reply.slice(i, i + n));
+          i += n;
+        }
+        expect(streamed(chunks).out).toBe(stripMarkers(reply));
+      }
+    }
+  });
+
+  it('holds back only what may still be a marker: the words before it are shown at once', () => {
+    const { pieces } = streamed(['Two years ', '[', '1', ']', '.', ' Ask again.']);
+    expect(pieces).toEqual(['Two years', '', '', '', '.', ' Ask again.', '']);
+  });
+
+  it('never shows a marker split across chunks', () => {
+    const { pieces } = streamed(['See [', '1] and [2', '] now']);
+    expect(pieces.join('|')).not.toMatch(/\[\d/);
+    expect(pieces.join('')).toBe('See and now');
   });
 });

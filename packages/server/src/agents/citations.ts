@@ -67,7 +67,8 @@ export function citationsIn(text: string, passages: readonly Passage[]): ReplyCi
  * - numbered: [n] markers in the text, and the sources listed under it;
  * - footnotes: the same markers, shown as superscript footnotes with each
  *   passage quoted under the reply (the web app reads `citation_style`);
- * - none: no markers and no sources; the answer reads as plain text.
+ * - none: no markers and no sources; the answer reads as plain text (the
+ *   markers are taken out as it streams too: MarkerStripper).
  */
 export function applyCitationStyle(
   text: string,
@@ -76,22 +77,100 @@ export function applyCitationStyle(
 ): { text: string; citations: ReplyCitation[]; citation_style?: CitationStyle } {
   if (style === 'numbered') return { text, citations };
   if (style === 'footnotes') return { text, citations, ...(citations.length > 0 && { citation_style: style }) };
-  return { text: citations.length ? stripMarkers(text) : text, citations: [] };
+  return { text: stripMarkers(text), citations: [] };
 }
 
 /** The text without its [n] markers (outside code and quotes, as citedNumbers reads them), and no space left before punctuation. */
 export function stripMarkers(text: string): string {
   const lines = text.split('\n');
   const prose = proseMask(lines);
-  return lines
-    .map((line, i) => {
-      if (!prose[i]) return line;
-      const stripped = line
-        .split(/(`[^`\n]*`)/)
-        .map((part, j) => (j % 2 === 1 ? part : part.replace(new RegExp(` ?${MARKER.source}`, 'g'), '').replace(/ +([.,;:!?。，；：！？])/g, '$1')))
-        .join('');
-      // A kb-answer header line "[1] Title" loses its marker and the space after it.
-      return stripped === line ? line : stripped.replace(/^ (?=\S)/, '');
-    })
-    .join('\n');
+  return lines.map((line, i) => (prose[i] ? stripLine(line) : line)).join('\n');
+}
+
+const LEADING_MARKER = new RegExp(`^${MARKER.source} (?=\\S)`);
+const SPACED_MARKER = new RegExp(` ?${MARKER.source}`, 'g');
+
+/** One prose line without its markers; a kb-answer header line "[1] Title" loses its marker and the space after it. */
+function stripLine(line: string): string {
+  return line
+    .replace(LEADING_MARKER, '')
+    .split(/(`[^`\n]*`)/)
+    .map((part, j) => (j % 2 === 1 ? part : part.replace(SPACED_MARKER, '').replace(/ +([.,;:!?。，；：！？])/g, '$1')))
+    .join('');
+}
+
+/**
+ * stripMarkers for a reply as it streams (citation style `none`): what is
+ * passed on is always the start of what stripMarkers makes of the whole
+ * reply, so the streamed text and the stored one agree. What could still
+ * change is held back: the end of a line that may be a marker in the making
+ * ("[", "[1", "[1]" before a possible "("), trailing spaces (a marker or a
+ * full stop may follow), an inline code span not yet closed, and the first
+ * characters of a line that may open a fence or a quote.
+ */
+export class MarkerStripper {
+  private line = '';
+  private sent = 0;
+  private fence: string | undefined;
+
+  push(delta: string): string {
+    let out = '';
+    let rest = delta;
+    for (let nl = rest.indexOf('\n'); nl >= 0; nl = rest.indexOf('\n')) {
+      this.line += rest.slice(0, nl);
+      out += this.finishLine() + '\n';
+      rest = rest.slice(nl + 1);
+    }
+    this.line += rest;
+    return out + this.partial();
+  }
+
+  /** What is still held, at the end of the reply. */
+  flush(): string {
+    return this.finishLine();
+  }
+
+  private finishLine(): string {
+    const prose = this.prose(this.line, true);
+    const whole = prose ? stripLine(this.line) : this.line;
+    const out = whole.slice(this.sent);
+    this.line = '';
+    this.sent = 0;
+    return out;
+  }
+
+  private partial(): string {
+    const line = this.line;
+    // Too short to tell a fence or a quote from prose.
+    if (/^ {0,3}(`{0,2}|~{0,2})$/.test(line)) return '';
+    if (!this.prose(line, false)) return this.take(line);
+    let safe = line;
+    const ticks = safe.split('`').length - 1;
+    if (ticks % 2 === 1) safe = safe.slice(0, safe.lastIndexOf('`'));
+    const open = safe.lastIndexOf('[');
+    if (open >= 0 && /^\[\d{0,2}\]?$/.test(safe.slice(open))) safe = safe.slice(0, open);
+    safe = safe.replace(/ +$/, '');
+    return this.take(stripLine(safe));
+  }
+
+  private take(shown: string): string {
+    if (shown.length <= this.sent) return '';
+    const out = shown.slice(this.sent);
+    this.sent = shown.length;
+    return out;
+  }
+
+  /** Whether the line is prose, as proseMask would say; a finished line moves the fence state on. */
+  private prose(line: string, finished: boolean): boolean {
+    const open = /^ {0,3}(`{3,}|~{3,})/.exec(line)?.[1];
+    if (this.fence) {
+      if (finished && open && open[0] === this.fence[0] && open.length >= this.fence.length && line.trim() === open) this.fence = undefined;
+      return false;
+    }
+    if (open) {
+      if (finished) this.fence = open;
+      return false;
+    }
+    return !/^ {0,3}>/.test(line);
+  }
 }

@@ -5,7 +5,7 @@ import { formatKnowledgeBlock, reciprocalRankFusion, type Passage } from '../kb/
 import { addUsage, countTextTokens, emptyUsage, isLlmError, type ChatMessage, type LlmError, type LlmProvider, type RouterCallOptions, type ToolCall, type ToolDefinition, type Usage } from '../llm/index.ts';
 import type { AgentMemoryRow, Store } from '../store/index.ts';
 import type { LiveTurn } from '../experiments/index.ts';
-import { applyCitationStyle, citationsIn } from './citations.ts';
+import { applyCitationStyle, citationsIn, MarkerStripper } from './citations.ts';
 import { parseQueries, REWRITE_MAX_TOKENS, REWRITE_TIMEOUT_MS, REWRITE_TURNS, rewriteRequest, type Turn } from './query-rewrite.ts';
 import { buildContext, fixedTokens, foldCount, historyLimit, SUMMARY_MAX_TOKENS, summaryRequest, truncatedSummary, turnCosts } from './context.ts';
 import { WarblerError } from '../errors.ts';
@@ -310,6 +310,9 @@ export class AgentRuntime {
     let started = performance.now();
     let ttftMs: number | null = null;
     let failure: string | null = null;
+    // Read once before the reply streams: with style `none` the markers are taken out of the stream too.
+    const style = await this.citationStyle(agent);
+    const unmarked = style === 'none' ? new MarkerStripper() : undefined;
     try {
       // A person may have taken the conversation while this reply was being stored: it is stopped before a word is said.
       if (support && !(await support.mayReply(agent, conversation, trigger))) {
@@ -354,7 +357,8 @@ export class AgentRuntime {
             written += part.text;
             const delta = shown ? shown.push(part.text) : part.text;
             text += delta;
-            if (delta) this.deps.streams.append(message.id, delta);
+            const streamed = unmarked && delta ? unmarked.push(delta) : delta;
+            if (streamed) this.deps.streams.append(message.id, streamed);
           } else if (part.type === 'tool-call') calls.push(part);
           else if (part.type === 'finish') addUsage(usage, part.usage);
           else if (part.type === 'error') {
@@ -365,7 +369,8 @@ export class AgentRuntime {
         const held = shown?.flush();
         if (held) {
           text += held;
-          this.deps.streams.append(message.id, held);
+          const streamed = unmarked ? unmarked.push(held) : held;
+          if (streamed) this.deps.streams.append(message.id, streamed);
         }
         if (failure) throw failure;
         if (calls.length === 0 || round > MAX_TOOL_ROUNDS) break;
@@ -386,10 +391,12 @@ export class AgentRuntime {
       // Output moderation (decision 0022): the streamed reply is judged whole when the model is done; a flagged one fails below.
       const flagged = await screen?.moderateOutput(written, run.controller.signal);
       if (flagged) throw flagged;
+      const unsent = unmarked?.flush();
+      if (unsent) this.deps.streams.append(message.id, unsent);
       ended = text ? 'complete' : 'failed';
       await this.deps.streams.finish(message.id, {
         state: ended,
-        content: await this.styled(agent, this.finalContent(agent, trigger, text, passages, usage, answeredBy, built.unseenImages, text ? undefined : { code: 'empty_reply', message: 'The model returned an empty answer. Try asking again or rephrasing.' })),
+        content: this.styled(this.finalContent(agent, trigger, text, passages, usage, answeredBy, built.unseenImages, text ? undefined : { code: 'empty_reply', message: 'The model returned an empty answer. Try asking again or rephrasing.' }), style),
       });
     } catch (err) {
       const stopped = run.stoppedBy !== undefined;
@@ -404,7 +411,7 @@ export class AgentRuntime {
       ended = stopped && text ? 'complete' : 'failed';
       await this.deps.streams.finish(message.id, {
         state: ended,
-        content: { ...(await this.styled(agent, this.finalContent(agent, trigger, text, passages, usage, answeredBy, 0, reason))), ...(stopped && { stopped: true }) },
+        content: { ...this.styled(this.finalContent(agent, trigger, text, passages, usage, answeredBy, 0, reason), style), ...(stopped && { stopped: true }) },
       });
     } finally {
       this.running.delete(message.id);
@@ -560,17 +567,21 @@ export class AgentRuntime {
     }
   }
 
-  /** The reply's text and citations as its knowledge base's citation style asks. */
-  private async styled(agent: Agent, content: MessageContent): Promise<MessageContent> {
-    const citations = content.citations as ReturnType<typeof citationsIn>;
-    if (!agent.config.knowledge_base_ids.length || !this.deps.knowledge.citationStyle) return content;
-    let style: CitationStyle = 'numbered';
+  /** The citation style of the agent's knowledge base; undefined without one. */
+  private async citationStyle(agent: Agent): Promise<CitationStyle | undefined> {
+    if (!agent.config.knowledge_base_ids.length || !this.deps.knowledge.citationStyle) return undefined;
     try {
-      style = await this.deps.knowledge.citationStyle(agent.app_id, agent.config.knowledge_base_ids);
+      return await this.deps.knowledge.citationStyle(agent.app_id, agent.config.knowledge_base_ids);
     } catch (err) {
       this.deps.onError(err, `agent ${agent.id} reading the citation style`);
+      return 'numbered';
     }
-    const applied = applyCitationStyle(String(content.text ?? ''), citations, style);
+  }
+
+  /** The reply's text and citations as its knowledge base's citation style asks. */
+  private styled(content: MessageContent, style: CitationStyle | undefined): MessageContent {
+    if (!style) return content;
+    const applied = applyCitationStyle(String(content.text ?? ''), content.citations as ReturnType<typeof citationsIn>, style);
     return { ...content, ...applied };
   }
 
