@@ -81,6 +81,24 @@ describe('costOf', () => {
     expect(costOf(usage(1500, 0, 0), tiny).nanos).toBe(2);
     expect(costOf(usage(2500, 0, 0), tiny).nanos).toBe(2);
   });
+
+  it('gives what BigInt arithmetic gives, below and above 2^53 picos', () => {
+    // The reference: the product in BigInt, rounded half to even to nanos.
+    const nanos = (tokens: number, micros: number) => {
+      const p = BigInt(tokens) * BigInt(micros);
+      const q = p / 1000n, r = p % 1000n;
+      return Number(r > 500n || (r === 500n && q % 2n === 1n) ? q + 1n : q);
+    };
+    let seed = 11;
+    const rand = (n: number) => (seed = (seed * 48271) % 2147483647) % n;
+    const rates = [1, 7, 500, 1500, 2500, 75_000, 123_457, 60_000_000, 999_999_999];
+    for (let i = 0; i < 3000; i++) {
+      const micros = rates[i % rates.length]!;
+      const tokens = i < 2000 ? rand(5_000_000) : 2 ** 40 + rand(2 ** 30);
+      const price = definePrice({ model: 'm', currency: 'USD', effectiveFrom: '2025-01-01', perMillion: { input: micros / 1e6, output: '0' } });
+      expect(costOf(usage(tokens, 0, 0), price).inputNanos).toBe(nanos(tokens, micros));
+    }
+  });
 });
 
 describe('PriceTable', () => {

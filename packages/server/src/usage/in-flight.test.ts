@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { seedPriceTable, type AttemptStart } from '../llm/index.ts';
+import { definePrice, seedPriceTable, type AttemptStart } from '../llm/index.ts';
 import type { AiStore } from '../store/index.ts';
 import { Budgets } from './budgets.ts';
 import { INTERRUPTED_BY_RESTART, INTERRUPTED_BY_SHUTDOWN, settleInterruptedCalls } from './interrupted.ts';
@@ -110,6 +110,27 @@ describe('budgets and calls in flight', () => {
     expect(after.ok).toBe(true);
     expect(after.spentUsd).toBeCloseTo(0.0000045, 9);
     budgets.close();
+    await ledger.close();
+  });
+});
+
+describe('pricing an attempt once', () => {
+  const store = { appendLedger: async () => {} };
+  const pricier = prices.with([definePrice({ model: 'gpt-4o-mini', currency: 'USD', effectiveFrom: '2025-01-01', perMillion: { input: '1', output: '2' } })]);
+
+  it('settles at the price its open row had, or at the new table when an operator swapped prices meanwhile', async () => {
+    const ledger = new Ledger({ store, prices, flushMs: 60_000 });
+    ledger.openAttempt(start());
+    // 100 prompt tokens at $0.15/1M + 20 completion at $0.60/1M.
+    expect(ledger.recordAttempt(attempt())).toMatchObject({ cost_nanos: 27_000n, price_id: 'gpt-4o-mini@2024-10-01' });
+
+    ledger.openAttempt(start({ callId: 'call_2' }));
+    ledger.setPrices(pricier);
+    expect(ledger.recordAttempt(attempt({ callId: 'call_2' }))).toMatchObject({ cost_nanos: 140_000n, price_id: 'gpt-4o-mini@2025-01-01' });
+
+    // A report naming other models than its open row (not the router's way) is looked up for what it names.
+    ledger.openAttempt(start({ callId: 'call_3' }));
+    expect(ledger.recordAttempt(attempt({ callId: 'call_3', upstreamModel: 'gpt-4o', model: 'gpt-4o', requestedModel: 'gpt-4o' }))).toMatchObject({ price_id: expect.stringMatching(/^gpt-4o@/) });
     await ledger.close();
   });
 });

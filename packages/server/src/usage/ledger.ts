@@ -10,9 +10,9 @@
 // shutdown mid-call leaves a row to settle as 'interrupted' instead of none.
 // A call that ends before its open row was written is written once, settled.
 import { newOrderedId } from '../ids.ts';
-import type { AttemptReport, AttemptStart, PriceTable } from '../llm/index.ts';
+import type { AttemptReport, AttemptStart, ModelPrice, PriceTable } from '../llm/index.ts';
 import type { AiStore, LedgerRow } from '../store/index.ts';
-import { isUsageContext, ledgerRowFromAttempt, openRowFromStart, interruptedRow, type UsageContext } from './policy.ts';
+import { isUsageContext, ledgerRowFromAttempt, openRowFromStart, interruptedRow, priceFor, type UsageContext } from './policy.ts';
 
 export type LedgerStore = Pick<AiStore, 'appendLedger'>;
 
@@ -58,6 +58,10 @@ interface OpenAttempt {
   row: LedgerRow;
   /** Settled as interrupted at shutdown: a late report for it is dropped, the row already says what happened. */
   interrupted: boolean;
+  /** The price the open row was priced with and the table it came from: its settled row reuses it while the table stays. */
+  price: ModelPrice | undefined;
+  prices: PriceTable;
+  start: AttemptStart;
 }
 
 interface Waiter {
@@ -136,8 +140,10 @@ export class Ledger {
   /** Opens the row of an attempt being sent: outcome 'pending', priced at the most it may use. */
   openAttempt(start: AttemptStart): LedgerRow | undefined {
     if (!isUsageContext(start.context)) return undefined;
-    const row = openRowFromStart(start, { id: newLedgerId(), createdAt: this.stamp(), context: start.context, prices: this.prices });
-    this.openAttempts.set(attemptKey(start), { row, interrupted: false });
+    const prices = this.prices;
+    const price = priceFor(start, prices);
+    const row = openRowFromStart(start, { id: newLedgerId(), createdAt: this.stamp(), context: start.context, prices, known: { price } });
+    this.openAttempts.set(attemptKey(start), { row, interrupted: false, price, prices, start });
     for (const listener of this.inFlightListeners) this.tell(() => listener.opened(row));
     this.buffered(row);
     return row;
@@ -154,7 +160,10 @@ export class Ledger {
     const open = this.openAttempts.get(key);
     this.openAttempts.delete(key);
     if (open?.interrupted) return undefined;
-    const { row, unpriced } = ledgerRowFromAttempt(report, { id: open?.row.id ?? newLedgerId(), createdAt: this.stamp(), context, prices: this.prices });
+    // Priced once per attempt: the open row's price stands for the report of the same attempt (same models, provider
+    // and start, so the same lookup) unless an operator swapped the price table meanwhile.
+    const known = open && open.prices === this.prices && samePricing(open.start, report) ? { price: open.price } : undefined;
+    const { row, unpriced } = ledgerRowFromAttempt(report, { id: open?.row.id ?? newLedgerId(), createdAt: this.stamp(), context, prices: this.prices, ...(known && { known }) });
     if (unpriced !== undefined && !this.warnedUnpriced.has(unpriced)) {
       this.warnedUnpriced.add(unpriced);
       this.log.warn({ model: unpriced, deployment: report.deployment }, `no price for model "${unpriced}": its calls are recorded at cost 0; add it under prices in warbler.yaml`);
@@ -402,6 +411,11 @@ export class Ledger {
 }
 
 const attemptKey = (a: { callId: string; attempt: number }) => `${a.callId}#${a.attempt}`;
+
+/** Whether priceFor() asks the same of both (it reads these fields only). */
+function samePricing(a: AttemptStart, b: AttemptReport): boolean {
+  return a.upstreamModel === b.upstreamModel && a.model === b.model && a.requestedModel === b.requestedModel && a.provider === b.provider && a.startedAt === b.startedAt;
+}
 
 /** Rows for a JSON log line: BigInt does not serialise. */
 function printable(row: LedgerRow): Record<string, unknown> {
