@@ -49,6 +49,24 @@ const HOOKS = () => {
   Object.defineProperty(document, 'hidden', { get: () => w.__hidden });
 };
 
+/**
+ * As Chrome on Android: the page may not construct a `Notification` (only a service worker may show one);
+ * the permission is there, and the test hides the tab as above.
+ */
+const WORKER_ONLY_HOOKS = () => {
+  const w = window as unknown as { __hidden: boolean };
+  w.__hidden = false;
+  const Real = window.Notification;
+  const Refused = function () {
+    throw new TypeError("Failed to construct 'Notification': Illegal constructor. Use ServiceWorkerRegistration.showNotification() instead.");
+  } as unknown as typeof Notification;
+  Object.defineProperty(Refused, 'permission', { get: () => Real.permission });
+  Object.defineProperty(Refused, 'requestPermission', { value: (...args: Parameters<typeof Notification.requestPermission>) => Real.requestPermission(...args) });
+  window.Notification = Refused;
+  Object.defineProperty(document, 'visibilityState', { get: () => (w.__hidden ? 'hidden' : 'visible') });
+  Object.defineProperty(document, 'hidden', { get: () => w.__hidden });
+};
+
 /** Signed in by name in a context that allows notifications, with the hooks above. */
 async function withNotifications(name: string, options: { locale?: string; viewport?: { width: number; height: number }; colorScheme?: 'light' | 'dark' } = {}): Promise<Person> {
   return signedIn(browser, url, name, { ...options, permissions: ['notifications'], initScript: HOOKS });
@@ -200,5 +218,36 @@ describe('pin, mute and notifications', () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     expect(lan.errors).toEqual([]);
     await lan.context.close();
+  });
+
+  it("on a phone whose browser shows notifications only from a service worker: shown by the app's worker, a click opens the chat", async () => {
+    const mia = await signedIn(browser, url, 'Mia', { viewport: { width: 390, height: 844 }, permissions: ['notifications'], initScript: WORKER_ONLY_HOOKS });
+    await signedIn(browser, url, 'Ota').then((p) => p.context.close());
+    const withOta = await direct('Ota', 'Mia');
+    const { page, context } = mia;
+    await expect.poll(() => page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state), { timeout: 15_000 }).toBe('activated');
+    await page.getByTestId('notify-switch').check();
+    await expect.poll(() => page.getByTestId('notify-switch').isChecked()).toBe(true);
+    await setHidden(page, true);
+    await say(withOta, 'Ota', { text: 'Lunch at noon?' });
+    const shown = () => page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({ title: n.title, body: n.body, data: n.data })));
+    await expect.poll(shown, { timeout: 15_000 }).toEqual([{ title: 'Ota', body: 'Lunch at noon?', data: { conversation_id: withOta } }]);
+    // The list is showing (a phone shows one pane); the person taps the notification.
+    await setHidden(page, false);
+    expect(await page.locator('.conversation-name').count()).toBe(0);
+    const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
+    await worker.evaluate(async () => {
+      // What the system does when the notification is tapped (a headless browser has no notification to tap).
+      const sw = self as unknown as {
+        registration: ServiceWorkerRegistration; dispatchEvent(e: Event): boolean;
+        NotificationEvent: new (type: string, init: { notification: Notification }) => Event;
+      };
+      const [note] = await sw.registration.getNotifications();
+      sw.dispatchEvent(new sw.NotificationEvent('notificationclick', { notification: note! }));
+    });
+    await textOf(page.locator('.conversation-name'), 'Ota');
+    await expect.poll(shown).toEqual([]);
+    expect(mia.errors).toEqual([]);
+    await context.close();
   });
 });

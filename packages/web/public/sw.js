@@ -58,3 +58,23 @@ self.addEventListener('fetch', (event) => {
     })());
   }
 });
+
+// Notifications shown through this worker (browsers that allow no other kind, such as Chrome on
+// Android: web/src/chat/notifications.ts): a click focuses an open tab of the app and tells it which
+// conversation to open, or opens the conversation in a new window when no tab is left.
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const conversationId = event.notification.data?.conversation_id;
+  if (typeof conversationId !== 'string') return;
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    const open = windows.find((w) => new URL(w.url).pathname === '/') ?? windows[0];
+    if (open) {
+      // Told first: focus() is refused without the tap's user activation, and the chat should open regardless.
+      open.postMessage({ type: 'warbler.notification.open', conversation_id: conversationId });
+      await open.focus().catch(() => undefined);
+      return;
+    }
+    await self.clients.openWindow(`/?c=${encodeURIComponent(conversationId)}`);
+  })());
+});

@@ -65,6 +65,8 @@ export function ChatShell({ session, onSignOut }: { session: ChatSession; onSign
       setInboxId(null);
       setOpenId(id);
     };
+    // The service worker's notifications (phones) are clicked outside this page: the worker says which conversation.
+    return store.notifier.onWorkerClick((id) => store.requestOpen(id));
   }, [store, t]);
 
   // A hidden tab says how much is unread (the favicon stays; the title is what the tab strip shows); muted chats do not count.

@@ -28,12 +28,23 @@ export function notificationReason(c: NotifyContext): 'mention' | 'direct' | und
 
 type Permission = 'default' | 'granted' | 'denied';
 
-/** The switch's state and the one place that constructs `Notification`. */
+/** The part of a ServiceWorkerRegistration that shows notifications. */
+export interface WorkerNotifications {
+  showNotification(title: string, options: { body: string; tag: string; data: { conversation_id: string } }): Promise<void>;
+}
+
+/** What public/sw.js posts to the page when one of its notifications is clicked. */
+export const OPEN_FROM_NOTIFICATION = 'warbler.notification.open';
+
+/** The switch's state and the one place that shows notifications. */
 export class Notifier {
   /** The user turned notifications on here and the browser allows them. */
   enabled: boolean;
 
-  constructor(private readonly storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | undefined = globalThis.localStorage) {
+  constructor(
+    private readonly storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | undefined = globalThis.localStorage,
+    private readonly worker: () => Promise<WorkerNotifications | undefined> = serviceWorker,
+  ) {
     this.enabled = this.storage?.getItem(KEY) === 'on' && permission() === 'granted';
   }
 
@@ -57,8 +68,13 @@ export class Notifier {
     this.storage?.removeItem(KEY);
   }
 
-  /** Shows one; a click brings this tab forward and runs `onClick` (open the conversation). */
-  show(title: string, body: string, tag: string, onClick: () => void): void {
+  /**
+   * Shows one; a click brings this tab forward and runs `onClick` (open the conversation). Browsers
+   * that allow notifications only from a service worker (Android Chrome: the constructor throws) get
+   * it from the app's worker, whose click handler focuses the app and posts OPEN_FROM_NOTIFICATION
+   * (onWorkerClick), or opens the conversation in a new window when no tab is left.
+   */
+  show(title: string, body: string, tag: string, conversationId: string, onClick: () => void): void {
     if (!this.enabled || permission() !== 'granted') return;
     try {
       const n = new Notification(title, { body, tag });
@@ -68,11 +84,29 @@ export class Notifier {
         n.close();
       };
     } catch {
-      // Some browsers (Android Chrome) allow notifications only from a service worker: nothing to show then.
+      void this.worker()
+        .then((registration) => registration?.showNotification(title, { body, tag, data: { conversation_id: conversationId } }))
+        .catch(() => undefined);
     }
+  }
+
+  /** Runs `open` with the conversation of a worker notification the user clicked; returns the unsubscribe. */
+  onWorkerClick(open: (conversationId: string) => void, target: Pick<EventTarget, 'addEventListener' | 'removeEventListener'> | undefined = globalThis.navigator?.serviceWorker): () => void {
+    if (!target) return () => undefined;
+    const listener = (event: Event) => {
+      const data = (event as MessageEvent).data as { type?: unknown; conversation_id?: unknown } | null;
+      if (data?.type === OPEN_FROM_NOTIFICATION && typeof data.conversation_id === 'string') open(data.conversation_id);
+    };
+    target.addEventListener('message', listener);
+    return () => target.removeEventListener('message', listener);
   }
 }
 
 function permission(): Permission | undefined {
   return typeof Notification === 'undefined' ? undefined : (Notification.permission as Permission);
+}
+
+async function serviceWorker(): Promise<WorkerNotifications | undefined> {
+  if (typeof navigator === 'undefined' || !navigator.serviceWorker) return undefined;
+  return (await navigator.serviceWorker.getRegistration()) ?? undefined;
 }

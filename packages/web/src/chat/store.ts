@@ -287,7 +287,7 @@ export class ChatStore {
     const hidden = typeof document !== 'undefined' && document.visibilityState !== 'visible';
     if (!notificationReason({ message: m, me: this.me, kind: c.kind, muted: c.muted ?? false, hidden, now: Date.now() })) return;
     const { title, body } = this.describeForNotification(m, this.titleOf(c.id));
-    this.notifier.show(title, body, m.id, () => this.requestOpen(c.id));
+    this.notifier.show(title, body, m.id, c.id, () => this.requestOpen(c.id));
   }
 
   /** A direct chat is named after the other person; a group by its title, else its members. */
