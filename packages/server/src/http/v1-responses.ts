@@ -43,9 +43,9 @@ export const responsesRoutes = (deps: ResponsesRouteDeps, kit: V1RouteKit): Fast
    * from the client, who was billed for it: it is logged, and a later
    * previous_response_id to it gets the 404 that says it was not kept.
    */
-  async function keep(request: FastifyRequest, prepared: PreparedResponse, who: GatewayCaller, response: Record<string, unknown>): Promise<void> {
+  async function keep(request: FastifyRequest, prepared: PreparedResponse, who: GatewayCaller, response: Record<string, unknown>, json?: string): Promise<void> {
     try {
-      await responses.keep(prepared, who, response);
+      await responses.keep(prepared, who, response, json);
     } catch (err) {
       request.log.error({ err, response_id: prepared.head.id }, 'a finished response could not be stored; it was sent to the client');
     }
@@ -56,8 +56,10 @@ export const responsesRoutes = (deps: ResponsesRouteDeps, kit: V1RouteKit): Fast
     try {
       const answer = await gateway.complete(who, prepared.chat, admission, { signal: abort.signal });
       const body = responses.finishJson(prepared, answer.body);
-      await keep(reply.request, prepared, who, body);
-      return kit.sendJson(reply, ROUTE, body, answer.upstreamMs, admission.headers, answer.deployment);
+      // Serialised once: the client gets the text the store keeps.
+      const text = JSON.stringify(body);
+      await keep(reply.request, prepared, who, body, text);
+      return kit.sendJson(reply, ROUTE, text, answer.upstreamMs, admission.headers, answer.deployment);
     } catch (err) {
       if (!run.cancelled) throw err;
       const body = responseObject(prepared.head, 'cancelled', [], null);

@@ -176,6 +176,8 @@ export interface StoredResponseRow {
   status: string;
   previous_response_id: string | null;
   body: Record<string, unknown>;
+  /** `body` as JSON text, when the writer has it already (the route serialises the Response once, for the client and the store); read back as `body`. */
+  bodyJson?: string;
   input: Record<string, unknown>[];
   history: Record<string, unknown>[];
   created_at: number;

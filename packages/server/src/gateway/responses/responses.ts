@@ -120,8 +120,12 @@ export class Responses {
     return responseObject(prepared.head, incomplete ? 'incomplete' : 'completed', output, responseUsage(usageOfChatBody(chatBody)), { incomplete });
   }
 
-  /** Stores a finished, failed or cancelled Response when the request said store (the default). */
-  async keep(prepared: PreparedResponse, caller: GatewayCaller, response: Record<string, unknown>): Promise<void> {
+  /**
+   * Stores a finished, failed or cancelled Response when the request said
+   * store (the default). `json` is the response as JSON text when the caller
+   * has serialised it already (for the client): stored as it is.
+   */
+  async keep(prepared: PreparedResponse, caller: GatewayCaller, response: Record<string, unknown>, json?: string): Promise<void> {
     if (!prepared.body.store) return;
     await this.keeper.put({
       app_id: caller.appId,
@@ -130,6 +134,7 @@ export class Responses {
       status: String(response.status),
       previous_response_id: prepared.head.previous_response_id,
       body: response,
+      ...(json !== undefined && { bodyJson: json }),
       input: prepared.input,
       history: prepared.history,
       created_at: prepared.head.created_at * 1000,
