@@ -14,7 +14,7 @@ import { Guardrails, InterventionLog, InterventionStore, interventionReporter, o
 import { Gateway, Keys, MediaCalls, Moderations, moderationRulesFrom, noteGatewayAttempt, ResponseCache, RateLimits, RedisRateLimits } from './gateway/index.ts';
 import { Responses } from './gateway/responses/index.ts';
 import { Batches, BatchRunner, executeThroughGateway, GatewayFiles } from './gateway/batches/index.ts';
-import { buildHttp, defaultWebDist, Guards, webAppDeps } from './http/index.ts';
+import { buildHttp, defaultWebDist, Guards, webAppDeps, type HttpOptions } from './http/index.ts';
 import { EmbeddingCache, HybridRetrieval, KbVectorStore, rerankerFrom, routerEmbedder } from './kb/index.ts';
 import { createFaqProvider, createKbAnswerProvider, FAQ_MODEL, faqFirst, Faqs, FaqStore, IngestStore, KB_ANSWER_MODEL, KnowledgeBases, KnowledgeIngestion, ratedRepliesFrom, seedDocsDir, visionPageReader, WebSources, WebSourceStore } from './kb/index.ts';
 import { costOf, SecretBox, UpstreamHttp, type Router } from './llm/index.ts';
@@ -81,7 +81,7 @@ export interface Warbler {
 }
 
 /** The composition root: builds every room from config and wires them together. Nothing else knows them all. */
-export async function buildWarbler(config: Config, options: { broker?: Broker } = {}): Promise<Warbler> {
+export async function buildWarbler(config: Config, options: { broker?: Broker; logTo?: HttpOptions['logTo'] } = {}): Promise<Warbler> {
   const file = await loadWarblerConfig(undefined, config.env);
   for (const unfixed of await lockDataDir(config.dataDir)) process.emitWarning(`Could not make ${unfixed} owner-only; fix its mode (0700 folders, 0600 files) by hand.`, 'WarblerDataDirWarning');
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.databaseTimeoutMs });
@@ -500,7 +500,7 @@ export async function buildWarbler(config: Config, options: { broker?: Broker } 
       audit, providers: consoleProviders, privacy: { userData, retention }, encryption: atRest,
       webApp: webAppDeps({ store, file, env: config.env, router, prices, defaultAppId: defaultApp.appId, devSignIn: config.devSignIn, distDir: defaultWebDist() }),
     },
-    { logLevel: config.logLevel, version: VERSION },
+    { logLevel: config.logLevel, version: VERSION, logTo: options.logTo },
     { store, ledger, rates: currencyRatesFrom(file) },
   );
   log = http.log;

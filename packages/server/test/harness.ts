@@ -29,7 +29,7 @@ export interface TestServer {
 }
 
 /** A real Warbler on a free loopback port, on a throwaway data dir (and database). */
-export async function startServer(kind: StoreKind = 'sqlite', env: Record<string, string> = {}): Promise<TestServer> {
+export async function startServer(kind: StoreKind = 'sqlite', env: Record<string, string> = {}, options: Parameters<typeof buildWarbler>[1] = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'warbler-test-'));
   const db = kind === 'postgres' ? await createTestDatabase() : undefined;
   const masterKey = 'test-master-key-0123456789';
@@ -42,7 +42,7 @@ export async function startServer(kind: StoreKind = 'sqlite', env: Record<string
     ...(db ? { WARBLER_DATABASE_URL: db.url } : {}),
     ...env,
   });
-  const warbler = await buildWarbler(config);
+  const warbler = await buildWarbler(config, options);
   const url = await warbler.listen();
   const appSecret = await warbler.apps.rotateSecret('default');
 

@@ -1,3 +1,4 @@
+import type { InterventionNotes } from '../guardrails/index.ts';
 import type { ApiKeyRow } from '../store/index.ts';
 
 /**
@@ -11,6 +12,8 @@ export interface GatewayCaller {
   key: ApiKeyRow | null;
   /** The x-request-id of this request, for the ledger and logs. */
   requestId: string;
+  /** The request's log line, which tells the call's guardrail interventions (set by the /v1 routes). */
+  guardrails?: InterventionNotes;
 }
 
 /** May this caller use this model? */

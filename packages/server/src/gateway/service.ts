@@ -253,7 +253,7 @@ export class Gateway {
     const policy = caller.key?.metadata.guardrails;
     const screen = this.deps.guardrails?.screen({
       appId: caller.appId, path: source === 'batch' ? 'batch' : 'v1', who: caller.key?.id ?? null,
-      policy: typeof policy === 'string' ? policy : undefined,
+      policy: typeof policy === 'string' ? policy : undefined, notes: source === 'gateway' ? caller.guardrails : undefined,
     });
     try {
       screen?.messages(messages);

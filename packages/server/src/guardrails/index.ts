@@ -9,6 +9,7 @@ export { DEFAULT_GUARDRAILS, DEFAULT_POLICY, OFF_POLICY, type GuardrailsSettings
 export { PII_KINDS, PiiVault, findPii, luhn, validResidentId, type PiiKind } from './pii.ts';
 export { WordMatcher, type WordAction, type WordHit, type WordList } from './words.ts';
 export { INJECTION_RULES, screenInstructions } from './injection.ts';
+export { InterventionNotes, loggedIntervention, type LoggedIntervention } from './intervention-notes.ts';
 export { InterventionLog, interventionReporter, type InterventionLogDeps, type InterventionReporterDeps } from './intervention-log.ts';
 export { InterventionStore, type InterventionFilter, type InterventionRow } from './intervention-store.ts';
 export { ModerationFlagged, NO_MODERATION, openAiModerator, verdictOf, type ModerationSettings, type ModerationVerdict, type Moderator } from './moderation.ts';

@@ -2,6 +2,7 @@
 // written in batches (with guardrails on, every call of a busy key can be
 // one), removed after the retention period.
 import { newOrderedId } from '../ids.ts';
+import { loggedIntervention, type InterventionNotes } from './intervention-notes.ts';
 import type { InterventionFilter, InterventionRow, InterventionStore } from './intervention-store.ts';
 import type { Intervention } from './screen.ts';
 
@@ -113,25 +114,29 @@ export interface InterventionReporterDeps {
 }
 
 /**
- * Guardrails' onInterventions: each intervention counted and kept, and one
- * log line per screening step (a prompt's two masked values are one line, not
- * two: the log was the largest part of what guardrails cost a call), at warn
+ * Guardrails' onInterventions: each intervention counted and kept, and told
+ * in the log once per screening step (a prompt's two masked values are one
+ * entry, not two: the log was the largest part of what guardrails cost a
+ * call). A call with a log line of its own (a /v1 request's, given as
+ * `notes`) carries them there; otherwise the step gets its own line, at warn
  * when something was blocked. The line carries the call's scope once and each
  * rule without its excerpt (the console has it): bytes are most of a log
  * line's cost.
  */
-export function interventionReporter(deps: InterventionReporterDeps): (fired: Intervention[]) => void {
-  return (fired) => {
-    let block = false;
-    let rules = '';
+export function interventionReporter(deps: InterventionReporterDeps): (fired: Intervention[], notes?: InterventionNotes) => void {
+  return (fired, notes) => {
     for (const i of fired) {
       deps.count(i.rule, i.action, i.path, i.count);
       deps.record(i);
+    }
+    if (notes?.add(fired) || !deps.log) return;
+    let block = false;
+    let rules = '';
+    for (const i of fired) {
       if (i.action === 'block') block = true;
       rules += `${rules ? ', ' : ''}${i.rule} ${i.action}`;
     }
     const { path, app_id, who, policy } = fired[0]!;
-    const guardrails = fired.map(({ rule, action, count, word }) => (word === undefined ? { rule, action, count } : { rule, action, count, word }));
-    deps.log?.[block ? 'warn' : 'info']({ guardrails, path, app_id, who, policy }, `guardrail ${rules} on ${path}`);
+    deps.log[block ? 'warn' : 'info']({ guardrails: fired.map(loggedIntervention), path, app_id, who, policy }, `guardrail ${rules} on ${path}`);
   };
 }

@@ -4,6 +4,7 @@
 // the reply (masked personal data put back, where the operator allows).
 import type { ChatMessage } from '../llm/index.ts';
 import { excerptAround, excerptAtPlaceholder } from './excerpt.ts';
+import type { InterventionNotes } from './intervention-notes.ts';
 import { screenInstructions } from './injection.ts';
 import { ModerationFlagged, type Moderator } from './moderation.ts';
 import { PiiVault, type PiiKind } from './pii.ts';
@@ -39,6 +40,8 @@ export interface ScreenScope {
   path: GuardrailPath;
   who: string | null;
   policy?: string | null | undefined;
+  /** The call's own log line, when it has one (a /v1 request's): its interventions are told there instead of in a line per step. */
+  notes?: InterventionNotes | undefined;
 }
 
 /** A prompt refused by a block rule; nothing was sent and nothing is billed. */
@@ -58,9 +61,10 @@ export interface GuardrailsDeps {
   /**
    * The interventions of one screening step (a prompt, a passage or tool
    * result, a moderation verdict), together: one log line per step instead
-   * of one per rule, since with guardrails on most calls have several.
+   * of one per rule, since with guardrails on most calls have several;
+   * `notes` is the call's own log line when it has one (the scope's).
    */
-  onInterventions(interventions: Intervention[]): void;
+  onInterventions(interventions: Intervention[], notes?: InterventionNotes): void;
   warn?(message: string): void;
   /** The moderation model policies with `moderation:` use (OpenAI's, when configured); absent: such policies warn and skip it. */
   moderator?: Moderator;
@@ -119,7 +123,7 @@ export class PromptScreen {
   constructor(
     readonly policy: Policy,
     private readonly scope: ScreenScope,
-    private readonly report: (interventions: Intervention[]) => void,
+    private readonly report: (interventions: Intervention[], notes?: InterventionNotes) => void,
     private readonly moderation?: { moderator: Moderator; warn(message: string): void },
   ) {
     this.vault = policy.pii.size > 0 ? new PiiVault(policy.pii) : undefined;
@@ -315,7 +319,7 @@ export class PromptScreen {
     if (this.fired.length === 0) return;
     const fired = this.fired;
     this.fired = [];
-    this.report(fired);
+    this.report(fired, this.scope.notes);
   }
 }
 

@@ -7,6 +7,7 @@ import { adminRoutes } from './admin.ts';
 import { encryptionRoutes } from './encryption.ts';
 import { auditRoutes, registerAuditTrail } from './audit.ts';
 import { guardrailRoutes } from './guardrails.ts';
+import type { InterventionNotes } from '../guardrails/index.ts';
 import { agentRoutes } from './agents.ts';
 import { experimentRoutes } from './experiments.ts';
 import { datasetRoutes } from './datasets.ts';
@@ -35,6 +36,13 @@ import { v1Routes } from './v1.ts';
 import { batchRoutes } from './v1-batches.ts';
 import { webAppRoutes } from './web-app.ts';
 import { webhookRoutes } from './webhooks.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** A /v1 call's guardrail interventions, told in its request line (v1.ts sets it; null elsewhere). */
+    guardrails: InterventionNotes | null;
+  }
+}
 
 export { Guards } from './auth.ts';
 export type { HttpDeps } from './deps.ts';
@@ -85,11 +93,13 @@ function logDestination(): { write(line: string): void; close(): void } {
 export interface HttpOptions {
   logLevel: string;
   version: string;
+  /** Where the log's lines go instead of standard output (tests read them). */
+  logTo?: { write(line: string): void } | undefined;
 }
 
 /** The Fastify app with every REST route; the OpenAPI document comes from the same zod schemas that validate. */
 export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: UsageDeps): Promise<FastifyInstance> {
-  const logs = options.logLevel === 'silent' ? undefined : logDestination();
+  const logs = options.logLevel === 'silent' ? undefined : options.logTo ? { write: (line: string) => options.logTo!.write(line), close() {} } : logDestination();
   const app = Fastify({
     logger: logs ? { level: options.logLevel, redact: ['req.headers.authorization'], stream: logs } : false,
     // One line per request (below) instead of Fastify's two: at gateway rates the log is a measurable share of CPU.
@@ -109,11 +119,15 @@ export async function buildHttp(deps: HttpDeps, options: HttpOptions, usage?: Us
     reply.header('x-request-id', request.id);
     done();
   });
+  app.decorateRequest('guardrails', null);
   app.addHook('onResponse', (request, reply, done) => {
     // Probes and scrapes every few seconds would drown the log at info.
     const quiet = request.url === '/healthz' || request.url === '/metrics';
     const line = { method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 };
-    if (quiet) request.log.debug(line, 'request');
+    // A /v1 call's guardrail interventions are told here, at warn when one blocked, not in a second line.
+    const fired = request.guardrails?.take();
+    if (fired) request.log[fired.blocked ? 'warn' : 'info']({ ...line, guardrails: fired.guardrails }, 'request');
+    else if (quiet) request.log.debug(line, 'request');
     else request.log.info(line, 'request');
     done();
   });

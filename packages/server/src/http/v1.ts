@@ -16,6 +16,7 @@ import {
   type Gateway,
   type GatewayCaller,
 } from '../gateway/index.ts';
+import { InterventionNotes } from '../guardrails/index.ts';
 import { isLlmError, quickPromptTokens } from '../llm/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { MediaCalls, Moderations } from '../gateway/index.ts';
@@ -74,7 +75,12 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
     return reply.status(e.status).send(e.toJSON());
   });
 
-  const caller = (request: FastifyRequest): Promise<GatewayCaller> => gateway.authenticateRequest(request);
+  const caller = async (request: FastifyRequest): Promise<GatewayCaller> => {
+    const who = await gateway.authenticateRequest(request);
+    // The call's guardrail interventions go into its request line (http/index.ts) instead of a line of their own.
+    who.guardrails = request.guardrails ??= new InterventionNotes();
+    return who;
+  };
 
   /** Logs a body once validate.ts has bounded its shape (the logger's serializer recurses too). */
   function logBody(request: FastifyRequest, who: GatewayCaller): void {
