@@ -25,6 +25,11 @@ describe('intervention excerpts', () => {
     expect(excerptAround(nul, nul.indexOf('BAD'), nul.indexOf('BAD') + 3)).toBe('a\u0000b [mobile] *** x\u0000y');
   });
 
+  it('shows each run of white space as one space', () => {
+    const text = 'line one\n\n\tline  two BAD a\u3000b c\r\nd';
+    expect(excerptAround(text, text.indexOf('BAD'), text.indexOf('BAD') + 3)).toBe('line one line two *** a b c d');
+  });
+
   it('finds a placeholder of the kind in masked text', () => {
     expect(excerptAtPlaceholder('reach me on [PHONE_1] after six', 'mobile')).toBe('reach me on [PHONE_1] after six');
     expect(excerptAtPlaceholder('reach me on [PHONE_1]', 'email')).toBeUndefined();

@@ -33,6 +33,9 @@ describe('finding personal data in text', () => {
       ['email', 'wang_fang@mail.qq.com'],
     ]);
     expect(kinds('call +86 139-1234-5678 or 186 1234 5678')).toEqual([['mobile', '+86 139-1234-5678'], ['mobile', '186 1234 5678']]);
+    // A text with just a mobile number's 11 digits (the fewest of any kind) is scanned; one digit fewer has no number.
+    expect(kinds('13800138000')).toEqual([['mobile', '13800138000']]);
+    expect(kinds('1380013800')).toEqual([]);
   });
 
   it('leaves alone what only looks like personal data', () => {

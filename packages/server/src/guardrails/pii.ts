@@ -55,7 +55,8 @@ export function luhn(digits: string): boolean {
 }
 
 const ALL_KINDS: ReadonlySet<PiiKind> = new Set(PII_KINDS);
-const DIGIT = /\d/;
+/** The fewest digits a number of any kind has (a mobile number's 11; an identity card's 17, a bank card's 13). */
+const MIN_DIGITS = 11;
 const GROUPING = /[ -]/g;
 
 /** The personal data in a text, left to right, never overlapping (an identity card number wins over a card, a card over a phone). */
@@ -65,8 +66,8 @@ export function findPii(text: string, kinds: ReadonlySet<PiiKind> | readonly Pii
   const found: PiiSpan[] = [];
   // Characters already inside a span: a bitmap once there are many, so a prompt of 100k numbers costs linear time, not quadratic.
   const state: Scan = { text, found, covered: undefined };
-  // Cheap gates: no digits, no numbers; no @, no email.
-  if (DIGIT.test(text)) {
+  // Cheap gates: too few digits, no numbers (most console excerpts and many prompts); no @, no email.
+  if (enoughDigits(text)) {
     if (want.has('id_card')) scanKind(state, 'id_card', ID_CARD);
     if (want.has('bank_card')) scanKind(state, 'bank_card', CARD);
     if (want.has('mobile')) scanKind(state, 'mobile', MOBILE);
@@ -84,6 +85,16 @@ export function findPii(text: string, kinds: ReadonlySet<PiiKind> | readonly Pii
     }
   }
   return found.length > 1 ? found.sort((a, b) => a.start - b.start) : found;
+}
+
+/** Whether the text has MIN_DIGITS digits: one pass of char codes, where the three number scans are a regex pass each. */
+function enoughDigits(text: string): boolean {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57 && ++n === MIN_DIGITS) return true;
+  }
+  return false;
 }
 
 interface Scan {
