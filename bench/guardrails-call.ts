@@ -6,7 +6,10 @@
 // a mobile number and an email; the reply is restored; the interventions are
 // logged as app.ts logs them (pino to /dev/null, asynchronous, 4 KB writes),
 // counted in the /metrics counter and recorded by the InterventionLog (its
-// store a no-op: the SQLite rows are the same in both trees).
+// store a no-op: the SQLite rows are the same in both trees). Each call also
+// writes the request's own log line as http/index.ts does, in every tree: in
+// trees with InterventionNotes, the interventions are told in that line
+// rather than in one of their own.
 //
 // GUARDRAILS_CALL_TREES: comma-separated roots of Warbler trees (default: this
 // one); each tree's own guardrails room and Metrics are loaded, and the trees
@@ -56,15 +59,22 @@ async function load(root: string): Promise<Tree> {
     lists: [{ name: 'bench', action: 'mask', words: benchWords() }], allow: [], pii: { mask: [], restoreInReply: false }, injectionScreen: true,
     policies: { bench: { lists: ['bench'], pii: { mask: ['mobile', 'email'], restoreInReply: true } } }, apps: {},
   }, deps);
+  const Notes = screenOnly ? undefined : (g.InterventionNotes as (new () => { take(): { guardrails: unknown[]; blocked: boolean } | undefined }) | undefined);
   return {
     root,
     call(i) {
-      const screen = guardrails.screen({ appId: 'app_bench', path: 'v1', who: 'key_bench0000000000000000', policy: 'bench' })!;
+      const notes = Notes ? new Notes() : undefined;
+      const screen = guardrails.screen({ appId: 'app_bench', path: 'v1', who: 'key_bench0000000000000000', policy: 'bench', ...(notes && { notes }) })!;
       screen.messages([
         { role: 'system', content: 'You are a concise assistant for a chat app.' },
         { role: 'user', content: `In one sentence: why do gateways keep a ledger of every model call? I am on 13800138000, mail ops@example.com (question ${i})` },
       ]);
       if (screen.restore('A ledger records each call, so [PHONE_1] and [EMAIL_1] can see what was spent.').length === 0) throw new Error('unreachable');
+      if (screenOnly) return;
+      const line = { method: 'POST', url: '/v1/chat/completions', status: 200, ms: 1.23 };
+      const fired = notes?.take();
+      if (fired) logger[fired.blocked ? 'warn' : 'info']({ ...line, guardrails: fired.guardrails }, 'request');
+      else logger.info(line, 'request');
     },
   };
 }
