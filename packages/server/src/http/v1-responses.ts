@@ -97,14 +97,14 @@ export const responsesRoutes = (deps: ResponsesRouteDeps, kit: V1RouteKit): Fast
           // A client that left is told nothing and nothing is kept; a cancel is kept as cancelled.
           if (abort.signal.aborted && !run.cancelled) break;
           const failed = run.cancelled ? writer.fail(CANCELLED, part.usage ?? null, 'cancelled') : writer.fail(toOpenAiError(part.error).toJSON().error, part.usage ?? null);
-          await keep(request, prepared, who, failed.response);
+          await keep(request, prepared, who, failed.response, failed.json);
           res.write(failed.text);
           break;
         }
         if (part.type === 'finish') {
           const done = writer.finish(part.finishReason, part.usage);
           // Kept before the client hears it is done, so its next turn finds it.
-          await keep(request, prepared, who, done.response);
+          await keep(request, prepared, who, done.response, done.json);
           res.write(done.text);
           break;
         }

@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import type { CompiledQuery, Insertable, Kysely, Selectable, Updateable } from 'kysely';
 import type { DialectTraits } from './kysely-store.ts';
 import type {
   ApiKeyPatch,
@@ -14,7 +14,6 @@ import type {
 } from './port-gateway.ts';
 import type { ApiKeysTable, BatchesTable, BatchItemsTable, Database, ResponsesTable } from './schema.ts';
 import { guardWrite } from './guard-write.ts';
-import { prepare } from './prepared.ts';
 import { openColumns, PLAINTEXT, sealColumns, type RowSealer, type SealedColumn } from './sealing.ts';
 
 /** A stored response holds the conversation sent through /v1: sealed at rest. */
@@ -144,30 +143,27 @@ export class KyselyGatewayStore implements GatewayStore {
 
   /**
    * Every /v1/responses call with store on writes its row (in groups, see
-   * gateway/responses/keeper.ts): the INSERT for n rows is compiled once per
-   * n, since Kysely's build-and-compile per group cost a third of SQLite's
-   * own work on it. A row already there gets the new status and body (a
-   * response kept again when it ends).
+   * gateway/responses/keeper.ts, at most 200 rows): the INSERT for n rows is
+   * compiled once per n, since Kysely's build-and-compile per group cost a
+   * third of SQLite's own work on it. A row already there gets the new status
+   * and body (a response kept again when it ends).
    */
-  private readonly insertsByCount = new Map<number, ReturnType<typeof prepare<Record<string, unknown>, unknown>>>();
+  private readonly insertsByCount = new Map<number, CompiledQuery>();
 
   private insertResponses(rows: readonly Insertable<ResponsesTable>[]): Promise<unknown> {
-    const n = rows.length;
-    let insert = this.insertsByCount.get(n);
-    if (!insert) {
-      insert = prepare((a: Record<string, unknown>) =>
-        this.db
-          .insertInto('responses')
-          .values(Array.from({ length: n }, (_, i) => Object.fromEntries(RESPONSE_COLUMNS.map((c) => [c, a[`${c}${i}`]])) as Insertable<ResponsesTable>))
-          .onConflict((oc) => oc.columns(['app_id', 'id']).doUpdateSet((eb) => ({ status: eb.ref('excluded.status'), body: eb.ref('excluded.body') }))),
-      );
-      this.insertsByCount.set(n, insert);
+    let compiled = this.insertsByCount.get(rows.length);
+    if (!compiled) {
+      // Compiled with stand-ins saying which row's column each parameter is.
+      const stand = rows.map((_, i) => Object.fromEntries(RESPONSE_COLUMNS.map((c) => [c, new Place(i, c)])) as unknown as Insertable<ResponsesTable>);
+      compiled = this.db
+        .insertInto('responses')
+        .values(stand)
+        .onConflict((oc) => oc.columns(['app_id', 'id']).doUpdateSet((eb) => ({ status: eb.ref('excluded.status'), body: eb.ref('excluded.body') })))
+        .compile();
+      this.insertsByCount.set(rows.length, compiled);
     }
-    const args: Record<string, unknown> = {};
-    rows.forEach((row, i) => {
-      for (const c of RESPONSE_COLUMNS) args[`${c}${i}`] = row[c];
-    });
-    return insert(this.db, args);
+    const parameters = compiled.parameters.map((p) => (p instanceof Place ? rows[p.row]![p.column] : p));
+    return this.db.executeQuery({ ...compiled, parameters });
   }
 
   async getResponse(appId: string, responseId: string): Promise<StoredResponseRow | undefined> {
@@ -375,6 +371,14 @@ function toStoredResponse(r: Selectable<ResponsesTable>): StoredResponseRow {
 
 /** A stored response as its table's columns (JSON as text), before sealing. */
 const RESPONSE_COLUMNS = ['app_id', 'id', 'key_id', 'status', 'previous_response_id', 'body', 'input', 'history', 'created_at'] as const;
+
+/** Stands in for a row's value while an INSERT is compiled; never reaches the database. */
+class Place {
+  constructor(
+    readonly row: number,
+    readonly column: (typeof RESPONSE_COLUMNS)[number],
+  ) {}
+}
 
 function responseColumns(r: StoredResponseRow) {
   return {

@@ -219,6 +219,14 @@ export function describeGatewayStoreContract(getStore: () => Store): void {
       expect(await getStore().getResponse(appId, d)).toBeUndefined();
       await getStore().putResponses([]);
     });
+
+    it('stores a response body given as JSON text as that text', async () => {
+      const appId = await newApp();
+      const id = uid('resp');
+      const text = JSON.stringify({ id, object: 'response', status: 'completed', output: [{ type: 'message', content: [{ text: 'é ✓' }] }] });
+      await getStore().putResponses([{ app_id: appId, id, key_id: null, status: 'completed', previous_response_id: null, body: {}, bodyJson: text, input: [], history: [], created_at: T0 }]);
+      expect((await getStore().getResponse(appId, id))?.body).toEqual(JSON.parse(text));
+    });
   });
 
   describe('batches', () => {

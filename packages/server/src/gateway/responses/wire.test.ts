@@ -45,6 +45,18 @@ describe('ResponseEventWriter', () => {
     expect(failed.response).toMatchObject({ status: 'failed', error: { code: 'upstream_cut_stream' }, output: [{ status: 'incomplete', content: [{ text: 'partial' }] }] });
   });
 
+  it('the final event carries the Response as the JSON the store keeps, in the shape of every other event', () => {
+    const w = new ResponseEventWriter(head());
+    w.part({ type: 'text-delta', text: 'Hi "there" ✓\n' });
+    const done = w.finish('stop', usage);
+    const last = done.text.split('\n\n').filter(Boolean).at(-1)!;
+    expect(last).toBe(`event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', sequence_number: 6, response: done.response })}`);
+    expect(JSON.parse(done.json)).toEqual(done.response);
+    const failed = new ResponseEventWriter(head()).fail({ code: null, message: 'cut', type: 'server_error', param: null }, null);
+    expect(failed.text.split('\n\n').filter(Boolean).at(-1)).toBe(`event: response.failed\ndata: ${JSON.stringify({ type: 'response.failed', sequence_number: 1, response: failed.response })}`);
+    expect(JSON.parse(failed.json)).toEqual(failed.response);
+  });
+
   it('an empty answer still has one (empty) message, as OpenAI sends', () => {
     const w = new ResponseEventWriter(head());
     expect(w.finish('stop', usage).response.output).toEqual([expect.objectContaining({ type: 'message', content: [expect.objectContaining({ text: '' })] })]);

@@ -182,6 +182,16 @@ export class ResponseEventWriter {
     return `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: this.seq++, ...fields })}\n\n`;
   }
 
+  /**
+   * The event carrying the final Response, and that Response as JSON: the
+   * same text `event()` writes (type and number are plain ASCII and an
+   * integer), with the Response serialised once, for the client and the store.
+   */
+  private responseEvent(type: string, response: Record<string, unknown>): { text: string; json: string } {
+    const json = JSON.stringify(response);
+    return { text: `event: ${type}\ndata: {"type":"${type}","sequence_number":${this.seq++},"response":${json}}\n\n`, json };
+  }
+
   /** response.created and response.in_progress: what goes out before the model's first word. */
   opening(): string {
     const r = responseObject(this.head, 'in_progress', [], null);
@@ -216,14 +226,13 @@ export class ResponseEventWriter {
     }
   }
 
-  /** Closes what is open and writes the final response event; returns it and the final Response object. */
-  finish(finishReason: FinishReason, usage: Usage): { text: string; response: Record<string, unknown> } {
-    let out = this.closeOpen();
-    if (this.output.length === 0) out += this.openMessage() + this.closeOpen();
+  /** Closes what is open and writes the final response event; returns it and the final Response object (and its JSON). */
+  finish(finishReason: FinishReason, usage: Usage): { text: string; response: Record<string, unknown>; json: string } {
+    const out = this.closeOpen() + (this.output.length === 0 ? this.openMessage() + this.closeOpen() : '');
     const incomplete = incompleteReason(finishReason);
     const response = responseObject(this.head, incomplete ? 'incomplete' : 'completed', this.output, responseUsage(usage), { incomplete });
-    out += this.event(incomplete ? 'response.incomplete' : 'response.completed', { response });
-    return { text: out, response };
+    const last = this.responseEvent(incomplete ? 'response.incomplete' : 'response.completed', response);
+    return { text: out + last.text, response, json: last.json };
   }
 
   /**
@@ -234,13 +243,14 @@ export class ResponseEventWriter {
     error: { code: string | null; message: string; type: string; param: string | null },
     usage: Usage | null,
     status: 'failed' | 'cancelled' = 'failed',
-  ): { text: string; response: Record<string, unknown> } {
+  ): { text: string; response: Record<string, unknown>; json: string } {
     const code = error.code ?? error.type;
     // What was streamed before the failure stays in the output, marked incomplete.
     const output = this.output.map((item) => (item === this.open?.item ? { ...this.openSnapshot(this.open), status: 'incomplete' } : item));
     const response = responseObject(this.head, status, output, usage ? responseUsage(usage) : null, { error: { code, message: error.message } });
-    const text = this.event('error', { code, message: error.message, param: error.param, error }) + this.event('response.failed', { response });
-    return { text, response };
+    const errorEvent = this.event('error', { code, message: error.message, param: error.param, error });
+    const last = this.responseEvent('response.failed', response);
+    return { text: errorEvent + last.text, response, json: last.json };
   }
 
   /** The Response as it stands, for a retrieve while it streams, or a cancel. */
