@@ -11,6 +11,7 @@
 // of refusals, each costing as much to answer as a small call; a waiting
 // call costs a timer (and an upload waiting for its turn is not read: TCP
 // holds the client back).
+import type { StopSignal } from './llm/index.ts';
 
 /** How long a call over the cap waits for one of its holder's calls to end before it is refused. */
 export const TURN_WAIT_MS = 2_000;
@@ -35,7 +36,7 @@ export class Turns {
    * has `max` calls running. Resolves false when none came in time, too many
    * already wait, or `signal` aborts first. Give a slot back with leave().
    */
-  enter(holder: string, signal?: AbortSignal): Promise<boolean> {
+  enter(holder: string, signal?: StopSignal): Promise<boolean> {
     const now = this.running.get(holder) ?? 0;
     if (now < this.max) {
       this.running.set(holder, now + 1);

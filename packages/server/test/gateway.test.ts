@@ -474,6 +474,26 @@ describe.each(storeKinds())('OpenAI-compatible gateway on %s', (kind) => {
       expect(ledger[0]!.cost_nanos).toBeGreaterThan(0n);
     });
 
+    it('a client that leaves before a non-streamed answer stops the upstream call, and the row says so', async () => {
+      const key = await newKey();
+      upstream.script({ promptContains: 'slow answer', text: 'too late', ttftMs: 5_000 });
+      const chatsBefore = upstream.counts.chat;
+      const abort = new AbortController();
+      const sent = fetch(`${v1}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key.secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'slow answer please' }] }),
+        signal: abort.signal,
+      });
+      // Upstream has the call ('pending' row written as it was sent); then the client goes.
+      await waitFor(() => rows({ key_id: key.id }), (r) => r.length === 1 && upstream.counts.chat > chatsBefore);
+      abort.abort();
+      await expect(sent).rejects.toThrow();
+      const ledger = await waitFor(() => rows({ key_id: key.id }), (r) => r.length === 1 && r[0]!.outcome !== 'pending');
+      expect(ledger[0]).toMatchObject({ outcome: 'stopped', completion_tokens: 0 });
+      expect(ledger[0]!.latency_ms).toBeLessThan(4_000);
+    });
+
     it('runCompletion runs one body for a caller with the same checks (the Batch API uses it)', async () => {
       const key = await newKey({ allowed_models: ['gpt-4o-mini'] });
       const row = (await server.warbler.store.getApiKey('default', key.id))!;

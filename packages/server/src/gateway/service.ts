@@ -12,6 +12,7 @@ import {
   type ChatStreamPart,
   type EmbedResult,
   type RouterCallOptions,
+  type StopSignal,
   type Usage,
 } from '../llm/index.ts';
 import type { ApiKeyRow, LedgerRow } from '../store/index.ts';
@@ -109,6 +110,8 @@ export interface Admission {
 
 export interface CallOptions {
   signal?: AbortSignal;
+  /** What stops the model call, when not `signal` (a /v1 request's client watch: no AbortSignal made unless something needs one). */
+  stop?: StopSignal;
   /** 'batch' for lines a batch runs; default 'gateway'. */
   source?: 'gateway' | 'batch';
 }
@@ -286,7 +289,7 @@ export class Gateway {
    * does nothing. Throws a 429 when no slot came, so one key cannot crowd
    * out every other tenant's calls. The master key (the operator's) is not capped.
    */
-  async enter(caller: GatewayCaller, signal?: AbortSignal): Promise<() => void> {
+  async enter(caller: GatewayCaller, signal?: StopSignal): Promise<() => void> {
     const key = caller.key;
     const cap = this.deps.concurrency;
     if (!key || !cap) return () => {};
@@ -336,7 +339,7 @@ export class Gateway {
     const t0 = performance.now();
     let completion: ChatCompletion;
     try {
-      completion = await this.deps.models.complete(chat.request, { context, ...(options.signal ? { signal: options.signal } : {}) });
+      completion = await this.deps.models.complete(chat.request, { context, ...(options.stop ? { stop: options.stop } : options.signal ? { signal: options.signal } : {}) });
     } catch (err) {
       this.settle(caller, admission, 0);
       throw err;

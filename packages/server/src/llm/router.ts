@@ -17,7 +17,7 @@
 // ledger can record it.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { abortError, linkAbort, type LinkedAbort } from './abort.ts';
+import { abortError, linkAbort, type LinkedAbort, type StopSignal } from './abort.ts';
 import { CircuitBreaker, type CircuitChange, type CircuitOptions, type CircuitState, type CircuitTicket } from './circuit.ts';
 import { asLlmError, LlmError } from './errors.ts';
 import { rerankTokens, searchesFor, type BilledUnits, type Reranking, type RerankRequest, type Speech, type SpeechRequest, type TranscribeRequest, type Transcription } from './media.ts';
@@ -81,6 +81,8 @@ export interface RouterOptions {
 }
 
 export interface RouterCallOptions extends CallOptions {
+  /** Stops the call instead of `signal`: any StopSignal (a /v1 request's client watch, which is no AbortSignal). */
+  stop?: StopSignal;
   deadlineMs?: number;
   attemptTimeoutMs?: number;
   /** Handed to onAttempt untouched: who is calling (app, agent, key, conversation). */
@@ -176,7 +178,7 @@ const COUNTS_AGAINST_DEPLOYMENT = new Set(['rate_limited', 'server', 'timeout', 
 
 const elapsed = (t0: number) => performance.now() - t0;
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+function sleep(ms: number, signal: StopSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
     const done = () => {
@@ -200,7 +202,7 @@ class CallStop {
   /** The running attempt's abort, for the deadline to reach. */
   private current: LinkedAbort | undefined;
 
-  constructor(readonly parent: AbortSignal | undefined) {}
+  constructor(readonly parent: StopSignal | undefined) {}
 
   get aborted(): boolean {
     return this.expired !== undefined || (this.parent?.aborted ?? false);
@@ -476,7 +478,7 @@ export class Router implements LlmProvider {
   }
 
   private startCall(operation: Call['operation'], request: ChatRequest | EmbedRequest, options: RouterCallOptions): Call {
-    const stop = new CallStop(options.signal);
+    const stop = new CallStop(options.stop ?? options.signal);
     const deadlineMs = options.deadlineMs ?? this.options.deadlineMs ?? 600_000;
     const timer = setTimeout(() => stop.expire(new LlmError('timeout', `No complete answer within the ${deadlineMs} ms deadline.`)), deadlineMs);
     timer.unref();
