@@ -19,7 +19,11 @@ const ID_CARD = /(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])/g;
 const CARD = /(?<![\dA-Za-z])\d(?:[ -]?\d){12,18}(?![\dA-Za-z])/g;
 // Emails are found from their @ outwards: a regex that starts anywhere backtracks over every word of the text.
 const EMAIL_DOMAIN = /[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w-])/y;
-const LOCAL_CHAR = /[\w.%+-]/;
+/** The characters of an address's local part, by char code: [\w.%+-] (ASCII); GLUED for those that also glue a name to what is before it ([\w.+-]). */
+const LOCAL_CHAR = new Uint8Array(128);
+const GLUED = 2;
+for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+-') LOCAL_CHAR[c.charCodeAt(0)] = GLUED;
+LOCAL_CHAR['%'.charCodeAt(0)] = 1;
 
 const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const ID_CHECK = '10X98765432';
@@ -55,8 +59,13 @@ export function luhn(digits: string): boolean {
 }
 
 const ALL_KINDS: ReadonlySet<PiiKind> = new Set(PII_KINDS);
-/** The fewest digits a number of any kind has (a mobile number's 11; an identity card's 17, a bank card's 13). */
-const MIN_DIGITS = 11;
+/**
+ * Whether a text has the 11 digits a number of any kind has at least (a
+ * mobile number's; an identity card has 17, a bank card 13): one pass, where
+ * the three number scans are a pass each. Anchored, and \D* and \d never
+ * overlap, so it stays linear on a long text with few digits.
+ */
+const ENOUGH_DIGITS = /^(?:\D*\d){11}/;
 const GROUPING = /[ -]/g;
 
 /** The personal data in a text, left to right, never overlapping (an identity card number wins over a card, a card over a phone). */
@@ -67,7 +76,7 @@ export function findPii(text: string, kinds: ReadonlySet<PiiKind> | readonly Pii
   // Characters already inside a span: a bitmap once there are many, so a prompt of 100k numbers costs linear time, not quadratic.
   const state: Scan = { text, found, covered: undefined };
   // Cheap gates: too few digits, no numbers (most console excerpts and many prompts); no @, no email.
-  if (enoughDigits(text)) {
+  if ((want.has('id_card') || want.has('bank_card') || want.has('mobile')) && ENOUGH_DIGITS.test(text)) {
     if (want.has('id_card')) scanKind(state, 'id_card', ID_CARD);
     if (want.has('bank_card')) scanKind(state, 'bank_card', CARD);
     if (want.has('mobile')) scanKind(state, 'mobile', MOBILE);
@@ -75,26 +84,17 @@ export function findPii(text: string, kinds: ReadonlySet<PiiKind> | readonly Pii
   if (want.has('email')) {
     for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
       let start = at;
-      while (start > 0 && at - start < 64 && LOCAL_CHAR.test(text[start - 1]!)) start--;
-      if (start === at || (start > 0 && /[\w.+-]/.test(text[start - 1]!))) continue;
+      while (start > 0 && at - start < 64 && (LOCAL_CHAR[text.charCodeAt(start - 1)] ?? 0) > 0) start--;
+      // Stopped by the 64-character limit inside a longer name: not an address (or not one we can see whole).
+      if (start === at || (start > 0 && (LOCAL_CHAR[text.charCodeAt(start - 1)] ?? 0) === GLUED)) continue;
       EMAIL_DOMAIN.lastIndex = at + 1;
-      const domain = EMAIL_DOMAIN.exec(text);
-      if (!domain) continue;
-      const end = at + 1 + domain[0].length;
+      // test() rather than exec(): the sticky regex's lastIndex is the end, and no match array is made.
+      if (!EMAIL_DOMAIN.test(text)) continue;
+      const end = EMAIL_DOMAIN.lastIndex;
       if (!taken(state, start, end)) add(state, { kind: 'email', start, end, value: text.slice(start, end) });
     }
   }
   return found.length > 1 ? found.sort((a, b) => a.start - b.start) : found;
-}
-
-/** Whether the text has MIN_DIGITS digits: one pass of char codes, where the three number scans are a regex pass each. */
-function enoughDigits(text: string): boolean {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57 && ++n === MIN_DIGITS) return true;
-  }
-  return false;
 }
 
 interface Scan {
