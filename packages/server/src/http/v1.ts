@@ -17,7 +17,7 @@ import {
   type GatewayCaller,
 } from '../gateway/index.ts';
 import { InterventionNotes } from '../guardrails/index.ts';
-import { isLlmError, quickPromptTokens, type StopSignal } from '../llm/index.ts';
+import { isLlmError, quickPromptTokens, StopSource } from '../llm/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { MediaCalls, Moderations } from '../gateway/index.ts';
 import type { Responses } from '../gateway/responses/index.ts';
@@ -143,7 +143,7 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
     if (!chat.stream) {
       // The router follows the watch itself; an AbortSignal is made only if output moderation asks for one.
       const watch = watchClient(reply);
-      const answer = await gateway.complete(who, chat, admission, { stop: watch, get signal() { return watch.controller().signal; } });
+      const answer = await gateway.complete(who, chat, admission, { stop: watch, get signal() { return watch.signal; } });
       return sendJson(reply, '/v1/chat/completions', answer.text ?? answer.body, answer.upstreamMs, admission.headers, answer.deployment);
     }
     const abort = abortOnClose(reply);
@@ -224,59 +224,15 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
 };
 
 /**
- * Whether a /v1 request's client is still there: a StopSignal, which the
+ * Whether a /v1 request's client is still there: a StopSource, which the
  * router and the key's turn follow, rather than an AbortController, whose
  * AbortSignal (an EventTarget) was ~1.5 % of a non-streaming call's CPU.
  * A real AbortController, following the watch, is made for what needs one
  * (streams, output moderation, the other /v1 routes).
  */
-class ClientWatch implements StopSignal {
-  aborted = false;
-  reason: unknown = undefined;
+class ClientWatch extends StopSource {
   /** Gives the key's running slot back; set once the call has one. */
   release: (() => void) | undefined = undefined;
-  private listeners: (() => void)[] | undefined = undefined;
-  private made: AbortController | undefined = undefined;
-
-  addEventListener(_type: 'abort', listener: () => void): void {
-    // As an AbortSignal's: a listener added after the abort is never called.
-    if (!this.aborted) (this.listeners ??= []).push(listener);
-  }
-
-  removeEventListener(_type: 'abort', listener: () => void): void {
-    const i = this.listeners?.indexOf(listener) ?? -1;
-    if (i >= 0) this.listeners!.splice(i, 1);
-  }
-
-  /** The client left: listeners are called once, in the order they came. */
-  abort(): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    // The reason an AbortController gives when aborted without one.
-    this.reason = new DOMException('This operation was aborted', 'AbortError');
-    this.made?.abort(this.reason);
-    const listeners = this.listeners;
-    this.listeners = undefined;
-    for (const listener of listeners ?? []) {
-      try {
-        listener();
-      } catch (err) {
-        // As an EventTarget does: the others still run, and the error is not lost.
-        process.nextTick(() => {
-          throw err;
-        });
-      }
-    }
-  }
-
-  /** An AbortController that aborts with the watch (already aborted if the client has left), made on first use. */
-  controller(): AbortController {
-    if (!this.made) {
-      this.made = new AbortController();
-      if (this.aborted) this.made.abort(this.reason);
-    }
-    return this.made;
-  }
 }
 
 const CREATED = Math.floor(Date.UTC(2024, 0, 1) / 1000);

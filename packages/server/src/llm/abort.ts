@@ -13,13 +13,70 @@ export interface StopSignal {
   removeEventListener(type: 'abort', listener: () => void): void;
 }
 
-export interface LinkedAbort {
+/**
+ * A StopSignal to abort by hand, with a real AbortController made only when
+ * something asks for `signal` (aborted along with it). For what rarely
+ * aborts and is mostly followed by our own code and undici (which takes any
+ * object with an 'abort' event): a /v1 request's client, a router attempt.
+ */
+export class StopSource implements StopSignal {
+  aborted = false;
+  reason: unknown = undefined;
+  private listeners: (() => void)[] | undefined = undefined;
+  private made: AbortController | undefined = undefined;
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    // As an AbortSignal's: a listener added after the abort is never called.
+    if (!this.aborted) (this.listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const i = this.listeners?.indexOf(listener) ?? -1;
+    if (i >= 0) this.listeners!.splice(i, 1);
+  }
+
+  /** Aborts once: the AbortController if one was made, then the listeners in the order they came. */
+  abort(reason?: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    // What an AbortController gives when aborted without a reason.
+    this.reason = reason === undefined ? new DOMException('This operation was aborted', 'AbortError') : reason;
+    this.made?.abort(this.reason);
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    for (const listener of listeners ?? []) {
+      try {
+        listener();
+      } catch (err) {
+        // As an EventTarget does: the other listeners still run, and the error is not lost.
+        process.nextTick(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
+  /** A real AbortController that follows this source (already aborted if it is), made on first use. */
+  controller(): AbortController {
+    if (!this.made) {
+      this.made = new AbortController();
+      if (this.aborted) this.made.abort(this.reason);
+    }
+    return this.made;
+  }
+
+  get signal(): AbortSignal {
+    return this.controller().signal;
+  }
+}
+
+export interface LinkedAbort extends StopSignal {
+  /** A real AbortSignal for what needs one (made on first use); undici and our own code can follow the link itself. */
   readonly signal: AbortSignal;
   abort(reason: unknown): void;
   /**
-   * Called once, right after the signal aborts (by abort() or by the parent).
-   * A field, not a listener on the signal: addEventListener on an AbortSignal
-   * is one of the dearer things a /v1 request did.
+   * Called once, right after the link aborts (by abort() or by the parent).
+   * A field, not a listener: it is what the attempt's own promise settles by.
    */
   onAbort: (() => void) | undefined;
   /** Unhooks from the parent; call when the work is done. */
@@ -27,7 +84,7 @@ export interface LinkedAbort {
 }
 
 /**
- * A child AbortController that follows its parent and unhooks when disposed.
+ * A child abort that follows its parent and unhooks when disposed.
  * Not AbortSignal.any: on Node 20 its dependants stay reachable from a
  * long-lived parent, and a gateway under load must keep memory flat.
  */
@@ -35,28 +92,24 @@ export function linkAbort(parent?: StopSignal): LinkedAbort {
   return new Link(parent);
 }
 
-class Link implements LinkedAbort {
-  private readonly controller = new AbortController();
+class Link extends StopSource implements LinkedAbort {
   onAbort: (() => void) | undefined = undefined;
   private readonly follow: (() => void) | undefined;
 
   constructor(private readonly parent: StopSignal | undefined) {
+    super();
     if (!parent) return;
     if (parent.aborted) {
-      this.controller.abort(parent.reason);
+      this.abort(parent.reason);
       return;
     }
     this.follow = () => this.abort(parent.reason);
     parent.addEventListener('abort', this.follow, { once: true });
   }
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    if (this.controller.signal.aborted) return;
-    this.controller.abort(reason);
+  override abort(reason: unknown): void {
+    if (this.aborted) return;
+    super.abort(reason);
     this.onAbort?.();
   }
 

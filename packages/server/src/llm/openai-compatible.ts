@@ -153,7 +153,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   }
 
   async function complete(request: ChatRequest, callOptions: CallOptions = {}): Promise<ChatCompletion> {
-    const answer = await http.postJsonText('/chat/completions', { ...wireBody(request), stream: false }, callOptions.signal);
+    const answer = await http.postJsonText('/chat/completions', { ...wireBody(request), stream: false }, callOptions.stop ?? callOptions.signal);
     const res = answer.json as WireCompletion;
     const choice = res?.choices?.[0];
     if (!choice?.message) throw new LlmError('malformed', 'The provider answered without a choice.');
@@ -180,7 +180,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   async function embed(request: EmbedRequest, callOptions: CallOptions = {}): Promise<EmbedResult> {
     // base64 is a third of the bytes of a JSON float list; servers that ignore the field send the list, which we also read.
     const body = { model: request.model, input: request.input, encoding_format: 'base64', ...(request.dimensions ? { dimensions: request.dimensions } : {}) };
-    const res = (await http.postJson('/embeddings', body, callOptions.signal)) as WireEmbeddings;
+    const res = (await http.postJson('/embeddings', body, callOptions.stop ?? callOptions.signal)) as WireEmbeddings;
     if (!Array.isArray(res?.data)) throw new LlmError('malformed', 'The provider answered embeddings without data.');
     const vectors = [...res.data].sort((a, b) => a.index - b.index).map((d) => decodeEmbedding(d.embedding));
     if (vectors.length !== request.input.length) throw new LlmError('malformed', `Asked for ${request.input.length} embeddings, got ${vectors.length}.`);

@@ -3,6 +3,7 @@
 // DashScope, Ollama — takes it, and the /v1 gateway can hand a client's body
 // through untouched. What comes back is ours (camelCase, typed stream parts
 // in the style of the Vercel AI SDK) so callers never parse wire chunks.
+import type { StopSignal } from './abort.ts';
 import type { LlmError } from './errors.ts';
 import type { Reranking, RerankRequest, Speech, SpeechRequest, TranscribeRequest, Transcription } from './media.ts';
 
@@ -127,6 +128,13 @@ export interface EmbedResult {
 
 export interface CallOptions {
   signal?: AbortSignal;
+  /**
+   * The same stop as `signal`, as any StopSignal: what follows the call with
+   * no need of a real AbortSignal (undici, our own checks) reads
+   * `stop ?? signal`, so none is made (the router gives both; its attempts
+   * make an AbortSignal only when `signal` is read).
+   */
+  stop?: StopSignal;
 }
 
 /** The port every model source implements: OpenAI-compatible HTTP, the local kb-answer model, the Router itself. */

@@ -5,7 +5,7 @@
 // gateway and hundreds of streaming agents pay on every call.
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { EnvHttpProxyAgent, Pool, type Dispatcher } from 'undici';
-import { abortError } from './abort.ts';
+import { abortError, type StopSignal } from './abort.ts';
 import { internalError, isLocalFault, LlmError, parseRetryAfter } from './errors.ts';
 
 export interface UpstreamHttpOptions {
@@ -69,7 +69,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
  * Maps what the transport threw to an LlmError. `streaming` says the answer
  * had begun: a broken socket then is a cut stream, not a connection error.
  */
-export function transportError(err: unknown, signal: AbortSignal | undefined, streaming: boolean): LlmError {
+export function transportError(err: unknown, signal: StopSignal | undefined, streaming: boolean): LlmError {
   if (err instanceof LlmError) return err;
   if (signal?.aborted) return abortError(signal);
   if (err instanceof SyntaxError) return new LlmError('malformed', 'The provider sent a reply that is not valid JSON.', { cause: err });
@@ -120,7 +120,7 @@ export class UpstreamHttp {
     this.dispatcher = options.dispatcher ?? defaultDispatcher(this.origin, options.env ?? process.env);
   }
 
-  private send(path: string, body: unknown, signal: AbortSignal | undefined, accept?: string): Promise<Dispatcher.ResponseData> {
+  private send(path: string, body: unknown, signal: StopSignal | undefined, accept?: string): Promise<Dispatcher.ResponseData> {
     let text: string;
     try {
       text = JSON.stringify(body);
@@ -134,7 +134,8 @@ export class UpstreamHttp {
       method: 'POST',
       headers: accept ? { ...this.headers, accept } : this.headers,
       body: text,
-      ...(signal ? { signal } : {}),
+      // undici follows any object with an 'abort' event and its state (api-request.js), not only an AbortSignal.
+      ...(signal ? { signal: signal as AbortSignal } : {}),
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
     });
@@ -166,12 +167,12 @@ export class UpstreamHttp {
   }
 
   /** POSTs a JSON body and returns the parsed JSON answer; throws an LlmError for anything else. */
-  async postJson(path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
+  async postJson(path: string, body: unknown, signal?: StopSignal): Promise<unknown> {
     return (await this.postJsonText(path, body, signal)).json;
   }
 
   /** postJson(), with the answer's text as well (what a relay can send on as it came). */
-  async postJsonText(path: string, body: unknown, signal?: AbortSignal): Promise<{ json: unknown; text: string }> {
+  async postJsonText(path: string, body: unknown, signal?: StopSignal): Promise<{ json: unknown; text: string }> {
     try {
       const res = await this.send(path, body, signal);
       const text = await res.body.text();
