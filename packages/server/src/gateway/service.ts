@@ -346,7 +346,8 @@ export class Gateway {
     }
     this.settle(caller, admission, completion.usage.totalTokens);
     // Judged as the model wrote it (masked values still masked: personal data does not go to the moderation model).
-    const flagged = await admission.screen?.moderateOutput(completion.text, options.signal);
+    // Asked only when the policy moderates answers: reading options.signal makes a /v1 call's AbortSignal.
+    const flagged = admission.screen?.moderatesOutput ? await admission.screen.moderateOutput(completion.text, options.signal) : undefined;
     const upstreamMs = performance.now() - t0;
     if (!flagged && (options.source ?? 'gateway') === 'gateway' && this.observing(caller, chat.request.model)) {
       this.deps.observe!({
@@ -354,12 +355,13 @@ export class Gateway {
         answer: completion.text, usage: completion.usage, model: completion.model || chat.request.model, ttftMs: null, latencyMs: Math.round(upstreamMs),
       });
     }
+    let changed = flagged !== undefined;
     if (flagged) withheldReply(completion, flagged);
-    else if (admission.screen?.restoresReply) restoreReply(completion, admission.screen);
+    else if (admission.screen?.restoresReply) changed = restoreReply(completion, admission.screen);
     const raw = completion.raw as Record<string, unknown> | undefined;
     if (raw && typeof raw === 'object') {
-      // Nothing above changed upstream's body (no screen, nothing withheld): its own text goes out.
-      const text = !flagged && !admission.screen && completion.rawText !== undefined ? completion.rawText : undefined;
+      // Nothing above changed upstream's body (nothing withheld, no masked value in the reply to put back): its own text goes out.
+      const text = !changed && completion.rawText !== undefined ? completion.rawText : undefined;
       return { body: raw, ...(text !== undefined && { text }), deployment: context.deployment, upstreamMs };
     }
     return { body: completionBody(completion, chat.request.model, completionId()), deployment: context.deployment, upstreamMs };
@@ -535,20 +537,40 @@ async function* observedStream(
   }
 }
 
-/** Masked values put back into a finished reply: its text, and the upstream body relayed as it is. */
-function restoreReply(completion: ChatCompletion, screen: PromptScreen): void {
-  completion.text = screen.restore(completion.text);
+/**
+ * Masked values put back into a finished reply: its text, and the upstream
+ * body relayed as it is. Whether the body changed (when not, upstream's own
+ * text can go out as it came).
+ */
+function restoreReply(completion: ChatCompletion, screen: PromptScreen): boolean {
+  const text = completion.text;
+  const restored = screen.restore(text);
+  completion.text = restored;
+  let changed = false;
   const choices = (completion.raw as { choices?: unknown } | undefined)?.choices;
-  if (!Array.isArray(choices)) return;
+  if (!Array.isArray(choices)) return changed;
   for (const choice of choices) {
     const message = (choice as { message?: { content?: unknown; tool_calls?: unknown } } | null)?.message;
-    if (typeof message?.content === 'string') message.content = screen.restore(message.content);
+    // The first choice's content is usually the text itself: restored once.
+    if (typeof message?.content === 'string') {
+      const content = message.content === text ? restored : screen.restore(message.content);
+      if (content !== message.content) {
+        message.content = content;
+        changed = true;
+      }
+    }
     if (Array.isArray(message?.tool_calls)) {
       for (const call of message.tool_calls as Array<{ function?: { arguments?: unknown } }>) {
-        if (typeof call.function?.arguments === 'string') call.function.arguments = screen.restore(call.function.arguments);
+        if (typeof call.function?.arguments !== 'string') continue;
+        const args = screen.restore(call.function.arguments);
+        if (args !== call.function.arguments) {
+          call.function.arguments = args;
+          changed = true;
+        }
       }
     }
   }
+  return changed;
 }
 
 /** A streamed reply with masked values put back; a placeholder split across deltas is held until it is whole. */
