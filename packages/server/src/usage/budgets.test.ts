@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { seedPriceTable } from '../llm/index.ts';
 import type { LedgerRow } from '../store/index.ts';
 import { Budgets } from './budgets.ts';
-import { Ledger } from './ledger.ts';
+import { Ledger, type InFlightListener } from './ledger.ts';
 import { MemoryLedgerStore, type LedgerStorePort } from './memory-ledger.ts';
 import { CurrencyRates } from './money.ts';
 import { APP, OTHER_APP, STORE_KINDS, openTestStore, row, type StoreKind, type TestStore } from './test-support.ts';
@@ -190,5 +190,35 @@ describe('Budgets', () => {
     await release(); // append [1000]
     await closing;
     expect(base.rows.reduce((n, r) => n + r.cost_nanos, 0n)).toBe(1_111n);
+  });
+});
+
+describe('a check under the limit', () => {
+  it('reads the sum spent() reads: in-flight holds added to the total per currency before converting', async () => {
+    let inFlight: InFlightListener | undefined;
+    const ledger = {
+      subscribe: () => () => {},
+      barrier: () => NOV,
+      flush: async () => {},
+      watchInFlight: (listener: InFlightListener) => {
+        inFlight = listener;
+        return () => {};
+      },
+    };
+    const store = { sumLedgerCost: async () => [{ currency: 'CNY', nanos: 7 }] };
+    const budgets = new Budgets({ store, ledger, now: () => NOV, rates: new CurrencyRates({ CNY: 0.14 }) });
+    // Seeds the total (the first check waits for the store).
+    expect(await budgets.check(APP, agent, 1)).toMatchObject({ ok: true });
+    inFlight!.opened(row({ currency: 'CNY', cost_nanos: 3n }));
+    inFlight!.opened(row({ currency: 'USD', cost_nanos: 2n }));
+    // ¥(7 + 3) nanos × 0.14 = 1 nano-USD (converted apart, ¥7 and ¥3 would each round down to 0), plus $2 nanos.
+    const spent = await budgets.spent(APP, agent);
+    expect(spent.usdNanos).toBe(3n);
+    expect(await budgets.check(APP, agent, 0.000001)).toEqual({ ok: true, spentUsd: spent.usd, limitUsd: 0.000001 });
+    expect(await budgets.check(APP, agent, 0)).toMatchObject({ ok: false, spentUsd: spent.usd });
+    // A currency without a rate still takes the full path, and its answer.
+    inFlight!.opened(row({ currency: 'EUR', cost_nanos: 5n }));
+    expect(await budgets.check(APP, agent, 1)).toMatchObject({ ok: false, error: { details: { reason: 'currency_rate_missing' } } });
+    budgets.close();
   });
 });

@@ -57,6 +57,8 @@ interface Total {
   cut: number;
   byCurrency: Map<string, bigint>;
   ready: Promise<void> | undefined;
+  /** Seeded from the store: a check reads it at once, without awaiting `ready`. */
+  seeded: boolean;
   failed: boolean;
 }
 
@@ -105,6 +107,10 @@ export class Budgets {
    */
   async check(appId: string, scope: BudgetScope, limitUsd: number | null | undefined): Promise<BudgetCheck> {
     if (limitUsd === null || limitUsd === undefined) return { ok: true, spentUsd: 0, limitUsd: null };
+    // Under the limit with every currency converted (a check before every call, nearly always): the sum alone,
+    // without spent()'s copy of the totals, its record and two awaits. Anything else takes the full path below.
+    const under = this.underLimit(appId, scope, usdToNanos(limitUsd));
+    if (under !== undefined) return { ok: true, spentUsd: nanosToUsd(under), limitUsd };
     let spend: MonthSpend;
     try {
       spend = await this.spent(appId, scope);
@@ -152,6 +158,29 @@ export class Budgets {
     return { month: total.month, byCurrency: Object.fromEntries(byCurrency), usd: nanosToUsd(usdNanos), usdNanos, unconverted };
   }
 
+  /** This month's nano-USD of a seeded total when all of it converts and it is below `limit`; otherwise undefined. */
+  private underLimit(appId: string, scope: BudgetScope, limit: bigint): bigint | undefined {
+    const total = this.current(appId, scope);
+    if (!total.seeded) return undefined;
+    const held = this.heldSums.get(keyOf(appId, scope));
+    // spent()'s sums: per currency, the total plus what calls in flight hold, converted once each.
+    let usdNanos = 0n;
+    for (const [currency, nanos] of total.byCurrency) {
+      const usd = this.rates.toUsdNanos(currency, held ? nanos + (held.get(currency) ?? 0n) : nanos);
+      if (usd === undefined) return undefined;
+      usdNanos += usd;
+    }
+    if (held) {
+      for (const [currency, nanos] of held) {
+        if (total.byCurrency.has(currency)) continue;
+        const usd = this.rates.toUsdNanos(currency, nanos);
+        if (usd === undefined) return undefined;
+        usdNanos += usd;
+      }
+    }
+    return usdNanos < limit ? usdNanos : undefined;
+  }
+
   /** Forget every running total (they are re-read from the store on next use). */
   reset(): void {
     this.totals.clear();
@@ -172,12 +201,17 @@ export class Budgets {
     // Within the total's month by its bounds: no date arithmetic or month text on every check.
     if (existing && !existing.failed && now >= existing.monthStart && now < existing.monthEnd) return existing;
     const { month, start, end } = monthOf(now);
-    const total: Total = { month, monthStart: start, monthEnd: end, cut: this.ledger.barrier(), byCurrency: new Map(), ready: undefined, failed: false };
+    const total: Total = { month, monthStart: start, monthEnd: end, cut: this.ledger.barrier(), byCurrency: new Map(), ready: undefined, seeded: false, failed: false };
     this.totals.set(key, total);
-    total.ready = this.seed(appId, scope, total).catch((err: unknown) => {
-      total.failed = true;
-      throw err;
-    });
+    total.ready = this.seed(appId, scope, total).then(
+      () => {
+        total.seeded = true;
+      },
+      (err: unknown) => {
+        total.failed = true;
+        throw err;
+      },
+    );
     return total;
   }
 
