@@ -1,6 +1,6 @@
 import { countTokens as gpt4oCount } from 'gpt-tokenizer/model/gpt-4o';
 import { describe, expect, it } from 'vitest';
-import { countChatTokens, countTextTokens, estimateUsage, quickPromptTokens } from './tokens.ts';
+import { countChatTokens, countTextTokens, estimateUsage, jsonBytes, quickPromptTokens } from './tokens.ts';
 import type { ChatMessage } from './types.ts';
 
 describe('tokens', () => {
@@ -71,5 +71,24 @@ describe('quickPromptTokens', () => {
     const quick = quickPromptTokens({ messages });
     expect(quick).toBeGreaterThanOrEqual(exact);
     expect(quick).toBeLessThan(exact * 4);
+  });
+});
+
+describe('jsonBytes', () => {
+  it('is the UTF-8 size of JSON.stringify for prompts of every shape', () => {
+    const texts = ['', 'plain', 'quote " and \\ backslash', 'line\nbreak\ttab\u0001\u001f', '中文 ünïcödé', 'emoji 😀 pair', 'lone \ud800 high', 'lone \udc00 low', '</script>\u2028'];
+    const values: unknown[] = [
+      [],
+      {},
+      [{ role: 'user', content: 'hi' }],
+      [{ role: 'system', content: texts[3] }, { role: 'user', content: [{ type: 'text', text: texts[4] }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA', detail: 'low' } }] }],
+      [{ role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] }],
+      [{ role: 'user', content: 'x', name: undefined, skip: () => 1 }, [undefined, () => 1, Symbol('s'), null, true, false]],
+      [0, -0, 1.5, -2e-7, 1e21, NaN, Infinity, 123456789012345680000],
+      { nested: { deeper: [{ k: texts }] }, 'key "quoted"': 1, 中: '文' },
+      [{ when: new Date(0) }, Object.assign(Object.create({ inherited: 1 }), { own: 'x' }), new String('boxed')],
+      ...texts,
+    ];
+    for (const v of values) expect(jsonBytes(v), JSON.stringify(v)).toBe(Buffer.byteLength(JSON.stringify(v)));
   });
 });

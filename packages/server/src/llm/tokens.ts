@@ -127,8 +127,8 @@ export function quickPromptTokens(request: Pick<ChatRequest, 'messages' | 'tools
   // the second answer is remembered, as long as the request still holds the same messages and tools.
   const known = quickEstimates.get(request);
   if (known && known.messages === request.messages && known.count === request.messages.length && known.tools === request.tools) return known.tokens;
-  let bytes = Buffer.byteLength(JSON.stringify(request.messages));
-  if (request.tools && request.tools.length > 0) bytes += Buffer.byteLength(JSON.stringify(request.tools));
+  let bytes = jsonBytes(request.messages);
+  if (request.tools && request.tools.length > 0) bytes += jsonBytes(request.tools);
   const tokens = REPLY_PRIMING + Math.ceil(bytes / 3);
   quickEstimates.set(request, { messages: request.messages, count: request.messages.length, tools: request.tools, tokens });
   return tokens;
@@ -136,3 +136,49 @@ export function quickPromptTokens(request: Pick<ChatRequest, 'messages' | 'tools
 
 const quickEstimates = new WeakMap<object, { messages: unknown; count: number; tools: unknown; tokens: number }>();
 
+
+/** Buffer.byteLength(JSON.stringify(value)), without building the JSON (a third of the time for a /v1 prompt). */
+export function jsonBytes(value: unknown): number {
+  const n = walkBytes(value);
+  return Number.isNaN(n) ? Buffer.byteLength(JSON.stringify(value) ?? '') : n;
+}
+
+// Strings JSON.stringify writes as they are, between quotes: no quote, backslash, control character or surrogate.
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** The UTF-8 size of JSON.stringify(value) for plain JSON data; NaN for anything else (toJSON, BigInt, …): the caller stringifies. */
+function walkBytes(value: unknown): number {
+  switch (typeof value) {
+    case 'string':
+      return ESCAPED.test(value) ? Buffer.byteLength(JSON.stringify(value)) : Buffer.byteLength(value) + 2;
+    case 'number':
+      return Number.isFinite(value) ? String(value).length : 4;
+    case 'boolean':
+      return value ? 4 : 5;
+    case 'object': {
+      if (value === null) return 4;
+      if (Array.isArray(value)) {
+        let n = value.length > 0 ? value.length + 1 : 2;
+        for (const item of value) {
+          const t = typeof item;
+          n += t === 'undefined' || t === 'function' || t === 'symbol' ? 4 : walkBytes(item);
+        }
+        return n;
+      }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if ((proto !== Object.prototype && proto !== null) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return NaN;
+      let n = 2;
+      let fields = 0;
+      for (const key of Object.keys(value)) {
+        const item = (value as Record<string, unknown>)[key];
+        const t = typeof item;
+        if (t === 'undefined' || t === 'function' || t === 'symbol') continue;
+        n += walkBytes(key) + 1 + walkBytes(item);
+        fields++;
+      }
+      return fields > 1 ? n + fields - 1 : n;
+    }
+    default:
+      return NaN;
+  }
+}
