@@ -205,7 +205,7 @@ describe('a check under the limit', () => {
         return () => {};
       },
     };
-    const store = { sumLedgerCost: async () => [{ currency: 'CNY', nanos: 7 }] };
+    const store = { sumLedgerCost: async () => [{ currency: 'CNY', nanos: 7n }] };
     const budgets = new Budgets({ store, ledger, now: () => NOV, rates: new CurrencyRates({ CNY: 0.14 }) });
     // Seeds the total (the first check waits for the store).
     expect(await budgets.check(APP, agent, 1)).toMatchObject({ ok: true });
