@@ -241,6 +241,30 @@ describe.each(storeKinds())('/v1/responses on %s', (kind) => {
     expect(again.status).toBe('cancelled');
   });
 
+  it('a client that leaves before a non-streamed response stops the upstream call, and the row says so', async () => {
+    const key = await newKey();
+    upstream.script({ promptContains: 'slow answer', text: 'too late', ttftMs: 5_000 });
+    const before = chatRequests().length;
+    const abort = new AbortController();
+    const sent = fetch(`${v1}/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key.secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', input: 'slow answer please' }),
+      signal: abort.signal,
+    });
+    // Upstream has the call; then the client goes.
+    for (const until = Date.now() + 3000; chatRequests().length === before && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+    abort.abort();
+    await expect(sent).rejects.toThrow();
+    let ledger = await rows(key.id);
+    for (const until = Date.now() + 3000; (ledger.length !== 1 || ledger[0]!.outcome === 'pending') && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 20));
+      ledger = await rows(key.id);
+    }
+    expect(ledger[0]).toMatchObject({ outcome: 'stopped', completion_tokens: 0 });
+    expect(ledger[0]!.latency_ms).toBeLessThan(4_000);
+  });
+
   it('guardrails hold on /v1/responses as on chat: a blocked word is refused before any call, and costs nothing', async () => {
     const key = await newKey();
     const e = await client(key.secret).responses.create({ model: 'gpt-4o-mini', input: [{ role: 'user', content: [{ type: 'input_text', text: '可以代 开 發 票吗' }] }] }).catch((err: unknown) => err);

@@ -3,6 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { GatewayCaller } from '../gateway/index.ts';
+import type { StopSignal } from '../llm/index.ts';
 
 export interface V1RouteKit {
   /** Authenticates the Bearer key (401 otherwise). */
@@ -11,6 +12,8 @@ export interface V1RouteKit {
   holdSlot(who: GatewayCaller, reply: FastifyReply): Promise<void>;
   /** Aborts the upstream call when the client goes away before its answer is complete. */
   abortOnClose(reply: FastifyReply): AbortController;
+  /** The same watch as a StopSignal (no AbortSignal made): for a call the router follows by itself. */
+  clientStop(reply: FastifyReply): StopSignal;
   /** Sends a JSON answer with Warbler's headers (deployment, overhead) and records the overhead; a string body is JSON text already. */
   sendJson(reply: FastifyReply, route: string, body: unknown, upstreamMs: number, headers: Record<string, string>, deployment: string | null): FastifyReply;
   logBody(request: FastifyRequest, who: GatewayCaller): void;

@@ -197,7 +197,7 @@ export const v1Routes = (deps: V1Deps): FastifyPluginAsync => async (app) => {
   });
 
   // Responses, legacy completions and moderations live in their own files; registered here, they answer errors in OpenAI's shape too.
-  const kit: V1RouteKit = { caller, holdSlot, abortOnClose, sendJson, logBody };
+  const kit: V1RouteKit = { caller, holdSlot, abortOnClose, clientStop: watchClient, sendJson, logBody };
   if (deps.responses) await app.register(responsesRoutes({ gateway, responses: deps.responses, bodyLimit: deps.bodyLimit, ...(metrics ? { metrics } : {}) }, kit));
   await app.register(legacyCompletionRoutes({ gateway, bodyLimit: deps.bodyLimit }, kit));
   if (deps.moderations) await app.register(moderationRoutes({ gateway, moderations: deps.moderations }, kit));

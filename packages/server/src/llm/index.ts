@@ -21,7 +21,7 @@ export type {
   WireToolCall,
 } from './types.ts';
 export { LlmError, isLlmError, parseRetryAfter, type LlmErrorKind } from './errors.ts';
-export { StopSource, type StopSignal } from './abort.ts';
+export { linkAbort, StopSource, type StopSignal } from './abort.ts';
 export { collectChat } from './stream.ts';
 export { createOpenAICompatibleProvider, usageFromWire, type OpenAICompatibleOptions } from './openai-compatible.ts';
 export { UpstreamHttp, type UpstreamHttpOptions } from './upstream-http.ts';

@@ -48,7 +48,12 @@ export interface RunningResponse {
   end(): void;
 }
 
-type RunningMap = Map<string, { caller: GatewayCaller; run: RunningResponse; abort: AbortController }>;
+/** What a cancel stops: the AbortController of a stream, or the StopSignal a JSON call's router follows. */
+export interface Stoppable {
+  abort(reason?: unknown): void;
+}
+
+type RunningMap = Map<string, { caller: GatewayCaller; run: RunningResponse; abort: Stoppable }>;
 
 /** A class, not an object with an arrow: under tsx each such arrow made per call is named at run time (esbuild's keepNames), 1 % of a call's CPU. */
 class Running implements RunningResponse {
@@ -117,9 +122,9 @@ export class Responses {
 
   /**
    * Registers a response as running on this node until `end()`; `snapshot`
-   * shows it as it stands. The abort controller is the one its upstream call listens to.
+   * shows it as it stands. `abort` is what its upstream call follows.
    */
-  track(caller: GatewayCaller, prepared: PreparedResponse, abort: AbortController, snapshot: (status: 'in_progress' | 'cancelled') => Record<string, unknown>): RunningResponse {
+  track(caller: GatewayCaller, prepared: PreparedResponse, abort: Stoppable, snapshot: (status: 'in_progress' | 'cancelled') => Record<string, unknown>): RunningResponse {
     const key = `${caller.appId}\u0000${prepared.head.id}`;
     const run = new Running(prepared.head.id, snapshot, this.running, key);
     this.running.set(key, { caller, run, abort });
