@@ -98,7 +98,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
 
   async function* chat(request: ChatRequest, callOptions: CallOptions = {}): AsyncGenerator<ChatStreamPart> {
     // The caller's signal as it is: the router already gives each attempt its own, so no child controller here.
-    const signal = callOptions.signal;
+    const signal = callOptions.stop ?? callOptions.signal;
     const extraStreamOptions = (request.extra?.stream_options ?? {}) as Record<string, unknown>;
     // Usage comes only in the final chunk, and only when asked for; without it the ledger would have to guess.
     const body = { ...wireBody(request), stream: true, stream_options: { ...extraStreamOptions, include_usage: true } };

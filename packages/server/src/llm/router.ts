@@ -241,7 +241,7 @@ class PartReader {
 
   constructor(
     readonly it: AsyncIterator<ChatStreamPart>,
-    private readonly signal: AbortSignal,
+    private readonly signal: StopSignal,
   ) {
     signal.addEventListener('abort', this.onAbort, { once: true });
   }
@@ -723,7 +723,8 @@ export class Router implements LlmProvider {
     const { link, deployment } = attempt;
     const ms = attempt.call.attemptTimeoutMs;
     const timer = setTimeout(() => link.abort(new LlmError('timeout', `No first token from ${deployment.id} within ${ms} ms.`)), ms);
-    const reader = new PartReader(deployment.provider.chat({ ...request, model: deployment.model }, { signal: link.signal })[Symbol.asyncIterator](), link.signal);
+    // As in once(): the link as `stop`, an AbortSignal made only for a provider that reads `signal`.
+    const reader = new PartReader(deployment.provider.chat({ ...request, model: deployment.model }, { stop: link, get signal() { return link.signal; } })[Symbol.asyncIterator](), link);
     const buffered: ChatStreamPart[] = [];
     let error: LlmError;
     for (;;) {

@@ -190,7 +190,7 @@ export class UpstreamHttp {
    * server closes; an `error` object in the stream, a non-2xx status or a
    * broken socket throw an LlmError.
    */
-  async *postEvents(path: string, body: unknown, signal?: AbortSignal): AsyncGenerator<unknown[]> {
+  async *postEvents(path: string, body: unknown, signal?: StopSignal): AsyncGenerator<unknown[]> {
     let streaming = false;
     let res: Dispatcher.ResponseData | undefined;
     try {
