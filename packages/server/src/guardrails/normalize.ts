@@ -106,6 +106,10 @@ class Units {
     this.start[i] = start;
     this.end[i] = end;
   }
+  /** Room for `more` units past n. */
+  reserve(more: number): void {
+    while (this.n + more > this.codes.length) this.grow();
+  }
   private grow(): void {
     const size = this.codes.length * 2;
     const codes = new Uint16Array(size);
@@ -125,7 +129,14 @@ class Units {
  * SPACE or PUNCT unit (PUNCT when it holds sentence punctuation).
  */
 function mapUnits(text: string, into: Units): void {
+  // ASCII (most of most prompts) takes one unit a character: room for all of it up front, and the arrays held in locals.
   into.n = 0;
+  into.reserve(text.length);
+  let codes = into.codes;
+  let kinds = into.kinds;
+  let starts = into.start;
+  let ends = into.end;
+  let n = 0;
   let lastSep = -1;
   for (let i = 0; i < text.length; ) {
     let cp = text.charCodeAt(i);
@@ -134,14 +145,28 @@ function mapUnits(text: string, into: Units): void {
       i++;
       const k = ASCII_KIND[cp]!;
       if (k === WORD) {
-        into.push(ASCII_LOWER[cp]!, WORD, from, i);
+        codes[n] = ASCII_LOWER[cp]!;
+        kinds[n] = WORD;
+        starts[n] = from;
+        ends[n] = i;
+        n++;
         lastSep = -1;
-      } else lastSep = addSeparator(into, lastSep, k, from, i);
+      } else if (lastSep >= 0) {
+        if (k === PUNCT) kinds[lastSep] = PUNCT;
+        ends[lastSep] = i;
+      } else {
+        codes[n] = 32;
+        kinds[n] = k;
+        starts[n] = from;
+        ends[n] = i;
+        lastSep = n++;
+      }
       continue;
     }
     if (cp >= 0xd800 && cp <= 0xdbff) cp = text.codePointAt(i)!;
     i += cp > 0xffff ? 2 : 1;
     const m = mapCodePoint(cp);
+    into.n = n;
     for (let j = 0; j < m.codes.length; j++) {
       const k = m.kinds[j]!;
       if (k === WORD || k === CJK) {
@@ -149,7 +174,15 @@ function mapUnits(text: string, into: Units): void {
         lastSep = -1;
       } else if (k !== DROP) lastSep = addSeparator(into, lastSep, k, from, i);
     }
+    // A code point may have grown the arrays (NFKC makes up to 18 units of one), and the ASCII after it needs its room again.
+    n = into.n;
+    into.reserve(text.length - i);
+    codes = into.codes;
+    kinds = into.kinds;
+    starts = into.start;
+    ends = into.end;
   }
+  into.n = n;
 }
 
 function addSeparator(into: Units, lastSep: number, kind: number, from: number, to: number): number {
@@ -191,42 +224,48 @@ function reused(n: number): NormalizedText {
 export function normalizeText(text: string, reuse = false): NormalizedText {
   const u = scratch;
   mapUnits(text, u);
-  const out: NormalizedText = reuse ? reused(u.n) : {
-    codes: new Uint16Array(u.n),
-    kinds: new Uint8Array(u.n),
-    start: new Int32Array(u.n),
-    end: new Int32Array(u.n),
+  const n = u.n;
+  const out: NormalizedText = reuse ? reused(n) : {
+    codes: new Uint16Array(n),
+    kinds: new Uint8Array(n),
+    start: new Int32Array(n),
+    end: new Int32Array(n),
     length: 0,
   };
+  // Locals, not the objects' fields, in the loop: this runs on every prompt text.
+  const uCodes = u.codes, uKinds = u.kinds, uStart = u.start, uEnd = u.end;
+  const codes = out.codes, kinds = out.kinds, start = out.start, end = out.end;
+  let length = 0;
   let runStart = 0;
-  for (let i = 0; i < u.n; i++) {
-    const k = u.kinds[i]!;
+  for (let i = 0; i < n; i++) {
+    const k = uKinds[i]!;
     if (k === WORD || k === CJK) {
-      out.codes[out.length] = u.codes[i]!;
-      out.kinds[out.length] = k;
-      out.start[out.length] = u.start[i]!;
-      out.end[out.length] = u.end[i]!;
-      out.length++;
+      codes[length] = uCodes[i]!;
+      kinds[length] = k;
+      start[length] = uStart[i]!;
+      end[length] = uEnd[i]!;
+      length++;
       continue;
     }
     // A separator: look at the runs on both sides.
     const before = i - runStart;
     runStart = i + 1;
-    if (out.length === 0) continue;
+    if (length === 0) continue;
     let j = i + 1;
-    while (j < u.n && (u.kinds[j] === WORD || u.kinds[j] === CJK)) j++;
+    while (j < n && (uKinds[j] === WORD || uKinds[j] === CJK)) j++;
     const after = j - i - 1;
     if (after === 0) continue;
-    const cjkNext = u.kinds[i - 1] === CJK || u.kinds[i + 1] === CJK;
+    const cjkNext = uKinds[i - 1] === CJK || uKinds[i + 1] === CJK;
     // Chinese spaced out with punctuation (帮我代.开.发.票) has a single character on at least one side.
     const spacedOut = cjkNext ? before === 1 || after === 1 : before === 1 && after === 1;
     if (spacedOut || (cjkNext && k !== PUNCT)) continue;
-    out.codes[out.length] = 32;
-    out.kinds[out.length] = 0;
-    out.start[out.length] = u.start[i]!;
-    out.end[out.length] = u.end[i]!;
-    out.length++;
+    codes[length] = 32;
+    kinds[length] = 0;
+    start[length] = uStart[i]!;
+    end[length] = uEnd[i]!;
+    length++;
   }
+  out.length = length;
   return out;
 }
 
