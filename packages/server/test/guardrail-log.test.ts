@@ -81,6 +81,27 @@ describe('the log line of a guarded /v1 call', () => {
     expect(logged[0]).toMatchObject({ level: 40, msg: 'request', status: 400, guardrails: [{ rule: 'words:illegal', action: 'block', count: 1, word: '赌博' }] });
   });
 
+  it('tells the interventions of a streamed call its client left, which gets no request line', async () => {
+    lines.length = 0;
+    upstream.script({ text: Array.from({ length: 200 }, (_, i) => `word${i}`).join(' '), intervalMs: 20 });
+    const abort = new AbortController();
+    const res = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'mail me at ann@example.com' }] }),
+      signal: abort.signal,
+    });
+    expect(res.status).toBe(200);
+    const id = res.headers.get('x-request-id')!;
+    await res.body!.getReader().read();
+    abort.abort();
+    const deadline = Date.now() + 5000;
+    while (!lines.some((l) => l.reqId === id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(lines.filter((l) => l.reqId === id || /guardrail/.test(l.msg))).toEqual([
+      expect.objectContaining({ level: 30, msg: 'guardrail interventions of a request its client left', guardrails: [{ rule: 'pii:email', action: 'mask', count: 1 }] }),
+    ]);
+  });
+
   it('keeps the request line of an unguarded call as it was', async () => {
     const { status, logged } = await call('hello there');
     expect(status).toBe(200);
