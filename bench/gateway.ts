@@ -56,6 +56,16 @@ const MAX_OUTSTANDING = Math.max(1, envNumber('GATEWAY_MAX_OUTSTANDING', 2000));
 const SYSTEMS = envList('GATEWAY_SYSTEMS', ['direct', 'bare', 'warbler', 'portkey'] as const);
 const SCENARIOS = envList('GATEWAY_SCENARIOS', ['chat', 'responses'] as const);
 const GUARDRAILS = envList('GATEWAY_GUARDRAILS', ['off', 'on'] as const);
+/**
+ * Node flags for every Node gateway of the run (bare, Warbler, Portkey).
+ * Each is pinned to one core, and V8's concurrent GC threads then share that
+ * core with the main thread: during a major GC's concurrent marking the main
+ * thread got ~30 % of it for 100–300 ms (per-thread CPU from /proc), which
+ * was the 100–430 ms p99 seen at random in Warbler's scenarios. A one-core
+ * host is run with --single-threaded-gc (docs/guide), and so is each gateway
+ * here; GATEWAY_NODE_ARGS= (empty) runs V8's defaults.
+ */
+const GATEWAY_NODE_ARGS = (process.env.GATEWAY_NODE_ARGS ?? '--single-threaded-gc').split(' ').filter(Boolean);
 
 type SystemName = (typeof SYSTEMS)[number];
 type Scenario = (typeof SCENARIOS)[number];
@@ -333,7 +343,7 @@ interface WarblerKeys {
 
 async function startWarblerWithKeys(fixture: FixtureProcess, cpu: number | undefined): Promise<WarblerKeys> {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-bench-'));
-  const server = await startWarbler({ cpu, env: {
+  const server = await startWarbler({ cpu, nodeArgs: GATEWAY_NODE_ARGS, env: {
       OPENAI_API_KEY: FIXTURE_KEY, OPENAI_BASE_URL: fixture.baseUrl, WARBLER_CONFIG: guardrailsConfig(dir),
       // The per-key cap on calls running at once (16 by default) would refuse the closed loop's 32 and the open loop's bursts.
       WARBLER_GATEWAY_MAX_CONCURRENT_PER_KEY: '100000',
@@ -377,7 +387,7 @@ async function bareTarget(fixture: FixtureProcess, cpu: number | undefined) {
   const port = await freePort();
   const child = await startChild({
     name: 'bare',
-    nodeArgs: ['--import', 'tsx', 'bench/peers/bare-proxy.ts'],
+    nodeArgs: [...GATEWAY_NODE_ARGS, '--import', 'tsx', 'bench/peers/bare-proxy.ts'],
     port,
     readyPath: '/healthz',
     cpu,
@@ -395,7 +405,7 @@ async function portkeyTarget(fixture: FixtureProcess, cpu: number | undefined) {
   // --headless: no web console, and no log stream kept for it; the proxy path is the same.
   const child = await startChild({
     name: 'portkey',
-    nodeArgs: [`${repoRoot}node_modules/@portkey-ai/gateway/build/start-server.js`, `--port=${port}`, '--headless'],
+    nodeArgs: [...GATEWAY_NODE_ARGS, `${repoRoot}node_modules/@portkey-ai/gateway/build/start-server.js`, `--port=${port}`, '--headless'],
     port,
     readyPath: '/',
     cpu,
@@ -565,6 +575,7 @@ async function main(): Promise<void> {
   log(`targets: ${JSON.stringify(targets)}` + (soakResult ? `; soak rss ${soakResult.rss_start_mb} → ${soakResult.rss_end_mb} MB` : ''));
   const result = {
     bench: 'gateway',
+    gateway_node_args: GATEWAY_NODE_ARGS.join(' '),
     rps: RATE,
     systems,
     ...(soakResult ? { soak: soakResult } : {}),

@@ -129,6 +129,8 @@ export interface StartOptions {
   /** Core to pin the server to; undefined = let the OS schedule it. */
   cpu?: number;
   readyTimeoutMs?: number;
+  /** Node flags before the bench's own (e.g. --single-threaded-gc). */
+  nodeArgs?: string[];
 }
 
 /** A child process of the bench, serving HTTP on a loopback port. */
@@ -241,7 +243,7 @@ export async function startServer(opts: StartOptions): Promise<ServerProcess> {
   const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = await startChild({
     name: opts.name,
-    nodeArgs: [...extra, '--expose-gc', '--import', 'tsx', '--import', gcHookUrl, scriptPath],
+    nodeArgs: [...(opts.nodeArgs ?? []), ...extra, '--expose-gc', '--import', 'tsx', '--import', gcHookUrl, scriptPath],
     port: opts.port,
     readyPath: '/healthz',
     ready: (status) => status === 200,

@@ -18,7 +18,7 @@ export interface WarblerProcess extends ServerProcess {
   masterKey: string;
 }
 
-export async function startWarbler(opts: { env?: Record<string, string>; cpu?: number } = {}): Promise<WarblerProcess> {
+export async function startWarbler(opts: { env?: Record<string, string>; cpu?: number; nodeArgs?: string[] } = {}): Promise<WarblerProcess> {
   const masterKey = randomBytes(24).toString('base64url');
   const dataDir = mkdtempSync(join(tmpdir(), 'warbler-bench-'));
   const port = await freePort();
@@ -29,6 +29,7 @@ export async function startWarbler(opts: { env?: Record<string, string>; cpu?: n
       script: entry(),
       port,
       cpu: opts.cpu,
+      ...(opts.nodeArgs && { nodeArgs: opts.nodeArgs }),
       env: {
         WARBLER_PORT: String(port),
         WARBLER_HOST: '127.0.0.1',
