@@ -1,9 +1,5 @@
 import { decodeText } from '../decode-text.ts';
-import { parseDocx } from './docx.ts';
-import { parseHtml } from './html.ts';
-import { parsePdf } from './pdf.ts';
-import { parsePptx } from './pptx.ts';
-import { decodeCsv, parseSheet } from './sheet.ts';
+import { decodeCsv } from './decode-csv.ts';
 import { byteSizeText } from './size.ts';
 import { ParseFailure, type ParsedDocument, type ParseLimits, type SourceFormat } from './types.ts';
 
@@ -23,15 +19,18 @@ export async function parseFile(data: Uint8Array, format: SourceFormat, limits: 
   return parsed;
 }
 
+// Each format's parser is loaded when a file of that format comes: the libraries (pdf.js, SheetJS with its
+// code pages, mammoth, linkedom and turndown) are megabytes of heap that every major GC would otherwise mark
+// in a process that parses nothing (parsing runs in a worker: bounded.ts).
 async function parseByFormat(data: Uint8Array, format: SourceFormat, limits: ParseLimits): Promise<ParsedDocument> {
   switch (format) {
-    case 'pdf': return parsePdf(data, limits);
-    case 'docx': return parseDocx(data, limits);
+    case 'pdf': return (await import('./pdf.ts')).parsePdf(data, limits);
+    case 'docx': return (await import('./docx.ts')).parseDocx(data, limits);
     case 'xlsx':
     case 'xls':
-    case 'csv': return parseSheet(data, format, limits);
-    case 'pptx': return parsePptx(data, limits);
-    case 'html': return parseHtml(decodeCsv(data));
+    case 'csv': return (await import('./sheet.ts')).parseSheet(data, format, limits);
+    case 'pptx': return (await import('./pptx.ts')).parsePptx(data, limits);
+    case 'html': return (await import('./html.ts')).parseHtml(decodeCsv(data));
     case 'markdown':
     case 'text': {
       const text = decodeText(data);

@@ -3,6 +3,7 @@ import { countTokens } from '../text.ts';
 import { markdownTable } from './escape.ts';
 import { ParseFailure, type ParsedDocument, type ParseLimits, type SourceFormat } from './types.ts';
 import { checkZip } from './zip.ts';
+import { decodeCsv } from './decode-csv.ts';
 
 // A row group is one chunk's worth of table, so a chunk is never half a table without its header.
 const GROUP_TOKENS = 220;
@@ -65,13 +66,3 @@ function sheetMarkdown(name: string, rows: unknown[][]): string {
   return out.join('\n\n');
 }
 
-/** UTF-8 (with or without BOM), UTF-16 with a BOM, else GB18030: what Excel in China saves a CSV as. */
-export function decodeCsv(bytes: Uint8Array): string {
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes);
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be').decode(bytes);
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes).replace(/^\uFEFF/, '');
-  } catch {
-    return new TextDecoder('gb18030').decode(bytes);
-  }
-}
