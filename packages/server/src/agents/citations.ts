@@ -34,17 +34,21 @@ export function citedNumbers(text: string): number[] {
 function proseMask(lines: readonly string[]): boolean[] {
   let fence: string | undefined;
   return lines.map((line) => {
-    const open = /^ {0,3}(`{3,}|~{3,})/.exec(line)?.[1];
-    if (fence) {
-      if (open && open[0] === fence[0] && open.length >= fence.length && line.trim() === open) fence = undefined;
-      return false;
-    }
-    if (open) {
-      fence = open;
-      return false;
-    }
-    return !/^ {0,3}>/.test(line);
+    const kind = lineKind(line, fence);
+    fence = kind.fence;
+    return kind.prose;
   });
+}
+
+/** Whether a line is prose, given the fence open before it, and the fence open after it. */
+function lineKind(line: string, fence: string | undefined): { prose: boolean; fence: string | undefined } {
+  const open = /^ {0,3}(`{3,}|~{3,})/.exec(line)?.[1];
+  if (fence) {
+    const closes = open !== undefined && open[0] === fence[0] && open.length >= fence.length && line.trim() === open;
+    return { prose: false, fence: closes ? undefined : fence };
+  }
+  if (open) return { prose: false, fence: open };
+  return { prose: !/^ {0,3}>/.test(line), fence: undefined };
 }
 
 /** The passages a reply cites by [n], in the order of their numbers, each quoted whole. */
@@ -162,15 +166,8 @@ export class MarkerStripper {
 
   /** Whether the line is prose, as proseMask would say; a finished line moves the fence state on. */
   private prose(line: string, finished: boolean): boolean {
-    const open = /^ {0,3}(`{3,}|~{3,})/.exec(line)?.[1];
-    if (this.fence) {
-      if (finished && open && open[0] === this.fence[0] && open.length >= this.fence.length && line.trim() === open) this.fence = undefined;
-      return false;
-    }
-    if (open) {
-      if (finished) this.fence = open;
-      return false;
-    }
-    return !/^ {0,3}>/.test(line);
+    const kind = lineKind(line, this.fence);
+    if (finished) this.fence = kind.fence;
+    return kind.prose;
   }
 }
