@@ -22,6 +22,9 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
   // The newest seq the reader has seen at the bottom; what arrived after it while they read above is counted on the jump button.
   const [atBottom, setAtBottom] = useState(true);
   const seenSeq = useRef(0);
+  /** Until when a jump to the latest is on its way: its smooth scroll passes through the top and the middle,
+   * which must neither load an older page (whose kept place would stop the scroll) nor read as leaving the bottom. */
+  const jumpingUntil = useRef(0);
   /** Set while an older page is on its way: the height and first message before it, to keep the reader's place. */
   const before = useRef<{ height: number; firstSeq: number } | undefined>(undefined);
 
@@ -40,13 +43,19 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
   const messages = thread.messages;
   const last = messages.at(-1);
   const lastMine = lastMineId(messages, store.me);
-  if (atBottom && last) seenSeq.current = Math.max(seenSeq.current, last.seq);
   const newBelow = atBottom ? 0 : messages.filter((m) => m.seq > seenSeq.current && m.sender_id !== store.me).length;
+  // Marked seen only where the reader is known to be at the bottom (after layout, a scroll, a jump), never
+  // while rendering: a message that lands in the same frame as a scroll away would be counted as read.
+  const sawLatest = () => {
+    if (last) seenSeq.current = Math.max(seenSeq.current, last.seq);
+  };
   const jumpToLatest = () => {
     const el = list.current;
     if (!el) return;
+    jumpingUntil.current = performance.now() + 1_000;
     el.scrollTo({ top: el.scrollHeight, behavior: 'smooth' });
     stick.current = true;
+    sawLatest();
     setAtBottom(true);
   };
 
@@ -63,12 +72,15 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
     } else if (!waiting && stick.current) {
       // A scroll the reader just made may not have reached onScroll yet (a message can land in the same frame):
       // judged against the height before this render, they had left the bottom, so they are not pulled back.
-      const leftBottom = lastHeight.current > 0 && lastHeight.current - el.scrollTop - el.clientHeight >= 60;
+      const jumping = performance.now() < jumpingUntil.current;
+      const leftBottom = !jumping && lastHeight.current > 0 && lastHeight.current - el.scrollTop - el.clientHeight >= 60;
       if (leftBottom) {
         stick.current = false;
         setAtBottom(false);
       } else {
-        el.scrollTop = el.scrollHeight;
+        if (jumping) el.scrollTo({ top: el.scrollHeight, behavior: 'smooth' });
+        else el.scrollTop = el.scrollHeight;
+        sawLatest();
       }
     }
     lastHeight.current = el.scrollHeight;
@@ -87,6 +99,7 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
     const box = list.current!;
     const atEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
     stick.current = atEnd;
+    if (atEnd) sawLatest();
     setAtBottom(atEnd);
     setFlashSeq(focus);
     store.focused();
@@ -112,7 +125,11 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
   const onScroll = () => {
     const el = list.current;
     if (!el) return;
-    stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 60;
+    const atEnd = el.scrollHeight - el.scrollTop - el.clientHeight < 60;
+    if (!atEnd && performance.now() < jumpingUntil.current) return;
+    jumpingUntil.current = 0;
+    stick.current = atEnd;
+    if (stick.current) sawLatest();
     if (stick.current !== atBottom) setAtBottom(stick.current);
     if (el.scrollTop < LOAD_OLDER_AT) loadOlder();
   };
