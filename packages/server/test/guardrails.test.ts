@@ -111,6 +111,24 @@ describe.each(storeKinds())('guardrails on %s', (kind) => {
       expect(await ledger({ key_id: key.id })).toEqual([expect.objectContaining({ outcome: 'ok', prompt_tokens: 30, completion_tokens: 12 })]);
     });
 
+    it('puts values back into a reply from an upstream that writes its JSON in ASCII (\\u escapes), and into tool arguments', async () => {
+      const key = await newKey();
+      upstream.script({
+        text: '好的，我会打 [PHONE_1]。',
+        toolCalls: [{ name: 'send_mail', arguments: '{"to":"[EMAIL_1]","note":"回电 [PHONE_1]"}' }],
+        finishReason: 'stop',
+        asciiJson: true,
+      });
+      const done = await key.client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: '请打 13800138000 或者发邮件到 li.lei@example.com' }],
+      });
+      expect(sent(upstream)[0]).not.toContain('13800138000');
+      expect(done.choices[0]?.message.content).toBe('好的，我会打 13800138000。');
+      const call = done.choices[0]?.message.tool_calls?.[0];
+      expect(call?.type === 'function' && JSON.parse(call.function.arguments)).toEqual({ to: 'li.lei@example.com', note: '回电 13800138000' });
+    });
+
     it('puts values back into a streamed reply whose placeholder is split across chunks', async () => {
       const key = await newKey();
       upstream.script({ text: 'Texting [PHONE_1] now.', chunkSize: 3, usage: { prompt_tokens: 9, completion_tokens: 6 } });

@@ -31,6 +31,8 @@ export interface ReplyShape {
   intervalMs?: number;
   /** Characters per chunk when `text` is split; default: one word (with its trailing space) per chunk. */
   chunkSize?: number;
+  /** Write JSON with every non-ASCII character as a \u escape, as Python servers do (json.dumps' ensure_ascii). Non-streamed answers. */
+  asciiJson?: boolean;
   /** Prefix each content chunk with `[[t:<ms>]]`, the send time, so a bench can read it after any relay. */
   stampText?: boolean;
 }

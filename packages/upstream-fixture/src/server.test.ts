@@ -125,6 +125,14 @@ describe('chat completions, SSE', () => {
     const data = events(await (await post('/chat/completions', chat({ stream: true }))).text());
     expect(JSON.parse(data[1]!).choices[0].delta.content).toMatch(/^\[\[t:\d+(\.\d+)?\]\]x$/);
   });
+
+  it('can write ASCII-only JSON, as Python servers do', async () => {
+    fx.script({ text: '请拨打 [PHONE_1] 😀', asciiJson: true });
+    const raw = await (await post('/chat/completions', chat())).text();
+    expect(raw).toMatch(/^[\x00-\x7f]+$/);
+    expect(raw).toContain('\\u8bf7');
+    expect(JSON.parse(raw).choices[0].message.content).toBe('请拨打 [PHONE_1] 😀');
+  });
 });
 
 describe('faults', () => {

@@ -134,7 +134,7 @@ interface Plan {
   toolArgPieces: string[][];
   finishReason: FinishReason;
   usage: WireUsage | null;
-  shape: Required<Pick<ReplyShape, 'ttftMs' | 'intervalMs'>> & { stampText: boolean };
+  shape: Required<Pick<ReplyShape, 'ttftMs' | 'intervalMs'>> & { stampText: boolean; asciiJson: boolean };
   runningUsage: boolean;
 }
 
@@ -156,8 +156,9 @@ function moderation(body: any): Record<string, unknown> {
   return { id: newId('modr-'), model: body?.model ?? 'omni-moderation-latest', results };
 }
 
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const data = JSON.stringify(body);
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, asciiOnly = false): void {
+  const text = JSON.stringify(body);
+  const data = asciiOnly ? text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : text;
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers });
   res.end(data);
 }
@@ -232,6 +233,7 @@ export async function startUpstreamFixture(options: FixtureOptions = {}): Promis
         ttftMs: reply.ttftMs ?? defaults.ttftMs ?? 0,
         intervalMs: reply.intervalMs ?? defaults.intervalMs ?? 0,
         stampText: reply.stampText ?? defaults.stampText ?? false,
+        asciiJson: reply.asciiJson ?? defaults.asciiJson ?? false,
       },
     };
   }
@@ -346,7 +348,7 @@ export async function startUpstreamFixture(options: FixtureOptions = {}): Promis
     const content = p.toolCalls.length > 0 && text === '' ? null : text;
     json(res, 200, completion(p.head, { content, reasoning: p.reasoningPieces.join(''), toolCalls: p.toolCalls }, p.finishReason, p.usage), {
       'x-request-id': p.head.id,
-    });
+    }, p.shape.asciiJson);
   }
 
   async function embeddings(req: IncomingMessage, res: ServerResponse, body: any, step: Step | undefined): Promise<void> {

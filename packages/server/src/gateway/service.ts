@@ -355,13 +355,18 @@ export class Gateway {
         answer: completion.text, usage: completion.usage, model: completion.model || chat.request.model, ttftMs: null, latencyMs: Math.round(upstreamMs),
       });
     }
-    let changed = flagged !== undefined;
-    if (flagged) withheldReply(completion, flagged);
-    else if (admission.screen?.restoresReply) changed = restoreReply(completion, admission.screen);
+    // Upstream's own text goes out when nothing here changes its body, or when the masked values go back into it in
+    // place (sparing a serialisation of the whole body); a withheld reply is a new body, serialised.
+    let text = completion.rawText;
+    if (flagged) {
+      withheldReply(completion, flagged);
+      text = undefined;
+    } else if (admission.screen?.restoresReply && restoreReply(completion, admission.screen) && text !== undefined) {
+      // The body gets them back too: the Responses API and the cache read it.
+      text = admission.screen.restoreJson(text);
+    }
     const raw = completion.raw as Record<string, unknown> | undefined;
     if (raw && typeof raw === 'object') {
-      // Nothing above changed upstream's body (nothing withheld, no masked value in the reply to put back): its own text goes out.
-      const text = !changed && completion.rawText !== undefined ? completion.rawText : undefined;
       return { body: raw, ...(text !== undefined && { text }), deployment: context.deployment, upstreamMs };
     }
     return { body: completionBody(completion, chat.request.model, completionId()), deployment: context.deployment, upstreamMs };

@@ -62,6 +62,29 @@ describe('the vault: masks for one call, put back in the reply', () => {
     expect(out).toBe('Calling 13800138000 now [not a placeholder] ok [');
   });
 
+  it('restores a JSON text in place exactly as a restore of each string and a new serialisation would', () => {
+    const vault = new PiiVault(new Set(PII_KINDS));
+    vault.mask('13800138000 a.b+c@ex-ample.io 110105194912310029 4111 1111 1111 1111');
+    const deep = (v: unknown): unknown =>
+      typeof v === 'string' ? vault.restore(v) : Array.isArray(v) ? v.map(deep) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deep(x)])) : v;
+    const pieces = ['[PHONE_1]', '[EMAIL_1]', '[ID_1]', '[CARD_1]', '[PHONE_7]', '[', ']', ' ', 'x', '"', '\n', '中', '[PHONE_', '1]'];
+    let seed = 7;
+    const pick = () => pieces[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % pieces.length]!;
+    const text = () => Array.from({ length: 1 + (seed % 9) }, pick).join('');
+    for (let i = 0; i < 300; i++) {
+      const body = { id: 'chatcmpl-1', choices: [{ message: { role: 'assistant', content: text(), tool_calls: [{ function: { name: 'f', arguments: JSON.stringify({ to: text() }) } }] } }], note: [text(), 3] };
+      const json = JSON.stringify(body);
+      expect(vault.restoreJson(json)).toBe(JSON.stringify(deep(body)));
+    }
+  });
+
+  it('leaves a JSON text that writes characters as \\u escapes to a parse (a placeholder may hide in them)', () => {
+    const vault = new PiiVault(new Set(['mobile'] as const));
+    vault.mask('13800138000');
+    expect(vault.restoreJson('{"content":"\\u005bPHONE_1\\u005d"}')).toBeUndefined();
+    expect(vault.restoreJson('{"content":"no placeholder"}')).toBe('{"content":"no placeholder"}');
+  });
+
   it('masks only the kinds the policy names', () => {
     const vault = new PiiVault(new Set(['email'] as const));
     expect(vault.mask('13800138000 x@y.cn')).toBe('13800138000 [EMAIL_1]');

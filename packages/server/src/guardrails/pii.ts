@@ -187,6 +187,23 @@ export class PiiVault {
     return text.replace(PLACEHOLDER, (t) => this.byToken.get(t) ?? t);
   }
 
+  /**
+   * Puts the masked values back into a JSON text, in every string it holds,
+   * each value escaped as a JSON string's content: the same JSON a restore of
+   * each string and a new serialisation would give, without parsing or
+   * serialising. Undefined when the text may hold a placeholder written with
+   * \u escapes, which only a parse would find.
+   */
+  restoreJson(json: string): string | undefined {
+    if (this.byToken.size === 0) return json;
+    if (json.includes('\\u')) return undefined;
+    if (!json.includes('[')) return json;
+    return json.replace(PLACEHOLDER, (t) => {
+      const value = this.byToken.get(t);
+      return value === undefined ? t : JSON.stringify(value).slice(1, -1);
+    });
+  }
+
   /** For a streamed reply: holds back a tail that may be the start of a placeholder until the rest arrives. */
   restorer(): { push(text: string): string; flush(): string } {
     let pending = '';

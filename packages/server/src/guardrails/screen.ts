@@ -243,6 +243,11 @@ export class PromptScreen {
     return this.restoresReply ? this.vault!.restore(text) : text;
   }
 
+  /** A whole JSON text with masked values put back in its strings (when allowed); undefined when only a parse could (PiiVault.restoreJson). */
+  restoreJson(json: string): string | undefined {
+    return this.restoresReply ? this.vault!.restoreJson(json) : json;
+  }
+
   /** For a streamed reply: push each delta, flush at the end. */
   restorer(): { push(text: string): string; flush(): string } {
     return this.restoresReply ? this.vault!.restorer() : { push: (t) => t, flush: () => '' };
