@@ -228,6 +228,13 @@ describe.each(storeKinds())('encryption at rest on %s', { timeout: 120_000 }, (k
     });
     const response = (await created.json()) as { id: string };
     expect(created.status, JSON.stringify(response)).toBe(200);
+    // One that continues it: its history holds the first one's input (an empty history, "[]", is left unsealed).
+    const followed = await fetch(`${node.url}/v1/responses`, {
+      method: 'POST', headers: { authorization: `Bearer ${key.body.secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'local/kb-answer', input: 'And when?', previous_response_id: response.id, store: true }),
+    });
+    const second = (await followed.json()) as { id: string };
+    expect(followed.status, JSON.stringify(second)).toBe(200);
     // A FAQ pair.
     const kb = await node.api('POST', '/api/knowledge-bases', { name: 'FAQ' });
     const faq = await node.api('POST', `/api/knowledge-bases/${kb.body.id}/faqs`, { question: `What is ${mFaq}?`, answer: `It is ${mFaq}.` });
@@ -253,6 +260,11 @@ describe.each(storeKinds())('encryption at rest on %s', { timeout: 120_000 }, (k
     // All of it reads back as it was written.
     const items = await fetch(`${node.url}/v1/responses/${response.id}/input_items`, { headers: { authorization: `Bearer ${key.body.secret}` } });
     expect(await items.text()).toContain(`Where is ${mResponse}?`);
+    const third = await fetch(`${node.url}/v1/responses`, {
+      method: 'POST', headers: { authorization: `Bearer ${key.body.secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'local/kb-answer', input: 'Thanks', previous_response_id: second.id, store: false }),
+    });
+    expect(third.status, await third.clone().text()).toBe(200);
     const memory = await node.warbler.store.getAgentMemory('default', agent.body.id, chat.conversationId);
     expect(memory?.summary).toBe(`Ann asked about ${mMemory}.`);
     const audit = (await node.api('GET', '/api/audit?resource=faq')).body.entries as Array<{ action: string; after: unknown }>;

@@ -21,6 +21,8 @@ interface Column {
   key?: string;
   /** The row's own columns for a composite key, so the re-seal's update finds the row through the primary key instead of scanning for the expression. */
   columns?: (id: string) => Record<string, string | number>;
+  /** A value that says nothing, stored unsealed (store/sealing.ts, SealedColumn.empty): neither sealed nor counted as left. */
+  empty?: string;
 }
 
 /** "a/b" → { [first]: a, [second]: b }, split at the last slash (ids never hold one); numbers kept as numbers. */
@@ -38,7 +40,7 @@ const COLUMNS: ReadonlyArray<Column> = [
   { field: 'agent_memory.summary', table: 'agent_memory', column: 'summary', key: "agent_id || '/' || conversation_id", columns: pair('agent_id', 'conversation_id') }, // as store/kysely-ai-store.ts names it
   { field: 'responses.body', table: 'responses', column: 'body' },
   { field: 'responses.input', table: 'responses', column: 'input' },
-  { field: 'responses.history', table: 'responses', column: 'history' },
+  { field: 'responses.history', table: 'responses', column: 'history', empty: '[]' }, // as store/kysely-gateway-store.ts leaves it
   { field: 'webhook_deliveries.body', table: 'webhook_deliveries', column: 'body' },
   { field: 'audit_log.before', table: 'audit_log', column: 'before' },
   { field: 'audit_log.after', table: 'audit_log', column: 'after' },
@@ -222,7 +224,7 @@ export class Resealer {
     let query = this.db.selectFrom(c.table).select([key.as('id'), `${c.column} as value`]).where('app_id', '=', appId).where(c.column, 'is not', null);
     if (cursor !== null) query = query.where(key, '>', cursor);
     const rows = (await query.orderBy(key).limit(ROW_BATCH).execute()) as Array<{ id: string; value: string }>;
-    const stale = rows.filter((r) => envelopeVersion(r.value) !== target);
+    const stale = rows.filter((r) => envelopeVersion(r.value) !== target && r.value !== c.empty);
     await this.keyring.ready(appId, { versions: stale.flatMap((r) => envelopeVersion(r.value) ?? []) });
     let resealed = 0;
     await this.db.transaction().execute(async (trx) => {
@@ -286,12 +288,13 @@ export class Resealer {
   }
 
   private async countRemaining(c: Column, appId: string, target: number): Promise<number> {
-    const row = await this.db
+    let query = this.db
       .selectFrom(c.table)
       .select((eb) => eb.fn.countAll().as('n'))
       .where('app_id', '=', appId)
-      .where(sql`substr(${sql.ref(c.column)}, 1, ${ENVELOPE_PREFIX.length + String(target).length + 1})`, '!=', `${ENVELOPE_PREFIX}${target}.`)
-      .executeTakeFirst();
+      .where(sql`substr(${sql.ref(c.column)}, 1, ${ENVELOPE_PREFIX.length + String(target).length + 1})`, '!=', `${ENVELOPE_PREFIX}${target}.`);
+    if (c.empty !== undefined) query = query.where(c.column, '!=', c.empty);
+    const row = await query.executeTakeFirst();
     return Number(row?.n ?? 0);
   }
 }

@@ -17,8 +17,10 @@ import { guardWrite } from './guard-write.ts';
 import { openColumns, PLAINTEXT, sealColumns, type RowSealer, type SealedColumn } from './sealing.ts';
 
 /** A stored response holds the conversation sent through /v1: sealed at rest. */
+/** A response that continues none has no history: "[]", left unsealed (the background job leaves it too, at-rest/rotation.ts). */
+const EMPTY_HISTORY = '[]';
 const RESPONSE_SEALED: ReadonlyArray<SealedColumn<{ app_id: string; id: string; body: string; input: string; history: string }>> = [
-  { field: 'responses.body', column: 'body' }, { field: 'responses.input', column: 'input' }, { field: 'responses.history', column: 'history' },
+  { field: 'responses.body', column: 'body' }, { field: 'responses.input', column: 'input' }, { field: 'responses.history', column: 'history', empty: EMPTY_HISTORY },
 ];
 
 /** A batch line's result holds the model's answer (or the error) to a customer's request: sealed at rest under batch/line. */

@@ -27,6 +27,8 @@ export const PLAINTEXT: RowSealer = {
 export interface SealedColumn<R> {
   field: SealedField;
   column: keyof R & string;
+  /** A value that says nothing (a response's empty history, "[]"): stored as it is, as sealing it would hide nothing and cost a seal per row. */
+  empty?: string;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function sealColumns<R extends { app_id: string }>(sealer: RowSeale
     const out = { ...row };
     for (const c of columns) {
       const value = row[c.column];
-      if (typeof value === 'string') (out as Record<string, unknown>)[c.column] = sealer.seal(row.app_id, c.field, rowId(row), value);
+      if (typeof value === 'string' && value !== c.empty) (out as Record<string, unknown>)[c.column] = sealer.seal(row.app_id, c.field, rowId(row), value);
     }
     return out;
   });
