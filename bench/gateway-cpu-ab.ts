@@ -7,6 +7,8 @@
 // ratio of the summed CPU, and the median of the blocks, are the reading.
 //   GATEWAY_AB_A, GATEWAY_AB_B — main.ts of each tree (default: this tree for
 //     both, which shows the noise floor); e.g. GATEWAY_AB_A=/tmp/before/packages/server/src/main.ts
+//   GATEWAY_AB_A_NODE_ARGS, GATEWAY_AB_B_NODE_ARGS — Node flags of each side
+//     (default none), to weigh a runtime setting such as a GC flag
 //   GATEWAY_AB_CASES — chat_off,responses_off (default)
 //   GATEWAY_AB_BLOCKS (8) blocks per side and case of GATEWAY_AB_BLOCK (1,000)
 //   requests, after GATEWAY_AB_WARMUP (1,500) per side and case; 16 in flight.
@@ -27,6 +29,8 @@ const TOGETHER = process.env.GATEWAY_AB_TOGETHER !== '0';
 const FIXTURE_KEY = 'sk-bench-fixture';
 const here = 'packages/server/src/main.ts';
 const ENTRIES = { A: process.env.GATEWAY_AB_A ?? here, B: process.env.GATEWAY_AB_B ?? here };
+/** Node flags of each side (e.g. GATEWAY_AB_B_NODE_ARGS="--max-semi-space-size=32"), to weigh a runtime setting the same way as a change. */
+const NODE_ARGS = { A: (process.env.GATEWAY_AB_A_NODE_ARGS ?? '').split(' ').filter(Boolean), B: (process.env.GATEWAY_AB_B_NODE_ARGS ?? '').split(' ').filter(Boolean) };
 
 type Case = (typeof CASES)[number];
 let n = 0;
@@ -80,7 +84,7 @@ async function block(side: Side, c: Case, count: number): Promise<{ cpuPerReq: n
 
 async function start(name: 'A' | 'B', fixture: { baseUrl: string }, cpu: number | undefined): Promise<Side> {
   process.env.BENCH_WARBLER_ENTRY = ENTRIES[name];
-  const server = await startWarbler({ ...(cpu !== undefined && { cpu }), env: { OPENAI_API_KEY: FIXTURE_KEY, OPENAI_BASE_URL: fixture.baseUrl, WARBLER_GATEWAY_MAX_CONCURRENT_PER_KEY: '100000' } });
+  const server = await startWarbler({ ...(cpu !== undefined && { cpu }), nodeArgs: NODE_ARGS[name], env: { OPENAI_API_KEY: FIXTURE_KEY, OPENAI_BASE_URL: fixture.baseUrl, WARBLER_GATEWAY_MAX_CONCURRENT_PER_KEY: '100000' } });
   const { secret } = await createApp(server, `gateway-ab-${name}-${Date.now()}`);
   const key = await api<{ secret: string }>(server.url, 'POST', '/api/gateway/keys', secret, {
     name: 'gateway a/b', allowed_models: ['gpt-4o-mini'], monthly_budget_usd: 1_000_000, rpm: 10_000_000, tpm: 10_000_000_000, metadata: { team: 'bench', guardrails: 'off' },
@@ -133,7 +137,7 @@ async function main(): Promise<void> {
     for (const side of sides) await side.server.stop();
     await fixture.stop();
     const loadPct = Math.round(((machineBusyMs() - busy0) / (performance.now() - wall0)) * 100);
-    process.stdout.write(`${JSON.stringify({ bench: 'gateway-cpu-ab', a: ENTRIES.A, b: ENTRIES.B, blocks: BLOCKS, block: BLOCK, together: TOGETHER, machine_busy_pct: loadPct, results })}\n`);
+    process.stdout.write(`${JSON.stringify({ bench: 'gateway-cpu-ab', a: ENTRIES.A, b: ENTRIES.B, a_node_args: NODE_ARGS.A.join(' '), b_node_args: NODE_ARGS.B.join(' '), blocks: BLOCKS, block: BLOCK, together: TOGETHER, machine_busy_pct: loadPct, results })}\n`);
   }
 }
 
