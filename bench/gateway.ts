@@ -44,7 +44,9 @@ import { envList, envNumber, log, round, sleep } from './lib/util.ts';
 import { api, createApp, startWarbler, type WarblerProcess } from './lib/warbler.ts';
 
 const RATE = envNumber('GATEWAY_RATE', 1000);
-const WARMUP_SECONDS = envNumber('GATEWAY_WARMUP_SECONDS', 5);
+// 10 s: in a code path's first seconds V8's compiler threads take the gateway's one core for 40–850 ms at a time
+// (docs/benchmarks.md, issue 17 fifth pass); a shorter warm-up measured them instead of the steady state.
+const WARMUP_SECONDS = envNumber('GATEWAY_WARMUP_SECONDS', 10);
 const OPEN_SECONDS = envNumber('GATEWAY_SECONDS', 20);
 const CLOSED_SECONDS = envNumber('GATEWAY_CLOSED_SECONDS', 10);
 const CONCURRENCY = Math.max(1, envNumber('GATEWAY_CONCURRENCY', 32));
