@@ -21,6 +21,24 @@ describe('StopSource', () => {
     expect(abortError(stop)).toMatchObject({ kind: 'aborted' });
   });
 
+  it('does not call a listener another listener removed during the abort, as an AbortSignal does not', () => {
+    const run = (target: { addEventListener(t: 'abort', l: () => void): void; removeEventListener(t: 'abort', l: () => void): void }, abort: () => void) => {
+      const calls: string[] = [];
+      const c = () => calls.push('c');
+      target.addEventListener('abort', () => calls.push('a'));
+      target.addEventListener('abort', () => {
+        calls.push('b');
+        target.removeEventListener('abort', c);
+      });
+      target.addEventListener('abort', c);
+      abort();
+      return calls;
+    };
+    const stop = new StopSource();
+    const controller = new AbortController();
+    expect(run(stop, () => stop.abort())).toEqual(run(controller.signal, () => controller.abort()));
+  });
+
   it('makes a real AbortSignal only when asked, aborted with it or already aborted, with the same reason', () => {
     const before = new StopSource();
     const signal = before.signal;

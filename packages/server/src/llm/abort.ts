@@ -23,6 +23,8 @@ export class StopSource implements StopSignal {
   aborted = false;
   reason: unknown = undefined;
   private listeners: (() => void)[] | undefined = undefined;
+  /** The listeners being called by abort(): one removed meanwhile is not called, as with an EventTarget. */
+  private calling: Array<(() => void) | undefined> | undefined = undefined;
   private made: AbortController | undefined = undefined;
 
   addEventListener(_type: 'abort', listener: () => void): void {
@@ -33,6 +35,8 @@ export class StopSource implements StopSignal {
   removeEventListener(_type: 'abort', listener: () => void): void {
     const i = this.listeners?.indexOf(listener) ?? -1;
     if (i >= 0) this.listeners!.splice(i, 1);
+    const j = this.calling?.indexOf(listener) ?? -1;
+    if (j >= 0) this.calling![j] = undefined;
   }
 
   /** Aborts once: the AbortController if one was made, then the listeners in the order they came. */
@@ -42,9 +46,13 @@ export class StopSource implements StopSignal {
     // What an AbortController gives when aborted without a reason.
     this.reason = reason === undefined ? new DOMException('This operation was aborted', 'AbortError') : reason;
     this.made?.abort(this.reason);
-    const listeners = this.listeners;
+    const listeners: Array<(() => void) | undefined> | undefined = this.listeners;
     this.listeners = undefined;
-    for (const listener of listeners ?? []) {
+    if (!listeners) return;
+    this.calling = listeners;
+    for (let i = 0; i < listeners.length; i++) {
+      const listener = listeners[i];
+      if (!listener) continue;
       try {
         listener();
       } catch (err) {
@@ -54,6 +62,7 @@ export class StopSource implements StopSignal {
         });
       }
     }
+    this.calling = undefined;
   }
 
   /** A real AbortController that follows this source (already aborted if it is), made on first use. */
