@@ -17,7 +17,7 @@
 import { Pool } from 'undici';
 import { startFixture } from './lib/fixture.ts';
 import { machineBusyMs, pinningEnabled, pinSelf } from './lib/proc.ts';
-import { envList, envNumber, log, round } from './lib/util.ts';
+import { envArgs, envList, envNumber, log, round } from './lib/util.ts';
 import { api, createApp, startWarbler, type WarblerProcess } from './lib/warbler.ts';
 
 const CASES = envList('GATEWAY_AB_CASES', ['chat_off', 'responses_off'] as const);
@@ -30,7 +30,7 @@ const FIXTURE_KEY = 'sk-bench-fixture';
 const here = 'packages/server/src/main.ts';
 const ENTRIES = { A: process.env.GATEWAY_AB_A ?? here, B: process.env.GATEWAY_AB_B ?? here };
 /** Node flags of each side (e.g. GATEWAY_AB_B_NODE_ARGS="--max-semi-space-size=32"), to weigh a runtime setting the same way as a change. */
-const NODE_ARGS = { A: (process.env.GATEWAY_AB_A_NODE_ARGS ?? '').split(' ').filter(Boolean), B: (process.env.GATEWAY_AB_B_NODE_ARGS ?? '').split(' ').filter(Boolean) };
+const NODE_ARGS = { A: envArgs('GATEWAY_AB_A_NODE_ARGS'), B: envArgs('GATEWAY_AB_B_NODE_ARGS') };
 
 type Case = (typeof CASES)[number];
 let n = 0;

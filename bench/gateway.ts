@@ -40,7 +40,7 @@ import { benchWords } from './lib/bench-words.ts';
 import { startFixture, type FixtureProcess } from './lib/fixture.ts';
 import { freePort, machineBusyMs, ownCpuMs, pinningEnabled, pinSelf, repoRoot, startChild, waitForQuiet } from './lib/proc.ts';
 import { Latency } from './lib/stats.ts';
-import { envList, envNumber, log, round, sleep } from './lib/util.ts';
+import { envArgs, envList, envNumber, log, round, sleep } from './lib/util.ts';
 import { api, createApp, startWarbler, type WarblerProcess } from './lib/warbler.ts';
 
 const RATE = envNumber('GATEWAY_RATE', 1000);
@@ -67,7 +67,7 @@ const GUARDRAILS = envList('GATEWAY_GUARDRAILS', ['off', 'on'] as const);
  * host is run with --single-threaded-gc (docs/guide), and so is each gateway
  * here; GATEWAY_NODE_ARGS= (empty) runs V8's defaults.
  */
-const GATEWAY_NODE_ARGS = (process.env.GATEWAY_NODE_ARGS ?? '--single-threaded-gc').split(' ').filter(Boolean);
+const GATEWAY_NODE_ARGS = envArgs('GATEWAY_NODE_ARGS', '--single-threaded-gc');
 
 type SystemName = (typeof SYSTEMS)[number];
 type Scenario = (typeof SCENARIOS)[number];

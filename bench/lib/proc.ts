@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { envNumber, log, sleep } from './util.ts';
+import { envArgs, envNumber, log, sleep } from './util.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const gcHookUrl = pathToFileURL(fileURLToPath(new URL('./gc-hook.ts', import.meta.url))).href;
@@ -240,7 +240,7 @@ export async function startServer(opts: StartOptions): Promise<ServerProcess> {
   const scriptPath = `${repoRoot}${opts.script}`;
   if (!existsSync(scriptPath)) throw new Error(`${opts.script} does not exist`);
   // BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the servers under load.
-  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const extra = envArgs('BENCH_SERVER_NODE_ARGS');
   const child = await startChild({
     name: opts.name,
     nodeArgs: [...(opts.nodeArgs ?? []), ...extra, '--expose-gc', '--import', 'tsx', '--import', gcHookUrl, scriptPath],

@@ -18,6 +18,11 @@ export function envNumber(name: string, fallback: number): number {
   return n;
 }
 
+/** Node flags from a space-separated variable (e.g. "--single-threaded-gc --cpu-prof"); `fallback` when it is unset. */
+export function envArgs(name: string, fallback = ''): string[] {
+  return (process.env[name] ?? fallback).split(' ').filter(Boolean);
+}
+
 export function envList<T extends string>(name: string, all: readonly T[]): T[] {
   const raw = process.env[name];
   if (!raw) return [...all];

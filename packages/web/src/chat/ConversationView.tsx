@@ -25,6 +25,7 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
   /** Until when a jump to the latest is on its way: its smooth scroll passes through the top and the middle,
    * which must neither load an older page (whose kept place would stop the scroll) nor read as leaving the bottom. */
   const jumpingUntil = useRef(0);
+  const jumping = () => performance.now() < jumpingUntil.current;
   /** Set while an older page is on its way: the height and first message before it, to keep the reader's place. */
   const before = useRef<{ height: number; firstSeq: number } | undefined>(undefined);
 
@@ -72,13 +73,13 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
     } else if (!waiting && stick.current) {
       // A scroll the reader just made may not have reached onScroll yet (a message can land in the same frame):
       // judged against the height before this render, they had left the bottom, so they are not pulled back.
-      const jumping = performance.now() < jumpingUntil.current;
-      const leftBottom = !jumping && lastHeight.current > 0 && lastHeight.current - el.scrollTop - el.clientHeight >= 60;
+      const onItsWay = jumping();
+      const leftBottom = !onItsWay && lastHeight.current > 0 && lastHeight.current - el.scrollTop - el.clientHeight >= 60;
       if (leftBottom) {
         stick.current = false;
         setAtBottom(false);
       } else {
-        if (jumping) el.scrollTo({ top: el.scrollHeight, behavior: 'smooth' });
+        if (onItsWay) el.scrollTo({ top: el.scrollHeight, behavior: 'smooth' });
         else el.scrollTop = el.scrollHeight;
         sawLatest();
       }
@@ -126,7 +127,7 @@ export function ConversationView({ store, id, onBack }: { store: ChatStore; id: 
     const el = list.current;
     if (!el) return;
     const atEnd = el.scrollHeight - el.scrollTop - el.clientHeight < 60;
-    if (!atEnd && performance.now() < jumpingUntil.current) return;
+    if (!atEnd && jumping()) return;
     jumpingUntil.current = 0;
     stick.current = atEnd;
     if (stick.current) sawLatest();
